@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "base/crc32c.hpp"
+#include "base/result.hpp"
+#include "base/wire.hpp"
+
+namespace ringcast {
+namespace {
+
+TEST(Crc32c, MatchesTheStandardCheckValue) {
+  // The CRC-32C check value of "123456789" (RFC 3720, appendix B.4).
+  const char* text = "123456789";
+  auto bytes = std::as_bytes(std::span(text, std::strlen(text)));
+  EXPECT_EQ(crc32c(bytes), 0xE3069283u);
+}
+
+TEST(Crc32c, ChainsWithASeed) {
+  const char* text = "123456789";
+  auto all = std::as_bytes(std::span(text, 9));
+  EXPECT_EQ(crc32c(all.subspan(4), crc32c(all.first(4))), crc32c(all));
+}
+
+TEST(Result, CarriesValueOrError) {
+  Result<int> good = 42;
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(*good, 42);
+
+  Result<int> bad = system_error("ibv_reg_mr", ENOMEM, "region of 4096 bytes");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Errc::system);
+  EXPECT_EQ(bad.error().message(),
+            "ibv_reg_mr: " + std::string(std::strerror(ENOMEM)) + " (errno 12): region of 4096 bytes");
+}
+
+TEST(Result, MessageWithoutErrnoNamesTheKind) {
+  Error e = make_error(Errc::port_down, "rxe0 port 1", "state DOWN");
+  EXPECT_EQ(e.message(), "rxe0 port 1: port down: state DOWN");
+}
+
+Status fails_then_propagates(bool fail) {
+  auto inner = [&]() -> Status {
+    if (fail) return make_error(Errc::timeout, "inner");
+    return {};
+  };
+  RC_TRY(inner());
+  return {};
+}
+
+TEST(Result, TryPropagatesTheFirstError) {
+  EXPECT_TRUE(fails_then_propagates(false).ok());
+  Status s = fails_then_propagates(true);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, Errc::timeout);
+  EXPECT_EQ(s.error().call, "inner");
+}
+
+TEST(Wire, RoundTripsLittleEndian) {
+  std::byte buf[8];
+  wire::put<std::uint32_t>(buf, 0x11223344u);
+  EXPECT_EQ(static_cast<unsigned>(buf[0]), 0x44u);
+  EXPECT_EQ(wire::get<std::uint32_t>(buf), 0x11223344u);
+  wire::put<std::uint64_t>(buf, 0x0102030405060708ull);
+  EXPECT_EQ(wire::get<std::uint64_t>(buf), 0x0102030405060708ull);
+}
+
+}  // namespace
+}  // namespace ringcast
