@@ -14,7 +14,7 @@
 namespace ringcast::fabric::sim {
 
 enum class EventKind : std::uint8_t {
-  land,         // the oldest unlanded write of `link` reaches the target
+  land,         // write `arg` of `link` (its oldest unlanded one) reaches the target
   ack,          // the ACK of write `arg` of `link` reaches the requester
   nak,          // the target refused write `arg` of `link` (status in `status`)
   detect,       // `link`'s retry timer expires (its peer is gone or cut off)

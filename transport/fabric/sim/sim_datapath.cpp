@@ -84,7 +84,7 @@ void SimWorld::enqueue(SimLink& l, const WriteOp& op) {
 
   const std::uint64_t land_ns = std::max(land_time_ns(l, w.length), l.last_land_ns_);
   l.last_land_ns_ = land_ns;
-  schedule_event(land_ns, EventKind::land, l.id_);
+  schedule_event(land_ns, EventKind::land, l.id_, i);
   if (l.doomed_ && !config_.idle_link_detection) {
     arm_detect(l, std::max(l.doomed_at_ns_, now_ns_) + config_.link_timeout_ns);
   }
@@ -111,10 +111,12 @@ std::uint64_t SimWorld::land_time_ns(SimLink& l, std::uint32_t bytes) {
   return start + serialize_ns + wire_ns;
 }
 
-void SimWorld::on_land(SimLink& l) {
+void SimWorld::on_land(SimLink& l, std::uint32_t write) {
   if (l.failed_) return;  // its queue was flushed: nothing of it is on the wire any more
+  // Land events fire in post order (landing times of a link never go down),
+  // so the event's write is always the link's oldest unlanded one.
   const std::uint32_t i = l.next_land_;
-  RC_ASSERT(i != kNoIndex);
+  RC_ASSERT(i != kNoIndex && i == write);
   PendingWrite& w = pending_[i];
   l.next_land_ = w.next;
   const SimLink& responder = link(l.partner_);

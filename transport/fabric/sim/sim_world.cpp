@@ -116,7 +116,7 @@ void SimWorld::run_until(std::uint64_t t_ns) {
 void SimWorld::dispatch(const Event& e) {
   switch (e.kind) {
     case EventKind::land:
-      on_land(link(e.link));
+      on_land(link(e.link), e.arg);
       return;
     case EventKind::ack:
       on_ack(link(e.link), e.arg);

@@ -169,7 +169,7 @@ class SimWorld {
   void enqueue(SimLink& l, const WriteOp& op);
   std::uint64_t land_time_ns(SimLink& l, std::uint32_t bytes);
   std::uint64_t ack_time_ns(SimLink& l);
-  void on_land(SimLink& l);
+  void on_land(SimLink& l, std::uint32_t write);
   const RegionTable::Entry* target_region(const SimLink& l, const PendingWrite& w) const;
   bool sources_readable(const SimLink& l, const PendingWrite& w) const;
   void copy_sources(const PendingWrite& w, std::byte* to) const;
