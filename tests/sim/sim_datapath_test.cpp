@@ -318,6 +318,18 @@ TEST(SimDatapath, CompletionQueueOverflowIsCounted) {
   EXPECT_EQ(imms[3].imm, 3u);  // the oldest ones were kept
 }
 
+TEST(SimDatapathDeathTest, CompletionQueueOverflowCanAbort) {
+  SimConfig config;
+  config.completion_queue_depth = 2;
+  config.abort_on_cq_overflow = true;
+  SimNet net(2, config, 2);
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    WriteOp op = with_imm(write_op(*net.member(1).send, 0, 8, 0), i);
+    ASSERT_TRUE(net.link(1, 2).post({&op, 1}).ok());
+  }
+  EXPECT_DEATH(while (net.world.step()){}, "abort_on_cq_overflow");
+}
+
 TEST(SimDatapath, BandwidthAndLatencyShapeTheTimeline) {
   SimConfig config;
   config.base_latency_ns = 1'000;

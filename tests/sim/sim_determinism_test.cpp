@@ -192,7 +192,7 @@ TEST(SimThroughput, EventsPerSecond) {
   std::uint64_t posted = 0;
   Completion batch[256];
   const auto start = std::chrono::steady_clock::now();
-  while (net.world.now_ns() < 20'000'000) {
+  while (net.world.now_ns() < 5'000'000) {
     for (SimLink* l : links) {
       WriteOp chain[4];
       for (std::uint32_t i = 0; i < 4; ++i) {
@@ -214,7 +214,7 @@ TEST(SimThroughput, EventsPerSecond) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const SimStats& s = net.world.stats();
   EXPECT_EQ(s.cq_overflows, 0u);
-  EXPECT_GT(s.writes_landed, 100'000u);
+  EXPECT_GT(s.writes_landed, 1'000'000u);
   std::printf(
       "sim throughput: %llu events, %llu writes landed in %.3f s: %.2f M events/s, "
       "%.2f M writes/s\n",

@@ -305,6 +305,31 @@ TEST(SimFaults, SlowLinkDelaysOnlyItsDirection) {
   EXPECT_EQ(arrival(1, 2), 1'000u + config.ack_delay_ns);
 }
 
+TEST(SimFaults, SlowNicLimitsOnlyItsNode) {
+  SimConfig config;
+  config.jitter_ns = 0;
+  config.base_latency_ns = 1'000;
+  config.bandwidth_bytes_per_us = 0;  // unlimited, except for node 2
+  SimNet net(1, config, 3, 1 << 20, 1 << 20);
+  net.world.set_node_bandwidth(2, 100);  // 0.1 byte per ns
+  auto land_ns = [&](NodeId from, NodeId to) {
+    const std::uint64_t start = net.world.now_ns();
+    WriteOp op = with_imm(write_op(*net.member(from).send, 0, 10'000, 0), 1);
+    EXPECT_TRUE(net.link(from, to).post({&op, 1}).ok());
+    const std::uint64_t landed = *net.world.next_event_ns() - start;
+    net.run_all();
+    return landed;
+  };
+  EXPECT_EQ(land_ns(1, 3), 1'000u);
+  EXPECT_EQ(land_ns(2, 3), 101'000u);
+  EXPECT_EQ(land_ns(3, 2), 1'000u);
+  // A restarted node keeps its slow NIC.
+  net.world.crash(2);
+  net.start(2);
+  net.connect(2, 3);
+  EXPECT_EQ(land_ns(2, 3), 101'000u);
+}
+
 TEST(SimFaults, ScheduledActionsRunAtTheirTime) {
   SimNet net(1, {}, 3);
   std::vector<std::uint64_t> ran;

@@ -100,7 +100,7 @@ void SimWorld::enqueue(SimLink& l, const WriteOp& op) {
 std::uint64_t SimWorld::land_time_ns(SimLink& l, std::uint32_t bytes) {
   SimEndpoint& ep = *l.owner_;
   const std::uint64_t start = std::max(now_ns_, ep.tx_free_ns_);
-  const std::uint64_t bw = config_.bandwidth_bytes_per_us;
+  const std::uint64_t bw = ep.bandwidth_bytes_per_us_;
   const std::uint64_t serialize_ns = bw == 0 ? 0 : (std::uint64_t{bytes} * 1000 + bw - 1) / bw;
   ep.tx_free_ns_ = start + serialize_ns;
   std::uint64_t wire_ns = config_.base_latency_ns + l.extra_delay_ns_;

@@ -227,6 +227,14 @@ void SimWorld::set_link_delay(NodeId from, NodeId to, std::uint64_t extra_ns) {
   for_links_between(from, to, [extra_ns](SimLink& l) { l.extra_delay_ns_ = extra_ns; });
 }
 
+void SimWorld::set_node_bandwidth(NodeId node, std::uint64_t bytes_per_us) {
+  trace("n%u bandwidth %llu bytes/us", node, static_cast<unsigned long long>(bytes_per_us));
+  mix(bytes_per_us ^ (std::uint64_t{node} << 40));
+  std::erase_if(bandwidths_, [node](const Bandwidth& b) { return b.node == node; });
+  bandwidths_.push_back({node, bytes_per_us});
+  if (SimEndpoint* ep = endpoint(node)) ep->bandwidth_bytes_per_us_ = bytes_per_us;
+}
+
 void SimWorld::disconnect(Link& link_end) {
   auto* l = dynamic_cast<SimLink*>(&link_end);
   RC_ASSERT(l != nullptr && l->world_ == this);

@@ -22,6 +22,10 @@ SimEndpoint& SimWorld::make_endpoint(NodeId node, std::uint32_t incarnation) {
   const auto uid = static_cast<std::uint32_t>(endpoints_.size());
   endpoints_.push_back(
       std::make_unique<SimEndpoint>(*this, node, uid, incarnation, config_.completion_queue_depth));
+  endpoints_.back()->bandwidth_bytes_per_us_ = config_.bandwidth_bytes_per_us;
+  for (const Bandwidth& b : bandwidths_) {
+    if (b.node == node) endpoints_.back()->bandwidth_bytes_per_us_ = b.bytes_per_us;
+  }
   mix(0xe0);
   mix(node);
   trace("n%u start incarnation %u", node, incarnation);

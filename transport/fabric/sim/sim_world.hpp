@@ -130,6 +130,9 @@ class SimWorld {
   // Adds extra_ns to every write from `from` to `to` (and to the ACKs of
   // to's writes to from), on existing and future links: a slow member.
   void set_link_delay(NodeId from, NodeId to, std::uint64_t extra_ns);
+  // Egress bandwidth of `node` (its live endpoint and later incarnations),
+  // instead of SimConfig::bandwidth_bytes_per_us: a member with a slow NIC.
+  void set_node_bandwidth(NodeId node, std::uint64_t bytes_per_us);
   // Runs `action` at virtual time at_ns (>= now), in event order.
   void schedule(std::uint64_t at_ns, std::function<void(SimWorld&)> action);
   // The world's random stream. Drawing from it shifts every later draw, so a
@@ -210,6 +213,11 @@ class SimWorld {
     std::uint64_t extra_ns;
   };
   std::vector<Delay> delays_;
+  struct Bandwidth {
+    NodeId node;
+    std::uint64_t bytes_per_us;
+  };
+  std::vector<Bandwidth> bandwidths_;
   std::function<void(std::string_view)> trace_;
 };
 
