@@ -1,9 +1,7 @@
 // A seed replays a run exactly; the random generator and the event queue
-// underneath; and how fast the simulator runs.
+// underneath.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
@@ -175,52 +173,6 @@ TEST(SimEventQueue, PopsByTimeThenByPushOrder) {
     last_arg = e.arg;
     first = false;
   }
-}
-
-// Not a timing assertion: prints how many simulated events per second this
-// machine runs, with 8 members streaming 64-byte writes with immediates to
-// each other (the shape of the ring's traffic).
-TEST(SimThroughput, EventsPerSecond) {
-  SimConfig config;
-  SimNet net(1, config, 8, 64 << 10, 4096);
-  std::vector<SimLink*> links;
-  for (NodeId a = 1; a <= 8; ++a) {
-    for (NodeId b = 1; b <= 8; ++b) {
-      if (a != b) links.push_back(&net.link(a, b));
-    }
-  }
-  std::uint64_t posted = 0;
-  Completion batch[256];
-  const auto start = std::chrono::steady_clock::now();
-  while (net.world.now_ns() < 5'000'000) {
-    for (SimLink* l : links) {
-      WriteOp chain[4];
-      for (std::uint32_t i = 0; i < 4; ++i) {
-        chain[i] =
-            with_imm(write_op(*net.member(l->node()).send, 0, 64, posted % 1000 * 64, posted),
-                     static_cast<std::uint32_t>(posted));
-        chain[i].signaled = posted % 16 == 0;
-        ++posted;
-      }
-      if (!l->post(chain).ok()) posted -= 4;
-    }
-    net.world.run_until(net.world.now_ns() + 1'000);
-    for (NodeId n = 1; n <= 8; ++n) {
-      while (net.member(n).ep->poll(batch) > 0) {
-      }
-    }
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const SimStats& s = net.world.stats();
-  EXPECT_EQ(s.cq_overflows, 0u);
-  EXPECT_GT(s.writes_landed, 1'000'000u);
-  std::printf(
-      "sim throughput: %llu events, %llu writes landed in %.3f s: %.2f M events/s, "
-      "%.2f M writes/s\n",
-      static_cast<unsigned long long>(s.events), static_cast<unsigned long long>(s.writes_landed),
-      seconds, s.events / seconds / 1e6, s.writes_landed / seconds / 1e6);
-  RecordProperty("events_per_second", static_cast<int>(s.events / seconds));
 }
 
 }  // namespace
