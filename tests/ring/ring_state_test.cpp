@@ -1,0 +1,241 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "heap_region.hpp"
+#include "ring/imm.hpp"
+#include "ring/ring_state.hpp"
+
+namespace ringcast::ring {
+namespace {
+
+using testing::HeapRegion;
+
+RingConfig small_config() {
+  RingConfig c;
+  c.log_bytes = 64 * 64;
+  c.max_message_bytes = 1024;
+  c.send_queue_messages = 8;
+  c.send_buffer_bytes = 4096;
+  c.max_messages_per_visit = 4;
+  c.window_messages = 8;
+  return c;
+}
+
+// One member's memory and state machine; writes between members are carried
+// by hand (copy, then the imm completion), which is enough to check what the
+// state machine asks for without a fabric.
+struct Member {
+  Member(const RingConfig& c, RingMembership m)
+      : log(c.log_bytes, fabric::Access::remote_write),
+        mailbox(mailbox_bytes(c.mailbox_slots), fabric::Access::remote_write),
+        send_buffer(c.send_buffer_bytes),
+        staging(staging_bytes(c)),
+        state(c, std::move(m), LocalMemory{&log, &mailbox, &send_buffer, &staging}) {}
+
+  HeapRegion log, mailbox, send_buffer, staging;
+  RingState state;
+};
+
+std::vector<std::unique_ptr<Member>> make_ring(const RingConfig& c, std::size_t n) {
+  std::vector<std::unique_ptr<Member>> ring;
+  RingMembership m{{1, 1}, {}, 0};
+  for (std::size_t i = 0; i < n; ++i)
+    m.members.push_back(static_cast<fabric::NodeId>(10 + i));
+  for (std::size_t i = 0; i < n; ++i) {
+    m.my_index = i;
+    ring.push_back(std::make_unique<Member>(c, m));
+  }
+  for (auto& member : ring)
+    member->state.start(0);
+  return ring;
+}
+
+// Executes every queued chain: copies the bytes, then hands the target its
+// immediates and the sender its signaled completions. Returns writes done.
+std::size_t carry(std::vector<std::unique_ptr<Member>>& ring, std::uint64_t now) {
+  std::size_t writes = 0;
+  for (std::size_t from = 0; from < ring.size(); ++from) {
+    for (std::size_t to = 0; to < ring.size(); ++to) {
+      if (to == from) continue;
+      for (auto chain = ring[from]->state.pending_chain(to); !chain.empty();
+           chain = ring[from]->state.pending_chain(to)) {
+        for (const fabric::WriteOp& op : chain) {
+          HeapRegion& target = op.remote_region == kLogRegion ? ring[to]->log : ring[to]->mailbox;
+          std::byte* at = target.data() + op.remote_offset;
+          for (std::size_t s = 0; s < op.segment_count; ++s) {
+            const auto& seg = op.segments[s];
+            EXPECT_TRUE(target.contains(at, seg.length));
+            std::memcpy(at, seg.region->data() + seg.offset, seg.length);
+            at += seg.length;
+          }
+          ++writes;
+          if (op.with_imm) {
+            fabric::Completion c;
+            c.type = fabric::CompletionType::received_imm;
+            c.peer = ring[from]->state.membership().me();
+            c.imm = op.imm;
+            ring[to]->state.on_completion(c, now);
+          }
+          if (op.signaled) {
+            fabric::Completion c;
+            c.type = fabric::CompletionType::write_done;
+            c.wr_id = op.wr_id;
+            ring[from]->state.on_completion(c, now);
+          }
+        }
+        ring[from]->state.chain_posted(to);
+      }
+    }
+  }
+  return writes;
+}
+
+OutgoingMessage message(const std::string& s, Guarantee g = Guarantee::agreed) {
+  OutgoingMessage m;
+  m.payload = std::as_bytes(std::span(s));
+  m.guarantee = g;
+  return m;
+}
+
+std::vector<std::string> drain(RingState& s, bool release = true) {
+  std::vector<std::string> out;
+  while (auto d = s.next_delivery()) {
+    out.emplace_back(reinterpret_cast<const char*>(d->payload.data()), d->payload.size());
+    if (release) {
+      EXPECT_TRUE(s.release_through(d->seq).ok());
+    }
+  }
+  return out;
+}
+
+TEST(RingState, ASingleMemberDeliversToItself) {
+  auto ring = make_ring(small_config(), 1);
+  RingState& s = ring[0]->state;
+  EXPECT_TRUE(s.holds_token());
+  EXPECT_EQ(s.next_deadline_ns(), 0u) << "the first visit is due";
+  s.tick(0);
+  EXPECT_EQ(s.next_deadline_ns(), kNever) << "idle: nothing to do until work arrives";
+  ASSERT_TRUE(s.submit(message("hello")).ok());
+  ASSERT_TRUE(s.submit(message("safe", Guarantee::safe)).ok());
+  EXPECT_EQ(s.next_deadline_ns(), 0u);
+  s.tick(1);
+  EXPECT_EQ(drain(s), (std::vector<std::string>{"hello", "safe"}));
+}
+
+TEST(RingState, ASingleMemberWaitsForItsApplicationToRelease) {
+  auto ring = make_ring(small_config(), 1);  // 4096-byte log: 8 records of 576 bytes won't fit
+  RingState& s = ring[0]->state;
+  const std::string big(500, 'b');
+  for (int i = 0; i < 8; ++i)
+    ASSERT_TRUE(s.submit(message(big)).ok());
+  for (int round = 0; round < 10; ++round)
+    s.tick(round);
+  auto first = drain(s, /*release=*/false);
+  EXPECT_EQ(first.size(), 7u) << "7 x 576 bytes fit a 4096-byte log, the 8th waits";
+  EXPECT_EQ(s.send_queue().size(), 1u);
+  ASSERT_TRUE(s.release_through(1).ok());
+  s.tick(20);
+  EXPECT_EQ(drain(s).size(), 1u);
+  EXPECT_TRUE(s.send_queue().empty());
+}
+
+TEST(RingState, ZeroCopySourcesAreReturnedOnceWritten) {
+  auto ring = make_ring(small_config(), 2);
+  HeapRegion zcb(256);
+  std::memcpy(zcb.data(), "zero-copy!", 10);
+  OutgoingMessage m;
+  m.zero_copy = {&zcb, 0, 10};
+  m.tag = 77;
+  ASSERT_TRUE(ring[0]->state.submit(m).ok());
+  ring[0]->state.tick(0);
+  EXPECT_FALSE(ring[0]->state.next_zero_copy_done()) << "not written yet";
+  carry(ring, 1);
+  EXPECT_EQ(ring[0]->state.next_zero_copy_done(), std::optional<std::uint64_t>(77));
+  EXPECT_EQ(drain(ring[1]->state), (std::vector<std::string>{"zero-copy!"}));
+  EXPECT_EQ(drain(ring[0]->state), (std::vector<std::string>{"zero-copy!"}));
+}
+
+TEST(RingState, TwoMembersAgreeOnOneOrderAndSafeWaitsForBoth) {
+  auto ring = make_ring(small_config(), 2);
+  ASSERT_TRUE(ring[0]->state.submit(message("a0")).ok());
+  ASSERT_TRUE(ring[1]->state.submit(message("b0", Guarantee::safe)).ok());
+  ASSERT_TRUE(ring[0]->state.submit(message("a1")).ok());
+  std::vector<std::string> seen[2];
+  for (std::uint64_t t = 0; t < 20; ++t) {
+    for (auto& m : ring)
+      m->state.tick(t);
+    carry(ring, t);
+    for (int i = 0; i < 2; ++i) {
+      for (auto& s : drain(ring[i]->state))
+        seen[i].push_back(s);
+    }
+  }
+  EXPECT_EQ(seen[0], (std::vector<std::string>{"a0", "a1", "b0"}));
+  EXPECT_EQ(seen[1], seen[0]);
+  EXPECT_EQ(ring[0]->state.counters().tokens_dropped, 0u);
+}
+
+TEST(RingState, AStaleTokenIsDropped) {
+  auto ring = make_ring(small_config(), 2);
+  ring[0]->state.tick(0);
+  // Copy the token write before it is carried, to replay it afterwards.
+  auto chain = ring[0]->state.pending_chain(1);
+  ASSERT_EQ(chain.size(), 1u);
+  const fabric::WriteOp token_write = chain[0];
+  EXPECT_EQ(imm_kind(token_write.imm), ImmKind::token);
+  carry(ring, 1);
+  ring[1]->state.tick(2);
+  carry(ring, 3);  // back to member 0
+  EXPECT_TRUE(ring[0]->state.holds_token());
+  fabric::Completion replay;
+  replay.type = fabric::CompletionType::received_imm;
+  replay.imm = token_write.imm;
+  ring[1]->state.on_completion(replay, 4);
+  EXPECT_EQ(ring[1]->state.counters().tokens_dropped, 1u);
+  EXPECT_EQ(ring[1]->state.counters().last_token_fault, TokenFault::stale);
+  EXPECT_FALSE(ring[1]->state.holds_token());
+}
+
+TEST(RingState, AnIdleRingHoldsTheTokenAndAWakeEndsTheHold) {
+  RingConfig c = small_config();
+  c.token_hold_ns = 1'000'000;
+  c.wake_after_ns = 1'000;
+  auto ring = make_ring(c, 3);
+  std::uint64_t t = 0;
+  // Let the token go round until somebody holds it.
+  for (; t < 100 && !(ring[0]->state.holding_idle() || ring[1]->state.holding_idle() ||
+                      ring[2]->state.holding_idle());
+       ++t) {
+    for (auto& m : ring)
+      m->state.tick(t);
+    carry(ring, t);
+  }
+  std::size_t holder = 0;
+  while (!ring[holder]->state.holding_idle())
+    ++holder;
+  EXPECT_EQ(ring[holder]->state.next_deadline_ns(), t - 1 + c.token_hold_ns);
+  const std::size_t other = (holder + 1) % 3;
+  ASSERT_TRUE(ring[other]->state.submit(message("wake up")).ok());
+  const std::uint64_t wake_at = ring[other]->state.next_deadline_ns();
+  EXPECT_LT(wake_at, t + c.token_hold_ns) << "the member with work wants to wake the ring";
+  t = std::max(t, wake_at);
+  ring[other]->state.tick(t);
+  EXPECT_EQ(ring[other]->state.counters().wakes_sent, 1u);
+  carry(ring, t);
+  EXPECT_EQ(ring[holder]->state.next_deadline_ns(), 0u) << "the holder passes at once";
+  std::vector<std::string> got;
+  for (std::uint64_t end = t + 50; t < end && got.empty(); ++t) {
+    for (auto& m : ring)
+      m->state.tick(t);
+    carry(ring, t);
+    got = drain(ring[holder]->state);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"wake up"}));
+}
+
+}  // namespace
+}  // namespace ringcast::ring

@@ -1,0 +1,59 @@
+// Every tunable of the ring, with its unit and default. validate() refuses
+// combinations the protocol cannot honour (a message that cannot fit the log,
+// a visit larger than the window) with a message that says which one.
+#pragma once
+
+#include <cstdint>
+
+#include "base/result.hpp"
+
+namespace ringcast::ring {
+
+struct RingConfig {
+  // --- Memory.
+  // Each member's receive log: a byte ring holding records at identical
+  // positions on every member. A multiple of 64 (the record alignment), a
+  // power of two is not required. Bounds the bytes in flight plus the bytes
+  // delivered and not yet released by the slowest member.
+  std::uint64_t log_bytes = 16u << 20;
+  // Largest payload one submit() may carry. A record is 64 header bytes plus
+  // the payload rounded up to 64; it must fit the log whole (no fragments).
+  std::uint32_t max_message_bytes = 1u << 20;
+  // Messages queued locally and not yet sent; submit() beyond: try_again.
+  std::uint32_t send_queue_messages = 1024;
+  // Registered bytes that hold copied (not zero-copy) payloads between
+  // submit() and the token visit that sends them; full: try_again.
+  std::uint64_t send_buffer_bytes = 4u << 20;
+
+  // --- Flow control (Totem's, per token visit and per rotation).
+  // Most messages one member sends in one token visit.
+  std::uint32_t max_messages_per_visit = 64;
+  // Most messages the whole ring sends in one rotation; members share it in
+  // proportion to their backlogs.
+  std::uint32_t window_messages = 256;
+
+  // --- Idle behaviour.
+  // On an idle ring (a full rotation with no new message, nothing queued
+  // anywhere, every SAFE message known everywhere) the holder keeps the token
+  // up to this long before passing it. A member with new work cuts the hold
+  // short with a wake write. 0: never hold.
+  std::uint64_t token_hold_ns = 1'000'000;
+  // A member that gets new work and has not seen the token for this long
+  // sends a wake to every other member (the holder among them passes at once).
+  std::uint64_t wake_after_ns = 100'000;
+
+  // --- Token mailbox.
+  // Slots in each member's mailbox; a token is written to slot token_seq %
+  // slots, so a retransmitted token never lands on the one being read.
+  std::uint32_t mailbox_slots = 4;
+  // Local copies of outgoing tokens, each reused only after its write completed.
+  std::uint32_t token_staging_slots = 4;
+  // Visits whose zero-copy sources are still being read by the NIC.
+  std::uint32_t zero_copy_visits = 8;
+};
+
+// Errc::invalid_argument naming the offending field when the combination
+// cannot work.
+Status validate(const RingConfig& config);
+
+}  // namespace ringcast::ring

@@ -1,0 +1,50 @@
+// The 32-bit immediate of a write says what just landed. The 2 top bits are
+// the kind, the 30 low bits its argument:
+//   00 records: offset of the batch's LAST record in the log / 64. The write
+//      with this immediate is the last of the batch's chain on that link, and
+//      the link is FIFO, so every record of the batch has landed with it.
+//   01 token:   the mailbox slot the token was written to.
+//   10 control: bits 29..24 the control type, 23..0 its argument. Type 0 is
+//      a wake (argument: the sender's member index); the other types are left
+//      to membership.
+//   11 reserved for membership.
+#pragma once
+
+#include <cstdint>
+
+#include "ring/record.hpp"
+
+namespace ringcast::ring {
+
+enum class ImmKind : std::uint8_t { records = 0, token = 1, control = 2, membership = 3 };
+enum class ControlType : std::uint8_t { wake = 0 };
+
+inline constexpr std::uint32_t kImmArgMask = (1u << 30) - 1;
+// Largest log the records immediate can address.
+inline constexpr std::uint64_t kMaxLogBytes = (std::uint64_t{kImmArgMask} + 1) * kRecordAlignBytes;
+
+constexpr std::uint32_t make_imm(ImmKind kind, std::uint32_t arg) noexcept {
+  return (static_cast<std::uint32_t>(kind) << 30) | (arg & kImmArgMask);
+}
+constexpr ImmKind imm_kind(std::uint32_t imm) noexcept {
+  return static_cast<ImmKind>(imm >> 30);
+}
+constexpr std::uint32_t imm_arg(std::uint32_t imm) noexcept {
+  return imm & kImmArgMask;
+}
+
+constexpr std::uint32_t records_imm(std::uint64_t last_record_offset) noexcept {
+  return make_imm(ImmKind::records,
+                  static_cast<std::uint32_t>(last_record_offset / kRecordAlignBytes));
+}
+constexpr std::uint32_t control_imm(ControlType type, std::uint32_t arg) noexcept {
+  return make_imm(ImmKind::control, (static_cast<std::uint32_t>(type) << 24) | (arg & 0xFFFFFFu));
+}
+constexpr ControlType control_type(std::uint32_t imm) noexcept {
+  return static_cast<ControlType>(imm_arg(imm) >> 24);
+}
+constexpr std::uint32_t control_arg(std::uint32_t imm) noexcept {
+  return imm_arg(imm) & 0xFFFFFFu;
+}
+
+}  // namespace ringcast::ring

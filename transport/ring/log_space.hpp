@@ -1,0 +1,30 @@
+// Arithmetic of the global log: positions are u64 byte counts that only grow;
+// a position's offset in every member's log is position % log_bytes, so the
+// record with a given seq sits at the same offset everywhere.
+#pragma once
+
+#include <cstdint>
+
+namespace ringcast::ring {
+
+// Where a record of span_bytes goes when the next free position is `next`:
+// right there, or, when it would straddle the end of the log, at the start of
+// the next lap (the skipped tail stays unused for this lap).
+constexpr std::uint64_t place_position(std::uint64_t next, std::uint64_t span_bytes,
+                                       std::uint64_t log_bytes) noexcept {
+  const std::uint64_t offset = next % log_bytes;
+  return offset + span_bytes <= log_bytes ? next : next - offset + log_bytes;
+}
+
+// The space rule. Every log holds the same bytes at the same offsets, so one
+// rule protects every member: a record may be written at [position, position
+// + span) only if that range lies within one log length of the lowest
+// position any member still holds unreleased. Nothing is ever overwritten
+// before every member delivered it and its application released it.
+constexpr bool fits_space(std::uint64_t position, std::uint64_t span_bytes,
+                          std::uint64_t min_released_position, std::uint64_t log_bytes) noexcept {
+  return position >= min_released_position &&
+         position + span_bytes <= min_released_position + log_bytes;
+}
+
+}  // namespace ringcast::ring

@@ -1,0 +1,164 @@
+#include "ring/receive_log.hpp"
+
+#include <cstring>
+
+#include "ring/log_space.hpp"
+
+namespace ringcast::ring {
+
+ReceiveLog::ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits)
+    : memory_(memory),
+      limits_(limits),
+      capacity_(limits.log_bytes / kRecordAlignBytes),
+      landed_((capacity_ + 63) / 64, 0),
+      end_position_(capacity_, 0) {
+  RC_ASSERT(memory.size() == limits.log_bytes);
+  RC_ASSERT(limits.log_bytes % kRecordAlignBytes == 0 && capacity_ > 0);
+}
+
+bool ReceiveLog::landed(std::uint64_t seq) const noexcept {
+  const std::uint64_t bit = seq % capacity_;
+  return (landed_[bit / 64] >> (bit % 64)) & 1u;
+}
+
+void ReceiveLog::set_landed(std::uint64_t seq) noexcept {
+  const std::uint64_t bit = seq % capacity_;
+  landed_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+}
+
+void ReceiveLog::advance_received() noexcept {
+  while (landed(received_up_to_ + 1)) {
+    const std::uint64_t bit = (received_up_to_ + 1) % capacity_;
+    landed_[bit / 64] &= ~(std::uint64_t{1} << (bit % 64));
+    ++received_up_to_;
+  }
+}
+
+void ReceiveLog::drop(RecordFault fault) noexcept {
+  ++counters_.records_dropped;
+  counters_.last_fault = fault;
+}
+
+// What a batch's last header must satisfy beyond decoding: found where the
+// imm said, new, within the landed window, and placed where the space rule
+// allows from this member's point of view.
+RecordFault ReceiveLog::check_batch(const RecordHeader& last, std::uint64_t offset) const noexcept {
+  if (last.position % limits_.log_bytes != offset) return RecordFault::wrong_position;
+  if (last.seq <= received_up_to_) return RecordFault::duplicate;
+  const std::uint64_t first = last.seq - last.batch_index + 1;
+  if (first <= received_up_to_ || last.seq - received_up_to_ > capacity_) {
+    return RecordFault::wrong_seq;
+  }
+  if (!fits_space(last.position, record_span_bytes(last.payload_bytes), released_position_,
+                  limits_.log_bytes)) {
+    return RecordFault::wrong_position;
+  }
+  for (std::uint64_t s = first; s <= last.seq; ++s) {
+    if (landed(s)) return RecordFault::duplicate;
+  }
+  return RecordFault::none;
+}
+
+RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset) noexcept {
+  RecordHeader last;
+  RecordFault fault = RecordFault::truncated;
+  if (offset < limits_.log_bytes && limits_.log_bytes - offset >= kRecordHeaderBytes) {
+    fault = decode_record_header(memory_.subspan(offset, kRecordHeaderBytes), limits_, &last);
+  }
+  if (fault == RecordFault::none) fault = check_batch(last, offset);
+  if (fault != RecordFault::none) {
+    drop(fault);
+    return fault;
+  }
+  mark_landed(last.seq - last.batch_index + 1, last.seq);
+  ++counters_.batches_landed;
+  return RecordFault::none;
+}
+
+void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> payload) noexcept {
+  const std::uint64_t span = record_span_bytes(h.payload_bytes);
+  const std::uint64_t offset = h.position % limits_.log_bytes;
+  RC_ASSERT(payload.size() == h.payload_bytes);
+  RC_ASSERT(offset + span <= limits_.log_bytes);
+  // The space rule, from this member's side: nothing unreleased here is hit.
+  RC_ASSERT(fits_space(h.position, span, released_position_, limits_.log_bytes));
+  RC_ASSERT(h.seq > received_up_to_ && h.seq - received_up_to_ <= capacity_);
+  encode_record_header(h, memory_.subspan(offset).first<kRecordHeaderBytes>());
+  if (!payload.empty()) {
+    std::memcpy(memory_.data() + offset + kRecordHeaderBytes, payload.data(), payload.size());
+  }
+}
+
+void ReceiveLog::mark_landed(std::uint64_t first, std::uint64_t last) noexcept {
+  RC_ASSERT(first > received_up_to_ && first <= last && last - received_up_to_ <= capacity_);
+  for (std::uint64_t s = first; s <= last; ++s) {
+    RC_ASSERT(!landed(s));
+    set_landed(s);
+  }
+  counters_.records_landed += last - first + 1;
+  advance_received();
+}
+
+RecordFault ReceiveLog::read_at(std::uint64_t position, std::uint64_t seq,
+                                RecordHeader* out) const noexcept {
+  const std::uint64_t offset = position % limits_.log_bytes;
+  RecordFault fault = decode_record_header(memory_.subspan(offset), limits_, out);
+  if (fault != RecordFault::none) return fault;
+  if (out->seq != seq) return RecordFault::wrong_seq;
+  if (out->position != position) return RecordFault::wrong_position;
+  return RecordFault::none;
+}
+
+// The record after the last delivered one starts at next_position_ unless it
+// did not fit before the end of the log; then it starts the next lap. What
+// lies at next_position_ in that case is older bytes that nobody writes in
+// this lap (the space rule keeps the next lap off it until we release), and
+// a header there cannot name this seq and this position, so trying it first
+// is unambiguous.
+RecordFault ReceiveLog::locate(std::uint64_t seq, RecordHeader* out) const noexcept {
+  const RecordFault here = read_at(next_position_, seq, out);
+  const std::uint64_t offset = next_position_ % limits_.log_bytes;
+  if (here == RecordFault::none || offset == 0) return here;
+  // Neither place holds it: report what was wrong where it should have been.
+  const RecordFault lap = read_at(next_position_ - offset + limits_.log_bytes, seq, out);
+  return lap == RecordFault::none ? lap : here;
+}
+
+std::optional<Delivery> ReceiveLog::next_delivery(std::uint64_t safe_up_to) noexcept {
+  const std::uint64_t seq = delivered_seq_ + 1;
+  if (stuck_ || seq > received_up_to_) return std::nullopt;
+  RecordHeader h;
+  const RecordFault fault = locate(seq, &h);
+  if (fault != RecordFault::none) {
+    stuck_ = true;
+    drop(fault);
+    return std::nullopt;
+  }
+  if (h.guarantee == Guarantee::safe && seq > safe_up_to) return std::nullopt;
+  const std::uint64_t offset = h.position % limits_.log_bytes;
+  next_position_ = h.position + record_span_bytes(h.payload_bytes);
+  end_position_[seq % capacity_] = next_position_;
+  delivered_seq_ = seq;
+  ++counters_.records_delivered;
+  counters_.bytes_delivered += h.payload_bytes;
+  return Delivery{seq,
+                  h.position,
+                  h.sender,
+                  h.sender_pid,
+                  h.group,
+                  h.guarantee,
+                  memory_.subspan(offset + kRecordHeaderBytes, h.payload_bytes)};
+}
+
+Status ReceiveLog::release_through(std::uint64_t seq) {
+  if (seq <= released_seq_) return {};
+  if (seq > delivered_seq_) {
+    return make_error(Errc::invalid_argument, "release_through",
+                      "seq " + std::to_string(seq) + " not delivered yet");
+  }
+  released_seq_ = seq;
+  released_position_ = end_position_[seq % capacity_];
+  return {};
+}
+
+}  // namespace ringcast::ring

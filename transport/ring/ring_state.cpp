@@ -1,0 +1,439 @@
+#include "ring/ring_state.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "base/wire.hpp"
+#include "ring/imm.hpp"
+#include "ring/log_space.hpp"
+
+namespace ringcast::ring {
+namespace {
+
+// Chains one destination may have waiting for its link: a visit's records
+// (with the token for the successor) and a wake fit with room to spare.
+constexpr std::size_t kChainsPerMember = 4;
+
+// Our signaled writes say which token staging slot and which zero-copy visit
+// they free; the tag tells them from anybody else's work requests.
+constexpr std::uint64_t kWrTag = 0x52494E47ull << 32;  // "RING"
+constexpr std::uint64_t make_wr_id(std::optional<std::uint32_t> staging_slot,
+                                   std::optional<std::uint32_t> zero_copy_entry) noexcept {
+  return kWrTag | (std::uint64_t{staging_slot ? *staging_slot + 1 : 0} << 16) |
+         (zero_copy_entry ? *zero_copy_entry + 1 : 0);
+}
+
+}  // namespace
+
+RingState::RingState(const RingConfig& config, RingMembership membership, const LocalMemory& memory)
+    : config_(config),
+      membership_(std::move(membership)),
+      memory_(memory),
+      log_(memory.log->bytes(),
+           RecordLimits{membership_.ring, config.log_bytes, config.max_message_bytes}),
+      queue_(config.send_queue_messages, *memory.send_buffer, config.max_message_bytes),
+      flow_(config.max_messages_per_visit, config.window_messages),
+      outbox_(membership_.size(), kChainsPerMember, config.max_messages_per_visit + 1),
+      zero_copy_(config.zero_copy_visits, config.max_messages_per_visit),
+      batch_ops_(config.max_messages_per_visit),
+      staging_busy_(config.token_staging_slots, false) {
+  RC_ASSERT(validate(config).ok());
+  RC_ASSERT(membership_.size() >= 1 && membership_.size() <= kMaxMembers);
+  RC_ASSERT(membership_.my_index < membership_.size());
+  RC_ASSERT(memory.mailbox->size() >= mailbox_bytes(config.mailbox_slots));
+  RC_ASSERT(memory.staging->size() >= staging_bytes(config));
+  wire::put<std::uint64_t>(memory.staging->data() + config.token_staging_slots * kTokenSlotBytes,
+                           membership_.my_index);
+}
+
+void RingState::start(std::uint64_t now_ns) {
+  last_visit_ns_ = now_ns;
+  if (membership_.my_index != 0) return;
+  token_ = Token{};
+  token_.ring = membership_.ring;
+  token_.token_seq = 1;
+  token_.member_count = static_cast<std::uint16_t>(membership_.size());
+  last_token_seq_ = 1;
+  token_in_hand_ = true;
+  accept_token(now_ns);
+}
+
+Status RingState::submit(const OutgoingMessage& message) {
+  if (failed_) return make_error(Errc::link_failed, "submit", "the ring failed");
+  return queue_.push(message);
+}
+
+Status RingState::release_through(std::uint64_t seq) {
+  return log_.release_through(seq);
+}
+
+void RingState::fail(Error error) {
+  if (failed_) return;
+  failed_ = true;
+  failure_ = std::move(error);
+}
+
+void RingState::on_link_failed(std::size_t member, const Error& error) {
+  RC_ASSERT(member < membership_.size());
+  fail(error);
+}
+
+// ---------------------------------------------------------------- completions
+
+void RingState::on_completion(const fabric::Completion& c, std::uint64_t now_ns) {
+  switch (c.type) {
+    case fabric::CompletionType::received_imm:
+      on_imm(c, now_ns);
+      return;
+    case fabric::CompletionType::write_done:
+      on_write_done(c.wr_id);
+      return;
+    case fabric::CompletionType::write_failed:
+      fail(make_error(Errc::link_failed, "write",
+                      "to node " + std::to_string(c.peer) + ": " + c.status_text));
+      return;
+    case fabric::CompletionType::link_down:
+      fail(make_error(Errc::link_failed, "link", "node " + std::to_string(c.peer) + " down"));
+      return;
+  }
+}
+
+void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
+  const std::uint32_t arg = imm_arg(c.imm);
+  switch (imm_kind(c.imm)) {
+    case ImmKind::records:
+      log_.on_batch_landed(std::uint64_t{arg} * kRecordAlignBytes);  // counts what it drops
+      return;
+    case ImmKind::token:
+      on_token_imm(arg, now_ns);
+      return;
+    case ImmKind::control:
+      if (control_type(c.imm) == ControlType::wake && control_arg(c.imm) < membership_.size() &&
+          control_arg(c.imm) != membership_.my_index) {
+        ++counters_.wakes_received;
+        wake_pending_ = true;
+        return;
+      }
+      ++counters_.imm_dropped;
+      return;
+    case ImmKind::membership:
+      ++counters_.imm_dropped;  // nothing of membership's exists yet
+      return;
+  }
+}
+
+// What this member knows better than the token: it cannot be told it
+// received or released more than it did, nor that fewer seqs exist than it
+// holds, nor that the ring went backwards since its last visit.
+TokenFault RingState::check_token_against_me(const Token& t) const noexcept {
+  const MemberProgress& mine = t.members[membership_.my_index];
+  if (mine.received_up_to > log_.received_up_to() ||
+      mine.released_position > log_.released_position()) {
+    return TokenFault::bad_field;
+  }
+  if (t.highest_seq < log_.received_up_to() || t.highest_seq < token_.highest_seq ||
+      t.next_position < token_.next_position) {
+    return TokenFault::bad_field;
+  }
+  return TokenFault::none;
+}
+
+void RingState::on_token_imm(std::uint32_t slot, std::uint64_t now_ns) {
+  Token t;
+  TokenFault fault = TokenFault::bad_field;
+  if (slot < config_.mailbox_slots) {
+    auto bytes = memory_.mailbox->bytes().subspan(slot * kTokenSlotBytes, kTokenSlotBytes);
+    fault = decode_token(bytes, TokenLimits{membership_.ring, membership_.size()}, &t);
+  }
+  if (fault == TokenFault::none && (t.token_seq <= last_token_seq_ || token_in_hand_)) {
+    fault = TokenFault::stale;
+  }
+  if (fault == TokenFault::none && t.token_seq % config_.mailbox_slots != slot) {
+    fault = TokenFault::bad_field;
+  }
+  if (fault == TokenFault::none) fault = check_token_against_me(t);
+  if (fault != TokenFault::none) {
+    ++counters_.tokens_dropped;
+    counters_.last_token_fault = fault;
+    return;
+  }
+  token_ = t;
+  last_token_seq_ = t.token_seq;
+  token_in_hand_ = true;
+  ++counters_.tokens_received;
+  accept_token(now_ns);
+}
+
+void RingState::on_write_done(std::uint64_t wr_id) noexcept {
+  if ((wr_id & ~0xFFFFFFFFull) != kWrTag) return;  // not one of ours
+  const auto slot = static_cast<std::uint32_t>((wr_id >> 16) & 0xFFFF);
+  const auto entry = static_cast<std::uint32_t>(wr_id & 0xFFFF);
+  if (slot != 0) {
+    RC_ASSERT(slot <= staging_busy_.size() && staging_busy_[slot - 1]);
+    staging_busy_[slot - 1] = false;
+  }
+  if (entry != 0) zero_copy_.signal_done(entry - 1);
+}
+
+// ---------------------------------------------------------------- the token
+
+void RingState::accept_token(std::uint64_t now_ns) noexcept {
+  token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
+  absorb_progress();
+  // Idle: nothing new for a whole rotation, and at the end of this member's
+  // previous visit every member already had everything (so every member has
+  // since seen a token that lets it deliver every SAFE record).
+  idle_at_arrival_ =
+      token_.highest_seq == last_visit_highest_ && last_visit_settled_ && token_.backlog == 0;
+  hold_until_ns_ = now_ns + config_.token_hold_ns;
+  if (idle_at_arrival_ && queue_.empty() && membership_.size() > 1 && config_.token_hold_ns > 0) {
+    ++counters_.token_holds;
+  }
+}
+
+void RingState::absorb_progress() noexcept {
+  std::uint64_t safe = UINT64_MAX;
+  std::uint64_t released = UINT64_MAX;
+  for (std::size_t i = 0; i < membership_.size(); ++i) {
+    safe = std::min(safe, token_.members[i].received_up_to);
+    released = std::min(released, token_.members[i].released_position);
+  }
+  safe_up_to_ = std::max(safe_up_to_, safe);
+  min_released_ = std::max(min_released_, released);
+}
+
+bool RingState::should_hold(std::uint64_t now_ns) const noexcept {
+  if (!idle_at_arrival_ || !queue_.empty() || wake_pending_) return false;
+  if (membership_.size() == 1) return true;  // nobody to pass to: wait for work
+  return now_ns < hold_until_ns_;
+}
+
+std::optional<std::uint32_t> RingState::free_staging_slot() const noexcept {
+  for (std::uint32_t i = 0; i < staging_busy_.size(); ++i) {
+    const auto slot = static_cast<std::uint32_t>((token_.token_seq + i) % staging_busy_.size());
+    if (!staging_busy_[slot]) return slot;
+  }
+  return std::nullopt;
+}
+
+void RingState::advance(std::uint64_t now_ns) {
+  if (!token_in_hand_ || should_hold(now_ns)) return;
+  if (membership_.size() > 1 &&
+      (!outbox_.has_room(membership_.successor_index()) || !free_staging_slot())) {
+    return;  // the driver drains the outbox or a token write completes; retried at once
+  }
+  visit(now_ns);
+}
+
+void RingState::tick(std::uint64_t now_ns) {
+  if (failed_) return;
+  advance(now_ns);
+  maybe_wake(now_ns);
+}
+
+std::uint64_t RingState::next_deadline_ns() const noexcept {
+  if (failed_) return kNever;
+  if (outbox_.total_queued() > 0) return 0;
+  const bool single = membership_.size() == 1;
+  if (token_in_hand_) {
+    if (idle_at_arrival_ && queue_.empty() && !wake_pending_) {
+      return single ? kNever : hold_until_ns_;
+    }
+    return 0;
+  }
+  if (wake_due() && !single) return last_visit_ns_ + config_.wake_after_ns;
+  return kNever;
+}
+
+// ---------------------------------------------------------------- a visit
+
+bool RingState::every_destination_has_room() const noexcept {
+  for (std::size_t i = 0; i < membership_.size(); ++i) {
+    if (i != membership_.my_index && !outbox_.has_room(i)) return false;
+  }
+  return true;
+}
+
+void RingState::visit(std::uint64_t now_ns) {
+  ++counters_.visits;
+  token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
+  absorb_progress();
+  const auto backlog = queue_.size();
+  std::uint32_t allowed = 0;
+  if (every_destination_has_room()) {
+    allowed = flow_.allowed(token_.fcc, token_.backlog, backlog);
+  } else if (backlog > 0) {
+    ++counters_.visits_outbox_limited;
+  }
+  Batch batch;
+  place_batch(allowed, &batch);
+  flow_.record_visit(&token_.fcc, &token_.backlog, batch.records, queue_.size());
+  token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
+  absorb_progress();
+  last_visit_highest_ = token_.highest_seq;
+  last_visit_settled_ = safe_up_to_ == token_.highest_seq;
+  last_visit_ns_ = now_ns;
+  wake_pending_ = false;
+  wake_sent_ = false;
+  pass_token(batch, now_ns);
+}
+
+void RingState::place_batch(std::uint32_t allowed, Batch* batch) {
+  const std::uint64_t log_bytes = config_.log_bytes;
+  const std::uint64_t first_seq = token_.highest_seq + 1;
+  while (batch->records < allowed && !queue_.empty()) {
+    const QueuedMessage& m = queue_.front();
+    const std::uint64_t span = record_span_bytes(m.payload_bytes);
+    const std::uint64_t position = place_position(token_.next_position, span, log_bytes);
+    if (!fits_space(position, span, min_released_, log_bytes)) {
+      ++counters_.visits_space_limited;
+      break;
+    }
+    if (m.zero_copy && !batch->zero_copy_entry) {
+      batch->zero_copy_entry = zero_copy_.open();
+      if (!batch->zero_copy_entry) break;  // earlier zero-copy visits still in flight
+    }
+    place_one(m, position, batch);
+    queue_.pop();
+  }
+  if (batch->records > 0) log_.mark_landed(first_seq, token_.highest_seq);
+  counters_.records_sent += batch->records;
+}
+
+void RingState::place_one(const QueuedMessage& m, std::uint64_t position, Batch* batch) {
+  const std::uint64_t span = record_span_bytes(m.payload_bytes);
+  // The space rule, where records are placed: every member released
+  // everything this record will cover in its log (one log length back).
+  RC_ASSERT(fits_space(position, span, min_released_, config_.log_bytes));
+  RecordHeader h;
+  h.ring = membership_.ring;
+  h.seq = token_.highest_seq + 1;
+  h.position = position;
+  h.sender = membership_.me();
+  h.sender_pid = m.sender_pid;
+  h.group = m.group;
+  h.payload_bytes = m.payload_bytes;
+  h.batch_index = batch->records + 1;
+  h.guarantee = m.guarantee;
+  log_.place_own(h, queue_.payload(m));
+  append_write(m, position, batch);
+  if (m.zero_copy) zero_copy_.add(*batch->zero_copy_entry, m.tag);
+  token_.highest_seq = h.seq;
+  token_.next_position = position + span;
+  batch->records += 1;
+  batch->last_offset = position % config_.log_bytes;
+}
+
+// Copied records are written from this member's own log, where place_own just
+// put them: consecutive ones form one write (a run). A zero-copy record is a
+// write of its own: the header from the log, the payload from the caller's
+// region.
+void RingState::append_write(const QueuedMessage& m, std::uint64_t position, Batch* batch) {
+  if (membership_.size() == 1) return;
+  const std::uint64_t offset = position % config_.log_bytes;
+  const std::uint64_t span = record_span_bytes(m.payload_bytes);
+  if (!m.zero_copy && batch->run_open && batch->run_end == position && offset != 0) {
+    batch_ops_[batch->ops - 1].segments[0].length += static_cast<std::uint32_t>(span);
+    batch->run_end += span;
+    return;
+  }
+  RC_ASSERT(batch->ops < batch_ops_.size());
+  fabric::WriteOp op;
+  op.remote_region = kLogRegion;
+  op.remote_offset = offset;
+  if (!m.zero_copy) {
+    op.segments[0] = {memory_.log, offset, static_cast<std::uint32_t>(span)};
+    op.segment_count = 1;
+    batch->run_open = true;
+    batch->run_end = position + span;
+  } else {
+    op.segments[0] = {memory_.log, offset, static_cast<std::uint32_t>(kRecordHeaderBytes)};
+    op.segment_count = 1;
+    if (m.payload_bytes > 0) op.segments[op.segment_count++] = m.source;
+    batch->run_open = false;
+  }
+  batch_ops_[batch->ops++] = op;
+}
+
+std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
+                                  std::span<fabric::WriteOp> ops, std::uint32_t staging_slot,
+                                  std::size_t token_bytes) const noexcept {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < batch.ops; ++i)
+    ops[n++] = batch_ops_[i];
+  if (n > 0) {
+    ops[n - 1].with_imm = true;
+    ops[n - 1].imm = records_imm(batch.last_offset);
+  }
+  if (member == membership_.successor_index()) {
+    const auto mailbox_slot = static_cast<std::uint32_t>(token_.token_seq % config_.mailbox_slots);
+    fabric::WriteOp& t = ops[n++];
+    t = fabric::WriteOp{};
+    t.segments[0] = {memory_.staging, std::uint64_t{staging_slot} * kTokenSlotBytes,
+                     static_cast<std::uint32_t>(token_bytes)};
+    t.segment_count = 1;
+    t.remote_region = kMailboxRegion;
+    t.remote_offset = std::uint64_t{mailbox_slot} * kTokenSlotBytes;
+    t.with_imm = true;
+    t.imm = make_imm(ImmKind::token, mailbox_slot);
+    t.signaled = true;  // frees the staging slot, and covers the records before it
+    t.wr_id = make_wr_id(staging_slot, batch.zero_copy_entry);
+  } else if (batch.zero_copy_entry) {
+    ops[n - 1].signaled = true;
+    ops[n - 1].wr_id = make_wr_id(std::nullopt, batch.zero_copy_entry);
+  }
+  return n;
+}
+
+void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
+  token_.token_seq += 1;
+  ++counters_.tokens_passed;
+  if (membership_.size() == 1) {  // the token comes straight back
+    if (batch.zero_copy_entry) zero_copy_.close(*batch.zero_copy_entry, 0);
+    last_token_seq_ = token_.token_seq;
+    accept_token(now_ns);
+    return;
+  }
+  const std::uint32_t slot = *free_staging_slot();
+  staging_busy_[slot] = true;
+  const std::size_t token_bytes = encode_token(
+      token_,
+      memory_.staging->bytes().subspan(std::size_t{slot} * kTokenSlotBytes, kTokenSlotBytes));
+  std::uint32_t signals = 0;
+  for (std::size_t d = 0; d < membership_.size(); ++d) {
+    if (d == membership_.my_index) continue;
+    if (d != membership_.successor_index() && batch.records == 0) continue;
+    const std::size_t n = fill_chain(d, batch, outbox_.open(d), slot, token_bytes);
+    outbox_.commit(d, n);
+    if (batch.zero_copy_entry) ++signals;
+  }
+  if (batch.zero_copy_entry) zero_copy_.close(*batch.zero_copy_entry, signals);
+  token_in_hand_ = false;
+}
+
+// ---------------------------------------------------------------- waking
+
+// A member with work that has not seen the token for wake_after_ns tells
+// every other member once per token visit; whoever holds an idle token then
+// passes it at once, and the others will not hold it on its way here.
+void RingState::maybe_wake(std::uint64_t now_ns) {
+  if (!wake_due() || membership_.size() == 1) return;
+  if (now_ns < last_visit_ns_ + config_.wake_after_ns) return;
+  const std::uint64_t wake_word = std::uint64_t{config_.token_staging_slots} * kTokenSlotBytes;
+  for (std::size_t d = 0; d < membership_.size(); ++d) {
+    if (d == membership_.my_index || !outbox_.has_room(d)) continue;
+    fabric::WriteOp& op = outbox_.open(d)[0];
+    op = fabric::WriteOp{};
+    op.segments[0] = {memory_.staging, wake_word, 8};
+    op.segment_count = 1;
+    op.remote_region = kMailboxRegion;
+    op.remote_offset = config_.mailbox_slots * kTokenSlotBytes + membership_.my_index * 8;
+    op.with_imm = true;
+    op.imm = control_imm(ControlType::wake, static_cast<std::uint32_t>(membership_.my_index));
+    outbox_.commit(d, 1);
+  }
+  ++counters_.wakes_sent;
+  wake_sent_ = true;
+}
+
+}  // namespace ringcast::ring

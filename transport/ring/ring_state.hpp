@@ -1,0 +1,177 @@
+// The ring's state machine (sans I/O): one member of a Totem single ring
+// whose records and token travel as RDMA writes.
+//
+// Events in: start, submit, completions (records landed, token arrived, wake,
+// write done, failures), release, tick(now). Actions out, drained by the
+// caller: chains of writes per destination (pending_chain / chain_posted),
+// deliveries in total order (next_delivery), zero-copy sources free again
+// (next_zero_copy_done), and the time it wants to be called again
+// (next_deadline_ns). It never sleeps, reads a clock or touches a link; it
+// only reads and writes the registered memory it was given.
+//
+// docs/protocol.md states the protocol and the invariants this code keeps.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/fabric.hpp"
+#include "ring/config.hpp"
+#include "ring/flow_control.hpp"
+#include "ring/outbox.hpp"
+#include "ring/receive_log.hpp"
+#include "ring/ring_id.hpp"
+#include "ring/send_queue.hpp"
+#include "ring/token.hpp"
+#include "ring/zero_copy_tracker.hpp"
+
+namespace ringcast::ring {
+
+inline constexpr std::uint64_t kNever = UINT64_MAX;
+
+// Index of each region in the ConnectInfo every member advertises.
+inline constexpr std::uint8_t kLogRegion = 0;
+inline constexpr std::uint8_t kMailboxRegion = 1;
+
+// Local-only staging: the outgoing token copies, then the 64-byte wake word.
+constexpr std::size_t staging_bytes(const RingConfig& c) noexcept {
+  return c.token_staging_slots * kTokenSlotBytes + 64;
+}
+
+// The registered memory a member needs; the driver allocates it.
+struct LocalMemory {
+  const fabric::MemoryRegion* log = nullptr;          // remote_write, log_bytes
+  const fabric::MemoryRegion* mailbox = nullptr;      // remote_write, mailbox_bytes()
+  const fabric::MemoryRegion* send_buffer = nullptr;  // local, send_buffer_bytes
+  const fabric::MemoryRegion* staging = nullptr;      // local, staging_bytes()
+};
+
+struct RingCounters {
+  std::uint64_t tokens_received = 0;
+  std::uint64_t tokens_passed = 0;
+  std::uint64_t tokens_dropped = 0;  // stale, duplicate or invalid
+  TokenFault last_token_fault = TokenFault::none;
+  std::uint64_t token_holds = 0;  // visits that kept an idle ring's token
+  std::uint64_t wakes_sent = 0;
+  std::uint64_t wakes_received = 0;
+  std::uint64_t imm_dropped = 0;  // immediates of unknown kind or argument
+  std::uint64_t visits = 0;
+  std::uint64_t records_sent = 0;
+  std::uint64_t visits_space_limited = 0;   // stopped by the space rule
+  std::uint64_t visits_outbox_limited = 0;  // a destination's outbox was full
+};
+
+class RingState {
+ public:
+  // The config must have passed validate(); the memory must match it.
+  RingState(const RingConfig& config, RingMembership membership, const LocalMemory& memory);
+  RingState(const RingState&) = delete;
+  RingState& operator=(const RingState&) = delete;
+
+  // The representative (members[0]) creates the first token.
+  void start(std::uint64_t now_ns);
+
+  // --- Events.
+  // Errc::try_again when the queue or the send buffer is full, Errc::too_big,
+  // Errc::invalid_argument (bad zero-copy segment), Errc::link_failed once
+  // the ring failed.
+  Status submit(const OutgoingMessage& message);
+  void on_completion(const fabric::Completion& completion, std::uint64_t now_ns);
+  // A post on the link to `member` failed for good.
+  void on_link_failed(std::size_t member, const Error& error);
+  // The application is done with every delivered record up to seq.
+  Status release_through(std::uint64_t seq);
+  void tick(std::uint64_t now_ns);
+
+  // --- Actions.
+  std::span<const fabric::WriteOp> pending_chain(std::size_t member) const noexcept {
+    return outbox_.front(member);
+  }
+  void chain_posted(std::size_t member) noexcept { outbox_.pop(member); }
+  std::optional<Delivery> next_delivery() noexcept { return log_.next_delivery(safe_up_to_); }
+  std::optional<std::uint64_t> next_zero_copy_done() noexcept { return zero_copy_.next_done(); }
+  // When tick() wants to run next: 0 for at once, kNever for "only on an event".
+  std::uint64_t next_deadline_ns() const noexcept;
+
+  // --- State, for drivers, tests and the oracle.
+  const RingMembership& membership() const noexcept { return membership_; }
+  const RingConfig& config() const noexcept { return config_; }
+  const ReceiveLog& log() const noexcept { return log_; }
+  const SendQueue& send_queue() const noexcept { return queue_; }
+  const Outbox& outbox() const noexcept { return outbox_; }
+  const RingCounters& counters() const noexcept { return counters_; }
+  bool holds_token() const noexcept { return token_in_hand_; }
+  bool holding_idle() const noexcept {
+    return token_in_hand_ && idle_at_arrival_ && queue_.empty();
+  }
+  std::uint64_t safe_up_to() const noexcept { return safe_up_to_; }
+  bool failed() const noexcept { return failed_; }
+  const Error& failure() const noexcept { return failure_; }
+
+ private:
+  struct Batch {
+    std::uint32_t records = 0;
+    std::uint64_t last_offset = 0;  // log offset of the batch's last record
+    std::optional<std::uint32_t> zero_copy_entry;
+    std::size_t ops = 0;        // writes in batch_ops_
+    bool run_open = false;      // the last write is a run of copied records
+    std::uint64_t run_end = 0;  // position where that run ends
+  };
+
+  void on_imm(const fabric::Completion& c, std::uint64_t now_ns);
+  void on_token_imm(std::uint32_t slot, std::uint64_t now_ns);
+  TokenFault check_token_against_me(const Token& t) const noexcept;
+  void on_write_done(std::uint64_t wr_id) noexcept;
+  void fail(Error error);
+
+  void accept_token(std::uint64_t now_ns) noexcept;
+  bool should_hold(std::uint64_t now_ns) const noexcept;
+  void advance(std::uint64_t now_ns);
+  void visit(std::uint64_t now_ns);
+  void absorb_progress() noexcept;
+  bool every_destination_has_room() const noexcept;
+  void place_batch(std::uint32_t allowed, Batch* batch);
+  void place_one(const QueuedMessage& m, std::uint64_t position, Batch* batch);
+  void append_write(const QueuedMessage& m, std::uint64_t position, Batch* batch);
+  std::optional<std::uint32_t> free_staging_slot() const noexcept;
+  void pass_token(const Batch& batch, std::uint64_t now_ns);
+  std::size_t fill_chain(std::size_t member, const Batch& batch, std::span<fabric::WriteOp> ops,
+                         std::uint32_t staging_slot, std::size_t token_bytes) const noexcept;
+  void maybe_wake(std::uint64_t now_ns);
+  bool wake_due() const noexcept { return !queue_.empty() && !token_in_hand_ && !wake_sent_; }
+
+  RingConfig config_;
+  RingMembership membership_;
+  LocalMemory memory_;
+  ReceiveLog log_;
+  SendQueue queue_;
+  FlowControl flow_;
+  Outbox outbox_;
+  ZeroCopyTracker zero_copy_;
+  std::vector<fabric::WriteOp> batch_ops_;  // this visit's record writes, same for every member
+  std::vector<bool> staging_busy_;          // token staging slot in flight
+
+  Token token_;
+  bool token_in_hand_ = false;
+  std::uint64_t last_token_seq_ = 0;  // newest token accepted
+  std::uint64_t safe_up_to_ = 0;      // min received_up_to seen on a token
+  std::uint64_t min_released_ = 0;    // min released_position seen on a token
+
+  // Idle detection, from what this member saw at its previous visit.
+  std::uint64_t last_visit_highest_ = UINT64_MAX;
+  bool last_visit_settled_ = false;  // every member had received everything
+  bool idle_at_arrival_ = false;
+  std::uint64_t hold_until_ns_ = 0;
+  std::uint64_t last_visit_ns_ = 0;
+  bool wake_pending_ = false;  // a wake arrived since this member's last visit
+  bool wake_sent_ = false;     // this member sent a wake since its last visit
+
+  bool failed_ = false;
+  Error failure_;
+  RingCounters counters_;
+};
+
+}  // namespace ringcast::ring

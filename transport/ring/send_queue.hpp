@@ -1,0 +1,74 @@
+// The local send queue: messages submitted and not yet sent, in submit order.
+// Both its length and the bytes it holds are bounded; a push that does not
+// fit fails with Errc::try_again (nothing blocks, nothing grows).
+//
+// A copied message's payload is copied once, at submit, into the registered
+// send buffer (a byte ring freed in FIFO order as messages leave the queue);
+// a zero-copy message stays in the caller's registered region, which the
+// caller keeps unchanged until the ring reports the message sent.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/fabric.hpp"
+#include "ring/record.hpp"
+
+namespace ringcast::ring {
+
+struct OutgoingMessage {
+  // Copied at submit when zero_copy.region is null.
+  std::span<const std::byte> payload;
+  // When region is set: the payload is written from there, zero copy.
+  fabric::Segment zero_copy;
+  std::uint32_t group = 0;
+  std::uint32_t sender_pid = 0;
+  Guarantee guarantee = Guarantee::agreed;
+  // Returned by next_zero_copy_done() once the region is no longer read.
+  std::uint64_t tag = 0;
+};
+
+struct QueuedMessage {
+  std::uint64_t tag = 0;
+  std::uint32_t group = 0;
+  std::uint32_t sender_pid = 0;
+  std::uint32_t payload_bytes = 0;
+  Guarantee guarantee = Guarantee::agreed;
+  bool zero_copy = false;
+  fabric::Segment source;        // send buffer slice, or the caller's region
+  std::uint64_t buffer_end = 0;  // copied: send-buffer position after the payload
+};
+
+class SendQueue {
+ public:
+  SendQueue(std::uint32_t capacity_messages, const fabric::MemoryRegion& buffer,
+            std::uint32_t max_message_bytes);
+
+  // Errc::too_big beyond max_message_bytes, Errc::invalid_argument for a
+  // zero-copy segment outside its region, Errc::try_again when full.
+  Status push(const OutgoingMessage& message);
+
+  bool empty() const noexcept { return count_ == 0; }
+  std::uint32_t size() const noexcept { return count_; }
+  std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
+  std::uint64_t buffer_bytes_used() const noexcept { return head_ - tail_; }
+
+  const QueuedMessage& front() const noexcept;
+  // The payload's bytes, wherever they are.
+  std::span<const std::byte> payload(const QueuedMessage& message) const noexcept;
+  // Removes the front; its send-buffer bytes become free.
+  void pop() noexcept;
+
+ private:
+  std::vector<QueuedMessage> slots_;
+  std::uint32_t first_ = 0;
+  std::uint32_t count_ = 0;
+  const fabric::MemoryRegion* buffer_;
+  std::uint32_t max_message_bytes_;
+  std::uint64_t head_ = 0;  // next free send-buffer position
+  std::uint64_t tail_ = 0;  // oldest position still holding a queued payload
+};
+
+}  // namespace ringcast::ring

@@ -1,0 +1,105 @@
+// The token: the right to send, and the ring's shared bookkeeping. It travels
+// as one RDMA WRITE WITH IMMEDIATE into a slot of the successor's mailbox and
+// is validated there before use (decode_token); a stale, duplicate or
+// malformed token is dropped and counted.
+//
+// Layout (little-endian). Only the used part is written: the member and
+// retransmit arrays are as long as their counts say.
+//    0 u32 magic "RCT1"           4 u16 version (1)    6 u16 byte length
+//    8 u32 ring representative   12 u16 member count  14 u16 retransmit count
+//   16 u64 ring epoch            24 u64 token seq (+1 per pass)
+//   32 u64 highest assigned seq  40 u64 next log position
+//   48 u32 fcc (messages sent in the last rotation)
+//   52 u32 backlog (messages queued at all members, as last reported)
+//   56 u64 reserved (0)
+//   64 member count x { u64 received_up_to (seq), u64 released_position }
+//    . retransmit count x u64 seq (requests; membership's recovery uses them)
+//    . u32 crc32c of everything before it
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "ring/ring_id.hpp"
+
+namespace ringcast::ring {
+
+inline constexpr std::size_t kMaxMembers = 64;
+inline constexpr std::size_t kMaxRetransmitRequests = 32;
+inline constexpr std::uint32_t kTokenMagic = 0x31544352;  // "RCT1"
+inline constexpr std::uint16_t kTokenVersion = 1;
+inline constexpr std::size_t kTokenFixedBytes = 64;
+
+struct MemberProgress {
+  // Every seq <= this has landed at the member.
+  std::uint64_t received_up_to = 0;
+  // The member delivered and its application released everything before
+  // this log position.
+  std::uint64_t released_position = 0;
+
+  friend bool operator==(const MemberProgress&, const MemberProgress&) = default;
+};
+
+struct Token {
+  RingId ring;
+  std::uint64_t token_seq = 0;
+  std::uint64_t highest_seq = 0;
+  std::uint64_t next_position = 0;
+  std::uint32_t fcc = 0;
+  std::uint32_t backlog = 0;
+  std::uint16_t member_count = 0;
+  std::uint16_t retransmit_count = 0;
+  std::array<MemberProgress, kMaxMembers> members{};
+  std::array<std::uint64_t, kMaxRetransmitRequests> retransmit{};
+
+  friend bool operator==(const Token&, const Token&) = default;
+};
+
+constexpr std::size_t token_encoded_bytes(std::size_t members, std::size_t retransmits) noexcept {
+  return kTokenFixedBytes + members * 16 + retransmits * 8 + 4;
+}
+inline constexpr std::size_t kMaxTokenBytes =
+    token_encoded_bytes(kMaxMembers, kMaxRetransmitRequests);
+// A mailbox slot holds the largest token, rounded to 64 bytes.
+inline constexpr std::size_t kTokenSlotBytes = (kMaxTokenBytes + 63) / 64 * 64;
+// After the token slots, a mailbox has one 8-byte wake word per member.
+inline constexpr std::size_t kWakeAreaBytes = kMaxMembers * 8;
+
+constexpr std::size_t mailbox_bytes(std::size_t slots) noexcept {
+  return slots * kTokenSlotBytes + kWakeAreaBytes;
+}
+
+// Writes the token into out (at least token_encoded_bytes(...)), returns the
+// bytes written.
+std::size_t encode_token(const Token& token, std::span<std::byte> out) noexcept;
+
+enum class TokenFault : std::uint8_t {
+  none,
+  truncated,
+  bad_magic,
+  bad_length,
+  bad_checksum,
+  bad_version,
+  wrong_ring,
+  wrong_members,  // member count not the ring's
+  bad_field,      // counts, progress or retransmit requests impossible
+  stale,          // not newer than the newest token this member accepted
+};
+
+const char* token_fault_name(TokenFault fault) noexcept;
+
+struct TokenLimits {
+  RingId ring;
+  std::size_t member_count = 0;
+};
+
+// Validates everything before filling *out: sizes, magic, checksum, version,
+// ring id, member count, and that the fields are consistent (no member
+// received beyond the highest seq or released beyond the next position, no
+// request for a seq not yet assigned). Staleness (token seq) is the caller's.
+TokenFault decode_token(std::span<const std::byte> bytes, const TokenLimits& limits,
+                        Token* out) noexcept;
+
+}  // namespace ringcast::ring
