@@ -1,0 +1,130 @@
+// ringcast's cluster configuration: the file format is documented in
+// docs/configuration.md (every key with its unit, default and range).
+//
+// Three steps, each usable alone:
+//   parse()                  text -> Config; pure (no I/O), the fuzzed entry point
+//   load()                   reads a file, parses it, reads auth.key_file
+//   find_local_node()        which node of the nodelist this process is
+// and load_from_environment() does all three the way the library starts:
+// RINGCAST_CONFIG (or /etc/ringcast/ringcast.conf), then RINGCAST_NODE_ID or
+// the host's interface addresses (getifaddrs).
+//
+// Every failure is a ConfigError naming the file and line; nothing throws or
+// aborts on bad input.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/cluster_key.hpp"
+#include "config/config_error.hpp"
+
+namespace ringcast::config {
+
+inline constexpr std::string_view kDefaultPath = "/etc/ringcast/ringcast.conf";
+inline constexpr std::string_view kConfigEnv = "RINGCAST_CONFIG";
+inline constexpr std::string_view kNodeIdEnv = "RINGCAST_NODE_ID";
+
+inline constexpr std::size_t kMaxFileBytes = 1 << 20;  // larger files are refused unread
+inline constexpr std::size_t kMaxLineBytes = 4096;     // excluding the newline
+inline constexpr std::size_t kMaxNodes = 128;          // CPG_MEMBERS_MAX
+inline constexpr std::uint16_t kDefaultPort = 7405;    // rdma_cm port of a node
+
+// An IPv4 or IPv6 address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are
+// stored as IPv4 so that they compare equal to what getifaddrs() reports.
+struct IpAddress {
+  enum class Family : std::uint8_t { v4, v6 };
+  Family family = Family::v4;
+  std::array<std::uint8_t, 16> bytes{};  // IPv4 uses the first 4, network order
+
+  // Literal addresses only (no host names, no zone index); nullopt otherwise.
+  static std::optional<IpAddress> parse(std::string_view text);
+  static IpAddress v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d);
+  std::string to_string() const;
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+};
+
+// The ring's timing and sizing (the `totem` section). Units are in the names.
+struct Totem {
+  std::uint32_t token_timeout_ms = 1000;
+  std::uint32_t token_retransmits_before_loss = 4;
+  std::uint32_t consensus_timeout_ms = 1200;  // default: 1.2 x token_timeout_ms
+  std::uint32_t join_timeout_ms = 50;
+  std::uint32_t max_messages = 64;                  // a member's messages per token visit
+  std::uint32_t window_size = 256;                  // messages per token rotation, all members
+  std::uint32_t token_hold_us = 0;                  // how long an idle holder may keep the token
+  std::uint32_t spin_time_us = 50;                  // busy-polling before sleeping on the CQ
+  std::uint32_t log_size_bytes = 8u << 20;          // receive log per sender
+  std::uint32_t max_message_size_bytes = 1u << 20;  // cpg_max_atomic_msgsize_get()
+};
+
+struct Node {
+  std::uint32_t nodeid = 0;  // 1..2^32-1, unique
+  IpAddress address;
+  std::uint16_t port = kDefaultPort;       // (address, port) unique
+  std::string device;                      // overrides rdma.device when not empty
+  std::optional<std::uint16_t> gid_index;  // overrides rdma.gid_index
+  std::uint32_t line = 0;                  // where its `node {` is, for messages
+};
+
+// The RDMA device a node uses (the `rdma` section); a node may override it.
+struct Rdma {
+  std::string device;                      // empty: the first device with an active port
+  std::optional<std::uint16_t> gid_index;  // empty: chosen from the node's address
+  std::uint8_t port = 1;                   // the device's port number (ibv port)
+};
+
+struct Auth {
+  ClusterKey key;        // empty: no authentication
+  std::string key_file;  // as resolved against the config file's directory
+  std::uint32_t key_file_line = 0;
+};
+
+struct Config {
+  std::string file;  // the path or name it was parsed from
+  Totem totem;
+  std::vector<Node> nodes;  // in file order, at least one
+  Rdma rdma;
+  Auth auth;
+
+  // The node with this id, or nullptr.
+  const Node* node(std::uint32_t nodeid) const;
+};
+
+// Text to Config. file_name is used in messages and to resolve a relative
+// key_file. key_file is only recorded (auth.key_file); load() reads it.
+Parsed<Config> parse(std::string_view text, std::string_view file_name);
+
+// Reads and parses the file at path (at most kMaxFileBytes), then reads
+// auth.key_file if one is named (owner-only permissions required).
+Parsed<Config> load(const std::string& path);
+
+// $RINGCAST_CONFIG when set and not empty, else kDefaultPath.
+std::string path_from_environment();
+
+// The index in config.nodes of this process's node. node_id_env is the value
+// of RINGCAST_NODE_ID (empty: unset); when it is unset, the one node whose
+// address is among host_addresses.
+Parsed<std::size_t> find_local_node(const Config& config, std::string_view node_id_env,
+                                    std::span<const IpAddress> host_addresses);
+
+// The addresses of this host's interfaces (getifaddrs), IPv4 and IPv6.
+Parsed<std::vector<IpAddress>> host_addresses();
+
+struct LocalConfig {
+  Config config;
+  std::size_t local_index = 0;
+  const Node& local() const { return config.nodes[local_index]; }
+};
+
+// load(path_from_environment()), then find_local_node() with
+// $RINGCAST_NODE_ID and host_addresses().
+Parsed<LocalConfig> load_from_environment();
+
+}  // namespace ringcast::config

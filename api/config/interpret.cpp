@@ -1,0 +1,279 @@
+#include "config/interpret.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string>
+#include <utility>
+
+#include "config/values.hpp"
+
+namespace ringcast::config {
+namespace {
+
+using Names = std::span<const std::string_view>;
+
+constexpr std::array<std::string_view, 4> kSections = {"totem", "nodelist", "rdma", "auth"};
+
+struct TotemKey {
+  std::string_view name;
+  std::uint32_t Totem::*field;
+  NumberRange range;
+};
+
+constexpr std::uint64_t kMiB = 1 << 20;
+constexpr std::array<TotemKey, 10> kTotemKeys = {{
+    {"token_timeout_ms", &Totem::token_timeout_ms, {10, 300'000, false}},
+    {"token_retransmits_before_loss", &Totem::token_retransmits_before_loss, {1, 100, false}},
+    {"consensus_timeout_ms", &Totem::consensus_timeout_ms, {10, 600'000, false}},
+    {"join_timeout_ms", &Totem::join_timeout_ms, {1, 60'000, false}},
+    {"max_messages", &Totem::max_messages, {1, 65'535, false}},
+    {"window_size", &Totem::window_size, {1, 65'535, false}},
+    {"token_hold_us", &Totem::token_hold_us, {0, 1'000'000, false}},
+    {"spin_time_us", &Totem::spin_time_us, {0, 1'000'000, false}},
+    {"log_size_bytes", &Totem::log_size_bytes, {64 << 10, 1024 * kMiB, true}},
+    {"max_message_size_bytes", &Totem::max_message_size_bytes, {64, 256 * kMiB, true}},
+}};
+
+constexpr auto kTotemNames = [] {
+  std::array<std::string_view, kTotemKeys.size()> names{};
+  for (std::size_t i = 0; i < kTotemKeys.size(); ++i)
+    names[i] = kTotemKeys[i].name;
+  return names;
+}();
+constexpr std::array<std::string_view, 5> kNodeKeys = {"nodeid", "address", "port", "device",
+                                                       "gid_index"};
+constexpr std::array<std::string_view, 3> kRdmaKeys = {"device", "gid_index", "port"};
+constexpr std::array<std::string_view, 2> kAuthKeys = {"key", "key_file"};
+
+constexpr NumberRange kNodeIdRange = {1, 0xffff'ffff, false};
+constexpr NumberRange kPortRange = {1, 65'535, false};
+constexpr NumberRange kGidIndexRange = {0, 1023, false};
+constexpr NumberRange kDevicePortRange = {1, 255, false};
+
+std::string section_label(const Block& block) {
+  return "section '" + std::string(block.name) + "'";
+}
+
+// Every entry's key is known and appears once; no section nests inside block.
+Problem check_keys(const Block& block, Names known, std::string_view file) {
+  std::array<std::uint32_t, 16> first_line{};  // per known key; 0 = not seen yet
+  RC_ASSERT(known.size() <= first_line.size());
+  for (const Entry& entry : block.entries) {
+    const auto it = std::find(known.begin(), known.end(), entry.key);
+    if (it == known.end()) {
+      return unknown_name("key", entry.key, section_label(block), known, file, entry.line,
+                          entry.key_column);
+    }
+    std::uint32_t& first = first_line[static_cast<std::size_t>(it - known.begin())];
+    if (first != 0) {
+      return error_at(file, entry.line, entry.key_column,
+                      "key " + quoted(entry.key) + " appears twice in " + section_label(block) +
+                          " (first at line " + std::to_string(first) + ")");
+    }
+    first = entry.line;
+  }
+  if (!block.blocks.empty()) {
+    const Block& inner = block.blocks.front();
+    return error_at(
+        file, inner.line, inner.column,
+        "section " + quoted(inner.name) + " is not allowed inside " + section_label(block));
+  }
+  return std::nullopt;
+}
+
+Problem read_totem(const Block& block, Totem& totem, std::string_view file) {
+  if (Problem p = check_keys(block, kTotemNames, file)) return p;
+  for (const Entry& entry : block.entries) {
+    const auto* key = std::find_if(kTotemKeys.begin(), kTotemKeys.end(),
+                                   [&](const TotemKey& k) { return k.name == entry.key; });
+    Parsed<std::uint64_t> value = parse_number(entry, file, key->range);
+    if (!value) return value.error();
+    totem.*(key->field) = static_cast<std::uint32_t>(*value);
+  }
+  return std::nullopt;
+}
+
+// The optional device / gid_index pair shared by `rdma` and `node`.
+Problem read_device_entry(const Entry& entry, std::string& device,
+                          std::optional<std::uint16_t>& gid_index, std::string_view file) {
+  if (entry.key == "device") {
+    if (Problem p = check_device_name(entry, file)) return p;
+    device = std::string(entry.value);
+    return std::nullopt;
+  }
+  RC_ASSERT(entry.key == "gid_index");
+  Parsed<std::uint64_t> value = parse_number(entry, file, kGidIndexRange);
+  if (!value) return value.error();
+  gid_index = static_cast<std::uint16_t>(*value);
+  return std::nullopt;
+}
+
+Problem read_node_entry(const Entry& entry, Node& node, std::string_view file) {
+  if (entry.key == "address") {
+    Parsed<IpAddress> address = parse_address(entry, file);
+    if (!address) return address.error();
+    node.address = *address;
+    return std::nullopt;
+  }
+  if (entry.key == "nodeid" || entry.key == "port") {
+    const bool is_id = entry.key == "nodeid";
+    Parsed<std::uint64_t> value = parse_number(entry, file, is_id ? kNodeIdRange : kPortRange);
+    if (!value) return value.error();
+    if (is_id) node.nodeid = static_cast<std::uint32_t>(*value);
+    if (!is_id) node.port = static_cast<std::uint16_t>(*value);
+    return std::nullopt;
+  }
+  return read_device_entry(entry, node.device, node.gid_index, file);
+}
+
+Parsed<Node> read_node(const Block& block, std::string_view file) {
+  if (Problem p = check_keys(block, kNodeKeys, file)) return *std::move(p);
+  Node node;
+  node.line = block.line;
+  for (const Entry& entry : block.entries) {
+    if (Problem p = read_node_entry(entry, node, file)) return *std::move(p);
+  }
+  if (find_entry(block, "nodeid") == nullptr) {
+    return error_at(file, block.line, block.column, "node has no nodeid");
+  }
+  if (find_entry(block, "address") == nullptr) {
+    return error_at(file, block.line, block.column,
+                    "node " + std::to_string(node.nodeid) + " has no address");
+  }
+  return node;
+}
+
+Problem read_nodelist(const Block& block, std::vector<Node>& nodes, std::string_view file) {
+  if (!block.entries.empty()) {
+    const Entry& entry = block.entries.front();
+    return error_at(file, entry.line, entry.key_column,
+                    "key " + quoted(entry.key) +
+                        " directly in the nodelist: keys belong inside a 'node { }' section");
+  }
+  constexpr std::array<std::string_view, 1> kNode = {"node"};
+  for (const Block& inner : block.blocks) {
+    if (inner.name != "node") {
+      return unknown_name("section", inner.name, "the nodelist", kNode, file, inner.line,
+                          inner.column);
+    }
+    if (nodes.size() == kMaxNodes) {
+      return error_at(file, inner.line, inner.column,
+                      "more than " + std::to_string(kMaxNodes) + " nodes");
+    }
+    Parsed<Node> node = read_node(inner, file);
+    if (!node) return node.error();
+    nodes.push_back(std::move(*node));
+  }
+  if (nodes.empty()) return error_at(file, block.line, block.column, "the nodelist has no node");
+  return std::nullopt;
+}
+
+Problem read_rdma(const Block& block, Rdma& rdma, std::string_view file) {
+  if (Problem p = check_keys(block, kRdmaKeys, file)) return p;
+  for (const Entry& entry : block.entries) {
+    if (entry.key == "port") {
+      Parsed<std::uint64_t> value = parse_number(entry, file, kDevicePortRange);
+      if (!value) return value.error();
+      rdma.port = static_cast<std::uint8_t>(*value);
+    } else if (Problem p = read_device_entry(entry, rdma.device, rdma.gid_index, file)) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
+// A relative key_file is relative to the directory of the configuration file.
+std::string resolve_path(std::string_view path, std::string_view config_file) {
+  if (path.front() == '/') return std::string(path);
+  const std::size_t slash = config_file.rfind('/');
+  if (slash == std::string_view::npos) return std::string(path);
+  return std::string(config_file.substr(0, slash + 1)) + std::string(path);
+}
+
+Problem read_auth(const Block& block, Auth& auth, std::string_view file) {
+  if (Problem p = check_keys(block, kAuthKeys, file)) return p;
+  if (block.entries.size() == 2) {
+    const Entry& second = block.entries[1];
+    return error_at(file, second.line, second.key_column,
+                    "give the cluster key either as key or as key_file, not both");
+  }
+  if (block.entries.empty()) {
+    return error_at(file, block.line, block.column, "section 'auth' has neither key nor key_file");
+  }
+  const Entry& entry = block.entries.front();
+  if (entry.key == "key_file") {
+    if (entry.value.empty()) {
+      return error_at(file, entry.line, entry.value_column, "key_file: empty path");
+    }
+    auth.key_file = resolve_path(entry.value, file);
+    auth.key_file_line = entry.line;
+    return std::nullopt;
+  }
+  Parsed<std::vector<std::byte>> key = parse_hex_key(entry, file);
+  if (!key) return key.error();
+  auth.key = ClusterKey(std::move(*key));
+  return std::nullopt;
+}
+
+Problem read_section(const Block& block, Config& config, std::string_view file) {
+  if (block.name == "totem") return read_totem(block, config.totem, file);
+  if (block.name == "nodelist") return read_nodelist(block, config.nodes, file);
+  if (block.name == "rdma") return read_rdma(block, config.rdma, file);
+  RC_ASSERT(block.name == "auth");
+  return read_auth(block, config.auth, file);
+}
+
+// Top level: only the known sections, each at most once.
+Problem check_sections(const Block& root, std::string_view file) {
+  if (!root.entries.empty()) {
+    const Entry& entry = root.entries.front();
+    return error_at(file, entry.line, entry.key_column,
+                    "key " + quoted(entry.key) + " is outside of any section");
+  }
+  std::array<std::uint32_t, kSections.size()> first_line{};
+  for (const Block& block : root.blocks) {
+    const auto it = std::find(kSections.begin(), kSections.end(), block.name);
+    if (it == kSections.end()) {
+      return unknown_name("section", block.name, "", kSections, file, block.line, block.column);
+    }
+    std::uint32_t& first = first_line[static_cast<std::size_t>(it - kSections.begin())];
+    if (first != 0) {
+      return error_at(
+          file, block.line, block.column,
+          section_label(block) + " appears twice (first at line " + std::to_string(first) + ")");
+    }
+    first = block.line;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+const Entry* find_entry(const Block& block, std::string_view key) {
+  for (const Entry& entry : block.entries) {
+    if (entry.key == key) return &entry;
+  }
+  return nullptr;
+}
+
+const Block* find_block(const Block& parent, std::string_view name) {
+  for (const Block& block : parent.blocks) {
+    if (block.name == name) return &block;
+  }
+  return nullptr;
+}
+
+Parsed<Config> interpret(const Block& root, std::string_view file) {
+  if (Problem p = check_sections(root, file)) return *std::move(p);
+  Config config;
+  config.file = std::string(file);
+  for (const Block& block : root.blocks) {
+    if (Problem p = read_section(block, config, file)) return *std::move(p);
+  }
+  if (find_block(root, "nodelist") == nullptr) {
+    return error_at(file, 0, 0, "no nodelist section: at least one node is required");
+  }
+  return config;
+}
+
+}  // namespace ringcast::config

@@ -1,0 +1,31 @@
+// From syntax to meaning: the sections and keys of a parsed tree become a
+// Config (interpret), then the rules that involve several keys are checked
+// and derived defaults filled in (validate). Internal to the config layer.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "config/tree.hpp"
+
+namespace ringcast::config {
+
+// Each key's value checked alone; unknown and repeated sections and keys refused.
+Parsed<Config> interpret(const Block& root, std::string_view file);
+
+// Rules across keys and nodes. root is the tree config came from (for the
+// places of keys in messages).
+Problem validate(Config& config, const Block& root, std::string_view file);
+
+// The entry for key in block, or nullptr (keys are unique once interpreted).
+const Entry* find_entry(const Block& block, std::string_view key);
+// The block named name directly inside parent, or nullptr.
+const Block* find_block(const Block& parent, std::string_view name);
+
+// "unknown key 'x' in section 'totem'", with a suggestion when one is close.
+ConfigError unknown_name(std::string_view what, std::string_view name, std::string_view where,
+                         std::span<const std::string_view> known, std::string_view file,
+                         std::uint32_t line, std::uint32_t column);
+
+}  // namespace ringcast::config

@@ -1,0 +1,131 @@
+// The I/O half of the configuration: reading the cluster file and the key
+// file, and the environment. parse() itself is pure.
+#include <fcntl.h>
+#include <string.h>  // explicit_bzero
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "config/config.hpp"
+#include "config/interpret.hpp"
+#include "config/tree.hpp"
+
+namespace ringcast::config {
+namespace {
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Where errors about a file are reported: the file itself, or the line of
+// the configuration that named it.
+struct Blame {
+  std::string file;
+  std::uint32_t line = 0;
+  std::string prefix;  // e.g. "key_file '/etc/ringcast/authkey': "
+};
+
+ConfigError failed(const Blame& blame, std::string what, int err = 0) {
+  return ConfigError{blame.file, blame.line, 0, blame.prefix + std::move(what), err};
+}
+
+// The whole content of a regular file of at most max_bytes.
+Parsed<std::string> read_bounded(const std::string& path, std::size_t max_bytes, const Blame& blame,
+                                 struct stat* info) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) return failed(blame, "cannot open", errno);
+  if (::fstat(fd.get(), info) != 0) return failed(blame, "cannot stat", errno);
+  if (!S_ISREG(info->st_mode)) return failed(blame, "not a regular file");
+  if (static_cast<std::uint64_t>(info->st_size) > max_bytes) {
+    return failed(blame, "larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  std::string text(max_bytes + 1, '\0');  // one more: notices a file that grew
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failed(blame, "cannot read", errno);
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got > max_bytes) return failed(blame, "larger than " + std::to_string(max_bytes) + " bytes");
+  text.resize(got);
+  return text;
+}
+
+// The key file holds the raw key bytes and may be read by its owner only.
+Problem read_key_file(Auth& auth, const std::string& config_path) {
+  const Blame blame{config_path, auth.key_file_line, "key_file '" + auth.key_file + "': "};
+  struct stat info {};
+  Parsed<std::string> bytes = read_bounded(auth.key_file, ClusterKey::kMaxBytes, blame, &info);
+  if (!bytes) return bytes.error();
+  std::string& secret = *bytes;
+  if ((info.st_mode & 077) != 0) {
+    explicit_bzero(secret.data(), secret.size());
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return failed(blame,
+                  std::string("group or others may access it (mode ") + mode + "); chmod 600 it");
+  }
+  if (secret.size() < ClusterKey::kMinBytes) {
+    explicit_bzero(secret.data(), secret.size());
+    return failed(blame, std::to_string(secret.size()) + " bytes; a key has at least " +
+                             std::to_string(ClusterKey::kMinBytes));
+  }
+  std::vector<std::byte> key(secret.size());
+  for (std::size_t i = 0; i < secret.size(); ++i)
+    key[i] = static_cast<std::byte>(secret[i]);
+  explicit_bzero(secret.data(), secret.size());
+  auth.key = ClusterKey(std::move(key));
+  return std::nullopt;
+}
+
+}  // namespace
+
+const Node* Config::node(std::uint32_t nodeid) const {
+  for (const Node& n : nodes) {
+    if (n.nodeid == nodeid) return &n;
+  }
+  return nullptr;
+}
+
+Parsed<Config> parse(std::string_view text, std::string_view file_name) {
+  Parsed<Block> tree = parse_tree(text, file_name);
+  if (!tree) return tree.error();
+  Parsed<Config> config = interpret(*tree, file_name);
+  if (!config) return config;
+  if (Problem p = validate(*config, *tree, file_name)) return *std::move(p);
+  return config;
+}
+
+Parsed<Config> load(const std::string& path) {
+  struct stat info {};
+  Parsed<std::string> text = read_bounded(path, kMaxFileBytes, Blame{path, 0, ""}, &info);
+  if (!text) return text.error();
+  Parsed<Config> config = parse(*text, path);
+  if (!config || config->auth.key_file.empty()) return config;
+  if (Problem p = read_key_file(config->auth, path)) return *std::move(p);
+  return config;
+}
+
+std::string path_from_environment() {
+  const char* path = std::getenv(std::string(kConfigEnv).c_str());
+  if (path != nullptr && *path != '\0') return path;
+  return std::string(kDefaultPath);
+}
+
+}  // namespace ringcast::config

@@ -1,0 +1,107 @@
+// Rules that involve more than one key or node. A message points at the key
+// that was written in the file (the later one when both were).
+#include <bit>
+#include <string>
+
+#include "config/interpret.hpp"
+
+namespace ringcast::config {
+namespace {
+
+// The defaults obey every rule below on their own.
+constexpr Totem kDefaults{};
+static_assert(kDefaults.consensus_timeout_ms >= kDefaults.token_timeout_ms);
+static_assert(kDefaults.max_messages <= kDefaults.window_size);
+static_assert(std::has_single_bit(kDefaults.log_size_bytes));
+static_assert(kDefaults.max_message_size_bytes <= kDefaults.log_size_bytes / 4);
+static_assert(std::uint64_t{kDefaults.token_hold_us} < kDefaults.token_timeout_ms * 1000ull);
+
+struct Place {
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
+// Where to report a rule about keys a and b of the totem section.
+Place place_of(const Block* totem, std::string_view a, std::string_view b) {
+  const Entry* ea = totem != nullptr ? find_entry(*totem, a) : nullptr;
+  const Entry* eb = totem != nullptr ? find_entry(*totem, b) : nullptr;
+  const Entry* later = (ea == nullptr || (eb != nullptr && eb->line > ea->line)) ? eb : ea;
+  if (later != nullptr) return {later->line, later->key_column};
+  if (totem != nullptr) return {totem->line, totem->column};
+  return {};
+}
+
+std::string shown(std::string_view key, std::uint64_t value) {
+  return std::string(key) + " (" + std::to_string(value) + ")";
+}
+
+ConfigError rule_broken(const Block* totem, std::string_view a, std::string_view b,
+                        std::string_view file, std::string what) {
+  const Place at = place_of(totem, a, b);
+  return error_at(file, at.line, at.column, std::move(what));
+}
+
+Problem check_totem(Totem& t, const Block* totem, std::string_view file) {
+  const bool consensus_set = totem != nullptr && find_entry(*totem, "consensus_timeout_ms");
+  // corosync's rule of thumb: consensus = 1.2 x token (token <= 300000: no overflow).
+  if (!consensus_set) t.consensus_timeout_ms = t.token_timeout_ms * 6 / 5;
+  if (t.consensus_timeout_ms < t.token_timeout_ms) {
+    return rule_broken(totem, "consensus_timeout_ms", "token_timeout_ms", file,
+                       shown("consensus_timeout_ms", t.consensus_timeout_ms) +
+                           " must be at least " + shown("token_timeout_ms", t.token_timeout_ms));
+  }
+  if (t.max_messages > t.window_size) {
+    return rule_broken(totem, "max_messages", "window_size", file,
+                       shown("max_messages", t.max_messages) + " must not exceed " +
+                           shown("window_size", t.window_size));
+  }
+  if (!std::has_single_bit(t.log_size_bytes)) {
+    return rule_broken(totem, "log_size_bytes", "log_size_bytes", file,
+                       shown("log_size_bytes", t.log_size_bytes) + " must be a power of two");
+  }
+  if (t.max_message_size_bytes > t.log_size_bytes / 4) {
+    return rule_broken(totem, "max_message_size_bytes", "log_size_bytes", file,
+                       shown("max_message_size_bytes", t.max_message_size_bytes) +
+                           " must be at most a quarter of " +
+                           shown("log_size_bytes", t.log_size_bytes));
+  }
+  if (std::uint64_t{t.token_hold_us} >= std::uint64_t{t.token_timeout_ms} * 1000) {
+    return rule_broken(totem, "token_hold_us", "token_timeout_ms", file,
+                       shown("token_hold_us", t.token_hold_us) + " must be shorter than " +
+                           shown("token_timeout_ms", t.token_timeout_ms));
+  }
+  return std::nullopt;
+}
+
+// Node ids are unique, and so are (address, port) pairs: two processes may
+// share a host when their ports differ.
+Problem check_nodes(const std::vector<Node>& nodes, std::string_view file) {
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      const Node& a = nodes[j];
+      const Node& b = nodes[i];
+      if (a.nodeid == b.nodeid) {
+        return error_at(file, b.line, 0,
+                        "nodeid " + std::to_string(b.nodeid) + " appears twice (first at line " +
+                            std::to_string(a.line) + ")");
+      }
+      if (a.address == b.address && a.port == b.port) {
+        return error_at(file, b.line, 0,
+                        "node " + std::to_string(b.nodeid) + " has the address " +
+                            b.address.to_string() + " port " + std::to_string(b.port) +
+                            " of node " + std::to_string(a.nodeid) + " (line " +
+                            std::to_string(a.line) + "); give one of them another port");
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Problem validate(Config& config, const Block& root, std::string_view file) {
+  if (Problem p = check_totem(config.totem, find_block(root, "totem"), file)) return p;
+  return check_nodes(config.nodes, file);
+}
+
+}  // namespace ringcast::config
