@@ -1,5 +1,6 @@
 // SimWorld's data path: posting a chain, landing writes, ACKs.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -12,6 +13,16 @@ Error bad_write(const SimLink& l, const char* what) {
   return make_error(
       Errc::invalid_argument, "sim post",
       "write n" + std::to_string(l.node()) + ">n" + std::to_string(l.peer()) + ": " + what);
+}
+
+struct ImmText {
+  char text[24] = "";
+};
+
+ImmText imm_text(const PendingWrite& w) {
+  ImmText t;
+  if (w.with_imm) std::snprintf(t.text, sizeof t.text, " imm=%u", w.imm);
+  return t;
 }
 
 }  // namespace
@@ -91,8 +102,8 @@ void SimWorld::enqueue(SimLink& l, const WriteOp& op) {
   mix(0xa0 ^ (static_cast<std::uint64_t>(l.id_) << 8));
   mix(land_ns ^ (static_cast<std::uint64_t>(w.length) << 40));
   if (tracing()) {
-    trace("n%u>n%u post wr=%llu len=%u%s imm=%u%s land@%llu", l.node(), l.peer(),
-          static_cast<unsigned long long>(w.wr_id), w.length, w.with_imm ? "" : " (no imm)", w.imm,
+    trace("n%u>n%u post wr=%llu len=%u%s%s land@%llu", l.node(), l.peer(),
+          static_cast<unsigned long long>(w.wr_id), w.length, imm_text(w).text,
           w.signaled ? " signaled" : "", static_cast<unsigned long long>(land_ns));
   }
 }
@@ -136,8 +147,8 @@ void SimWorld::on_land(SimLink& l, std::uint32_t write) {
   ++stats_.writes_landed;
   stats_.bytes_landed += w.length;
   if (tracing()) {
-    trace("n%u>n%u land wr=%llu len=%u%s imm=%u", l.node(), l.peer(),
-          static_cast<unsigned long long>(w.wr_id), w.length, w.with_imm ? "" : " (no imm)", w.imm);
+    trace("n%u>n%u land wr=%llu len=%u%s", l.node(), l.peer(),
+          static_cast<unsigned long long>(w.wr_id), w.length, imm_text(w).text);
   }
   if (w.with_imm) {
     Completion c;

@@ -34,14 +34,19 @@
 //   while (!done) {
 //     uint64_t t = std::min(world.next_event_ns().value_or(kNever), members.next_timer_ns());
 //     if (t == kNever || t > deadline) break;
-//     world.run_until(t);                   // lands writes, fills completion queues
+//     world.run_until(t);                   // the events of instant t only: t <= next event
 //     for (auto& m : members)               // feed each member's state machine
 //       if (m.endpoint->pending_completions() > 0 || m.timer_due(world.now_ns())) m.progress();
 //   }
 //
+// Members thus react to every instant in order, and may post from progress();
+// what they post lands at a later event. A member whose process is paused
+// (not polled) keeps its links: the NIC still lands and acknowledges writes.
+//
 // Faults: crash, restart, partition, heal, break_link_one_way, set_link_delay,
-// disconnect, and schedule() to run one at a given virtual time; rng() gives
-// tests the same seeded stream to choose faults and their times (BUGGIFY).
+// set_node_bandwidth, disconnect, and schedule() to run one at a given virtual
+// time; rng() gives tests the same seeded stream to choose faults and their
+// times (BUGGIFY-style: draw whether and when, the seed replays the choice).
 #pragma once
 
 #include <cstdint>
