@@ -73,9 +73,9 @@ class SimEndpoint final : public Endpoint {
   std::uint32_t incarnation_;
   bool alive_ = true;
   CompletionRing cq_;
-  std::uint64_t tx_free_ns_ = 0;      // when the egress port is free again
+  std::uint64_t tx_free_ns_ = 0;              // when the egress port is free again
   std::uint64_t bandwidth_bytes_per_us_ = 0;  // egress; 0: unlimited
-  std::vector<std::uint32_t> links_;  // ids of the link ends this endpoint owns
+  std::vector<std::uint32_t> links_;          // ids of the link ends this endpoint owns
 };
 
 }  // namespace ringcast::fabric::sim
