@@ -133,7 +133,6 @@ TEST_F(ReceiveLogTest, WrapsAroundSkippingTheTailThatDoesNotFit) {
   std::vector<std::string> expected;
   for (int lap = 0; lap < 6; ++lap) {
     auto b = writer_.write_batch({big, std::string(100, char('a' + lap)), big});
-    ASSERT_TRUE(fits_space(writer_.next_position() - 1, 1, log_.released_position(), kLogBytes));
     ASSERT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::none) << "lap " << lap;
     auto got = drain();
     ASSERT_EQ(got.size(), 3u);

@@ -57,6 +57,13 @@ Status RingDriver::check_link(const RingMembership& m, std::size_t i,
     return make_error(Errc::invalid_argument, "RingDriver::start",
                       "the link to " + who + " leads elsewhere");
   }
+  // A visit's chain (its records' writes and the token) is posted whole.
+  if (link->send_capacity() < config_.max_messages_per_visit + 1) {
+    return make_error(Errc::invalid_argument, "RingDriver::start",
+                      "the send queue of the link to " + who +
+                          " cannot take a visit's chain: max_messages_per_visit + 1 = " +
+                          std::to_string(config_.max_messages_per_visit + 1) + " writes");
+  }
   auto regions = link->peer_regions();
   if (regions.size() < 2 || regions[kLogRegion].length != config_.log_bytes ||
       regions[kMailboxRegion].length < mailbox_bytes(config_.mailbox_slots)) {
@@ -112,14 +119,13 @@ bool RingDriver::progress() {
   std::uint64_t now = endpoint_->now_ns();
   for (std::size_t i = 0; i < n; ++i)
     state_->on_completion(completions_[i], now);
-  const bool was_due = state_->next_deadline_ns() <= now;
-  state_->tick(now);
+  bool acted = state_->tick(now);
   bool posted = post_chains();
   if (posted && state_->holds_token()) {  // the outbox had been full: try once more now
-    state_->tick(now);
+    acted = state_->tick(now) || acted;
     posted = post_chains() || posted;
   }
-  return n > 0 || posted || was_due;
+  return n > 0 || acted || posted;
 }
 
 std::optional<Delivery> RingDriver::next_delivery() noexcept {

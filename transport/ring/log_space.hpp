@@ -18,13 +18,25 @@ constexpr std::uint64_t place_position(std::uint64_t next, std::uint64_t span_by
 
 // The space rule. Every log holds the same bytes at the same offsets, so one
 // rule protects every member: a record may be written at [position, position
-// + span) only if that range lies within one log length of the lowest
-// position any member still holds unreleased. Nothing is ever overwritten
-// before every member delivered it and its application released it.
+// + span) only if no member still holds, unreleased, anything at those
+// offsets. A member's unreleased bytes are the positions [its released
+// position, written_end), written_end being the end of everything written so
+// far; the offsets of [position, position + span) were last used by the
+// positions one log length earlier. So the record fits when
+//   * position + span <= min_released + log_bytes: the previous lap's bytes at
+//     those offsets are all released; or
+//   * min_released == written_end: every member released everything, the
+//     whole log is free. This case matters after a skip to the next lap: the
+//     skipped tail was never written, but the first rule counts it as used,
+//     and a record larger than what precedes the skip would never fit.
+// Nothing is ever overwritten before every member delivered it and its
+// application released it.
 constexpr bool fits_space(std::uint64_t position, std::uint64_t span_bytes,
-                          std::uint64_t min_released_position, std::uint64_t log_bytes) noexcept {
+                          std::uint64_t min_released_position, std::uint64_t written_end,
+                          std::uint64_t log_bytes) noexcept {
   return position >= min_released_position &&
-         position + span_bytes <= min_released_position + log_bytes;
+         (position + span_bytes <= min_released_position + log_bytes ||
+          min_released_position == written_end);
 }
 
 }  // namespace ringcast::ring

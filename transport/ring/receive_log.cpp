@@ -34,6 +34,20 @@ void ReceiveLog::advance_received() noexcept {
   }
 }
 
+// The space rule (log_space.hpp) from this member's side: the record covers
+// nothing it holds unreleased. It does not know the ring's written end, so it
+// checks the first case of the rule against its own released position, with
+// one exception: the record right after the last one it released may use the
+// second case ("everything released"), but then its position is fully
+// determined: where the placement rule puts it after that released end.
+bool ReceiveLog::fits_here(const RecordHeader& h) const noexcept {
+  const std::uint64_t span = record_span_bytes(h.payload_bytes);
+  if (h.seq == released_seq_ + 1) {
+    return h.position == place_position(released_position_, span, limits_.log_bytes);
+  }
+  return fits_space(h.position, span, released_position_, UINT64_MAX, limits_.log_bytes);
+}
+
 void ReceiveLog::drop(RecordFault fault) noexcept {
   ++counters_.records_dropped;
   counters_.last_fault = fault;
@@ -49,10 +63,7 @@ RecordFault ReceiveLog::check_batch(const RecordHeader& last, std::uint64_t offs
   if (first <= received_up_to_ || last.seq - received_up_to_ > capacity_) {
     return RecordFault::wrong_seq;
   }
-  if (!fits_space(last.position, record_span_bytes(last.payload_bytes), released_position_,
-                  limits_.log_bytes)) {
-    return RecordFault::wrong_position;
-  }
+  if (!fits_here(last)) return RecordFault::wrong_position;
   for (std::uint64_t s = first; s <= last.seq; ++s) {
     if (landed(s)) return RecordFault::duplicate;
   }
@@ -81,7 +92,7 @@ void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> pay
   RC_ASSERT(payload.size() == h.payload_bytes);
   RC_ASSERT(offset + span <= limits_.log_bytes);
   // The space rule, from this member's side: nothing unreleased here is hit.
-  RC_ASSERT(fits_space(h.position, span, released_position_, limits_.log_bytes));
+  RC_ASSERT(fits_here(h));
   RC_ASSERT(h.seq > received_up_to_ && h.seq - received_up_to_ <= capacity_);
   encode_record_header(h, memory_.subspan(offset).first<kRecordHeaderBytes>());
   if (!payload.empty()) {

@@ -82,6 +82,7 @@ class ReceiveLog {
   bool landed(std::uint64_t seq) const noexcept;
   void set_landed(std::uint64_t seq) noexcept;
   void advance_received() noexcept;
+  bool fits_here(const RecordHeader& h) const noexcept;
   RecordFault check_batch(const RecordHeader& last, std::uint64_t offset) const noexcept;
   RecordFault read_at(std::uint64_t position, std::uint64_t seq, RecordHeader* out) const noexcept;
   RecordFault locate(std::uint64_t seq, RecordHeader* out) const noexcept;

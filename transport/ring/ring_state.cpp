@@ -60,11 +60,22 @@ void RingState::start(std::uint64_t now_ns) {
 
 Status RingState::submit(const OutgoingMessage& message) {
   if (failed_) return make_error(Errc::link_failed, "submit", "the ring failed");
-  return queue_.push(message);
+  RC_TRY(queue_.push(message));
+  solo_dirty_ = true;
+  return {};
 }
 
 Status RingState::release_through(std::uint64_t seq) {
-  return log_.release_through(seq);
+  const std::uint64_t before = log_.released_seq();
+  RC_TRY(log_.release_through(seq));
+  if (log_.released_seq() != before) solo_dirty_ = true;
+  return {};
+}
+
+std::optional<std::uint64_t> RingState::next_zero_copy_done() noexcept {
+  auto tag = zero_copy_.next_done();
+  if (tag) solo_dirty_ = true;
+  return tag;
 }
 
 void RingState::fail(Error error) {
@@ -203,8 +214,9 @@ void RingState::absorb_progress() noexcept {
 }
 
 bool RingState::should_hold(std::uint64_t now_ns) const noexcept {
+  // Alone, a visit can only achieve something when something changed.
+  if (membership_.size() == 1) return !solo_dirty_;
   if (!idle_at_arrival_ || !queue_.empty() || wake_pending_) return false;
-  if (membership_.size() == 1) return true;  // nobody to pass to: wait for work
   return now_ns < hold_until_ns_;
 }
 
@@ -216,19 +228,21 @@ std::optional<std::uint32_t> RingState::free_staging_slot() const noexcept {
   return std::nullopt;
 }
 
-void RingState::advance(std::uint64_t now_ns) {
-  if (!token_in_hand_ || should_hold(now_ns)) return;
+bool RingState::advance(std::uint64_t now_ns) {
+  if (!token_in_hand_ || should_hold(now_ns)) return false;
   if (membership_.size() > 1 &&
       (!outbox_.has_room(membership_.successor_index()) || !free_staging_slot())) {
-    return;  // the driver drains the outbox or a token write completes; retried at once
+    return false;  // the driver drains the outbox or a token write completes; retried at once
   }
   visit(now_ns);
+  return true;
 }
 
-void RingState::tick(std::uint64_t now_ns) {
-  if (failed_) return;
-  advance(now_ns);
-  maybe_wake(now_ns);
+bool RingState::tick(std::uint64_t now_ns) {
+  if (failed_) return false;
+  const bool visited = advance(now_ns);
+  const bool woke = maybe_wake(now_ns);
+  return visited || woke;
 }
 
 std::uint64_t RingState::next_deadline_ns() const noexcept {
@@ -236,9 +250,8 @@ std::uint64_t RingState::next_deadline_ns() const noexcept {
   if (outbox_.total_queued() > 0) return 0;
   const bool single = membership_.size() == 1;
   if (token_in_hand_) {
-    if (idle_at_arrival_ && queue_.empty() && !wake_pending_) {
-      return single ? kNever : hold_until_ns_;
-    }
+    if (single) return solo_dirty_ ? 0 : kNever;
+    if (idle_at_arrival_ && queue_.empty() && !wake_pending_) return hold_until_ns_;
     return 0;
   }
   if (wake_due() && !single) return last_visit_ns_ + config_.wake_after_ns;
@@ -267,6 +280,7 @@ void RingState::visit(std::uint64_t now_ns) {
   }
   Batch batch;
   place_batch(allowed, &batch);
+  solo_dirty_ = batch.records > 0;
   flow_.record_visit(&token_.fcc, &token_.backlog, batch.records, queue_.size());
   token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
   absorb_progress();
@@ -285,7 +299,7 @@ void RingState::place_batch(std::uint32_t allowed, Batch* batch) {
     const QueuedMessage& m = queue_.front();
     const std::uint64_t span = record_span_bytes(m.payload_bytes);
     const std::uint64_t position = place_position(token_.next_position, span, log_bytes);
-    if (!fits_space(position, span, min_released_, log_bytes)) {
+    if (!fits_space(position, span, min_released_, token_.next_position, log_bytes)) {
       ++counters_.visits_space_limited;
       break;
     }
@@ -304,7 +318,7 @@ void RingState::place_one(const QueuedMessage& m, std::uint64_t position, Batch*
   const std::uint64_t span = record_span_bytes(m.payload_bytes);
   // The space rule, where records are placed: every member released
   // everything this record will cover in its log (one log length back).
-  RC_ASSERT(fits_space(position, span, min_released_, config_.log_bytes));
+  RC_ASSERT(fits_space(position, span, min_released_, token_.next_position, config_.log_bytes));
   RecordHeader h;
   h.ring = membership_.ring;
   h.seq = token_.highest_seq + 1;
@@ -416,9 +430,9 @@ void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
 // A member with work that has not seen the token for wake_after_ns tells
 // every other member once per token visit; whoever holds an idle token then
 // passes it at once, and the others will not hold it on its way here.
-void RingState::maybe_wake(std::uint64_t now_ns) {
-  if (!wake_due() || membership_.size() == 1) return;
-  if (now_ns < last_visit_ns_ + config_.wake_after_ns) return;
+bool RingState::maybe_wake(std::uint64_t now_ns) {
+  if (!wake_due() || membership_.size() == 1) return false;
+  if (now_ns < last_visit_ns_ + config_.wake_after_ns) return false;
   const std::uint64_t wake_word = std::uint64_t{config_.token_staging_slots} * kTokenSlotBytes;
   for (std::size_t d = 0; d < membership_.size(); ++d) {
     if (d == membership_.my_index || !outbox_.has_room(d)) continue;
@@ -434,6 +448,7 @@ void RingState::maybe_wake(std::uint64_t now_ns) {
   }
   ++counters_.wakes_sent;
   wake_sent_ = true;
+  return true;
 }
 
 }  // namespace ringcast::ring

@@ -84,7 +84,9 @@ class RingState {
   void on_link_failed(std::size_t member, const Error& error);
   // The application is done with every delivered record up to seq.
   Status release_through(std::uint64_t seq);
-  void tick(std::uint64_t now_ns);
+  // Lets the state machine act on time and queued work; true when it did
+  // (visited with the token, or sent wakes).
+  bool tick(std::uint64_t now_ns);
 
   // --- Actions.
   std::span<const fabric::WriteOp> pending_chain(std::size_t member) const noexcept {
@@ -92,7 +94,7 @@ class RingState {
   }
   void chain_posted(std::size_t member) noexcept { outbox_.pop(member); }
   std::optional<Delivery> next_delivery() noexcept { return log_.next_delivery(safe_up_to_); }
-  std::optional<std::uint64_t> next_zero_copy_done() noexcept { return zero_copy_.next_done(); }
+  std::optional<std::uint64_t> next_zero_copy_done() noexcept;
   // When tick() wants to run next: 0 for at once, kNever for "only on an event".
   std::uint64_t next_deadline_ns() const noexcept;
 
@@ -129,7 +131,7 @@ class RingState {
 
   void accept_token(std::uint64_t now_ns) noexcept;
   bool should_hold(std::uint64_t now_ns) const noexcept;
-  void advance(std::uint64_t now_ns);
+  bool advance(std::uint64_t now_ns);
   void visit(std::uint64_t now_ns);
   void absorb_progress() noexcept;
   bool every_destination_has_room() const noexcept;
@@ -140,7 +142,7 @@ class RingState {
   void pass_token(const Batch& batch, std::uint64_t now_ns);
   std::size_t fill_chain(std::size_t member, const Batch& batch, std::span<fabric::WriteOp> ops,
                          std::uint32_t staging_slot, std::size_t token_bytes) const noexcept;
-  void maybe_wake(std::uint64_t now_ns);
+  bool maybe_wake(std::uint64_t now_ns);
   bool wake_due() const noexcept { return !queue_.empty() && !token_in_hand_ && !wake_sent_; }
 
   RingConfig config_;
@@ -166,6 +168,9 @@ class RingState {
   bool idle_at_arrival_ = false;
   std::uint64_t hold_until_ns_ = 0;
   std::uint64_t last_visit_ns_ = 0;
+  // A ring of one: something changed since its last visit (a submit, a
+  // release, a returned zero-copy entry, or the visit sent and may send more).
+  bool solo_dirty_ = true;
   bool wake_pending_ = false;  // a wake arrived since this member's last visit
   bool wake_sent_ = false;     // this member sent a wake since its last visit
 

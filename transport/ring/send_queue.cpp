@@ -30,6 +30,8 @@ Status SendQueue::push(const OutgoingMessage& m) {
                   m.guarantee, zero_copy, m.zero_copy,  0};
   if (!zero_copy) {
     const std::uint64_t at = place_position(head_, bytes, buffer_->size());
+    // An empty buffer is all free, including a tail skipped to the next lap.
+    if (head_ == tail_) tail_ = at;
     if (at + bytes > tail_ + buffer_->size()) {
       return make_error(Errc::try_again, "submit", "buffer full");
     }
