@@ -106,8 +106,6 @@ class VerbsEndpoint final : public Endpoint {
   // The NUMA locality line logged at open.
   const std::string& locality() const noexcept;
 
-  Impl& impl() noexcept { return *impl_; }
-
   // Only open() can make an Impl.
   explicit VerbsEndpoint(std::unique_ptr<Impl> impl) noexcept;
 
