@@ -1,3 +1,5 @@
 #include "ringcast/version.h"
 
-extern "C" const char* ringcast_version(void) { return RINGCAST_VERSION_STRING; }
+extern "C" const char* ringcast_version(void) {
+  return RINGCAST_VERSION_STRING;
+}

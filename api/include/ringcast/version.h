@@ -7,7 +7,7 @@ extern "C" {
 #endif
 
 /* "MAJOR.MINOR.PATCH" of the library actually loaded. */
-const char *ringcast_version(void);
+const char* ringcast_version(void);
 
 #ifdef __cplusplus
 }
