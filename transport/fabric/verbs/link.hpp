@@ -3,6 +3,7 @@
 // VerbsEndpoint::connect and Listener::accept, seen by callers as fabric::Link.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,7 +31,10 @@ class VerbsLink final : public Link {
     return peer_.region_span();
   }
   Status post(std::span<const WriteOp> chain) override;
-  std::uint32_t send_capacity() const noexcept override { return failed_ ? 0 : sq_.free_slots(); }
+  // What one post() can take now: free slots, at most a chain's maximum.
+  std::uint32_t send_capacity() const noexcept override {
+    return failed_ ? 0 : std::min(sq_.free_slots(), sq_.max_chain());
+  }
   std::uint32_t max_inline_bytes() const noexcept override { return max_inline_; }
   bool failed() const noexcept override { return failed_; }
 
