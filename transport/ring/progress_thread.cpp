@@ -1,0 +1,108 @@
+#include "ring/progress_thread.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+namespace ringcast::ring {
+
+ProgressThread::ProgressThread(RingDriver& driver, WaitSource wait, ProgressOptions options,
+                               RoundCallback on_round)
+    : driver_(driver), wait_(std::move(wait)), options_(options), on_round_(std::move(on_round)) {}
+
+ProgressThread::~ProgressThread() {
+  stop();
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+Status ProgressThread::start() {
+  if (thread_.joinable())
+    return make_error(Errc::invalid_argument, "ProgressThread::start", "running");
+  if (event_fd_ < 0) {
+    event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (event_fd_ < 0) return system_error("eventfd", errno, "progress thread wake-up");
+  }
+  stop_ = false;
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void ProgressThread::stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  kick();
+  thread_.join();
+}
+
+// The kicker sets kicked_ then looks at sleeping_; the sleeper sets sleeping_
+// then looks at kicked_ (both sequentially consistent), so one of them sees
+// the other: a kick never lands between the check and the sleep unnoticed.
+void ProgressThread::kick() noexcept {
+  kicked_.store(true);
+  if (sleeping_.load() && event_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+  }
+}
+
+bool ProgressThread::round(std::uint64_t* deadline_ns) {
+  std::lock_guard lock(mutex_);
+  const bool worked = driver_.progress();
+  if (on_round_) on_round_(driver_);
+  *deadline_ns = driver_.next_deadline_ns();
+  return worked;
+}
+
+void ProgressThread::run() {
+  fabric::Endpoint& ep = driver_.endpoint();
+  std::uint64_t last_activity_ns = ep.now_ns();
+  while (!stop_.load()) {
+    std::uint64_t deadline_ns = kNever;
+    const bool worked = round(&deadline_ns);
+    const bool kicked = kicked_.exchange(false);
+    const std::uint64_t now_ns = ep.now_ns();
+    if (worked || kicked) {
+      last_activity_ns = now_ns;
+      continue;
+    }
+    // Due but nothing to do yet (a full link), or still within the spin.
+    if (deadline_ns <= now_ns || now_ns - last_activity_ns < options_.spin_ns) {
+      if (options_.yield_while_spinning) std::this_thread::yield();
+      continue;
+    }
+    sleep_until(deadline_ns);
+    last_activity_ns = ep.now_ns();
+  }
+}
+
+void ProgressThread::sleep_until(std::uint64_t deadline_ns) {
+  sleeping_.store(true);
+  if (kicked_.load()) {
+    sleeping_.store(false);
+    return;
+  }
+  if (wait_.prepare) {
+    auto ready = wait_.prepare();
+    if (!ready.ok() || *ready) {  // pending already (or the arm failed): poll again
+      sleeping_.store(false);
+      return;
+    }
+  }
+  const std::uint64_t now_ns = driver_.endpoint().now_ns();
+  std::uint64_t sleep_ns = options_.max_sleep_ns;
+  if (deadline_ns != kNever && deadline_ns - now_ns < sleep_ns) sleep_ns = deadline_ns - now_ns;
+  pollfd fds[2] = {{event_fd_, POLLIN, 0}, {wait_.fd, POLLIN, 0}};
+  const timespec timeout{static_cast<time_t>(sleep_ns / 1'000'000'000),
+                         static_cast<long>(sleep_ns % 1'000'000'000)};
+  ::ppoll(fds, wait_.fd >= 0 ? 2 : 1, &timeout, nullptr);
+  std::uint64_t drained;
+  while (::read(event_fd_, &drained, sizeof drained) > 0) {
+  }
+  sleeping_.store(false);
+  sleeps_.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace ringcast::ring

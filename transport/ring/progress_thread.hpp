@@ -1,0 +1,98 @@
+// ProgressThread: runs a RingDriver on a thread of its own, for processes
+// whose application threads do other things (the CPG layer). It busy-polls
+// for spin_ns after the last activity, then sleeps until the fabric has
+// completions, the ring's next deadline, or another thread kicked it.
+//
+// The sleep is the backend's: a WaitSource says how to arm it and which file
+// descriptor becomes readable (for verbs: VerbsEndpoint::prepare_wait and
+// wait_fd). No backend header is included here.
+//
+// Locking: the driver is guarded by one mutex, held by the progress thread
+// while it runs a round and by with_driver() for other threads (submit,
+// next_delivery, release_through). Only the progress thread touches the
+// endpoint (poll, prepare, its fd), as the verbs backend requires.
+//
+// Defaults and the trade (docs/protocol.md, "Idle"): spinning answers in
+// microseconds but burns a core; 3 to 5 members on a 2-core VM that all spin
+// starve the one holding the token, so the spin is short (50 us, about one
+// token rotation on a real NIC) and yields the CPU between polls; past it the
+// thread sleeps and an arriving token or record wakes it through the
+// completion channel, at the cost of a wake-up (a few microseconds to tens).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "base/result.hpp"
+#include "ring/driver.hpp"
+
+namespace ringcast::ring {
+
+struct WaitSource {
+  // Arms the notification. true: completions are already pending, poll now
+  // instead of sleeping. Called on the progress thread only.
+  std::function<Result<bool>()> prepare;
+  // Readable once completions may be pending. -1: no fd, sleep on time only.
+  int fd = -1;
+};
+
+struct ProgressOptions {
+  std::uint64_t spin_ns = 50'000;            // busy-poll this long after the last activity
+  bool yield_while_spinning = true;          // sched_yield between polls (oversubscribed hosts)
+  std::uint64_t max_sleep_ns = 100'000'000;  // one sleep at most (bounds stop() too)
+};
+
+class ProgressThread {
+ public:
+  // Called on the progress thread after every round, with the lock held:
+  // drain deliveries and zero-copy completions there (or signal whoever does).
+  using RoundCallback = std::function<void(RingDriver&)>;
+
+  ProgressThread(RingDriver& driver, WaitSource wait, ProgressOptions options,
+                 RoundCallback on_round);
+  ~ProgressThread();
+  ProgressThread(const ProgressThread&) = delete;
+  ProgressThread& operator=(const ProgressThread&) = delete;
+
+  // Errc::system when the wake-up eventfd cannot be made.
+  Status start();
+  void stop();
+
+  // Runs fn(driver) under the lock from any thread, then makes sure the
+  // progress thread acts on it (it skips or ends its sleep).
+  template <class Fn>
+  auto with_driver(Fn&& fn) {
+    struct Kick {
+      ProgressThread* self;
+      ~Kick() { self->kick(); }
+    } kick_after{this};
+    std::lock_guard lock(mutex_);
+    return fn(driver_);
+  }
+
+  // Rounds that found nothing to do and slept, for tests and tuning.
+  std::uint64_t sleeps() const noexcept { return sleeps_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  bool round(std::uint64_t* deadline_ns);
+  void sleep_until(std::uint64_t deadline_ns);
+  void kick() noexcept;
+
+  RingDriver& driver_;
+  WaitSource wait_;
+  ProgressOptions options_;
+  RoundCallback on_round_;
+  std::mutex mutex_;
+  std::thread thread_;
+  int event_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> kicked_{false};
+  std::atomic<bool> sleeping_{false};
+  std::atomic<std::uint64_t> sleeps_{0};
+};
+
+}  // namespace ringcast::ring
