@@ -1,0 +1,156 @@
+#include "runtime/ring_node.hpp"
+
+#include <string>
+
+#include "fabric/verbs/endpoint.hpp"
+#include "ring/token.hpp"
+#include "runtime/mesh_connect.hpp"
+
+namespace ringcast::runtime {
+
+struct RingNode::Parts {
+  fabric::NodeId me = 0;
+  ring::RingMembership membership;
+  std::unique_ptr<fabric::verbs::VerbsEndpoint> endpoint;
+  std::unique_ptr<fabric::verbs::Listener> listener;
+  std::vector<std::unique_ptr<fabric::Link>> links;
+  std::unique_ptr<ring::RingDriver> driver;
+};
+
+namespace {
+
+std::size_t index_of(const RingNodeOptions& o, fabric::NodeId node) {
+  for (std::size_t i = 0; i < o.members.size(); ++i)
+    if (o.members[i].node == node) return i;
+  return o.members.size();
+}
+
+// The listener admits members above me whose regions fit this ring.
+fabric::verbs::PeerCheck listener_check(const RingNodeOptions& o, std::size_t my_index) {
+  std::vector<fabric::NodeId> above;
+  for (std::size_t i = my_index + 1; i < o.members.size(); ++i)
+    above.push_back(o.members[i].node);
+  return [above, ring = o.ring](const fabric::ConnectInfo& peer) -> Status {
+    for (fabric::NodeId n : above)
+      if (n == peer.node) return check_peer_regions(peer, ring);
+    return make_error(Errc::refused, "mesh accept",
+                      "node " + std::to_string(peer.node) +
+                          " is not a member with a higher id (those connect to me)");
+  };
+}
+
+Result<RingNode::Parts> build(const RingNodeOptions& o) {
+  RingNode::Parts p;
+  p.me = o.me;
+  const std::size_t my_index = index_of(o, o.me);
+  const MemberAddress& mine = o.members[my_index];
+  const std::string where =
+      "node " + std::to_string(o.me) + " at " + mine.ip + ":" + std::to_string(mine.port);
+  fabric::verbs::EndpointOptions eo;
+  eo.node = o.me;
+  eo.device = o.device;
+  eo.local_ip = mine.ip;
+  eo.gid_index = o.gid_index;
+  auto ep = fabric::verbs::VerbsEndpoint::open(eo);
+  if (!ep.ok()) {
+    Error e = ep.error();
+    e.detail = "opening the endpoint of " + where + ": " + e.detail;
+    return e;
+  }
+  p.endpoint = std::move(*ep);
+  auto driver = ring::RingDriver::create(*p.endpoint, o.ring);
+  RC_TRY(driver);
+  p.driver = std::move(*driver);
+
+  fabric::verbs::LinkOptions lo;
+  lo.ours = p.driver->connect_info(o.incarnation);
+  lo.check = listener_check(o, my_index);
+  auto listener = p.endpoint->listen(mine.ip, mine.port, lo);
+  if (!listener.ok()) {
+    Error e = listener.error();
+    e.detail = "listening as " + where + ": " + e.detail;
+    return e;
+  }
+  p.listener = std::move(*listener);
+
+  MeshPlan plan{&o.members, my_index, lo.ours, o.ring, p.endpoint->now_ns() + o.connect_timeout_ns};
+  auto links = connect_mesh(*p.endpoint, *p.listener, plan);
+  RC_TRY(links);
+  p.links = std::move(*links);
+
+  p.membership.ring = ring::RingId{o.members.front().node, 1};
+  for (const auto& m : o.members)
+    p.membership.members.push_back(m.node);
+  p.membership.my_index = my_index;
+  std::vector<fabric::Link*> raw;
+  for (auto& l : p.links)
+    raw.push_back(l.get());
+  RC_TRY(p.driver->start(p.membership, raw));
+  return p;
+}
+
+}  // namespace
+
+Status validate(const RingNodeOptions& o) {
+  const auto bad = [](const std::string& why) {
+    return make_error(Errc::invalid_argument, "RingNodeOptions", why);
+  };
+  if (o.members.empty()) return bad("no members");
+  if (o.members.size() > ring::kMaxMembers)
+    return bad(std::to_string(o.members.size()) + " members, at most " +
+               std::to_string(ring::kMaxMembers));
+  for (std::size_t i = 0; i < o.members.size(); ++i) {
+    if (o.members[i].node == 0) return bad("node id 0 at position " + std::to_string(i));
+    if (i > 0 && o.members[i - 1].node >= o.members[i].node)
+      return bad("members not sorted by node id, or a duplicate: node " +
+                 std::to_string(o.members[i].node));
+    if (o.members[i].ip.empty())
+      return bad("node " + std::to_string(o.members[i].node) + " has no address");
+  }
+  if (index_of(o, o.me) == o.members.size())
+    return bad("my node id " + std::to_string(o.me) + " is not in the member list");
+  return ring::validate(o.ring);
+}
+
+Result<std::unique_ptr<RingNode>> RingNode::start(const RingNodeOptions& options) {
+  RC_TRY(validate(options));
+  auto parts = build(options);
+  RC_TRY(parts);
+  auto node = std::make_unique<RingNode>(std::move(*parts));
+  fabric::verbs::VerbsEndpoint* ep = node->endpoint_.get();
+  ring::WaitSource wait{[ep] { return ep->prepare_wait(); }, ep->wait_fd()};
+  node->progress_ = std::make_unique<ring::ProgressThread>(*node->driver_, std::move(wait),
+                                                           options.progress, options.on_round);
+  RC_TRY(node->progress_->start());
+  return node;
+}
+
+RingNode::RingNode(Parts parts)
+    : me_(parts.me),
+      membership_(std::move(parts.membership)),
+      endpoint_(std::move(parts.endpoint)),
+      listener_(std::move(parts.listener)),
+      links_(std::move(parts.links)),
+      driver_(std::move(parts.driver)) {}
+
+RingNode::~RingNode() {
+  stop();
+}
+
+void RingNode::stop() {
+  if (progress_) progress_->stop();
+}
+
+Status RingNode::submit(const ring::OutgoingMessage& message) {
+  return with_driver([&](ring::RingDriver& d) { return d.submit(message); });
+}
+
+std::optional<ring::Delivery> RingNode::next_delivery() {
+  return with_driver([](ring::RingDriver& d) { return d.next_delivery(); });
+}
+
+Status RingNode::release_through(std::uint64_t seq) {
+  return with_driver([seq](ring::RingDriver& d) { return d.release_through(seq); });
+}
+
+}  // namespace ringcast::runtime

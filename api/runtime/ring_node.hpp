@@ -1,0 +1,102 @@
+// RingNode: one member of a static ring in this process, over verbs.
+//
+//   RingNodeOptions o{.members = {{1, "10.0.0.1", 7405}, {2, "10.0.0.2", 7405}}, .me = 2};
+//   auto node = RingNode::start(o);   // connects the mesh, starts the ring
+//   (*node)->submit(message);         // any thread; Errc::try_again when full
+//   deliveries: on_round (progress thread) or next_delivery()/release_through()
+//   (*node)->stop();                  // or the destructor
+//
+// Mesh set-up: every member opens its endpoint on its own address, listens on
+// its port, connects to each member with a LOWER node id (retrying while that
+// one is not listening yet, within connect_timeout_ns in total) and accepts
+// each member with a HIGHER id. Both sides vet the peer's ConnectInfo (the
+// node id expected, the ring's region sizes) before a link exists. Then the
+// ring driver starts and a ProgressThread runs it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/fabric.hpp"
+#include "ring/config.hpp"
+#include "ring/driver.hpp"
+#include "ring/progress_thread.hpp"
+
+namespace ringcast::fabric::verbs {
+class VerbsEndpoint;
+class Listener;
+}  // namespace ringcast::fabric::verbs
+
+namespace ringcast::runtime {
+
+struct MemberAddress {
+  fabric::NodeId node = 0;
+  std::string ip;  // IPv4 literal served by an RDMA device
+  std::uint16_t port = 0;
+};
+
+struct RingNodeOptions {
+  std::vector<MemberAddress> members;  // every member, sorted by node id, unique
+  fabric::NodeId me = 0;               // one of members
+  std::string device;                  // empty: the device serving my ip
+  int gid_index = -1;                  // RoCE GID index to check, -1: none
+  ring::RingConfig ring;
+  ring::ProgressOptions progress;
+  // Runs on the progress thread after every round, driver lock held: the
+  // place to drain deliveries with the least latency.
+  ring::ProgressThread::RoundCallback on_round;
+  std::uint64_t connect_timeout_ns = 60'000'000'000;  // the whole mesh set-up
+  std::uint32_t incarnation = 1;
+};
+
+// Errc::invalid_argument when the member list is unusable (empty, unsorted,
+// duplicate ids, me missing, more than the ring's maximum).
+Status validate(const RingNodeOptions& options);
+
+class RingNode {
+ public:
+  // Blocks until the mesh is connected and the ring runs, or fails with an
+  // error naming the peer and its address.
+  static Result<std::unique_ptr<RingNode>> start(const RingNodeOptions& options);
+  ~RingNode();
+  RingNode(const RingNode&) = delete;
+  RingNode& operator=(const RingNode&) = delete;
+
+  Status submit(const ring::OutgoingMessage& message);
+  // For callers that do not drain in on_round. The payload stays valid until
+  // release_through() covers its seq.
+  std::optional<ring::Delivery> next_delivery();
+  Status release_through(std::uint64_t seq);
+  // fn(RingDriver&) under the driver lock, from any thread.
+  template <class Fn>
+  auto with_driver(Fn&& fn) {
+    return progress_->with_driver(std::forward<Fn>(fn));
+  }
+
+  // Stops the progress thread; the links and regions go with the object.
+  // Idempotent. Peers see the links go down once the object is destroyed.
+  void stop();
+
+  fabric::NodeId me() const noexcept { return me_; }
+  const ring::RingMembership& membership() const noexcept { return membership_; }
+
+  // Only start() builds one.
+  struct Parts;
+  explicit RingNode(Parts parts);
+
+ private:
+  fabric::NodeId me_ = 0;
+  ring::RingMembership membership_;
+  // Destroyed bottom-up: thread, driver (regions), links, listener, endpoint.
+  std::unique_ptr<fabric::verbs::VerbsEndpoint> endpoint_;
+  std::unique_ptr<fabric::verbs::Listener> listener_;
+  std::vector<std::unique_ptr<fabric::Link>> links_;  // by member index, null at mine
+  std::unique_ptr<ring::RingDriver> driver_;
+  std::unique_ptr<ring::ProgressThread> progress_;
+};
+
+}  // namespace ringcast::runtime
