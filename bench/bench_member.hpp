@@ -1,0 +1,54 @@
+// One member of a ringcast-bench run: starts a RingNode, sends its part of
+// the workload, drains deliveries on the progress thread (hash, FIFO check,
+// latency samples), and reports what it saw.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "latency_stats.hpp"
+#include "ring/record.hpp"
+#include "runtime/ring_node.hpp"
+
+namespace ringcast::bench {
+
+enum class Mode { latency, throughput };
+
+struct MemberPlan {
+  runtime::RingNodeOptions node;
+  Mode mode = Mode::latency;
+  std::uint32_t size_bytes = 64;
+  std::uint64_t total_messages = 0;  // delivered by every member
+  std::uint64_t my_messages = 0;     // sent by this member
+  ring::Guarantee guarantee = ring::Guarantee::agreed;
+  std::uint64_t deliver_timeout_ns = 600'000'000'000;
+};
+
+struct MemberResult {
+  std::uint32_t node = 0;
+  std::string error;  // empty: the run completed
+  std::uint64_t delivered = 0;
+  std::uint64_t hash = 0;
+  std::uint64_t fifo_violations = 0;
+  std::uint64_t bytes_delivered = 0;
+  std::uint64_t elapsed_ns = 0;  // go -> last delivery
+  LatencySummary latency;        // of my own messages (empty if I sent none)
+  double msgs_per_s() const;
+  double mb_per_s() const;  // 10^6 bytes
+};
+
+// Hooks between the phases: after the ring is up (the parent's barrier),
+// and before the node stops (peers may still need this member's token).
+struct MemberHooks {
+  std::function<bool()> ready_then_wait_go;
+  std::function<void(const MemberResult&)> report_then_wait_exit;
+};
+
+MemberResult run_member(const MemberPlan& plan, const MemberHooks& hooks);
+
+// One line of text and back (parent <-> child pipe).
+std::string encode(const MemberResult& r);
+bool decode(const std::string& line, MemberResult* out);
+
+}  // namespace ringcast::bench

@@ -1,0 +1,90 @@
+// What ringcast-bench and the rdma ring tests check a member's deliveries
+// against: a running hash of (sequence, sender, payload checksum), equal on
+// every member iff they delivered the same records in the same order, and a
+// per-sender FIFO check of the index each message carries.
+//
+// Payload layout of the messages they send (at least kStampBytes):
+//   0 u64 send time (CLOCK_MONOTONIC ns, the sender's)   8 u64 per-sender index
+//  16 filler derived from the index (so the checksum depends on the content)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "base/crc32c.hpp"
+
+namespace ringcast::bench {
+
+inline constexpr std::size_t kStampBytes = 16;
+
+inline void fill_payload(std::span<std::byte> out, std::uint64_t send_ns, std::uint64_t index) {
+  std::memcpy(out.data(), &send_ns, 8);
+  std::memcpy(out.data() + 8, &index, 8);
+  for (std::size_t j = kStampBytes; j < out.size(); ++j)
+    out[j] = static_cast<std::byte>((j * 131 + index * 7 + 1) & 0xff);
+}
+
+inline std::uint64_t payload_send_ns(std::span<const std::byte> p) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, p.data(), 8);
+  return v;
+}
+
+inline std::uint64_t payload_index(std::span<const std::byte> p) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, p.data() + 8, 8);
+  return v;
+}
+
+class OrderDigest {
+ public:
+  void add(std::uint64_t seq, std::uint32_t sender, std::span<const std::byte> payload) noexcept {
+    mix(seq);
+    mix(sender);
+    mix(crc32c(payload));
+    ++count_;
+  }
+  std::uint64_t hash() const noexcept { return hash_; }
+  std::uint64_t count() const noexcept { return count_; }
+
+ private:
+  void mix(std::uint64_t v) noexcept {  // FNV-1a over 8 bytes, then a shift to spread
+    for (int i = 0; i < 8; ++i) {
+      hash_ ^= (v >> (8 * i)) & 0xff;
+      hash_ *= 0x100000001b3ull;
+    }
+    hash_ ^= hash_ >> 29;
+  }
+  std::uint64_t hash_ = 0xcbf29ce484222325ull;
+  std::uint64_t count_ = 0;
+};
+
+// Per-sender FIFO: each sender's indices arrive as 0, 1, 2, ...
+class FifoCheck {
+ public:
+  explicit FifoCheck(std::span<const std::uint32_t> senders)
+      : senders_(senders.begin(), senders.end()), next_(senders.size(), 0) {}
+  // false on a gap, a repeat or an unknown sender (counted in violations()).
+  bool add(std::uint32_t sender, std::uint64_t index) noexcept {
+    for (std::size_t i = 0; i < senders_.size(); ++i) {
+      if (senders_[i] != sender) continue;
+      if (index == next_[i]++) return true;
+      ++violations_;
+      return false;
+    }
+    ++violations_;
+    return false;
+  }
+  std::uint64_t violations() const noexcept { return violations_; }
+  std::uint64_t received_from(std::size_t i) const noexcept { return next_[i]; }
+
+ private:
+  std::vector<std::uint32_t> senders_;
+  std::vector<std::uint64_t> next_;
+  std::uint64_t violations_ = 0;
+};
+
+}  // namespace ringcast::bench
