@@ -1,5 +1,6 @@
 #include "bench_member.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <sstream>
@@ -72,11 +73,17 @@ struct Sink {
 // Submits one message, waiting out back-pressure (Errc::try_again).
 Status send_one(runtime::RingNode& node, const MemberPlan& plan, std::vector<std::byte>& buffer,
                 std::uint64_t index) {
+  std::uint32_t size = plan.size_bytes;
+  ring::Guarantee guarantee = plan.guarantee;
+  if (plan.shape) plan.shape(index, &size, &guarantee);
+  size = std::max<std::uint32_t>(size, kStampBytes);
+  if (buffer.size() < size) buffer.resize(size);
+  const std::span<std::byte> payload(buffer.data(), size);
   for (;;) {
-    fill_payload(buffer, now_ns(), index);
+    fill_payload(payload, now_ns(), index);
     ring::OutgoingMessage m;
-    m.payload = buffer;
-    m.guarantee = plan.guarantee;
+    m.payload = payload;
+    m.guarantee = guarantee;
     Status s = node.submit(m);
     if (s.ok() || s.error().code != Errc::try_again) return s;
     std::this_thread::sleep_for(std::chrono::microseconds(20));
@@ -84,7 +91,7 @@ Status send_one(runtime::RingNode& node, const MemberPlan& plan, std::vector<std
 }
 
 Status send_all(runtime::RingNode& node, const MemberPlan& plan, Sink& sink) {
-  std::vector<std::byte> buffer(plan.size_bytes);
+  std::vector<std::byte> buffer(std::max<std::size_t>(plan.size_bytes, kStampBytes));
   for (std::uint64_t i = 0; i < plan.my_messages; ++i) {
     RC_TRY(send_one(node, plan, buffer, i));
     if (plan.mode != Mode::latency) continue;

@@ -23,6 +23,10 @@ struct MemberPlan {
   std::uint64_t my_messages = 0;     // sent by this member
   ring::Guarantee guarantee = ring::Guarantee::agreed;
   std::uint64_t deliver_timeout_ns = 600'000'000'000;
+  // Optional: the size and guarantee of my index-th message (mixed workloads,
+  // the rdma tests); sizes below kStampBytes are raised to it.
+  std::function<void(std::uint64_t index, std::uint32_t* size_bytes, ring::Guarantee* guarantee)>
+      shape;
 };
 
 struct MemberResult {

@@ -276,7 +276,7 @@ std::vector<std::string> discover_addresses(const std::string& device) {
 void print_json(const Cli& c, const std::vector<rb::MemberResult>& rs, bool verified) {
   const rb::LatencySummary* lat = nullptr;
   for (const auto& r : rs)
-    if (r.latency.count > 0) lat = &r.latency;
+    if (r.latency.count > 0 && c.mode == rb::Mode::latency) lat = &r.latency;
   std::printf("{\"mode\":\"%s\",\"members\":%zu,\"size\":%u,\"count\":%llu,\"guarantee\":\"%s\"",
               c.mode == rb::Mode::latency ? "latency" : "throughput", rs.size(), c.size_bytes,
               static_cast<unsigned long long>(c.count), guarantee_name(c.guarantee));
@@ -309,7 +309,7 @@ void print_table(const Cli& c, const std::vector<rb::MemberResult>& rs) {
               static_cast<unsigned long long>(c.count), guarantee_name(c.guarantee),
               c.mode == rb::Mode::latency ? "latency (sender: lowest node id)" : "throughput");
   for (const auto& r : rs) {
-    if (r.latency.count == 0) continue;
+    if (r.latency.count == 0 || c.mode != rb::Mode::latency) continue;
     std::printf("latency send -> self-delivery, node %u, %zu samples (usec):\n", r.node,
                 r.latency.count);
     std::printf("  %10s %10s %10s %10s %10s %10s\n", "min", "median", "avg", "p99", "p99.9", "max");
