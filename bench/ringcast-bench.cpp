@@ -46,6 +46,8 @@ struct Cli {
   bool json = false;
   std::uint16_t base_port = 7405;
   int timeout_s = 600;
+  long spin_us = -1;        // -1: the progress thread's default
+  long token_hold_us = -1;  // -1: the ring's default
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -54,7 +56,8 @@ struct Cli {
       stderr,
       "usage: ringcast-bench (--members N | --config FILE --node ID) [-d DEVICE] [-x GID]\n"
       "         [-s SIZE] [-n COUNT] [--guarantee agreed|safe] [--mode latency|throughput]\n"
-      "         [--json] [-p BASE_PORT] [--timeout SECONDS]\n");
+      "         [--json] [-p BASE_PORT] [--timeout SECONDS] [--spin-us US]\n"
+      "         [--token-hold-us US]\n");
   std::exit(2);
 }
 
@@ -69,10 +72,17 @@ std::uint64_t number(const char* text, const char* what) {
 }
 
 Cli parse(int argc, char** argv) {
-  static const option longs[] = {
-      {"members", 1, nullptr, 'm'},   {"config", 1, nullptr, 'c'}, {"node", 1, nullptr, 'N'},
-      {"guarantee", 1, nullptr, 'g'}, {"mode", 1, nullptr, 'M'},   {"json", 0, nullptr, 'j'},
-      {"timeout", 1, nullptr, 't'},   {"help", 0, nullptr, 'h'},   {nullptr, 0, nullptr, 0}};
+  static const option longs[] = {{"members", 1, nullptr, 'm'},
+                                 {"config", 1, nullptr, 'c'},
+                                 {"node", 1, nullptr, 'N'},
+                                 {"guarantee", 1, nullptr, 'g'},
+                                 {"mode", 1, nullptr, 'M'},
+                                 {"json", 0, nullptr, 'j'},
+                                 {"timeout", 1, nullptr, 't'},
+                                 {"spin-us", 1, nullptr, 'S'},
+                                 {"token-hold-us", 1, nullptr, 'H'},
+                                 {"help", 0, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
   Cli c;
   for (int opt; (opt = getopt_long(argc, argv, "d:x:s:n:p:h", longs, nullptr)) != -1;) {
     switch (opt) {
@@ -105,6 +115,12 @@ Cli parse(int argc, char** argv) {
         break;
       case 'j':
         c.json = true;
+        break;
+      case 'H':
+        c.token_hold_us = static_cast<long>(number(optarg, "--token-hold-us"));
+        break;
+      case 'S':
+        c.spin_us = static_cast<long>(number(optarg, "--spin-us"));
         break;
       case 'g':
         if (std::string(optarg) == "agreed")
@@ -160,6 +176,9 @@ rb::MemberPlan base_plan(const Cli& c) {
   p.guarantee = c.guarantee;
   p.node.device = c.device;
   p.node.gid_index = c.gid_index;
+  if (c.token_hold_us >= 0)
+    p.node.ring.token_hold_ns = static_cast<std::uint64_t>(c.token_hold_us) * 1000;
+  if (c.spin_us >= 0) p.node.progress.spin_ns = static_cast<std::uint64_t>(c.spin_us) * 1000;
   p.node.ring.max_message_bytes =
       std::max<std::uint32_t>(p.node.ring.max_message_bytes, c.size_bytes);
   return p;
