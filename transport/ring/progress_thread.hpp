@@ -73,6 +73,15 @@ class ProgressThread {
     return fn(driver_);
   }
 
+  // The same without the kick, for calls that give the ring nothing to act
+  // on (next_delivery, next_zero_copy_done, reading state): an application
+  // that polls for deliveries then does not keep the progress thread awake.
+  template <class Fn>
+  auto with_driver_quietly(Fn&& fn) {
+    std::lock_guard lock(mutex_);
+    return fn(driver_);
+  }
+
   // Rounds that found nothing to do and slept, for tests and tuning.
   std::uint64_t sleeps() const noexcept { return sleeps_.load(std::memory_order_relaxed); }
 
