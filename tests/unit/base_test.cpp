@@ -31,8 +31,8 @@ TEST(Result, CarriesValueOrError) {
   Result<int> bad = system_error("ibv_reg_mr", ENOMEM, "region of 4096 bytes");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, Errc::system);
-  EXPECT_EQ(bad.error().message(),
-            "ibv_reg_mr: " + std::string(std::strerror(ENOMEM)) + " (errno 12): region of 4096 bytes");
+  EXPECT_EQ(bad.error().message(), "ibv_reg_mr: " + std::string(std::strerror(ENOMEM)) +
+                                       " (errno 12): region of 4096 bytes");
 }
 
 TEST(Result, MessageWithoutErrnoNamesTheKind) {

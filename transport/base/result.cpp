@@ -6,18 +6,30 @@ namespace ringcast {
 
 const char* errc_name(Errc code) noexcept {
   switch (code) {
-    case Errc::system: return "system";
-    case Errc::invalid_argument: return "invalid argument";
-    case Errc::not_found: return "not found";
-    case Errc::port_down: return "port down";
-    case Errc::refused: return "refused";
-    case Errc::unreachable: return "unreachable";
-    case Errc::timeout: return "timeout";
-    case Errc::try_again: return "try again";
-    case Errc::too_big: return "too big";
-    case Errc::protocol: return "protocol violation";
-    case Errc::link_failed: return "link failed";
-    case Errc::closed: return "closed";
+    case Errc::system:
+      return "system";
+    case Errc::invalid_argument:
+      return "invalid argument";
+    case Errc::not_found:
+      return "not found";
+    case Errc::port_down:
+      return "port down";
+    case Errc::refused:
+      return "refused";
+    case Errc::unreachable:
+      return "unreachable";
+    case Errc::timeout:
+      return "timeout";
+    case Errc::try_again:
+      return "try again";
+    case Errc::too_big:
+      return "too big";
+    case Errc::protocol:
+      return "protocol violation";
+    case Errc::link_failed:
+      return "link failed";
+    case Errc::closed:
+      return "closed";
   }
   return "unknown";
 }

@@ -32,9 +32,9 @@ const char* errc_name(Errc code) noexcept;
 
 struct Error {
   Errc code = Errc::system;
-  int sys_errno = 0;    // 0 when no OS error is involved
-  std::string call;     // the failed operation, e.g. "ibv_reg_mr"
-  std::string detail;   // what was being done, e.g. "region of 4096 bytes"
+  int sys_errno = 0;   // 0 when no OS error is involved
+  std::string call;    // the failed operation, e.g. "ibv_reg_mr"
+  std::string detail;  // what was being done, e.g. "region of 4096 bytes"
 
   // "ibv_reg_mr: Cannot allocate memory (errno 12): region of 4096 bytes"
   std::string message() const;
@@ -47,7 +47,7 @@ Error system_error(std::string call, int err, std::string detail = {});
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const noexcept { return v_.index() == 0; }
@@ -102,8 +102,8 @@ using Status = Result<void>;
 }  // namespace ringcast
 
 // Propagates a failed Status/Result from the enclosing function.
-#define RC_TRY(expr)                                   \
-  do {                                                 \
-    auto&& rc_try_result_ = (expr);                    \
+#define RC_TRY(expr)                                         \
+  do {                                                       \
+    auto&& rc_try_result_ = (expr);                          \
     if (!rc_try_result_.ok()) return rc_try_result_.error(); \
   } while (0)

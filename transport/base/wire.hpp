@@ -12,7 +12,8 @@
 
 namespace ringcast::wire {
 
-static_assert(std::endian::native == std::endian::little, "ringcast's wire format is little-endian");
+static_assert(std::endian::native == std::endian::little,
+              "ringcast's wire format is little-endian");
 
 template <class T>
 inline void put(std::byte* at, T value) noexcept {

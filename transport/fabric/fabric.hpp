@@ -105,7 +105,8 @@ struct WriteOp {
 
   std::uint32_t length() const noexcept {
     std::uint32_t n = 0;
-    for (std::size_t i = 0; i < segment_count; ++i) n += segments[i].length;
+    for (std::size_t i = 0; i < segment_count; ++i)
+      n += segments[i].length;
     return n;
   }
 };
@@ -120,10 +121,10 @@ enum class CompletionType : std::uint8_t {
 struct Completion {
   CompletionType type = CompletionType::write_done;
   NodeId peer = 0;
-  std::uint64_t wr_id = 0;     // write_done, write_failed
-  std::uint32_t imm = 0;       // received_imm
-  std::uint32_t byte_len = 0;  // received_imm: bytes the write carried
-  int status = 0;              // write_failed: backend status (ibv_wc_status)
+  std::uint64_t wr_id = 0;       // write_done, write_failed
+  std::uint32_t imm = 0;         // received_imm
+  std::uint32_t byte_len = 0;    // received_imm: bytes the write carried
+  int status = 0;                // write_failed: backend status (ibv_wc_status)
   const char* status_text = "";  // static string describing `status`
 };
 
