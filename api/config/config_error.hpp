@@ -45,39 +45,8 @@ std::string quoted(std::string_view text);
 // Nothing, or the first problem found.
 using Problem = std::optional<ConfigError>;
 
+// A parsed value, or the first problem found, with its file and line.
 template <class T>
-class [[nodiscard]] Parsed {
- public:
-  Parsed(T value) : v_(std::in_place_index<0>, std::move(value)) {}            // NOLINT: implicit
-  Parsed(ConfigError error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
-
-  bool ok() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
-
-  T& value() & {
-    RC_ASSERT(ok());
-    return std::get<0>(v_);
-  }
-  const T& value() const& {
-    RC_ASSERT(ok());
-    return std::get<0>(v_);
-  }
-  T&& value() && {
-    RC_ASSERT(ok());
-    return std::get<0>(std::move(v_));
-  }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  const ConfigError& error() const {
-    RC_ASSERT(!ok());
-    return std::get<1>(v_);
-  }
-
- private:
-  std::variant<T, ConfigError> v_;
-};
+using Parsed = Result<T, ConfigError>;
 
 }  // namespace ringcast::config

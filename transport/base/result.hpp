@@ -44,11 +44,14 @@ Error make_error(Errc code, std::string call, std::string detail = {});
 // Builds a system error from an errno value (pass errno right after the call).
 Error system_error(std::string call, int err, std::string detail = {});
 
-template <class T>
+// A value or the error that prevented it. E is Error everywhere in
+// transport/; a layer with richer errors (the config parser's ConfigError,
+// which knows file and line) uses its own E.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
@@ -66,34 +69,35 @@ class [[nodiscard]] Result {
     return std::get<0>(std::move(v_));
   }
   T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const {
+  const E& error() const {
     RC_ASSERT(!ok());
     return std::get<1>(v_);
   }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <class E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT: implicit
+  Result(E error) : error_(std::move(error)), failed_(true) {}  // NOLINT: implicit
 
   bool ok() const noexcept { return !failed_; }
   explicit operator bool() const noexcept { return ok(); }
-  const Error& error() const {
+  const E& error() const {
     RC_ASSERT(failed_);
     return error_;
   }
 
  private:
-  Error error_;
+  E error_{};
   bool failed_ = false;
 };
 
