@@ -5,6 +5,7 @@
 # and runs it against the installed libringcast.so.
 #
 #   pkgconfig_install_test.sh <build dir> <source dir>
+# USER_FLAGS: extra compiler flags (the sanitizer build passes its -fsanitize).
 set -euo pipefail
 build=$1
 source=$2
@@ -24,7 +25,7 @@ echo "libs:   $libs"
 [ -f "$prefix/include/ringcast/compat/corosync/cpg.h" ] || { echo "compat cpg.h missing" >&2; exit 1; }
 
 # shellcheck disable=SC2086
-cc -std=c99 -Wall -Wextra -Werror -pedantic-errors $cflags "$source/tests/unit/cpg_compat.c" \
+cc -std=c99 -Wall -Wextra -Werror -pedantic-errors ${USER_FLAGS:-} $cflags "$source/tests/unit/cpg_compat.c" \
   $libs -o "$prefix/cpg_compat"
 libdir=$(pkg-config "${flags[@]}" --variable=libdir ringcast)
 LD_LIBRARY_PATH=$libdir "$prefix/cpg_compat"
@@ -33,5 +34,5 @@ LD_LIBRARY_PATH=$libdir "$prefix/cpg_compat"
 printf '#include <ringcast/cpg.h>\n#include <ringcast/version.h>\n#include <cstdio>\nint main() { std::printf("%%s %%s\\n", ringcast_version(), cs_strerror(CS_OK)); }\n' \
   >"$prefix/native.cpp"
 # shellcheck disable=SC2086
-c++ -std=c++17 -Wall -Wextra -Werror $cflags "$prefix/native.cpp" $libs -o "$prefix/native"
+c++ -std=c++17 -Wall -Wextra -Werror ${USER_FLAGS:-} $cflags "$prefix/native.cpp" $libs -o "$prefix/native"
 LD_LIBRARY_PATH=$libdir "$prefix/native"
