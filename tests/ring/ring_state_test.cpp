@@ -160,7 +160,9 @@ TEST(RingState, ZeroCopySourcesAreReturnedOnceWritten) {
 }
 
 TEST(RingState, TwoMembersAgreeOnOneOrderAndSafeWaitsForBoth) {
-  auto ring = make_ring(small_config(), 2);
+  RingConfig c = small_config();
+  c.wake_after_ns = 2;  // member 0 keeps the token for its own work until member 1 wakes it
+  auto ring = make_ring(c, 2);
   ASSERT_TRUE(ring[0]->state.submit(message("a0")).ok());
   ASSERT_TRUE(ring[1]->state.submit(message("b0", Guarantee::safe)).ok());
   ASSERT_TRUE(ring[0]->state.submit(message("a1")).ok());
@@ -235,6 +237,126 @@ TEST(RingState, AnIdleRingHoldsTheTokenAndAWakeEndsTheHold) {
     got = drain(ring[holder]->state);
   }
   EXPECT_EQ(got, (std::vector<std::string>{"wake up"}));
+}
+
+// --- Busy hold: after a visit that sent, the holder keeps the token while
+// nobody else needs it, and sends new local work at once.
+
+RingConfig busy_config() {
+  RingConfig c = small_config();
+  c.token_hold_ns = 1'000;
+  c.wake_after_ns = 1'000'000;  // no wakes unless a test wants one
+  return c;
+}
+
+// Member 0 holds the first token; submits one message and visits at `t`.
+void send_from_0(std::vector<std::unique_ptr<Member>>& ring, const std::string& text,
+                 std::uint64_t t, Guarantee g = Guarantee::agreed) {
+  ASSERT_TRUE(ring[0]->state.submit(message(text, g)).ok());
+  EXPECT_EQ(ring[0]->state.next_deadline_ns(), 0u) << "new work is sent at once";
+  ring[0]->state.tick(t);
+  carry(ring, t);
+}
+
+TEST(RingState, BusyHoldKeepsTheTokenAndSendsNewWorkAtOnce) {
+  auto ring = make_ring(busy_config(), 3);
+  send_from_0(ring, "m0", 0);
+  EXPECT_TRUE(ring[0]->state.holding_busy());
+  EXPECT_EQ(ring[0]->state.next_deadline_ns(), 1'000u) << "until the hold expires";
+  send_from_0(ring, "m1", 1);
+  send_from_0(ring, "m2", 2);
+  EXPECT_TRUE(ring[0]->state.holding_busy());
+  EXPECT_EQ(ring[0]->state.counters().tokens_passed, 0u);
+  EXPECT_EQ(ring[0]->state.counters().busy_holds, 3u);
+  const std::vector<std::string> all{"m0", "m1", "m2"};
+  EXPECT_EQ(drain(ring[0]->state), all) << "AGREED needs no rotation";
+  EXPECT_EQ(drain(ring[1]->state), all);
+  EXPECT_EQ(drain(ring[2]->state), all);
+}
+
+TEST(RingState, BusyHoldPassesOnExpiry) {
+  auto ring = make_ring(busy_config(), 3);
+  send_from_0(ring, "m0", 0);
+  ring[0]->state.tick(999);
+  EXPECT_TRUE(ring[0]->state.holds_token());
+  ring[0]->state.tick(1'000);
+  EXPECT_FALSE(ring[0]->state.holds_token());
+  EXPECT_EQ(ring[0]->state.counters().tokens_passed, 1u);
+  // A message submitted after the hold time is sent, and the token passed.
+  auto late = make_ring(busy_config(), 3);
+  send_from_0(late, "m0", 0);
+  send_from_0(late, "m1", 1'000);
+  EXPECT_FALSE(late[0]->state.holds_token());
+  EXPECT_EQ(drain(late[1]->state), (std::vector<std::string>{"m0", "m1"}));
+}
+
+TEST(RingState, BusyHoldPassesOnAWake) {
+  RingConfig c = busy_config();
+  c.wake_after_ns = 0;
+  auto ring = make_ring(c, 3);
+  send_from_0(ring, "m0", 0);
+  ASSERT_TRUE(ring[0]->state.holding_busy());
+  ASSERT_TRUE(ring[2]->state.submit(message("c0")).ok());
+  ring[2]->state.tick(1);
+  EXPECT_EQ(ring[2]->state.counters().wakes_sent, 1u);
+  carry(ring, 1);
+  EXPECT_EQ(ring[0]->state.next_deadline_ns(), 0u) << "the holder passes at once";
+  ring[0]->state.tick(2);
+  EXPECT_FALSE(ring[0]->state.holds_token());
+  // Work queued at the holder while a wake is pending is sent, then passed.
+  auto busy = make_ring(c, 3);
+  send_from_0(busy, "m0", 0);
+  ASSERT_TRUE(busy[1]->state.submit(message("b0")).ok());
+  busy[1]->state.tick(1);
+  carry(busy, 1);
+  send_from_0(busy, "m1", 2);
+  EXPECT_FALSE(busy[0]->state.holds_token());
+  EXPECT_EQ(busy[0]->state.counters().records_sent, 2u);
+}
+
+TEST(RingState, BusyHoldPassesAfterSendingSafe) {
+  auto ring = make_ring(busy_config(), 3);
+  send_from_0(ring, "s0", 0, Guarantee::safe);
+  EXPECT_FALSE(ring[0]->state.holds_token()) << "SAFE needs the token to go round";
+  std::vector<std::string> got;
+  for (std::uint64_t t = 1; t < 20 && got.empty(); ++t) {
+    for (auto& m : ring)
+      m->state.tick(t);
+    carry(ring, t);
+    got = drain(ring[2]->state);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"s0"}));
+}
+
+TEST(RingState, BusyHoldPassesWhenLogSpaceRunsLow) {
+  RingConfig c = busy_config();
+  c.max_message_bytes = 512;
+  auto ring = make_ring(c, 3);  // a 4096-byte log: 64-byte header + 512 payload = 576 a record
+  const std::string big(512, 'x');
+  send_from_0(ring, big, 0);
+  EXPECT_TRUE(ring[0]->state.holding_busy()) << "576 of 4096 bytes used";
+  send_from_0(ring, big, 1);
+  EXPECT_TRUE(ring[0]->state.holding_busy()) << "1152 of 4096 bytes used";
+  send_from_0(ring, big, 2);
+  send_from_0(ring, big, 3);
+  EXPECT_FALSE(ring[0]->state.holds_token()) << "2304 of 4096: pass to refresh the releases";
+}
+
+TEST(RingState, BusyHoldPassesWhenAnotherMemberHasWork) {
+  auto ring = make_ring(busy_config(), 2);
+  // Member 0 passes the first (empty) token; member 1 visits when its hold
+  // time is over, sends one visit's worth and passes with 2 still queued.
+  ring[0]->state.tick(0);
+  carry(ring, 0);
+  for (int i = 0; i < 6; ++i)
+    ASSERT_TRUE(ring[1]->state.submit(message("b" + std::to_string(i))).ok());
+  ring[1]->state.tick(1'000);
+  carry(ring, 1'000);
+  EXPECT_FALSE(ring[1]->state.holds_token()) << "4 sent, 2 queued, hold expired";
+  ASSERT_TRUE(ring[0]->state.holds_token());
+  send_from_0(ring, "a0", 1'001);
+  EXPECT_FALSE(ring[0]->state.holds_token()) << "member 1 has a backlog (and unsettled records)";
+  EXPECT_EQ(ring[0]->state.counters().busy_holds, 0u);
 }
 
 }  // namespace

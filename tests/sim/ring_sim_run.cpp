@@ -35,7 +35,14 @@ struct Member {
   bool submit_blocked = false;  // try_again: retry after the next fabric event
   std::deque<std::pair<std::uint64_t, std::uint64_t>> releases;  // (at_ns, seq)
   std::uint64_t last_release_ns = 0;
+  // Liveness of holds: since when this member holds the token it last got.
+  std::uint64_t held_since_ns = 0;
+  std::uint64_t held_at_passes = UINT64_MAX;  // tokens_passed when first seen holding
 };
+
+// A hold (idle or busy) ends token_hold_ns after the token arrived; the pass
+// may then wait for a link to drain, which this slack covers generously.
+constexpr std::uint64_t kHoldSlackNs = 50'000'000;
 
 class Run {
  public:
@@ -65,7 +72,8 @@ class Run {
   std::uint64_t timer(const Member& m) const;
   bool due(const Member& m) const;
   bool done() const;
-  void check_bounds(const Member& m);
+  void check_bounds(Member& m);
+  void check_hold(Member& m);
   void final_checks();
   std::string dump() const;
   std::uint64_t now() const { return world_.now_ns(); }
@@ -262,7 +270,7 @@ bool Run::due(const Member& m) const {
 }
 
 // Bounded memory: every queue of the ring within its configured bound.
-void Run::check_bounds(const Member& m) {
+void Run::check_bounds(Member& m) {
   const RingState& st = m.driver->state();
   const std::string who = "member " + std::to_string(m.index) + ": ";
   if (st.send_queue().size() > st.send_queue().capacity() ||
@@ -274,6 +282,26 @@ void Run::check_bounds(const Member& m) {
       fail(who + "outbox beyond its bound");
   }
   if (world_.stats().cq_overflows != 0) fail("a completion queue overflowed");
+  check_hold(m);
+}
+
+// Liveness: nobody keeps the token (held idle, or kept for its own work while
+// others wait) much beyond token_hold_ns.
+void Run::check_hold(Member& m) {
+  const RingState& st = m.driver->state();
+  if (!st.holds_token() || s_.members == 1) {
+    m.held_at_passes = UINT64_MAX;
+    return;
+  }
+  if (m.held_at_passes != st.counters().tokens_passed) {
+    m.held_at_passes = st.counters().tokens_passed;
+    m.held_since_ns = now();
+    return;
+  }
+  if (now() - m.held_since_ns > s_.ring.token_hold_ns + kHoldSlackNs) {
+    fail("member " + std::to_string(m.index) + ": kept the token from " +
+         std::to_string(m.held_since_ns) + " ns to " + std::to_string(now()) + " ns");
+  }
 }
 
 bool Run::done() const {
@@ -299,7 +327,7 @@ void Run::final_checks() {
     if (st.counters().imm_dropped != 0) fail(who + "dropped an immediate");
     result_.token_passes += st.counters().tokens_passed;
     result_.wakes += st.counters().wakes_sent;
-    result_.holds += st.counters().token_holds;
+    result_.holds += st.counters().token_holds + st.counters().busy_holds;  // idle and busy
     result_.space_waits += st.counters().visits_space_limited;
   }
 }

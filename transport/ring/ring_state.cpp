@@ -197,6 +197,13 @@ void RingState::accept_token(std::uint64_t now_ns) noexcept {
   idle_at_arrival_ =
       token_.highest_seq == last_visit_highest_ && last_visit_settled_ && token_.backlog == 0;
   hold_until_ns_ = now_ns + config_.token_hold_ns;
+  // Whatever seqs appeared since this member's last visit were placed by
+  // others; the token it passed then has since been seen by every member.
+  if (last_visit_highest_ == UINT64_MAX || token_.highest_seq > last_visit_highest_) {
+    foreign_seq_ = std::max(foreign_seq_, token_.highest_seq);
+  }
+  safe_everywhere_ = std::max(safe_everywhere_, passed_safe_up_to_);
+  keeping_ = false;
   if (idle_at_arrival_ && queue_.empty() && membership_.size() > 1 && config_.token_hold_ns > 0) {
     ++counters_.token_holds;
   }
@@ -216,8 +223,24 @@ void RingState::absorb_progress() noexcept {
 bool RingState::should_hold(std::uint64_t now_ns) const noexcept {
   // Alone, a visit can only achieve something when something changed.
   if (membership_.size() == 1) return !solo_dirty_;
-  if (!idle_at_arrival_ || !queue_.empty() || wake_pending_) return false;
+  if (!queue_.empty() || wake_pending_) return false;
+  if (!idle_at_arrival_ && !keeping_) return false;
   return now_ns < hold_until_ns_;
+}
+
+// After a visit that sent: keep the token for the next local message when no
+// other member can need it (docs/protocol.md "Busy hold"). Every record still
+// comes from the one holder, so the order is the token's as before.
+bool RingState::may_keep(std::uint64_t now_ns) const noexcept {
+  if (membership_.size() == 1 || wake_pending_ || now_ns >= hold_until_ns_) return false;
+  // (b) nobody else had work queued when it last held the token.
+  if (token_.backlog > flow_.my_last_backlog()) return false;
+  // (c) no SAFE record can be waiting for a rotation: every record of
+  // others and every SAFE record of ours is covered by what all have seen.
+  if (foreign_seq_ > safe_everywhere_ || own_safe_seq_ > safe_everywhere_) return false;
+  // (d) the releases on the token go stale while it is kept: pass it while
+  // more than half of the log is still free.
+  return token_.next_position - min_released_ < config_.log_bytes / 2;
 }
 
 std::optional<std::uint32_t> RingState::free_staging_slot() const noexcept {
@@ -251,7 +274,7 @@ std::uint64_t RingState::next_deadline_ns() const noexcept {
   const bool single = membership_.size() == 1;
   if (token_in_hand_) {
     if (single) return solo_dirty_ ? 0 : kNever;
-    if (idle_at_arrival_ && queue_.empty() && !wake_pending_) return hold_until_ns_;
+    if ((idle_at_arrival_ || keeping_) && queue_.empty() && !wake_pending_) return hold_until_ns_;
     return 0;
   }
   if (wake_due() && !single) return last_visit_ns_ + config_.wake_after_ns;
@@ -287,6 +310,13 @@ void RingState::visit(std::uint64_t now_ns) {
   last_visit_highest_ = token_.highest_seq;
   last_visit_settled_ = safe_up_to_ == token_.highest_seq;
   last_visit_ns_ = now_ns;
+  if (batch.records > 0 && may_keep(now_ns)) {
+    keeping_ = true;
+    ++counters_.busy_holds;
+    post_records(batch);
+    return;
+  }
+  keeping_ = false;
   wake_pending_ = false;
   wake_sent_ = false;
   pass_token(batch, now_ns);
@@ -332,6 +362,7 @@ void RingState::place_one(const QueuedMessage& m, std::uint64_t position, Batch*
   log_.place_own(h, queue_.payload(m));
   append_write(m, position, batch);
   if (m.zero_copy) zero_copy_.add(*batch->zero_copy_entry, m.tag);
+  if (m.guarantee == Guarantee::safe) own_safe_seq_ = h.seq;
   token_.highest_seq = h.seq;
   token_.next_position = position + span;
   batch->records += 1;
@@ -370,7 +401,8 @@ void RingState::append_write(const QueuedMessage& m, std::uint64_t position, Bat
 }
 
 std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
-                                  std::span<fabric::WriteOp> ops, std::uint32_t staging_slot,
+                                  std::span<fabric::WriteOp> ops,
+                                  std::optional<std::uint32_t> staging_slot,
                                   std::size_t token_bytes) const noexcept {
   std::size_t n = 0;
   for (std::size_t i = 0; i < batch.ops; ++i)
@@ -379,11 +411,11 @@ std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
     ops[n - 1].with_imm = true;
     ops[n - 1].imm = records_imm(batch.last_offset);
   }
-  if (member == membership_.successor_index()) {
+  if (staging_slot && member == membership_.successor_index()) {
     const auto mailbox_slot = static_cast<std::uint32_t>(token_.token_seq % config_.mailbox_slots);
     fabric::WriteOp& t = ops[n++];
     t = fabric::WriteOp{};
-    t.segments[0] = {memory_.staging, std::uint64_t{staging_slot} * kTokenSlotBytes,
+    t.segments[0] = {memory_.staging, std::uint64_t{*staging_slot} * kTokenSlotBytes,
                      static_cast<std::uint32_t>(token_bytes)};
     t.segment_count = 1;
     t.remote_region = kMailboxRegion;
@@ -422,7 +454,22 @@ void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
     if (batch.zero_copy_entry) ++signals;
   }
   if (batch.zero_copy_entry) zero_copy_.close(*batch.zero_copy_entry, signals);
+  passed_safe_up_to_ = safe_up_to_;
   token_in_hand_ = false;
+}
+
+// A kept visit: the same record chains as a pass, to every other member,
+// without the token.
+void RingState::post_records(const Batch& batch) {
+  RC_ASSERT(batch.records > 0 && membership_.size() > 1);
+  std::uint32_t signals = 0;
+  for (std::size_t d = 0; d < membership_.size(); ++d) {
+    if (d == membership_.my_index) continue;
+    const std::size_t n = fill_chain(d, batch, outbox_.open(d), std::nullopt, 0);
+    outbox_.commit(d, n);
+    if (batch.zero_copy_entry) ++signals;
+  }
+  if (batch.zero_copy_entry) zero_copy_.close(*batch.zero_copy_entry, signals);
 }
 
 // ---------------------------------------------------------------- waking

@@ -55,6 +55,7 @@ struct RingCounters {
   std::uint64_t tokens_dropped = 0;  // stale, duplicate or invalid
   TokenFault last_token_fault = TokenFault::none;
   std::uint64_t token_holds = 0;  // visits that kept an idle ring's token
+  std::uint64_t busy_holds = 0;   // visits that sent and kept the token for more local work
   std::uint64_t wakes_sent = 0;
   std::uint64_t wakes_received = 0;
   std::uint64_t imm_dropped = 0;  // immediates of unknown kind or argument
@@ -109,6 +110,8 @@ class RingState {
   bool holding_idle() const noexcept {
     return token_in_hand_ && idle_at_arrival_ && queue_.empty();
   }
+  // Kept the token after a visit that sent, for more local work.
+  bool holding_busy() const noexcept { return token_in_hand_ && keeping_; }
   std::uint64_t safe_up_to() const noexcept { return safe_up_to_; }
   bool failed() const noexcept { return failed_; }
   const Error& failure() const noexcept { return failure_; }
@@ -131,6 +134,8 @@ class RingState {
 
   void accept_token(std::uint64_t now_ns) noexcept;
   bool should_hold(std::uint64_t now_ns) const noexcept;
+  bool may_keep(std::uint64_t now_ns) const noexcept;
+  void post_records(const Batch& batch);
   bool advance(std::uint64_t now_ns);
   void visit(std::uint64_t now_ns);
   void absorb_progress() noexcept;
@@ -141,7 +146,8 @@ class RingState {
   std::optional<std::uint32_t> free_staging_slot() const noexcept;
   void pass_token(const Batch& batch, std::uint64_t now_ns);
   std::size_t fill_chain(std::size_t member, const Batch& batch, std::span<fabric::WriteOp> ops,
-                         std::uint32_t staging_slot, std::size_t token_bytes) const noexcept;
+                         std::optional<std::uint32_t> staging_slot,
+                         std::size_t token_bytes) const noexcept;
   bool maybe_wake(std::uint64_t now_ns);
   bool wake_due() const noexcept { return !queue_.empty() && !token_in_hand_ && !wake_sent_; }
 
@@ -173,6 +179,14 @@ class RingState {
   bool solo_dirty_ = true;
   bool wake_pending_ = false;  // a wake arrived since this member's last visit
   bool wake_sent_ = false;     // this member sent a wake since its last visit
+
+  // Busy hold (docs/protocol.md "Busy hold"): the holder keeps the token
+  // after a visit that sent while nobody else needs it.
+  bool keeping_ = false;
+  std::uint64_t passed_safe_up_to_ = 0;  // safe_up_to_ on the token this member last passed
+  std::uint64_t safe_everywhere_ = 0;    // every member has seen a token showing this many
+  std::uint64_t foreign_seq_ = 0;        // highest seq known placed by another member
+  std::uint64_t own_safe_seq_ = 0;       // highest SAFE seq this member placed
 
   bool failed_ = false;
   Error failure_;
