@@ -141,8 +141,10 @@ void RingNode::stop() {
   if (progress_) progress_->stop();
 }
 
+// The round runs here rather than on the progress thread: when this member
+// keeps the token the message goes out, and comes back to us, at once.
 Status RingNode::submit(const ring::OutgoingMessage& message) {
-  return with_driver([&](ring::RingDriver& d) { return d.submit(message); });
+  return progress_->with_driver_round([&](ring::RingDriver& d) { return d.submit(message); });
 }
 
 std::optional<ring::Delivery> RingNode::next_delivery() {

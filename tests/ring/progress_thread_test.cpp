@@ -59,5 +59,42 @@ TEST(ProgressThread, ASleepingThreadIsKickedBySubmitAndDelivers) {
   EXPECT_GT(thread.sleeps(), 0u) << "with no spin and nothing to do, it sleeps";
 }
 
+// with_driver_round() runs the round in the caller's thread under the lock, so
+// a member that can send at once (here a ring of one) has delivered the
+// message to itself, on the caller's thread, before the call returns.
+TEST(ProgressThread, ARoundInTheCallersThreadDeliversBeforeReturning) {
+  fabric::sim::SimWorld world(2);
+  fabric::sim::SimEndpoint& ep = world.add_endpoint(3);
+  RingConfig config;
+  config.log_bytes = 1 << 16;
+  config.max_message_bytes = 1024;
+  config.send_buffer_bytes = 4096;
+  auto driver = RingDriver::create(ep, config);
+  ASSERT_TRUE(driver.ok()) << driver.error().message();
+  std::vector<fabric::Link*> links{nullptr};
+  ASSERT_TRUE((*driver)->start({{3, 1}, {3}, 0}, links).ok());
+
+  std::vector<std::thread::id> delivered_on;  // guarded by the progress thread's lock
+  ProgressOptions options;
+  options.spin_ns = 0;
+  ProgressThread thread(**driver, WaitSource{}, options, [&](RingDriver& d) {
+    while (auto m = d.next_delivery()) {
+      delivered_on.push_back(std::this_thread::get_id());
+      EXPECT_TRUE(d.release_through(m->seq).ok());
+    }
+  });
+  ASSERT_TRUE(thread.start().ok());
+  for (std::size_t i = 1; i <= 10; ++i) {
+    const std::string text = "now " + std::to_string(i);
+    OutgoingMessage m;
+    m.payload = std::as_bytes(std::span(text));
+    ASSERT_TRUE(thread.with_driver_round([&](RingDriver& d) { return d.submit(m); }).ok());
+    const auto seen = thread.with_driver_quietly([&](RingDriver&) { return delivered_on; });
+    ASSERT_EQ(seen.size(), i) << "delivered before with_driver_round returned";
+    EXPECT_EQ(seen.back(), std::this_thread::get_id());
+  }
+  thread.stop();
+}
+
 }  // namespace
 }  // namespace ringcast::ring

@@ -50,9 +50,14 @@ void ProgressThread::kick() noexcept {
 
 bool ProgressThread::round(std::uint64_t* deadline_ns) {
   std::lock_guard lock(mutex_);
+  const bool worked = round_locked();
+  *deadline_ns = driver_.next_deadline_ns();
+  return worked;
+}
+
+bool ProgressThread::round_locked() {
   const bool worked = driver_.progress();
   if (on_round_) on_round_(driver_);
-  *deadline_ns = driver_.next_deadline_ns();
   return worked;
 }
 
@@ -85,7 +90,13 @@ void ProgressThread::sleep_until(std::uint64_t deadline_ns) {
     return;
   }
   if (wait_.prepare) {
-    auto ready = wait_.prepare();
+    // Under the lock: a thread in with_driver_round() may be polling the
+    // same endpoint, and the endpoint is not ours to share unguarded.
+    Result<bool> ready = false;
+    {
+      std::lock_guard lock(mutex_);
+      ready = wait_.prepare();
+    }
     if (!ready.ok() || *ready) {  // pending already (or the arm failed): poll again
       sleeping_.store(false);
       return;

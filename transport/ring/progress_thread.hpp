@@ -7,10 +7,12 @@
 // descriptor becomes readable (for verbs: VerbsEndpoint::prepare_wait and
 // wait_fd). No backend header is included here.
 //
-// Locking: the driver is guarded by one mutex, held by the progress thread
-// while it runs a round and by with_driver() for other threads (submit,
-// next_delivery, release_through). Only the progress thread touches the
-// endpoint (poll, prepare, its fd), as the verbs backend requires.
+// Locking: the driver and its endpoint are guarded by one mutex, held by the
+// progress thread while it runs a round or arms its wait, and by
+// with_driver() / with_driver_round() for other threads (submit,
+// next_delivery, release_through). So the endpoint is only ever used by one
+// thread at a time, as the verbs backend requires; only the sleep itself
+// (ppoll on the fds) happens without the lock.
 //
 // Defaults and the trade (docs/protocol.md, "Idle"): spinning answers in
 // microseconds but burns a core; 3 to 5 members on a 2-core VM that all spin
@@ -82,12 +84,26 @@ class ProgressThread {
     return fn(driver_);
   }
 
+  // Like with_driver(), then runs one round right here, in the caller's
+  // thread, before the progress thread would wake: a member that keeps the
+  // token (busy hold) sends the caller's message and delivers it to itself
+  // without two thread hand-offs (the kick, then the delivery wake-up).
+  template <class Fn>
+  auto with_driver_round(Fn&& fn) {
+    return with_driver([&](RingDriver& driver) {
+      auto result = fn(driver);
+      round_locked();
+      return result;
+    });
+  }
+
   // Rounds that found nothing to do and slept, for tests and tuning.
   std::uint64_t sleeps() const noexcept { return sleeps_.load(std::memory_order_relaxed); }
 
  private:
   void run();
   bool round(std::uint64_t* deadline_ns);
+  bool round_locked();
   void sleep_until(std::uint64_t deadline_ns);
   void kick() noexcept;
 
