@@ -56,11 +56,11 @@ struct Totem {
   std::uint32_t token_retransmits_before_loss = 4;
   std::uint32_t consensus_timeout_ms = 1200;  // default: 1.2 x token_timeout_ms
   std::uint32_t join_timeout_ms = 50;
-  std::uint32_t max_messages = 64;                  // a member's messages per token visit
-  std::uint32_t window_size = 256;                  // messages per token rotation, all members
-  std::uint32_t token_hold_us = 0;                  // how long an idle holder may keep the token
-  std::uint32_t spin_time_us = 50;                  // busy-polling before sleeping on the CQ
-  std::uint32_t log_size_bytes = 8u << 20;          // receive log per sender
+  std::uint32_t max_messages = 64;          // a member's messages per token visit
+  std::uint32_t window_size = 256;          // messages per token rotation, all members
+  std::uint32_t token_hold_us = 100000;     // how long a holder nobody else needs keeps the token
+  std::uint32_t spin_time_us = 50;          // busy-polling before sleeping on the CQ
+  std::uint32_t log_size_bytes = 8u << 20;  // receive log per sender
   std::uint32_t max_message_size_bytes = 1u << 20;  // cpg_max_atomic_msgsize_get()
 };
 

@@ -45,6 +45,12 @@ Problem check_totem(Totem& t, const Block* totem, std::string_view file) {
   const bool consensus_set = totem != nullptr && find_entry(*totem, "consensus_timeout_ms");
   // corosync's rule of thumb: consensus = 1.2 x token (token <= 300000: no overflow).
   if (!consensus_set) t.consensus_timeout_ms = t.token_timeout_ms * 6 / 5;
+  // An unset hold follows a shortened token timeout: at most half of it.
+  const bool hold_set = totem != nullptr && find_entry(*totem, "token_hold_us");
+  const std::uint64_t half_token_us = std::uint64_t{t.token_timeout_ms} * 500;
+  if (!hold_set && t.token_hold_us > half_token_us) {
+    t.token_hold_us = static_cast<std::uint32_t>(half_token_us);
+  }
   if (t.consensus_timeout_ms < t.token_timeout_ms) {
     return rule_broken(totem, "consensus_timeout_ms", "token_timeout_ms", file,
                        shown("consensus_timeout_ms", t.consensus_timeout_ms) +

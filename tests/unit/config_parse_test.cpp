@@ -47,7 +47,7 @@ TEST(ConfigDefaults, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(c.totem.join_timeout_ms, 50u);
   EXPECT_EQ(c.totem.max_messages, 64u);
   EXPECT_EQ(c.totem.window_size, 256u);
-  EXPECT_EQ(c.totem.token_hold_us, 0u);
+  EXPECT_EQ(c.totem.token_hold_us, 100000u);
   EXPECT_EQ(c.totem.spin_time_us, 50u);
   EXPECT_EQ(c.totem.log_size_bytes, 8u << 20);
   EXPECT_EQ(c.totem.max_message_size_bytes, 1u << 20);
@@ -70,6 +70,13 @@ TEST(ConfigDefaults, ConsensusFollowsTheTokenUnlessSet) {
   EXPECT_EQ(parsed(with_totem("token_timeout_ms: 2000\nconsensus_timeout_ms: 2000\n"))
                 .totem.consensus_timeout_ms,
             2000u);
+}
+
+TEST(ConfigDefaults, AnUnsetHoldFollowsAShortTokenTimeout) {
+  EXPECT_EQ(parsed(with_totem("token_timeout_ms: 100\n")).totem.token_hold_us, 50000u);
+  EXPECT_EQ(parsed(with_totem("token_timeout_ms: 5000\n")).totem.token_hold_us, 100000u);
+  EXPECT_EQ(parsed(with_totem("token_timeout_ms: 100\ntoken_hold_us: 80000\n")).totem.token_hold_us,
+            80000u);
 }
 
 TEST(ConfigFormat, ReadsEveryKey) {

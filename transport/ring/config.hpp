@@ -35,9 +35,14 @@ struct RingConfig {
   // --- Idle behaviour.
   // On an idle ring (a full rotation with no new message, nothing queued
   // anywhere, every SAFE message known everywhere) the holder keeps the token
-  // up to this long before passing it. A member with new work cuts the hold
-  // short with a wake write. 0: never hold.
-  std::uint64_t token_hold_ns = 1'000'000;
+  // up to this long before passing it; a holder that just sent keeps it as
+  // long for more of its own work (busy hold). A member with new work, a SAFE
+  // message or a filling log cut the hold short, so the bound only limits how
+  // long an unneeded token sits still. 100 ms (corosync's idle hold is
+  // 180 ms): on rxe a 1 ms bound made the single-sender 64 B median ~600 us,
+  // 10 ms ~135 us, 100 ms ~96 us (docs/protocol.md). Membership's token
+  // timeout must exceed it. 0: never hold.
+  std::uint64_t token_hold_ns = 100'000'000;
   // A member that gets new work and has not seen the token for this long
   // sends a wake to every other member (the holder among them passes at once).
   // A holder that keeps the token for its own work (busy hold) passes on this

@@ -51,7 +51,7 @@ void ProgressThread::kick() noexcept {
 bool ProgressThread::round(std::uint64_t* deadline_ns) {
   std::lock_guard lock(mutex_);
   const bool worked = round_locked();
-  *deadline_ns = driver_.next_deadline_ns();
+  *deadline_ns = planned_deadline_ns_ = driver_.next_deadline_ns();
   return worked;
 }
 
