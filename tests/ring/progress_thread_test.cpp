@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,27 +12,35 @@
 namespace ringcast::ring {
 namespace {
 
-// A ring of one over a simulated endpoint: the progress thread runs it, the
-// test thread submits through with_driver() and waits for the deliveries the
-// round callback collects. With no spin, every idle moment is a sleep, so the
-// kicks are what keeps it going.
-TEST(ProgressThread, ASleepingThreadIsKickedBySubmitAndDelivers) {
-  fabric::sim::SimWorld world(1);
+// A started ring of one member (node 7) over a simulated endpoint.
+std::unique_ptr<RingDriver> solo_ring(fabric::sim::SimWorld& world) {
   fabric::sim::SimEndpoint& ep = world.add_endpoint(7);
   RingConfig config;
   config.log_bytes = 1 << 16;
   config.max_message_bytes = 1024;
   config.send_buffer_bytes = 4096;
   auto driver = RingDriver::create(ep, config);
-  ASSERT_TRUE(driver.ok()) << driver.error().message();
+  EXPECT_TRUE(driver.ok()) << driver.error().message();
+  if (!driver.ok()) return nullptr;
   std::vector<fabric::Link*> links{nullptr};
-  ASSERT_TRUE((*driver)->start({{7, 1}, {7}, 0}, links).ok());
+  EXPECT_TRUE((*driver)->start({{7, 1}, {7}, 0}, links).ok());
+  return std::move(*driver);
+}
+
+// A ring of one over a simulated endpoint: the progress thread runs it, the
+// test thread submits through with_driver() and waits for the deliveries the
+// round callback collects. With no spin, every idle moment is a sleep, so the
+// kicks are what keeps it going.
+TEST(ProgressThread, ASleepingThreadIsKickedBySubmitAndDelivers) {
+  fabric::sim::SimWorld world(1);
+  auto driver = solo_ring(world);
+  ASSERT_TRUE(driver && driver->started());
 
   std::vector<std::string> delivered;  // guarded by the progress thread's lock
   ProgressOptions options;
   options.spin_ns = 0;
   options.max_sleep_ns = 10'000'000'000;  // only a kick can end a sleep in time
-  ProgressThread thread(**driver, WaitSource{}, options, [&](RingDriver& d) {
+  ProgressThread thread(*driver, WaitSource{}, options, [&](RingDriver& d) {
     while (auto m = d.next_delivery()) {
       delivered.emplace_back(reinterpret_cast<const char*>(m->payload.data()), m->payload.size());
       EXPECT_TRUE(d.release_through(m->seq).ok());
@@ -64,20 +73,13 @@ TEST(ProgressThread, ASleepingThreadIsKickedBySubmitAndDelivers) {
 // message to itself, on the caller's thread, before the call returns.
 TEST(ProgressThread, ARoundInTheCallersThreadDeliversBeforeReturning) {
   fabric::sim::SimWorld world(2);
-  fabric::sim::SimEndpoint& ep = world.add_endpoint(3);
-  RingConfig config;
-  config.log_bytes = 1 << 16;
-  config.max_message_bytes = 1024;
-  config.send_buffer_bytes = 4096;
-  auto driver = RingDriver::create(ep, config);
-  ASSERT_TRUE(driver.ok()) << driver.error().message();
-  std::vector<fabric::Link*> links{nullptr};
-  ASSERT_TRUE((*driver)->start({{3, 1}, {3}, 0}, links).ok());
+  auto driver = solo_ring(world);
+  ASSERT_TRUE(driver && driver->started());
 
   std::vector<std::thread::id> delivered_on;  // guarded by the progress thread's lock
   ProgressOptions options;
   options.spin_ns = 0;
-  ProgressThread thread(**driver, WaitSource{}, options, [&](RingDriver& d) {
+  ProgressThread thread(*driver, WaitSource{}, options, [&](RingDriver& d) {
     while (auto m = d.next_delivery()) {
       delivered_on.push_back(std::this_thread::get_id());
       EXPECT_TRUE(d.release_through(m->seq).ok());
