@@ -11,8 +11,6 @@
 // Every member hashes (seq, sender, payload crc) of all it delivered; with
 // --members the parent compares the hashes and says "order verified".
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +24,7 @@
 #include "bench_member.hpp"
 #include "config/config.hpp"
 #include "fabric/verbs/endpoint.hpp"
+#include "member_process.hpp"
 #include "order_digest.hpp"
 
 namespace rb = ringcast::bench;
@@ -198,71 +197,9 @@ const char* guarantee_name(ringcast::ring::Guarantee g) {
 
 namespace {
 
-// ------------------------------------------------------------ pipes to members
-bool write_line(int fd, const std::string& text) {
-  const std::string line = text + "\n";
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// One line from fd; "" on EOF or when deadline_ms (-1: none) passed.
-std::string read_line(int fd, std::string& buffer, int timeout_ms) {
-  for (;;) {
-    if (auto nl = buffer.find('\n'); nl != std::string::npos) {
-      std::string line = buffer.substr(0, nl);
-      buffer.erase(0, nl + 1);
-      return line;
-    }
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return "";
-    char chunk[512];
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n <= 0) return "";
-    buffer.append(chunk, static_cast<std::size_t>(n));
-  }
-}
-
-struct Child {
-  pid_t pid = -1;
-  int to_child = -1;
-  int from_child = -1;
-  std::string buffer;
-};
-
-[[noreturn]] void member_main(const rb::MemberPlan& plan, int in_fd, int out_fd) {
-  std::string buffer;
-  rb::MemberHooks hooks;
-  hooks.ready_then_wait_go = [&] {
-    return write_line(out_fd, "ready") && read_line(in_fd, buffer, -1) == "go";
-  };
-  hooks.report_then_wait_exit = [&](const rb::MemberResult& r) {
-    write_line(out_fd, rb::encode(r));
-    read_line(in_fd, buffer, -1);  // "exit", or EOF when the parent is gone
-  };
-  const rb::MemberResult r = rb::run_member(plan, hooks);
-  std::fflush(nullptr);
-  _exit(r.error.empty() ? 0 : 1);
-}
-
-Child spawn_member(const rb::MemberPlan& plan) {
-  int down[2], up[2];
-  if (pipe(down) != 0 || pipe(up) != 0) return {};
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(down[1]);
-    close(up[0]);
-    member_main(plan, down[0], up[1]);
-  }
-  close(down[0]);
-  close(up[1]);
-  return {pid, down[1], up[0], {}};
-}
+using rb::MemberProcess;
+using rb::read_line;
+using rb::write_line;
 
 // In a child: finding addresses binds rdma_cm ids, which would open device
 // contexts in the parent that every later member would inherit.
@@ -371,11 +308,11 @@ bool verify(const std::vector<rb::MemberResult>& rs, std::uint64_t count) {
 
 // ------------------------------------------------------------------ runs
 // Collects one line from each child (a "result" may come early: a failure).
-bool gather(std::vector<Child>& kids, std::vector<std::string>& lines, int timeout_s) {
+bool gather(std::vector<MemberProcess>& kids, std::vector<std::string>& lines, int timeout_s) {
   bool all = true;
   for (std::size_t i = 0; i < kids.size(); ++i) {
     if (!lines[i].empty()) continue;
-    lines[i] = read_line(kids[i].from_child, kids[i].buffer, timeout_s * 1000);
+    lines[i] = kids[i].read_line(timeout_s * 1000);
     if (lines[i].empty()) all = false;
   }
   return all;
@@ -407,12 +344,12 @@ int run_local(const Cli& c) {
                                               addrs[static_cast<std::size_t>(i)],
                                               static_cast<std::uint16_t>(c.base_port + i)});
   }
-  std::vector<Child> kids;
+  std::vector<MemberProcess> kids;
   for (int i = 0; i < c.members; ++i) {
     rb::MemberPlan mine = plan;
     mine.node.me = static_cast<std::uint32_t>(i + 1);
     mine.my_messages = share(plan, static_cast<std::size_t>(i));
-    kids.push_back(spawn_member(mine));
+    kids.push_back(rb::spawn_member(mine, /*wait_for_go=*/true));
   }
   progress("started " + std::to_string(c.members) + " members on " + plan.node.device);
   std::vector<std::string> ready(kids.size());
@@ -427,27 +364,12 @@ int run_local(const Cli& c) {
   for (std::size_t i = 0; i < kids.size(); ++i)
     if (ready[i].rfind("result", 0) == 0) lines[i] = ready[i];
   if (up) gather(kids, lines, c.timeout_s);
-  for (auto& k : kids) {
-    write_line(k.to_child, "exit");
-    close(k.to_child);
-  }
+  rb::finish_members(kids, 10000);
   std::vector<rb::MemberResult> results(kids.size());
   for (std::size_t i = 0; i < kids.size(); ++i) {
     results[i].node = static_cast<std::uint32_t>(i + 1);
     if (!rb::decode(lines[i], &results[i]))
       results[i].error = lines[i].empty() ? "no report (set-up failed or timed out)" : lines[i];
-  }
-  for (auto& k : kids) {
-    int status = 0;
-    for (int waited_ms = 0; waitpid(k.pid, &status, WNOHANG) == 0; waited_ms += 10) {
-      if (waited_ms > 10000) {
-        kill(k.pid, SIGKILL);
-        waitpid(k.pid, &status, 0);
-        break;
-      }
-      usleep(10000);
-    }
-    close(k.from_child);
   }
   const bool verified = verify(results, c.count);
   if (c.json)

@@ -4,16 +4,13 @@
 // Every member must deliver all of them, keep per-sender FIFO, and end with
 // the same running hash of (seq, sender, payload crc) as every other member.
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
 #include "bench_member.hpp"
+#include "member_process.hpp"
 #include "rdma_harness.hpp"
 
 namespace ringcast::test {
@@ -40,56 +37,6 @@ void mixed_shape(std::uint32_t sender, std::uint64_t index, std::uint32_t* size,
   *guarantee = (x >> 20) % 4 == 0 ? ring::Guarantee::safe : ring::Guarantee::agreed;
 }
 
-bool write_line(int fd, const std::string& text) {
-  const std::string line = text + "\n";
-  return ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-}
-
-std::string read_line(int fd, int timeout_ms) {
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (char ch = 0; ch != '\n';) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd p{fd, POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
-    if (::read(fd, &ch, 1) != 1) return "";
-    if (ch != '\n') line += ch;
-  }
-  return line;
-}
-
-struct Member {
-  pid_t pid = -1;
-  int to_child = -1;
-  int from_child = -1;
-};
-
-[[noreturn]] void member_main(const bench::MemberPlan& plan, int in_fd, int out_fd) {
-  bench::MemberHooks hooks;
-  hooks.report_then_wait_exit = [&](const bench::MemberResult& r) {
-    write_line(out_fd, bench::encode(r));
-    read_line(in_fd, kTimeoutS * 1000);  // "exit", once every member reported
-  };
-  const bench::MemberResult r = bench::run_member(plan, hooks);
-  _exit(r.error.empty() ? 0 : 1);
-}
-
-Member spawn(const bench::MemberPlan& plan) {
-  int down[2], up[2];
-  if (pipe(down) != 0 || pipe(up) != 0) return {};
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    close(down[1]);
-    close(up[0]);
-    member_main(plan, down[0], up[1]);
-  }
-  close(down[0]);
-  close(up[1]);
-  return {pid, down[1], up[0]};
-}
-
 bench::MemberPlan plan_for(const RdmaEnv& env, std::size_t members, std::uint16_t base_port) {
   bench::MemberPlan plan;
   plan.mode = bench::Mode::throughput;
@@ -107,7 +54,7 @@ bench::MemberPlan plan_for(const RdmaEnv& env, std::size_t members, std::uint16_
 std::vector<bench::MemberResult> run_ring(const RdmaEnv& env, std::size_t members,
                                           std::uint16_t base_port) {
   const bench::MemberPlan base = plan_for(env, members, base_port);
-  std::vector<Member> kids;
+  std::vector<bench::MemberProcess> kids;
   for (std::size_t i = 0; i < members; ++i) {
     bench::MemberPlan p = base;
     p.node.me = static_cast<fabric::NodeId>(i + 1);
@@ -116,30 +63,15 @@ std::vector<bench::MemberResult> run_ring(const RdmaEnv& env, std::size_t member
     p.shape = [me](std::uint64_t index, std::uint32_t* size, ring::Guarantee* g) {
       mixed_shape(me, index, size, g);
     };
-    kids.push_back(spawn(p));
+    kids.push_back(bench::spawn_member(p, /*wait_for_go=*/false));
   }
   std::vector<bench::MemberResult> results(members);
   for (std::size_t i = 0; i < members; ++i) {
-    const std::string line = read_line(kids[i].from_child, kTimeoutS * 1000);
+    const std::string line = kids[i].read_line(kTimeoutS * 1000);
     results[i].node = static_cast<std::uint32_t>(i + 1);
     if (!bench::decode(line, &results[i])) results[i].error = "no report: '" + line + "'";
   }
-  for (auto& k : kids) {
-    write_line(k.to_child, "exit");
-    close(k.to_child);
-  }
-  for (auto& k : kids) {
-    int status = 0;
-    for (int waited_ms = 0; waitpid(k.pid, &status, WNOHANG) == 0; waited_ms += 10) {
-      if (waited_ms > 20000) {
-        kill(k.pid, SIGKILL);
-        waitpid(k.pid, &status, 0);
-        break;
-      }
-      usleep(10000);
-    }
-    close(k.from_child);
-  }
+  bench::finish_members(kids, 20000);
   return results;
 }
 

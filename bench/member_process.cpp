@@ -1,0 +1,109 @@
+#include "member_process.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace ringcast::bench {
+namespace {
+
+[[noreturn]] void member_main(const MemberPlan& plan, bool wait_for_go, int in_fd, int out_fd) {
+  std::string buffer;
+  MemberHooks hooks;
+  if (wait_for_go) {
+    hooks.ready_then_wait_go = [&] {
+      return write_line(out_fd, "ready") && read_line(in_fd, buffer, -1) == "go";
+    };
+  }
+  hooks.report_then_wait_exit = [&](const MemberResult& r) {
+    write_line(out_fd, encode(r));
+    read_line(in_fd, buffer, -1);  // "exit", or EOF when the parent is gone
+  };
+  const MemberResult r = run_member(plan, hooks);
+  std::fflush(nullptr);
+  _exit(r.error.empty() ? 0 : 1);
+}
+
+void reap(pid_t pid, int grace_ms) {
+  int status = 0;
+  for (int waited_ms = 0; waitpid(pid, &status, WNOHANG) == 0; waited_ms += 10) {
+    if (waited_ms > grace_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return;
+    }
+    usleep(10000);
+  }
+}
+
+}  // namespace
+
+bool write_line(int fd, const std::string& text) {
+  const std::string line = text + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+    if (n <= 0) return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+std::string read_line(int fd, std::string& buffer, int timeout_ms) {
+  for (;;) {
+    if (auto nl = buffer.find('\n'); nl != std::string::npos) {
+      std::string line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      return line;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return "";
+    char chunk[512];
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) return "";
+    buffer.append(chunk, static_cast<std::size_t>(n));
+  }
+}
+
+MemberProcess spawn_member(const MemberPlan& plan, bool wait_for_go) {
+  int down[2], up[2];
+  if (pipe(down) != 0) return {};
+  if (pipe(up) != 0) {
+    close(down[0]);
+    close(down[1]);
+    return {};
+  }
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(down[1]);
+    close(up[0]);
+    member_main(plan, wait_for_go, down[0], up[1]);
+  }
+  close(down[0]);
+  close(up[1]);
+  if (pid < 0) {
+    close(down[1]);
+    close(up[0]);
+    return {};
+  }
+  return {pid, down[1], up[0], {}};
+}
+
+void finish_members(std::vector<MemberProcess>& members, int grace_ms) {
+  for (auto& m : members) {
+    if (m.pid < 0) continue;
+    write_line(m.to_child, "exit");
+    close(m.to_child);
+  }
+  for (auto& m : members) {
+    if (m.pid < 0) continue;
+    reap(m.pid, grace_ms);
+    close(m.from_child);
+  }
+}
+
+}  // namespace ringcast::bench

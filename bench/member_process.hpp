@@ -1,0 +1,42 @@
+// Member processes of a one-host ring (ringcast-bench --members N and the
+// rdma ring test): each member runs run_member() in a forked child and talks
+// to the parent over two pipes, one line at a time ("ready", "go", its
+// encoded result, "exit"). Fork before anything opens RDMA resources: a child
+// must not inherit the parent's device contexts.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "bench_member.hpp"
+
+namespace ringcast::bench {
+
+// Writes text and a newline; false when the pipe broke.
+bool write_line(int fd, const std::string& text);
+// One line from fd, kept partial lines in `buffer`; "" on EOF or when
+// timeout_ms (-1: none) passed.
+std::string read_line(int fd, std::string& buffer, int timeout_ms);
+
+struct MemberProcess {
+  pid_t pid = -1;
+  int to_child = -1;
+  int from_child = -1;
+  std::string buffer;  // what was read from from_child past the last line
+
+  std::string read_line(int timeout_ms) { return bench::read_line(from_child, buffer, timeout_ms); }
+};
+
+// Forks a member running `plan`. With wait_for_go it says "ready" once its
+// ring is up and starts on "go"; it always reports its result as one line
+// and waits for "exit" (or the parent's end) before leaving. pid -1 when the
+// pipes or the fork failed.
+MemberProcess spawn_member(const MemberPlan& plan, bool wait_for_go);
+
+// Tells every member to exit, then reaps each, killing one that has not left
+// within grace_ms.
+void finish_members(std::vector<MemberProcess>& members, int grace_ms);
+
+}  // namespace ringcast::bench
