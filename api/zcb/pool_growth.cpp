@@ -1,0 +1,144 @@
+// Slabs and size classes: creation, growth by whole slabs, and moving an idle
+// slab to another class at the byte bound. Rare paths: they may allocate.
+#include <algorithm>
+#include <string>
+
+#include "zcb/size_class.hpp"
+#include "zcb/zero_copy_pool.hpp"
+
+namespace ringcast::zcb {
+
+Result<std::unique_ptr<ZeroCopyPool>> ZeroCopyPool::create(fabric::Endpoint& endpoint,
+                                                           const PoolConfig& config) {
+  RC_TRY(validate(config));
+  auto pool = std::make_unique<ZeroCopyPool>(Key{}, endpoint, config);
+  for (std::uint32_t i = 0; i < config.initial_slabs; ++i) {
+    auto region = pool->register_slab_region();
+    if (!region) return region.error();
+    std::lock_guard lock(pool->mutex_);
+    pool->add_slab_locked(std::move(*region));
+  }
+  return pool;
+}
+
+ZeroCopyPool::ZeroCopyPool(Key, fabric::Endpoint& endpoint, const PoolConfig& config)
+    : endpoint_(&endpoint),
+      config_(config),
+      available_(size_class_count(config.max_buffer_bytes)),
+      tokens_(config.max_sends_in_flight) {
+  const std::uint32_t most = max_slabs(config);
+  slabs_.reserve(most);
+  by_address_.reserve(most);
+  spare_slabs_.reserve(most);
+  available_index_.reserve(most);
+  for (auto& slabs_of_class : available_)
+    slabs_of_class.reserve(most);
+}
+
+ZeroCopyPool::~ZeroCopyPool() = default;
+
+// Called when the class has no free chunk and no spare slab is left.
+Result<void*> ZeroCopyPool::grow_and_take(std::uint32_t size_class) {
+  std::lock_guard grow(grow_mutex_);  // one registration at a time
+  {
+    std::lock_guard lock(mutex_);
+    // Meanwhile another thread may have registered a slab or freed a buffer.
+    if (void* buffer = take_locked(size_class)) return buffer;
+    if (slabs_.size() == max_slabs(config_)) {
+      if (reassign_idle_locked(size_class)) return take_locked(size_class);
+      return make_error(Errc::try_again, "ZeroCopyPool::alloc",
+                        "max_reserved_bytes (" + std::to_string(config_.max_reserved_bytes) +
+                            ") reached and no idle slab");
+    }
+  }
+  auto region = register_slab_region();  // slow: pins memory; mutex_ is free meanwhile
+  std::lock_guard lock(mutex_);
+  if (!region) {
+    if (reassign_idle_locked(size_class)) return take_locked(size_class);
+    return region.error();
+  }
+  add_slab_locked(std::move(*region));
+  void* buffer = take_locked(size_class);  // the new slab, unless a buffer was freed meanwhile
+  RC_ASSERT(buffer != nullptr);
+  return buffer;
+}
+
+Result<std::unique_ptr<fabric::MemoryRegion>> ZeroCopyPool::register_slab_region() {
+  auto region = endpoint_->allocate(config_.slab_bytes, fabric::Access::local_only);
+  if (!region) return region.error();
+  // Buffer alignment rests on the slab's; fabric.hpp does not promise it.
+  if (reinterpret_cast<std::uintptr_t>((*region)->data()) % kBufferAlignment != 0 ||
+      (*region)->size() != config_.slab_bytes)
+    return make_error(Errc::invalid_argument, "Endpoint::allocate",
+                      "zcb slab not 64-byte aligned or of another size");
+  return region;
+}
+
+void ZeroCopyPool::add_slab_locked(std::unique_ptr<fabric::MemoryRegion> region) {
+  RC_ASSERT(slabs_.size() < max_slabs(config_));
+  const auto id = static_cast<std::uint32_t>(slabs_.size());
+  slabs_.emplace_back(std::move(region));
+  available_index_.push_back(kNotAvailable);
+  const std::uintptr_t base = slabs_[id].base();
+  auto after = std::upper_bound(
+      by_address_.begin(), by_address_.end(), base,
+      [this](std::uintptr_t a, std::uint32_t other) { return a < slabs_[other].base(); });
+  // Regions never overlap: the previous slab ends at or before this base.
+  RC_ASSERT(after == by_address_.begin() ||
+            slabs_[*(after - 1)].base() + config_.slab_bytes <= base);
+  RC_ASSERT(after == by_address_.end() || base + config_.slab_bytes <= slabs_[*after].base());
+  by_address_.insert(after, id);
+  spare_slabs_.push_back(id);
+  ++counters_.slabs;
+  counters_.bytes_reserved += config_.slab_bytes;
+}
+
+bool ZeroCopyPool::adopt_spare_locked(std::uint32_t size_class) {
+  if (spare_slabs_.empty()) return false;
+  const std::uint32_t id = spare_slabs_.back();
+  spare_slabs_.pop_back();
+  assign_locked(id, size_class);
+  return true;
+}
+
+// At the byte bound: a slab of another class with every chunk free (none
+// live, none waiting for the NIC) changes class. Scans the slabs: at most
+// max_slabs, and only when the pool is otherwise out of memory.
+bool ZeroCopyPool::reassign_idle_locked(std::uint32_t size_class) {
+  for (std::uint32_t id = 0; id < slabs_.size(); ++id) {
+    const Slab& slab = slabs_[id];
+    if (!slab.assigned() || slab.size_class() == size_class || !slab.idle()) continue;
+    make_unavailable_locked(id);
+    assign_locked(id, size_class);
+    ++counters_.slab_reassignments;
+    return true;
+  }
+  return false;
+}
+
+void ZeroCopyPool::assign_locked(std::uint32_t slab, std::uint32_t size_class) {
+  RC_ASSERT(available_index_[slab] == kNotAvailable);
+  slabs_[slab].assign(size_class, chunk_shift_of_class(size_class));
+  make_available_locked(slab);
+}
+
+void ZeroCopyPool::make_available_locked(std::uint32_t slab) {
+  std::vector<std::uint32_t>& list = available_[slabs_[slab].size_class()];
+  RC_ASSERT(available_index_[slab] == kNotAvailable && list.size() < list.capacity());
+  available_index_[slab] = static_cast<std::uint32_t>(list.size());
+  list.push_back(slab);
+}
+
+// Swap-with-last removal: O(1), order does not matter.
+void ZeroCopyPool::make_unavailable_locked(std::uint32_t slab) noexcept {
+  std::vector<std::uint32_t>& list = available_[slabs_[slab].size_class()];
+  const std::uint32_t position = available_index_[slab];
+  RC_ASSERT(position < list.size() && list[position] == slab);
+  const std::uint32_t last = list.back();
+  list[position] = last;
+  available_index_[last] = position;
+  list.pop_back();
+  available_index_[slab] = kNotAvailable;
+}
+
+}  // namespace ringcast::zcb

@@ -1,0 +1,161 @@
+// ZeroCopyPool: the buffers of cpg_zcb_alloc / cpg_zcb_free /
+// cpg_zcb_mcast_joined. Every buffer lies inside a memory region registered
+// with the endpoint, so the ring's zero-copy send has the NIC read it where
+// the application wrote it.
+//
+// Memory. Slabs (PoolConfig::slab_bytes each) come from
+// Endpoint::allocate(Access::local_only): over verbs, registered on the NIC's
+// NUMA node. create() registers initial_slabs; afterwards the pool registers
+// one more slab only when a size class has no free buffer and no unassigned
+// slab is left, never beyond max_reserved_bytes. At that bound a slab whose
+// buffers are all free moves to the class that needs one; failing that,
+// alloc() returns Errc::try_again. Slabs are deregistered only when the pool
+// is destroyed. Buffers are powers of two from 64 bytes to max_buffer_bytes,
+// 64-byte aligned (see size_class.hpp, and slab.hpp for why slabs per class).
+//
+// Validation. free(), segment(), begin_send(), capacity() and in_flight()
+// find a buffer by its address alone (binary search of the slabs sorted by
+// base, then index arithmetic): a pointer is never dereferenced, so foreign,
+// stale or interior pointers cost nothing and change nothing.
+//
+// In flight. The NIC reads a zero-copy buffer after cpg_zcb_mcast_joined
+// returns, until the ring reports its writes complete. The contract:
+//   1. Before submitting, the runtime calls begin_send(buffer) and passes the
+//      token as the OutgoingMessage tag (a buffer may have several sends in
+//      flight; each has its own token). If the submit fails, it calls
+//      end_send(token) at once.
+//   2. When RingDriver::next_zero_copy_done() returns the tag, the runtime
+//      calls end_send(tag). Each token ends exactly once; a repeated, unknown
+//      or stale token is Errc::invalid_argument and changes nothing.
+//   3. The application may write to a buffer again only once in_flight() is
+//      false (the NIC reads it until then). It may free() it at any time:
+//      with sends in flight the free is deferred (the buffer is no longer the
+//      application's: free, segment and begin_send refuse it) and its memory
+//      is handed out again only after the last end_send. Nothing the NIC may
+//      still read is ever returned by alloc().
+//   4. The pool must outlive every send of its buffers: the runtime stops the
+//      ring (or waits for every end_send) before destroying it.
+//
+// Threads. Every member function may be called from any thread at any time:
+// one mutex guards the bookkeeping and is held for a few dozen instructions
+// per call. Registering a slab (slow: pins memory) happens outside it, one
+// registration at a time, so other threads keep allocating and freeing
+// meanwhile. The endpoint's allocate() is then called from the allocating
+// thread: verbs allows that; the simulator is single-threaded, so a test
+// that allocates from several threads uses a pool no other thread's code
+// shares the SimWorld with.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/fabric.hpp"
+#include "zcb/pool_config.hpp"
+#include "zcb/send_tokens.hpp"
+#include "zcb/slab.hpp"
+
+namespace ringcast::zcb {
+
+struct PoolCounters {
+  std::uint64_t buffers_live = 0;      // allocated and not yet freed
+  std::uint64_t buffers_deferred = 0;  // freed with sends in flight, memory not yet reusable
+  std::uint64_t bytes_live = 0;        // capacity of the live and deferred buffers
+  std::uint64_t bytes_reserved = 0;    // registered slab bytes
+  std::uint64_t slabs = 0;
+  std::uint64_t sends_in_flight = 0;     // begun, not yet ended
+  std::uint64_t deferred_frees = 0;      // total frees that waited for sends
+  std::uint64_t invalid_frees = 0;       // total frees refused (nothing changed)
+  std::uint64_t slab_reassignments = 0;  // total idle slabs moved to another class
+};
+
+class ZeroCopyPool {
+ public:
+  // Validates `config` (Errc::invalid_argument) and registers its initial
+  // slabs (the endpoint's error if that fails). The endpoint must outlive
+  // the pool.
+  static Result<std::unique_ptr<ZeroCopyPool>> create(fabric::Endpoint& endpoint,
+                                                      const PoolConfig& config);
+  struct Key {  // create() only
+   private:
+    friend class ZeroCopyPool;
+    Key() = default;
+  };
+  ZeroCopyPool(Key, fabric::Endpoint& endpoint, const PoolConfig& config);
+  ~ZeroCopyPool();
+  ZeroCopyPool(const ZeroCopyPool&) = delete;
+  ZeroCopyPool& operator=(const ZeroCopyPool&) = delete;
+
+  // A buffer of at least size_bytes (0 gives a 64-byte buffer), 64-byte
+  // aligned, its contents unspecified. Errc::too_big above max_buffer_bytes;
+  // Errc::try_again at max_reserved_bytes with no idle slab to move; the
+  // endpoint's error (Errc::system, e.g. ENOMEM from ibv_reg_mr) when a new
+  // slab could not be registered.
+  Result<void*> alloc(std::size_t size_bytes);
+  // Errc::invalid_argument, changing nothing, unless `buffer` is the start of
+  // a live buffer: nullptr, foreign memory, an interior pointer, a buffer
+  // never handed out, or one already freed (double free). Deferred while the
+  // buffer has sends in flight (see the contract above).
+  Status free(void* buffer);
+
+  // What the ring's zero-copy send reads: the buffer's region, its offset in
+  // it and `length_bytes`. Errc::invalid_argument unless `buffer` is the
+  // start of a live buffer and length_bytes <= its capacity.
+  Result<fabric::Segment> segment(const void* buffer, std::size_t length_bytes) const;
+  // The buffer's usable size (its size class). Errc::invalid_argument unless live.
+  Result<std::size_t> capacity(const void* buffer) const;
+
+  // Marks one send of a live buffer in flight; the token (never 0) ends it.
+  // Errc::invalid_argument unless live; Errc::try_again at max_sends_in_flight.
+  Result<std::uint64_t> begin_send(const void* buffer);
+  // Ends the send of `token`; a deferred-freed buffer whose last send this
+  // was becomes free. Errc::invalid_argument for a token not in flight.
+  Status end_send(std::uint64_t token);
+  // True while sends of the buffer at `buffer` are in flight (also after a
+  // deferred free); false for anything else.
+  bool in_flight(const void* buffer) const;
+
+  PoolCounters counters() const;
+  const PoolConfig& config() const noexcept { return config_; }
+
+ private:
+  // zero_copy_pool.cpp: lookups and per-buffer calls, under mutex_.
+  std::optional<ChunkRef> locate(const void* buffer) const noexcept;
+  std::optional<ChunkRef> locate_live(const void* buffer) const noexcept;
+  void* take_locked(std::uint32_t size_class);
+  void release_locked(ChunkRef ref) noexcept;
+
+  // pool_growth.cpp: slabs, classes, growth.
+  Result<void*> grow_and_take(std::uint32_t size_class);
+  Result<std::unique_ptr<fabric::MemoryRegion>> register_slab_region();
+  void add_slab_locked(std::unique_ptr<fabric::MemoryRegion> region);
+  bool adopt_spare_locked(std::uint32_t size_class);
+  bool reassign_idle_locked(std::uint32_t size_class);
+  void assign_locked(std::uint32_t slab, std::uint32_t size_class);
+  void make_available_locked(std::uint32_t slab);
+  void make_unavailable_locked(std::uint32_t slab) noexcept;
+
+  static constexpr std::uint32_t kNotAvailable = ~0u;
+
+  fabric::Endpoint* endpoint_;
+  const PoolConfig config_;
+
+  // Held while one slab is registered; taken before mutex_, never after.
+  std::mutex grow_mutex_;
+  mutable std::mutex mutex_;
+  // Every vector below is reserved to its bound at construction: adding a
+  // slab never moves a Slab, and no push_back allocates.
+  std::vector<Slab> slabs_;                            // index = slab id
+  std::vector<std::uint32_t> by_address_;              // slab ids sorted by base
+  std::vector<std::uint32_t> spare_slabs_;             // registered, no class yet
+  std::vector<std::vector<std::uint32_t>> available_;  // per class: slabs with a free chunk
+  std::vector<std::uint32_t> available_index_;         // per slab: position in available_
+  SendTokens tokens_;
+  PoolCounters counters_;
+};
+
+}  // namespace ringcast::zcb
