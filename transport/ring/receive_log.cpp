@@ -1,19 +1,53 @@
 #include "ring/receive_log.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ring/log_space.hpp"
 
 namespace ringcast::ring {
 
-ReceiveLog::ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits)
+ReceiveLog::ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits,
+                       std::uint64_t base_position, std::uint64_t released_position)
     : memory_(memory),
       limits_(limits),
       capacity_(limits.log_bytes / kRecordAlignBytes),
       landed_((capacity_ + 63) / 64, 0),
-      end_position_(capacity_, 0) {
+      end_position_(capacity_, 0),
+      base_position_(base_position),
+      next_position_(base_position),
+      released_position_(released_position) {
   RC_ASSERT(memory.size() == limits.log_bytes);
   RC_ASSERT(limits.log_bytes % kRecordAlignBytes == 0 && capacity_ > 0);
+  RC_ASSERT(released_position <= base_position && base_position % kRecordAlignBytes == 0);
+}
+
+void ReceiveLog::release_inherited(std::uint64_t position) noexcept {
+  if (released_seq_ != 0) return;
+  released_position_ = std::max(released_position_, std::min(position, base_position_));
+}
+
+bool ReceiveLog::mark_recovered(std::uint64_t through) noexcept {
+  if (through <= received_up_to_ || through - received_up_to_ > capacity_) return false;
+  for (std::uint64_t s = received_up_to_ + 1; s <= through; ++s) {
+    if (!landed(s)) {
+      set_landed(s);
+      ++counters_.records_landed;
+    }
+  }
+  advance_received();
+  return true;
+}
+
+std::optional<std::uint64_t> ReceiveLog::end_of(std::uint64_t through) const noexcept {
+  if (through < delivered_seq_ || through > received_up_to_) return std::nullopt;
+  std::uint64_t next = next_position_;
+  for (std::uint64_t seq = delivered_seq_ + 1; seq <= through; ++seq) {
+    RecordHeader h;
+    if (locate(next, seq, &h) != RecordFault::none) return std::nullopt;
+    next = h.position + record_span_bytes(h.payload_bytes);
+  }
+  return next;
 }
 
 bool ReceiveLog::landed(std::uint64_t seq) const noexcept {
@@ -42,7 +76,9 @@ void ReceiveLog::advance_received() noexcept {
 // determined: where the placement rule puts it after that released end.
 bool ReceiveLog::fits_here(const RecordHeader& h) const noexcept {
   const std::uint64_t span = record_span_bytes(h.payload_bytes);
-  if (h.seq == released_seq_ + 1) {
+  // Until older rings' records are all released (released_position_ <
+  // base_position_), only the first case applies: the holder sees them too.
+  if (h.seq == released_seq_ + 1 && released_position_ >= base_position_) {
     return h.position == place_position(released_position_, span, limits_.log_bytes);
   }
   return fits_space(h.position, span, released_position_, UINT64_MAX, limits_.log_bytes);
@@ -126,12 +162,13 @@ RecordFault ReceiveLog::read_at(std::uint64_t position, std::uint64_t seq,
 // this lap (the space rule keeps the next lap off it until we release), and
 // a header there cannot name this seq and this position, so trying it first
 // is unambiguous.
-RecordFault ReceiveLog::locate(std::uint64_t seq, RecordHeader* out) const noexcept {
-  const RecordFault here = read_at(next_position_, seq, out);
-  const std::uint64_t offset = next_position_ % limits_.log_bytes;
+RecordFault ReceiveLog::locate(std::uint64_t next, std::uint64_t seq,
+                               RecordHeader* out) const noexcept {
+  const RecordFault here = read_at(next, seq, out);
+  const std::uint64_t offset = next % limits_.log_bytes;
   if (here == RecordFault::none || offset == 0) return here;
   // Neither place holds it: report what was wrong where it should have been.
-  const RecordFault lap = read_at(next_position_ - offset + limits_.log_bytes, seq, out);
+  const RecordFault lap = read_at(next - offset + limits_.log_bytes, seq, out);
   return lap == RecordFault::none ? lap : here;
 }
 
@@ -139,7 +176,7 @@ std::optional<Delivery> ReceiveLog::next_delivery(std::uint64_t safe_up_to) noex
   const std::uint64_t seq = delivered_seq_ + 1;
   if (stuck_ || seq > received_up_to_) return std::nullopt;
   RecordHeader h;
-  const RecordFault fault = locate(seq, &h);
+  const RecordFault fault = locate(next_position_, seq, &h);
   if (fault != RecordFault::none) {
     stuck_ = true;
     drop(fault);

@@ -47,8 +47,12 @@ struct ReceiveCounters {
 
 class ReceiveLog {
  public:
-  // memory: the registered log, exactly limits.log_bytes long.
-  ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits);
+  // memory: the registered log, exactly limits.log_bytes long. A ring formed
+  // by membership continues the global positions of the rings before it:
+  // its seq 1 starts at base_position, and this member still holds (delivered,
+  // unreleased) older rings' records from released_position on (<= base).
+  ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits,
+             std::uint64_t base_position = 0, std::uint64_t released_position = 0);
 
   // A peer's batch landed; the imm named its last record's offset. Validates
   // that header (and that the batch is new and within the window) before
@@ -67,6 +71,20 @@ class ReceiveLog {
   // Errc::invalid_argument for a seq not delivered yet.
   Status release_through(std::uint64_t seq);
 
+  // Membership: the application released more of the older rings' records
+  // (their positions lie before base_position); until this ring released
+  // anything of its own, its released position follows them, up to the base.
+  void release_inherited(std::uint64_t position) noexcept;
+  // Membership's recovery: every seq up to through_seq is now in the log
+  // (written by a survivor that held them); marks those not landed yet.
+  // False (nothing changed) when through_seq is beyond the landed window.
+  bool mark_recovered(std::uint64_t through_seq) noexcept;
+  // Where the record after through_seq (>= delivered_seq(), <= received_up_to())
+  // starts, found by walking the validated headers after the delivered ones;
+  // nothing when a header there fails validation.
+  std::optional<std::uint64_t> end_of(std::uint64_t through_seq) const noexcept;
+
+  std::uint64_t base_position() const noexcept { return base_position_; }
   std::uint64_t received_up_to() const noexcept { return received_up_to_; }
   std::uint64_t delivered_seq() const noexcept { return delivered_seq_; }
   std::uint64_t released_seq() const noexcept { return released_seq_; }
@@ -85,7 +103,7 @@ class ReceiveLog {
   bool fits_here(const RecordHeader& h) const noexcept;
   RecordFault check_batch(const RecordHeader& last, std::uint64_t offset) const noexcept;
   RecordFault read_at(std::uint64_t position, std::uint64_t seq, RecordHeader* out) const noexcept;
-  RecordFault locate(std::uint64_t seq, RecordHeader* out) const noexcept;
+  RecordFault locate(std::uint64_t next, std::uint64_t seq, RecordHeader* out) const noexcept;
   void drop(RecordFault fault) noexcept;
 
   std::span<std::byte> memory_;
@@ -93,6 +111,7 @@ class ReceiveLog {
   std::uint64_t capacity_;                   // log_bytes / 64: bits in landed_
   std::vector<std::uint64_t> landed_;        // bit seq % capacity_, for seqs > received_up_to_
   std::vector<std::uint64_t> end_position_;  // per delivered seq % capacity_: where it ends
+  std::uint64_t base_position_ = 0;
   std::uint64_t received_up_to_ = 0;
   std::uint64_t delivered_seq_ = 0;
   std::uint64_t next_position_ = 0;  // where the record after delivered_seq_ starts (or its lap)

@@ -15,22 +15,31 @@ namespace {
 constexpr std::size_t kChainsPerMember = 4;
 
 // Our signaled writes say which token staging slot and which zero-copy visit
-// they free; the tag tells them from anybody else's work requests.
-constexpr std::uint64_t kWrTag = 0x52494E47ull << 32;  // "RING"
-constexpr std::uint64_t make_wr_id(std::optional<std::uint32_t> staging_slot,
+// they free; the tag (with the ring's generation: membership runs successive
+// rings on one endpoint) tells them from anybody else's work requests.
+constexpr std::uint64_t kWrTag = 0x52494Eull << 40;  // "RIN"
+constexpr std::uint64_t kWrTagMask = ~0xFFFFFFFFull;
+constexpr std::uint64_t wr_tag(std::uint8_t generation) noexcept {
+  return kWrTag | (std::uint64_t{generation} << 32);
+}
+constexpr std::uint64_t make_wr_id(std::uint8_t generation,
+                                   std::optional<std::uint32_t> staging_slot,
                                    std::optional<std::uint32_t> zero_copy_entry) noexcept {
-  return kWrTag | (std::uint64_t{staging_slot ? *staging_slot + 1 : 0} << 16) |
+  return wr_tag(generation) | (std::uint64_t{staging_slot ? *staging_slot + 1 : 0} << 16) |
          (zero_copy_entry ? *zero_copy_entry + 1 : 0);
 }
 
 }  // namespace
 
-RingState::RingState(const RingConfig& config, RingMembership membership, const LocalMemory& memory)
+RingState::RingState(const RingConfig& config, RingMembership membership, const LocalMemory& memory,
+                     const RingStart& where)
     : config_(config),
       membership_(std::move(membership)),
+      start_(where),
       memory_(memory),
       log_(memory.log->bytes(),
-           RecordLimits{membership_.ring, config.log_bytes, config.max_message_bytes}),
+           RecordLimits{membership_.ring, config.log_bytes, config.max_message_bytes},
+           where.base_position, where.my_released_position),
       queue_(config.send_queue_messages, *memory.send_buffer, config.max_message_bytes),
       flow_(config.max_messages_per_visit, config.window_messages),
       outbox_(membership_.size(), kChainsPerMember, config.max_messages_per_visit + 1),
@@ -42,6 +51,7 @@ RingState::RingState(const RingConfig& config, RingMembership membership, const 
   RC_ASSERT(membership_.my_index < membership_.size());
   RC_ASSERT(memory.mailbox->size() >= mailbox_bytes(config.mailbox_slots));
   RC_ASSERT(memory.staging->size() >= staging_bytes(config));
+  RC_ASSERT(where.member_released.empty() || where.member_released.size() == membership_.size());
   wire::put<std::uint64_t>(memory.staging->data() + config.token_staging_slots * kTokenSlotBytes,
                            membership_.my_index);
 }
@@ -53,9 +63,30 @@ void RingState::start(std::uint64_t now_ns) {
   token_.ring = membership_.ring;
   token_.token_seq = 1;
   token_.member_count = static_cast<std::uint16_t>(membership_.size());
+  token_.next_position = start_.base_position;
+  for (std::size_t i = 0; i < membership_.size(); ++i) {
+    token_.members[i].released_position =
+        start_.member_released.empty() ? start_.base_position : start_.member_released[i];
+  }
   last_token_seq_ = 1;
   token_in_hand_ = true;
   accept_token(now_ns);
+}
+
+// Membership ends this ring: what was not posted yet will not be, and the
+// signaled writes among it count as finished so their slots come back.
+void RingState::freeze() noexcept {
+  frozen_ = true;
+  token_in_hand_ = false;
+  keeping_ = false;
+  for (std::size_t d = 0; d < membership_.size(); ++d) {
+    for (auto chain = outbox_.front(d); !chain.empty(); chain = outbox_.front(d)) {
+      for (const fabric::WriteOp& op : chain) {
+        if (op.signaled) on_write_done(op.wr_id);
+      }
+      outbox_.pop(d);
+    }
+  }
 }
 
 Status RingState::submit(const OutgoingMessage& message) {
@@ -116,6 +147,7 @@ void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
       log_.on_batch_landed(std::uint64_t{arg} * kRecordAlignBytes);  // counts what it drops
       return;
     case ImmKind::token:
+      if (frozen_) return;  // a late token of a ring membership ended
       on_token_imm(arg, now_ns);
       return;
     case ImmKind::control:
@@ -176,7 +208,7 @@ void RingState::on_token_imm(std::uint32_t slot, std::uint64_t now_ns) {
 }
 
 void RingState::on_write_done(std::uint64_t wr_id) noexcept {
-  if ((wr_id & ~0xFFFFFFFFull) != kWrTag) return;  // not one of ours
+  if ((wr_id & kWrTagMask) != wr_tag(start_.generation)) return;  // not one of ours
   const auto slot = static_cast<std::uint32_t>((wr_id >> 16) & 0xFFFF);
   const auto entry = static_cast<std::uint32_t>(wr_id & 0xFFFF);
   if (slot != 0) {
@@ -253,6 +285,12 @@ std::optional<std::uint32_t> RingState::free_staging_slot() const noexcept {
 
 bool RingState::advance(std::uint64_t now_ns) {
   if (!token_in_hand_ || should_hold(now_ns)) return false;
+  if (behind() && !queue_.empty()) {  // the landing of what is missing calls us again
+    if (!waiting_catch_up_) ++counters_.catch_up_waits;
+    waiting_catch_up_ = true;
+    return false;
+  }
+  waiting_catch_up_ = false;
   if (membership_.size() > 1 &&
       (!outbox_.has_room(membership_.successor_index()) || !free_staging_slot())) {
     return false;  // the driver drains the outbox or a token write completes; retried at once
@@ -262,19 +300,20 @@ bool RingState::advance(std::uint64_t now_ns) {
 }
 
 bool RingState::tick(std::uint64_t now_ns) {
-  if (failed_) return false;
+  if (failed_ || frozen_) return false;
   const bool visited = advance(now_ns);
   const bool woke = maybe_wake(now_ns);
   return visited || woke;
 }
 
 std::uint64_t RingState::next_deadline_ns() const noexcept {
-  if (failed_) return kNever;
+  if (failed_ || frozen_) return kNever;
   if (outbox_.total_queued() > 0) return 0;
   const bool single = membership_.size() == 1;
   if (token_in_hand_) {
     if (single) return solo_dirty_ ? 0 : kNever;
     if ((idle_at_arrival_ || keeping_) && queue_.empty() && !wake_pending_) return hold_until_ns_;
+    if (behind() && !queue_.empty()) return kNever;  // waits for a landing
     return 0;
   }
   if (wake_due() && !single) return last_visit_ns_ + config_.wake_after_ns;
@@ -423,10 +462,10 @@ std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
     t.with_imm = true;
     t.imm = make_imm(ImmKind::token, mailbox_slot);
     t.signaled = true;  // frees the staging slot, and covers the records before it
-    t.wr_id = make_wr_id(staging_slot, batch.zero_copy_entry);
+    t.wr_id = make_wr_id(start_.generation, staging_slot, batch.zero_copy_entry);
   } else if (batch.zero_copy_entry) {
     ops[n - 1].signaled = true;
-    ops[n - 1].wr_id = make_wr_id(std::nullopt, batch.zero_copy_entry);
+    ops[n - 1].wr_id = make_wr_id(start_.generation, std::nullopt, batch.zero_copy_entry);
   }
   return n;
 }

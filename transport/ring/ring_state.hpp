@@ -49,6 +49,22 @@ struct LocalMemory {
   const fabric::MemoryRegion* staging = nullptr;      // local, staging_bytes()
 };
 
+// Where a ring starts. The first ring of a process starts at position 0 with
+// nothing held; a ring formed by membership continues the global positions of
+// the rings before it (docs/protocol.md "Membership"): its seq 1 goes at
+// base_position, and each member may still hold older records from its
+// released position on, which the representative's first token carries so
+// that the space rule protects them.
+struct RingStart {
+  std::uint64_t base_position = 0;
+  std::uint64_t my_released_position = 0;  // <= base_position
+  // Per member (ring order), for the representative's first token; empty: all
+  // at base_position.
+  std::vector<std::uint64_t> member_released;
+  // Tells this ring's work requests from those of the rings before it.
+  std::uint8_t generation = 0;
+};
+
 struct RingCounters {
   std::uint64_t tokens_received = 0;
   std::uint64_t tokens_passed = 0;
@@ -63,12 +79,14 @@ struct RingCounters {
   std::uint64_t records_sent = 0;
   std::uint64_t visits_space_limited = 0;   // stopped by the space rule
   std::uint64_t visits_outbox_limited = 0;  // a destination's outbox was full
+  std::uint64_t catch_up_waits = 0;         // tokens kept until this member had every seq before it
 };
 
 class RingState {
  public:
   // The config must have passed validate(); the memory must match it.
-  RingState(const RingConfig& config, RingMembership membership, const LocalMemory& memory);
+  RingState(const RingConfig& config, RingMembership membership, const LocalMemory& memory,
+            const RingStart& where = {});
   RingState(const RingState&) = delete;
   RingState& operator=(const RingState&) = delete;
 
@@ -85,6 +103,24 @@ class RingState {
   void on_link_failed(std::size_t member, const Error& error);
   // The application is done with every delivered record up to seq.
   Status release_through(std::uint64_t seq);
+  // The application released more of the older rings' records (membership).
+  void release_inherited(std::uint64_t position) noexcept { log_.release_inherited(position); }
+
+  // --- Membership.
+  // Stops the ring for good: no more visits, tokens or wakes; chains not yet
+  // posted are dropped (their signaled writes count as finished). Records
+  // still land (recovery needs them); submit() still queues for adopt_queue().
+  void freeze() noexcept;
+  bool frozen() const noexcept { return frozen_; }
+  // A signaled write of this ring finished without a write_done (flushed by
+  // a failed link): its staging slot and zero-copy entry are free.
+  void on_write_finished(std::uint64_t wr_id) noexcept { on_write_done(wr_id); }
+  // Takes over the other ring's queued (not yet sent) messages, in order.
+  void adopt_queue(RingState& from) noexcept { std::swap(queue_, from.queue_); }
+  ReceiveLog& mutable_log() noexcept { return log_; }
+  // This ring's first token reached this member (or it created it).
+  bool token_seen() const noexcept { return last_token_seq_ > 0; }
+  std::uint8_t generation() const noexcept { return start_.generation; }
   // Lets the state machine act on time and queued work; true when it did
   // (visited with the token, or sent wakes).
   bool tick(std::uint64_t now_ns);
@@ -150,9 +186,15 @@ class RingState {
                          std::size_t token_bytes) const noexcept;
   bool maybe_wake(std::uint64_t now_ns);
   bool wake_due() const noexcept { return !queue_.empty() && !token_in_hand_ && !wake_sent_; }
+  // The token names seqs that have not all landed here yet (docs/protocol.md
+  // "Catching up"): this member places nothing until they have.
+  bool behind() const noexcept {
+    return membership_.size() > 1 && log_.received_up_to() < token_.highest_seq;
+  }
 
   RingConfig config_;
   RingMembership membership_;
+  RingStart start_;
   LocalMemory memory_;
   ReceiveLog log_;
   SendQueue queue_;
@@ -188,6 +230,8 @@ class RingState {
   std::uint64_t foreign_seq_ = 0;        // highest seq known placed by another member
   std::uint64_t own_safe_seq_ = 0;       // highest SAFE seq this member placed
 
+  bool waiting_catch_up_ = false;
+  bool frozen_ = false;
   bool failed_ = false;
   Error failure_;
   RingCounters counters_;

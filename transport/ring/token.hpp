@@ -66,9 +66,16 @@ inline constexpr std::size_t kMaxTokenBytes =
 inline constexpr std::size_t kTokenSlotBytes = (kMaxTokenBytes + 63) / 64 * 64;
 // After the token slots, a mailbox has one 8-byte wake word per member.
 inline constexpr std::size_t kWakeAreaBytes = kMaxMembers * 8;
+// Then one control slot per peer (membership's messages, membership/control.hpp):
+// peer u of the cluster's node list writes its messages to slot u only.
+inline constexpr std::size_t kControlSlotBytes = 4096;
+inline constexpr std::size_t kControlAreaBytes = kMaxMembers * kControlSlotBytes;
 
-constexpr std::size_t mailbox_bytes(std::size_t slots) noexcept {
+constexpr std::size_t control_area_offset(std::size_t slots) noexcept {
   return slots * kTokenSlotBytes + kWakeAreaBytes;
+}
+constexpr std::size_t mailbox_bytes(std::size_t slots) noexcept {
+  return control_area_offset(slots) + kControlAreaBytes;
 }
 
 // Writes the token into out (at least token_encoded_bytes(...)), returns the
