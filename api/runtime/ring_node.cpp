@@ -155,4 +155,16 @@ Status RingNode::release_through(std::uint64_t seq) {
   return with_driver([seq](ring::RingDriver& d) { return d.release_through(seq); });
 }
 
+// Registration needs no lock in verbs (ibv_reg_mr is thread-safe), but the
+// endpoint object is shared with the progress thread: take the driver lock.
+Result<std::unique_ptr<fabric::MemoryRegion>> RingNode::allocate(std::size_t bytes) {
+  return progress_->with_driver_quietly([bytes](ring::RingDriver& d) {
+    return d.endpoint().allocate(bytes, fabric::Access::local_only);
+  });
+}
+
+void RingNode::inspect(const std::function<void(const ring::RingDriver&)>& fn) {
+  progress_->with_driver_quietly([&fn](ring::RingDriver& d) { fn(d); });
+}
+
 }  // namespace ringcast::runtime

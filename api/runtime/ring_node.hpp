@@ -25,6 +25,7 @@
 #include "ring/config.hpp"
 #include "ring/driver.hpp"
 #include "ring/progress_thread.hpp"
+#include "runtime/ring_transport.hpp"
 
 namespace ringcast::fabric::verbs {
 class VerbsEndpoint;
@@ -57,20 +58,22 @@ struct RingNodeOptions {
 // duplicate ids, me missing, more than the ring's maximum).
 Status validate(const RingNodeOptions& options);
 
-class RingNode {
+class RingNode final : public RingTransport {
  public:
   // Blocks until the mesh is connected and the ring runs, or fails with an
   // error naming the peer and its address.
   static Result<std::unique_ptr<RingNode>> start(const RingNodeOptions& options);
-  ~RingNode();
+  ~RingNode() override;
   RingNode(const RingNode&) = delete;
   RingNode& operator=(const RingNode&) = delete;
 
-  Status submit(const ring::OutgoingMessage& message);
+  Status submit(const ring::OutgoingMessage& message) override;
   // For callers that do not drain in on_round. The payload stays valid until
   // release_through() covers its seq.
   std::optional<ring::Delivery> next_delivery();
-  Status release_through(std::uint64_t seq);
+  Status release_through(std::uint64_t seq) override;
+  Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
+  void inspect(const std::function<void(const ring::RingDriver&)>& fn) override;
   // fn(RingDriver&) under the driver lock, from any thread.
   template <class Fn>
   auto with_driver(Fn&& fn) {
@@ -81,8 +84,9 @@ class RingNode {
   // Idempotent. Peers see the links go down once the object is destroyed.
   void stop();
 
-  fabric::NodeId me() const noexcept { return me_; }
-  const ring::RingMembership& membership() const noexcept { return membership_; }
+  fabric::NodeId me() const noexcept override { return me_; }
+  const ring::RingMembership& membership() const noexcept override { return membership_; }
+  const ring::RingConfig& ring_config() const noexcept override { return driver_->config(); }
 
   // Only start() builds one.
   struct Parts;

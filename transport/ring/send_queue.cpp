@@ -13,9 +13,33 @@ SendQueue::SendQueue(std::uint32_t capacity_messages, const fabric::MemoryRegion
   RC_ASSERT(buffer.size() >= max_message_bytes);
 }
 
+namespace {
+
+std::uint64_t copied_bytes(const OutgoingMessage& m) noexcept {
+  if (m.pieces.empty()) return m.payload.size();
+  std::uint64_t n = 0;
+  for (const auto& piece : m.pieces)
+    n += piece.size();
+  return n;
+}
+
+void copy_payload(const OutgoingMessage& m, std::byte* out) noexcept {
+  if (m.pieces.empty()) {
+    if (!m.payload.empty()) std::memcpy(out, m.payload.data(), m.payload.size());
+    return;
+  }
+  for (const auto& piece : m.pieces) {
+    if (piece.empty()) continue;
+    std::memcpy(out, piece.data(), piece.size());
+    out += piece.size();
+  }
+}
+
+}  // namespace
+
 Status SendQueue::push(const OutgoingMessage& m) {
   const bool zero_copy = m.zero_copy.region != nullptr;
-  const std::uint64_t bytes = zero_copy ? m.zero_copy.length : m.payload.size();
+  const std::uint64_t bytes = zero_copy ? m.zero_copy.length : copied_bytes(m);
   if (bytes > max_message_bytes_) {
     return make_error(
         Errc::too_big, "submit",
@@ -36,7 +60,8 @@ Status SendQueue::push(const OutgoingMessage& m) {
       return make_error(Errc::try_again, "submit", "buffer full");
     }
     const std::uint64_t offset = at % buffer_->size();
-    if (bytes > 0) std::memcpy(buffer_->data() + offset, m.payload.data(), bytes);
+    copy_payload(m, buffer_->data() + offset);
+    bytes_copied_ += bytes;
     q.source = {buffer_, offset, static_cast<std::uint32_t>(bytes)};
     head_ = at + bytes;
     q.buffer_end = head_;

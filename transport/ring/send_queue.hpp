@@ -21,6 +21,9 @@ namespace ringcast::ring {
 struct OutgoingMessage {
   // Copied at submit when zero_copy.region is null.
   std::span<const std::byte> payload;
+  // When not empty: the payload is these pieces, concatenated by the one copy
+  // at submit (the iovec of cpg_mcast_joined); `payload` is then ignored.
+  std::span<const std::span<const std::byte>> pieces;
   // When region is set: the payload is written from there, zero copy.
   fabric::Segment zero_copy;
   std::uint32_t group = 0;
@@ -54,6 +57,8 @@ class SendQueue {
   std::uint32_t size() const noexcept { return count_; }
   std::uint32_t capacity() const noexcept { return static_cast<std::uint32_t>(slots_.size()); }
   std::uint64_t buffer_bytes_used() const noexcept { return head_ - tail_; }
+  // Payload bytes copied into the send buffer so far (zero-copy sends add 0).
+  std::uint64_t bytes_copied() const noexcept { return bytes_copied_; }
 
   const QueuedMessage& front() const noexcept;
   // The payload's bytes, wherever they are.
@@ -69,6 +74,7 @@ class SendQueue {
   std::uint32_t max_message_bytes_;
   std::uint64_t head_ = 0;  // next free send-buffer position
   std::uint64_t tail_ = 0;  // oldest position still holding a queued payload
+  std::uint64_t bytes_copied_ = 0;
 };
 
 }  // namespace ringcast::ring

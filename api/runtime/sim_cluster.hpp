@@ -1,0 +1,81 @@
+// SimCluster: N ring members over the simulated fabric, as RingTransports.
+//
+// One thread runs the SimWorld and every member's RingDriver, keeping virtual
+// time level with the real clock (it never runs ahead of it, so a 100 ms
+// token hold lasts 100 ms and an idle cluster sleeps). Each member is
+// exposed through attach() as a RingTransport, so the CPG runtime of several
+// "processes" runs in one test binary, over the same RingDriver code that
+// RingNode runs over verbs. Test infrastructure: not part of libringcast.so.
+//
+// Locking: one mutex guards the world and every driver. The round callbacks
+// run on the cluster's thread with it held, as RingNode's do on its
+// progress thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/sim/sim_config.hpp"
+#include "ring/config.hpp"
+#include "ring/driver.hpp"
+#include "runtime/ring_transport.hpp"
+
+namespace ringcast::fabric::sim {
+class SimWorld;
+class SimEndpoint;
+}  // namespace ringcast::fabric::sim
+
+namespace ringcast::runtime {
+
+struct SimClusterOptions {
+  std::size_t members = 3;
+  std::uint64_t seed = 1;
+  ring::RingConfig ring;
+  fabric::sim::SimConfig sim;
+  fabric::NodeId first_node = 1;  // members get first_node, first_node + 1, ...
+};
+
+class SimCluster {
+ public:
+  static Result<std::unique_ptr<SimCluster>> start(const SimClusterOptions& options);
+  ~SimCluster();
+  SimCluster(const SimCluster&) = delete;
+  SimCluster& operator=(const SimCluster&) = delete;
+
+  // Member i's transport; on_round runs after each of its rounds. The
+  // cluster must outlive it. At most one live transport per member.
+  std::unique_ptr<RingTransport> attach(std::size_t member, RoundCallback on_round);
+  std::size_t size() const noexcept { return members_.size(); }
+  fabric::NodeId node(std::size_t member) const noexcept;
+
+  // Stops the thread; idempotent. The transports then stop making progress.
+  void stop();
+
+ private:
+  struct Member;
+  class Transport;
+  explicit SimCluster(const SimClusterOptions& options);
+  Status set_up();
+  void run();
+  bool run_due(std::uint64_t target_ns);
+  std::uint64_t next_due_ns() const;
+  std::uint64_t real_elapsed_ns() const;
+  void poke(std::size_t member);
+
+  SimClusterOptions options_;
+  std::unique_ptr<fabric::sim::SimWorld> world_;
+  std::vector<std::unique_ptr<Member>> members_;
+  ring::RingMembership ring_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::uint64_t start_real_ns_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace ringcast::runtime
