@@ -40,17 +40,18 @@ ZeroCopyPool::~ZeroCopyPool() = default;
 // Called when the class has no free chunk and no spare slab is left.
 Result<void*> ZeroCopyPool::grow_and_take(std::uint32_t size_class) {
   std::lock_guard grow(grow_mutex_);  // one registration at a time
+  bool at_bound = false;
   {
     std::lock_guard lock(mutex_);
     // Meanwhile another thread may have registered a slab or freed a buffer.
     if (void* buffer = take_locked(size_class)) return buffer;
-    if (slabs_.size() == max_slabs(config_)) {
-      if (reassign_idle_locked(size_class)) return take_locked(size_class);
-      return make_error(Errc::try_again, "ZeroCopyPool::alloc",
-                        "max_reserved_bytes (" + std::to_string(config_.max_reserved_bytes) +
-                            ") reached and no idle slab");
-    }
+    at_bound = slabs_.size() == max_slabs(config_);
+    if (at_bound && reassign_idle_locked(size_class)) return take_locked(size_class);
   }
+  if (at_bound)
+    return make_error(Errc::try_again, "ZeroCopyPool::alloc",
+                      "max_reserved_bytes (" + std::to_string(config_.max_reserved_bytes) +
+                          ") reached and no idle slab");
   auto region = register_slab_region();  // slow: pins memory; mutex_ is free meanwhile
   std::lock_guard lock(mutex_);
   if (!region) {

@@ -36,14 +36,14 @@
 //   4. The pool must outlive every send of its buffers: the runtime stops the
 //      ring (or waits for every end_send) before destroying it.
 //
-// Threads. Every member function may be called from any thread at any time:
-// one mutex guards the bookkeeping and is held for a few dozen instructions
-// per call. Registering a slab (slow: pins memory) happens outside it, one
-// registration at a time, so other threads keep allocating and freeing
-// meanwhile. The endpoint's allocate() is then called from the allocating
-// thread: verbs allows that; the simulator is single-threaded, so a test
-// that allocates from several threads uses a pool no other thread's code
-// shares the SimWorld with.
+// Threads. Every member function may be called from any thread: one mutex
+// guards the bookkeeping, held for a lookup and a few stores per call (errors
+// are built after it is released). Registering a slab (slow: it pins memory)
+// happens outside that mutex, one registration at a time, so other threads
+// keep allocating and freeing meanwhile; the endpoint's allocate() then runs
+// in the allocating thread. Verbs allows that. The simulator has no locks:
+// a pool over a SimEndpoint must be the only user of its SimWorld while
+// several threads call it (as in the stress test).
 #pragma once
 
 #include <cstddef>
