@@ -1,0 +1,241 @@
+// GroupTable: joins, leaves, finalize, ignored control messages, routing,
+// colliding keys, NODEDOWN removal and bounds.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "group_test_names.hpp"
+#include "groups/group_table.hpp"
+
+namespace ringcast::groups {
+namespace {
+
+constexpr Member kA{1, 100};
+constexpr Member kB{2, 200};
+constexpr Member kC{3, 300};
+
+ViewChange must_change(Result<ViewChange, Ignored> r) {
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
+  return r.ok() ? *r : ViewChange{};
+}
+
+IgnoreReason must_ignore(const Result<ViewChange, Ignored>& r) {
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? IgnoreReason::invalid_control : r.error().reason;
+}
+
+std::vector<Member> members_of(const GroupTable& t, std::string_view name) {
+  const Group* g = t.find(name);
+  return g == nullptr ? std::vector<Member>{} : g->members;
+}
+
+TEST(GroupTable, AJoinCreatesTheGroupAndTheJoinerSeesItself) {
+  GroupTable t;
+  ViewChange v = must_change(t.apply({ControlKind::join, "g"}, kA));
+  EXPECT_EQ(v.name, "g");
+  EXPECT_EQ(v.key, group_key("g"));
+  EXPECT_EQ(v.members, std::vector<Member>{kA});
+  EXPECT_TRUE(v.left.empty());
+  EXPECT_EQ(v.joined, (std::vector<MemberChange>{{kA, Reason::join}}));
+  ASSERT_NE(t.find("g"), nullptr);
+  EXPECT_EQ(t.group_count(), 1u);
+}
+
+TEST(GroupTable, MembersAreInJoinOrder) {
+  GroupTable t;
+  for (Member m : {kC, kA, kB})
+    must_change(t.apply({ControlKind::join, "g"}, m));
+  EXPECT_EQ(members_of(t, "g"), (std::vector<Member>{kC, kA, kB}));
+}
+
+TEST(GroupTable, LeaveAndFinalizeRemoveWithTheirReasons) {
+  GroupTable t;
+  for (Member m : {kA, kB, kC})
+    must_change(t.apply({ControlKind::join, "g"}, m));
+  ViewChange left = must_change(t.apply({ControlKind::leave, "g"}, kB));
+  EXPECT_EQ(left.members, (std::vector<Member>{kA, kC}));
+  EXPECT_EQ(left.left, (std::vector<MemberChange>{{kB, Reason::leave}}));
+  EXPECT_TRUE(left.joined.empty());
+  ViewChange closed = must_change(t.apply({ControlKind::finalize, "g"}, kA));
+  EXPECT_EQ(closed.members, std::vector<Member>{kC});
+  EXPECT_EQ(closed.left, (std::vector<MemberChange>{{kA, Reason::procdown}}));
+}
+
+TEST(GroupTable, TheLastLeaveRemovesTheGroupAndARejoinStartsAgain) {
+  GroupTable t;
+  must_change(t.apply({ControlKind::join, "g"}, kA));
+  must_change(t.apply({ControlKind::join, "g"}, kB));
+  must_change(t.apply({ControlKind::leave, "g"}, kA));
+  ViewChange last = must_change(t.apply({ControlKind::leave, "g"}, kB));
+  EXPECT_TRUE(last.members.empty());
+  EXPECT_EQ(t.find("g"), nullptr);
+  EXPECT_EQ(t.group_count(), 0u);
+  EXPECT_EQ(t.route(group_key("g"), kB), nullptr);
+  must_change(t.apply({ControlKind::join, "g"}, kB));
+  ViewChange again = must_change(t.apply({ControlKind::join, "g"}, kA));
+  EXPECT_EQ(again.members, (std::vector<Member>{kB, kA}));  // the rejoiner is last
+}
+
+TEST(GroupTable, IgnoredMessagesChangeNothingAndAreCounted) {
+  GroupTable t;
+  must_change(t.apply({ControlKind::join, "g"}, kA));
+  const GroupTable before = t;
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, "g"}, kA)), IgnoreReason::already_member);
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "g"}, kB)), IgnoreReason::not_member);
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::finalize, "g"}, kB)), IgnoreReason::not_member);
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "nowhere"}, kA)), IgnoreReason::not_member);
+  // Same pid on another node, same node with another pid: other members.
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "g"}, {kA.node, kA.pid + 1})),
+            IgnoreReason::not_member);
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "g"}, {kA.node + 1, kA.pid})),
+            IgnoreReason::not_member);
+  EXPECT_EQ(t.counters().joins_ignored, 1u);
+  EXPECT_EQ(t.counters().leaves_ignored, 5u);
+  EXPECT_EQ(members_of(t, "g"), members_of(before, "g"));
+  EXPECT_EQ(t.group_count(), 1u);
+}
+
+TEST(GroupTable, ApplyRecordDecodesAndCountsInvalidPayloads) {
+  GroupTable t;
+  std::array<std::byte, kMaxControlBytes> buffer{};
+  const std::size_t n = encode_control({ControlKind::join, "g"}, buffer);
+  EXPECT_TRUE(t.apply_record(std::span(buffer).first(n), kA).ok());
+  auto bad = t.apply_record(std::span(buffer).first(n - 1), kB);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().reason, IgnoreReason::invalid_control);
+  EXPECT_EQ(bad.error().fault, ControlFault::name_truncated);
+  EXPECT_EQ(bad.error().message(), "ignored: invalid_control (name_truncated)");
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, ""}, kB)), IgnoreReason::invalid_control);
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, std::string(129, 'x')}, kB)),
+            IgnoreReason::invalid_control);
+  EXPECT_EQ(t.counters().control_invalid, 3u);
+  EXPECT_EQ(members_of(t, "g"), std::vector<Member>{kA});
+}
+
+TEST(GroupTable, RoutesOnlyMembersData) {
+  GroupTable t;
+  must_change(t.apply({ControlKind::join, "g"}, kA));
+  must_change(t.apply({ControlKind::join, "h"}, kB));
+  const Group* g = t.route(group_key("g"), kA);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->name, "g");
+  EXPECT_EQ(t.route(group_key("g"), kB), nullptr);  // a member of h, not of g
+  EXPECT_EQ(t.route(group_key("g"), kC), nullptr);  // in no group
+  EXPECT_EQ(t.route(kControlGroup, kA), nullptr);
+  EXPECT_EQ(t.counters().data_dropped_not_member, 3u);
+  must_change(t.apply({ControlKind::leave, "g"}, kA));
+  must_change(t.apply({ControlKind::join, "g"}, kB));
+  EXPECT_EQ(t.route(group_key("g"), kA), nullptr);  // left: its later data is junk
+  EXPECT_EQ(t.route(group_key("g"), kB)->name, "g");
+}
+
+TEST(GroupTable, NamesSharingAKeyRouteBySender) {
+  const std::string first = "first";
+  const auto second = testing::name_with_crc("second-", testing::crc_of(first));
+  ASSERT_TRUE(second);
+  const std::uint32_t key = group_key(first);
+  ASSERT_EQ(group_key(*second), key);
+
+  GroupTable t;
+  must_change(t.apply({ControlKind::join, first}, kA));
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, *second}, kA)), IgnoreReason::key_conflict);
+  EXPECT_EQ(t.counters().key_conflicts, 1u);
+  EXPECT_EQ(t.find(*second), nullptr);  // a refused join creates nothing
+  must_change(t.apply({ControlKind::join, *second}, kB));
+  EXPECT_EQ(t.route(key, kA)->name, first);
+  EXPECT_EQ(t.route(key, kB)->name, *second);
+  EXPECT_EQ(t.route(key, kC), nullptr);
+  // Leaving the other name does not touch the first membership.
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, *second}, kA)), IgnoreReason::not_member);
+  must_change(t.apply({ControlKind::leave, first}, kA));
+  must_change(t.apply({ControlKind::join, *second}, kA));  // no conflict any more
+  EXPECT_EQ(t.route(key, kA)->name, *second);
+}
+
+TEST(GroupTable, BinaryNamesAreDistinctAndSortedAsBytes) {
+  GroupTable t;
+  const std::string names[] = {"\xff", "a", std::string("a\0", 2), "B", "\x80x"};
+  for (const std::string& n : names)
+    must_change(t.apply({ControlKind::join, n}, kA));
+  std::vector<std::string> order;
+  t.for_each_group([&](const Group& g) { order.push_back(g.name); });
+  EXPECT_EQ(order, (std::vector<std::string>{"B", "a", std::string("a\0", 2), "\x80x", "\xff"}));
+}
+
+TEST(GroupTable, NodesLeavingTheRingLeaveEveryGroupWithNodeDown) {
+  GroupTable t;
+  const Member a2{1, 101}, b2{2, 201};
+  for (Member m : {kB, kA, kC, b2})
+    must_change(t.apply({ControlKind::join, "b"}, m));
+  for (Member m : {kC, kB})
+    must_change(t.apply({ControlKind::join, "c"}, m));
+  for (Member m : {kA, a2})
+    must_change(t.apply({ControlKind::join, "a"}, m));
+  must_change(t.apply({ControlKind::join, "only-gone"}, kC));
+
+  const NodeId gone[] = {3, 2};
+  std::vector<ViewChange> changes = t.remove_nodes(gone);
+  ASSERT_EQ(changes.size(), 3u);  // "a" has nobody on nodes 2 and 3
+  EXPECT_EQ(changes[0].name, "b");
+  EXPECT_EQ(changes[0].members, std::vector<Member>{kA});
+  EXPECT_EQ(changes[0].left,
+            (std::vector<MemberChange>{
+                {kB, Reason::nodedown}, {kC, Reason::nodedown}, {b2, Reason::nodedown}}));
+  EXPECT_TRUE(changes[0].joined.empty());
+  EXPECT_EQ(changes[1].name, "c");
+  EXPECT_TRUE(changes[1].members.empty());
+  EXPECT_EQ(changes[1].left,
+            (std::vector<MemberChange>{{kC, Reason::nodedown}, {kB, Reason::nodedown}}));
+  EXPECT_EQ(changes[2].name, "only-gone");
+  EXPECT_EQ(t.group_count(), 2u);
+  EXPECT_EQ(t.find("c"), nullptr);
+  EXPECT_EQ(members_of(t, "a"), (std::vector<Member>{kA, a2}));
+  EXPECT_EQ(t.route(group_key("b"), kB), nullptr);
+  EXPECT_EQ(t.route(group_key("b"), kA)->name, "b");
+  EXPECT_TRUE(t.remove_nodes(gone).empty());
+}
+
+TEST(GroupTable, AGroupHoldsAtMost128Members) {
+  GroupTable t;
+  for (std::uint32_t pid = 1; pid <= 128; ++pid)
+    must_change(t.apply({ControlKind::join, "g"}, {1, pid}));
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, "g"}, {1, 129})), IgnoreReason::group_full);
+  EXPECT_EQ(t.counters().joins_over_limit, 1u);
+  EXPECT_EQ(members_of(t, "g").size(), 128u);
+  EXPECT_EQ(t.route(group_key("g"), {1, 129}), nullptr);
+  must_change(t.apply({ControlKind::leave, "g"}, {1, 7}));
+  must_change(t.apply({ControlKind::join, "g"}, {1, 129}));  // room again
+}
+
+TEST(GroupTable, TheTableHoldsAtMost4096Groups) {
+  GroupTable t;
+  EXPECT_EQ(t.limits().max_groups, 4096u);
+  for (int i = 0; i < 4096; ++i)
+    must_change(t.apply({ControlKind::join, "g" + std::to_string(i)}, kA));
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, "one-more"}, kB)),
+            IgnoreReason::too_many_groups);
+  EXPECT_EQ(t.find("one-more"), nullptr);
+  must_change(t.apply({ControlKind::join, "g0"}, kB));  // existing groups still grow
+  EXPECT_EQ(t.group_count(), 4096u);
+  must_change(t.apply({ControlKind::finalize, "g17"}, kA));
+  must_change(t.apply({ControlKind::join, "one-more"}, kB));
+}
+
+TEST(GroupTable, ACopyIsAnIndependentSnapshot) {
+  GroupTable t;
+  must_change(t.apply({ControlKind::join, "g"}, kA));
+  GroupTable copy = t;
+  EXPECT_EQ(copy, t);
+  must_change(t.apply({ControlKind::leave, "g"}, kA));
+  EXPECT_NE(copy, t);
+  EXPECT_EQ(t.find("g"), nullptr);
+  EXPECT_EQ(copy.route(group_key("g"), kA)->name, "g");
+  GroupTable moved = std::move(copy);
+  EXPECT_EQ(moved.route(group_key("g"), kA), moved.find("g"));
+}
+
+}  // namespace
+}  // namespace ringcast::groups
