@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -18,29 +19,101 @@ std::uint64_t now_ns() {
                                         .count());
 }
 
-std::vector<std::uint32_t> member_ids(const MemberPlan& plan) {
+std::vector<std::uint32_t> member_ids(const runtime::RingNodeOptions& node) {
   std::vector<std::uint32_t> ids;
-  for (const auto& m : plan.node.members)
+  for (const auto& m : node.members)
     ids.push_back(m.node);
   return ids;
 }
 
-// Touched by the progress thread only, except the atomics.
-struct Sink {
-  explicit Sink(const MemberPlan& p) : plan(p), fifo(member_ids(p)) {
-    samples.reserve(p.my_messages);
+// Registered buffers for zero-copy sends, one region carved into slots of
+// the case's message size. A slot is busy from its submit until the ring
+// hands its tag back (next_zero_copy_done): until then the NIC may read it.
+// The ring returns tags in visit order, so slots are used round-robin.
+class ZeroCopySlots {
+ public:
+  static constexpr std::size_t kRegionBytes = 16u << 20;
+  static constexpr std::size_t kMaxSlots = 1024;  // the ring's default send queue
+
+  // Once per member, under the driver lock (the endpoint is the ring's).
+  Status allocate(fabric::Endpoint& endpoint) {
+    if (region_) return {};
+    auto r = endpoint.allocate(kRegionBytes, fabric::Access::local_only);
+    RC_TRY(r);
+    region_ = std::move(*r);
+    busy_ = std::make_unique<std::atomic<bool>[]>(kMaxSlots);
+    return {};
   }
-  const MemberPlan& plan;
+  bool allocated() const { return region_ != nullptr; }
+  // Slot size for a case; every slot must be free.
+  void shape(std::uint32_t size_bytes) {
+    slot_bytes_ = (std::max<std::size_t>(size_bytes, 64) + 63) / 64 * 64;
+    slots_ = std::min(kMaxSlots, kRegionBytes / slot_bytes_);
+  }
+  std::size_t slot_of(std::uint64_t index) const { return index % slots_; }
+  // Waits until the slot is free, then marks it busy.
+  void acquire(std::size_t slot) {
+    while (busy_[slot].load(std::memory_order_acquire))
+      std::this_thread::sleep_for(std::chrono::microseconds(10));
+    busy_[slot].store(true, std::memory_order_release);
+  }
+  void release(std::uint64_t tag) { busy_[tag].store(false, std::memory_order_release); }
+  bool all_free() const {
+    for (std::size_t i = 0; i < slots_; ++i)
+      if (busy_[i].load(std::memory_order_acquire)) return false;
+    return true;
+  }
+  fabric::Segment segment(std::size_t slot, std::uint32_t size_bytes) const {
+    return {region_.get(), slot * slot_bytes_, size_bytes};
+  }
+  std::span<std::byte> bytes(std::size_t slot, std::uint32_t size_bytes) const {
+    return region_->bytes().subspan(slot * slot_bytes_, size_bytes);
+  }
+
+ private:
+  std::unique_ptr<fabric::MemoryRegion> region_;
+  std::unique_ptr<std::atomic<bool>[]> busy_;
+  std::size_t slot_bytes_ = 64;
+  std::size_t slots_ = 1;
+};
+
+// Touched by the progress thread only (on_round, under the driver lock),
+// except the atomics; reset() and prepare() run under the same lock.
+struct Sink {
+  explicit Sink(const runtime::RingNodeOptions& node)
+      : me(node.me), ids(member_ids(node)), fifo(ids) {}
+  fabric::NodeId me;
+  std::vector<std::uint32_t> ids;
   OrderDigest digest;
   FifoCheck fifo;
   std::vector<std::uint64_t> samples;
   std::uint64_t bytes = 0;
   std::uint64_t last_ns = 0;
+  std::uint64_t warmup = 0;  // my first messages, not sampled
   std::string release_error;
+  ZeroCopySlots* slots = nullptr;
   std::atomic<std::uint64_t> own_delivered{0};
   std::atomic<std::uint64_t> delivered{0};
 
+  void reset() {
+    digest = OrderDigest{};
+    fifo = FifoCheck(ids);
+    samples.clear();
+    bytes = 0;
+    last_ns = 0;
+    release_error.clear();
+    own_delivered.store(0);
+    delivered.store(0);
+  }
+  // Reserved up front: no allocation while deliveries are timed.
+  void prepare(std::uint64_t my_messages, std::uint64_t warmup_messages) {
+    samples.reserve(my_messages);
+    warmup = warmup_messages;
+  }
+
   void on_round(ring::RingDriver& d) {
+    while (auto tag = d.next_zero_copy_done())
+      if (slots != nullptr) slots->release(*tag);
     std::uint64_t last_seq = 0;
     while (auto del = d.next_delivery()) {
       take(*del);
@@ -62,38 +135,52 @@ struct Sink {
       return;
     }
     fifo.add(del.sender, payload_index(del.payload));
-    if (del.sender == plan.node.me) {
-      samples.push_back(last_ns - payload_send_ns(del.payload));
+    if (del.sender == me) {
+      if (payload_index(del.payload) >= warmup)
+        samples.push_back(last_ns - payload_send_ns(del.payload));
       own_delivered.store(own_delivered.load() + 1);
       own_delivered.notify_all();
     }
   }
 };
 
-// Submits one message, waiting out back-pressure (Errc::try_again).
-Status send_one(runtime::RingNode& node, const MemberPlan& plan, std::vector<std::byte>& buffer,
-                std::uint64_t index) {
-  std::uint32_t size = plan.size_bytes;
-  ring::Guarantee guarantee = plan.guarantee;
-  if (plan.shape) plan.shape(index, &size, &guarantee);
-  size = std::max<std::uint32_t>(size, kStampBytes);
-  if (buffer.size() < size) buffer.resize(size);
-  const std::span<std::byte> payload(buffer.data(), size);
+Status submit_until_taken(runtime::RingNode& node, const ring::OutgoingMessage& m,
+                          std::span<std::byte> stamp_at, std::uint64_t index) {
   for (;;) {
-    fill_payload(payload, now_ns(), index);
-    ring::OutgoingMessage m;
-    m.payload = payload;
-    m.guarantee = guarantee;
+    fill_payload(stamp_at, now_ns(), index);
     Status s = node.submit(m);
     if (s.ok() || s.error().code != Errc::try_again) return s;
     std::this_thread::sleep_for(std::chrono::microseconds(20));
   }
 }
 
-Status send_all(runtime::RingNode& node, const MemberPlan& plan, Sink& sink) {
+// Submits one message, waiting out back-pressure (Errc::try_again).
+Status send_one(runtime::RingNode& node, const MemberPlan& plan, std::vector<std::byte>& buffer,
+                ZeroCopySlots& slots, std::uint64_t index) {
+  std::uint32_t size = plan.size_bytes;
+  ring::Guarantee guarantee = plan.guarantee;
+  if (plan.shape) plan.shape(index, &size, &guarantee);
+  size = std::max<std::uint32_t>(size, kStampBytes);
+  ring::OutgoingMessage m;
+  m.guarantee = guarantee;
+  if (plan.zero_copy) {
+    const std::size_t slot = slots.slot_of(index);
+    slots.acquire(slot);  // before submit: the tag may come back at once
+    m.zero_copy = slots.segment(slot, size);
+    m.tag = slot;
+    Status s = submit_until_taken(node, m, slots.bytes(slot, size), index);
+    if (!s.ok()) slots.release(slot);
+    return s;
+  }
+  if (buffer.size() < size) buffer.resize(size);
+  m.payload = std::span<const std::byte>(buffer.data(), size);
+  return submit_until_taken(node, m, std::span<std::byte>(buffer.data(), size), index);
+}
+
+Status send_all(runtime::RingNode& node, const MemberPlan& plan, Sink& sink, ZeroCopySlots& slots) {
   std::vector<std::byte> buffer(std::max<std::size_t>(plan.size_bytes, kStampBytes));
   for (std::uint64_t i = 0; i < plan.my_messages; ++i) {
-    RC_TRY(send_one(node, plan, buffer, i));
+    RC_TRY(send_one(node, plan, buffer, slots, i));
     if (plan.mode != Mode::latency) continue;
     // One message in flight: wait for its self-delivery before the next.
     for (std::uint64_t seen = sink.own_delivered.load(); seen <= i;
@@ -103,13 +190,71 @@ Status send_all(runtime::RingNode& node, const MemberPlan& plan, Sink& sink) {
   return {};
 }
 
-bool wait_delivered(const MemberPlan& plan, Sink& sink) {
-  const std::uint64_t deadline = now_ns() + plan.deliver_timeout_ns;
-  while (sink.delivered.load() < plan.total_messages) {
-    if (now_ns() > deadline) return false;
+bool wait_until(std::uint64_t deadline_ns, const std::function<bool()>& done) {
+  while (!done()) {
+    if (now_ns() > deadline_ns) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+// A fresh case's first latency samples pay for cold caches, page faults and
+// the ring settling into its hold pattern: up to a tenth (at most 100) of
+// them are sent but not counted, as perftest warms up before it measures.
+std::uint64_t warmup_messages(const MemberPlan& plan) {
+  if (plan.mode != Mode::latency || plan.shape) return 0;
+  return std::min<std::uint64_t>(plan.my_messages / 10, 100);
+}
+
+// Sends my part, waits for every delivery (and, zero copy, for every buffer
+// to come back: the region outlives the case's writes), and reports.
+MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
+                      const MemberPlan& plan) {
+  MemberResult r;
+  r.node = node.me();
+  node.with_driver([&](ring::RingDriver& d) {
+    sink.prepare(plan.my_messages, warmup_messages(plan));
+    if (plan.zero_copy) {
+      if (Status s = slots.allocate(d.endpoint()); !s.ok())
+        r.error = "zero-copy region: " + s.error().message();
+      sink.slots = &slots;
+    }
+  });
+  if (!r.error.empty()) return r;
+  if (plan.zero_copy) slots.shape(std::max<std::uint32_t>(plan.size_bytes, kStampBytes));
+  const std::uint64_t start_ns = now_ns();
+  if (Status s = send_all(node, plan, sink, slots); !s.ok())
+    r.error = "submit: " + s.error().message();
+  const std::uint64_t deadline = now_ns() + plan.deliver_timeout_ns;
+  if (r.error.empty() &&
+      !wait_until(deadline, [&] { return sink.delivered.load() >= plan.total_messages; }))
+    r.error = "timed out waiting for deliveries (" + std::to_string(sink.delivered.load()) +
+              " of " + std::to_string(plan.total_messages) + ", " +
+              std::to_string(sink.own_delivered.load()) + " of my " +
+              std::to_string(plan.my_messages) + ")";
+  if (r.error.empty() && plan.zero_copy && !wait_until(deadline, [&] { return slots.all_free(); }))
+    r.error = "timed out waiting for zero-copy buffers to come back";
+  node.with_driver([&](ring::RingDriver&) {
+    r.delivered = sink.digest.count();
+    r.hash = sink.digest.hash();
+    r.fifo_violations = sink.fifo.violations();
+    r.bytes_delivered = sink.bytes;
+    r.elapsed_ns = sink.last_ns > start_ns ? sink.last_ns - start_ns : 0;
+    r.latency = summarize(sink.samples);
+    if (r.error.empty() && !sink.release_error.empty()) r.error = "release: " + sink.release_error;
+  });
+  if (r.error.empty() && r.delivered != plan.total_messages) {
+    r.error =
+        "delivered " + std::to_string(r.delivered) + " of " + std::to_string(plan.total_messages);
+  }
+  return r;
+}
+
+MemberResult failed(fabric::NodeId node, std::string why) {
+  MemberResult r;
+  r.node = node;
+  r.error = std::move(why);
+  return r;
 }
 
 }  // namespace
@@ -125,41 +270,46 @@ double MemberResult::mb_per_s() const {
              : static_cast<double>(bytes_delivered) * 1e3 / static_cast<double>(elapsed_ns);
 }
 
-MemberResult run_member(const MemberPlan& plan, const MemberHooks& hooks) {
-  MemberResult r;
-  r.node = plan.node.me;
-  Sink sink(plan);
-  runtime::RingNodeOptions options = plan.node;
+void run_member_series(const runtime::RingNodeOptions& node_options, const SeriesHooks& hooks) {
+  Sink sink(node_options);
+  runtime::RingNodeOptions options = node_options;
   options.on_round = [&sink](ring::RingDriver& d) { sink.on_round(d); };
   auto node = runtime::RingNode::start(options);
   if (!node.ok()) {
-    r.error = node.error().message();
+    hooks.report(failed(options.me, node.error().message()));
+    return;
+  }
+  // Declared after the node and freed before it: a region goes before its endpoint.
+  ZeroCopySlots slots;
+  if (hooks.ready && !hooks.ready()) {
+    hooks.report(failed(options.me, "no go from the parent"));
+  } else {
+    while (auto plan = hooks.next_case()) {
+      const MemberResult r = run_case(**node, sink, slots, *plan);
+      hooks.report(r);
+      (*node)->with_driver([&](ring::RingDriver&) { sink.reset(); });
+      if (!r.error.empty()) break;
+    }
+  }
+  (*node)->stop();  // no more on_round: the slots may go
+}
+
+MemberResult run_member(const MemberPlan& plan, const MemberHooks& hooks) {
+  MemberResult last = failed(plan.node.me, "no report");
+  bool given = false;
+  SeriesHooks series;
+  series.ready = hooks.ready_then_wait_go;
+  series.next_case = [&]() -> std::optional<MemberPlan> {
+    if (given) return std::nullopt;
+    given = true;
+    return plan;
+  };
+  series.report = [&](const MemberResult& r) {
+    last = r;
     if (hooks.report_then_wait_exit) hooks.report_then_wait_exit(r);
-    return r;
-  }
-  if (hooks.ready_then_wait_go && !hooks.ready_then_wait_go()) r.error = "no go from the parent";
-  const std::uint64_t start_ns = now_ns();
-  if (r.error.empty()) {
-    if (Status s = send_all(**node, plan, sink); !s.ok())
-      r.error = "submit: " + s.error().message();
-  }
-  if (r.error.empty() && !wait_delivered(plan, sink)) r.error = "timed out waiting for deliveries";
-  (*node)->with_driver([&](ring::RingDriver&) {  // the sink is the progress thread's
-    r.delivered = sink.digest.count();
-    r.hash = sink.digest.hash();
-    r.fifo_violations = sink.fifo.violations();
-    r.bytes_delivered = sink.bytes;
-    r.elapsed_ns = sink.last_ns > start_ns ? sink.last_ns - start_ns : 0;
-    r.latency = summarize(sink.samples);
-    if (r.error.empty() && !sink.release_error.empty()) r.error = "release: " + sink.release_error;
-  });
-  if (r.error.empty() && r.delivered != plan.total_messages) {
-    r.error =
-        "delivered " + std::to_string(r.delivered) + " of " + std::to_string(plan.total_messages);
-  }
-  if (hooks.report_then_wait_exit) hooks.report_then_wait_exit(r);
-  (*node)->stop();
-  return r;
+  };
+  run_member_series(plan.node, series);
+  return last;
 }
 
 std::string encode(const MemberResult& r) {
@@ -184,6 +334,28 @@ bool decode(const std::string& line, MemberResult* out) {
   if (!in || tag != "result") return false;
   std::getline(in >> std::ws, r.error);
   if (r.error == "-") r.error.clear();
+  return true;
+}
+
+std::string encode_case(const MemberPlan& p) {
+  std::ostringstream o;
+  o << "case " << (p.mode == Mode::latency ? 0 : 1) << ' ' << p.size_bytes << ' '
+    << p.total_messages << ' ' << p.my_messages << ' ' << static_cast<int>(p.guarantee) << ' '
+    << (p.zero_copy ? 1 : 0) << ' ' << p.deliver_timeout_ns;
+  return o.str();
+}
+
+bool decode_case(const std::string& line, MemberPlan* out) {
+  std::istringstream in(line);
+  std::string tag;
+  int mode = 0, guarantee = 0, zero_copy = 0;
+  MemberPlan& p = *out;
+  in >> tag >> mode >> p.size_bytes >> p.total_messages >> p.my_messages >> guarantee >>
+      zero_copy >> p.deliver_timeout_ns;
+  if (!in || tag != "case" || guarantee < 0 || guarantee > 3) return false;
+  p.mode = mode == 0 ? Mode::latency : Mode::throughput;
+  p.guarantee = static_cast<ring::Guarantee>(guarantee);
+  p.zero_copy = zero_copy != 0;
   return true;
 }
 

@@ -1,10 +1,13 @@
 // One member of a ringcast-bench run: starts a RingNode, sends its part of
 // the workload, drains deliveries on the progress thread (hash, FIFO check,
-// latency samples), and reports what it saw.
+// latency samples), and reports what it saw. A member may also stay in its
+// ring for a series of cases (ringcast-bench --matrix): one mesh set-up for
+// many measurements.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "latency_stats.hpp"
@@ -22,6 +25,9 @@ struct MemberPlan {
   std::uint64_t total_messages = 0;  // delivered by every member
   std::uint64_t my_messages = 0;     // sent by this member
   ring::Guarantee guarantee = ring::Guarantee::agreed;
+  // Send from a registered buffer of the member's (OutgoingMessage.zero_copy)
+  // instead of having the ring copy each payload into its send buffer.
+  bool zero_copy = false;
   std::uint64_t deliver_timeout_ns = 600'000'000'000;
   // Optional: the size and guarantee of my index-th message (mixed workloads,
   // the rdma tests); sizes below kStampBytes are raised to it.
@@ -50,6 +56,25 @@ struct MemberHooks {
 };
 
 MemberResult run_member(const MemberPlan& plan, const MemberHooks& hooks);
+
+// A member that runs a series of cases in one ring. `ready` is called once
+// the ring is up (false: leave); `next_case` blocks until the next case is
+// known (nullopt: leave; the case's node options are ignored: the ring is
+// `node`'s); `report` gets each case's result. Per-case counters are reset
+// right after each report: a member reports only once it delivered the whole
+// case, and nobody sends the next case before every member reported, so no
+// message of the next case can reach counters of the previous one.
+struct SeriesHooks {
+  std::function<bool()> ready;
+  std::function<std::optional<MemberPlan>()> next_case;
+  std::function<void(const MemberResult&)> report;
+};
+void run_member_series(const runtime::RingNodeOptions& node, const SeriesHooks& hooks);
+
+// One case as a line of text and back ("case mode size total mine guarantee
+// zero_copy"), what the parent of a series sends each member.
+std::string encode_case(const MemberPlan& plan);
+bool decode_case(const std::string& line, MemberPlan* out);
 
 // One line of text and back (parent <-> child pipe).
 std::string encode(const MemberResult& r);

@@ -35,6 +35,12 @@ struct MemberProcess {
 // pipes or the fork failed.
 MemberProcess spawn_member(const MemberPlan& plan, bool wait_for_go);
 
+// Forks a member that stays in its ring for a series of cases
+// (run_member_series): it says "ready" once the ring is up, then for each
+// "case ..." line (encode_case) it runs the case and answers with its result;
+// "exit" or the parent's end makes it leave.
+MemberProcess spawn_series_member(const runtime::RingNodeOptions& node);
+
 // Tells every member to exit, then reaps each, killing one that has not left
 // within grace_ms.
 void finish_members(std::vector<MemberProcess>& members, int grace_ms);

@@ -3,6 +3,8 @@
 //
 //   ringcast-bench --members 3 -s 64 -n 20000               # one host, 3 processes
 //   ringcast-bench --config ring.conf --node 2 -n 20000     # one member of a multi-host run
+//   ringcast-bench --matrix [--json]                         # members x sizes x guarantees x
+//                                                            # modes x copy/zero-copy
 //
 // Latency mode: the member with the lowest node id is the only sender; it
 // keeps one message in flight and measures submit -> its own delivery.
@@ -10,6 +12,11 @@
 // back-pressure allows; each reports messages/s and MB/s (10^6 B) delivered.
 // Every member hashes (seq, sender, payload crc) of all it delivered; with
 // --members the parent compares the hashes and says "order verified".
+// --zero-copy sends from a registered buffer (the ring's zero-copy path)
+// instead of having each payload copied into the ring's send buffer.
+// --matrix runs every combination (matrix.hpp), one ring per member count;
+// --members-list, --sizes, --guarantees, --modes, --sends narrow it, -n or
+// --scale change its per-case counts.
 #include <getopt.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,8 +29,10 @@
 #include <vector>
 
 #include "bench_member.hpp"
+#include "bench_report.hpp"
 #include "config/config.hpp"
 #include "fabric/verbs/endpoint.hpp"
+#include "matrix.hpp"
 #include "member_process.hpp"
 #include "order_digest.hpp"
 
@@ -47,6 +56,11 @@ struct Cli {
   int timeout_s = 600;
   long spin_us = -1;        // -1: the progress thread's default
   long token_hold_us = -1;  // -1: the ring's default
+  bool zero_copy = false;
+  bool matrix = false;
+  bool count_given = false;
+  bool progress_lines = false;
+  rb::MatrixSpec spec;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -56,7 +70,10 @@ struct Cli {
       "usage: ringcast-bench (--members N | --config FILE --node ID) [-d DEVICE] [-x GID]\n"
       "         [-s SIZE] [-n COUNT] [--guarantee agreed|safe] [--mode latency|throughput]\n"
       "         [--json] [-p BASE_PORT] [--timeout SECONDS] [--spin-us US]\n"
-      "         [--token-hold-us US]\n");
+      "         [--token-hold-us US] [--zero-copy]\n"
+      "       ringcast-bench --matrix [--members-list 2,3,5] [--sizes 64,1024,...]\n"
+      "         [--guarantees agreed,safe] [--modes latency,throughput] [--sends copy,zero-copy]\n"
+      "         [-n COUNT | --scale FACTOR] [--json] [--progress] [-d DEVICE] [-x GID] ...\n");
   std::exit(2);
 }
 
@@ -70,86 +87,174 @@ std::uint64_t number(const char* text, const char* what) {
   return v;
 }
 
-Cli parse(int argc, char** argv) {
-  static const option longs[] = {{"members", 1, nullptr, 'm'},
-                                 {"config", 1, nullptr, 'c'},
-                                 {"node", 1, nullptr, 'N'},
-                                 {"guarantee", 1, nullptr, 'g'},
-                                 {"mode", 1, nullptr, 'M'},
-                                 {"json", 0, nullptr, 'j'},
-                                 {"timeout", 1, nullptr, 't'},
-                                 {"spin-us", 1, nullptr, 'S'},
-                                 {"token-hold-us", 1, nullptr, 'H'},
-                                 {"help", 0, nullptr, 'h'},
-                                 {nullptr, 0, nullptr, 0}};
-  Cli c;
-  for (int opt; (opt = getopt_long(argc, argv, "d:x:s:n:p:h", longs, nullptr)) != -1;) {
-    switch (opt) {
-      case 'm':
-        c.members = static_cast<int>(number(optarg, "--members"));
-        break;
-      case 'c':
-        c.config_file = optarg;
-        break;
-      case 'N':
-        c.node = static_cast<std::uint32_t>(number(optarg, "--node"));
-        break;
-      case 'd':
-        c.device = optarg;
-        break;
-      case 'x':
-        c.gid_index = static_cast<int>(number(optarg, "-x"));
-        break;
-      case 's':
-        c.size_bytes = static_cast<std::uint32_t>(number(optarg, "-s"));
-        break;
-      case 'n':
-        c.count = number(optarg, "-n");
-        break;
-      case 'p':
-        c.base_port = static_cast<std::uint16_t>(number(optarg, "-p"));
-        break;
-      case 't':
-        c.timeout_s = static_cast<int>(number(optarg, "--timeout"));
-        break;
-      case 'j':
-        c.json = true;
-        break;
-      case 'H':
-        c.token_hold_us = static_cast<long>(number(optarg, "--token-hold-us"));
-        break;
-      case 'S':
-        c.spin_us = static_cast<long>(number(optarg, "--spin-us"));
-        break;
-      case 'g':
-        if (std::string(optarg) == "agreed")
-          c.guarantee = ringcast::ring::Guarantee::agreed;
-        else if (std::string(optarg) == "safe")
-          c.guarantee = ringcast::ring::Guarantee::safe;
-        else
-          usage("--guarantee is agreed or safe");
-        break;
-      case 'M':
-        if (std::string(optarg) == "latency")
-          c.mode = rb::Mode::latency;
-        else if (std::string(optarg) == "throughput")
-          c.mode = rb::Mode::throughput;
-        else
-          usage("--mode is latency or throughput");
-        break;
-      case 'h':
-        usage(nullptr);
-      default:
-        usage("unknown option");
-    }
+rb::Mode mode_of(const std::string& w) {
+  if (w == "latency") return rb::Mode::latency;
+  if (w != "throughput") usage("a mode is latency or throughput");
+  return rb::Mode::throughput;
+}
+
+ringcast::ring::Guarantee guarantee_of(const std::string& w) {
+  if (w == "agreed") return ringcast::ring::Guarantee::agreed;
+  if (w != "safe") usage("a guarantee is agreed or safe");
+  return ringcast::ring::Guarantee::safe;
+}
+
+bool zero_copy_of(const std::string& w) {
+  if (w == "zero-copy") return true;
+  if (w != "copy") usage("a send kind is copy or zero-copy");
+  return false;
+}
+
+// "a,b,c" -> {of(a), of(b), of(c)}
+template <class T, class Of>
+std::vector<T> list_of(const char* text, Of&& of) {
+  std::vector<T> out;
+  std::istringstream in(text);
+  for (std::string w; std::getline(in, w, ',');)
+    if (!w.empty()) out.push_back(of(w));
+  if (out.empty()) usage("an empty list");
+  return out;
+}
+
+enum LongOnly : int {
+  kMatrix = 1000,
+  kMembersList,
+  kSizes,
+  kGuarantees,
+  kModes,
+  kSends,
+  kScale,
+  kZeroCopy,
+  kProgress
+};
+
+// The --matrix options; false when `opt` is not one of them.
+bool parse_matrix_option(int opt, Cli& c) {
+  switch (opt) {
+    case kMatrix:
+      c.matrix = true;
+      return true;
+    case kMembersList:
+      c.spec.members = list_of<std::size_t>(
+          optarg, [](const std::string& w) { return number(w.c_str(), "--members-list"); });
+      return true;
+    case kSizes:
+      c.spec.sizes = list_of<std::uint32_t>(optarg, [](const std::string& w) {
+        return static_cast<std::uint32_t>(number(w.c_str(), "--sizes"));
+      });
+      return true;
+    case kGuarantees:
+      c.spec.guarantees = list_of<ringcast::ring::Guarantee>(optarg, guarantee_of);
+      return true;
+    case kModes:
+      c.spec.modes = list_of<rb::Mode>(optarg, mode_of);
+      return true;
+    case kSends:
+      c.spec.zero_copy = list_of<bool>(optarg, zero_copy_of);
+      return true;
+    case kScale:
+      c.spec.scale = std::atof(optarg);
+      if (!(c.spec.scale > 0)) usage("--scale: a positive factor");
+      return true;
+    case kProgress:
+      c.progress_lines = true;
+      return true;
+    default:
+      return false;
   }
-  if (optind != argc) usage("unexpected argument");
+}
+
+void parse_option(int opt, Cli& c) {
+  switch (opt) {
+    case 'm':
+      c.members = static_cast<int>(number(optarg, "--members"));
+      break;
+    case 'c':
+      c.config_file = optarg;
+      break;
+    case 'N':
+      c.node = static_cast<std::uint32_t>(number(optarg, "--node"));
+      break;
+    case 'd':
+      c.device = optarg;
+      break;
+    case 'x':
+      c.gid_index = static_cast<int>(number(optarg, "-x"));
+      break;
+    case 's':
+      c.size_bytes = static_cast<std::uint32_t>(number(optarg, "-s"));
+      break;
+    case 'n':
+      c.count = number(optarg, "-n");
+      c.count_given = true;
+      break;
+    case 'p':
+      c.base_port = static_cast<std::uint16_t>(number(optarg, "-p"));
+      break;
+    case 't':
+      c.timeout_s = static_cast<int>(number(optarg, "--timeout"));
+      break;
+    case 'j':
+      c.json = true;
+      break;
+    case 'H':
+      c.token_hold_us = static_cast<long>(number(optarg, "--token-hold-us"));
+      break;
+    case 'S':
+      c.spin_us = static_cast<long>(number(optarg, "--spin-us"));
+      break;
+    case 'g':
+      c.guarantee = guarantee_of(optarg);
+      break;
+    case 'M':
+      c.mode = mode_of(optarg);
+      break;
+    case kZeroCopy:
+      c.zero_copy = true;
+      break;
+    case 'h':
+      usage(nullptr);
+    default:
+      if (!parse_matrix_option(opt, c)) usage("unknown option");
+  }
+}
+
+void check(const Cli& c) {
+  if (c.matrix) {
+    if (c.members != 0 || !c.config_file.empty())
+      usage("--matrix starts its own members: no --members, no --config");
+    for (std::size_t m : c.spec.members)
+      if (m < 1 || m > 64) usage("--members-list: 1 to 64");
+    for (std::uint32_t s : c.spec.sizes)
+      if (s < rb::kStampBytes) usage("--sizes: at least 16 bytes (time stamp and index)");
+    return;
+  }
   if ((c.members > 0) == !c.config_file.empty())
-    usage("give --members N or --config FILE --node ID");
+    usage("give --members N, --config FILE --node ID, or --matrix");
   if (!c.config_file.empty() && c.node == 0) usage("--config needs --node ID");
   if (c.members < 0 || c.members > 64) usage("--members: 1 to 64");
   if (c.size_bytes < rb::kStampBytes) usage("-s: at least 16 bytes (time stamp and index)");
+}
+
+Cli parse(int argc, char** argv) {
+  static const option longs[] = {
+      {"members", 1, nullptr, 'm'},       {"config", 1, nullptr, 'c'},
+      {"node", 1, nullptr, 'N'},          {"guarantee", 1, nullptr, 'g'},
+      {"mode", 1, nullptr, 'M'},          {"json", 0, nullptr, 'j'},
+      {"timeout", 1, nullptr, 't'},       {"spin-us", 1, nullptr, 'S'},
+      {"token-hold-us", 1, nullptr, 'H'}, {"zero-copy", 0, nullptr, kZeroCopy},
+      {"matrix", 0, nullptr, kMatrix},    {"members-list", 1, nullptr, kMembersList},
+      {"sizes", 1, nullptr, kSizes},      {"guarantees", 1, nullptr, kGuarantees},
+      {"modes", 1, nullptr, kModes},      {"sends", 1, nullptr, kSends},
+      {"scale", 1, nullptr, kScale},      {"progress", 0, nullptr, kProgress},
+      {"help", 0, nullptr, 'h'},          {nullptr, 0, nullptr, 0}};
+  Cli c;
+  for (int opt; (opt = getopt_long(argc, argv, "d:x:s:n:p:h", longs, nullptr)) != -1;)
+    parse_option(opt, c);
+  if (optind != argc) usage("unexpected argument");
   if (c.count == 0) usage("-n: at least 1");
+  check(c);
+  if (c.count_given) c.spec.count = c.count;
   return c;
 }
 
@@ -170,6 +275,7 @@ void progress(const std::string& text) {
 rb::MemberPlan base_plan(const Cli& c) {
   rb::MemberPlan p;
   p.mode = c.mode;
+  p.zero_copy = c.zero_copy;
   p.size_bytes = c.size_bytes;
   p.total_messages = c.count;
   p.guarantee = c.guarantee;
@@ -187,10 +293,6 @@ std::uint64_t share(const rb::MemberPlan& p, std::size_t index) {
   const std::size_t n = p.node.members.size();
   if (p.mode == rb::Mode::latency) return index == 0 ? p.total_messages : 0;
   return p.total_messages / n + (index < p.total_messages % n ? 1 : 0);
-}
-
-const char* guarantee_name(ringcast::ring::Guarantee g) {
-  return g == ringcast::ring::Guarantee::safe ? "safe" : "agreed";
 }
 
 }  // namespace
@@ -228,82 +330,8 @@ std::vector<std::string> discover_addresses(const std::string& device) {
   return out;
 }
 
-// ------------------------------------------------------------------- report
-void print_json(const Cli& c, const std::vector<rb::MemberResult>& rs, bool verified) {
-  const rb::LatencySummary* lat = nullptr;
-  for (const auto& r : rs)
-    if (r.latency.count > 0 && c.mode == rb::Mode::latency) lat = &r.latency;
-  std::printf("{\"mode\":\"%s\",\"members\":%zu,\"size\":%u,\"count\":%llu,\"guarantee\":\"%s\"",
-              c.mode == rb::Mode::latency ? "latency" : "throughput", rs.size(), c.size_bytes,
-              static_cast<unsigned long long>(c.count), guarantee_name(c.guarantee));
-  if (lat != nullptr) {
-    std::printf(
-        ",\"latency\":{\"samples\":%zu,\"min_usec\":%.3f,\"median_usec\":%.3f,"
-        "\"avg_usec\":%.3f,\"p99_usec\":%.3f,\"p99_9_usec\":%.3f,\"max_usec\":%.3f}",
-        lat->count, lat->min_us, lat->typical_us, lat->avg_us, lat->p99_us, lat->p999_us,
-        lat->max_us);
-  }
-  double min_msgs = 0, min_mb = 0;
-  std::printf(",\"per_member\":[");
-  for (std::size_t i = 0; i < rs.size(); ++i) {
-    const auto& r = rs[i];
-    if (i == 0 || r.msgs_per_s() < min_msgs) min_msgs = r.msgs_per_s();
-    if (i == 0 || r.mb_per_s() < min_mb) min_mb = r.mb_per_s();
-    std::printf(
-        "%s{\"node\":%u,\"delivered\":%llu,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
-        "\"hash\":\"0x%016llx\",\"fifo_violations\":%llu}",
-        i ? "," : "", r.node, static_cast<unsigned long long>(r.delivered), r.msgs_per_s(),
-        r.mb_per_s(), static_cast<unsigned long long>(r.hash),
-        static_cast<unsigned long long>(r.fifo_violations));
-  }
-  std::printf("],\"min_msgs_per_s\":%.1f,\"min_mb_per_s\":%.3f,\"order_verified\":%s}\n", min_msgs,
-              min_mb, verified ? "true" : "false");
-}
-
-void print_table(const Cli& c, const std::vector<rb::MemberResult>& rs) {
-  std::printf("ringcast-bench: %zu members, %u B, %llu messages, %s, %s\n", rs.size(), c.size_bytes,
-              static_cast<unsigned long long>(c.count), guarantee_name(c.guarantee),
-              c.mode == rb::Mode::latency ? "latency (sender: lowest node id)" : "throughput");
-  for (const auto& r : rs) {
-    if (r.latency.count == 0 || c.mode != rb::Mode::latency) continue;
-    std::printf("latency send -> self-delivery, node %u, %zu samples (usec):\n", r.node,
-                r.latency.count);
-    std::printf("  %10s %10s %10s %10s %10s %10s\n", "min", "median", "avg", "p99", "p99.9", "max");
-    std::printf("  %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f\n", r.latency.min_us,
-                r.latency.typical_us, r.latency.avg_us, r.latency.p99_us, r.latency.p999_us,
-                r.latency.max_us);
-  }
-  std::printf("  %6s %12s %12s %12s %8s\n", "node", "delivered", "msgs/s", "MB/s", "fifo");
-  for (const auto& r : rs) {
-    std::printf("  %6u %12llu %12.0f %12.2f %8s\n", r.node,
-                static_cast<unsigned long long>(r.delivered), r.msgs_per_s(), r.mb_per_s(),
-                r.fifo_violations == 0 ? "ok" : "BROKEN");
-  }
-}
-
-// true when every member completed, delivered the same and kept FIFO.
-bool verify(const std::vector<rb::MemberResult>& rs, std::uint64_t count) {
-  bool ok = true;
-  for (const auto& r : rs) {
-    if (!r.error.empty()) {
-      std::fprintf(stderr, "ringcast-bench: node %u failed: %s\n", r.node, r.error.c_str());
-      ok = false;
-    } else if (r.fifo_violations != 0) {
-      std::fprintf(stderr, "ringcast-bench: node %u saw %llu per-sender FIFO violations\n", r.node,
-                   static_cast<unsigned long long>(r.fifo_violations));
-      ok = false;
-    } else if (r.hash != rs.front().hash || r.delivered != count) {
-      std::fprintf(stderr,
-                   "ringcast-bench: ORDER MISMATCH: node %u delivered %llu, hash 0x%016llx; "
-                   "node %u: %llu, hash 0x%016llx\n",
-                   r.node, static_cast<unsigned long long>(r.delivered),
-                   static_cast<unsigned long long>(r.hash), rs.front().node,
-                   static_cast<unsigned long long>(rs.front().delivered),
-                   static_cast<unsigned long long>(rs.front().hash));
-      ok = false;
-    }
-  }
-  return ok;
+rb::CaseInfo case_of(const Cli& c, std::size_t members) {
+  return {c.mode, members, c.size_bytes, c.count, c.guarantee, c.zero_copy};
 }
 
 // ------------------------------------------------------------------ runs
@@ -318,27 +346,48 @@ bool gather(std::vector<MemberProcess>& kids, std::vector<std::string>& lines, i
   return all;
 }
 
-int run_local(const Cli& c) {
-  rb::MemberPlan plan = base_plan(c);
+// The RDMA device and one local address per member (RINGCAST_RDMA_ADDRS, or
+// every IPv4 address of the device); false, said on stderr, when short.
+bool local_ring(std::size_t members, std::string* device, std::vector<std::string>* addrs) {
   const auto devices = ringcast::fabric::verbs::rdma_device_names();
-  if (plan.node.device.empty()) plan.node.device = env_or("RINGCAST_RDMA_DEVICE", "");
-  if (plan.node.device.empty() && !devices.empty()) plan.node.device = devices.front();
-  if (plan.node.device.empty()) {
+  if (device->empty()) *device = env_or("RINGCAST_RDMA_DEVICE", "");
+  if (device->empty() && !devices.empty()) *device = devices.front();
+  if (device->empty()) {
     std::fprintf(stderr, "ringcast-bench: no RDMA device found\n");
-    return 1;
+    return false;
   }
-  std::vector<std::string> addrs;
   std::istringstream env_addrs(env_or("RINGCAST_RDMA_ADDRS", ""));
   for (std::string w; env_addrs >> w;)
-    addrs.push_back(w);
-  if (addrs.empty()) addrs = discover_addresses(plan.node.device);
-  if (addrs.size() < static_cast<std::size_t>(c.members)) {
+    addrs->push_back(w);
+  if (addrs->empty()) *addrs = discover_addresses(*device);
+  if (addrs->size() < members) {
     std::fprintf(stderr,
-                 "ringcast-bench: %d members need %d addresses on %s, found %zu "
+                 "ringcast-bench: %zu members need %zu addresses on %s, found %zu "
                  "(set RINGCAST_RDMA_ADDRS)\n",
-                 c.members, c.members, plan.node.device.c_str(), addrs.size());
-    return 1;
+                 members, members, device->c_str(), addrs->size());
+    return false;
   }
+  return true;
+}
+
+int run_matrix_local(const Cli& c) {
+  rb::MatrixRun run;
+  run.node = base_plan(c).node;
+  for (std::uint32_t size : c.spec.sizes)
+    run.node.ring.max_message_bytes = std::max(run.node.ring.max_message_bytes, size);
+  const std::size_t most = *std::max_element(c.spec.members.begin(), c.spec.members.end());
+  if (!local_ring(most, &run.node.device, &run.addrs)) return 1;
+  run.base_port = c.base_port;
+  run.timeout_s = c.timeout_s;
+  run.json = c.json;
+  run.progress_lines = c.progress_lines;
+  return rb::run_matrix(c.spec, run);
+}
+
+int run_local(const Cli& c) {
+  rb::MemberPlan plan = base_plan(c);
+  std::vector<std::string> addrs;
+  if (!local_ring(static_cast<std::size_t>(c.members), &plan.node.device, &addrs)) return 1;
   for (int i = 0; i < c.members; ++i) {
     plan.node.members.push_back(MemberAddress{static_cast<std::uint32_t>(i + 1),
                                               addrs[static_cast<std::size_t>(i)],
@@ -371,11 +420,11 @@ int run_local(const Cli& c) {
     if (!rb::decode(lines[i], &results[i]))
       results[i].error = lines[i].empty() ? "no report (set-up failed or timed out)" : lines[i];
   }
-  const bool verified = verify(results, c.count);
+  const bool verified = rb::verify(results, c.count);
   if (c.json)
-    print_json(c, results, verified);
+    rb::print_json(case_of(c, results.size()), results, verified);
   else
-    print_table(c, results);
+    rb::print_table(case_of(c, results.size()), results);
   if (!verified) {
     std::printf("order NOT verified\n");
     return 1;
@@ -418,11 +467,11 @@ int run_config_member(const Cli& c) {
   // No parent to say "exit": stay in the ring a little, for the slower members.
   hooks.report_then_wait_exit = [](const rb::MemberResult&) { sleep(3); };
   std::vector<rb::MemberResult> results{rb::run_member(plan, hooks)};
-  const bool ok = verify(results, c.count);
+  const bool ok = rb::verify(results, c.count);
   if (c.json)
-    print_json(c, results, ok);
+    rb::print_json(case_of(c, nodes.size()), results, ok);
   else
-    print_table(c, results);
+    rb::print_table(case_of(c, nodes.size()), results);
   std::printf("%s: %llu messages, hash 0x%016llx (compare with the other nodes)\n",
               ok ? "delivered" : "FAILED",
               static_cast<unsigned long long>(results.front().delivered),
@@ -435,5 +484,6 @@ int run_config_member(const Cli& c) {
 int main(int argc, char** argv) {
   Cli cli = parse(argc, argv);
   if (cli.gid_index == -2) cli.gid_index = std::atoi(env_or("RINGCAST_GID_INDEX", "-1").c_str());
+  if (cli.matrix) return run_matrix_local(cli);
   return cli.members > 0 ? run_local(cli) : run_config_member(cli);
 }
