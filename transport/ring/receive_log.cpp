@@ -40,7 +40,7 @@ bool ReceiveLog::mark_recovered(std::uint64_t through) noexcept {
 }
 
 std::optional<std::uint64_t> ReceiveLog::end_of(std::uint64_t through) const noexcept {
-  if (through < delivered_seq_ || through > received_up_to_) return std::nullopt;
+  if (through < delivered_seq_ || through - delivered_seq_ > capacity_) return std::nullopt;
   std::uint64_t next = next_position_;
   for (std::uint64_t seq = delivered_seq_ + 1; seq <= through; ++seq) {
     RecordHeader h;

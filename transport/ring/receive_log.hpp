@@ -79,9 +79,9 @@ class ReceiveLog {
   // (written by a survivor that held them); marks those not landed yet.
   // False (nothing changed) when through_seq is beyond the landed window.
   bool mark_recovered(std::uint64_t through_seq) noexcept;
-  // Where the record after through_seq (>= delivered_seq(), <= received_up_to())
-  // starts, found by walking the validated headers after the delivered ones;
-  // nothing when a header there fails validation.
+  // Where the record after through_seq (>= delivered_seq()) starts, found by
+  // walking the validated headers after the delivered ones (the caller knows
+  // those bytes landed); nothing when a header there fails validation.
   std::optional<std::uint64_t> end_of(std::uint64_t through_seq) const noexcept;
 
   std::uint64_t base_position() const noexcept { return base_position_; }

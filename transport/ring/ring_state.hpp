@@ -121,6 +121,8 @@ class RingState {
   // This ring's first token reached this member (or it created it).
   bool token_seen() const noexcept { return last_token_seq_ > 0; }
   std::uint8_t generation() const noexcept { return start_.generation; }
+  // Visits whose zero-copy sources the NIC may still read.
+  std::uint32_t zero_copy_in_use() const noexcept { return zero_copy_.in_use(); }
   // Lets the state machine act on time and queued work; true when it did
   // (visited with the token, or sent wakes).
   bool tick(std::uint64_t now_ns);

@@ -1,0 +1,181 @@
+#include "fault_oracle.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "ring_oracle.hpp"
+
+namespace ringcast::membership::fault_test {
+
+using ring::sim_test::fill_payload;
+
+FaultOracle::FaultOracle(std::vector<fabric::NodeId> nodes)
+    : members_(nodes.size()),
+      nodes_(std::move(nodes)),
+      sent_bytes_(members_),
+      sent_guarantee_(members_),
+      views_(members_) {
+  for (auto& v : views_) {
+    v.next_counter.assign(members_, 0);
+    v.seen.resize(members_);
+  }
+}
+
+void FaultOracle::fail(std::string what) {
+  if (failure_.empty()) failure_ = std::move(what);
+}
+
+void FaultOracle::on_submitted(std::uint32_t sender, std::uint32_t counter, std::uint32_t bytes,
+                               ring::Guarantee guarantee) {
+  if (counter != sent_bytes_[sender].size()) fail("harness: counters out of order");
+  sent_bytes_[sender].push_back(bytes);
+  sent_guarantee_[sender].push_back(guarantee);
+}
+
+void FaultOracle::on_event(std::size_t m, const MemberEvent& e, std::span<const std::byte> record,
+                           std::span<const std::span<const std::byte>> logs,
+                           std::span<const ring::RingId> ring_of, std::uint64_t log_bytes,
+                           std::uint64_t now_ns) {
+  if (e.change != nullptr) {
+    ++changes_total_;
+    on_change(m, *e.change);
+  } else {
+    on_message(m, e, record, logs, ring_of, log_bytes, now_ns);
+  }
+}
+
+void FaultOracle::compare_move(std::size_t m, const ConfigKey& from, const ConfigKey& to,
+                               const std::vector<Message>& messages) {
+  auto [it, first] = moves_.try_emplace({from, to}, Moved{m, messages});
+  if (first || it->second.messages == messages) return;
+  fail("virtual synchrony: members " + std::to_string(it->second.member) + " and " +
+       std::to_string(m) + " moved from ring " + std::to_string(from.representative) + "/" +
+       std::to_string(from.epoch) + (from.transitional ? " (transitional)" : "") + " to ring " +
+       std::to_string(to.representative) + "/" + std::to_string(to.epoch) +
+       (to.transitional ? " (transitional)" : "") + " having delivered " +
+       std::to_string(it->second.messages.size()) + " and " + std::to_string(messages.size()) +
+       " different messages there");
+}
+
+void FaultOracle::on_change(std::size_t m, const ConfigurationChange& c) {
+  View& v = views_[m];
+  ConfigKey next{c.ring.representative, c.ring.epoch, c.transitional, c.members};
+  const fabric::NodeId me = nodes_[m];
+  if (std::find(c.members.begin(), c.members.end(), me) == c.members.end()) {
+    fail("member " + std::to_string(m) + ": a configuration without itself");
+  }
+  if (v.configured) {
+    if (c.transitional && (c.ring.representative != v.config.representative ||
+                           c.ring.epoch != v.config.epoch || v.config.transitional)) {
+      fail("member " + std::to_string(m) + ": a transitional change not ending its ring");
+    }
+    if (!c.transitional && c.ring.epoch <= v.config.epoch) {
+      fail("member " + std::to_string(m) + ": a new ring whose epoch did not grow");
+    }
+    compare_move(m, v.config, next, v.in_config);
+  }
+  v.config = std::move(next);
+  v.configured = true;
+  v.in_config.clear();
+}
+
+bool FaultOracle::check_content(std::size_t m, const MemberEvent& e, std::uint32_t counter) {
+  const ring::Delivery& d = e.message;
+  const std::string at = "member " + std::to_string(m) + " index " + std::to_string(e.index) + ": ";
+  if (d.sender_pid >= members_ || d.sender != nodes_[d.sender_pid] ||
+      counter >= sent_bytes_[d.sender_pid].size()) {
+    fail(at + "delivered a message nobody submitted");
+    return false;
+  }
+  const std::uint32_t bytes = sent_bytes_[d.sender_pid][counter];
+  if (d.payload.size() != bytes || d.guarantee != sent_guarantee_[d.sender_pid][counter]) {
+    fail(at + "size or guarantee differs from what was submitted");
+    return false;
+  }
+  scratch_.resize(bytes);
+  fill_payload(scratch_, d.sender_pid, counter);
+  if (std::memcmp(scratch_.data(), d.payload.data(), bytes) != 0) {
+    fail(at + "payload differs from what was submitted");
+    return false;
+  }
+  return true;
+}
+
+void FaultOracle::on_message(std::size_t m, const MemberEvent& e, std::span<const std::byte> record,
+                             std::span<const std::span<const std::byte>> logs,
+                             std::span<const ring::RingId> ring_of, std::uint64_t log_bytes,
+                             std::uint64_t now_ns) {
+  View& v = views_[m];
+  const ring::Delivery& d = e.message;
+  const std::uint32_t counter = d.group;  // the harness carries the counter in the group id
+  const std::string at = "member " + std::to_string(m) + " at " + std::to_string(now_ns) + " ns: ";
+  if (!v.configured || e.ring.representative != v.config.representative ||
+      e.ring.epoch != v.config.epoch) {
+    fail(at + "a message of a ring that is not its configuration's");
+    return;
+  }
+  if (!check_content(m, e, counter)) return;
+  auto& seen = v.seen[d.sender_pid];
+  if (seen.size() <= counter) seen.resize(counter + 1, false);
+  if (seen[counter]) {
+    fail(at + "delivered message " + std::to_string(d.sender_pid) + "#" + std::to_string(counter) +
+         " twice");
+    return;
+  }
+  seen[counter] = true;
+  std::uint32_t& expected = v.next_counter[d.sender_pid];
+  if (counter < expected) {
+    fail(at + "sender " + std::to_string(d.sender_pid) + " message " + std::to_string(counter) +
+         " after " + std::to_string(expected - 1) + " (per-sender FIFO)");
+    return;
+  }
+  expected = counter + 1;
+  const Message msg{d.sender_pid, counter};
+  auto [it, first] = order_.try_emplace({e.ring.representative, e.ring.epoch, d.seq}, msg);
+  if (!first && it->second != msg) {
+    fail(at + "total order differs in ring " + std::to_string(e.ring.epoch) + " at seq " +
+         std::to_string(d.seq));
+    return;
+  }
+  if (d.guarantee == ring::Guarantee::safe && !v.config.transitional) {
+    const std::uint64_t offset = d.position % log_bytes;
+    for (std::size_t j = 0; j < members_; ++j) {
+      if (ring_of[j] != e.ring) continue;
+      if (std::memcmp(logs[j].data() + offset, record.data(), record.size()) != 0) {
+        fail(at + "delivered SAFE seq " + std::to_string(d.seq) + " before member " +
+             std::to_string(j) + " of its ring had it");
+        return;
+      }
+    }
+  }
+  v.in_config.push_back(msg);
+  ++delivered_total_;
+}
+
+bool FaultOracle::delivered_own(std::size_t m) const {
+  return views_[m].next_counter[m] == sent_bytes_[m].size();
+}
+
+void FaultOracle::finish(const std::vector<bool>& live) {
+  if (failed()) return;
+  for (std::size_t m = 0; m < members_; ++m) {
+    if (!live[m]) continue;
+    const auto& seen = views_[m].seen[m];
+    for (std::uint32_t c = 0; c < sent_bytes_[m].size(); ++c) {
+      if (c >= seen.size() || !seen[c]) {
+        fail("member " + std::to_string(m) + " (never crashed) did not deliver its own message " +
+             std::to_string(c) + " of " + std::to_string(sent_bytes_[m].size()) + " (lost)");
+        return;
+      }
+    }
+  }
+  // The final configurations: members that end in the same one delivered the
+  // same messages in it (compared as a move to "the end").
+  const ConfigKey end{0, 0, false, {}};
+  for (std::size_t m = 0; m < members_; ++m) {
+    if (live[m] && views_[m].configured)
+      compare_move(m, views_[m].config, end, views_[m].in_config);
+  }
+}
+
+}  // namespace ringcast::membership::fault_test

@@ -1,0 +1,96 @@
+// The oracle of the fault simulations: a global view of every member's event
+// stream (messages and configuration changes), checking:
+//   * nothing invented: each message is one some member submitted, byte for
+//     byte (payloads are a function of (sender, counter));
+//   * no duplicates and per-sender FIFO at each member;
+//   * total order: in each ring, seq s is the same message at every member;
+//   * virtual synchrony: members that move from configuration C to the same
+//     next configuration C' delivered the same messages, in the same order,
+//     in C (a transitional configuration is C' of the regular one it ends);
+//   * SAFE: a SAFE message delivered in a regular configuration sits intact
+//     in the log of every member of it that is still in that ring;
+//   * at the end: every member that never crashed delivered its own
+//     messages (nothing of a survivor lost), and the members of each final
+//     ring delivered the same messages in it.
+// The first violation is kept and reported.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "membership/member.hpp"
+
+namespace ringcast::membership::fault_test {
+
+class FaultOracle {
+ public:
+  explicit FaultOracle(std::vector<fabric::NodeId> nodes);
+
+  void on_submitted(std::uint32_t sender, std::uint32_t counter, std::uint32_t bytes,
+                    ring::Guarantee guarantee);
+  // logs[j]: member j's log; ring_of[j]: the ring member j has installed.
+  void on_event(std::size_t m, const MemberEvent& e, std::span<const std::byte> record,
+                std::span<const std::span<const std::byte>> logs,
+                std::span<const ring::RingId> ring_of, std::uint64_t log_bytes,
+                std::uint64_t now_ns);
+  // At the end. live[m]: member m never crashed.
+  void finish(const std::vector<bool>& live);
+
+  bool delivered_own(std::size_t m) const;
+  std::uint64_t delivered_total() const { return delivered_total_; }
+  std::uint64_t changes_total() const { return changes_total_; }
+  bool failed() const { return !failure_.empty(); }
+  const std::string& failure() const { return failure_; }
+  void fail(std::string what);
+
+ private:
+  struct Message {
+    std::uint32_t sender = 0;
+    std::uint32_t counter = 0;
+    friend auto operator<=>(const Message&, const Message&) = default;
+  };
+  struct ConfigKey {  // a configuration: ring, kind, members
+    std::uint32_t representative = 0;
+    std::uint64_t epoch = 0;
+    bool transitional = false;
+    std::vector<fabric::NodeId> members;
+    friend auto operator<=>(const ConfigKey&, const ConfigKey&) = default;
+  };
+  struct View {
+    ConfigKey config;
+    bool configured = false;
+    std::vector<Message> in_config;  // delivered in the current configuration
+    std::vector<std::uint32_t> next_counter;
+    std::vector<std::vector<bool>> seen;  // [sender][counter]
+  };
+  struct Moved {  // what the first member seen moving C -> C' delivered in C
+    std::size_t member = 0;
+    std::vector<Message> messages;
+  };
+
+  bool check_content(std::size_t m, const MemberEvent& e, std::uint32_t counter);
+  void on_change(std::size_t m, const ConfigurationChange& c);
+  void on_message(std::size_t m, const MemberEvent& e, std::span<const std::byte> record,
+                  std::span<const std::span<const std::byte>> logs,
+                  std::span<const ring::RingId> ring_of, std::uint64_t log_bytes,
+                  std::uint64_t now_ns);
+  void compare_move(std::size_t m, const ConfigKey& from, const ConfigKey& to,
+                    const std::vector<Message>& messages);
+
+  std::size_t members_;
+  std::vector<fabric::NodeId> nodes_;
+  std::vector<std::vector<std::uint32_t>> sent_bytes_;  // [sender][counter]
+  std::vector<std::vector<ring::Guarantee>> sent_guarantee_;
+  std::vector<View> views_;
+  std::map<std::pair<ConfigKey, ConfigKey>, Moved> moves_;
+  std::map<std::tuple<std::uint32_t, std::uint64_t, std::uint64_t>, Message> order_;
+  std::uint64_t delivered_total_ = 0;
+  std::uint64_t changes_total_ = 0;
+  std::string failure_;
+  std::vector<std::byte> scratch_;
+};
+
+}  // namespace ringcast::membership::fault_test

@@ -1,0 +1,185 @@
+// The scenarios of the fault simulations, all drawn from the seed.
+#include <algorithm>
+#include <sstream>
+
+#include "fabric/sim/random.hpp"
+#include "fault_sim.hpp"
+
+namespace ringcast::membership::fault_test {
+
+using fabric::sim::SimRandom;
+
+namespace {
+
+std::uint32_t pick_size(SimRandom& r, std::uint32_t max_bytes) {
+  const std::uint64_t x = r.below(100);
+  const std::uint64_t bytes = x < 60   ? r.between(1, 64)
+                              : x < 90 ? r.between(65, 1024)
+                                       : r.between(1025, max_bytes);
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, max_bytes));
+}
+
+fabric::sim::SimConfig pick_fabric(SimRandom& r) {
+  fabric::sim::SimConfig s;
+  s.base_latency_ns = r.between(500, 5'000);
+  s.jitter_ns = r.between(0, 3'000);
+  if (r.one_in(4)) {
+    s.spike_one_in = 30;
+    s.spike_ns = r.between(10'000, 200'000);
+  }
+  const std::uint64_t bw = r.below(3);
+  s.bandwidth_bytes_per_us = bw == 0 ? 12'500 : bw == 1 ? 1'250 : 0;
+  s.ack_delay_ns = r.between(500, 5'000);
+  s.send_queue_depth = static_cast<std::uint32_t>(r.between(24, 256));
+  s.link_timeout_ns = r.between(100'000, 2'000'000);
+  s.idle_link_detection = !r.one_in(4);
+  s.poison_allocations = r.one_in(2);
+  return s;
+}
+
+ring::RingConfig pick_ring(SimRandom& r, std::size_t members) {
+  ring::RingConfig c;
+  c.max_message_bytes = r.one_in(4) ? 65536 : 4096;
+  c.log_bytes =
+      ring::record_span_bytes(c.max_message_bytes) * r.between(2, 6) + 64 * r.between(0, 64);
+  c.send_queue_messages = static_cast<std::uint32_t>(r.between(4, 64));
+  c.send_buffer_bytes = c.max_message_bytes * r.between(1, 3) + r.between(0, 4096);
+  c.max_messages_per_visit = static_cast<std::uint32_t>(r.between(1, 16));
+  c.window_messages = static_cast<std::uint32_t>(
+      r.between(c.max_messages_per_visit, c.max_messages_per_visit * (members + 1)));
+  c.token_hold_ns = r.one_in(3) ? 0 : r.between(1'000, 500'000);
+  c.wake_after_ns = r.between(0, 200'000);
+  c.mailbox_slots = static_cast<std::uint32_t>(r.between(2, 4));
+  c.token_staging_slots = static_cast<std::uint32_t>(r.between(1, 4));
+  c.zero_copy_visits = static_cast<std::uint32_t>(r.between(1, 4));
+  return c;
+}
+
+MembershipConfig pick_membership(SimRandom& r) {
+  MembershipConfig m;
+  m.token_timeout_ns = r.between(2'000'000, 10'000'000);
+  m.join_interval_ns = r.between(100'000, 1'000'000);
+  m.consensus_timeout_ns = r.between(2'000'000, 8'000'000);
+  return m;
+}
+
+Fault pick_fault(SimRandom& r, std::size_t members, std::uint64_t at_ns,
+                 const MembershipConfig& mc) {
+  Fault f;
+  f.at_ns = at_ns;
+  f.kind = static_cast<FaultKind>(r.below(6));
+  f.a = static_cast<std::uint32_t>(r.below(members));
+  f.b = static_cast<std::uint32_t>((f.a + 1 + r.below(members - 1)) % members);
+  switch (f.kind) {
+    case FaultKind::partition:
+      for (std::uint32_t i = 0; i < members; ++i) {
+        if (r.one_in(2)) f.side.push_back(i);
+      }
+      if (f.side.empty() || f.side.size() == members) f.side = {f.a};
+      break;
+    case FaultKind::slow:
+      f.duration_ns = r.between(10'000, mc.token_timeout_ns / 4);
+      break;
+    case FaultKind::pause:
+      f.duration_ns = r.between(100'000, 3 * mc.token_timeout_ns);
+      break;
+    default:
+      break;
+  }
+  return f;
+}
+
+}  // namespace
+
+const char* fault_name(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::crash:
+      return "crash";
+    case FaultKind::partition:
+      return "partition";
+    case FaultKind::one_way:
+      return "one-way";
+    case FaultKind::slow:
+      return "slow";
+    case FaultKind::pause:
+      return "pause";
+    case FaultKind::lose_token:
+      return "lose-token";
+  }
+  return "?";
+}
+
+FaultScenario make_fault_scenario(std::uint64_t seed) {
+  SimRandom r(seed ^ 0x4641554c5453494dull);  // "FAULTSIM"
+  FaultScenario s;
+  s.seed = seed;
+  s.members = static_cast<std::size_t>(r.between(2, 8));
+  s.sim = pick_fabric(r);
+  s.ring = pick_ring(r, s.members);
+  s.membership = pick_membership(r);
+  s.max_release_delay_ns = r.one_in(3) ? 0 : r.between(1'000, 300'000);
+  const std::uint64_t window_ns = r.between(1'000'000, 30'000'000);
+  const std::uint64_t total = r.between(1, 80);
+  s.plan.resize(s.members);
+  for (std::uint64_t i = 0; i < total; ++i) {
+    const std::size_t m = r.below(s.members);
+    const std::uint64_t at = r.below(window_ns);
+    const std::uint64_t burst = r.one_in(3) ? r.between(2, 8) : 1;
+    for (std::uint64_t k = 0; k < burst; ++k) {
+      s.plan[m].push_back(
+          {at, pick_size(r, s.ring.max_message_bytes), static_cast<ring::Guarantee>(r.below(4))});
+    }
+  }
+  for (auto& p : s.plan) {
+    std::stable_sort(p.begin(), p.end(), [](auto& a, auto& b) { return a.at_ns < b.at_ns; });
+  }
+  const std::uint64_t faults = r.below(100) < 10 ? 0 : r.between(1, 3);
+  std::uint64_t at = r.below(window_ns);
+  std::size_t crashes = 0;
+  for (std::uint64_t i = 0; i < faults; ++i) {
+    Fault f = pick_fault(r, s.members, at, s.membership);
+    if (f.kind == FaultKind::crash && ++crashes >= s.members) f.kind = FaultKind::lose_token;
+    s.faults.push_back(f);
+    // The next fault: often during the gather or recovery this one starts.
+    at += r.one_in(2) ? r.below(s.membership.consensus_timeout_ns + s.sim.link_timeout_ns)
+                      : r.below(window_ns);
+  }
+  return s;
+}
+
+std::size_t FaultScenario::message_count() const {
+  std::size_t n = 0;
+  for (const auto& p : plan)
+    n += p.size();
+  return n;
+}
+
+std::uint64_t FaultScenario::settle_bound_ns() const {
+  return 4 * (membership.token_timeout_ns + membership.consensus_timeout_ns + sim.link_timeout_ns) +
+         50'000'000;
+}
+
+std::string FaultScenario::describe() const {
+  std::ostringstream o;
+  o << "members=" << members << " messages=" << message_count() << " log=" << ring.log_bytes
+    << " per_visit=" << ring.max_messages_per_visit << " hold_ns=" << ring.token_hold_ns
+    << " token_timeout_ns=" << membership.token_timeout_ns
+    << " join_ns=" << membership.join_interval_ns
+    << " consensus_ns=" << membership.consensus_timeout_ns
+    << " link_timeout_ns=" << sim.link_timeout_ns << " idle_detect=" << sim.idle_link_detection
+    << " faults:";
+  for (const Fault& f : faults) {
+    o << " " << fault_name(f.kind) << "@" << f.at_ns << "(" << f.a;
+    if (f.kind == FaultKind::one_way) o << "->" << f.b;
+    if (f.kind == FaultKind::partition) {
+      o << " side";
+      for (auto i : f.side)
+        o << " " << i;
+    }
+    if (f.duration_ns) o << " " << f.duration_ns << "ns";
+    o << ")";
+  }
+  return o.str();
+}
+
+}  // namespace ringcast::membership::fault_test

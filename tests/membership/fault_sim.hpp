@@ -1,0 +1,78 @@
+// Runs whole clusters with membership over the simulated fabric, with faults:
+// N members (2 to 8), each a MemberDriver on a SimEndpoint, all pairs
+// connected, applications that submit bursts of messages of random sizes and
+// guarantees and release what they are delivered after a random time, and a
+// list of faults at random virtual times: crashes, partitions, one-way link
+// failures, slow members (links with a long delay), paused processes (not
+// polled: the token stops there while its links stay up), and lost tokens
+// (a mailbox's token slots scribbled over). Two faults close together hit
+// the gather or the recovery of the first.
+//
+// Everything is chosen from the seed, so a seed replays exactly:
+//   RINGCAST_SEED=<seed> build/tests/membership/fault_sim_test
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fabric/sim/sim_config.hpp"
+#include "membership/config.hpp"
+#include "ring/config.hpp"
+#include "ring/record.hpp"
+
+namespace ringcast::membership::fault_test {
+
+struct PlannedMessage {
+  std::uint64_t at_ns = 0;
+  std::uint32_t bytes = 0;
+  ring::Guarantee guarantee = ring::Guarantee::agreed;
+};
+
+enum class FaultKind : std::uint8_t { crash, partition, one_way, slow, pause, lose_token };
+const char* fault_name(FaultKind kind);
+
+struct Fault {
+  std::uint64_t at_ns = 0;
+  FaultKind kind = FaultKind::crash;
+  std::uint32_t a = 0;  // member indexes
+  std::uint32_t b = 0;
+  std::uint64_t duration_ns = 0;    // pause: how long; slow: the extra delay
+  std::vector<std::uint32_t> side;  // partition: one side (the rest is the other)
+};
+
+struct FaultScenario {
+  std::uint64_t seed = 0;
+  std::size_t members = 0;
+  fabric::sim::SimConfig sim;
+  ring::RingConfig ring;
+  MembershipConfig membership;
+  std::vector<std::vector<PlannedMessage>> plan;  // [member], by time
+  std::vector<Fault> faults;                      // by time
+  std::uint64_t max_release_delay_ns = 0;
+
+  std::size_t message_count() const;
+  std::string describe() const;
+  // Once faults stop, a ring must form and the cluster settle within this.
+  std::uint64_t settle_bound_ns() const;
+};
+
+FaultScenario make_fault_scenario(std::uint64_t seed);
+
+struct FaultRunResult {
+  bool ok = false;
+  std::string failure;
+  std::uint64_t virtual_ns = 0;
+  std::uint64_t events = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t changes = 0;
+  std::uint64_t reformations = 0;
+  std::uint64_t token_losses = 0;
+  std::uint64_t records_recovered = 0;
+  std::uint64_t control_dropped = 0;
+  std::uint64_t faults = 0;
+};
+
+FaultRunResult run_fault_scenario(const FaultScenario& scenario, bool trace = false);
+
+}  // namespace ringcast::membership::fault_test

@@ -1,0 +1,419 @@
+// run_fault_scenario: the event loop of one simulated cluster with faults,
+// its applications, and the checks around the oracle (liveness, agreement).
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <memory>
+
+#include "fabric/sim/sim_world.hpp"
+#include "fault_oracle.hpp"
+#include "fault_sim.hpp"
+#include "membership/generation.hpp"
+#include "membership/member_driver.hpp"
+#include "ring_oracle.hpp"
+
+namespace ringcast::membership::fault_test {
+namespace {
+
+using fabric::sim::SimRandom;
+using ring::kNever;
+
+constexpr std::uint64_t kEventLimit = 20'000'000;
+
+fabric::NodeId node_of(std::size_t index) {
+  return static_cast<fabric::NodeId>(100 + 3 * index);
+}
+
+struct Node {
+  std::size_t index = 0;
+  fabric::sim::SimEndpoint* ep = nullptr;
+  std::unique_ptr<MemberDriver> driver;
+  const std::vector<PlannedMessage>* plan = nullptr;
+  std::size_t next_plan = 0;
+  std::uint32_t counter = 0;
+  bool submit_blocked = false;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> releases;  // (at_ns, index)
+  std::uint64_t last_release_ns = 0;
+  std::uint64_t delivered_index = 0;
+  bool crashed = false;
+  std::uint64_t paused_until_ns = 0;
+  std::string last_state;  // traced when it changes
+};
+
+class Run {
+ public:
+  Run(const FaultScenario& s, bool trace)
+      : s_(s),
+        world_(s.seed, s.sim),
+        rng_(s.seed ^ 0x4150505300ull),
+        oracle_(nodes()),
+        trace_(trace) {}
+  FaultRunResult go();
+
+ private:
+  std::vector<fabric::NodeId> nodes() const {
+    std::vector<fabric::NodeId> n;
+    for (std::size_t i = 0; i < s_.members; ++i)
+      n.push_back(node_of(i));
+    return n;
+  }
+  Status set_up();
+  void schedule_faults();
+  void apply(const Fault& f);
+  bool active(const Node& n) const { return !n.crashed && now() >= n.paused_until_ns; }
+  void step(Node& n);
+  bool submit_due(Node& n);
+  bool deliver(Node& n);
+  bool release_due(Node& n);
+  std::uint64_t timer(const Node& n) const;
+  bool due(const Node& n) const;
+  bool done() const;
+  bool settled(const Node& n) const;
+  std::string dump() const;
+  std::uint64_t now() const { return world_.now_ns(); }
+  void fail(const std::string& what) { oracle_.fail(what); }
+
+  const FaultScenario& s_;
+  fabric::sim::SimWorld world_;
+  SimRandom rng_;
+  std::vector<Node> nodes_;
+  std::vector<std::span<const std::byte>> logs_;
+  std::vector<ring::RingId> ring_of_;
+  std::vector<std::byte> scratch_;
+  FaultOracle oracle_;
+  FaultRunResult result_;
+  std::uint64_t quiet_after_ns_ = 0;  // no fault acts after this
+  bool trace_;
+};
+
+Status Run::set_up() {
+  if (trace_) {
+    world_.set_trace([](std::string_view line) {
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+    });
+  }
+  MembershipConfig mc = s_.membership;
+  mc.nodes = nodes();
+  nodes_.resize(s_.members);
+  for (std::size_t i = 0; i < s_.members; ++i) {
+    Node& n = nodes_[i];
+    n.index = i;
+    n.ep = &world_.add_endpoint(node_of(i));
+    auto d = MemberDriver::create(*n.ep, s_.ring, mc);
+    RC_TRY(d);
+    n.driver = std::move(*d);
+    n.plan = &s_.plan[i];
+  }
+  std::vector<std::vector<fabric::Link*>> links(s_.members,
+                                                std::vector<fabric::Link*>(s_.members, nullptr));
+  for (std::size_t i = 0; i < s_.members; ++i) {
+    for (std::size_t j = i + 1; j < s_.members; ++j) {
+      auto pair = world_.connect(*nodes_[i].ep, nodes_[i].driver->connect_info(0), *nodes_[j].ep,
+                                 nodes_[j].driver->connect_info(0));
+      RC_TRY(pair);
+      links[i][j] = pair->a_to_b;
+      links[j][i] = pair->b_to_a;
+    }
+  }
+  for (Node& n : nodes_) {
+    RC_TRY(n.driver->start(links[n.index]));
+    logs_.push_back(n.driver->log_region().bytes());
+    ring_of_.push_back(n.driver->member().ring_id());
+  }
+  return {};
+}
+
+void Run::apply(const Fault& f) {
+  ++result_.faults;
+  const fabric::NodeId a = node_of(f.a);
+  const fabric::NodeId b = node_of(f.b);
+  switch (f.kind) {
+    case FaultKind::crash:
+      if (nodes_[f.a].crashed) return;  // crashed already
+      world_.crash(a);
+      nodes_[f.a].crashed = true;
+      return;
+    case FaultKind::partition: {
+      std::vector<fabric::NodeId> one, other;
+      for (std::uint32_t i = 0; i < s_.members; ++i) {
+        (std::find(f.side.begin(), f.side.end(), i) != f.side.end() ? one : other)
+            .push_back(node_of(i));
+      }
+      world_.partition(one, other);
+      return;
+    }
+    case FaultKind::one_way:
+      world_.break_link_one_way(a, b);
+      return;
+    case FaultKind::slow:
+      for (std::uint32_t j = 0; j < s_.members; ++j) {
+        if (j != f.a) world_.set_link_delay(a, node_of(j), f.duration_ns);
+      }
+      return;
+    case FaultKind::pause:
+      nodes_[f.a].paused_until_ns = now() + f.duration_ns;
+      return;
+    case FaultKind::lose_token: {
+      // Whatever token sits in (or lands next in) these slots is refused.
+      auto slots = nodes_[f.a].driver->mailbox_region().bytes().first(
+          std::size_t{s_.ring.mailbox_slots} * ring::kTokenSlotBytes);
+      for (auto& byte : slots)
+        byte = std::byte(world_.rng().below(256));
+      return;
+    }
+  }
+}
+
+void Run::schedule_faults() {
+  for (const Fault& f : s_.faults) {
+    world_.schedule(f.at_ns, [this, f](fabric::sim::SimWorld&) { apply(f); });
+    quiet_after_ns_ =
+        std::max(quiet_after_ns_,
+                 f.at_ns + (f.kind == FaultKind::pause ? f.duration_ns : s_.sim.link_timeout_ns));
+  }
+}
+
+// ------------------------------------------------------------ applications
+
+bool Run::submit_due(Node& n) {
+  bool any = false;
+  n.submit_blocked = false;
+  while (n.next_plan < n.plan->size() && (*n.plan)[n.next_plan].at_ns <= now()) {
+    const PlannedMessage& p = (*n.plan)[n.next_plan];
+    scratch_.resize(p.bytes);
+    ring::sim_test::fill_payload(scratch_, static_cast<std::uint32_t>(n.index), n.counter);
+    ring::OutgoingMessage out;
+    out.payload = scratch_;
+    out.group = n.counter;  // the oracle reads the counter from the group id
+    out.sender_pid = static_cast<std::uint32_t>(n.index);
+    out.guarantee = p.guarantee;
+    Status st = n.driver->submit(out);
+    if (!st.ok()) {
+      if (st.error().code != Errc::try_again) fail("submit: " + st.error().message());
+      n.submit_blocked = true;
+      break;
+    }
+    oracle_.on_submitted(static_cast<std::uint32_t>(n.index), n.counter, p.bytes, p.guarantee);
+    ++n.counter;
+    ++n.next_plan;
+    any = true;
+  }
+  return any;
+}
+
+bool Run::deliver(Node& n) {
+  bool any = false;
+  const std::uint64_t log_bytes = s_.ring.log_bytes;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i].crashed) ring_of_[i] = nodes_[i].driver->member().ring_id();
+  }
+  while (auto e = n.driver->next_event()) {
+    std::span<const std::byte> record;
+    if (e->change == nullptr) {
+      record = logs_[n.index].subspan(e->message.position % log_bytes,
+                                      ring::kRecordHeaderBytes + e->message.payload.size());
+    }
+    oracle_.on_event(n.index, *e, record, logs_, ring_of_, log_bytes, now());
+    if (trace_) {
+      if (e->change) {
+        std::fprintf(
+            stderr, "%llu member %zu: %s ring %u/%llu members %zu\n",
+            static_cast<unsigned long long>(now()), n.index,
+            e->change->transitional ? "transitional" : "regular", e->change->ring.representative,
+            static_cast<unsigned long long>(e->change->ring.epoch), e->change->members.size());
+      } else {
+        std::fprintf(stderr, "%llu member %zu delivers %llu (ring %llu seq %llu): %u#%u\n",
+                     static_cast<unsigned long long>(now()), n.index,
+                     static_cast<unsigned long long>(e->index),
+                     static_cast<unsigned long long>(e->ring.epoch),
+                     static_cast<unsigned long long>(e->message.seq), e->message.sender_pid,
+                     e->message.group);
+      }
+    }
+    if (e->change == nullptr) {
+      const std::uint64_t delay =
+          s_.max_release_delay_ns ? rng_.below(s_.max_release_delay_ns + 1) : 0;
+      n.last_release_ns = std::max(n.last_release_ns, now() + delay);
+      n.releases.emplace_back(n.last_release_ns, e->index);
+      n.delivered_index = e->index;
+    }
+    any = true;
+  }
+  return any;
+}
+
+bool Run::release_due(Node& n) {
+  std::uint64_t through = 0;
+  while (!n.releases.empty() && n.releases.front().first <= now()) {
+    through = n.releases.front().second;
+    n.releases.pop_front();
+  }
+  if (through == 0) return false;
+  Status st = n.driver->release_through(through);
+  if (!st.ok()) fail("release_through: " + st.error().message());
+  return true;
+}
+
+void Run::step(Node& n) {
+  if (!active(n)) return;
+  for (int round = 0; round < 1000; ++round) {
+    bool worked = n.driver->progress();
+    worked = submit_due(n) || worked;
+    worked = deliver(n) || worked;
+    worked = release_due(n) || worked;
+    while (n.driver->next_zero_copy_done()) {
+    }
+    if (!worked || oracle_.failed()) break;
+  }
+  if (trace_) {
+    const Member& m = n.driver->member();
+    const std::string state =
+        std::string(phase_name(m.phase())) + " ring " + std::to_string(m.ring_id().representative) +
+        "/" + std::to_string(m.ring_id().epoch) + " members " +
+        std::to_string(m.ring_members().size()) + " links " + std::to_string(m.live_links());
+    if (state != n.last_state) {
+      std::fprintf(stderr, "%llu member %zu: %s\n", static_cast<unsigned long long>(now()), n.index,
+                   state.c_str());
+      n.last_state = state;
+    }
+  }
+  if (n.driver->member().phase() == Phase::left) {
+    fail("member " + std::to_string(n.index) + " left the ring");
+  }
+  if (world_.stats().cq_overflows != 0) fail("a completion queue overflowed");
+}
+
+std::uint64_t Run::timer(const Node& n) const {
+  if (n.crashed) return kNever;
+  if (now() < n.paused_until_ns) return n.paused_until_ns;
+  std::uint64_t t = kNever;
+  auto consider = [&](std::uint64_t at) {
+    if (at > now()) t = std::min(t, at);
+  };
+  consider(n.driver->next_deadline_ns());
+  if (n.next_plan < n.plan->size() && !n.submit_blocked) consider((*n.plan)[n.next_plan].at_ns);
+  if (!n.releases.empty()) consider(n.releases.front().first);
+  return t;
+}
+
+bool Run::due(const Node& n) const {
+  if (!active(n)) return false;
+  if (n.driver->next_deadline_ns() <= now()) return true;
+  if (n.next_plan < n.plan->size() && (*n.plan)[n.next_plan].at_ns <= now()) return true;
+  return !n.releases.empty() && n.releases.front().first <= now();
+}
+
+// A live member has settled: all its messages submitted and delivered back
+// to itself and released, its ring running and agreed by every member of
+// it, each of whom is live and has delivered as much in it.
+bool Run::settled(const Node& n) const {
+  const Member& m = n.driver->member();
+  if (n.next_plan < n.plan->size() || !n.releases.empty() || !oracle_.delivered_own(n.index)) {
+    return false;
+  }
+  if (m.phase() != Phase::operational || !m.ring().send_queue().empty()) return false;
+  for (fabric::NodeId peer : m.ring_members()) {
+    const Node& p = nodes_[(peer - 100) / 3];
+    if (!active(p) || p.driver->member().phase() != Phase::operational ||
+        p.driver->member().ring_id() != m.ring_id() ||
+        p.driver->member().ring().log().delivered_seq() != m.ring().log().delivered_seq() ||
+        m.ring().log().delivered_seq() != m.ring().log().received_up_to()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Run::done() const {
+  if (result_.faults < s_.faults.size()) return false;
+  for (const Node& n : nodes_) {
+    if (!n.crashed && !settled(n)) return false;
+  }
+  return true;
+}
+
+std::string Run::dump() const {
+  std::string out;
+  for (const Node& n : nodes_) {
+    const Member& m = n.driver->member();
+    const ring::RingState& r = m.ring();
+    char line[768];
+    std::snprintf(line, sizeof line,
+                  "\n  m%zu%s: %s ring %u/%llu (%zu members) token=%d received=%llu "
+                  "delivered=%llu queue=%u plan=%zu/%zu own=%d releases=%zu gens=%zu links=%llx "
+                  "gathers=%llu sent=%llu received=%llu dropped=%llu (%s) stale=%llu",
+                  n.index, n.crashed ? " CRASHED" : "", phase_name(m.phase()),
+                  m.ring_id().representative, static_cast<unsigned long long>(m.ring_id().epoch),
+                  r.membership().size(), r.holds_token(),
+                  static_cast<unsigned long long>(r.log().received_up_to()),
+                  static_cast<unsigned long long>(r.log().delivered_seq()), r.send_queue().size(),
+                  n.next_plan, n.plan->size(), oracle_.delivered_own(n.index), n.releases.size(),
+                  m.generations(), static_cast<unsigned long long>(m.live_links()),
+                  static_cast<unsigned long long>(m.counters().gathers),
+                  static_cast<unsigned long long>(m.counters().control_sent),
+                  static_cast<unsigned long long>(m.counters().control_received),
+                  static_cast<unsigned long long>(m.counters().control_dropped),
+                  control_fault_name(m.counters().last_control_fault),
+                  static_cast<unsigned long long>(m.counters().control_stale));
+    out += line;
+  }
+  return out;
+}
+
+FaultRunResult Run::go() {
+  if (Status st = set_up(); !st.ok()) fail("set-up: " + st.error().message());
+  schedule_faults();
+  for (Node& n : nodes_)
+    step(n);
+  const std::uint64_t limit = quiet_after_ns_ + s_.settle_bound_ns();
+  std::uint64_t last_plan = 0;
+  for (const auto& p : s_.plan) {
+    if (!p.empty()) last_plan = std::max(last_plan, p.back().at_ns);
+  }
+  const std::uint64_t deadline = std::max(limit, last_plan + s_.settle_bound_ns());
+  while (!oracle_.failed() && !done()) {
+    std::uint64_t t_nodes = kNever;
+    for (const Node& n : nodes_)
+      t_nodes = std::min(t_nodes, timer(n));
+    const std::uint64_t t_world = world_.next_event_ns().value_or(kNever);
+    if (std::min(t_world, t_nodes) > deadline) {
+      fail("liveness: not settled " + std::to_string(deadline) + " ns in (faults stop at " +
+           std::to_string(quiet_after_ns_) + " ns)" + dump());
+      break;
+    }
+    if (t_world <= t_nodes) {
+      world_.step();
+      ++result_.events;
+    } else {
+      world_.run_until(t_nodes);
+    }
+    for (Node& n : nodes_) {
+      if (active(n) && (n.ep->pending_completions() > 0 || due(n))) step(n);
+    }
+    if (result_.events > kEventLimit) fail("more than " + std::to_string(kEventLimit) + " events");
+  }
+  std::vector<bool> live;
+  for (const Node& n : nodes_) {
+    live.push_back(!n.crashed);
+    const MembershipCounters& c = n.driver->member().counters();
+    result_.reformations += c.reformations;
+    result_.token_losses += c.token_losses;
+    result_.records_recovered += c.records_recovered;
+    result_.control_dropped += c.control_dropped;
+  }
+  if (!oracle_.failed()) oracle_.finish(live);
+  result_.ok = !oracle_.failed();
+  result_.failure = oracle_.failure();
+  result_.virtual_ns = now();
+  result_.delivered = oracle_.delivered_total();
+  result_.changes = oracle_.changes_total();
+  return result_;
+}
+
+}  // namespace
+
+FaultRunResult run_fault_scenario(const FaultScenario& scenario, bool trace) {
+  return Run(scenario, trace).go();
+}
+
+}  // namespace ringcast::membership::fault_test

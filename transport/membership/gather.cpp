@@ -1,0 +1,313 @@
+// Member: the gather (Totem's join messages until every candidate agrees on
+// who is in and who failed) and the commit that the representative builds.
+#include <algorithm>
+
+#include "membership/generation.hpp"
+#include "membership/member.hpp"
+#include "ring/imm.hpp"
+
+namespace ringcast::membership {
+
+void Member::enter_gather(std::uint64_t now_ns) {
+  if (phase_ == Phase::left) return;
+  if (phase_ == Phase::operational) {
+    installed().ring->freeze();
+    proc_ = installed().members;
+    fail_ = 0;
+  } else if (phase_ == Phase::commit) {
+    abandon_commit();
+  }
+  ++counters_.gathers;
+  phase_ = Phase::gather;
+  joins_ = {};  // a new round: only joins that arrive from now on count
+  fail_ |= proc_ & ~link_ok_ & ~bit(me_);
+  consensus_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
+  send_joins(now_ns);
+  // The caller checks consensus once it merged what made it gather (a join
+  // merged later could otherwise find a ring of one agreed already).
+}
+
+// Whoever has not agreed by now is left out (Totem adds them to the failed
+// set); the others go on gathering without them.
+void Member::on_consensus_timeout(std::uint64_t now_ns) {
+  ++counters_.consensus_timeouts;
+  const NodeMask proc = proc_;
+  const NodeMask fail = fail_;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (k == me_ || !has(proc & ~fail, k)) continue;
+    const JoinSeen& j = joins_[k];
+    if (!j.valid || j.proc != proc || j.fail != fail) fail_ |= bit(k);
+  }
+  // Everyone agreed but the representative never committed: it is out.
+  const NodeMask members = proc & ~fail;
+  if (fail_ == fail && lowest(members) != me_) fail_ |= bit(lowest(members));
+  joins_ = {};
+  consensus_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
+  send_joins(now_ns);
+  check_consensus(now_ns);
+}
+
+// What this member brings: its installed ring, every seq it holds in a row
+// (walking the headers: a corrupted one ends what it can offer), what it
+// delivered, and how far its application released.
+OldRingInfo Member::my_info() const {
+  const Gen& g = installed();
+  const ring::ReceiveLog& log = g.ring->log();
+  OldRingInfo info;
+  info.ring = g.id();
+  info.delivered = log.delivered_seq();
+  info.received_up_to = log.received_up_to();
+  auto end = log.end_of(info.received_up_to);
+  if (!end) {
+    info.received_up_to = info.delivered;
+    end = log.end_of(info.delivered);
+  }
+  info.end_position = end.value_or(log.base_position());
+  info.released_position = gens_.front()->ring->log().released_position();
+  info.max_epoch = max_epoch_;
+  return info;
+}
+
+void Member::send_joins(std::uint64_t now_ns) {
+  next_send_ns_ = now_ns + config_.join_interval_ns;
+  ControlMessage m;
+  m.type = ControlType::join;
+  m.mask_a = proc_;
+  m.mask_b = fail_;
+  m.reach = link_ok_ | bit(me_);
+  m.info_count = 1;
+  m.infos[0] = my_info();
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (k != me_ && has(proc_ & ~fail_ & link_ok_, k)) send_control(k, m, {});
+  }
+}
+
+void Member::send_control(std::size_t peer, ControlMessage m,
+                          std::span<const fabric::WriteOp> before) {
+  // A busy slot or a full outbox: skipped; every message is repeated.
+  if (staging_busy_[peer] || !outbox_.has_room(peer)) return;
+  m.sender_index = static_cast<std::uint8_t>(me_);
+  m.sender = config_.nodes[me_];
+  m.message_seq = ++message_seq_;
+  const std::uint64_t staging = std::uint64_t{peer} * ring::kControlSlotBytes;
+  const std::size_t bytes =
+      encode_control(m, memory_.control_staging->bytes().subspan(staging, ring::kControlSlotBytes));
+  auto ops = outbox_.open(peer);
+  RC_ASSERT(before.size() + 1 <= ops.size());
+  std::copy(before.begin(), before.end(), ops.begin());
+  fabric::WriteOp& op = ops[before.size()];
+  op = fabric::WriteOp{};
+  op.segments[0] = {memory_.control_staging, staging, static_cast<std::uint32_t>(bytes)};
+  op.segment_count = 1;
+  op.remote_region = ring::kMailboxRegion;
+  op.remote_offset =
+      ring::control_area_offset(ring_config_.mailbox_slots) + me_ * ring::kControlSlotBytes;
+  op.with_imm = true;
+  op.imm = control_imm(me_, m.message_seq);
+  op.signaled = true;  // frees the staging slot
+  op.wr_id = (kControlWrTag << 32) | peer;
+  outbox_.commit(peer, before.size() + 1);
+  staging_busy_[peer] = true;
+  ++counters_.control_sent;
+}
+
+void Member::drop_control(ControlFault fault) noexcept {
+  ++counters_.control_dropped;
+  counters_.last_control_fault = fault;
+}
+
+void Member::on_control(std::uint32_t imm, std::uint64_t now_ns) {
+  const std::size_t sender = control_imm_sender(imm);
+  if (sender >= config_.nodes.size() || sender == me_)
+    return drop_control(ControlFault::bad_sender);
+  const std::size_t offset =
+      ring::control_area_offset(ring_config_.mailbox_slots) + sender * ring::kControlSlotBytes;
+  ControlMessage m;
+  const ControlFault fault =
+      decode_control(memory_.ring.mailbox->bytes().subspan(offset, ring::kControlSlotBytes),
+                     ControlLimits{config_.nodes}, &m);
+  if (fault != ControlFault::none) return drop_control(fault);
+  if (m.sender_index != sender) return drop_control(ControlFault::bad_sender);
+  // Overwritten by a newer message (whose own immediate follows), or replayed.
+  if ((m.message_seq & 0xFFFFFFu) != control_imm_seq(imm) ||
+      m.message_seq <= last_seq_seen_[sender]) {
+    ++counters_.control_stale;
+    return;
+  }
+  last_seq_seen_[sender] = m.message_seq;
+  ++counters_.control_received;
+  switch (m.type) {
+    case ControlType::join:
+      return on_join(m, now_ns);
+    case ControlType::commit:
+      return on_commit(m, now_ns);
+    case ControlType::recovered:
+      return on_recovered(m, now_ns);
+    case ControlType::ready:
+      return on_ready(m, now_ns);
+  }
+}
+
+void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
+  const std::size_t s = m.sender_index;
+  // A node that failed me forms its ring without me; it does not disturb mine.
+  if (phase_ != Phase::gather && has(m.mask_b, me_)) return;
+  if (phase_ == Phase::operational) {
+    const Gen& g = installed();
+    // A join sent before the sender installed this ring: it is over.
+    if (has(g.members, s) && m.infos[0].max_epoch < g.id().epoch) return;
+    // An outsider that cannot reach all of this ring would split it, not
+    // join it (a one-way failure would otherwise make rings flip forever).
+    if (!has(link_ok_, s) || (!has(g.members, s) && (g.members & ~m.reach) != 0)) return;
+    enter_gather(now_ns);
+  } else if (phase_ == Phase::commit) {
+    if (has(commit_->members, s) && m.mask_a == proc_ && m.mask_b == fail_) {
+      joins_[s] = {true, m.mask_a, m.mask_b, m.infos[0]};
+      // The commit was built from an older join of its (the sender installed
+      // a ring since): gather again, now with what it says today.
+      if (m.infos[0].ring == commit_->infos[s].ring) return;
+    }
+    if (has(fail_, s) || (!has(commit_->members, s) && (commit_->members & ~m.reach) != 0)) {
+      return;
+    }
+    enter_gather(now_ns);
+  }
+  if (phase_ != Phase::gather) return;
+  if (merge_join(m)) send_joins(now_ns);
+  check_consensus(now_ns);
+}
+
+// Totem's rules: ignore a node already failed; a node that says I failed is
+// failed for me too; otherwise take its candidates and its failed nodes.
+bool Member::merge_join(const ControlMessage& m) {
+  const std::size_t s = m.sender_index;
+  if (has(fail_, s) || !has(link_ok_, s)) return false;
+  const NodeMask proc_before = proc_;
+  const NodeMask fail_before = fail_;
+  proc_ |= bit(s);
+  if (has(m.mask_b, me_)) {
+    fail_ |= bit(s);
+  } else {
+    proc_ |= m.mask_a;
+    fail_ |= m.mask_b & ~bit(me_);
+    joins_[s] = {true, m.mask_a, m.mask_b, m.infos[0]};
+  }
+  fail_ |= proc_ & ~link_ok_ & ~bit(me_);  // nobody I cannot reach
+  return proc_ != proc_before || fail_ != fail_before;
+}
+
+void Member::check_consensus(std::uint64_t now_ns) {
+  if (phase_ != Phase::gather) return;
+  const NodeMask members = proc_ & ~fail_;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (k == me_ || !has(members, k)) continue;
+    const JoinSeen& j = joins_[k];
+    if (!j.valid || j.proc != proc_ || j.fail != fail_) return;
+  }
+  if (lowest(members) != me_) return;  // the representative commits
+  // Everyone agrees: the representative builds the commit.
+  ControlMessage m;
+  m.type = ControlType::commit;
+  m.sender_index = static_cast<std::uint8_t>(me_);
+  m.sender = config_.nodes[me_];
+  m.mask_a = members;
+  std::uint64_t epoch = max_epoch_;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (!has(members, k)) continue;
+    const OldRingInfo info = k == me_ ? my_info() : joins_[k].info;
+    epoch = std::max(epoch, info.max_epoch);
+    m.infos[m.info_count++] = info;
+  }
+  m.ring = {config_.nodes[me_], epoch + 1};
+  Commit c;
+  if (plan_commit(m, &c)) accept_commit(c, now_ns);
+}
+
+void Member::on_commit(const ControlMessage& m, std::uint64_t now_ns) {
+  if (phase_ != Phase::gather) return;  // late copies of a commit we took, or stale
+  if (m.mask_a != (proc_ & ~fail_) || !has(m.mask_a, me_) || m.ring.epoch <= max_epoch_) {
+    ++counters_.control_stale;  // built from sets this member has moved on from
+    return;
+  }
+  Commit c;
+  if (!plan_commit(m, &c)) return drop_control(ControlFault::bad_field);
+  accept_commit(c, now_ns);
+}
+
+// What the commit means for this member: its group (members from the same
+// ring), the group's recovery source (the one holding the most in a row),
+// how far the old ring is delivered, and where the new ring starts. Refuses
+// a commit whose numbers cannot hold (hostile or corrupted).
+bool Member::plan_commit(const ControlMessage& m, Commit* c) const {
+  if (gens_.size() >= kMaxGenerations) return false;  // the application must release first
+  c->ring = m.ring;
+  c->members = m.mask_a;
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (has(m.mask_a, k)) c->infos[k] = m.infos[i++];
+  }
+  const OldRingInfo& mine = c->infos[me_];
+  if (mine.ring != installed().id()) return false;
+  c->group = 0;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (!has(c->members, k)) continue;
+    const OldRingInfo& info = c->infos[k];
+    c->base_position = std::max(c->base_position, info.end_position);
+    if (info.ring != mine.ring) continue;
+    c->group |= bit(k);
+    c->regular_through = std::max(c->regular_through, info.delivered);
+    if (info.received_up_to > c->through || c->group == bit(k)) {
+      c->through = info.received_up_to;
+      c->source = k;
+    }
+  }
+  c->end_position = c->infos[c->source].end_position;
+  const std::uint64_t log_bytes = ring_config_.log_bytes;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (!has(c->group, k)) continue;
+    const OldRingInfo& info = c->infos[k];
+    if (info.end_position > c->end_position || c->end_position - info.end_position > log_bytes ||
+        c->through - info.received_up_to > log_bytes / ring::kRecordAlignBytes) {
+      return false;
+    }
+  }
+  const ring::ReceiveLog& log = installed().ring->log();
+  return log.delivered_seq() <= c->regular_through && c->through >= log.delivered_seq();
+}
+
+void Member::accept_commit(const Commit& c, std::uint64_t now_ns) {
+  commit_ = c;
+  phase_ = Phase::commit;
+  max_epoch_ = c.ring.epoch;
+  commit_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
+  commit_->recovered = installed().ring->log().received_up_to() >= c.through;
+  ring::RingStart where;
+  where.base_position = c.base_position;
+  where.my_released_position = gens_.front()->ring->log().released_position();
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (has(c.members, k)) where.member_released.push_back(c.infos[k].released_position);
+  }
+  auto g = make_gen(c.members, c.ring, where);
+  g->ring->adopt_queue(*newest().ring);
+  gens_.push_back(std::move(g));
+  const bool representative = lowest(c.members) == me_;
+  if (!representative) newest().ring->start(now_ns);
+  send_commit_messages(now_ns);
+  if (representative && commit_->recovered) {
+    commit_->ready |= bit(me_);
+    check_install(now_ns);
+  }
+}
+
+// Back to gathering: the ring that was forming never ran (its first token
+// was not seen here); the queue goes back to the ring before it.
+void Member::abandon_commit() {
+  if (!commit_) return;
+  commit_.reset();
+  if (gens_.size() >= 2 && !newest().installed) {
+    gens_[gens_.size() - 2]->ring->adopt_queue(*newest().ring);
+    gens_.pop_back();
+  }
+}
+
+}  // namespace ringcast::membership

@@ -1,0 +1,330 @@
+// Member: construction, completions and their routing, time, actions.
+#include "membership/member.hpp"
+
+#include <algorithm>
+
+#include "base/wire.hpp"
+#include "membership/generation.hpp"
+#include "ring/imm.hpp"
+
+namespace ringcast::membership {
+namespace {
+
+constexpr std::size_t kControlChains = 2;    // per peer
+constexpr std::size_t kControlChainOps = 8;  // recovery: record ranges, then the message
+
+}  // namespace
+
+const char* phase_name(Phase phase) noexcept {
+  switch (phase) {
+    case Phase::operational:
+      return "operational";
+    case Phase::gather:
+      return "gather";
+    case Phase::commit:
+      return "commit";
+    case Phase::left:
+      return "left";
+  }
+  return "unknown";
+}
+
+Member::Member(const ring::RingConfig& ring_config, const MembershipConfig& config, NodeId me,
+               const MemberMemory& memory)
+    : ring_config_(ring_config),
+      config_(config),
+      me_(static_cast<std::size_t>(std::find(config.nodes.begin(), config.nodes.end(), me) -
+                                   config.nodes.begin())),
+      memory_(memory),
+      outbox_(config.nodes.size(), kControlChains, kControlChainOps),
+      staging_busy_(config.nodes.size(), false),
+      last_seq_seen_(config.nodes.size(), 0) {
+  RC_ASSERT(validate(config, ring_config).ok());
+  RC_ASSERT(me_ < config.nodes.size());
+  RC_ASSERT(memory.control_staging->size() >= config.nodes.size() * ring::kControlSlotBytes);
+  RC_ASSERT(memory.ring.mailbox->size() >= ring::mailbox_bytes(ring_config.mailbox_slots));
+  cluster_ = config.nodes.size() >= 64 ? ~NodeMask{0} : bit(config.nodes.size()) - 1;
+}
+
+Member::~Member() = default;
+
+std::vector<NodeId> Member::nodes_of(NodeMask m) const {
+  std::vector<NodeId> out;
+  for (std::size_t i = 0; i < config_.nodes.size(); ++i) {
+    if (has(m, i)) out.push_back(config_.nodes[i]);
+  }
+  return out;
+}
+
+// Each ring gets the ring config with idle holds short enough that an idle
+// rotation takes at most half the token timeout.
+std::unique_ptr<Member::Gen> Member::make_gen(NodeMask members, RingId id,
+                                              const ring::RingStart& where) {
+  RC_ASSERT(has(members, me_));
+  ring::RingMembership m{id, nodes_of(members), 0};
+  m.my_index = static_cast<std::size_t>(count(members & (bit(me_) - 1)));
+  ring::RingConfig c = ring_config_;
+  c.token_hold_ns = std::min(c.token_hold_ns, config_.token_timeout_ns / (2 * m.size() + 2));
+  ring::RingStart start = where;
+  start.generation = next_generation_++;
+  auto g = std::make_unique<Gen>();
+  g->members = members;
+  g->ring = std::make_unique<ring::RingState>(c, std::move(m), memory_.ring, start);
+  return g;
+}
+
+void Member::start(NodeMask members, std::uint64_t now_ns) {
+  RC_ASSERT(gens_.empty() && has(members, me_) && (members & ~cluster_) == 0);
+  link_ok_ = members & ~bit(me_);
+  const RingId id{config_.nodes[lowest(members)], 1};
+  auto g = make_gen(members, id, ring::RingStart{});
+  g->installed = true;
+  g->regular = {id, nodes_of(members), {}, nodes_of(members), false};
+  max_epoch_ = id.epoch;
+  gens_.push_back(std::move(g));
+  newest().ring->start(now_ns);
+  last_activity_ns_ = now_ns;
+  phase_ = Phase::operational;
+}
+
+Member::Gen& Member::installed() noexcept {
+  for (auto it = gens_.rbegin(); it != gens_.rend(); ++it) {
+    if ((*it)->installed) return **it;
+  }
+  RC_ASSERT(false && "a member always has an installed ring");
+  return *gens_.back();
+}
+
+const Member::Gen& Member::installed() const noexcept {
+  return const_cast<Member*>(this)->installed();
+}
+
+RingId Member::ring_id() const noexcept {
+  return installed().id();
+}
+std::vector<NodeId> Member::ring_members() const {
+  return installed().ring->membership().members;
+}
+const ring::RingState& Member::ring() const noexcept {
+  return *installed().ring;
+}
+
+ring::RingState* Member::sending_ring() const noexcept {
+  if (gens_.empty() || gens_.back()->ring->frozen()) return nullptr;
+  return gens_.back()->ring.get();
+}
+
+Status Member::submit(const ring::OutgoingMessage& message) {
+  if (phase_ == Phase::left) return make_error(Errc::link_failed, "submit", "left the ring");
+  // The newest ring queues it; a ring that forms later takes the queue over.
+  return newest().ring->submit(message);
+}
+
+// ---------------------------------------------------------------- completions
+
+void Member::on_completion(const fabric::Completion& c, std::uint64_t now_ns) {
+  if (phase_ == Phase::left) return;
+  switch (c.type) {
+    case fabric::CompletionType::received_imm:
+      switch (ring::imm_kind(c.imm)) {
+        case ring::ImmKind::membership:
+          on_control(c.imm, now_ns);
+          return;
+        case ring::ImmKind::records:
+          route_records(c, now_ns);
+          return;
+        case ring::ImmKind::token:
+        case ring::ImmKind::control:
+          newest().ring->on_completion(c, now_ns);
+          return;
+      }
+      return;
+    case fabric::CompletionType::write_done:
+      on_write_completion(c);
+      return;
+    case fabric::CompletionType::write_failed:
+      on_write_completion(c);
+      [[fallthrough]];
+    case fabric::CompletionType::link_down: {
+      const auto it = std::find(config_.nodes.begin(), config_.nodes.end(), c.peer);
+      if (it != config_.nodes.end()) {
+        on_link_failed(static_cast<std::size_t>(it - config_.nodes.begin()), now_ns);
+      }
+      return;
+    }
+  }
+}
+
+// A batch belongs to the ring named in its last header: the old ring's late
+// batches go to the old log (recovery may need them), the new ring's to the
+// new one, even before it is installed. Validation stays the log's.
+void Member::route_records(const fabric::Completion& c, std::uint64_t now_ns) {
+  const std::uint64_t offset = std::uint64_t{ring::imm_arg(c.imm)} * ring::kRecordAlignBytes;
+  if (offset + ring::kRecordHeaderBytes <= ring_config_.log_bytes) {
+    const std::byte* h = memory_.ring.log->data() + offset;
+    const RingId id{wire::get<std::uint32_t>(h + 4), wire::get<std::uint64_t>(h + 8)};
+    for (auto it = gens_.rbegin(); it != gens_.rend(); ++it) {
+      if ((*it)->id() == id) {
+        (*it)->ring->on_completion(c, now_ns);
+        return;
+      }
+    }
+  }
+  newest().ring->on_completion(c, now_ns);  // counts what it drops
+}
+
+void Member::on_write_completion(const fabric::Completion& c) {
+  if ((c.wr_id >> 32) == kControlWrTag) {
+    const std::size_t peer = c.wr_id & 0xFF;
+    if (peer < staging_busy_.size()) staging_busy_[peer] = false;
+    return;
+  }
+  for (auto& g : gens_)
+    g->ring->on_write_finished(c.wr_id);  // each ring takes only its own
+}
+
+void Member::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
+  if (peer >= config_.nodes.size() || peer == me_ || !has(link_ok_, peer)) return;
+  link_ok_ &= ~bit(peer);
+  ++counters_.link_failures;
+  // Chains not posted yet will not be; their staging slot is free again.
+  while (!outbox_.front(peer).empty())
+    outbox_.pop(peer);
+  staging_busy_[peer] = false;
+  switch (phase_) {
+    case Phase::operational:
+      if (has(installed().members, peer)) {
+        enter_gather(now_ns);
+        check_consensus(now_ns);
+      }
+      return;
+    case Phase::gather:
+      if (has(proc_, peer) && !has(fail_, peer)) {
+        fail_ |= bit(peer);
+        send_joins(now_ns);
+        check_consensus(now_ns);
+      }
+      return;
+    case Phase::commit:
+      if (has(commit_->members, peer)) {
+        enter_gather(now_ns);
+        check_consensus(now_ns);
+      }
+      return;
+    case Phase::left:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------- time
+
+// Any sign of the ring (a token, a batch, a wake, holding the token) restarts
+// the token timeout; none for token_timeout_ns means the token is lost.
+void Member::watch_token(std::uint64_t now_ns) {
+  const ring::RingState& r = *installed().ring;
+  if (r.membership().size() == 1) return;
+  const std::uint64_t activity = r.counters().tokens_received + r.counters().tokens_passed +
+                                 r.counters().wakes_received + r.log().counters().batches_landed;
+  if (activity != activity_ || r.holds_token()) {
+    activity_ = activity;
+    last_activity_ns_ = now_ns;
+    return;
+  }
+  if (now_ns - last_activity_ns_ >= config_.token_timeout_ns) {
+    ++counters_.token_losses;
+    enter_gather(now_ns);
+    check_consensus(now_ns);
+  }
+}
+
+bool Member::tick(std::uint64_t now_ns) {
+  const std::size_t queued = outbox_.total_queued();
+  const std::uint64_t gathers = counters_.gathers;
+  switch (phase_) {
+    case Phase::operational:
+      watch_token(now_ns);
+      break;
+    case Phase::gather:
+      if (now_ns >= consensus_deadline_ns_) {
+        on_consensus_timeout(now_ns);
+      } else if (now_ns >= next_send_ns_) {
+        send_joins(now_ns);
+      }
+      break;
+    case Phase::commit:
+      if (now_ns >= commit_deadline_ns_) {
+        ++counters_.commits_abandoned;
+        enter_gather(now_ns);
+        check_consensus(now_ns);
+        break;
+      }
+      if (now_ns >= next_send_ns_) send_commit_messages(now_ns);
+      check_install(now_ns);
+      break;
+    case Phase::left:
+      return false;
+  }
+  bool acted = outbox_.total_queued() != queued || counters_.gathers != gathers;
+  if (phase_ == Phase::operational) acted = newest().ring->tick(now_ns) || acted;
+  return acted;
+}
+
+std::uint64_t Member::next_deadline_ns() const noexcept {
+  if (phase_ == Phase::left) return ring::kNever;
+  if (outbox_.total_queued() > 0) return 0;
+  std::uint64_t t = ring::kNever;
+  switch (phase_) {
+    case Phase::operational:
+      t = gens_.back()->ring->next_deadline_ns();
+      if (installed().ring->membership().size() > 1) {
+        t = std::min(t, last_activity_ns_ + config_.token_timeout_ns);
+      }
+      return t;
+    case Phase::gather:
+      return std::min(next_send_ns_, consensus_deadline_ns_);
+    case Phase::commit:
+      if (gens_.back()->ring->token_seen()) return 0;  // install
+      return std::min(next_send_ns_, commit_deadline_ns_);
+    case Phase::left:
+      break;
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------- actions
+
+std::span<const fabric::WriteOp> Member::pending_chain(std::size_t peer) const noexcept {
+  if (ring::RingState* r = sending_ring()) {
+    const auto& members = r->membership().members;
+    const auto it = std::find(members.begin(), members.end(), config_.nodes[peer]);
+    if (it != members.end()) {
+      auto chain = r->pending_chain(static_cast<std::size_t>(it - members.begin()));
+      if (!chain.empty()) return chain;
+    }
+  }
+  return outbox_.front(peer);
+}
+
+void Member::chain_posted(std::size_t peer) noexcept {
+  if (ring::RingState* r = sending_ring()) {
+    const auto& members = r->membership().members;
+    const auto it = std::find(members.begin(), members.end(), config_.nodes[peer]);
+    if (it != members.end()) {
+      const auto d = static_cast<std::size_t>(it - members.begin());
+      if (!r->pending_chain(d).empty()) {
+        r->chain_posted(d);
+        return;
+      }
+    }
+  }
+  outbox_.pop(peer);
+}
+
+std::optional<std::uint64_t> Member::next_zero_copy_done() noexcept {
+  for (auto& g : gens_) {
+    if (auto tag = g->ring->next_zero_copy_done()) return tag;
+  }
+  return std::nullopt;
+}
+
+}  // namespace ringcast::membership

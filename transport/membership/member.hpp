@@ -1,0 +1,228 @@
+// Member: one process's membership in a Totem ring, sans I/O. It runs the
+// ring (ring/RingState) and, when the ring breaks, Totem's gather, commit and
+// recovery to form a new ring among the members that can still reach each
+// other, on the same registered log and mailbox (docs/protocol.md
+// "Membership").
+//
+// Events in: start, submit, completions, link failures, release, tick(now).
+// Actions out: chains of writes per node (the running ring's, then
+// membership's own), one stream of events in order (messages and
+// configuration changes, next_event), zero-copy sources free again, and the
+// time it wants to run again. It never sleeps, reads a clock or touches a
+// link.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/fabric.hpp"
+#include "membership/config.hpp"
+#include "membership/control.hpp"
+#include "ring/outbox.hpp"
+#include "ring/ring_state.hpp"
+
+namespace ringcast::membership {
+
+// A configuration change, at the same point of the event stream at every
+// member that moves from one configuration to the next (extended virtual
+// synchrony). A ring's end is announced as a transitional configuration
+// (transitional = true; ring = the ring left; members = those of it that go
+// on together; left = its other members); the old ring's messages that only
+// those members can still deliver follow it; then the new ring as a regular
+// configuration (ring = the new ring; left = members of the previous regular
+// configuration not in it; joined = members new to this member's view).
+struct ConfigurationChange {
+  RingId ring;
+  std::vector<NodeId> members;
+  std::vector<NodeId> left;
+  std::vector<NodeId> joined;
+  bool transitional = false;
+};
+
+struct MemberEvent {
+  // A message (change == nullptr) or a configuration change.
+  const ConfigurationChange* change = nullptr;  // valid until the next next_event()
+  ring::Delivery message;                       // payload valid until released
+  RingId ring;                                  // the ring the message was ordered in
+  // Messages are numbered 1, 2, 3, ... across rings; release_through takes
+  // this number. A configuration change carries the number of the last message.
+  std::uint64_t index = 0;
+};
+
+enum class Phase : std::uint8_t { operational, gather, commit, left };
+const char* phase_name(Phase phase) noexcept;
+
+struct MembershipCounters {
+  std::uint64_t reformations = 0;   // rings installed after the first
+  std::uint64_t gathers = 0;        // gathers started
+  std::uint64_t token_losses = 0;   // gathers started by the token timeout
+  std::uint64_t link_failures = 0;  // links seen failing
+  std::uint64_t consensus_timeouts = 0;
+  std::uint64_t commits_abandoned = 0;
+  std::uint64_t control_sent = 0;
+  std::uint64_t control_received = 0;
+  std::uint64_t control_dropped = 0;  // invalid, or not making sense now
+  ControlFault last_control_fault = ControlFault::none;
+  std::uint64_t control_stale = 0;      // overwritten by a newer one before read
+  std::uint64_t recovery_writes = 0;    // record ranges written to members lacking them
+  std::uint64_t records_recovered = 0;  // seqs this member got from a recovery source
+};
+
+struct MemberMemory {
+  ring::LocalMemory ring;                                 // mailbox: mailbox_bytes()
+  const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
+};
+
+class Member {
+ public:
+  // The configs must have passed validate(); me must be in config.nodes.
+  Member(const ring::RingConfig& ring_config, const MembershipConfig& config, NodeId me,
+         const MemberMemory& memory);
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+  ~Member();
+
+  // The first ring: `members` (this node among them, in node order), with
+  // live links to each. Announced as the first regular configuration.
+  void start(NodeMask members, std::uint64_t now_ns);
+
+  // --- Events.
+  Status submit(const ring::OutgoingMessage& message);
+  void on_completion(const fabric::Completion& completion, std::uint64_t now_ns);
+  // The link to node index `peer` failed (or a post on it did).
+  void on_link_failed(std::size_t peer, std::uint64_t now_ns);
+  Status release_through(std::uint64_t index);
+  bool tick(std::uint64_t now_ns);
+
+  // --- Actions. Chains for node index `peer`: first the running ring's, then
+  // membership's own; post them in this order and report each posted.
+  std::span<const fabric::WriteOp> pending_chain(std::size_t peer) const noexcept;
+  void chain_posted(std::size_t peer) noexcept;
+  std::optional<MemberEvent> next_event();
+  std::optional<std::uint64_t> next_zero_copy_done() noexcept;
+  std::uint64_t next_deadline_ns() const noexcept;
+
+  // --- State, for drivers, tests and status.
+  Phase phase() const noexcept { return phase_; }
+  RingId ring_id() const noexcept;
+  std::vector<NodeId> ring_members() const;
+  const ring::RingState& ring() const noexcept;  // the ring installed last
+  const MembershipCounters& counters() const noexcept { return counters_; }
+  std::size_t my_index() const noexcept { return me_; }
+  const MembershipConfig& config() const noexcept { return config_; }
+  std::size_t generations() const noexcept { return gens_.size(); }
+  NodeMask live_links() const noexcept { return link_ok_; }
+
+ private:
+  struct Gen;
+  struct JoinSeen {
+    bool valid = false;
+    NodeMask proc = 0;
+    NodeMask fail = 0;
+    OldRingInfo info;
+  };
+  struct Commit {
+    RingId ring;
+    NodeMask members = 0;
+    std::array<OldRingInfo, kMaxNodes> infos{};  // by node index
+    // This member's old ring, as the commit decides it.
+    NodeMask group = 0;  // members coming from the same ring
+    std::size_t source = 0;
+    std::uint64_t regular_through = 0;  // delivered by someone in the old configuration
+    std::uint64_t through = 0;          // every member of the group delivers up to it
+    std::uint64_t end_position = 0;     // where the record after `through` starts
+    std::uint64_t base_position = 0;    // the new ring's seq 1
+    bool recovered = false;
+    NodeMask ready = 0;  // representative: members that reported ready
+  };
+
+  // member.cpp: completions, routing, time.
+  Gen& installed() noexcept;
+  const Gen& installed() const noexcept;
+  Gen& newest() noexcept { return *gens_.back(); }
+  ring::RingState* sending_ring() const noexcept;
+  void route_records(const fabric::Completion& c, std::uint64_t now_ns);
+  void on_write_completion(const fabric::Completion& c);
+  void watch_token(std::uint64_t now_ns);
+  NodeMask mask_of(const ring::RingMembership& m) const;
+  std::vector<NodeId> nodes_of(NodeMask m) const;
+  std::unique_ptr<Gen> make_gen(NodeMask members, RingId id, const ring::RingStart& where);
+
+  // Our control writes' work request ids: this tag, then the peer's index.
+  static constexpr std::uint64_t kControlWrTag = 0x4D454D42;  // "MEMB"
+
+  // gather.cpp: joins, consensus, commit.
+  void enter_gather(std::uint64_t now_ns);
+  void on_consensus_timeout(std::uint64_t now_ns);
+  void on_control(std::uint32_t imm, std::uint64_t now_ns);
+  void drop_control(ControlFault fault) noexcept;
+  void on_join(const ControlMessage& m, std::uint64_t now_ns);
+  bool merge_join(const ControlMessage& m);
+  void check_consensus(std::uint64_t now_ns);
+  OldRingInfo my_info() const;
+  void send_joins(std::uint64_t now_ns);
+  void on_commit(const ControlMessage& m, std::uint64_t now_ns);
+  bool plan_commit(const ControlMessage& m, Commit* c) const;
+  void accept_commit(const Commit& c, std::uint64_t now_ns);
+  void abandon_commit();
+  void send_control(std::size_t peer, ControlMessage m, std::span<const fabric::WriteOp> before);
+
+  // recovery.cpp: old records to those lacking them, ready, install.
+  void send_commit_messages(std::uint64_t now_ns);
+  void send_commit_message(std::size_t peer, ControlType type);
+  void send_recovery(std::size_t peer);
+  void on_recovered(const ControlMessage& m, std::uint64_t now_ns);
+  void on_ready(const ControlMessage& m, std::uint64_t now_ns);
+  void check_install(std::uint64_t now_ns);
+  void install(std::uint64_t now_ns);
+  void leave(std::uint64_t now_ns);
+
+  // stream.cpp: the event stream and releases.
+  std::optional<MemberEvent> next_from(Gen& g);
+  void drop_released_generations() noexcept;
+
+  ring::RingConfig ring_config_;
+  MembershipConfig config_;
+  std::size_t me_;
+  MemberMemory memory_;
+  NodeMask cluster_ = 0;
+  NodeMask link_ok_ = 0;
+  Phase phase_ = Phase::operational;
+  std::deque<std::unique_ptr<Gen>> gens_;  // oldest first; bounded by kMaxGenerations
+  std::size_t stream_ = 0;                 // the generation the event stream reads
+  std::uint8_t next_generation_ = 0;
+  std::uint64_t max_epoch_ = 0;
+  std::uint64_t next_index_ = 1;
+  ConfigurationChange change_;  // the one next_event() returned last
+
+  // Token loss detection (operational).
+  std::uint64_t activity_ = 0;
+  std::uint64_t last_activity_ns_ = 0;
+
+  // Gather.
+  NodeMask proc_ = 0;
+  NodeMask fail_ = 0;
+  std::array<JoinSeen, kMaxNodes> joins_{};
+  std::uint64_t consensus_deadline_ns_ = 0;
+  std::uint64_t next_send_ns_ = 0;
+  // Commit.
+  std::optional<Commit> commit_;
+  std::uint64_t commit_round_ = 0;
+  std::uint64_t commit_deadline_ns_ = 0;
+
+  // Control writes: one staging slot per peer, busy until its write finished.
+  ring::Outbox outbox_;
+  std::vector<bool> staging_busy_;
+  std::uint64_t message_seq_ = 0;
+  std::vector<std::uint64_t> last_seq_seen_;  // per peer: newest message accepted
+
+  MembershipCounters counters_;
+};
+
+}  // namespace ringcast::membership

@@ -1,0 +1,136 @@
+#include "membership/member_driver.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace ringcast::membership {
+
+Result<std::unique_ptr<MemberDriver>> MemberDriver::create(fabric::Endpoint& endpoint,
+                                                           const ring::RingConfig& ring_config,
+                                                           const MembershipConfig& config) {
+  RC_TRY(validate(config, ring_config));
+  if (std::find(config.nodes.begin(), config.nodes.end(), endpoint.node()) == config.nodes.end()) {
+    return make_error(Errc::invalid_argument, "MemberDriver::create",
+                      "this node is not in the cluster's node list");
+  }
+  std::unique_ptr<MemberDriver> d(new MemberDriver(endpoint, ring_config, config));
+  struct Want {
+    std::unique_ptr<fabric::MemoryRegion>* into;
+    std::size_t bytes;
+    fabric::Access access;
+  };
+  const Want wants[] = {
+      {&d->log_, ring_config.log_bytes, fabric::Access::remote_write},
+      {&d->mailbox_, ring::mailbox_bytes(ring_config.mailbox_slots), fabric::Access::remote_write},
+      {&d->send_buffer_, ring_config.send_buffer_bytes, fabric::Access::local_only},
+      {&d->staging_, ring::staging_bytes(ring_config), fabric::Access::local_only},
+      {&d->control_staging_, config.nodes.size() * ring::kControlSlotBytes,
+       fabric::Access::local_only},
+  };
+  for (const Want& w : wants) {
+    auto region = endpoint.allocate(w.bytes, w.access);
+    RC_TRY(region);
+    *w.into = std::move(*region);
+  }
+  return d;
+}
+
+fabric::ConnectInfo MemberDriver::connect_info(std::uint32_t incarnation) const noexcept {
+  fabric::ConnectInfo info;
+  info.node = endpoint_->node();
+  info.incarnation = incarnation;
+  info.region_count = 2;
+  info.regions[ring::kLogRegion] = log_->remote();
+  info.regions[ring::kMailboxRegion] = mailbox_->remote();
+  return info;
+}
+
+Status MemberDriver::check_link(std::size_t u, const fabric::Link* link) const {
+  const std::string who = "node " + std::to_string(config_.nodes[u]);
+  if (link->peer() != config_.nodes[u]) {
+    return make_error(Errc::invalid_argument, "MemberDriver::start",
+                      "the link to " + who + " leads elsewhere");
+  }
+  if (link->send_capacity() < ring_config_.max_messages_per_visit + 1) {
+    return make_error(Errc::invalid_argument, "MemberDriver::start",
+                      "the send queue of the link to " + who + " cannot take a visit's chain");
+  }
+  auto regions = link->peer_regions();
+  if (regions.size() < 2 || regions[ring::kLogRegion].length != ring_config_.log_bytes ||
+      regions[ring::kMailboxRegion].length < ring::mailbox_bytes(ring_config_.mailbox_slots)) {
+    return make_error(Errc::protocol, "MemberDriver::start",
+                      who + " advertised regions that do not match this ring's config");
+  }
+  return {};
+}
+
+Status MemberDriver::start(std::span<fabric::Link* const> links) {
+  if (member_) return make_error(Errc::invalid_argument, "MemberDriver::start", "already started");
+  if (links.size() != config_.nodes.size()) {
+    return make_error(Errc::invalid_argument, "MemberDriver::start",
+                      "one link slot per node of the cluster is needed");
+  }
+  NodeMask members = 0;
+  for (std::size_t u = 0; u < links.size(); ++u) {
+    if (config_.nodes[u] == endpoint_->node()) {
+      if (links[u] != nullptr) {
+        return make_error(Errc::invalid_argument, "MemberDriver::start", "a link to myself");
+      }
+      members |= bit(u);
+    } else if (links[u] != nullptr) {
+      RC_TRY(check_link(u, links[u]));
+      members |= bit(u);
+    }
+  }
+  links_.assign(links.begin(), links.end());
+  MemberMemory memory{{log_.get(), mailbox_.get(), send_buffer_.get(), staging_.get()},
+                      control_staging_.get()};
+  member_ = std::make_unique<Member>(ring_config_, config_, endpoint_->node(), memory);
+  member_->start(members, endpoint_->now_ns());
+  return {};
+}
+
+Status MemberDriver::submit(const ring::OutgoingMessage& message) {
+  if (!member_) return make_error(Errc::invalid_argument, "submit", "not started");
+  return member_->submit(message);
+}
+
+bool MemberDriver::post_chains() {
+  bool posted = false;
+  for (std::size_t u = 0; u < links_.size(); ++u) {
+    for (auto chain = member_->pending_chain(u); !chain.empty();
+         chain = member_->pending_chain(u)) {
+      if (links_[u] == nullptr) {
+        member_->on_link_failed(u, endpoint_->now_ns());
+        break;
+      }
+      Status s = links_[u]->post(chain);
+      if (s.ok()) {
+        member_->chain_posted(u);
+        posted = true;
+        continue;
+      }
+      // try_again: the link's send queue drains, this chain stays first.
+      if (s.error().code != Errc::try_again) member_->on_link_failed(u, endpoint_->now_ns());
+      break;
+    }
+  }
+  return posted;
+}
+
+bool MemberDriver::progress() {
+  if (!member_) return false;
+  const std::size_t n = endpoint_->poll(completions_);
+  const std::uint64_t now = endpoint_->now_ns();
+  for (std::size_t i = 0; i < n; ++i)
+    member_->on_completion(completions_[i], now);
+  bool acted = member_->tick(now);
+  bool posted = post_chains();
+  if (posted) {  // a full outbox may have kept a visit or a message back
+    acted = member_->tick(now) || acted;
+    posted = post_chains() || posted;
+  }
+  return n > 0 || acted || posted;
+}
+
+}  // namespace ringcast::membership

@@ -1,0 +1,80 @@
+// MemberDriver: binds one process's Member (membership + ring) to a
+// fabric::Endpoint and its links. Like ring/RingDriver, it uses only
+// fabric.hpp, so the same code runs over the simulator and over verbs.
+//
+//   auto driver = MemberDriver::create(endpoint, ring_config, membership_config);
+//   ConnectInfo mine = driver->connect_info(incarnation);   // log + mailbox
+//   ... connect to the other nodes, getting links ...
+//   driver->start(links);          // links[u] -> config.nodes[u] (null: none)
+//   loop: driver->progress(); drain next_event() (messages and configuration
+//         changes) and release_through(index); submit() whenever; sleep until
+//         next_deadline_ns() or a completion.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/connect_info.hpp"
+#include "fabric/fabric.hpp"
+#include "membership/member.hpp"
+
+namespace ringcast::membership {
+
+class MemberDriver {
+ public:
+  static Result<std::unique_ptr<MemberDriver>> create(fabric::Endpoint& endpoint,
+                                                      const ring::RingConfig& ring_config,
+                                                      const MembershipConfig& config);
+
+  // ConnectInfo region order as RingDriver's: [kLogRegion] the receive log,
+  // [kMailboxRegion] the mailbox (token slots, wake words, control slots).
+  fabric::ConnectInfo connect_info(std::uint32_t incarnation) const noexcept;
+
+  // links[u] leads to config.nodes[u], null for this node and for nodes not
+  // reachable now; the first ring is this node and every node with a link.
+  Status start(std::span<fabric::Link* const> links);
+
+  Status submit(const ring::OutgoingMessage& message);
+  // One round: completions in, time, chains out. True when it did something.
+  bool progress();
+  std::optional<MemberEvent> next_event() { return member_->next_event(); }
+  Status release_through(std::uint64_t index) { return member_->release_through(index); }
+  std::optional<std::uint64_t> next_zero_copy_done() noexcept {
+    return member_->next_zero_copy_done();
+  }
+  std::uint64_t next_deadline_ns() const noexcept {
+    return member_ ? member_->next_deadline_ns() : ring::kNever;
+  }
+
+  bool started() const noexcept { return member_ != nullptr; }
+  Member& member() noexcept { return *member_; }
+  const Member& member() const noexcept { return *member_; }
+  const fabric::MemoryRegion& log_region() const noexcept { return *log_; }
+  const fabric::MemoryRegion& mailbox_region() const noexcept { return *mailbox_; }
+  fabric::Endpoint& endpoint() noexcept { return *endpoint_; }
+
+ private:
+  MemberDriver(fabric::Endpoint& endpoint, const ring::RingConfig& ring_config,
+               const MembershipConfig& config)
+      : endpoint_(&endpoint), ring_config_(ring_config), config_(config) {}
+  Status check_link(std::size_t u, const fabric::Link* link) const;
+  bool post_chains();
+
+  fabric::Endpoint* endpoint_;
+  ring::RingConfig ring_config_;
+  MembershipConfig config_;
+  std::unique_ptr<fabric::MemoryRegion> log_;
+  std::unique_ptr<fabric::MemoryRegion> mailbox_;
+  std::unique_ptr<fabric::MemoryRegion> send_buffer_;
+  std::unique_ptr<fabric::MemoryRegion> staging_;
+  std::unique_ptr<fabric::MemoryRegion> control_staging_;
+  std::vector<fabric::Link*> links_;
+  std::unique_ptr<Member> member_;
+  std::array<fabric::Completion, 64> completions_{};
+};
+
+}  // namespace ringcast::membership

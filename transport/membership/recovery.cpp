@@ -1,0 +1,154 @@
+// Member: recovery (the old ring's records go to the members of its group
+// that lack them), readiness, and the install of the new ring.
+#include <algorithm>
+
+#include "membership/generation.hpp"
+#include "membership/member.hpp"
+
+namespace ringcast::membership {
+
+// Repeated every join interval until the ring installs: every message here
+// says a state, so a copy lost to a busy slot is sent again. A peer's control
+// slot holds one message at a time, so when several are due for one peer
+// (the commit, its records, the ready), each round sends the next of them.
+void Member::send_commit_messages(std::uint64_t now_ns) {
+  next_send_ns_ = now_ns + config_.join_interval_ns;
+  ++commit_round_;
+  const Commit& c = *commit_;
+  const std::size_t representative = lowest(c.members);
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (k == me_ || !has(c.members & link_ok_, k)) continue;
+    std::array<ControlType, 3> due{};
+    std::size_t n = 0;
+    if (representative == me_ && !has(c.ready, k)) due[n++] = ControlType::commit;
+    if (c.source == me_ && has(c.group & ~c.ready, k) && c.infos[k].received_up_to < c.through) {
+      due[n++] = ControlType::recovered;
+    }
+    if (c.recovered && k == representative) due[n++] = ControlType::ready;
+    if (n > 0) send_commit_message(k, due[commit_round_ % n]);
+  }
+}
+
+void Member::send_commit_message(std::size_t peer, ControlType type) {
+  const Commit& c = *commit_;
+  if (type == ControlType::recovered) return send_recovery(peer);
+  ControlMessage m;
+  m.type = type;
+  m.ring = c.ring;
+  if (type == ControlType::commit) {
+    m.mask_a = c.members;
+    for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+      if (has(c.members, k)) m.infos[m.info_count++] = c.infos[k];
+    }
+  }
+  send_control(peer, m, {});
+}
+
+// The records the peer lacks lie between the end it reported and the end of
+// `through`, at the same offsets in every log: at most two writes (the range
+// may wrap), straight from this member's log, then the message saying so on
+// the same link (FIFO: the records have landed when it arrives). Bytes the
+// peer already holds are rewritten with themselves.
+void Member::send_recovery(std::size_t peer) {
+  const Commit& c = *commit_;
+  if (!has(link_ok_, peer)) return;
+  std::array<fabric::WriteOp, 2> ops{};
+  std::size_t n = 0;
+  const std::uint64_t log_bytes = ring_config_.log_bytes;
+  for (std::uint64_t pos = c.infos[peer].end_position; pos < c.end_position && n < ops.size();) {
+    const std::uint64_t offset = pos % log_bytes;
+    const std::uint64_t length = std::min(c.end_position - pos, log_bytes - offset);
+    fabric::WriteOp& op = ops[n++];
+    op.segments[0] = {memory_.ring.log, offset, static_cast<std::uint32_t>(length)};
+    op.segment_count = 1;
+    op.remote_region = ring::kLogRegion;
+    op.remote_offset = offset;
+    pos += length;
+  }
+  ControlMessage m;
+  m.type = ControlType::recovered;
+  m.ring = c.ring;
+  m.old_ring = installed().id();
+  m.through_seq = c.through;
+  m.end_position = c.end_position;
+  const std::uint64_t sent = counters_.control_sent;
+  send_control(peer, m, std::span<const fabric::WriteOp>(ops.data(), n));
+  if (counters_.control_sent != sent) ++counters_.recovery_writes;
+}
+
+// Before marking anything, every header from the delivered ones up to
+// `through` must validate and chain to the announced end: a source that wrote
+// garbage is refused (the commit then times out), never delivered.
+void Member::on_recovered(const ControlMessage& m, std::uint64_t now_ns) {
+  if (phase_ != Phase::commit || commit_->recovered) return;
+  const Commit& c = *commit_;
+  if (m.ring != c.ring || m.sender_index != c.source || m.old_ring != installed().id() ||
+      m.through_seq != c.through || m.end_position != c.end_position) {
+    return drop_control(ControlFault::bad_field);
+  }
+  ring::ReceiveLog& log = installed().ring->mutable_log();
+  const std::uint64_t before = log.received_up_to();
+  const auto end = log.end_of(c.through);
+  if (!end || *end != c.end_position || !log.mark_recovered(c.through)) {
+    return drop_control(ControlFault::bad_field);
+  }
+  counters_.records_recovered += c.through - before;
+  commit_->recovered = true;
+  if (lowest(c.members) == me_) {
+    commit_->ready |= bit(me_);
+    check_install(now_ns);
+  } else {
+    send_commit_messages(now_ns);
+  }
+}
+
+void Member::on_ready(const ControlMessage& m, std::uint64_t now_ns) {
+  if (phase_ != Phase::commit || lowest(commit_->members) != me_) return;
+  if (m.ring != commit_->ring || !has(commit_->members, m.sender_index)) {
+    return drop_control(ControlFault::bad_field);
+  }
+  commit_->ready |= bit(m.sender_index);
+  check_install(now_ns);
+}
+
+// The representative starts the new ring once every member holds what it
+// must deliver of the old one; everyone else installs it at its first token.
+void Member::check_install(std::uint64_t now_ns) {
+  if (phase_ != Phase::commit) return;
+  ring::RingState& pending = *newest().ring;
+  if (lowest(commit_->members) == me_ && commit_->ready == commit_->members &&
+      !pending.token_seen()) {
+    pending.start(now_ns);
+  }
+  if (pending.token_seen()) install(now_ns);
+}
+
+void Member::install(std::uint64_t now_ns) {
+  const Commit& c = *commit_;
+  Gen& old = installed();
+  Gen& next = newest();
+  old.ending = true;
+  old.regular_through = c.regular_through;
+  old.through = c.through;
+  old.transitional = {old.id(), nodes_of(c.group), nodes_of(old.members & ~c.group), {}, true};
+  next.regular = {c.ring, nodes_of(c.members), nodes_of(old.members & ~c.members),
+                  nodes_of(c.members & ~old.members), false};
+  next.installed = true;
+  phase_ = Phase::operational;
+  commit_.reset();
+  proc_ = 0;
+  fail_ = 0;
+  joins_ = {};
+  activity_ = 0;
+  last_activity_ns_ = now_ns;
+  ++counters_.reformations;
+}
+
+void Member::leave(std::uint64_t now_ns) {
+  (void)now_ns;
+  for (auto& g : gens_)
+    g->ring->freeze();
+  phase_ = Phase::left;
+}
+
+}  // namespace ringcast::membership

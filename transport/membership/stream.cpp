@@ -1,0 +1,96 @@
+// Member: the one event stream across rings, and releases.
+//
+// Per ring, in order: its regular configuration change, its messages; when
+// the next ring installs, the messages up to regular_through (delivered by a
+// member of the group in the old configuration already), the transitional
+// change, the messages up to `through` (SAFE ones now only need the group:
+// extended virtual synchrony), then the next ring's regular change.
+#include <algorithm>
+
+#include "membership/generation.hpp"
+#include "membership/member.hpp"
+
+namespace ringcast::membership {
+
+std::optional<MemberEvent> Member::next_event() {
+  while (stream_ < gens_.size()) {
+    Gen& g = *gens_[stream_];
+    if (!g.installed) return std::nullopt;
+    if (!g.announced) {
+      g.announced = true;
+      g.index_base = next_index_ - 1;
+      change_ = g.regular;
+      return MemberEvent{&change_, {}, g.id(), next_index_ - 1};
+    }
+    if (auto e = next_from(g)) return e;
+    if (!g.ending || !g.transitional_sent || g.ring->log().delivered_seq() < g.through) {
+      return std::nullopt;
+    }
+    ++stream_;
+    drop_released_generations();
+  }
+  return std::nullopt;
+}
+
+std::optional<MemberEvent> Member::next_from(Gen& g) {
+  std::optional<ring::Delivery> d;
+  if (!g.ending) {
+    // Only the running ring delivers; a frozen one waits for the commit.
+    if (phase_ != Phase::operational || &g != gens_.back().get()) return std::nullopt;
+    d = g.ring->next_delivery();
+  } else {
+    ring::ReceiveLog& log = g.ring->mutable_log();
+    const std::uint64_t limit = g.transitional_sent ? g.through : g.regular_through;
+    if (log.delivered_seq() < limit) {
+      d = log.next_delivery(limit);
+      if (!d) {  // everything up to limit is in the log: only a corrupted header stops it
+        leave(0);
+        return std::nullopt;
+      }
+    } else if (!g.transitional_sent) {
+      g.transitional_sent = true;
+      change_ = g.transitional;
+      return MemberEvent{&change_, {}, g.id(), next_index_ - 1};
+    }
+  }
+  if (!d) return std::nullopt;
+  const std::uint64_t index = g.index_base + d->seq;
+  RC_ASSERT(index == next_index_);
+  next_index_ = index + 1;
+  return MemberEvent{nullptr, *d, g.id(), index};
+}
+
+Status Member::release_through(std::uint64_t index) {
+  if (index >= next_index_) {
+    return make_error(Errc::invalid_argument, "release_through",
+                      "index " + std::to_string(index) + " not delivered yet");
+  }
+  for (auto& g : gens_) {
+    if (!g->announced || index <= g->index_base) break;
+    const std::uint64_t seq = std::min(index - g->index_base, g->ring->log().delivered_seq());
+    if (seq > 0) RC_TRY(g->ring->release_through(seq));
+  }
+  drop_released_generations();
+  return {};
+}
+
+// A ring whose stream ended and whose messages are all released is dropped
+// (once the NIC reads none of its zero-copy sources); each later ring's
+// released position follows the one before it until it releases its own.
+void Member::drop_released_generations() noexcept {
+  while (stream_ > 0 && gens_.size() > 1) {
+    const ring::RingState& front = *gens_.front()->ring;
+    if (front.log().released_seq() != front.log().delivered_seq() || front.zero_copy_in_use() > 0) {
+      break;
+    }
+    ring::RingState& next = *gens_[1]->ring;
+    next.release_inherited(next.log().base_position());
+    gens_.pop_front();
+    --stream_;
+  }
+  for (std::size_t i = 1; i < gens_.size(); ++i) {
+    gens_[i]->ring->release_inherited(gens_[i - 1]->ring->log().released_position());
+  }
+}
+
+}  // namespace ringcast::membership
