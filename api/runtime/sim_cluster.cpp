@@ -155,14 +155,16 @@ std::uint64_t SimCluster::next_due_ns() const {
   return due;
 }
 
-// Runs every event and round due up to target_ns (virtual). Bounded, so
-// that app threads get the lock between passes.
+// Runs every event and round due up to target_ns (virtual): moves the clock
+// to the next thing due (a fabric event or a member's deadline), runs the
+// events of that instant, then the rounds of the members that have work.
+// Bounded, so that application threads get the lock between calls.
 bool SimCluster::run_due(std::uint64_t target_ns) {
   bool did = false;
-  for (int pass = 0; pass < 256; ++pass) {
-    const auto event = world_->next_event_ns();
-    if (event && *event <= target_ns) world_->run_until(*event);
-    bool any = event && *event <= target_ns;
+  for (int pass = 0; pass < 64; ++pass) {
+    const std::uint64_t due = next_due_ns();
+    if (due > target_ns) break;
+    world_->run_until(std::max(due, world_->now_ns()));
     const std::uint64_t now = world_->now_ns();
     for (auto& m : members_) {
       if (!m->poked && m->endpoint->pending_completions() == 0 &&
@@ -172,9 +174,7 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
       m->poked = false;
       m->driver->progress();
       if (m->on_round) m->on_round(*m->driver);
-      any = true;
     }
-    if (!any) break;
     did = true;
   }
   return did;
@@ -192,9 +192,9 @@ void SimCluster::run() {
       continue;
     }
     const std::uint64_t due = next_due_ns();
-    if (due <= target) continue;
-    const std::uint64_t wait_ns = std::min<std::uint64_t>(due - target, 100'000'000);
-    wake_.wait_for(lock, std::chrono::nanoseconds(wait_ns));
+    const std::uint64_t wait_ns =
+        due <= target ? 0 : std::min<std::uint64_t>(due - target, 100'000'000);
+    wake_.wait_for(lock, std::chrono::nanoseconds(std::max<std::uint64_t>(wait_ns, 1000)));
   }
 }
 

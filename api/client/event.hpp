@@ -1,0 +1,53 @@
+// What a session's queue holds between the ring's delivery (progress thread)
+// and the application's cpg_dispatch (its own thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringcast/ringcast.hpp"
+
+namespace ringcast::client {
+
+using cpg::Callbacks;
+using cpg::Counters;
+using cpg::DispatchMode;
+using cpg::Guarantee;
+using cpg::Member;
+using cpg::MemberChange;
+using cpg::Message;
+using cpg::Reason;
+using cpg::RingChange;
+using cpg::ViewChange;
+
+// A group change, shared by the queues it goes to (copied once).
+struct ViewEvent {
+  std::string group;
+  std::vector<Member> members;
+  std::vector<MemberChange> left;
+  std::vector<MemberChange> joined;
+};
+
+struct RingEvent {
+  std::uint32_t representative = 0;
+  std::uint64_t seq = 0;
+  std::vector<std::uint32_t> nodes;
+};
+
+struct Event {
+  enum class Kind : std::uint8_t { message, view, ring };
+  Kind kind = Kind::message;
+  // message: the record stays in the receive log (pinned by `seq`) until the
+  // callback returned; `group` is the session's group name when it was queued.
+  std::uint64_t seq = 0;
+  Member sender;
+  std::byte* payload = nullptr;
+  std::size_t payload_bytes = 0;
+  std::shared_ptr<const std::string> group;
+  std::shared_ptr<const ViewEvent> view;
+  std::shared_ptr<const RingEvent> ring;
+};
+
+}  // namespace ringcast::client

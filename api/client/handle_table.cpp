@@ -1,0 +1,63 @@
+#include "client/handle_table.hpp"
+
+#include <random>
+
+namespace ringcast::client {
+
+HandleTable& HandleTable::instance() {
+  // Never destroyed: handles may be used from atexit handlers and threads
+  // that outlive main's statics.
+  static HandleTable* table = new HandleTable();  // NOLINT: intentionally leaked
+  return *table;
+}
+
+HandleTable::HandleTable() {
+  std::random_device rd;
+  // 48 random bits above, a counter below: never 0, never reused.
+  next_ = (static_cast<std::uint64_t>(rd()) << 32 | rd()) & 0xffff'ffff'0000'0000ull;
+  next_ |= 1;
+}
+
+cpg_handle_t HandleTable::add(std::shared_ptr<Session> session) {
+  std::lock_guard lock(mutex_);
+  const cpg_handle_t h = next_++;
+  session->handle = h;
+  sessions_.emplace(h, std::move(session));
+  return h;
+}
+
+std::shared_ptr<Session> HandleTable::find(cpg_handle_t handle) const {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(handle);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Session> HandleTable::remove(cpg_handle_t handle) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(handle);
+  if (it == sessions_.end()) return nullptr;
+  auto s = std::move(it->second);
+  sessions_.erase(it);
+  std::erase_if(iterations_, [handle](const auto& kv) { return kv.second->owner == handle; });
+  return s;
+}
+
+cpg_iteration_handle_t HandleTable::add_iteration(std::shared_ptr<Iteration> iteration) {
+  std::lock_guard lock(mutex_);
+  const cpg_iteration_handle_t h = next_++;
+  iterations_.emplace(h, std::move(iteration));
+  return h;
+}
+
+std::shared_ptr<Iteration> HandleTable::find_iteration(cpg_iteration_handle_t handle) const {
+  std::lock_guard lock(mutex_);
+  auto it = iterations_.find(handle);
+  return it == iterations_.end() ? nullptr : it->second;
+}
+
+bool HandleTable::remove_iteration(cpg_iteration_handle_t handle) {
+  std::lock_guard lock(mutex_);
+  return iterations_.erase(handle) > 0;
+}
+
+}  // namespace ringcast::client

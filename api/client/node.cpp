@@ -1,0 +1,350 @@
+#include "client/node.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "base/assert.hpp"
+#include "client/errors.hpp"
+#include "client/session.hpp"
+#include "groups/control_message.hpp"
+
+namespace ringcast::client {
+
+namespace {
+
+thread_local std::shared_ptr<Node> t_override;
+
+bool same_member(const groups::Member& a, std::uint32_t node, std::uint32_t pid) {
+  return a.node == node && a.pid == pid;
+}
+
+}  // namespace
+
+std::shared_ptr<Node> Node::create() {
+  std::shared_ptr<Node> n(new Node());
+  n->pid_ = static_cast<std::uint32_t>(::getpid());
+  return n;
+}
+
+runtime::RoundCallback Node::round_callback() {
+  // The transport dies with the node, and stops calling first.
+  return [this](ring::RingDriver& driver) { on_round(driver); };
+}
+
+void Node::attach(std::unique_ptr<runtime::RingTransport> transport) {
+  RC_ASSERT(transport_ == nullptr);
+  node_id_ = transport->me();
+  max_message_bytes_ = transport->ring_config().max_message_bytes;
+  std::lock_guard lock(mutex_);
+  transport_ = std::move(transport);
+}
+
+Node::~Node() {
+  // The transport's thread must stop before the pool and table it calls into.
+  transport_.reset();
+}
+
+Node::Override::Override(std::shared_ptr<Node> node) : previous_(std::move(t_override)) {
+  t_override = std::move(node);
+}
+
+Node::Override::~Override() {
+  t_override = std::move(previous_);
+}
+
+cpg::Result<std::shared_ptr<Node>> Node::current() {
+  if (t_override) return t_override;
+  return process_node();
+}
+
+void Node::add_session(Session* session) {
+  std::lock_guard lock(mutex_);
+  session->id = next_session_id_++;
+  sessions_.push_back(session);
+}
+
+Session* Node::session_by_id(std::uint64_t id) const {
+  for (Session* s : sessions_) {
+    if (s->id == id) return s;
+  }
+  return nullptr;
+}
+
+void Node::remove_session(Session* session) {
+  std::lock_guard lock(mutex_);
+  std::erase(sessions_, session);
+}
+
+bool Node::group_taken(std::string_view group, const Session* except) const {
+  const std::uint32_t key = groups::group_key(group);
+  for (const Session* s : sessions_) {
+    if (s == except || s->state_locked() == Session::State::unjoined) continue;
+    if (groups::group_key(s->group_locked()) == key) return true;
+  }
+  return false;
+}
+
+RingEvent Node::ring_event() const {
+  const ring::RingMembership& m = transport_->membership();
+  RingEvent e;
+  e.representative = m.ring.representative;
+  e.seq = m.ring.epoch;
+  e.nodes.assign(m.members.begin(), m.members.end());
+  return e;
+}
+
+cpg::Status Node::submit_control(const Session& session, groups::ControlKind kind,
+                                 std::string_view group, bool wait_for_room) {
+  std::array<std::byte, groups::kMaxControlBytes> buffer;
+  const std::size_t n = groups::encode_control({kind, std::string(group)}, buffer);
+  ring::OutgoingMessage m;
+  m.payload = std::span(buffer).first(n);
+  m.group = groups::kControlGroup;
+  m.sender_pid = pid_;
+  m.guarantee = ring::Guarantee::agreed;
+  // A finalize must get out even under back-pressure: the others would keep
+  // a dead member in the group. The queue drains as the token turns.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::lock_guard serial(control_mutex_);
+  for (;;) {
+    {
+      // Queued before the submit: an inline round may deliver it at once.
+      std::lock_guard lock(mutex_);
+      own_controls_.push_back({session.id, kind});
+    }
+    cpg::Status s = to_status(transport_->submit(m));
+    if (!s.ok()) {
+      std::lock_guard lock(mutex_);
+      own_controls_.pop_back();  // not submitted, so not delivered either
+    }
+    if (s.code() != CS_ERR_TRY_AGAIN || !wait_for_room ||
+        std::chrono::steady_clock::now() > give_up) {
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+cpg::Status Node::submit_data(std::string_view group, Guarantee guarantee,
+                              std::span<const std::span<const std::byte>> pieces) {
+  ring::OutgoingMessage m;
+  m.pieces = pieces;
+  m.group = groups::group_key(group);
+  m.sender_pid = pid_;
+  m.guarantee = static_cast<ring::Guarantee>(guarantee);
+  return to_status(transport_->submit(m));
+}
+
+bool Node::flow_control_enabled() {
+  const runtime::SendPathState s = transport_->send_path();
+  return s.queued_messages >= s.queue_capacity ||
+         s.buffer_bytes - s.buffer_bytes_used < max_message_bytes_;
+}
+
+// --- Delivery: the transport's thread, its lock held.
+
+void Node::on_round(ring::RingDriver& driver) {
+  bool zero_copy_done = false;
+  {
+    std::lock_guard lock(mutex_);
+    while (auto d = driver.next_delivery())
+      on_delivery(*d);
+    while (auto tag = driver.next_zero_copy_done()) {
+      if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) (void)p->end_send(*tag);
+      zero_copy_done = true;
+    }
+    const std::uint64_t frontier = release_frontier();
+    if (frontier > released_) {
+      released_ = frontier;
+      (void)driver.release_through(frontier);
+    }
+  }
+  if (zero_copy_done) zero_copy_done_.notify_all();
+}
+
+void Node::on_delivery(const ring::Delivery& d) {
+  RC_ASSERT(d.seq > highest_delivered_);
+  highest_delivered_ = d.seq;
+  if (d.group == groups::kControlGroup) {
+    on_control(d);
+  } else {
+    on_data(d);
+  }
+}
+
+// The session of this process that is in `group` now (its join delivered,
+// its leave not yet): at most one.
+Session* Node::local_member(std::string_view group) const {
+  for (Session* s : sessions_) {
+    if (s->member_locked() && s->group_locked() == group) return s;
+  }
+  return nullptr;
+}
+
+void Node::on_data(const ring::Delivery& d) {
+  const groups::Group* g = table_.route(d.group, {d.sender, d.sender_pid});
+  if (g == nullptr) return;  // counted by the table
+  const bool mine = std::any_of(g->members.begin(), g->members.end(),
+                                [&](const auto& m) { return same_member(m, node_id_, pid_); });
+  if (!mine) return;
+  Session* s = local_member(g->name);
+  if (s == nullptr) return;  // closed meanwhile: its finalize is on its way
+  Event e;
+  e.kind = Event::Kind::message;
+  e.seq = d.seq;
+  e.sender = {d.sender, d.sender_pid};
+  e.payload = const_cast<std::byte*>(d.payload.data());  // the callback's msg is non-const
+  e.payload_bytes = d.payload.size();
+  e.group = s->group_ptr_locked();
+  s->push_locked(std::move(e));
+}
+
+void Node::on_control(const ring::Delivery& d) {
+  auto message = groups::decode_control(d.payload);
+  if (!message.ok()) {
+    ++control_invalid_;
+    std::fprintf(stderr, "ringcast: dropped a group control record from node %u: %s\n", d.sender,
+                 message.error().message().c_str());
+    return;
+  }
+  const groups::Member sender{d.sender, d.sender_pid};
+  // Ours: the front of own_controls_ names the session it came from (gone
+  // when that session closed since).
+  Session* own = nullptr;
+  if (same_member(sender, node_id_, pid_)) {
+    RC_ASSERT(!own_controls_.empty());
+    const OwnControl c = own_controls_.front();
+    own_controls_.pop_front();
+    RC_ASSERT(c.kind == message->kind);
+    own = session_by_id(c.session);
+  }
+  auto change = table_.apply(*message, sender);
+  if (!change.ok()) return;  // ignored, counted by the table
+  Session* leaver = nullptr;
+  if (own != nullptr && message->kind == groups::ControlKind::join) own->joined_locked();
+  if (own != nullptr && message->kind == groups::ControlKind::leave && own->member_locked())
+    leaver = own;
+  queue_view(*change, leaver);
+  if (leaver != nullptr) leaver->left_locked();
+}
+
+void Node::queue_view(const groups::ViewChange& change, Session* leaver) {
+  auto v = std::make_shared<ViewEvent>();
+  v->group = change.name;
+  bool mine = false;
+  for (const auto& m : change.members) {
+    v->members.push_back({m.node, m.pid});
+    mine = mine || same_member(m, node_id_, pid_);
+  }
+  for (const auto& c : change.left)
+    v->left.push_back({{c.member.node, c.member.pid}, static_cast<Reason>(c.reason)});
+  for (const auto& c : change.joined)
+    v->joined.push_back({{c.member.node, c.member.pid}, static_cast<Reason>(c.reason)});
+  Session* target = mine ? local_member(change.name) : leaver;
+  if (target == nullptr) return;
+  Event e;
+  e.kind = Event::Kind::view;
+  e.view = std::move(v);
+  target->push_locked(std::move(e));
+}
+
+// --- Releases.
+
+std::uint64_t Node::release_frontier() const {
+  std::uint64_t f = highest_delivered_;
+  for (const Session* s : sessions_) {
+    if (s->has_pinned_locked()) f = std::min(f, s->oldest_pinned_locked() - 1);
+  }
+  return f;
+}
+
+void Node::unpin(Session& session, std::uint64_t seq) {
+  std::uint64_t target = 0;
+  {
+    std::lock_guard lock(mutex_);
+    session.unpin_locked(seq);
+    const std::uint64_t f = release_frontier();
+    // Batched: each release is a trip through the transport's lock. The
+    // last record of a burst is released at once, so an idle log is empty.
+    if (f > released_ && (f - released_ >= 32 || !session.has_pinned_locked())) {
+      released_ = f;
+      target = f;
+    }
+  }
+  if (target != 0) (void)transport_->release_through(target);
+}
+
+void Node::release_unpinned() {
+  std::uint64_t target = 0;
+  {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t f = release_frontier();
+    if (f > released_) released_ = target = f;
+  }
+  if (target != 0) (void)transport_->release_through(target);
+}
+
+// --- Queries.
+
+std::vector<Member> Node::members_of(std::string_view group) const {
+  std::lock_guard lock(mutex_);
+  std::vector<Member> out;
+  if (const groups::Group* g = table_.find(group)) {
+    for (const auto& m : g->members)
+      out.push_back({m.node, m.pid});
+  }
+  return out;
+}
+
+std::vector<cpg_iteration_description_t> Node::describe_groups(cpg_iteration_type_t type,
+                                                               std::string_view group) const {
+  std::lock_guard lock(mutex_);
+  std::vector<cpg_iteration_description_t> out;
+  auto add = [&out](const groups::Group& g, std::uint32_t node, std::uint32_t pid) {
+    cpg_iteration_description_t d{};
+    d.group.length = static_cast<std::uint32_t>(g.name.size());
+    std::memcpy(d.group.value, g.name.data(), g.name.size());
+    d.nodeid = node;
+    d.pid = pid;
+    out.push_back(d);
+  };
+  table_.for_each_group([&](const groups::Group& g) {
+    if (type == CPG_ITERATION_NAME_ONLY) {
+      add(g, 0, 0);
+    } else if (type == CPG_ITERATION_ALL || g.name == group) {
+      for (const auto& m : g.members)
+        add(g, m.node, m.pid);
+    }
+  });
+  return out;
+}
+
+Counters Node::counters() const {
+  Counters c;
+  const ring::RingMembership& m = transport_->membership();
+  c.ring_representative = m.ring.representative;
+  c.ring_seq = m.ring.epoch;
+  c.members = static_cast<std::uint32_t>(m.members.size());
+  transport_->inspect([&c](const ring::RingDriver& d) {
+    if (!d.started()) return;
+    const auto& rc = d.state().counters();
+    c.tokens_received = rc.tokens_received;
+    c.tokens_passed = rc.tokens_passed;
+    c.tokens_dropped = rc.tokens_dropped;
+    c.records_delivered = d.state().log().counters().records_delivered;
+    c.records_dropped = d.state().log().counters().records_dropped;
+    c.bytes_copied_on_send = d.state().send_queue().bytes_copied();
+  });
+  std::lock_guard lock(mutex_);
+  c.messages_dropped_not_member = table_.counters().data_dropped_not_member;
+  c.zero_copy_sends = zero_copy_sends_;
+  return c;
+}
+
+}  // namespace ringcast::client

@@ -1,0 +1,158 @@
+// Node: this process's ring member as the CPG layer sees it. It owns the
+// RingTransport, the group table every member computes alike from the total
+// order, the sessions (CPG handles) of the process, and their zero-copy
+// buffer pool.
+//
+// Deliveries arrive on the transport's thread (on_round): control records
+// change the group table and queue view changes, data records are queued to
+// the one local session joined to their group (a process is one member, so
+// at most one of its sessions is in a given group) and stay pinned in the
+// receive log until that session's callback returned. The log is released
+// up to the oldest pinned record of any session.
+//
+// Lock order: transport's lock -> mutex_. mutex_ guards everything below it
+// and every session's queue and state; it is never held while calling the
+// transport or running an application callback.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "client/event.hpp"
+#include "groups/group_table.hpp"
+#include "ring/driver.hpp"
+#include "ringcast/ringcast.hpp"
+#include "runtime/ring_transport.hpp"
+#include "zcb/zero_copy_pool.hpp"
+
+namespace ringcast::client {
+
+class Session;
+
+class Node : public std::enable_shared_from_this<Node> {
+ public:
+  // A node without a ring yet: attach() one, whose round callback is
+  // round_callback().
+  static std::shared_ptr<Node> create();
+  runtime::RoundCallback round_callback();
+  void attach(std::unique_ptr<runtime::RingTransport> transport);
+
+  // The node new sessions use: the calling thread's Override when one is
+  // set (tests run several nodes in one process), else the process's node,
+  // started from the cluster file on first use and kept until exit.
+  static cpg::Result<std::shared_ptr<Node>> current();
+  // The process's node (started on first use); see process_node.cpp.
+  static cpg::Result<std::shared_ptr<Node>> process_node();
+  class Override {
+   public:
+    explicit Override(std::shared_ptr<Node> node);
+    ~Override();
+    Override(const Override&) = delete;
+    Override& operator=(const Override&) = delete;
+
+   private:
+    std::shared_ptr<Node> previous_;
+  };
+
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  std::uint32_t node_id() const noexcept { return node_id_; }
+  std::uint32_t pid() const noexcept { return pid_; }
+  std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
+  runtime::RingTransport& transport() noexcept { return *transport_; }
+
+  // --- Sessions (called by Session; the node keeps raw pointers, a session
+  // unregisters before it dies).
+  void add_session(Session* session);
+  void remove_session(Session* session);
+  // Whether `group` (or a group with the same key) is joined or being
+  // joined by a session of this process other than `except`.
+  bool group_taken(std::string_view group, const Session* except) const;
+  RingEvent ring_event() const;
+
+  // Submits a control record (join, leave, finalize) of `session`.
+  // try_again passes up unless wait_for_room.
+  cpg::Status submit_control(const Session& session, groups::ControlKind kind,
+                             std::string_view group, bool wait_for_room);
+  cpg::Status submit_data(std::string_view group, Guarantee guarantee,
+                          std::span<const std::span<const std::byte>> pieces);
+
+  std::vector<Member> members_of(std::string_view group) const;
+  std::vector<cpg_iteration_description_t> describe_groups(cpg_iteration_type_t type,
+                                                           std::string_view group) const;
+
+  // --- Zero-copy buffers.
+  cpg::Result<void*> zcb_alloc(std::size_t bytes);  // CS_ERR_NO_MEMORY at the pool's bound
+  cpg::Status zcb_free(void* buffer);
+  // Returns once the send is queued; *tag names it for zcb_wait.
+  cpg::Status zcb_send(std::string_view group, Guarantee guarantee, void* buffer,
+                       std::size_t bytes);
+  bool zcb_in_flight(const void* buffer);
+  cpg::Status zcb_wait(const void* buffer);
+
+  // A session dispatched a message: unpin it and release what nobody holds.
+  void unpin(Session& session, std::uint64_t seq);
+  void release_unpinned();
+
+  Counters counters() const;
+  bool flow_control_enabled();
+  std::mutex& mutex() const noexcept { return mutex_; }
+
+ private:
+  Node() = default;
+  void on_round(ring::RingDriver& driver);
+  void on_delivery(const ring::Delivery& d);
+  void on_control(const ring::Delivery& d);
+  void on_data(const ring::Delivery& d);
+  void queue_view(const groups::ViewChange& change, Session* leaver);
+  Session* local_member(std::string_view group) const;
+  Session* session_by_id(std::uint64_t id) const;
+  std::uint64_t release_frontier() const;
+  zcb::ZeroCopyPool* pool();
+
+  mutable std::mutex mutex_;
+  std::unique_ptr<runtime::RingTransport> transport_;
+  std::uint32_t node_id_ = 0;
+  std::uint32_t pid_ = 0;
+  std::size_t max_message_bytes_ = 0;
+  groups::GroupTable table_;
+  std::vector<Session*> sessions_;
+  std::uint64_t next_session_id_ = 1;
+  // This process's control records in submission order. The ring delivers a
+  // sender's records in the order it submitted them, so the front is always
+  // the next of ours to come back: that is how a delivered join or leave
+  // finds its session, even when an earlier handle of the process used the
+  // same group name (the record itself only names (node, pid)).
+  struct OwnControl {
+    std::uint64_t session = 0;
+    groups::ControlKind kind = groups::ControlKind::join;
+  };
+  std::deque<OwnControl> own_controls_;
+  std::mutex control_mutex_;  // one control submit at a time: keeps own_controls_ in ring order
+  std::uint64_t highest_delivered_ = 0;
+  std::uint64_t released_ = 0;
+  std::uint64_t control_invalid_ = 0;
+  std::uint64_t zero_copy_sends_ = 0;
+  std::condition_variable zero_copy_done_;
+
+  // The zero-copy pool, made on first use under zcb_mutex_; on_round reads
+  // pool_ptr_ without that lock.
+  std::mutex zcb_mutex_;
+  std::unique_ptr<fabric::Endpoint> allocator_;
+  std::unique_ptr<zcb::ZeroCopyPool> pool_;
+  std::atomic<zcb::ZeroCopyPool*> pool_ptr_{nullptr};
+  cpg::Status pool_error_;
+};
+
+}  // namespace ringcast::client

@@ -1,0 +1,131 @@
+// The zero-copy half of Node: the pool of registered buffers and sends that
+// the NIC reads straight from them.
+#include <chrono>
+
+#include "client/errors.hpp"
+#include "client/node.hpp"
+#include "groups/control_message.hpp"
+
+namespace ringcast::client {
+
+namespace {
+
+// The pool registers its slabs through an Endpoint; the node's transport owns
+// the real one and lends it only under its lock. This is the pool's view:
+// allocate() goes through the transport, nothing else is used.
+class TransportAllocator final : public fabric::Endpoint {
+ public:
+  explicit TransportAllocator(runtime::RingTransport& t) : transport_(&t) {}
+  fabric::NodeId node() const noexcept override { return transport_->me(); }
+  Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes,
+                                                         fabric::Access access) override {
+    if (access != fabric::Access::local_only)
+      return make_error(Errc::invalid_argument, "zcb", "zero-copy buffers are local_only");
+    return transport_->allocate(bytes);
+  }
+  Result<std::unique_ptr<fabric::MemoryRegion>> register_memory(std::span<std::byte>,
+                                                                fabric::Access) override {
+    return make_error(Errc::invalid_argument, "zcb", "the pool only allocates");
+  }
+  std::size_t poll(std::span<fabric::Completion>) override { return 0; }
+  std::uint64_t now_ns() const noexcept override { return 0; }
+
+ private:
+  runtime::RingTransport* transport_;
+};
+
+std::size_t round_up_pow2(std::size_t n) {
+  std::size_t p = 64;
+  while (p < n)
+    p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+// Created on first use, so a process that never uses zero copy registers
+// nothing for it.
+zcb::ZeroCopyPool* Node::pool() {
+  if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) return p;
+  std::lock_guard lock(zcb_mutex_);
+  if (pool_) return pool_.get();
+  allocator_ = std::make_unique<TransportAllocator>(*transport_);
+  zcb::PoolConfig config;
+  config.max_buffer_bytes = round_up_pow2(max_message_bytes_);
+  config.slab_bytes = std::max(config.slab_bytes, config.max_buffer_bytes);
+  config.max_reserved_bytes = std::max(config.max_reserved_bytes, 4 * config.slab_bytes);
+  config.initial_slabs = 1;
+  auto p = zcb::ZeroCopyPool::create(*allocator_, config);
+  if (!p) {
+    pool_error_ = to_status(p.error());
+    return nullptr;
+  }
+  pool_ = std::move(*p);
+  pool_ptr_.store(pool_.get(), std::memory_order_release);
+  return pool_.get();
+}
+
+cpg::Result<void*> Node::zcb_alloc(std::size_t bytes) {
+  zcb::ZeroCopyPool* p = pool();
+  if (p == nullptr) return pool_error_;
+  auto b = p->alloc(bytes);
+  if (!b) {
+    // The pool is at its bound: corosync's answer to a failed allocation.
+    if (b.error().code == Errc::try_again)
+      return cpg::Status(CS_ERR_NO_MEMORY, b.error().message());
+    return to_status(b.error());
+  }
+  return *b;
+}
+
+cpg::Status Node::zcb_free(void* buffer) {
+  zcb::ZeroCopyPool* p = pool();
+  if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "no zero-copy buffer was allocated");
+  return to_status(p->free(buffer));
+}
+
+cpg::Status Node::zcb_send(std::string_view group, Guarantee guarantee, void* buffer,
+                           std::size_t bytes) {
+  zcb::ZeroCopyPool* p = pool();
+  if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
+  auto segment = p->segment(buffer, bytes);
+  if (!segment) return to_status(segment.error());
+  auto token = p->begin_send(buffer);
+  if (!token) return to_status(token.error());
+  ring::OutgoingMessage m;
+  m.zero_copy = *segment;
+  m.group = groups::group_key(group);
+  m.sender_pid = pid_;
+  m.guarantee = static_cast<ring::Guarantee>(guarantee);
+  m.tag = *token;
+  ringcast::Status s = transport_->submit(m);
+  if (!s.ok()) {
+    (void)p->end_send(*token);
+    return to_status(s);
+  }
+  std::lock_guard lock(mutex_);
+  ++zero_copy_sends_;
+  return {};
+}
+
+bool Node::zcb_in_flight(const void* buffer) {
+  zcb::ZeroCopyPool* p = pool();
+  return p != nullptr && p->in_flight(buffer);
+}
+
+cpg::Status Node::zcb_wait(const void* buffer) {
+  zcb::ZeroCopyPool* p = pool();
+  if (p == nullptr) return {};
+  std::unique_lock lock(mutex_);
+  // end_send happens in on_round under mutex_, then notifies; the timeout
+  // only bounds a wait on a ring that stopped turning.
+  while (p->in_flight(buffer)) {
+    if (zero_copy_done_.wait_for(lock, std::chrono::seconds(30)) == std::cv_status::timeout &&
+        p->in_flight(buffer)) {
+      return cpg::Status(CS_ERR_TIMEOUT, "the NIC did not finish reading the buffer in 30 s");
+    }
+  }
+  return {};
+}
+
+}  // namespace ringcast::client

@@ -1,0 +1,77 @@
+// The process's node: started by the first handle from the cluster file
+// (RINGCAST_CONFIG, RINGCAST_NODE_ID; docs/configuration.md) and kept until
+// the process exits, like the corosync daemon outlives its clients' handles.
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+
+#include "client/node.hpp"
+#include "config/config.hpp"
+#include "runtime/ring_node.hpp"
+
+namespace ringcast::client {
+
+namespace {
+
+ring::RingConfig ring_config_of(const config::Totem& t) {
+  ring::RingConfig r;
+  r.log_bytes = t.log_size_bytes;
+  r.max_message_bytes = t.max_message_size_bytes;
+  r.max_messages_per_visit = t.max_messages;
+  r.window_messages = t.window_size;
+  r.token_hold_ns = std::uint64_t{t.token_hold_us} * 1000;
+  return r;
+}
+
+runtime::RingNodeOptions options_of(const config::LocalConfig& local) {
+  const config::Config& c = local.config;
+  runtime::RingNodeOptions o;
+  std::vector<const config::Node*> nodes;
+  for (const auto& n : c.nodes)
+    nodes.push_back(&n);
+  std::sort(nodes.begin(), nodes.end(), [](auto* a, auto* b) { return a->nodeid < b->nodeid; });
+  for (const config::Node* n : nodes)
+    o.members.push_back({n->nodeid, n->address.to_string(), n->port});
+  const config::Node& me = local.local();
+  o.me = me.nodeid;
+  o.device = !me.device.empty() ? me.device : c.rdma.device;
+  if (me.gid_index || c.rdma.gid_index)
+    o.gid_index = me.gid_index ? *me.gid_index : *c.rdma.gid_index;
+  o.ring = ring_config_of(c.totem);
+  o.progress.spin_ns = std::uint64_t{c.totem.spin_time_us} * 1000;
+  return o;
+}
+
+cpg::Result<std::shared_ptr<Node>> start_process_node() {
+  auto local = config::load_from_environment();
+  if (!local.ok()) {
+    std::fprintf(stderr, "ringcast: cannot load the cluster configuration: %s\n",
+                 local.error().message().c_str());
+    return cpg::Status(CS_ERR_LIBRARY, local.error().message());
+  }
+  auto node = Node::create();
+  runtime::RingNodeOptions o = options_of(*local);
+  o.on_round = node->round_callback();
+  auto ring = runtime::RingNode::start(o);
+  if (!ring.ok()) {
+    std::fprintf(stderr, "ringcast: node %u cannot join the ring: %s\n", o.me,
+                 ring.error().message().c_str());
+    return cpg::Status(CS_ERR_LIBRARY, ring.error().message());
+  }
+  node->attach(std::move(*ring));
+  return node;
+}
+
+}  // namespace
+
+cpg::Result<std::shared_ptr<Node>> Node::process_node() {
+  static std::mutex mutex;
+  static std::shared_ptr<Node> node;
+  std::lock_guard lock(mutex);
+  if (node) return node;
+  auto started = start_process_node();
+  if (started) node = *started;
+  return started;
+}
+
+}  // namespace ringcast::client

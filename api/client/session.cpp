@@ -1,0 +1,245 @@
+#include "client/session.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/assert.hpp"
+#include "client/node.hpp"
+
+namespace ringcast::client {
+
+namespace {
+
+cpg::Status bad_state(cs_error_t code, const char* why) {
+  return cpg::Status(code, why);
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd)
+    : node_(std::move(node)), callbacks_(std::move(callbacks)), event_fd_(event_fd) {}
+
+cpg::Result<std::shared_ptr<Session>> Session::open(std::shared_ptr<Node> node,
+                                                    Callbacks callbacks) {
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0)
+    return cpg::Status(CS_ERR_NO_RESOURCES, std::string("eventfd: ") + std::strerror(errno));
+  const bool initial_ring = callbacks.initial_ring_change;
+  std::shared_ptr<Session> s(new Session(std::move(node), std::move(callbacks), fd));
+  s->node_->add_session(s.get());
+  if (initial_ring) {
+    auto ring = std::make_shared<const RingEvent>(s->node_->ring_event());
+    std::lock_guard lock(s->node_->mutex());
+    Event e;
+    e.kind = Event::Kind::ring;
+    e.ring = std::move(ring);
+    s->push_locked(std::move(e));
+  }
+  return s;
+}
+
+Session::~Session() {
+  close();
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+bool Session::closed() const {
+  std::lock_guard lock(node_->mutex());
+  return closed_;
+}
+
+void Session::set_readable_locked(bool readable) {
+  if (readable == readable_) return;
+  if (readable) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+  } else {
+    std::uint64_t value = 0;
+    [[maybe_unused]] ssize_t n = ::read(event_fd_, &value, sizeof value);
+  }
+  readable_ = readable;
+}
+
+void Session::push_locked(Event event) {
+  if (closed_) return;
+  if (event.kind == Event::Kind::message) pinned_.push_back(event.seq);
+  events_.push_back(std::move(event));
+  set_readable_locked(true);
+}
+
+void Session::unpin_locked(std::uint64_t seq) {
+  // A close() in a callback cleared the pins already.
+  if (pinned_.empty()) return;
+  RC_ASSERT(pinned_.front() == seq);  // dispatched in queue order
+  pinned_.pop_front();
+}
+
+cpg::Status Session::close() {
+  std::lock_guard api(api_mutex_);
+  State was;
+  {
+    std::lock_guard lock(node_->mutex());
+    if (closed_) return {};
+    closed_ = true;
+    was = state_;
+    events_.clear();
+    pinned_.clear();
+    set_readable_locked(true);  // a blocked dispatcher wakes and sees closed_
+  }
+  node_->remove_session(this);
+  cpg::Status s;
+  // A member (or would-be member) leaves with PROCDOWN; a leave already on
+  // its way needs nothing more.
+  if (was == State::joining || was == State::joined) {
+    s = node_->submit_control(*this, groups::ControlKind::finalize, *group_, true);
+  }
+  node_->release_unpinned();
+  return s;
+}
+
+cpg::Status Session::join(std::string_view group) {
+  std::lock_guard api(api_mutex_);
+  {
+    std::lock_guard lock(node_->mutex());
+    if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
+    if (state_ != State::unjoined)
+      return bad_state(CS_ERR_EXIST, "this handle is already in a group (one group per handle)");
+    if (node_->group_taken(group, this)) {
+      return bad_state(CS_ERR_EXIST,
+                       "another handle of this process is in this group (or one whose name "
+                       "has the same key)");
+    }
+    state_ = State::joining;
+    group_ = std::make_shared<const std::string>(group);
+  }
+  cpg::Status s = node_->submit_control(*this, groups::ControlKind::join, group, false);
+  if (!s.ok()) {
+    std::lock_guard lock(node_->mutex());
+    state_ = State::unjoined;
+  }
+  return s;
+}
+
+cpg::Status Session::leave(std::string_view group) {
+  std::lock_guard api(api_mutex_);
+  State was;
+  {
+    std::lock_guard lock(node_->mutex());
+    if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
+    if ((state_ != State::joining && state_ != State::joined) || *group_ != group)
+      return bad_state(CS_ERR_NOT_EXIST, "this handle has not joined that group");
+    was = state_;
+    state_ = State::leaving;
+  }
+  cpg::Status s = node_->submit_control(*this, groups::ControlKind::leave, group, false);
+  if (!s.ok()) {
+    std::lock_guard lock(node_->mutex());
+    if (state_ == State::leaving) state_ = was;
+  }
+  return s;
+}
+
+cpg::Status Session::send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces) {
+  std::shared_ptr<const std::string> group;
+  {
+    std::lock_guard lock(node_->mutex());
+    if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
+    if (state_ != State::joining && state_ != State::joined)
+      return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+    group = group_;
+  }
+  return node_->submit_data(*group, guarantee, pieces);
+}
+
+cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size_t bytes) {
+  std::shared_ptr<const std::string> group;
+  {
+    std::lock_guard lock(node_->mutex());
+    if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
+    if (state_ != State::joining && state_ != State::joined)
+      return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+    group = group_;
+  }
+  return node_->zcb_send(*group, guarantee, buffer, bytes);
+}
+
+// One pending callback, run in this thread; false when none was pending.
+bool Session::run_one() {
+  std::lock_guard serial(dispatch_mutex_);
+  Event e;
+  {
+    std::lock_guard lock(node_->mutex());
+    if (closed_ || events_.empty()) {
+      if (!closed_) set_readable_locked(false);
+      return false;
+    }
+    e = std::move(events_.front());
+    events_.pop_front();
+    if (events_.empty()) set_readable_locked(false);
+  }
+  run_callback(e);
+  if (e.kind == Event::Kind::message) node_->unpin(*this, e.seq);
+  return true;
+}
+
+void Session::run_callback(const Event& e) {
+  switch (e.kind) {
+    case Event::Kind::message:
+      if (callbacks_.on_message) {
+        callbacks_.on_message(Message{*e.group, e.sender, {e.payload, e.payload_bytes}});
+      }
+      return;
+    case Event::Kind::view:
+      if (callbacks_.on_view_change) {
+        const ViewEvent& v = *e.view;
+        callbacks_.on_view_change(ViewChange{v.group, v.members, v.left, v.joined});
+      }
+      return;
+    case Event::Kind::ring:
+      if (callbacks_.on_ring_change) {
+        const RingEvent& r = *e.ring;
+        callbacks_.on_ring_change(RingChange{r.representative, r.seq, r.nodes});
+      }
+      return;
+  }
+}
+
+// Waits until the eventfd is readable; false once the session is closed.
+bool Session::wait_readable() {
+  for (;;) {
+    if (closed()) return false;
+    pollfd p{event_fd_, POLLIN, 0};
+    const int n = ::poll(&p, 1, -1);
+    if (n > 0) return !closed();
+    if (n < 0 && errno != EINTR) return false;
+  }
+}
+
+cpg::Status Session::dispatch(DispatchMode mode) {
+  switch (mode) {
+    case DispatchMode::one_nonblocking:
+      return run_one() ? cpg::Status{} : cpg::Status(CS_ERR_TRY_AGAIN, "no callback pending");
+    case DispatchMode::all:
+      while (run_one()) {
+      }
+      return {};
+    case DispatchMode::one:
+      while (!run_one()) {
+        if (!wait_readable()) return {};
+      }
+      return {};
+    case DispatchMode::blocking:
+      for (;;) {
+        while (run_one()) {
+        }
+        if (!wait_readable()) return {};
+      }
+  }
+  return cpg::Status(CS_ERR_INVALID_PARAM, "unknown dispatch mode");
+}
+
+}  // namespace ringcast::client

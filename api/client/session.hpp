@@ -1,0 +1,95 @@
+// Session: one CPG handle. Its state (which group, joined or not) and its
+// queue of pending callbacks are guarded by the node's mutex, because the
+// node's delivery path fills them; the application's calls (join, leave,
+// finalize) are serialized by api_mutex_ and callbacks by dispatch_mutex_,
+// so a thread may dispatch while others multicast on the same handle.
+//
+// The eventfd is readable exactly while the queue is not empty (or the
+// session is closed, so that a blocked dispatcher wakes and returns).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "client/event.hpp"
+#include "ringcast/ringcast.hpp"
+
+namespace ringcast::client {
+
+class Node;
+
+class Session {
+ public:
+  enum class State : std::uint8_t { unjoined, joining, joined, leaving };
+
+  static cpg::Result<std::shared_ptr<Session>> open(std::shared_ptr<Node> node,
+                                                    Callbacks callbacks);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  cpg::Status close();
+  cpg::Status join(std::string_view group);
+  cpg::Status leave(std::string_view group);
+  cpg::Status send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces);
+  cpg::Status send_zero_copy(Guarantee guarantee, void* buffer, std::size_t bytes);
+  cpg::Status dispatch(DispatchMode mode);
+  int fd() const noexcept { return event_fd_; }
+  bool closed() const;
+
+  Node& node() const noexcept { return *node_; }
+  const std::shared_ptr<Node>& node_ptr() const noexcept { return node_; }
+  void* context = nullptr;   // cpg_context_get / cpg_context_set
+  std::uint64_t handle = 0;  // the C handle, set by the handle table
+  std::uint64_t id = 0;      // unique in the process, set by the node
+
+  // --- For the node, with its mutex held.
+  State state_locked() const noexcept { return state_; }
+  const std::string& group_locked() const noexcept { return *group_; }
+  const std::shared_ptr<const std::string>& group_ptr_locked() const noexcept { return group_; }
+  void push_locked(Event event);
+  bool has_pinned_locked() const noexcept { return !pinned_.empty(); }
+  std::uint64_t oldest_pinned_locked() const noexcept { return pinned_.front(); }
+  void unpin_locked(std::uint64_t seq);
+  // In the group's membership: from our own join's delivery to our own
+  // leave's. Only then does the node queue the group's events here; before,
+  // (node, pid) may still name an earlier handle of this process.
+  bool member_locked() const noexcept { return member_; }
+  // Our own join / leave came back in the total order.
+  void joined_locked() noexcept {
+    member_ = true;
+    if (state_ == State::joining) state_ = State::joined;
+  }
+  void left_locked() noexcept {
+    member_ = false;
+    state_ = State::unjoined;
+  }
+
+ private:
+  Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd);
+  bool run_one();
+  bool wait_readable();
+  void run_callback(const Event& e);
+  void set_readable_locked(bool readable);
+
+  std::shared_ptr<Node> node_;
+  Callbacks callbacks_;
+  int event_fd_ = -1;
+  std::mutex api_mutex_;
+  std::recursive_mutex dispatch_mutex_;  // a callback may dispatch again
+
+  // Guarded by the node's mutex.
+  State state_ = State::unjoined;
+  std::shared_ptr<const std::string> group_ = std::make_shared<const std::string>();
+  std::deque<Event> events_;
+  std::deque<std::uint64_t> pinned_;  // seqs of queued or running messages
+  bool member_ = false;
+  bool readable_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace ringcast::client

@@ -1,0 +1,130 @@
+// The C++ API (ringcast.hpp) over client::Session, the same sessions the C
+// API's handles name.
+#include <cstring>
+
+#include "client/handle_table.hpp"
+#include "client/node.hpp"
+#include "client/session.hpp"
+#include "ringcast/ringcast.hpp"
+
+namespace ringcast::cpg {
+
+namespace {
+
+Status closed() {
+  return Status(CS_ERR_BAD_HANDLE, "the connection is closed");
+}
+
+}  // namespace
+
+std::string Status::message() const {
+  std::string m = cs_strerror(code_);
+  if (!detail_.empty()) m += " (" + detail_ + ")";
+  return m;
+}
+
+Result<Connection> Connection::open(Callbacks callbacks) {
+  auto node = client::Node::current();
+  if (!node) return node.status();
+  auto session = client::Session::open(*node, std::move(callbacks));
+  if (!session) return session.status();
+  client::HandleTable::instance().add(*session);
+  return Connection(std::move(*session));
+}
+
+Status Connection::close() {
+  if (!session_) return {};
+  auto s = std::move(session_);
+  client::HandleTable::instance().remove(s->handle);
+  return s->close();
+}
+
+Status Connection::join(std::string_view group) {
+  if (!session_) return closed();
+  if (group.size() > CPG_MAX_NAME_LENGTH)
+    return Status(CS_ERR_NAME_TOO_LONG, "group names have at most 128 bytes");
+  return session_->join(group);
+}
+
+Status Connection::leave(std::string_view group) {
+  if (!session_) return closed();
+  return session_->leave(group);
+}
+
+Status Connection::send(Guarantee guarantee, std::span<const std::byte> bytes) {
+  const std::span<const std::byte> pieces[1] = {bytes};
+  return send(guarantee, pieces);
+}
+
+Status Connection::send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces) {
+  if (!session_) return closed();
+  return session_->send(guarantee, pieces);
+}
+
+Result<ZeroCopyBuffer> Connection::allocate(std::size_t bytes) {
+  if (!session_) return closed();
+  auto b = session_->node().zcb_alloc(bytes);
+  if (!b) return b.status();
+  ZeroCopyBuffer buffer;
+  buffer.node_ = session_->node_ptr();
+  buffer.data_ = *b;
+  buffer.size_ = bytes;
+  return buffer;
+}
+
+Status Connection::send(Guarantee guarantee, ZeroCopyBuffer& buffer, std::size_t bytes) {
+  if (!session_) return closed();
+  if (buffer.data_ == nullptr || buffer.node_ != session_->node_ptr())
+    return Status(CS_ERR_INVALID_PARAM, "not a buffer of this connection's node");
+  if (bytes > buffer.size_) return Status(CS_ERR_INVALID_PARAM, "more bytes than the buffer has");
+  return session_->send_zero_copy(guarantee, buffer.data_, bytes);
+}
+
+Status Connection::dispatch(DispatchMode mode) {
+  if (!session_) return closed();
+  return session_->dispatch(mode);
+}
+
+int Connection::fd() const {
+  return session_ ? session_->fd() : -1;
+}
+
+Result<std::vector<Member>> Connection::members(std::string_view group) const {
+  if (!session_) return closed();
+  return session_->node().members_of(group);
+}
+
+std::uint32_t Connection::local_node() const {
+  return session_ ? session_->node().node_id() : 0;
+}
+
+bool Connection::flow_control_enabled() const {
+  return session_ && session_->node().flow_control_enabled();
+}
+
+std::size_t Connection::max_message_bytes() const {
+  return session_ ? session_->node().max_message_bytes() : 0;
+}
+
+Counters Connection::counters() const {
+  return session_ ? session_->node().counters() : Counters{};
+}
+
+cpg_handle_t Connection::handle() const {
+  return session_ ? session_->handle : 0;
+}
+
+ZeroCopyBuffer::~ZeroCopyBuffer() {
+  if (node_ && data_ != nullptr) (void)node_->zcb_free(data_);
+}
+
+bool ZeroCopyBuffer::in_flight() const {
+  return node_ && data_ != nullptr && node_->zcb_in_flight(data_);
+}
+
+Status ZeroCopyBuffer::wait_sent() const {
+  if (!node_ || data_ == nullptr) return {};
+  return node_->zcb_wait(data_);
+}
+
+}  // namespace ringcast::cpg

@@ -1,0 +1,306 @@
+// The C API: a thin layer over client::Session (the same code as the C++
+// API). Each call finds its session in the handle table, checks the
+// arguments the C types allow to be wrong (NULL pointers, lengths, enum
+// values) and maps the answer to cs_error_t.
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "client/handle_table.hpp"
+#include "client/node.hpp"
+#include "client/session.hpp"
+#include "ringcast/cpg.h"
+
+using ringcast::client::HandleTable;
+using ringcast::client::Node;
+using ringcast::client::Session;
+
+namespace {
+
+cpg_name to_cpg_name(std::string_view group) {
+  cpg_name n{};
+  n.length = static_cast<uint32_t>(std::min<std::size_t>(group.size(), CPG_MAX_NAME_LENGTH));
+  std::memcpy(n.value, group.data(), n.length);
+  return n;
+}
+
+// NULL, or a name whose length field is beyond the array, is refused before
+// anything reads it.
+cs_error_t check_name(const cpg_name* group) {
+  if (group == nullptr) return CS_ERR_INVALID_PARAM;
+  if (group->length > CPG_MAX_NAME_LENGTH) return CS_ERR_NAME_TOO_LONG;
+  return CS_OK;
+}
+
+std::string_view name_view(const cpg_name* group) {
+  return {group->value, group->length};
+}
+
+bool valid_guarantee(cpg_guarantee_t g) {
+  return g == CPG_TYPE_UNORDERED || g == CPG_TYPE_FIFO || g == CPG_TYPE_AGREED ||
+         g == CPG_TYPE_SAFE;
+}
+
+template <std::size_t N>
+std::size_t fill(std::array<cpg_address, N>& out, std::span<const ringcast::cpg::MemberChange> in) {
+  const std::size_t n = std::min(N, in.size());
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = {in[i].member.node, in[i].member.pid, static_cast<uint32_t>(in[i].reason)};
+  return n;
+}
+
+// The C callbacks, adapted to the session's. `handle` is filled in once the
+// session has its handle, before any callback can run (they run only in
+// cpg_dispatch, which needs the handle).
+ringcast::cpg::Callbacks adapt(cpg_deliver_fn_t deliver, cpg_confchg_fn_t confchg,
+                               cpg_totem_confchg_fn_t totem, bool initial,
+                               std::shared_ptr<cpg_handle_t> handle) {
+  ringcast::cpg::Callbacks cb;
+  if (deliver != nullptr) {
+    cb.on_message = [deliver, handle](const ringcast::cpg::Message& m) {
+      const cpg_name name = to_cpg_name(m.group);
+      deliver(*handle, &name, m.sender.node, m.sender.pid, m.bytes.data(), m.bytes.size());
+    };
+  }
+  if (confchg != nullptr) {
+    cb.on_view_change = [confchg, handle](const ringcast::cpg::ViewChange& v) {
+      const cpg_name name = to_cpg_name(v.group);
+      std::array<cpg_address, CPG_MEMBERS_MAX> members{}, left{}, joined{};
+      const std::size_t nm = std::min<std::size_t>(CPG_MEMBERS_MAX, v.members.size());
+      for (std::size_t i = 0; i < nm; ++i)
+        members[i] = {v.members[i].node, v.members[i].pid, 0};
+      const std::size_t nl = fill(left, v.left);
+      const std::size_t nj = fill(joined, v.joined);
+      confchg(*handle, &name, members.data(), nm, left.data(), nl, joined.data(), nj);
+    };
+  }
+  if (totem != nullptr) {
+    cb.on_ring_change = [totem, handle](const ringcast::cpg::RingChange& r) {
+      const cpg_ring_id id{r.representative, r.seq};
+      totem(*handle, id, static_cast<uint32_t>(r.nodes.size()), r.nodes.data());
+    };
+  }
+  cb.initial_ring_change = initial;
+  return cb;
+}
+
+cs_error_t open_handle(cpg_handle_t* handle, cpg_deliver_fn_t deliver, cpg_confchg_fn_t confchg,
+                       cpg_totem_confchg_fn_t totem, bool initial, void* context) {
+  auto node = Node::current();
+  if (!node) return node.status().code();
+  auto cell = std::make_shared<cpg_handle_t>(0);
+  auto session =
+      ringcast::client::Session::open(*node, adapt(deliver, confchg, totem, initial, cell));
+  if (!session) return session.status().code();
+  (*session)->context = context;
+  *cell = HandleTable::instance().add(*session);
+  *handle = *cell;
+  return CS_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+cs_error_t cpg_initialize(cpg_handle_t* handle, cpg_callbacks_t* callbacks) {
+  if (handle == nullptr) return CS_ERR_INVALID_PARAM;
+  cpg_deliver_fn_t deliver = callbacks ? callbacks->cpg_deliver_fn : nullptr;
+  cpg_confchg_fn_t confchg = callbacks ? callbacks->cpg_confchg_fn : nullptr;
+  return open_handle(handle, deliver, confchg, nullptr, false, nullptr);
+}
+
+cs_error_t cpg_model_initialize(cpg_handle_t* handle, cpg_model_t model,
+                                cpg_model_data_t* model_data, void* context) {
+  if (handle == nullptr || model != CPG_MODEL_V1) return CS_ERR_INVALID_PARAM;
+  if (model_data == nullptr) return open_handle(handle, nullptr, nullptr, nullptr, false, context);
+  if (model_data->model != CPG_MODEL_V1) return CS_ERR_INVALID_PARAM;
+  const auto* v1 = reinterpret_cast<const cpg_model_v1_data_t*>(model_data);
+  if ((v1->flags & ~static_cast<unsigned>(CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF)) != 0)
+    return CS_ERR_INVALID_PARAM;
+  return open_handle(handle, v1->cpg_deliver_fn, v1->cpg_confchg_fn, v1->cpg_totem_confchg_fn,
+                     (v1->flags & CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF) != 0, context);
+}
+
+cs_error_t cpg_finalize(cpg_handle_t handle) {
+  auto s = HandleTable::instance().remove(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  s->close();  // a leave that cannot be sent is logged by the node, not an error of finalize
+  return CS_OK;
+}
+
+cs_error_t cpg_fd_get(cpg_handle_t handle, int* fd) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (fd == nullptr) return CS_ERR_INVALID_PARAM;
+  *fd = s->fd();
+  return CS_OK;
+}
+
+cs_error_t cpg_max_atomic_msgsize_get(cpg_handle_t handle, uint32_t* size) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (size == nullptr) return CS_ERR_INVALID_PARAM;
+  *size = static_cast<uint32_t>(s->node().max_message_bytes());
+  return CS_OK;
+}
+
+cs_error_t cpg_context_get(cpg_handle_t handle, void** context) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (context == nullptr) return CS_ERR_INVALID_PARAM;
+  *context = s->context;
+  return CS_OK;
+}
+
+cs_error_t cpg_context_set(cpg_handle_t handle, void* context) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  s->context = context;
+  return CS_OK;
+}
+
+cs_error_t cpg_dispatch(cpg_handle_t handle, cs_dispatch_flags_t dispatch_types) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (dispatch_types < CS_DISPATCH_ONE || dispatch_types > CS_DISPATCH_ONE_NONBLOCKING)
+    return CS_ERR_INVALID_PARAM;
+  return s->dispatch(static_cast<ringcast::cpg::DispatchMode>(dispatch_types)).code();
+}
+
+cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name* group) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (cs_error_t e = check_name(group); e != CS_OK) return e;
+  return s->join(name_view(group)).code();
+}
+
+cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name* group) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (cs_error_t e = check_name(group); e != CS_OK) return e;
+  return s->leave(name_view(group)).code();
+}
+
+cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
+                            const struct iovec* iovec, unsigned int iov_len) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0)) return CS_ERR_INVALID_PARAM;
+  // Bounded: more pieces than this is refused rather than allocated for.
+  constexpr unsigned kMaxPieces = 1024;
+  if (iov_len > kMaxPieces) return CS_ERR_INVALID_PARAM;
+  std::array<std::span<const std::byte>, kMaxPieces> pieces;
+  std::size_t total = 0;
+  for (unsigned i = 0; i < iov_len; ++i) {
+    if (iovec[i].iov_base == nullptr && iovec[i].iov_len > 0) return CS_ERR_INVALID_PARAM;
+    pieces[i] = {static_cast<const std::byte*>(iovec[i].iov_base), iovec[i].iov_len};
+    total += iovec[i].iov_len;
+    if (total > s->node().max_message_bytes()) return CS_ERR_TOO_BIG;
+  }
+  return s->send(static_cast<ringcast::cpg::Guarantee>(guarantee), std::span(pieces).first(iov_len))
+      .code();
+}
+
+cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
+                              struct cpg_address* member_list, int* member_list_entries) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (cs_error_t e = check_name(groupName); e != CS_OK) return e;
+  if (member_list == nullptr || member_list_entries == nullptr || *member_list_entries < 0)
+    return CS_ERR_INVALID_PARAM;
+  const auto members = s->node().members_of(name_view(groupName));
+  if (members.size() > static_cast<std::size_t>(*member_list_entries)) return CS_ERR_NO_SPACE;
+  for (std::size_t i = 0; i < members.size(); ++i)
+    member_list[i] = {members[i].node, members[i].pid, 0};
+  *member_list_entries = static_cast<int>(members.size());
+  return CS_OK;
+}
+
+cs_error_t cpg_local_get(cpg_handle_t handle, unsigned int* local_nodeid) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (local_nodeid == nullptr) return CS_ERR_INVALID_PARAM;
+  *local_nodeid = s->node().node_id();
+  return CS_OK;
+}
+
+cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
+                                      cpg_flow_control_state_t* flow_control_enabled) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (flow_control_enabled == nullptr) return CS_ERR_INVALID_PARAM;
+  *flow_control_enabled =
+      s->node().flow_control_enabled() ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
+  return CS_OK;
+}
+
+cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void** buffer) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (buffer == nullptr) return CS_ERR_INVALID_PARAM;
+  if (size > s->node().max_message_bytes()) return CS_ERR_TOO_BIG;
+  auto b = s->node().zcb_alloc(size);
+  if (!b) return b.status().code();
+  *buffer = *b;
+  return CS_OK;
+}
+
+cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  return s->node().zcb_free(buffer).code();
+}
+
+// corosync's buffer is the caller's again when the call returns; so is
+// ringcast's: the call waits until the NIC has read it (docs/api.md).
+cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
+                                size_t msg_len) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
+  if (msg_len > s->node().max_message_bytes()) return CS_ERR_TOO_BIG;
+  ringcast::cpg::Status st =
+      s->send_zero_copy(static_cast<ringcast::cpg::Guarantee>(guarantee), msg, msg_len);
+  if (!st.ok()) return st.code();
+  return s->node().zcb_wait(msg).code();
+}
+
+cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t iteration_type,
+                                    const struct cpg_name* group,
+                                    cpg_iteration_handle_t* cpg_iteration_handle) {
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (cpg_iteration_handle == nullptr) return CS_ERR_INVALID_PARAM;
+  const bool one = iteration_type == CPG_ITERATION_ONE_GROUP;
+  if (!one && iteration_type != CPG_ITERATION_NAME_ONLY && iteration_type != CPG_ITERATION_ALL)
+    return CS_ERR_INVALID_PARAM;
+  if (one != (group != nullptr)) return CS_ERR_INVALID_PARAM;
+  if (one) {
+    if (cs_error_t e = check_name(group); e != CS_OK) return e;
+  }
+  auto it = std::make_shared<ringcast::client::Iteration>();
+  it->owner = handle;
+  it->items = s->node().describe_groups(iteration_type, one ? name_view(group) : "");
+  *cpg_iteration_handle = HandleTable::instance().add_iteration(std::move(it));
+  return CS_OK;
+}
+
+cs_error_t cpg_iteration_next(cpg_iteration_handle_t handle,
+                              struct cpg_iteration_description_t* description) {
+  auto it = HandleTable::instance().find_iteration(handle);
+  if (!it) return CS_ERR_BAD_HANDLE;
+  if (description == nullptr) return CS_ERR_INVALID_PARAM;
+  if (it->next >= it->items.size()) return CS_ERR_NO_SECTIONS;
+  *description = it->items[it->next++];
+  return CS_OK;
+}
+
+cs_error_t cpg_iteration_finalize(cpg_iteration_handle_t handle) {
+  return HandleTable::instance().remove_iteration(handle) ? CS_OK : CS_ERR_BAD_HANDLE;
+}
+
+}  // extern "C"
