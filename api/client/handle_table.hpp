@@ -19,6 +19,7 @@ namespace ringcast::client {
 
 // A snapshot of cpg_iteration_initialize, walked by cpg_iteration_next.
 struct Iteration {
+  std::mutex mutex;  // cpg_iteration_next from several threads
   cpg_handle_t owner = 0;
   std::vector<cpg_iteration_description_t> items;
   std::size_t next = 0;

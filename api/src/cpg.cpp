@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -294,6 +295,7 @@ cs_error_t cpg_iteration_next(cpg_iteration_handle_t handle,
   auto it = HandleTable::instance().find_iteration(handle);
   if (!it) return CS_ERR_BAD_HANDLE;
   if (description == nullptr) return CS_ERR_INVALID_PARAM;
+  std::lock_guard lock(it->mutex);
   if (it->next >= it->items.size()) return CS_ERR_NO_SECTIONS;
   *description = it->items[it->next++];
   return CS_OK;

@@ -218,7 +218,7 @@ cs_error_t cpg_model_initialize(cpg_handle_t* handle, cpg_model_t model,
  * Closes the handle: its group is left (other members see CPG_REASON_PROCDOWN
  * unless cpg_leave() was called), its pending callbacks are dropped, its
  * iterations end and a cpg_dispatch(CS_DISPATCH_BLOCKING) on it returns. The
- * last handle of the process stops the node. A second call gives
+ * process's node keeps running until the process exits. A second call gives
  * CS_ERR_BAD_HANDLE.
  */
 cs_error_t cpg_finalize(cpg_handle_t handle);
@@ -317,16 +317,16 @@ cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void** buffer);
 
 /*
  * Returns a buffer of cpg_zcb_alloc() to the pool. A pointer that is not a
- * live zero-copy buffer of this handle (never allocated, already freed, or an
- * address inside a buffer) gives CS_ERR_INVALID_PARAM and changes nothing.
+ * live zero-copy buffer of this process (never allocated, already freed, or
+ * an address inside a buffer) gives CS_ERR_INVALID_PARAM and changes nothing.
  */
 cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer);
 
 /*
  * Multicasts msg_len bytes of a buffer of cpg_zcb_alloc() without copying:
- * the RDMA writes that carry the message read the buffer itself. When the
- * caller may write to or free the buffer again is stated in docs/api.md
- * ("Zero-copy buffers"). Errors as cpg_mcast_joined(), plus
+ * the RDMA writes that carry the message read the buffer itself. Returns once
+ * the NIC has read it: the buffer is then the caller's again (docs/api.md,
+ * "Zero-copy sends and deliveries"). Errors as cpg_mcast_joined(), plus
  * CS_ERR_INVALID_PARAM if msg is not a live buffer of this handle or msg_len
  * exceeds its size.
  */
