@@ -59,7 +59,7 @@ MembershipConfig pick_membership(SimRandom& r) {
   MembershipConfig m;
   m.token_timeout_ns = r.between(2'000'000, 10'000'000);
   m.join_interval_ns = r.between(100'000, 1'000'000);
-  m.consensus_timeout_ns = r.between(2'000'000, 8'000'000);
+  m.consensus_timeout_ns = m.token_timeout_ns + r.between(m.token_timeout_ns / 5, 8'000'000);
   return m;
 }
 

@@ -116,6 +116,7 @@ Status Run::set_up() {
     }
   }
   for (Node& n : nodes_) {
+    n.driver->set_disconnect([this](fabric::Link& l) { world_.disconnect(l); });
     RC_TRY(n.driver->start(links[n.index]));
     logs_.push_back(n.driver->log_region().bytes());
     ring_of_.push_back(n.driver->member().ring_id());

@@ -18,8 +18,9 @@ Status validate(const MembershipConfig& c, const ring::RingConfig& ring_config) 
     return bad("nodes: a node is listed twice");
   }
   if (c.token_timeout_ns == 0 || c.join_interval_ns == 0) return bad("a timeout is 0");
-  if (c.consensus_timeout_ns <= c.join_interval_ns) {
-    return bad("consensus_timeout_ns must exceed join_interval_ns");
+  if (c.consensus_timeout_ns <= c.join_interval_ns || c.consensus_timeout_ns < c.token_timeout_ns) {
+    return bad(
+        "consensus_timeout_ns must exceed join_interval_ns and be at least token_timeout_ns");
   }
   if (ring_config.log_bytes >= (std::uint64_t{1} << 32)) {
     return bad("log_bytes of 4 GiB or more: recovery writes a log range in at most two writes");

@@ -27,11 +27,16 @@ struct MembershipConfig {
   // A gathering member that has not reached agreement within this long
   // declares the nodes that did not agree failed and gathers on without them;
   // a commit not installed within this long is abandoned for a new gather.
+  // At least the token timeout (as corosync requires): a member must be able
+  // to answer within it over its slowest link, or it is left out again and
+  // again. The representative of a running ring also probes the nodes
+  // outside it this often (merge detection).
   std::uint64_t consensus_timeout_ns = 1'200'000'000;
 };
 
 // Errc::invalid_argument naming what is wrong: too many or repeated nodes, a
-// zero timeout, a consensus timeout not above the join interval, a log too
+// zero timeout, a consensus timeout not above the join interval or below the
+// token timeout, a log too
 // large for recovery writes (4 GiB).
 Status validate(const MembershipConfig& config, const ring::RingConfig& ring_config);
 

@@ -158,7 +158,11 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
     if (has(g.members, s) && m.infos[0].max_epoch < g.id().epoch) return;
     // An outsider that cannot reach all of this ring would split it, not
     // join it (a one-way failure would otherwise make rings flip forever).
-    if (!has(link_ok_, s) || (!has(g.members, s) && (g.members & ~m.reach) != 0)) return;
+    if (!has(link_ok_, s)) return;
+    // Merges wait until every member installed this ring (its token went
+    // around once more): a join arriving while the first token travels
+    // would otherwise end the ring before all had it, and again next time.
+    if (!has(g.members, s) && (!can_merge(m, g.members) || !everyone_installed(g))) return;
     enter_gather(now_ns);
   } else if (phase_ == Phase::commit) {
     if (has(commit_->members, s) && m.mask_a == proc_ && m.mask_b == fail_) {
@@ -167,9 +171,9 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
       // a ring since): gather again, now with what it says today.
       if (m.infos[0].ring == commit_->infos[s].ring) return;
     }
-    if (has(fail_, s) || (!has(commit_->members, s) && (commit_->members & ~m.reach) != 0)) {
-      return;
-    }
+    // An outsider's join waits for the install (its joins repeat): ending
+    // a commit for it could end every commit while it gathers.
+    if (has(fail_, s) || !has(commit_->members, s)) return;
     enter_gather(now_ns);
   }
   if (phase_ != Phase::gather) return;
@@ -177,11 +181,44 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
   check_consensus(now_ns);
 }
 
+bool Member::everyone_installed(const Gen& g) const noexcept {
+  const ring::RingState& r = *g.ring;
+  if (r.membership().size() == 1) return true;
+  return r.counters().tokens_received >= (r.membership().my_index == 0 ? 1u : 2u);
+}
+
+// An outsider's join merges its ring with ours only where every member can
+// be reached: it reaches all of ours, we reach all of its candidates.
+bool Member::can_merge(const ControlMessage& m, NodeMask ours) const noexcept {
+  return (ours & ~m.reach) == 0 && (m.mask_a & ~m.mask_b & ~(link_ok_ | bit(me_))) == 0;
+}
+
+// The representative of a running ring tells the nodes outside it that it is
+// there (Totem's merge detection): a join naming its ring. A node that can
+// merge gathers, and its joins make this ring gather too; a partition that
+// healed, or a member that was left out while it was slow, comes back.
+void Member::probe_outsiders(std::uint64_t now_ns) {
+  next_probe_ns_ = now_ns + config_.consensus_timeout_ns;
+  const Gen& g = installed();
+  if (lowest(g.members) != me_) return;
+  ControlMessage m;
+  m.type = ControlType::join;
+  m.mask_a = g.members;
+  m.reach = link_ok_ | bit(me_);
+  m.info_count = 1;
+  m.infos[0] = my_info();
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (has(link_ok_ & ~g.members, k)) send_control(k, m, {});
+  }
+}
+
 // Totem's rules: ignore a node already failed; a node that says I failed is
 // failed for me too; otherwise take its candidates and its failed nodes.
 bool Member::merge_join(const ControlMessage& m) {
   const std::size_t s = m.sender_index;
   if (has(fail_, s) || !has(link_ok_, s)) return false;
+  // A newcomer that cannot reach everyone gathering here would only split us.
+  if (!has(proc_, s) && !can_merge(m, proc_ & ~fail_)) return false;
   const NodeMask proc_before = proc_;
   const NodeMask fail_before = fail_;
   proc_ |= bit(s);
@@ -276,6 +313,13 @@ bool Member::plan_commit(const ControlMessage& m, Commit* c) const {
 }
 
 void Member::accept_commit(const Commit& c, std::uint64_t now_ns) {
+  // Fencing: the old ring's members left out lose their links to us before
+  // anything of the new ring is written (see next_disconnect).
+  const NodeMask fenced = installed().members & ~c.members & link_ok_ & ~bit(me_);
+  to_disconnect_ |= fenced;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (has(fenced, k)) on_link_failed(k, now_ns);
+  }
   commit_ = c;
   phase_ = Phase::commit;
   max_epoch_ = c.ring.epoch;

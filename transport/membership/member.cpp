@@ -243,6 +243,9 @@ bool Member::tick(std::uint64_t now_ns) {
   switch (phase_) {
     case Phase::operational:
       watch_token(now_ns);
+      if (phase_ == Phase::operational && now_ns >= next_probe_deadline()) {
+        probe_outsiders(now_ns);
+      }
       break;
     case Phase::gather:
       if (now_ns >= consensus_deadline_ns_) {
@@ -269,13 +272,20 @@ bool Member::tick(std::uint64_t now_ns) {
   return acted;
 }
 
+// Only a representative with live links outside its ring probes.
+std::uint64_t Member::next_probe_deadline() const noexcept {
+  const Gen& g = installed();
+  if (lowest(g.members) != me_ || (link_ok_ & ~g.members) == 0) return ring::kNever;
+  return next_probe_ns_;
+}
+
 std::uint64_t Member::next_deadline_ns() const noexcept {
   if (phase_ == Phase::left) return ring::kNever;
   if (outbox_.total_queued() > 0) return 0;
   std::uint64_t t = ring::kNever;
   switch (phase_) {
     case Phase::operational:
-      t = gens_.back()->ring->next_deadline_ns();
+      t = std::min(gens_.back()->ring->next_deadline_ns(), next_probe_deadline());
       if (installed().ring->membership().size() > 1) {
         t = std::min(t, last_activity_ns_ + config_.token_timeout_ns);
       }
@@ -318,6 +328,13 @@ void Member::chain_posted(std::size_t peer) noexcept {
     }
   }
   outbox_.pop(peer);
+}
+
+std::optional<std::size_t> Member::next_disconnect() noexcept {
+  if (to_disconnect_ == 0) return std::nullopt;
+  const std::size_t peer = lowest(to_disconnect_);
+  to_disconnect_ &= ~bit(peer);
+  return peer;
 }
 
 std::optional<std::uint64_t> Member::next_zero_copy_done() noexcept {

@@ -107,6 +107,11 @@ class Member {
   std::optional<MemberEvent> next_event();
   std::optional<std::uint64_t> next_zero_copy_done() noexcept;
   std::uint64_t next_deadline_ns() const noexcept;
+  // A node whose link the driver must cut now: it was in this member's ring
+  // and is not in the next one. Its writes of the old ring may still be on
+  // the wire (a slow or cut-off member is alive); once the link is down none
+  // of them can land on records of the rings after it (fencing).
+  std::optional<std::size_t> next_disconnect() noexcept;
 
   // --- State, for drivers, tests and status.
   Phase phase() const noexcept { return phase_; }
@@ -150,6 +155,7 @@ class Member {
   void route_records(const fabric::Completion& c, std::uint64_t now_ns);
   void on_write_completion(const fabric::Completion& c);
   void watch_token(std::uint64_t now_ns);
+  std::uint64_t next_probe_deadline() const noexcept;
   NodeMask mask_of(const ring::RingMembership& m) const;
   std::vector<NodeId> nodes_of(NodeMask m) const;
   std::unique_ptr<Gen> make_gen(NodeMask members, RingId id, const ring::RingStart& where);
@@ -164,6 +170,9 @@ class Member {
   void drop_control(ControlFault fault) noexcept;
   void on_join(const ControlMessage& m, std::uint64_t now_ns);
   bool merge_join(const ControlMessage& m);
+  bool can_merge(const ControlMessage& m, NodeMask ours) const noexcept;
+  bool everyone_installed(const Gen& g) const noexcept;
+  void probe_outsiders(std::uint64_t now_ns);
   void check_consensus(std::uint64_t now_ns);
   OldRingInfo my_info() const;
   void send_joins(std::uint64_t now_ns);
@@ -205,6 +214,8 @@ class Member {
   std::uint64_t activity_ = 0;
   std::uint64_t last_activity_ns_ = 0;
 
+  std::uint64_t next_probe_ns_ = 0;  // merge detection, by a ring's representative
+
   // Gather.
   NodeMask proc_ = 0;
   NodeMask fail_ = 0;
@@ -215,6 +226,8 @@ class Member {
   std::optional<Commit> commit_;
   std::uint64_t commit_round_ = 0;
   std::uint64_t commit_deadline_ns_ = 0;
+
+  NodeMask to_disconnect_ = 0;
 
   // Control writes: one staging slot per peer, busy until its write finished.
   ring::Outbox outbox_;

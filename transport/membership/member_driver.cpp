@@ -118,13 +118,23 @@ bool MemberDriver::post_chains() {
   return posted;
 }
 
+void MemberDriver::cut_links() {
+  while (auto u = member_->next_disconnect()) {
+    if (links_[*u] != nullptr && disconnect_) disconnect_(*links_[*u]);
+    links_[*u] = nullptr;  // never posted to again
+  }
+}
+
 bool MemberDriver::progress() {
   if (!member_) return false;
   const std::size_t n = endpoint_->poll(completions_);
   const std::uint64_t now = endpoint_->now_ns();
-  for (std::size_t i = 0; i < n; ++i)
+  for (std::size_t i = 0; i < n; ++i) {
     member_->on_completion(completions_[i], now);
+    cut_links();
+  }
   bool acted = member_->tick(now);
+  cut_links();
   bool posted = post_chains();
   if (posted) {  // a full outbox may have kept a visit or a message back
     acted = member_->tick(now) || acted;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +38,12 @@ class MemberDriver {
   // links[u] leads to config.nodes[u], null for this node and for nodes not
   // reachable now; the first ring is this node and every node with a link.
   Status start(std::span<fabric::Link* const> links);
+  // How to cut a link (rdma_disconnect, SimWorld::disconnect): membership
+  // cuts the links to the members a new ring leaves out (fencing, see
+  // Member::next_disconnect). Without it, links are only forgotten.
+  void set_disconnect(std::function<void(fabric::Link&)> disconnect) {
+    disconnect_ = std::move(disconnect);
+  }
 
   Status submit(const ring::OutgoingMessage& message);
   // One round: completions in, time, chains out. True when it did something.
@@ -63,6 +70,7 @@ class MemberDriver {
       : endpoint_(&endpoint), ring_config_(ring_config), config_(config) {}
   Status check_link(std::size_t u, const fabric::Link* link) const;
   bool post_chains();
+  void cut_links();
 
   fabric::Endpoint* endpoint_;
   ring::RingConfig ring_config_;
@@ -73,6 +81,7 @@ class MemberDriver {
   std::unique_ptr<fabric::MemoryRegion> staging_;
   std::unique_ptr<fabric::MemoryRegion> control_staging_;
   std::vector<fabric::Link*> links_;
+  std::function<void(fabric::Link&)> disconnect_;
   std::unique_ptr<Member> member_;
   std::array<fabric::Completion, 64> completions_{};
 };

@@ -104,7 +104,11 @@ class RingState {
   // The application is done with every delivered record up to seq.
   Status release_through(std::uint64_t seq);
   // The application released more of the older rings' records (membership).
-  void release_inherited(std::uint64_t position) noexcept { log_.release_inherited(position); }
+  void release_inherited(std::uint64_t position) noexcept {
+    const std::uint64_t before = log_.released_position();
+    log_.release_inherited(position);
+    if (log_.released_position() != before) solo_dirty_ = true;  // space may be free now
+  }
 
   // --- Membership.
   // Stops the ring for good: no more visits, tokens or wakes; chains not yet
