@@ -6,7 +6,9 @@
  *
  *   cpgbench -m latency -s 1024 -n 2000          send -> self-delivery, one in flight
  *   cpgbench -m throughput -s 1024 -n 20000      as fast as flow control allows
- *   cpgbench -m listen                           a passive member (multi-node runs)
+ *   cpgbench -m both -n 2000 -N 20000            latency, then throughput (-N messages)
+ *   cpgbench -m listen                           a passive member (multi-node runs):
+ *                                                one line per phase of the sender's
  *
  * Options: -g GROUP (default "cpgbench"), -G agreed|safe, -w MEMBERS (wait
  * until the group has that many members before sending), -t SECONDS (give
@@ -37,7 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FLAG_LAST 1u /* the sender's last message: listeners stop after it */
+#define FLAG_LAST 1u /* the last message of a phase: listeners report */
+#define FLAG_END 2u  /* the sender's last message: listeners stop after it */
 
 struct bench_header {
   uint64_t send_ns;
@@ -46,11 +49,12 @@ struct bench_header {
   uint32_t reserved;
 };
 
-enum bench_mode { MODE_LATENCY, MODE_THROUGHPUT, MODE_LISTEN };
+enum bench_mode { MODE_LATENCY, MODE_THROUGHPUT, MODE_BOTH, MODE_LISTEN };
 
 static enum bench_mode mode = MODE_LATENCY;
 static size_t msg_size = 64;
-static uint64_t msg_count = 1000;
+static uint64_t msg_count = 1000;     /* -n: latency samples, or throughput messages */
+static uint64_t throughput_count = 0; /* -N: throughput messages of -m both (0: -n) */
 static const char* group_text = "cpgbench";
 static cpg_guarantee_t guarantee = CPG_TYPE_AGREED;
 static unsigned int wait_members = 1;
@@ -69,7 +73,34 @@ static uint64_t delivered;
 static uint64_t delivered_bytes;
 static uint64_t first_send_ns;
 static uint64_t last_deliver_ns;
+static int sampling; /* the latency phase: own deliveries are timed */
+static uint64_t phase_count;
 static int last_seen;
+static uint64_t end_seen_count; /* messages with FLAG_END (wait_for counts) */
+
+/* A listener's account of each phase of the sender's, kept by the deliver
+ * callback itself: one dispatch may deliver the end of a phase and the start
+ * of the next. */
+#define MAX_PHASES 8
+struct listened_phase {
+  uint64_t messages;
+  uint64_t bytes;
+  uint64_t first_ns;
+  uint64_t last_ns;
+};
+static struct listened_phase phases[MAX_PHASES];
+static unsigned int phases_done;
+
+static void listen_account(size_t msg_len, uint64_t now, uint32_t flags) {
+  struct listened_phase* p;
+
+  if (phases_done == MAX_PHASES) return;
+  p = &phases[phases_done];
+  if (p->messages++ == 0) p->first_ns = now;
+  p->bytes += msg_len;
+  p->last_ns = now;
+  if (flags & FLAG_LAST) phases_done++;
+}
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -92,11 +123,11 @@ static void deliver_fn(cpg_handle_t h, const struct cpg_name* group_name, uint32
     return;
   }
   memcpy(&header, msg, sizeof(header));
-  if (header.flags & FLAG_LAST) {
-    last_seen = 1;
-  }
+  if (mode == MODE_LISTEN) listen_account(msg_len, now, header.flags);
+  if (header.flags & FLAG_LAST) last_seen = 1;
+  if (header.flags & FLAG_END) end_seen_count++;
   if (nodeid == my_nodeid && pid == my_pid) {
-    if (mode == MODE_LATENCY && own_delivered < msg_count) {
+    if (sampling && own_delivered < phase_count) {
       samples[own_delivered] = now - header.send_ns;
     }
     own_delivered++;
@@ -209,10 +240,10 @@ static int compare_u64(const void* a, const void* b) {
 }
 
 static double percentile_usec(double fraction) {
-  uint64_t i = (uint64_t)((double)msg_count * fraction);
+  uint64_t i = (uint64_t)((double)phase_count * fraction);
 
-  if (i >= msg_count) {
-    i = msg_count - 1;
+  if (i >= phase_count) {
+    i = phase_count - 1;
   }
   return (double)samples[i] / 1000.0;
 }
@@ -221,7 +252,7 @@ static void print_start(const char* mode_text) {
   printf(
       "{\"tool\":\"cpgbench\",\"impl\":\"%s\",\"mode\":\"%s\",\"size\":%zu,"
       "\"count\":%" PRIu64 ",\"guarantee\":\"%s\",\"members\":%u",
-      impl_name, mode_text, msg_size, msg_count, guarantee == CPG_TYPE_SAFE ? "safe" : "agreed",
+      impl_name, mode_text, msg_size, phase_count, guarantee == CPG_TYPE_SAFE ? "safe" : "agreed",
       group_members);
 }
 
@@ -229,17 +260,17 @@ static void print_latency(void) {
   double sum = 0;
   uint64_t i;
 
-  qsort(samples, msg_count, sizeof(samples[0]), compare_u64);
-  for (i = 0; i < msg_count; i++) {
+  qsort(samples, phase_count, sizeof(samples[0]), compare_u64);
+  for (i = 0; i < phase_count; i++) {
     sum += (double)samples[i];
   }
   print_start("latency");
   printf(",\"latency\":{\"samples\":%" PRIu64
          ",\"min_usec\":%.3f,\"median_usec\":%.3f,"
          "\"avg_usec\":%.3f,\"p99_usec\":%.3f,\"p99_9_usec\":%.3f,\"max_usec\":%.3f}}\n",
-         msg_count, (double)samples[0] / 1000.0, percentile_usec(0.5),
-         sum / (double)msg_count / 1000.0, percentile_usec(0.99), percentile_usec(0.999),
-         (double)samples[msg_count - 1] / 1000.0);
+         phase_count, (double)samples[0] / 1000.0, percentile_usec(0.5),
+         sum / (double)phase_count / 1000.0, percentile_usec(0.99), percentile_usec(0.999),
+         (double)samples[phase_count - 1] / 1000.0);
 }
 
 static void print_throughput(const char* mode_text) {
@@ -253,57 +284,81 @@ static void print_throughput(const char* mode_text) {
          elapsed_s > 0 ? (double)delivered_bytes / elapsed_s / 1e6 : 0.0);
 }
 
-static void run_latency(int fd, char* buffer) {
+/* Counters start again for the next phase (the callbacks stay the same). */
+static void start_phase(uint64_t count, int sample) {
+  phase_count = count;
+  sampling = sample;
+  own_delivered = 0;
+  delivered = 0;
+  delivered_bytes = 0;
+  last_seen = 0;
+}
+
+/* flags: FLAG_END on the last message when this is the run's last phase. */
+static void run_latency(int fd, char* buffer, uint64_t count, uint32_t end) {
   uint64_t i;
 
-  for (i = 0; i < msg_count; i++) {
-    send_one(fd, buffer, i, i + 1 == msg_count ? FLAG_LAST : 0);
+  start_phase(count, 1);
+  for (i = 0; i < count; i++) {
+    send_one(fd, buffer, i, i + 1 == count ? FLAG_LAST | end : 0);
     wait_for(fd, &own_delivered, i + 1, "self-delivery");
   }
+  sampling = 0;
   print_latency();
 }
 
-static void run_throughput(int fd, char* buffer) {
+static void run_throughput(int fd, char* buffer, uint64_t count, uint32_t end) {
   uint64_t i;
 
+  start_phase(count, 0);
   first_send_ns = now_ns();
-  for (i = 0; i < msg_count; i++) {
-    send_one(fd, buffer, i, i + 1 == msg_count ? FLAG_LAST : 0);
+  for (i = 0; i < count; i++) {
+    send_one(fd, buffer, i, i + 1 == count ? FLAG_LAST | end : 0);
     dispatch_for(fd, 0);
   }
-  wait_for(fd, &own_delivered, msg_count, "self-delivery");
+  wait_for(fd, &own_delivered, count, "self-delivery");
   delivered_bytes = own_delivered * msg_size;
   delivered = own_delivered;
   print_throughput("throughput");
 }
 
+/* One line per phase of the sender's (its FLAG_LAST), once its FLAG_END
+ * arrived. A phase's clock starts at its first delivery: a listener does not
+ * send. */
 static void run_listen(int fd) {
-  /* The clock starts at the first delivery: a listener does not send. */
-  wait_for(fd, &delivered, 1, "the first message");
-  first_send_ns = last_deliver_ns;
-  while (!last_seen) {
-    wait_for(fd, &delivered, delivered + 1, "the sender's last message");
+  unsigned int i;
+
+  wait_for(fd, &end_seen_count, 1, "the sender's last message");
+  for (i = 0; i < phases_done; i++) {
+    phase_count = phases[i].messages;
+    msg_size = (size_t)(phases[i].bytes / phases[i].messages);
+    delivered = phases[i].messages;
+    delivered_bytes = phases[i].bytes;
+    first_send_ns = phases[i].first_ns;
+    last_deliver_ns = phases[i].last_ns;
+    print_throughput("listen");
   }
-  print_throughput("listen");
 }
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: cpgbench [-m latency|throughput|listen] [-s SIZE] [-n COUNT] [-g GROUP]\n"
-          "                [-G agreed|safe] [-w MEMBERS] [-t SECONDS] [-I NAME]\n");
+          "usage: cpgbench [-m latency|throughput|both|listen] [-s SIZE] [-n COUNT] [-N COUNT]\n"
+          "                [-g GROUP] [-G agreed|safe] [-w MEMBERS] [-t SECONDS] [-I NAME]\n");
   exit(2);
 }
 
 static void parse(int argc, char* argv[]) {
   int opt;
 
-  while ((opt = getopt(argc, argv, "m:s:n:g:G:w:t:I:h")) != -1) {
+  while ((opt = getopt(argc, argv, "m:s:n:N:g:G:w:t:I:h")) != -1) {
     switch (opt) {
       case 'm':
         if (strcmp(optarg, "latency") == 0)
           mode = MODE_LATENCY;
         else if (strcmp(optarg, "throughput") == 0)
           mode = MODE_THROUGHPUT;
+        else if (strcmp(optarg, "both") == 0)
+          mode = MODE_BOTH;
         else if (strcmp(optarg, "listen") == 0)
           mode = MODE_LISTEN;
         else
@@ -314,6 +369,9 @@ static void parse(int argc, char* argv[]) {
         break;
       case 'n':
         msg_count = strtoull(optarg, NULL, 10);
+        break;
+      case 'N':
+        throughput_count = strtoull(optarg, NULL, 10);
         break;
       case 'g':
         group_text = optarg;
@@ -378,12 +436,16 @@ int main(int argc, char* argv[]) {
 
   wait_joined(fd);
 
-  if (mode == MODE_LATENCY)
-    run_latency(fd, buffer);
-  else if (mode == MODE_THROUGHPUT)
-    run_throughput(fd, buffer);
-  else
+  if (mode == MODE_LATENCY) {
+    run_latency(fd, buffer, msg_count, FLAG_END);
+  } else if (mode == MODE_THROUGHPUT) {
+    run_throughput(fd, buffer, msg_count, FLAG_END);
+  } else if (mode == MODE_BOTH) {
+    run_latency(fd, buffer, msg_count, 0);
+    run_throughput(fd, buffer, throughput_count ? throughput_count : msg_count, FLAG_END);
+  } else {
     run_listen(fd);
+  }
 
   fflush(stdout);
   cpg_finalize(handle);
