@@ -154,9 +154,15 @@ std::size_t FaultScenario::message_count() const {
   return n;
 }
 
+// A ring forms within a few timeouts; a slow member then still needs a slow
+// round trip per visit for each message left (with one message per visit).
 std::uint64_t FaultScenario::settle_bound_ns() const {
+  std::uint64_t slow_ns = 0;
+  for (const Fault& f : faults) {
+    if (f.kind == FaultKind::slow) slow_ns = std::max(slow_ns, f.duration_ns);
+  }
   return 4 * (membership.token_timeout_ns + membership.consensus_timeout_ns + sim.link_timeout_ns) +
-         50'000'000;
+         50'000'000 + 4 * slow_ns * message_count();
 }
 
 std::string FaultScenario::describe() const {

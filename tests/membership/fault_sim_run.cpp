@@ -338,11 +338,12 @@ std::string Run::dump() const {
   for (const Node& n : nodes_) {
     const Member& m = n.driver->member();
     const ring::RingState& r = m.ring();
-    char line[768];
+    char line[1024];
     std::snprintf(line, sizeof line,
                   "\n  m%zu%s: %s ring %u/%llu (%zu members) token=%d received=%llu "
                   "delivered=%llu queue=%u plan=%zu/%zu own=%d releases=%zu gens=%zu links=%llx "
-                  "gathers=%llu sent=%llu received=%llu dropped=%llu (%s) stale=%llu",
+                  "recdrop=%llu (%s) tokdrop=%llu deadline=%llu outbox=%zu waits=%llu gathers=%llu "
+                  "sent=%llu received=%llu dropped=%llu (%s) stale=%llu",
                   n.index, n.crashed ? " CRASHED" : "", phase_name(m.phase()),
                   m.ring_id().representative, static_cast<unsigned long long>(m.ring_id().epoch),
                   r.membership().size(), r.holds_token(),
@@ -350,6 +351,11 @@ std::string Run::dump() const {
                   static_cast<unsigned long long>(r.log().delivered_seq()), r.send_queue().size(),
                   n.next_plan, n.plan->size(), oracle_.delivered_own(n.index), n.releases.size(),
                   m.generations(), static_cast<unsigned long long>(m.live_links()),
+                  static_cast<unsigned long long>(r.log().counters().records_dropped),
+                  ring::record_fault_name(r.log().counters().last_fault),
+                  static_cast<unsigned long long>(r.counters().tokens_dropped),
+                  static_cast<unsigned long long>(m.next_deadline_ns()), r.outbox().total_queued(),
+                  static_cast<unsigned long long>(r.counters().catch_up_waits),
                   static_cast<unsigned long long>(m.counters().gathers),
                   static_cast<unsigned long long>(m.counters().control_sent),
                   static_cast<unsigned long long>(m.counters().control_received),

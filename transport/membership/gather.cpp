@@ -350,6 +350,7 @@ void Member::abandon_commit() {
   commit_.reset();
   if (gens_.size() >= 2 && !newest().installed) {
     gens_[gens_.size() - 2]->ring->adopt_queue(*newest().ring);
+    retire(*newest().ring);
     gens_.pop_back();
   }
 }

@@ -330,6 +330,31 @@ void Member::chain_posted(std::size_t peer) noexcept {
   outbox_.pop(peer);
 }
 
+void Member::retire(const ring::RingState& r) noexcept {
+  retired_.tokens += r.counters().tokens_received;
+  retired_.records_dropped += r.log().counters().records_dropped;
+  retired_.tokens_dropped += r.counters().tokens_dropped;
+}
+
+MemberStatus Member::status() const {
+  MemberStatus s;
+  s.phase = phase_;
+  s.ring = ring_id();
+  s.members = ring_members();
+  s.tokens_seen = retired_.tokens;
+  s.records_dropped = retired_.records_dropped;
+  s.tokens_dropped = retired_.tokens_dropped;
+  for (const auto& g : gens_) {
+    s.tokens_seen += g->ring->counters().tokens_received;
+    s.records_dropped += g->ring->log().counters().records_dropped;
+    s.tokens_dropped += g->ring->counters().tokens_dropped;
+  }
+  s.retransmissions = counters_.recovery_writes;
+  s.reformations = counters_.reformations;
+  s.control_dropped = counters_.control_dropped;
+  return s;
+}
+
 std::optional<std::size_t> Member::next_disconnect() noexcept {
   if (to_disconnect_ == 0) return std::nullopt;
   const std::size_t peer = lowest(to_disconnect_);

@@ -74,6 +74,20 @@ struct MembershipCounters {
   std::uint64_t records_recovered = 0;  // seqs this member got from a recovery source
 };
 
+// One line of status: where the member is and what it has seen, over all
+// its rings (issue 5's counters; the bench prints it).
+struct MemberStatus {
+  Phase phase = Phase::operational;
+  RingId ring;
+  std::vector<NodeId> members;
+  std::uint64_t tokens_seen = 0;      // tokens accepted, all rings
+  std::uint64_t retransmissions = 0;  // record ranges rewritten to members lacking them
+  std::uint64_t reformations = 0;
+  std::uint64_t records_dropped = 0;  // invalid records refused, all rings
+  std::uint64_t tokens_dropped = 0;   // stale or invalid tokens refused, all rings
+  std::uint64_t control_dropped = 0;  // invalid control messages refused
+};
+
 struct MemberMemory {
   ring::LocalMemory ring;                                 // mailbox: mailbox_bytes()
   const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
@@ -119,6 +133,7 @@ class Member {
   std::vector<NodeId> ring_members() const;
   const ring::RingState& ring() const noexcept;  // the ring installed last
   const MembershipCounters& counters() const noexcept { return counters_; }
+  MemberStatus status() const;
   std::size_t my_index() const noexcept { return me_; }
   const MembershipConfig& config() const noexcept { return config_; }
   std::size_t generations() const noexcept { return gens_.size(); }
@@ -236,6 +251,12 @@ class Member {
   std::vector<std::uint64_t> last_seq_seen_;  // per peer: newest message accepted
 
   MembershipCounters counters_;
+  struct Retired {  // counters of the rings dropped so far
+    std::uint64_t tokens = 0;
+    std::uint64_t records_dropped = 0;
+    std::uint64_t tokens_dropped = 0;
+  } retired_;
+  void retire(const ring::RingState& r) noexcept;
 };
 
 }  // namespace ringcast::membership

@@ -85,6 +85,7 @@ void Member::drop_released_generations() noexcept {
     }
     ring::RingState& next = *gens_[1]->ring;
     next.release_inherited(next.log().base_position());
+    retire(front);
     gens_.pop_front();
     --stream_;
   }
