@@ -139,7 +139,7 @@ struct Callbacks {
   bool initial_ring_change = false;
 };
 
-// What the library counted; ringcast_status_get() in C.
+// What the library counted; ringcast_counters_get() of <ringcast/counters.h> in C.
 struct Counters {
   std::uint32_t ring_representative = 0;
   std::uint64_t ring_seq = 0;

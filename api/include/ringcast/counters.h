@@ -1,0 +1,58 @@
+/*
+ * ringcast's counters, in C: what the library of this process counted (the
+ * ring, tokens, deliveries, and the bytes it copied on send). Not a corosync
+ * call: include <ringcast/counters.h> next to <corosync/cpg.h> or
+ * <ringcast/cpg.h>. The C++ API's ringcast::cpg::Counters holds the same.
+ *
+ *   struct ringcast_counters c = {sizeof c};
+ *   if (ringcast_counters_get(handle, &c) == CS_OK) use(c.bytes_copied_on_send);
+ *
+ * Versioning: the caller sets `size` to sizeof(struct ringcast_counters) as
+ * it was compiled. The library fills the fields that fit in that size (a
+ * program built against an older, shorter struct gets the fields it knows;
+ * fields a newer program knows and this library does not stay as the caller
+ * left them) and sets `size` to the number of bytes it filled. Fields are
+ * only ever appended. The layout has no implicit padding.
+ */
+#ifndef RINGCAST_COUNTERS_H
+#define RINGCAST_COUNTERS_H
+
+#include <stdint.h>
+
+#include "cpg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ringcast_counters {
+  uint32_t size;                /* in: sizeof the caller's struct; out: bytes filled */
+  uint32_t ring_representative; /* the ring id's node (cpg_ring_id.nodeid) */
+  uint64_t ring_seq;            /* the ring id's number (cpg_ring_id.seq) */
+  uint32_t members;             /* nodes in the ring */
+  uint32_t reserved0;           /* 0; keeps the next fields 8-aligned */
+  uint64_t tokens_received;
+  uint64_t tokens_passed;
+  uint64_t tokens_dropped;
+  uint64_t records_delivered; /* messages and control records delivered by the ring */
+  uint64_t records_dropped;   /* records from peers with invalid headers */
+  /* Bytes cpg_mcast_joined() copied into the send buffer (accepted sends
+   * only); cpg_zcb_mcast_joined() adds nothing: the NIC reads the buffer. */
+  uint64_t bytes_copied_on_send;
+  uint64_t messages_dropped_not_member; /* data from a sender not in its group */
+  uint64_t zero_copy_sends;             /* accepted cpg_zcb_mcast_joined() calls */
+};
+
+/*
+ * Reads the counters of the process's node (every handle of a process shares
+ * one node, so any handle gives the same numbers). CS_ERR_BAD_HANDLE for an
+ * unknown or finalized handle; CS_ERR_INVALID_PARAM when counters is NULL or
+ * its size is smaller than the `size` field plus the first field (8 bytes).
+ */
+cs_error_t ringcast_counters_get(cpg_handle_t handle, struct ringcast_counters* counters);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RINGCAST_COUNTERS_H */

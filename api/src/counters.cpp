@@ -1,0 +1,77 @@
+// ringcast_counters_get(): the C view of client::Node::counters(), with the
+// size-versioned struct of <ringcast/counters.h>.
+#include "ringcast/counters.h"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstring>
+
+#include "client/handle_table.hpp"
+#include "client/node.hpp"
+#include "client/session.hpp"
+
+namespace {
+
+using C = ringcast_counters;
+
+// The layout is part of the ABI: fields only ever appended, no padding.
+static_assert(offsetof(C, ring_representative) == 4 && offsetof(C, ring_seq) == 8);
+static_assert(offsetof(C, members) == 16 && offsetof(C, tokens_received) == 24);
+static_assert(offsetof(C, zero_copy_sends) == 80 && sizeof(C) == 88);
+
+// Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
+// so no field is ever written in part.
+constexpr std::array<std::size_t, 13> kFieldEnds = {
+    offsetof(C, ring_representative),
+    offsetof(C, ring_seq),
+    offsetof(C, members),
+    offsetof(C, reserved0),
+    offsetof(C, tokens_received),
+    offsetof(C, tokens_passed),
+    offsetof(C, tokens_dropped),
+    offsetof(C, records_delivered),
+    offsetof(C, records_dropped),
+    offsetof(C, bytes_copied_on_send),
+    offsetof(C, messages_dropped_not_member),
+    offsetof(C, zero_copy_sends),
+    sizeof(C),
+};
+constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
+
+std::size_t filled_bytes(std::uint32_t caller_size) {
+  std::size_t filled = 0;
+  for (std::size_t end : kFieldEnds)
+    if (end <= caller_size) filled = std::max(filled, end);
+  return filled;
+}
+
+C to_c(const ringcast::cpg::Counters& in) {
+  C out{};
+  out.size = sizeof(C);
+  out.ring_representative = in.ring_representative;
+  out.ring_seq = in.ring_seq;
+  out.members = in.members;
+  out.tokens_received = in.tokens_received;
+  out.tokens_passed = in.tokens_passed;
+  out.tokens_dropped = in.tokens_dropped;
+  out.records_delivered = in.records_delivered;
+  out.records_dropped = in.records_dropped;
+  out.bytes_copied_on_send = in.bytes_copied_on_send;
+  out.messages_dropped_not_member = in.messages_dropped_not_member;
+  out.zero_copy_sends = in.zero_copy_sends;
+  return out;
+}
+
+}  // namespace
+
+extern "C" cs_error_t ringcast_counters_get(cpg_handle_t handle, ringcast_counters* counters) {
+  auto s = ringcast::client::HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (counters == nullptr || counters->size < kMinimumBytes) return CS_ERR_INVALID_PARAM;
+  const std::size_t filled = filled_bytes(counters->size);
+  C full = to_c(s->node().counters());
+  full.size = static_cast<std::uint32_t>(filled);
+  std::memcpy(counters, &full, filled);
+  return CS_OK;
+}
