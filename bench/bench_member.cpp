@@ -90,6 +90,7 @@ struct Sink {
   std::uint64_t bytes = 0;
   std::uint64_t last_ns = 0;
   std::uint64_t warmup = 0;  // my first messages, not sampled
+  bool full_payload_check = true;
   std::string release_error;
   ZeroCopySlots* slots = nullptr;
   std::atomic<std::uint64_t> own_delivered{0};
@@ -106,9 +107,10 @@ struct Sink {
     delivered.store(0);
   }
   // Reserved up front: no allocation while deliveries are timed.
-  void prepare(std::uint64_t my_messages, std::uint64_t warmup_messages) {
-    samples.reserve(my_messages);
+  void prepare(const MemberPlan& plan, std::uint64_t warmup_messages) {
+    samples.reserve(plan.my_messages);
     warmup = warmup_messages;
+    full_payload_check = plan.full_payload_check;
   }
 
   void on_round(ring::RingDriver& d) {
@@ -126,10 +128,14 @@ struct Sink {
     delivered.notify_all();
   }
 
+  // The time first: a latency sample must not include the checking.
   void take(const ring::Delivery& del) {
-    digest.add(del.seq, del.sender, del.payload);
-    bytes += del.payload.size();
     last_ns = now_ns();
+    if (full_payload_check)
+      digest.add(del.seq, del.sender, del.payload);
+    else
+      digest.add_sampled(del.seq, del.sender, del.payload);
+    bytes += del.payload.size();
     if (del.payload.size() < kStampBytes) {
       fifo.add(0, 0);  // counted as a violation: we never send such a message
       return;
@@ -145,9 +151,12 @@ struct Sink {
 };
 
 Status submit_until_taken(runtime::RingNode& node, const ring::OutgoingMessage& m,
-                          std::span<std::byte> stamp_at, std::uint64_t index) {
+                          std::span<std::byte> stamp_at, std::uint64_t index, bool fill) {
   for (;;) {
-    fill_payload(stamp_at, now_ns(), index);
+    if (fill)
+      fill_payload(stamp_at, now_ns(), index);
+    else
+      stamp_payload(stamp_at, now_ns(), index);
     Status s = node.submit(m);
     if (s.ok() || s.error().code != Errc::try_again) return s;
     std::this_thread::sleep_for(std::chrono::microseconds(20));
@@ -168,13 +177,14 @@ Status send_one(runtime::RingNode& node, const MemberPlan& plan, std::vector<std
     slots.acquire(slot);  // before submit: the tag may come back at once
     m.zero_copy = slots.segment(slot, size);
     m.tag = slot;
-    Status s = submit_until_taken(node, m, slots.bytes(slot, size), index);
+    Status s = submit_until_taken(node, m, slots.bytes(slot, size), index, plan.full_payload_check);
     if (!s.ok()) slots.release(slot);
     return s;
   }
   if (buffer.size() < size) buffer.resize(size);
   m.payload = std::span<const std::byte>(buffer.data(), size);
-  return submit_until_taken(node, m, std::span<std::byte>(buffer.data(), size), index);
+  return submit_until_taken(node, m, std::span<std::byte>(buffer.data(), size), index,
+                            plan.full_payload_check);
 }
 
 Status send_all(runtime::RingNode& node, const MemberPlan& plan, Sink& sink, ZeroCopySlots& slots) {
@@ -213,7 +223,7 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
   MemberResult r;
   r.node = node.me();
   node.with_driver([&](ring::RingDriver& d) {
-    sink.prepare(plan.my_messages, warmup_messages(plan));
+    sink.prepare(plan, warmup_messages(plan));
     if (plan.zero_copy) {
       if (Status s = slots.allocate(d.endpoint()); !s.ok())
         r.error = "zero-copy region: " + s.error().message();
@@ -341,21 +351,23 @@ std::string encode_case(const MemberPlan& p) {
   std::ostringstream o;
   o << "case " << (p.mode == Mode::latency ? 0 : 1) << ' ' << p.size_bytes << ' '
     << p.total_messages << ' ' << p.my_messages << ' ' << static_cast<int>(p.guarantee) << ' '
-    << (p.zero_copy ? 1 : 0) << ' ' << p.deliver_timeout_ns;
+    << (p.zero_copy ? 1 : 0) << ' ' << p.deliver_timeout_ns << ' '
+    << (p.full_payload_check ? 1 : 0);
   return o.str();
 }
 
 bool decode_case(const std::string& line, MemberPlan* out) {
   std::istringstream in(line);
   std::string tag;
-  int mode = 0, guarantee = 0, zero_copy = 0;
+  int mode = 0, guarantee = 0, zero_copy = 0, full_check = 1;
   MemberPlan& p = *out;
   in >> tag >> mode >> p.size_bytes >> p.total_messages >> p.my_messages >> guarantee >>
-      zero_copy >> p.deliver_timeout_ns;
+      zero_copy >> p.deliver_timeout_ns >> full_check;
   if (!in || tag != "case" || guarantee < 0 || guarantee > 3) return false;
   p.mode = mode == 0 ? Mode::latency : Mode::throughput;
   p.guarantee = static_cast<ring::Guarantee>(guarantee);
   p.zero_copy = zero_copy != 0;
+  p.full_payload_check = full_check != 0;
   return true;
 }
 

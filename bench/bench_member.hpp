@@ -28,6 +28,9 @@ struct MemberPlan {
   // Send from a registered buffer of the member's (OutgoingMessage.zero_copy)
   // instead of having the ring copy each payload into its send buffer.
   bool zero_copy = false;
+  // Hash every payload byte into the order digest (the tests), or only both
+  // ends of large payloads (OrderDigest::add_sampled: the benchmark).
+  bool full_payload_check = true;
   std::uint64_t deliver_timeout_ns = 600'000'000'000;
   // Optional: the size and guarantee of my index-th message (mixed workloads,
   // the rdma tests); sizes below kStampBytes are raised to it.

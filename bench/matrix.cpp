@@ -79,6 +79,7 @@ class RingOfProcesses {
       p.my_messages = share(c, i);
       p.guarantee = c.guarantee;
       p.zero_copy = c.zero_copy;
+      p.full_payload_check = false;
       p.deliver_timeout_ns = static_cast<std::uint64_t>(timeout_s) * 1'000'000'000;
       write_line(kids_[i].to_child, encode_case(p));
     }
