@@ -178,21 +178,18 @@ TEST(CpgCalls, MessagesReachJoinedMembersOnlyInOneOrder) {
   SimNodes nodes(3);
   Recorder a_rec[3], b_rec[3];
   cpg_handle_t a[3], b[3];
-  cpg_name ga = name_of("group-a"), gb = name_of("group-b");
   for (int i = 0; i < 3; ++i) {
     auto use = nodes.use(i);
     a[i] = open_recorded(a_rec[i]);
     b[i] = open_recorded(b_rec[i]);
-    ASSERT_EQ(cpg_join(a[i], &ga), CS_OK);
-    if (i != 2) {  // node 2 stays out of group-b
-      ASSERT_EQ(cpg_join(b[i], &gb), CS_OK);
-    }
   }
   std::vector<cpg_handle_t> all(a, a + 3);
   all.insert(all.end(), b, b + 3);
-  ASSERT_TRUE(dispatch_until(all, [&] {
-    return a_rec[0].views.size() == 3 && b_rec[1].views.size() >= 1 && b_rec[0].views.size() == 2;
-  }));
+  ASSERT_TRUE(join_in_order({a[0], a[1], a[2]}, {&a_rec[0], &a_rec[1], &a_rec[2]}, "group-a"));
+  // Node 2 stays out of group-b.
+  ASSERT_TRUE(join_in_order({b[0], b[1]}, {&b_rec[0], &b_rec[1]}, "group-b"));
+  ASSERT_TRUE(dispatch_until(
+      all, [&] { return a_rec[0].views.size() == 3 && b_rec[0].views.size() == 2; }));
   constexpr int kPerSender = 200;
   for (int k = 0; k < kPerSender; ++k) {
     for (int i = 0; i < 3; ++i) {
@@ -277,10 +274,9 @@ TEST(CpgCalls, MembershipAndIteration) {
     auto use = nodes.use(1);
     h1 = open_recorded(r1);
   }
-  cpg_name alpha = name_of("alpha"), beta = name_of("beta");
-  ASSERT_EQ(cpg_join(h0, &alpha), CS_OK);
-  ASSERT_EQ(cpg_join(h1, &alpha), CS_OK);
-  ASSERT_EQ(cpg_join(h2, &beta), CS_OK);
+  cpg_name alpha = name_of("alpha");
+  ASSERT_TRUE(join_in_order({h0, h1}, {&r0, &r1}, "alpha"));
+  ASSERT_TRUE(join_in_order({h2}, {&r2}, "beta"));
   ASSERT_TRUE(
       dispatch_until({h0, h1, h2}, [&] { return r0.views.size() == 2 && r2.views.size() == 1; }));
   cpg_address members[CPG_MEMBERS_MAX];
@@ -398,9 +394,7 @@ TEST(CpgCalls, DispatchThreadWhileOtherThreadsMulticast) {
     auto use = nodes.use(1);
     h1 = open_recorded(r1);
   }
-  cpg_name g = name_of("threads");
-  ASSERT_EQ(cpg_join(h0, &g), CS_OK);
-  ASSERT_EQ(cpg_join(h1, &g), CS_OK);
+  ASSERT_TRUE(join_in_order({h0, h1}, {&r0, &r1}, "threads"));
   std::thread d0([&] { cpg_dispatch(h0, CS_DISPATCH_BLOCKING); });
   std::thread d1([&] { cpg_dispatch(h1, CS_DISPATCH_BLOCKING); });
   auto views = [](Recorder& r) {
@@ -467,9 +461,7 @@ TEST(CpgCalls, BackPressureLosesNothing) {
     auto use = nodes.use(1);
     h1 = open_recorded(r1);
   }
-  cpg_name g = name_of("slow");
-  ASSERT_EQ(cpg_join(h0, &g), CS_OK);
-  ASSERT_EQ(cpg_join(h1, &g), CS_OK);
+  ASSERT_TRUE(join_in_order({h0, h1}, {&r0, &r1}, "slow"));
   ASSERT_TRUE(
       dispatch_until({h0, h1}, [&] { return r0.views.size() == 2 && r1.views.size() == 1; }));
   const std::string payload(1000, 'p');

@@ -130,6 +130,24 @@ bool dispatch_until(cpg_handle_t h, const std::function<bool()>& pred,
   return dispatch_until(std::vector<cpg_handle_t>{h}, pred, timeout);
 }
 
+::testing::AssertionResult join_in_order(const std::vector<cpg_handle_t>& handles,
+                                         const std::vector<Recorder*>& recorders,
+                                         const std::string& group) {
+  const cpg_name n = name_of(group);
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    const std::size_t before = recorders[i]->views.size();
+    if (cs_error_t e = cpg_join(handles[i], &n); e != CS_OK)
+      return ::testing::AssertionFailure() << "cpg_join: " << cs_strerror(e);
+    if (!dispatch_until(handles, [&] {
+          std::lock_guard lock(recorders[i]->mutex);
+          return recorders[i]->views.size() > before;
+        })) {
+      return ::testing::AssertionFailure() << "no view of join " << i << " of " << group;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 cs_error_t send_text(cpg_handle_t h, const std::string& text, cpg_guarantee_t g) {
   iovec iov{const_cast<char*>(text.data()), text.size()};
   return cpg_mcast_joined(h, g, &iov, 1);

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "client/node.hpp"
 #include "ringcast/cpg.h"
 #include "runtime/sim_cluster.hpp"
@@ -61,6 +63,12 @@ bool dispatch_until(cpg_handle_t h, const std::function<bool()>& pred,
                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 bool dispatch_until(std::vector<cpg_handle_t> hs, const std::function<bool()>& pred,
                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Joins each handle in turn, waiting for its own join view before the next:
+// the join order (and so every member list) is then the order given.
+::testing::AssertionResult join_in_order(const std::vector<cpg_handle_t>& handles,
+                                         const std::vector<Recorder*>& recorders,
+                                         const std::string& group);
 
 cs_error_t send_text(cpg_handle_t h, const std::string& text, cpg_guarantee_t g = CPG_TYPE_AGREED);
 // Retries while CS_ERR_TRY_AGAIN, dispatching meanwhile (bounded).

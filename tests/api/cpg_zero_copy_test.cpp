@@ -18,13 +18,12 @@ TEST(CpgZeroCopy, SendsArriveIntactAndCopyNothing) {
   SimNodes nodes(3);
   Recorder rec[3];
   cpg_handle_t h[3];
-  cpg_name g = name_of("zcb");
   for (int i = 0; i < 3; ++i) {
     auto use = nodes.use(i);
     h[i] = open_recorded(rec[i]);
-    ASSERT_EQ(cpg_join(h[i], &g), CS_OK);
   }
   const std::vector<cpg_handle_t> all(h, h + 3);
+  ASSERT_TRUE(join_in_order(all, {&rec[0], &rec[1], &rec[2]}, "zcb"));
   ASSERT_TRUE(dispatch_until(all, [&] { return rec[0].views.size() == 3; }));
   const std::uint64_t copied_before = bytes_copied(nodes.node(0));
 
