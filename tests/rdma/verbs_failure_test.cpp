@@ -107,7 +107,7 @@ TEST(VerbsSetup, MismatchedPeersAreRefusedWithTheReasonOnBothSides) {
       return {};
     };
     if (auto f = start_server(env, ch, plan, s); !f.empty()) return f;
-    for (const char* reason : {"protocol version 2", "region too small"}) {
+    for (const char* reason : {"protocol version 3", "region too small"}) {
       auto link = s.listener->accept(20'000'000'000);
       REQUIRE(!link.ok() && link.error().code == Errc::refused,
               link.ok() ? "accepted" : link.error().message());
@@ -125,11 +125,11 @@ TEST(VerbsSetup, MismatchedPeersAreRefusedWithTheReasonOnBothSides) {
     const auto port = static_cast<std::uint16_t>(std::stoi(line.substr(5)));
     LinkOptions future;
     future.ours.node = kClientNode;
-    future.ours.version = 2;
+    future.ours.version = fabric::ConnectInfo::kVersion + 1;
     LinkOptions small;
     small.ours = connect_info(kClientNode, {0x10000, 4096, 1});
     for (auto* options : {&future, &small}) {
-      const char* reason = options == &future ? "protocol version 2" : "region too small";
+      const char* reason = options == &future ? "protocol version 3" : "region too small";
       auto link = (*ep)->connect(env.client_addr(), env.server_addr(), port, *options);
       REQUIRE(!link.ok() && link.error().code == Errc::refused,
               link.ok() ? "connected" : link.error().message());

@@ -34,11 +34,46 @@ TEST(ConnectInfo, AcceptsTrailingPaddingFromRdmaCm) {
 
 TEST(ConnectInfo, RefusesOtherVersionsClearly) {
   ConnectInfo info = sample();
-  info.version = 2;
+  info.version = ConnectInfo::kVersion + 1;
   auto decoded = decode_connect_info(encode(info));
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.error().code, Errc::refused);
-  EXPECT_NE(decoded.error().message().find("protocol version 2"), std::string::npos);
+  EXPECT_NE(decoded.error().message().find("protocol version 3, this side speaks 2"),
+            std::string::npos);
+}
+
+// Version 1 had a u16 version at offset 2: it reads as version 1 here.
+TEST(ConnectInfo, NamesAVersionOnePeer) {
+  auto bytes = encode(sample());
+  bytes[2] = std::byte{1};
+  bytes[3] = std::byte{0};
+  auto decoded = decode_connect_info(bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().message().find("protocol version 1"), std::string::npos);
+}
+
+TEST(ConnectInfo, RefusesAnotherKindOfMessage) {
+  auto bytes = encode(sample());
+  bytes[3] = std::byte{static_cast<unsigned char>(SetupKind::proof)};
+  auto decoded = decode_connect_info(bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code, Errc::protocol);
+  EXPECT_NE(decoded.error().detail.find("a proof message"), std::string::npos);
+  bytes[3] = std::byte{9};
+  EXPECT_NE(decode_connect_info(bytes).error().detail.find("unknown message kind 9"),
+            std::string::npos);
+}
+
+TEST(ConnectInfo, RefusesBytesInUnusedRegionSlots) {
+  ConnectInfo info = sample();
+  info.region_count = 1;
+  auto bytes = encode(info);
+  bytes[40] = std::byte{1};  // inside the second (unused) slot
+  auto crc = crc32c({bytes.data(), 48});
+  wire::put<std::uint32_t>(bytes.data() + 48, crc);
+  auto decoded = decode_connect_info(bytes);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.error().detail.find("bytes after the regions"), std::string::npos);
 }
 
 TEST(ConnectInfo, RejectsTruncatedInput) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "fabric/auth/auth_key.hpp"
 #include "fabric/connect_info.hpp"
 #include "fabric/fabric.hpp"
 
@@ -52,10 +53,14 @@ struct EndpointOptions {
 using PeerCheck = std::function<Status(const ConnectInfo& peer)>;
 
 struct LinkOptions {
-  ConnectInfo ours;                      // what the peer learns: our node, the regions it may write
-  PeerCheck check;                       // optional
-  std::uint32_t sq_depth = 256;          // writes in flight; chains up to half of it
-  std::uint32_t max_inline_bytes = 256;  // asked for; Link::max_inline_bytes() is granted
+  ConnectInfo ours;  // what the peer learns: our node, the regions it may write
+  PeerCheck check;   // optional
+  // The link key (fabric/auth): with one, set-up is the challenge-response
+  // handshake of fabric/auth/handshake.hpp and the peer must hold the same
+  // key; empty, both sides must be empty too and nothing is authenticated.
+  auth::AuthKey key;
+  std::uint32_t sq_depth = 256;              // writes in flight; chains up to half of it
+  std::uint32_t max_inline_bytes = 256;      // asked for; Link::max_inline_bytes() is granted
   std::uint64_t timeout_ns = 5'000'000'000;  // set-up (resolve, connect, accept)
 };
 
@@ -95,7 +100,9 @@ class VerbsEndpoint final : public Endpoint {
   // Connects to a listener. An empty local_ip means local_address(), or
   // whatever rdma_cm routes from when that is empty too.
   // Errc::unreachable (no route, nobody listening), Errc::refused (the peer
-  // refused us, or we refused the peer's data), Errc::timeout.
+  // refused us, or we refused the peer's data or key proof), Errc::timeout.
+  // With a key this takes two connect requests (hello, proof), and starts
+  // over (at most 3 times) when the listener calls the challenge stale.
   Result<std::unique_ptr<Link>> connect(std::string_view local_ip, std::string_view remote_ip,
                                         std::uint16_t port, LinkOptions options);
 
@@ -113,8 +120,11 @@ class VerbsEndpoint final : public Endpoint {
   std::unique_ptr<Impl> impl_;
 };
 
-// Accepts links on one address. Requests are validated (the peer's
-// ConnectInfo, then LinkOptions::check) and refused with a reason.
+// Accepts links on one address. Requests are validated (the handshake with
+// LinkOptions::key, the peer's ConnectInfo, then LinkOptions::check) and
+// refused with a reason, which is also logged (log.hpp) with the peer's
+// address. A hello is answered with a challenge inside accept(), which then
+// goes on waiting for the proof.
 class Listener {
  public:
   struct Impl;

@@ -57,10 +57,11 @@ Result<std::uint32_t> create_link_qp(VerbsEndpoint::Impl& endpoint, rdma_cm_id* 
   return attr.cap.max_inline_data;  // what rdma_create_qp wrote back
 }
 
-rdma_conn_param connection_parameters(const ConnectInfoBytes& ours) noexcept {
+rdma_conn_param connection_parameters(std::span<const std::byte> data) noexcept {
+  RC_ASSERT(data.size() <= kAcceptDataBudget);
   rdma_conn_param param{};
-  param.private_data = ours.data();
-  param.private_data_len = static_cast<std::uint8_t>(ours.size());
+  param.private_data = data.data();
+  param.private_data_len = static_cast<std::uint8_t>(data.size());
   param.responder_resources = 0;
   param.initiator_depth = 0;
   param.retry_count = 7;
@@ -70,17 +71,14 @@ rdma_conn_param connection_parameters(const ConnectInfoBytes& ours) noexcept {
   return param;
 }
 
-Result<ConnectInfo> vet_peer(std::span<const std::byte> data, const PeerCheck& check) {
-  auto info = decode_connect_info(data);
-  if (!info) return make_error(Errc::refused, "connect private data", info.error().detail);
-  if (check) {
-    if (auto verdict = check(*info); !verdict) {
-      const Error& e = verdict.error();
-      return make_error(Errc::refused, "connect private data",
-                        e.detail.empty() ? e.message() : e.detail);
-    }
+Status run_check(const ConnectInfo& peer, const PeerCheck& check) {
+  if (!check) return {};
+  if (auto verdict = check(peer); !verdict) {
+    const Error& e = verdict.error();
+    return make_error(Errc::refused, "connect private data",
+                      e.detail.empty() ? e.message() : e.detail);
   }
-  return info;
+  return {};
 }
 
 Refusal encode_refusal(const std::string& reason) noexcept {

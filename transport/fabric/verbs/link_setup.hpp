@@ -20,13 +20,14 @@ namespace ringcast::fabric::verbs {
 Result<std::uint32_t> create_link_qp(VerbsEndpoint::Impl& endpoint, rdma_cm_id* id,
                                      const LinkOptions& options, const std::string& where);
 
-// Connection parameters carrying `ours` as private data. Only one-sided
-// writes: no RDMA reads or atomics, so no responder resources.
-rdma_conn_param connection_parameters(const ConnectInfoBytes& ours) noexcept;
+// Connection parameters carrying `data` as private data (it must outlive
+// the call that uses them). Only one-sided writes: no RDMA reads or atomics,
+// so no responder resources.
+rdma_conn_param connection_parameters(std::span<const std::byte> data) noexcept;
 
-// Decodes the peer's private data and runs the caller's check. Any failure
-// comes back as Errc::refused whose detail is the reason.
-Result<ConnectInfo> vet_peer(std::span<const std::byte> data, const PeerCheck& check);
+// Runs the caller's check on the peer's ConnectInfo (the handshake decoded
+// it). A failure comes back as Errc::refused whose detail is the reason.
+Status run_check(const ConnectInfo& peer, const PeerCheck& check);
 
 // A refusal travels as reject private data: a tag and the reason in words,
 // cut to what a reject can carry on InfiniBand/RoCE (148 bytes).

@@ -1,10 +1,13 @@
-// The passive side of link set-up: listen, vet each request's ConnectInfo,
-// refuse with a reason or accept with ours, wait for ESTABLISHED.
+// The passive side of link set-up: listen, hand each request to the
+// handshake (fabric/auth/handshake.hpp), then challenge it, refuse it with a
+// reason (logged) or accept it with ours, and wait for ESTABLISHED.
 #include <arpa/inet.h>
 
 #include <array>
 #include <deque>
+#include <optional>
 
+#include "fabric/auth/handshake.hpp"
 #include "fabric/verbs/cm_events.hpp"
 #include "fabric/verbs/endpoint_impl.hpp"
 #include "fabric/verbs/link.hpp"
@@ -22,7 +25,8 @@ struct Request {
   CmIdHandle id;
   std::array<std::byte, 256> data{};  // private data: <= 56 on IB/RoCE, 196 max
   std::size_t length = 0;
-  std::string from;  // the peer's address, for messages
+  std::string from;            // the peer's address, for messages
+  std::uint32_t peer_qpn = 0;  // the requester's QP number (the proof names it)
 
   std::span<const std::byte> private_bytes() const { return {data.data(), length}; }
 };
@@ -34,6 +38,7 @@ Request take_request(rdma_cm_event& event) {
   r.length = std::min(bytes.size(), r.data.size());
   std::copy_n(bytes.begin(), r.length, r.data.begin());
   r.from = address_text(rdma_get_peer_addr(event.id));
+  r.peer_qpn = event.param.conn.qp_num;
   return r;
 }
 
@@ -46,25 +51,35 @@ constexpr std::size_t kBacklog = 16;
 struct Listener::Impl {
   VerbsEndpoint::Impl& endpoint;
   LinkOptions options;
+  auth::ListenerHandshake handshake;
   EventChannelHandle channel;  // released after every id on it (member order)
   CmIdHandle id;
   std::uint16_t port = 0;
   std::string address;
   std::deque<Request> backlog;
 
+  // A link, or null when the request was a hello that got its challenge.
   Result<std::unique_ptr<Link>> set_up(Request request, std::uint64_t deadline_ns);
+  Result<std::unique_ptr<Link>> admit(Request& request, const auth::ListenerVerdict& verdict,
+                                      std::uint64_t deadline_ns);
   Status await_established(const rdma_cm_id* child, std::uint64_t deadline_ns,
                            const std::string& from);
+  std::optional<Request> next_request(std::uint64_t deadline_ns, Error* failure);
   void queue(Request request);
-  Error refuse(Request& request, const std::string& reason);
+  Error refuse(Request& request, const std::string& reason, NodeId node = 0);
 };
 
-Error Listener::Impl::refuse(Request& request, const std::string& reason) {
+// Every refusal is logged: a peer that fails the key proof, or sends what no
+// member would, is something an operator wants to see on this side too.
+Error Listener::Impl::refuse(Request& request, const std::string& reason, NodeId node) {
   const Refusal refusal = encode_refusal(reason);
   if (rdma_reject(request.id.get(), refusal.bytes.data(), refusal.length) != 0) {
     log_line("rdma_reject of " + request.from + " failed: " + std::to_string(errno));
   }
-  return make_error(Errc::refused, "accept", "refused " + request.from + ": " + reason);
+  const std::string who =
+      node != 0 ? "node " + std::to_string(node) + " at " + request.from : request.from;
+  log_line("refused " + who + " on " + address + ": " + reason);
+  return make_error(Errc::refused, "accept", "refused " + who + ": " + reason);
 }
 
 void Listener::Impl::queue(Request request) {
@@ -95,13 +110,31 @@ Status Listener::Impl::await_established(const rdma_cm_id* child, std::uint64_t 
 }
 
 Result<std::unique_ptr<Link>> Listener::Impl::set_up(Request request, std::uint64_t deadline_ns) {
-  auto peer = vet_peer(request.private_bytes(), options.check);
-  if (!peer) return refuse(request, peer.error().detail);
+  using Action = auth::ListenerVerdict::Action;
+  const auth::ListenerVerdict verdict =
+      handshake.on_request(request.private_bytes(), request.peer_qpn, monotonic_ns());
+  if (verdict.action == Action::refuse) return refuse(request, verdict.reason, verdict.node);
+  if (verdict.action == Action::admit) return admit(request, verdict, deadline_ns);
+  // A hello: the challenge travels in the reject; no QP exists for it.
+  if (rdma_reject(request.id.get(), verdict.reply.bytes.data(), verdict.reply.size) != 0) {
+    log_line("rdma_reject (challenge) of " + request.from + " failed: " + std::to_string(errno));
+  }
+  return std::unique_ptr<Link>();
+}
+
+// The handshake let the request in: the caller's check, our QP, accept.
+Result<std::unique_ptr<Link>> Listener::Impl::admit(Request& request,
+                                                    const auth::ListenerVerdict& verdict,
+                                                    std::uint64_t deadline_ns) {
+  if (auto checked = run_check(verdict.peer, options.check); !checked) {
+    return refuse(request, checked.error().detail, verdict.node);
+  }
   auto max_inline =
       create_link_qp(endpoint, request.id.get(), options, "a request from " + request.from);
   if (!max_inline) return refuse(request, "cannot set up a link: " + max_inline.error().message());
-  const ConnectInfoBytes ours = encode(options.ours);
-  rdma_conn_param param = connection_parameters(ours);
+  auto reply = handshake.accept(verdict.admission, request.id->qp->qp_num);
+  if (!reply) return refuse(request, "cannot answer: " + reply.error().message(), verdict.node);
+  rdma_conn_param param = connection_parameters(reply->span());
   if (rdma_accept(request.id.get(), &param) != 0) {
     return system_error("rdma_accept", errno, request.from);
   }
@@ -109,29 +142,44 @@ Result<std::unique_ptr<Link>> Listener::Impl::set_up(Request request, std::uint6
   if (rdma_migrate_id(request.id.get(), endpoint.cm_channel.get()) != 0) {
     return system_error("rdma_migrate_id", errno, request.from);
   }
-  return std::unique_ptr<Link>(std::make_unique<VerbsLink>(endpoint, std::move(request.id), *peer,
-                                                           options.sq_depth, *max_inline));
+  return std::unique_ptr<Link>(std::make_unique<VerbsLink>(
+      endpoint, std::move(request.id), verdict.peer, options.sq_depth, *max_inline));
 }
 
 Listener::Listener(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 Listener::~Listener() = default;
 
-Result<std::unique_ptr<Link>> Listener::accept(std::uint64_t timeout_ns) {
-  const std::uint64_t deadline_ns = monotonic_ns() + timeout_ns;
-  const std::string what = "waiting for a connection on " + impl_->address;
+// The oldest waiting request, else the next one to come before the deadline.
+std::optional<Request> Listener::Impl::next_request(std::uint64_t deadline_ns, Error* failure) {
+  const std::string what = "waiting for a connection on " + address;
   // Bounded by the deadline; events that are not requests are skipped.
-  while (impl_->backlog.empty()) {
-    auto event = next_cm_event(impl_->channel.get(), deadline_ns, what);
-    if (!event) return event.error();
+  while (backlog.empty()) {
+    auto event = next_cm_event(channel.get(), deadline_ns, what);
+    if (!event) {
+      *failure = event.error();
+      return std::nullopt;
+    }
     if ((*event)->event == RDMA_CM_EVENT_CONNECT_REQUEST) {
       Request request = take_request(**event);
       event->reset();
-      impl_->backlog.push_back(std::move(request));
+      backlog.push_back(std::move(request));
     }
   }
-  Request request = std::move(impl_->backlog.front());
-  impl_->backlog.pop_front();
-  return impl_->set_up(std::move(request), deadline_ns);
+  Request request = std::move(backlog.front());
+  backlog.pop_front();
+  return request;
+}
+
+Result<std::unique_ptr<Link>> Listener::accept(std::uint64_t timeout_ns) {
+  const std::uint64_t deadline_ns = monotonic_ns() + timeout_ns;
+  // Hellos are answered here and do not end the wait: their proofs do.
+  for (;;) {
+    Error failure;
+    std::optional<Request> request = impl_->next_request(deadline_ns, &failure);
+    if (!request) return failure;
+    auto link = impl_->set_up(std::move(*request), deadline_ns);
+    if (!link || *link) return link;
+  }
 }
 
 std::uint16_t Listener::port() const noexcept {
@@ -149,8 +197,9 @@ Result<std::unique_ptr<Listener>> VerbsEndpoint::listen(std::string_view ip, std
   const std::string ip_text(ip.empty() ? impl_->local_address : ip);
   auto address = parse_socket_address(ip_text.empty() ? "0.0.0.0" : ip_text, port);
   if (!address) return address.error();
+  auth::ListenerHandshake handshake(options.key, options.ours);
   auto impl = std::make_unique<Listener::Impl>(
-      Listener::Impl{*impl_, std::move(options), {}, {}, 0, {}, {}});
+      Listener::Impl{*impl_, std::move(options), std::move(handshake), {}, {}, 0, {}, {}});
   impl->channel.reset(rdma_create_event_channel());
   if (!impl->channel)
     return system_error("rdma_create_event_channel", errno, "is rdma_ucm loaded?");
