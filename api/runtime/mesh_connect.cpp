@@ -1,9 +1,11 @@
 #include "runtime/mesh_connect.hpp"
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
 
+#include "fabric/verbs/log.hpp"
 #include "ring/ring_state.hpp"
 #include "ring/token.hpp"
 
@@ -29,6 +31,7 @@ Result<std::unique_ptr<fabric::Link>> connect_one(fabric::verbs::VerbsEndpoint& 
                                                   const MeshPlan& plan, const MemberAddress& m) {
   fabric::verbs::LinkOptions options;
   options.ours = plan.ours;
+  options.key = plan.key;
   const ring::RingConfig ring = plan.ring;
   const fabric::NodeId expected = m.node;
   options.check = [ring, expected](const fabric::ConnectInfo& peer) -> Status {
@@ -56,6 +59,15 @@ Result<std::unique_ptr<fabric::Link>> connect_one(fabric::verbs::VerbsEndpoint& 
     }
     std::this_thread::sleep_for(std::chrono::nanoseconds(kRetryPauseNs));
   }
+}
+
+void warn_once_without_key() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    fabric::verbs::log_line(
+        "warning: no cluster key: links are not authenticated, any process that reaches a "
+        "member's port can join (set auth.key_file in the cluster file)");
+  });
 }
 
 std::string missing_above(const MeshPlan& plan,
@@ -131,6 +143,7 @@ Result<std::vector<std::unique_ptr<fabric::Link>>> connect_mesh(fabric::verbs::V
                                                                 fabric::verbs::Listener& listener,
                                                                 const MeshPlan& plan) {
   const auto& members = *plan.members;
+  if (plan.key.empty()) warn_once_without_key();
   std::vector<std::unique_ptr<fabric::Link>> links(members.size());
   for (std::size_t i = 0; i < plan.my_index; ++i) {
     auto link = connect_one(ep, plan, members[i]);

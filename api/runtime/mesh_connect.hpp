@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "fabric/auth/auth_key.hpp"
 #include "fabric/connect_info.hpp"
 #include "fabric/verbs/endpoint.hpp"
 #include "ring/config.hpp"
@@ -19,10 +20,13 @@ struct MeshPlan {
   fabric::ConnectInfo ours;
   ring::RingConfig ring;
   std::uint64_t deadline_ns = 0;  // in the endpoint's clock
+  fabric::auth::AuthKey key;      // the listener must have been given the same
 };
 
 // links[i] leads to members[i] (null at my_index). The listener must already
 // be listening with a check that admits only higher members (peer_check()).
+// Without a key, says once per process (log) that links are not
+// authenticated.
 Result<std::vector<std::unique_ptr<fabric::Link>>> connect_mesh(fabric::verbs::VerbsEndpoint& ep,
                                                                 fabric::verbs::Listener& listener,
                                                                 const MeshPlan& plan);

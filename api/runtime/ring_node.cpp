@@ -65,6 +65,7 @@ Result<RingNode::Parts> build(const RingNodeOptions& o) {
   fabric::verbs::LinkOptions lo;
   lo.ours = p.driver->connect_info(o.incarnation);
   lo.check = listener_check(o, my_index);
+  lo.key = o.key;
   auto listener = p.endpoint->listen(mine.ip, mine.port, lo);
   if (!listener.ok()) {
     Error e = listener.error();
@@ -73,7 +74,8 @@ Result<RingNode::Parts> build(const RingNodeOptions& o) {
   }
   p.listener = std::move(*listener);
 
-  MeshPlan plan{&o.members, my_index, lo.ours, o.ring, p.endpoint->now_ns() + o.connect_timeout_ns};
+  MeshPlan plan{&o.members, my_index, lo.ours, o.ring, p.endpoint->now_ns() + o.connect_timeout_ns,
+                o.key};
   auto links = connect_mesh(*p.endpoint, *p.listener, plan);
   RC_TRY(links);
   p.links = std::move(*links);

@@ -10,8 +10,10 @@
 // its port, connects to each member with a LOWER node id (retrying while that
 // one is not listening yet, within connect_timeout_ns in total) and accepts
 // each member with a HIGHER id. Both sides vet the peer's ConnectInfo (the
-// node id expected, the ring's region sizes) before a link exists. Then the
-// ring driver starts and a ProgressThread runs it.
+// node id expected, the ring's region sizes) before a link exists; with a
+// cluster key (`key`), each link is first set up by a challenge-response
+// that both sides pass only with the same key (fabric/auth/handshake.hpp).
+// Then the ring driver starts and a ProgressThread runs it.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "fabric/auth/auth_key.hpp"
 #include "fabric/fabric.hpp"
 #include "ring/config.hpp"
 #include "ring/driver.hpp"
@@ -52,6 +55,9 @@ struct RingNodeOptions {
   ring::ProgressThread::RoundCallback on_round;
   std::uint64_t connect_timeout_ns = 60'000'000'000;  // the whole mesh set-up
   std::uint32_t incarnation = 1;
+  // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
+  // Empty: links are not authenticated (logged once as a warning).
+  fabric::auth::AuthKey key;
 };
 
 // Errc::invalid_argument when the member list is unusable (empty, unsorted,
