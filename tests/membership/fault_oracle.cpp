@@ -14,7 +14,8 @@ FaultOracle::FaultOracle(std::vector<fabric::NodeId> nodes)
       nodes_(std::move(nodes)),
       sent_bytes_(members_),
       sent_guarantee_(members_),
-      views_(members_) {
+      views_(members_),
+      own_from_(members_, 0) {
   for (auto& v : views_) {
     v.next_counter.assign(members_, 0);
     v.seen.resize(members_);
@@ -131,7 +132,10 @@ void FaultOracle::on_message(std::size_t m, const MemberEvent& e, std::span<cons
   }
   expected = counter + 1;
   const Message msg{d.sender_pid, counter};
-  auto [it, first] = order_.try_emplace({e.ring.representative, e.ring.epoch, d.seq}, msg);
+  // Epoch 0: a restarted process's private ring of one (its id repeats).
+  const std::uint32_t rep =
+      e.ring.epoch == 0 ? 1'000'000 + static_cast<std::uint32_t>(m) : e.ring.representative;
+  auto [it, first] = order_.try_emplace({rep, e.ring.epoch, d.seq}, msg);
   if (!first && it->second != msg) {
     fail(at + "total order differs in ring " + std::to_string(e.ring.epoch) + " at seq " +
          std::to_string(d.seq));
@@ -152,8 +156,20 @@ void FaultOracle::on_message(std::size_t m, const MemberEvent& e, std::span<cons
   ++delivered_total_;
 }
 
+void FaultOracle::on_restart(std::size_t m, std::uint32_t next_counter) {
+  View fresh;
+  fresh.next_counter.assign(members_, 0);
+  fresh.seen.resize(members_);
+  views_[m] = std::move(fresh);
+  own_from_[m] = next_counter;
+}
+
 bool FaultOracle::delivered_own(std::size_t m) const {
-  return views_[m].next_counter[m] == sent_bytes_[m].size();
+  const auto& seen = views_[m].seen[m];
+  for (std::uint32_t c = own_from_[m]; c < sent_bytes_[m].size(); ++c) {
+    if (c >= seen.size() || !seen[c]) return false;
+  }
+  return true;
 }
 
 void FaultOracle::finish(const std::vector<bool>& live) {
@@ -161,9 +177,9 @@ void FaultOracle::finish(const std::vector<bool>& live) {
   for (std::size_t m = 0; m < members_; ++m) {
     if (!live[m]) continue;
     const auto& seen = views_[m].seen[m];
-    for (std::uint32_t c = 0; c < sent_bytes_[m].size(); ++c) {
+    for (std::uint32_t c = own_from_[m]; c < sent_bytes_[m].size(); ++c) {
       if (c >= seen.size() || !seen[c]) {
-        fail("member " + std::to_string(m) + " (never crashed) did not deliver its own message " +
+        fail("member " + std::to_string(m) + " (running) did not deliver its own message " +
              std::to_string(c) + " of " + std::to_string(sent_bytes_[m].size()) + " (lost)");
         return;
       }

@@ -9,9 +9,9 @@
 //     in C (a transitional configuration is C' of the regular one it ends);
 //   * SAFE: a SAFE message delivered in a regular configuration sits intact
 //     in the log of every member of it that is still in that ring;
-//   * at the end: every member that never crashed delivered its own
-//     messages (nothing of a survivor lost), and the members of each final
-//     ring delivered the same messages in it.
+//   * at the end: every running member delivered the messages its running
+//     process submitted (nothing of a survivor lost), and the members of each
+//     final ring delivered the same messages in it.
 // The first violation is kept and reported.
 #pragma once
 
@@ -36,7 +36,10 @@ class FaultOracle {
                 std::span<const std::span<const std::byte>> logs,
                 std::span<const ring::RingId> ring_of, std::uint64_t log_bytes,
                 std::uint64_t now_ns);
-  // At the end. live[m]: member m never crashed.
+  // Member m restarted: a new process with an empty view; its messages from
+  // now on (counter >= next_counter) must not be lost.
+  void on_restart(std::size_t m, std::uint32_t next_counter);
+  // At the end. live[m]: member m is running (never crashed, or restarted).
   void finish(const std::vector<bool>& live);
 
   bool delivered_own(std::size_t m) const;
@@ -85,6 +88,7 @@ class FaultOracle {
   std::vector<std::vector<std::uint32_t>> sent_bytes_;  // [sender][counter]
   std::vector<std::vector<ring::Guarantee>> sent_guarantee_;
   std::vector<View> views_;
+  std::vector<std::uint32_t> own_from_;  // [m]: first counter of its running process
   std::map<std::pair<ConfigKey, ConfigKey>, Moved> moves_;
   std::map<std::tuple<std::uint32_t, std::uint64_t, std::uint64_t>, Message> order_;
   std::uint64_t delivered_total_ = 0;

@@ -105,6 +105,10 @@ const char* fault_name(FaultKind kind) {
       return "pause";
     case FaultKind::lose_token:
       return "lose-token";
+    case FaultKind::restart:
+      return "restart";
+    case FaultKind::heal:
+      return "heal";
   }
   return "?";
 }
@@ -140,6 +144,14 @@ FaultScenario make_fault_scenario(std::uint64_t seed) {
     Fault f = pick_fault(r, s.members, at, s.membership);
     if (f.kind == FaultKind::crash && ++crashes >= s.members) f.kind = FaultKind::lose_token;
     s.faults.push_back(f);
+    // Often the fault ends: the crashed member restarts, the network heals.
+    const std::uint64_t later =
+        at + r.between(s.sim.link_timeout_ns, 2 * s.membership.consensus_timeout_ns);
+    if (f.kind == FaultKind::crash && r.one_in(2)) {
+      s.faults.push_back({later, FaultKind::restart, f.a, f.a, 0, {}});
+    } else if ((f.kind == FaultKind::partition || f.kind == FaultKind::one_way) && r.one_in(2)) {
+      s.faults.push_back({later, FaultKind::heal, 0, 0, 0, {}});
+    }
     // The next fault: often during the gather or recovery this one starts.
     at += r.one_in(2) ? r.below(s.membership.consensus_timeout_ns + s.sim.link_timeout_ns)
                       : r.below(window_ns);

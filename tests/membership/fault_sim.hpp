@@ -5,8 +5,10 @@
 // list of faults at random virtual times: crashes, partitions, one-way link
 // failures, slow members (links with a long delay), paused processes (not
 // polled: the token stops there while its links stay up), and lost tokens
-// (a mailbox's token slots scribbled over). Two faults close together hit
-// the gather or the recovery of the first.
+// (a mailbox's token slots scribbled over), and their ends: a crashed member
+// restarts (a new incarnation that must be merged in), a partition heals
+// (the harness reconnects, as the runtime would, and the rings must merge).
+// Two faults close together hit the gather or the recovery of the first.
 //
 // Everything is chosen from the seed, so a seed replays exactly:
 //   RINGCAST_SEED=<seed> build/tests/membership/fault_sim_test
@@ -29,7 +31,16 @@ struct PlannedMessage {
   ring::Guarantee guarantee = ring::Guarantee::agreed;
 };
 
-enum class FaultKind : std::uint8_t { crash, partition, one_way, slow, pause, lose_token };
+enum class FaultKind : std::uint8_t {
+  crash,
+  partition,
+  one_way,
+  slow,
+  pause,
+  lose_token,
+  restart,  // a crashed member comes back: a new process, a new incarnation
+  heal,     // partitions and one-way breaks end; the harness reconnects
+};
 const char* fault_name(FaultKind kind);
 
 struct Fault {

@@ -36,6 +36,7 @@ struct Node {
   std::uint64_t last_release_ns = 0;
   std::uint64_t delivered_index = 0;
   bool crashed = false;
+  std::uint32_t incarnation = 0;
   std::uint64_t paused_until_ns = 0;
   std::string last_state;  // traced when it changes
 };
@@ -58,6 +59,10 @@ class Run {
     return n;
   }
   Status set_up();
+  Status make_driver(Node& n);
+  void restart(Node& n);
+  void reconnect();
+  bool expect_one_ring() const;
   void schedule_faults();
   void apply(const Fault& f);
   bool active(const Node& n) const { return !n.crashed && now() >= n.paused_until_ns; }
@@ -77,6 +82,14 @@ class Run {
   fabric::sim::SimWorld world_;
   SimRandom rng_;
   std::vector<Node> nodes_;
+  std::vector<std::unique_ptr<MemberDriver>> graveyard_;  // crashed processes' memory
+  MembershipConfig membership_;
+  // The runtime keeps trying to connect every pair of running members whose
+  // link both ends saw fail (fenced, cut, or a peer that restarted).
+  bool reconnecting_ = true;
+  std::vector<std::vector<fabric::Link*>> links_;  // [i][j]: i's end of the link to j
+  std::uint64_t next_reconnect_ns_ = 0;
+  std::size_t pairs_down_ = 0;
   std::vector<std::span<const std::byte>> logs_;
   std::vector<ring::RingId> ring_of_;
   std::vector<std::byte> scratch_;
@@ -92,20 +105,18 @@ Status Run::set_up() {
       std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
     });
   }
-  MembershipConfig mc = s_.membership;
-  mc.nodes = nodes();
+  membership_ = s_.membership;
+  membership_.nodes = nodes();
   nodes_.resize(s_.members);
   for (std::size_t i = 0; i < s_.members; ++i) {
     Node& n = nodes_[i];
     n.index = i;
     n.ep = &world_.add_endpoint(node_of(i));
-    auto d = MemberDriver::create(*n.ep, s_.ring, mc);
-    RC_TRY(d);
-    n.driver = std::move(*d);
+    RC_TRY(make_driver(n));
     n.plan = &s_.plan[i];
   }
-  std::vector<std::vector<fabric::Link*>> links(s_.members,
-                                                std::vector<fabric::Link*>(s_.members, nullptr));
+  links_.assign(s_.members, std::vector<fabric::Link*>(s_.members, nullptr));
+  auto& links = links_;
   for (std::size_t i = 0; i < s_.members; ++i) {
     for (std::size_t j = i + 1; j < s_.members; ++j) {
       auto pair = world_.connect(*nodes_[i].ep, nodes_[i].driver->connect_info(0), *nodes_[j].ep,
@@ -116,12 +127,104 @@ Status Run::set_up() {
     }
   }
   for (Node& n : nodes_) {
-    n.driver->set_disconnect([this](fabric::Link& l) { world_.disconnect(l); });
     RC_TRY(n.driver->start(links[n.index]));
     logs_.push_back(n.driver->log_region().bytes());
     ring_of_.push_back(n.driver->member().ring_id());
   }
   return {};
+}
+
+Status Run::make_driver(Node& n) {
+  auto d = MemberDriver::create(*n.ep, s_.ring, membership_);
+  RC_TRY(d);
+  n.driver = std::move(*d);
+  n.driver->set_disconnect([this](fabric::Link& l) { world_.disconnect(l); });
+  return {};
+}
+
+// A new process for a crashed member: new endpoint, new incarnation, alone
+// until the harness (as the runtime would) reconnects it and merge detection
+// takes it in. Its application goes on with its plan.
+void Run::restart(Node& n) {
+  if (!n.crashed) return;
+  // The runtime of each other member sees a new incarnation connect: it
+  // drops the old connection (on strict RC an idle end never notices).
+  for (std::size_t j = 0; j < s_.members; ++j) {
+    if (links_[j][n.index] != nullptr && !nodes_[j].crashed) world_.disconnect(*links_[j][n.index]);
+    links_[j][n.index] = links_[n.index][j] = nullptr;
+  }
+  graveyard_.push_back(std::move(n.driver));
+  n.ep = &world_.restart(node_of(n.index));
+  ++n.incarnation;
+  if (Status st = make_driver(n); !st.ok()) return fail("restart: " + st.error().message());
+  std::vector<fabric::Link*> none(s_.members, nullptr);
+  if (Status st = n.driver->start_joining(none); !st.ok()) {
+    return fail("restart: " + st.error().message());
+  }
+  n.crashed = false;
+  n.releases.clear();
+  n.submit_blocked = false;
+  logs_[n.index] = n.driver->log_region().bytes();
+  ring_of_[n.index] = n.driver->member().ring_id();
+  oracle_.on_restart(n.index, n.counter);
+  reconnecting_ = true;
+}
+
+// What the runtime does: a pair of running members whose link is down at
+// both ends (each has seen it fail) and that the network lets through gets a
+// new connection.
+void Run::reconnect() {
+  pairs_down_ = 0;
+  const bool act = now() >= next_reconnect_ns_;
+  if (act) next_reconnect_ns_ = now() + 100'000;
+  for (std::size_t i = 0; i < s_.members; ++i) {
+    for (std::size_t j = i + 1; j < s_.members; ++j) {
+      Node& a = nodes_[i];
+      Node& b = nodes_[j];
+      if (a.crashed || b.crashed) continue;
+      const bool a_up = has(a.driver->member().live_links(), j);
+      const bool b_up = has(b.driver->member().live_links(), i);
+      if (a_up && b_up) continue;
+      ++pairs_down_;
+      if (!act || !active(a) || !active(b)) continue;
+      // One end saw the link fail, the other (idle, strict RC) did not: the
+      // runtime of the first reconnects, and the second drops its old link.
+      if (a_up || b_up) {
+        fabric::Link* old = a_up ? links_[i][j] : links_[j][i];
+        if (old != nullptr) world_.disconnect(*old);
+        continue;
+      }
+      auto pair = world_.connect(*a.ep, a.driver->connect_info(a.incarnation), *b.ep,
+                                 b.driver->connect_info(b.incarnation));
+      if (!pair) continue;  // still cut off
+      links_[i][j] = pair->a_to_b;
+      links_[j][i] = pair->b_to_a;
+      if (Status st = a.driver->add_link(j, pair->a_to_b); !st.ok()) {
+        fail("add_link: " + st.error().message());
+      }
+      if (Status st = b.driver->add_link(i, pair->b_to_a); !st.ok()) {
+        fail("add_link: " + st.error().message());
+      }
+      step(a);  // the runtime hands the link over from its own thread: a round now
+      step(b);
+    }
+  }
+}
+
+// Every partition and one-way break healed later: then all running members
+// must end in one ring.
+bool Run::expect_one_ring() const {
+  std::uint64_t last_cut = 0;
+  std::uint64_t last_heal = 0;
+  bool cut = false;
+  for (const Fault& f : s_.faults) {
+    if (f.kind == FaultKind::partition || f.kind == FaultKind::one_way) {
+      cut = true;
+      last_cut = std::max(last_cut, f.at_ns);
+    }
+    if (f.kind == FaultKind::heal) last_heal = std::max(last_heal, f.at_ns);
+  }
+  return !cut || last_heal >= last_cut;
 }
 
 void Run::apply(const Fault& f) {
@@ -153,6 +256,13 @@ void Run::apply(const Fault& f) {
       return;
     case FaultKind::pause:
       nodes_[f.a].paused_until_ns = now() + f.duration_ns;
+      return;
+    case FaultKind::restart:
+      restart(nodes_[f.a]);
+      return;
+    case FaultKind::heal:
+      world_.heal();
+      reconnecting_ = true;
       return;
     case FaultKind::lose_token: {
       // Whatever token sits in (or lands next in) these slots is refused.
@@ -327,8 +437,15 @@ bool Run::settled(const Node& n) const {
 
 bool Run::done() const {
   if (result_.faults < s_.faults.size()) return false;
+  std::size_t running = 0;
   for (const Node& n : nodes_) {
-    if (!n.crashed && !settled(n)) return false;
+    if (n.crashed) continue;
+    ++running;
+    if (!settled(n)) return false;
+  }
+  if (!expect_one_ring()) return true;
+  for (const Node& n : nodes_) {
+    if (!n.crashed && n.driver->member().ring_members().size() != running) return false;
   }
   return true;
 }
@@ -379,7 +496,9 @@ FaultRunResult Run::go() {
   }
   const std::uint64_t deadline = std::max(limit, last_plan + s_.settle_bound_ns());
   while (!oracle_.failed() && !done()) {
-    std::uint64_t t_nodes = kNever;
+    reconnect();
+    std::uint64_t t_nodes =
+        reconnecting_ && pairs_down_ > 0 ? std::max(next_reconnect_ns_, now() + 1) : kNever;
     for (const Node& n : nodes_)
       t_nodes = std::min(t_nodes, timer(n));
     const std::uint64_t t_world = world_.next_event_ns().value_or(kNever);

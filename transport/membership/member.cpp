@@ -74,9 +74,21 @@ std::unique_ptr<Member::Gen> Member::make_gen(NodeMask members, RingId id,
 }
 
 void Member::start(NodeMask members, std::uint64_t now_ns) {
-  RC_ASSERT(gens_.empty() && has(members, me_) && (members & ~cluster_) == 0);
-  link_ok_ = members & ~bit(me_);
-  const RingId id{config_.nodes[lowest(members)], 1};
+  start_with(members, members, false, now_ns);
+}
+
+void Member::start_joining(NodeMask links, std::uint64_t now_ns) {
+  start_with(bit(me_), links | bit(me_), true, now_ns);
+}
+
+void Member::start_with(NodeMask members, NodeMask links, bool joining, std::uint64_t now_ns) {
+  RC_ASSERT(gens_.empty() && has(members, me_) && (links & ~cluster_) == 0);
+  RC_ASSERT((members & ~links & ~bit(me_)) == 0);
+  link_ok_ = links & ~bit(me_);
+  // The cluster's first ring is epoch 1 everywhere; a process that joins
+  // later starts in a private ring of its own, epoch 0 (it cannot know the
+  // epochs it saw before a restart; the ring it merges into gets a higher one).
+  const RingId id{config_.nodes[lowest(members)], joining ? 0u : 1u};
   auto g = make_gen(members, id, ring::RingStart{});
   g->installed = true;
   g->regular = {id, nodes_of(members), {}, nodes_of(members), false};
@@ -213,6 +225,21 @@ void Member::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
       return;
     case Phase::left:
       return;
+  }
+}
+
+void Member::on_link_up(std::size_t peer, std::uint64_t now_ns) {
+  if (peer >= config_.nodes.size() || peer == me_ || has(link_ok_, peer)) return;
+  link_ok_ |= bit(peer);
+  last_seq_seen_[peer] = 0;
+  staging_busy_[peer] = false;
+  while (!outbox_.front(peer).empty())
+    outbox_.pop(peer);
+  // A member of the running ring whose link came back saw it fail: the ring
+  // is over for it, and no ring from before this link may write on it.
+  if (phase_ == Phase::operational && has(installed().members, peer)) {
+    enter_gather(now_ns);
+    check_consensus(now_ns);
   }
 }
 

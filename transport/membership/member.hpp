@@ -103,14 +103,21 @@ class Member {
   ~Member();
 
   // The first ring: `members` (this node among them, in node order), with
-  // live links to each. Announced as the first regular configuration.
+  // live links to each. Announced as the first regular configuration. A
+  // process that starts later (or restarts) starts alone, with live links to
+  // the nodes it reached: `links`; merge detection takes it in.
   void start(NodeMask members, std::uint64_t now_ns);
+  void start_joining(NodeMask links, std::uint64_t now_ns);
 
   // --- Events.
   Status submit(const ring::OutgoingMessage& message);
   void on_completion(const fabric::Completion& completion, std::uint64_t now_ns);
   // The link to node index `peer` failed (or a post on it did).
   void on_link_failed(std::size_t peer, std::uint64_t now_ns);
+  // A new link to `peer` (after its failure was reported here): a restarted
+  // process or a healed partition. The peer is a new sender (its message seqs
+  // start again); if it was in the running ring, that ring is over.
+  void on_link_up(std::size_t peer, std::uint64_t now_ns);
   Status release_through(std::uint64_t index);
   bool tick(std::uint64_t now_ns);
 
@@ -163,6 +170,7 @@ class Member {
   };
 
   // member.cpp: completions, routing, time.
+  void start_with(NodeMask members, NodeMask links, bool joining, std::uint64_t now_ns);
   Gen& installed() noexcept;
   const Gen& installed() const noexcept;
   Gen& newest() noexcept { return *gens_.back(); }

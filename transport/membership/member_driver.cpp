@@ -65,6 +65,28 @@ Status MemberDriver::check_link(std::size_t u, const fabric::Link* link) const {
 }
 
 Status MemberDriver::start(std::span<fabric::Link* const> links) {
+  return start_with(links, false);
+}
+
+Status MemberDriver::start_joining(std::span<fabric::Link* const> links) {
+  return start_with(links, true);
+}
+
+Status MemberDriver::add_link(std::size_t u, fabric::Link* link) {
+  if (!member_ || u >= links_.size() || link == nullptr || config_.nodes[u] == endpoint_->node()) {
+    return make_error(Errc::invalid_argument, "MemberDriver::add_link", "no such peer");
+  }
+  if (has(member_->live_links(), u)) {
+    return make_error(Errc::invalid_argument, "MemberDriver::add_link",
+                      "the link to node " + std::to_string(config_.nodes[u]) + " is still up");
+  }
+  RC_TRY(check_link(u, link));
+  links_[u] = link;
+  member_->on_link_up(u, endpoint_->now_ns());
+  return {};
+}
+
+Status MemberDriver::start_with(std::span<fabric::Link* const> links, bool joining) {
   if (member_) return make_error(Errc::invalid_argument, "MemberDriver::start", "already started");
   if (links.size() != config_.nodes.size()) {
     return make_error(Errc::invalid_argument, "MemberDriver::start",
@@ -86,7 +108,11 @@ Status MemberDriver::start(std::span<fabric::Link* const> links) {
   MemberMemory memory{{log_.get(), mailbox_.get(), send_buffer_.get(), staging_.get()},
                       control_staging_.get()};
   member_ = std::make_unique<Member>(ring_config_, config_, endpoint_->node(), memory);
-  member_->start(members, endpoint_->now_ns());
+  if (joining) {
+    member_->start_joining(members, endpoint_->now_ns());
+  } else {
+    member_->start(members, endpoint_->now_ns());
+  }
   return {};
 }
 

@@ -38,6 +38,14 @@ class MemberDriver {
   // links[u] leads to config.nodes[u], null for this node and for nodes not
   // reachable now; the first ring is this node and every node with a link.
   Status start(std::span<fabric::Link* const> links);
+  // A process that starts later than the others (or restarts with a new
+  // incarnation): it starts in a ring of its own with these links, and merge
+  // detection brings it into the running ring.
+  Status start_joining(std::span<fabric::Link* const> links);
+  // A new link to node index u once its old one failed here (the peer
+  // restarted, a partition healed): Errc::invalid_argument while the old one
+  // is still up here.
+  Status add_link(std::size_t u, fabric::Link* link);
   // How to cut a link (rdma_disconnect, SimWorld::disconnect): membership
   // cuts the links to the members a new ring leaves out (fencing, see
   // Member::next_disconnect). Without it, links are only forgotten.
@@ -69,6 +77,7 @@ class MemberDriver {
                const MembershipConfig& config)
       : endpoint_(&endpoint), ring_config_(ring_config), config_(config) {}
   Status check_link(std::size_t u, const fabric::Link* link) const;
+  Status start_with(std::span<fabric::Link* const> links, bool joining);
   bool post_chains();
   void cut_links();
 
