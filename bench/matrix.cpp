@@ -70,7 +70,7 @@ class RingOfProcesses {
     return true;
   }
 
-  std::vector<MemberResult> run(const CaseInfo& c, int timeout_s) {
+  std::vector<MemberResult> run(const CaseInfo& c, int timeout_s, bool full_check) {
     for (std::size_t i = 0; i < kids_.size(); ++i) {
       MemberPlan p;
       p.mode = c.mode;
@@ -79,7 +79,7 @@ class RingOfProcesses {
       p.my_messages = share(c, i);
       p.guarantee = c.guarantee;
       p.zero_copy = c.zero_copy;
-      p.full_payload_check = false;
+      p.full_payload_check = full_check;
       p.deliver_timeout_ns = static_cast<std::uint64_t>(timeout_s) * 1'000'000'000;
       write_line(kids_[i].to_child, encode_case(p));
     }
@@ -152,7 +152,8 @@ int run_matrix(const MatrixSpec& spec, const MatrixRun& run) {
     for (const CaseInfo& c : cases) {
       if (c.members != members) continue;
       bar.step(done++, describe(c));
-      const std::vector<MemberResult> results = ok ? ring.run(c, run.timeout_s) : not_run(c);
+      const std::vector<MemberResult> results =
+          ok ? ring.run(c, run.timeout_s, run.full_payload_check) : not_run(c);
       const bool verified = verify(results, c.count);
       bar.clear();
       if (run.json)

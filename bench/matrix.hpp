@@ -36,7 +36,8 @@ struct MatrixRun {
   std::uint16_t base_port = 7405;
   int timeout_s = 600;  // per case
   bool json = false;
-  bool progress_lines = false;  // one stderr line per case when not on a terminal
+  bool progress_lines = false;      // one stderr line per case when not on a terminal
+  bool full_payload_check = false;  // MemberPlan::full_payload_check
 };
 
 // Runs the matrix; every case's line goes to stdout as it completes. 0 when

@@ -14,7 +14,8 @@
 // --members the parent compares the hashes and says "order verified". Of a
 // payload over 512 bytes only the length and both 256-byte ends are hashed
 // (OrderDigest::add_sampled): checking every byte would cost more than the
-// write it measures.
+// write it measures; --full-check hashes every byte (and the sender fills
+// every byte of every message), as the rdma tests do.
 // --zero-copy sends from a registered buffer (the ring's zero-copy path)
 // instead of having each payload copied into the ring's send buffer.
 // --matrix runs every combination (matrix.hpp), one ring per member count;
@@ -60,6 +61,7 @@ struct Cli {
   long spin_us = -1;        // -1: the progress thread's default
   long token_hold_us = -1;  // -1: the ring's default
   bool zero_copy = false;
+  bool full_check = false;  // hash every payload byte (and write every byte per send)
   bool matrix = false;
   bool count_given = false;
   bool progress_lines = false;
@@ -73,7 +75,7 @@ struct Cli {
       "usage: ringcast-bench (--members N | --config FILE --node ID) [-d DEVICE] [-x GID]\n"
       "         [-s SIZE] [-n COUNT] [--guarantee agreed|safe] [--mode latency|throughput]\n"
       "         [--json] [-p BASE_PORT] [--timeout SECONDS] [--spin-us US]\n"
-      "         [--token-hold-us US] [--zero-copy]\n"
+      "         [--token-hold-us US] [--zero-copy] [--full-check]\n"
       "       ringcast-bench --matrix [--members-list 2,3,5] [--sizes 64,1024,...]\n"
       "         [--guarantees agreed,safe] [--modes latency,throughput] [--sends copy,zero-copy]\n"
       "         [-n COUNT | --scale FACTOR] [--json] [--progress] [-d DEVICE] [-x GID] ...\n");
@@ -128,7 +130,8 @@ enum LongOnly : int {
   kSends,
   kScale,
   kZeroCopy,
-  kProgress
+  kProgress,
+  kFullCheck
 };
 
 // The --matrix options; false when `opt` is not one of them.
@@ -215,6 +218,9 @@ void parse_option(int opt, Cli& c) {
     case kZeroCopy:
       c.zero_copy = true;
       break;
+    case kFullCheck:
+      c.full_check = true;
+      break;
     case 'h':
       usage(nullptr);
     default:
@@ -240,17 +246,27 @@ void check(const Cli& c) {
 }
 
 Cli parse(int argc, char** argv) {
-  static const option longs[] = {
-      {"members", 1, nullptr, 'm'},       {"config", 1, nullptr, 'c'},
-      {"node", 1, nullptr, 'N'},          {"guarantee", 1, nullptr, 'g'},
-      {"mode", 1, nullptr, 'M'},          {"json", 0, nullptr, 'j'},
-      {"timeout", 1, nullptr, 't'},       {"spin-us", 1, nullptr, 'S'},
-      {"token-hold-us", 1, nullptr, 'H'}, {"zero-copy", 0, nullptr, kZeroCopy},
-      {"matrix", 0, nullptr, kMatrix},    {"members-list", 1, nullptr, kMembersList},
-      {"sizes", 1, nullptr, kSizes},      {"guarantees", 1, nullptr, kGuarantees},
-      {"modes", 1, nullptr, kModes},      {"sends", 1, nullptr, kSends},
-      {"scale", 1, nullptr, kScale},      {"progress", 0, nullptr, kProgress},
-      {"help", 0, nullptr, 'h'},          {nullptr, 0, nullptr, 0}};
+  static const option longs[] = {{"members", 1, nullptr, 'm'},
+                                 {"config", 1, nullptr, 'c'},
+                                 {"node", 1, nullptr, 'N'},
+                                 {"guarantee", 1, nullptr, 'g'},
+                                 {"mode", 1, nullptr, 'M'},
+                                 {"json", 0, nullptr, 'j'},
+                                 {"timeout", 1, nullptr, 't'},
+                                 {"spin-us", 1, nullptr, 'S'},
+                                 {"token-hold-us", 1, nullptr, 'H'},
+                                 {"zero-copy", 0, nullptr, kZeroCopy},
+                                 {"matrix", 0, nullptr, kMatrix},
+                                 {"members-list", 1, nullptr, kMembersList},
+                                 {"sizes", 1, nullptr, kSizes},
+                                 {"guarantees", 1, nullptr, kGuarantees},
+                                 {"modes", 1, nullptr, kModes},
+                                 {"sends", 1, nullptr, kSends},
+                                 {"scale", 1, nullptr, kScale},
+                                 {"progress", 0, nullptr, kProgress},
+                                 {"full-check", 0, nullptr, kFullCheck},
+                                 {"help", 0, nullptr, 'h'},
+                                 {nullptr, 0, nullptr, 0}};
   Cli c;
   for (int opt; (opt = getopt_long(argc, argv, "d:x:s:n:p:h", longs, nullptr)) != -1;)
     parse_option(opt, c);
@@ -279,7 +295,7 @@ rb::MemberPlan base_plan(const Cli& c) {
   rb::MemberPlan p;
   p.mode = c.mode;
   p.zero_copy = c.zero_copy;
-  p.full_payload_check = false;
+  p.full_payload_check = c.full_check;
   p.size_bytes = c.size_bytes;
   p.total_messages = c.count;
   p.guarantee = c.guarantee;
@@ -385,6 +401,7 @@ int run_matrix_local(const Cli& c) {
   run.timeout_s = c.timeout_s;
   run.json = c.json;
   run.progress_lines = c.progress_lines;
+  run.full_payload_check = c.full_check;
   return rb::run_matrix(c.spec, run);
 }
 
