@@ -23,7 +23,7 @@ ring::RingConfig ring_config_of(const config::Totem& t) {
   return r;
 }
 
-runtime::RingNodeOptions options_of(const config::LocalConfig& local) {
+cpg::Result<runtime::RingNodeOptions> options_of(const config::LocalConfig& local) {
   const config::Config& c = local.config;
   runtime::RingNodeOptions o;
   std::vector<const config::Node*> nodes;
@@ -39,6 +39,13 @@ runtime::RingNodeOptions options_of(const config::LocalConfig& local) {
     o.gid_index = me.gid_index ? *me.gid_index : *c.rdma.gid_index;
   o.ring = ring_config_of(c.totem);
   o.progress.spin_ns = std::uint64_t{c.totem.spin_time_us} * 1000;
+  // The link key (never the cluster key itself) proves membership at every
+  // connection set-up; no key in the file: links are not authenticated.
+  if (!c.auth.key.empty()) {
+    auto key = fabric::auth::AuthKey::derive(c.auth.key.secret_bytes());
+    if (!key.ok()) return cpg::Status(CS_ERR_LIBRARY, key.error().message());
+    o.key = std::move(*key);
+  }
   return o;
 }
 
@@ -50,7 +57,12 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
     return cpg::Status(CS_ERR_LIBRARY, local.error().message());
   }
   auto node = Node::create();
-  runtime::RingNodeOptions o = options_of(*local);
+  auto options = options_of(*local);
+  if (!options) {
+    std::fprintf(stderr, "ringcast: %s\n", options.status().message().c_str());
+    return options.status();
+  }
+  runtime::RingNodeOptions o = std::move(*options);
   o.on_round = node->round_callback();
   auto ring = runtime::RingNode::start(o);
   if (!ring.ok()) {
