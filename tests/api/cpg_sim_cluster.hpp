@@ -60,9 +60,9 @@ cpg_name name_of(const std::string& s);
 
 // Dispatches (ALL) until pred() or the timeout; returns pred().
 bool dispatch_until(cpg_handle_t h, const std::function<bool()>& pred,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 bool dispatch_until(std::vector<cpg_handle_t> hs, const std::function<bool()>& pred,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // Joins each handle in turn, waiting for its own join view before the next:
 // the join order (and so every member list) is then the order given.
