@@ -65,6 +65,9 @@ std::unique_ptr<Member::Gen> Member::make_gen(NodeMask members, RingId id,
   m.my_index = static_cast<std::size_t>(count(members & (bit(me_) - 1)));
   ring::RingConfig c = ring_config_;
   c.token_hold_ns = std::min(c.token_hold_ns, config_.token_timeout_ns / (2 * m.size() + 2));
+  // The last holder writes a token that shows no sign of moving on again
+  // half-way to the timeout, as Totem's does, before anyone declares it lost.
+  c.token_retransmit_ns = config_.token_timeout_ns / 2;
   ring::RingStart start = where;
   start.generation = next_generation_++;
   auto g = std::make_unique<Gen>();
@@ -361,6 +364,7 @@ void Member::retire(const ring::RingState& r) noexcept {
   retired_.tokens += r.counters().tokens_received;
   retired_.records_dropped += r.log().counters().records_dropped;
   retired_.tokens_dropped += r.counters().tokens_dropped;
+  retired_.tokens_retransmitted += r.counters().tokens_retransmitted;
 }
 
 MemberStatus Member::status() const {
@@ -375,8 +379,9 @@ MemberStatus Member::status() const {
     s.tokens_seen += g->ring->counters().tokens_received;
     s.records_dropped += g->ring->log().counters().records_dropped;
     s.tokens_dropped += g->ring->counters().tokens_dropped;
+    s.retransmissions += g->ring->counters().tokens_retransmitted;
   }
-  s.retransmissions = counters_.recovery_writes;
+  s.retransmissions = counters_.recovery_writes + retired_.tokens_retransmitted;
   s.reformations = counters_.reformations;
   s.control_dropped = counters_.control_dropped;
   return s;

@@ -81,7 +81,7 @@ struct MemberStatus {
   RingId ring;
   std::vector<NodeId> members;
   std::uint64_t tokens_seen = 0;      // tokens accepted, all rings
-  std::uint64_t retransmissions = 0;  // record ranges rewritten to members lacking them
+  std::uint64_t retransmissions = 0;  // tokens written again, record ranges rewritten
   std::uint64_t reformations = 0;
   std::uint64_t records_dropped = 0;  // invalid records refused, all rings
   std::uint64_t tokens_dropped = 0;   // stale or invalid tokens refused, all rings
@@ -263,6 +263,7 @@ class Member {
     std::uint64_t tokens = 0;
     std::uint64_t records_dropped = 0;
     std::uint64_t tokens_dropped = 0;
+    std::uint64_t tokens_retransmitted = 0;
   } retired_;
   void retire(const ring::RingState& r) noexcept;
 };

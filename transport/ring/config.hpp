@@ -49,6 +49,13 @@ struct RingConfig {
   // wake; shorter defaults (5 us) cost ~25% of 64 KiB throughput under
   // soft-RoCE emulation (a wake per visit wakes every member's thread).
   std::uint64_t wake_after_ns = 100'000;
+  // The member that passed the token writes it again this long after the pass
+  // while it sees no sign that the token moved on (a token of its own, a seq
+  // beyond the one it passed), as Totem's last holder does before anyone
+  // declares the token lost: a token written into a corrupted or overwritten
+  // mailbox slot is not lost for good. A duplicate is refused as stale by a
+  // successor that has it already. 0: never (membership sets it per ring).
+  std::uint64_t token_retransmit_ns = 0;
 
   // --- Token mailbox.
   // Slots in each member's mailbox; a token is written to slot token_seq %

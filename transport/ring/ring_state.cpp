@@ -77,6 +77,7 @@ void RingState::start(std::uint64_t now_ns) {
 // signaled writes among it count as finished so their slots come back.
 void RingState::freeze() noexcept {
   frozen_ = true;
+  retransmit_armed_ = false;
   token_in_hand_ = false;
   keeping_ = false;
   for (std::size_t d = 0; d < membership_.size(); ++d) {
@@ -221,6 +222,7 @@ void RingState::on_write_done(std::uint64_t wr_id) noexcept {
 // ---------------------------------------------------------------- the token
 
 void RingState::accept_token(std::uint64_t now_ns) noexcept {
+  retransmit_armed_ = false;
   token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
   absorb_progress();
   // Idle: nothing new for a whole rotation, and at the end of this member's
@@ -303,7 +305,8 @@ bool RingState::tick(std::uint64_t now_ns) {
   if (failed_ || frozen_) return false;
   const bool visited = advance(now_ns);
   const bool woke = maybe_wake(now_ns);
-  return visited || woke;
+  const bool resent = maybe_retransmit(now_ns);
+  return visited || woke || resent;
 }
 
 std::uint64_t RingState::next_deadline_ns() const noexcept {
@@ -316,8 +319,10 @@ std::uint64_t RingState::next_deadline_ns() const noexcept {
     if (behind() && !queue_.empty()) return kNever;  // waits for a landing
     return 0;
   }
-  if (wake_due() && !single) return last_visit_ns_ + config_.wake_after_ns;
-  return kNever;
+  std::uint64_t t = kNever;
+  if (wake_due() && !single) t = last_visit_ns_ + config_.wake_after_ns;
+  if (retransmit_armed_) t = std::min(t, retransmit_at_ns_);
+  return t;
 }
 
 // ---------------------------------------------------------------- a visit
@@ -495,6 +500,35 @@ void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
   if (batch.zero_copy_entry) zero_copy_.close(*batch.zero_copy_entry, signals);
   passed_safe_up_to_ = safe_up_to_;
   token_in_hand_ = false;
+  if (config_.token_retransmit_ns > 0) {
+    retransmit_armed_ = true;
+    retransmit_at_ns_ = now_ns + config_.token_retransmit_ns;
+    passed_highest_ = token_.highest_seq;
+  }
+}
+
+// The token as passed last (token_ is unchanged until the next one arrives),
+// into the same mailbox slot of the successor: a successor that has it
+// already refuses it as stale.
+bool RingState::maybe_retransmit(std::uint64_t now_ns) {
+  if (!retransmit_armed_ || token_in_hand_ || now_ns < retransmit_at_ns_) return false;
+  if (log_.received_up_to() > passed_highest_) {  // someone placed since: it moved on
+    retransmit_armed_ = false;
+    return false;
+  }
+  const auto slot = free_staging_slot();
+  const std::size_t successor = membership_.successor_index();
+  if (!slot || !outbox_.has_room(successor)) return false;  // retried next round
+  staging_busy_[*slot] = true;
+  const std::size_t bytes = encode_token(
+      token_,
+      memory_.staging->bytes().subspan(std::size_t{*slot} * kTokenSlotBytes, kTokenSlotBytes));
+  const Batch none;
+  const std::size_t n = fill_chain(successor, none, outbox_.open(successor), slot, bytes);
+  outbox_.commit(successor, n);
+  ++counters_.tokens_retransmitted;
+  retransmit_at_ns_ = now_ns + config_.token_retransmit_ns;
+  return true;
 }
 
 // A kept visit: the same record chains as a pass, to every other member,

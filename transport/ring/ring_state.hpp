@@ -80,6 +80,7 @@ struct RingCounters {
   std::uint64_t visits_space_limited = 0;   // stopped by the space rule
   std::uint64_t visits_outbox_limited = 0;  // a destination's outbox was full
   std::uint64_t catch_up_waits = 0;         // tokens kept until this member had every seq before it
+  std::uint64_t tokens_retransmitted = 0;   // passed tokens written again (token_retransmit_ns)
 };
 
 class RingState {
@@ -191,6 +192,7 @@ class RingState {
                          std::optional<std::uint32_t> staging_slot,
                          std::size_t token_bytes) const noexcept;
   bool maybe_wake(std::uint64_t now_ns);
+  bool maybe_retransmit(std::uint64_t now_ns);
   bool wake_due() const noexcept { return !queue_.empty() && !token_in_hand_ && !wake_sent_; }
   // The token names seqs that have not all landed here yet (docs/protocol.md
   // "Catching up"): this member places nothing until they have.
@@ -237,6 +239,10 @@ class RingState {
   std::uint64_t own_safe_seq_ = 0;       // highest SAFE seq this member placed
 
   bool waiting_catch_up_ = false;
+  // Token retransmission (config.token_retransmit_ns): armed at a pass.
+  bool retransmit_armed_ = false;
+  std::uint64_t retransmit_at_ns_ = 0;
+  std::uint64_t passed_highest_ = 0;
   bool frozen_ = false;
   bool failed_ = false;
   Error failure_;
