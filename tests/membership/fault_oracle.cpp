@@ -132,10 +132,7 @@ void FaultOracle::on_message(std::size_t m, const MemberEvent& e, std::span<cons
   }
   expected = counter + 1;
   const Message msg{d.sender_pid, counter};
-  // Epoch 0: a restarted process's private ring of one (its id repeats).
-  const std::uint32_t rep =
-      e.ring.epoch == 0 ? 1'000'000 + static_cast<std::uint32_t>(m) : e.ring.representative;
-  auto [it, first] = order_.try_emplace({rep, e.ring.epoch, d.seq}, msg);
+  auto [it, first] = order_.try_emplace({e.ring.representative, e.ring.epoch, d.seq}, msg);
   if (!first && it->second != msg) {
     fail(at + "total order differs in ring " + std::to_string(e.ring.epoch) + " at seq " +
          std::to_string(d.seq));

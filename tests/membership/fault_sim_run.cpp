@@ -158,7 +158,8 @@ void Run::restart(Node& n) {
   ++n.incarnation;
   if (Status st = make_driver(n); !st.ok()) return fail("restart: " + st.error().message());
   std::vector<fabric::Link*> none(s_.members, nullptr);
-  if (Status st = n.driver->start_joining(none); !st.ok()) {
+  // Its epochs start above the old process's (which used fewer than 2^32).
+  if (Status st = n.driver->start_joining(none, std::uint64_t{n.incarnation} << 32); !st.ok()) {
     return fail("restart: " + st.error().message());
   }
   n.crashed = false;

@@ -77,21 +77,21 @@ std::unique_ptr<Member::Gen> Member::make_gen(NodeMask members, RingId id,
 }
 
 void Member::start(NodeMask members, std::uint64_t now_ns) {
-  start_with(members, members, false, now_ns);
+  start_with(members, members, 1, now_ns);
 }
 
-void Member::start_joining(NodeMask links, std::uint64_t now_ns) {
-  start_with(bit(me_), links | bit(me_), true, now_ns);
+void Member::start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns) {
+  start_with(bit(me_), links | bit(me_), epoch_floor + 1, now_ns);
 }
 
-void Member::start_with(NodeMask members, NodeMask links, bool joining, std::uint64_t now_ns) {
+void Member::start_with(NodeMask members, NodeMask links, std::uint64_t epoch,
+                        std::uint64_t now_ns) {
   RC_ASSERT(gens_.empty() && has(members, me_) && (links & ~cluster_) == 0);
   RC_ASSERT((members & ~links & ~bit(me_)) == 0);
   link_ok_ = links & ~bit(me_);
   // The cluster's first ring is epoch 1 everywhere; a process that joins
-  // later starts in a private ring of its own, epoch 0 (it cannot know the
-  // epochs it saw before a restart; the ring it merges into gets a higher one).
-  const RingId id{config_.nodes[lowest(members)], joining ? 0u : 1u};
+  // later starts in a ring of its own above every epoch it used before.
+  const RingId id{config_.nodes[lowest(members)], epoch};
   auto g = make_gen(members, id, ring::RingStart{});
   g->installed = true;
   g->regular = {id, nodes_of(members), {}, nodes_of(members), false};

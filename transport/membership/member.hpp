@@ -107,7 +107,9 @@ class Member {
   // process that starts later (or restarts) starts alone, with live links to
   // the nodes it reached: `links`; merge detection takes it in.
   void start(NodeMask members, std::uint64_t now_ns);
-  void start_joining(NodeMask links, std::uint64_t now_ns);
+  // epoch_floor: above every ring epoch this node used before (corosync keeps
+  // its ring sequence on disk for the same reason): its rings' ids stay new.
+  void start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns);
 
   // --- Events.
   Status submit(const ring::OutgoingMessage& message);
@@ -170,7 +172,7 @@ class Member {
   };
 
   // member.cpp: completions, routing, time.
-  void start_with(NodeMask members, NodeMask links, bool joining, std::uint64_t now_ns);
+  void start_with(NodeMask members, NodeMask links, std::uint64_t epoch, std::uint64_t now_ns);
   Gen& installed() noexcept;
   const Gen& installed() const noexcept;
   Gen& newest() noexcept { return *gens_.back(); }

@@ -65,11 +65,12 @@ Status MemberDriver::check_link(std::size_t u, const fabric::Link* link) const {
 }
 
 Status MemberDriver::start(std::span<fabric::Link* const> links) {
-  return start_with(links, false);
+  return start_with(links, false, 0);
 }
 
-Status MemberDriver::start_joining(std::span<fabric::Link* const> links) {
-  return start_with(links, true);
+Status MemberDriver::start_joining(std::span<fabric::Link* const> links,
+                                   std::uint64_t epoch_floor) {
+  return start_with(links, true, epoch_floor);
 }
 
 Status MemberDriver::add_link(std::size_t u, fabric::Link* link) {
@@ -86,7 +87,8 @@ Status MemberDriver::add_link(std::size_t u, fabric::Link* link) {
   return {};
 }
 
-Status MemberDriver::start_with(std::span<fabric::Link* const> links, bool joining) {
+Status MemberDriver::start_with(std::span<fabric::Link* const> links, bool joining,
+                                std::uint64_t epoch_floor) {
   if (member_) return make_error(Errc::invalid_argument, "MemberDriver::start", "already started");
   if (links.size() != config_.nodes.size()) {
     return make_error(Errc::invalid_argument, "MemberDriver::start",
@@ -109,7 +111,7 @@ Status MemberDriver::start_with(std::span<fabric::Link* const> links, bool joini
                       control_staging_.get()};
   member_ = std::make_unique<Member>(ring_config_, config_, endpoint_->node(), memory);
   if (joining) {
-    member_->start_joining(members, endpoint_->now_ns());
+    member_->start_joining(members, epoch_floor, endpoint_->now_ns());
   } else {
     member_->start(members, endpoint_->now_ns());
   }

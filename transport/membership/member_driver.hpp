@@ -41,7 +41,9 @@ class MemberDriver {
   // A process that starts later than the others (or restarts with a new
   // incarnation): it starts in a ring of its own with these links, and merge
   // detection brings it into the running ring.
-  Status start_joining(std::span<fabric::Link* const> links);
+  // epoch_floor: above every ring epoch this node used before (persisted by
+  // the runtime, or derived from the incarnation), see Member::start_joining.
+  Status start_joining(std::span<fabric::Link* const> links, std::uint64_t epoch_floor);
   // A new link to node index u once its old one failed here (the peer
   // restarted, a partition healed): Errc::invalid_argument while the old one
   // is still up here.
@@ -77,7 +79,7 @@ class MemberDriver {
                const MembershipConfig& config)
       : endpoint_(&endpoint), ring_config_(ring_config), config_(config) {}
   Status check_link(std::size_t u, const fabric::Link* link) const;
-  Status start_with(std::span<fabric::Link* const> links, bool joining);
+  Status start_with(std::span<fabric::Link* const> links, bool joining, std::uint64_t epoch_floor);
   bool post_chains();
   void cut_links();
 
