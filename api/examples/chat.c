@@ -18,12 +18,18 @@
 
 static const char* reason_text(uint32_t reason) {
   switch (reason) {
-    case CPG_REASON_JOIN: return "joined";
-    case CPG_REASON_LEAVE: return "left";
-    case CPG_REASON_NODEDOWN: return "node went down";
-    case CPG_REASON_NODEUP: return "node came up";
-    case CPG_REASON_PROCDOWN: return "process ended";
-    default: return "changed";
+    case CPG_REASON_JOIN:
+      return "joined";
+    case CPG_REASON_LEAVE:
+      return "left";
+    case CPG_REASON_NODEDOWN:
+      return "node went down";
+    case CPG_REASON_NODEUP:
+      return "node came up";
+    case CPG_REASON_PROCDOWN:
+      return "process ended";
+    default:
+      return "changed";
   }
 }
 
@@ -37,8 +43,8 @@ static void deliver(cpg_handle_t handle, const struct cpg_name* group, uint32_t 
 
 static void confchg(cpg_handle_t handle, const struct cpg_name* group,
                     const struct cpg_address* members, size_t n_members,
-                    const struct cpg_address* left, size_t n_left,
-                    const struct cpg_address* joined, size_t n_joined) {
+                    const struct cpg_address* left, size_t n_left, const struct cpg_address* joined,
+                    size_t n_joined) {
   size_t i;
   (void)handle;
   for (i = 0; i < n_joined; i++)

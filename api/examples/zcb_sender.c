@@ -49,9 +49,15 @@ int main(int argc, char** argv) {
 
   while ((opt = getopt(argc, argv, "g:s:n:")) != -1) {
     switch (opt) {
-      case 'g': name = optarg; break;
-      case 's': size = strtoul(optarg, NULL, 0); break;
-      case 'n': count = strtoul(optarg, NULL, 0); break;
+      case 'g':
+        name = optarg;
+        break;
+      case 's':
+        size = strtoul(optarg, NULL, 0);
+        break;
+      case 'n':
+        count = strtoul(optarg, NULL, 0);
+        break;
       default:
         fprintf(stderr, "usage: ringcast-zcb-send [-g group] [-s bytes] [-n count]\n");
         return 2;
@@ -76,8 +82,7 @@ int main(int argc, char** argv) {
   start = now_s();
   for (i = 0; i < count; i++) {
     memcpy(buffer, &i, sizeof i);
-    while ((err = cpg_zcb_mcast_joined(handle, CPG_TYPE_AGREED, buffer, size)) ==
-           CS_ERR_TRY_AGAIN)
+    while ((err = cpg_zcb_mcast_joined(handle, CPG_TYPE_AGREED, buffer, size)) == CS_ERR_TRY_AGAIN)
       cpg_dispatch(handle, CS_DISPATCH_ALL);
     if (err != CS_OK) {
       fprintf(stderr, "ringcast-zcb-send: cpg_zcb_mcast_joined: %s\n", cs_strerror(err));
