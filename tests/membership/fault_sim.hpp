@@ -70,6 +70,16 @@ struct FaultScenario {
 
 FaultScenario make_fault_scenario(std::uint64_t seed);
 
+// A configuration change one member delivered, for tests that look at when.
+struct ChangeSeen {
+  std::size_t member = 0;
+  std::uint64_t at_ns = 0;
+  bool transitional = false;
+  std::vector<fabric::NodeId> members;
+  std::vector<fabric::NodeId> left;
+  std::vector<fabric::NodeId> joined;
+};
+
 struct FaultRunResult {
   bool ok = false;
   std::string failure;
@@ -82,6 +92,8 @@ struct FaultRunResult {
   std::uint64_t records_recovered = 0;
   std::uint64_t control_dropped = 0;
   std::uint64_t faults = 0;
+  std::vector<ChangeSeen> changes_seen;                   // in delivery order
+  std::vector<std::vector<std::uint64_t>> delivered_ids;  // [member]: sender << 32 | counter
 };
 
 FaultRunResult run_fault_scenario(const FaultScenario& scenario, bool trace = false);

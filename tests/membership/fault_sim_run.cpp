@@ -326,6 +326,14 @@ bool Run::deliver(Node& n) {
                                       ring::kRecordHeaderBytes + e->message.payload.size());
     }
     oracle_.on_event(n.index, *e, record, logs_, ring_of_, log_bytes, now());
+    if (e->change != nullptr) {
+      result_.changes_seen.push_back({n.index, now(), e->change->transitional, e->change->members,
+                                      e->change->left, e->change->joined});
+    } else {
+      result_.delivered_ids.resize(s_.members);
+      result_.delivered_ids[n.index].push_back((std::uint64_t{e->message.sender_pid} << 32) |
+                                               e->message.group);
+    }
     if (trace_) {
       if (e->change) {
         std::fprintf(
