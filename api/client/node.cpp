@@ -34,7 +34,7 @@ std::shared_ptr<Node> Node::create() {
 
 runtime::RoundCallback Node::round_callback() {
   // The transport dies with the node, and stops calling first.
-  return [this](ring::RingDriver& driver) { on_round(driver); };
+  return [this](runtime::EventSource& events) { on_round(events); };
 }
 
 void Node::attach(std::unique_ptr<runtime::RingTransport> transport) {
@@ -91,11 +91,16 @@ bool Node::group_taken(std::string_view group, const Session* except) const {
 }
 
 RingEvent Node::ring_event() const {
-  const ring::RingMembership& m = transport_->membership();
+  {
+    std::lock_guard lock(mutex_);
+    if (ring_) return *ring_;
+  }
+  // Before the transport's first configuration reached us.
+  const runtime::TransportStatus t = transport_->status();
   RingEvent e;
-  e.representative = m.ring.representative;
-  e.seq = m.ring.epoch;
-  e.nodes.assign(m.members.begin(), m.members.end());
+  e.representative = t.ring.representative;
+  e.seq = t.ring.epoch;
+  e.nodes.assign(t.members.begin(), t.members.end());
   return e;
 }
 
@@ -149,32 +154,65 @@ bool Node::flow_control_enabled() {
 
 // --- Delivery: the transport's thread, its lock held.
 
-void Node::on_round(ring::RingDriver& driver) {
+void Node::on_round(runtime::EventSource& events) {
   bool zero_copy_done = false;
   {
     std::lock_guard lock(mutex_);
-    while (auto d = driver.next_delivery())
-      on_delivery(*d);
-    while (auto tag = driver.next_zero_copy_done()) {
+    while (auto e = events.next_event()) {
+      if (e->change != nullptr) {
+        on_change(*e->change);
+      } else {
+        on_delivery(e->message, e->index);
+      }
+    }
+    while (auto tag = events.next_zero_copy_done()) {
       if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) (void)p->end_send(*tag);
       zero_copy_done = true;
     }
     const std::uint64_t frontier = release_frontier();
     if (frontier > released_) {
       released_ = frontier;
-      (void)driver.release_through(frontier);
+      (void)events.release_through(frontier);
     }
   }
   if (zero_copy_done) zero_copy_done_.notify_all();
 }
 
-void Node::on_delivery(const ring::Delivery& d) {
-  RC_ASSERT(d.seq > highest_delivered_);
-  highest_delivered_ = d.seq;
+// A regular configuration: the groups lose the members of nodes that left
+// (NODEDOWN, at the same point of the stream everywhere), then sessions
+// that asked for it get the totem confchg. A transitional configuration
+// only announces the end of a ring; what matters to CPG is the next regular.
+void Node::on_change(const membership::ConfigurationChange& change) {
+  if (change.transitional) return;
+  const bool first = !ring_.has_value();
+  ring_ = RingEvent{change.ring.representative, change.ring.epoch,
+                    std::vector<std::uint32_t>(change.members.begin(), change.members.end())};
+  if (first) return;
+  if (!change.left.empty()) {
+    for (const groups::ViewChange& v : table_.remove_nodes(change.left))
+      queue_view(v, nullptr);
+  }
+  queue_ring_change_locked();
+}
+
+void Node::queue_ring_change_locked() {
+  auto ring = std::make_shared<const RingEvent>(*ring_);
+  for (Session* s : sessions_) {
+    if (!s->wants_ring_changes()) continue;
+    Event e;
+    e.kind = Event::Kind::ring;
+    e.ring = ring;
+    s->push_locked(std::move(e));
+  }
+}
+
+void Node::on_delivery(const ring::Delivery& d, std::uint64_t index) {
+  RC_ASSERT(index > highest_delivered_);
+  highest_delivered_ = index;
   if (d.group == groups::kControlGroup) {
     on_control(d);
   } else {
-    on_data(d);
+    on_data(d, index);
   }
 }
 
@@ -187,7 +225,7 @@ Session* Node::local_member(std::string_view group) const {
   return nullptr;
 }
 
-void Node::on_data(const ring::Delivery& d) {
+void Node::on_data(const ring::Delivery& d, std::uint64_t index) {
   const groups::Group* g = table_.route(d.group, {d.sender, d.sender_pid});
   if (g == nullptr) return;  // counted by the table
   const bool mine = std::any_of(g->members.begin(), g->members.end(),
@@ -197,7 +235,7 @@ void Node::on_data(const ring::Delivery& d) {
   if (s == nullptr) return;  // closed meanwhile: its finalize is on its way
   Event e;
   e.kind = Event::Kind::message;
-  e.seq = d.seq;
+  e.seq = index;
   e.sender = {d.sender, d.sender_pid};
   e.payload = const_cast<std::byte*>(d.payload.data());  // the callback's msg is non-const
   e.payload_bytes = d.payload.size();
@@ -327,20 +365,16 @@ std::vector<cpg_iteration_description_t> Node::describe_groups(cpg_iteration_typ
 
 Counters Node::counters() const {
   Counters c;
-  const ring::RingMembership& m = transport_->membership();
-  c.ring_representative = m.ring.representative;
-  c.ring_seq = m.ring.epoch;
-  c.members = static_cast<std::uint32_t>(m.members.size());
-  transport_->inspect([&c](const ring::RingDriver& d) {
-    if (!d.started()) return;
-    const auto& rc = d.state().counters();
-    c.tokens_received = rc.tokens_received;
-    c.tokens_passed = rc.tokens_passed;
-    c.tokens_dropped = rc.tokens_dropped;
-    c.records_delivered = d.state().log().counters().records_delivered;
-    c.records_dropped = d.state().log().counters().records_dropped;
-    c.bytes_copied_on_send = d.state().send_queue().bytes_copied();
-  });
+  const runtime::TransportStatus t = transport_->status();
+  c.ring_representative = t.ring.representative;
+  c.ring_seq = t.ring.epoch;
+  c.members = static_cast<std::uint32_t>(t.members.size());
+  c.tokens_received = t.tokens_received;
+  c.tokens_passed = t.tokens_passed;
+  c.tokens_dropped = t.tokens_dropped;
+  c.records_delivered = t.records_delivered;
+  c.records_dropped = t.records_dropped;
+  c.bytes_copied_on_send = transport_->send_path().bytes_copied;
   std::lock_guard lock(mutex_);
   c.messages_dropped_not_member = table_.counters().data_dropped_not_member;
   c.zero_copy_sends = zero_copy_sends_;

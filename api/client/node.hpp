@@ -29,7 +29,8 @@
 #include "base/result.hpp"
 #include "client/event.hpp"
 #include "groups/group_table.hpp"
-#include "ring/driver.hpp"
+#include "membership/member.hpp"
+#include "ring/receive_log.hpp"
 #include "ringcast/ringcast.hpp"
 #include "runtime/ring_transport.hpp"
 #include "zcb/zero_copy_pool.hpp"
@@ -111,10 +112,12 @@ class Node : public std::enable_shared_from_this<Node> {
 
  private:
   Node() = default;
-  void on_round(ring::RingDriver& driver);
-  void on_delivery(const ring::Delivery& d);
+  void on_round(runtime::EventSource& events);
+  void on_change(const membership::ConfigurationChange& change);
+  void on_delivery(const ring::Delivery& d, std::uint64_t index);
   void on_control(const ring::Delivery& d);
-  void on_data(const ring::Delivery& d);
+  void on_data(const ring::Delivery& d, std::uint64_t index);
+  void queue_ring_change_locked();
   void queue_view(const groups::ViewChange& change, Session* leaver);
   Session* local_member(std::string_view group) const;
   Session* session_by_id(std::uint64_t id) const;
@@ -140,7 +143,9 @@ class Node : public std::enable_shared_from_this<Node> {
   };
   std::deque<OwnControl> own_controls_;
   std::mutex control_mutex_;  // one control submit at a time: keeps own_controls_ in ring order
-  std::uint64_t highest_delivered_ = 0;
+  // The last regular configuration delivered (the totem confchg's ring).
+  std::optional<RingEvent> ring_;
+  std::uint64_t highest_delivered_ = 0;  // event index
   std::uint64_t released_ = 0;
   std::uint64_t control_invalid_ = 0;
   std::uint64_t zero_copy_sends_ = 0;

@@ -63,7 +63,7 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
     return options.status();
   }
   runtime::RingNodeOptions o = std::move(*options);
-  o.on_round = node->round_callback();
+  o.on_events = node->round_callback();
   auto ring = runtime::RingNode::start(o);
   if (!ring.ok()) {
     std::fprintf(stderr, "ringcast: node %u cannot join the ring: %s\n", o.me,

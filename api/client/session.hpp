@@ -68,6 +68,8 @@ class Session {
     member_ = false;
     state_ = State::unjoined;
   }
+  // Fixed at open: the totem confchg goes to sessions with that callback.
+  bool wants_ring_changes() const noexcept { return static_cast<bool>(callbacks_.on_ring_change); }
 
  private:
   Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd);

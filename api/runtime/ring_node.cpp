@@ -4,6 +4,7 @@
 
 #include "fabric/verbs/endpoint.hpp"
 #include "ring/token.hpp"
+#include "runtime/driver_events.hpp"
 #include "runtime/mesh_connect.hpp"
 
 namespace ringcast::runtime {
@@ -109,6 +110,7 @@ Status validate(const RingNodeOptions& o) {
     if (o.members[i].ip.empty())
       return bad("node " + std::to_string(o.members[i].node) + " has no address");
   }
+  if (o.on_round && o.on_events) return bad("both on_round and on_events are set");
   if (index_of(o, o.me) == o.members.size())
     return bad("my node id " + std::to_string(o.me) + " is not in the member list");
   return ring::validate(o.ring);
@@ -121,8 +123,14 @@ Result<std::unique_ptr<RingNode>> RingNode::start(const RingNodeOptions& options
   auto node = std::make_unique<RingNode>(std::move(*parts));
   fabric::verbs::VerbsEndpoint* ep = node->endpoint_.get();
   ring::WaitSource wait{[ep] { return ep->prepare_wait(); }, ep->wait_fd()};
+  ring::ProgressThread::RoundCallback on_round = options.on_round;
+  if (options.on_events) {
+    // The adapter lives in the callback, which lives as long as the thread.
+    auto events = std::make_shared<StaticRingEvents>(*node->driver_, node->membership_);
+    on_round = [events, fn = options.on_events](ring::RingDriver&) { fn(*events); };
+  }
   node->progress_ = std::make_unique<ring::ProgressThread>(*node->driver_, std::move(wait),
-                                                           options.progress, options.on_round);
+                                                           options.progress, std::move(on_round));
   RC_TRY(node->progress_->start());
   return node;
 }
@@ -165,8 +173,16 @@ Result<std::unique_ptr<fabric::MemoryRegion>> RingNode::allocate(std::size_t byt
   });
 }
 
-void RingNode::inspect(const std::function<void(const ring::RingDriver&)>& fn) {
-  progress_->with_driver_quietly([&fn](ring::RingDriver& d) { fn(d); });
+TransportStatus RingNode::status() {
+  return progress_->with_driver_quietly(
+      [this](ring::RingDriver& d) { return status_of(d, membership_); });
+}
+
+SendPathState RingNode::send_path() {
+  return progress_->with_driver_quietly([](ring::RingDriver& d) {
+    if (!d.started()) return SendPathState{};
+    return send_path_of(d.state().send_queue(), d.config().send_buffer_bytes);
+  });
 }
 
 }  // namespace ringcast::runtime

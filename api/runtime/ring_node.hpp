@@ -51,8 +51,10 @@ struct RingNodeOptions {
   ring::RingConfig ring;
   ring::ProgressOptions progress;
   // Runs on the progress thread after every round, driver lock held: the
-  // place to drain deliveries with the least latency.
+  // place to drain deliveries with the least latency. Either the driver
+  // itself (on_round) or RingTransport's event stream (on_events), not both.
   ring::ProgressThread::RoundCallback on_round;
+  RoundCallback on_events;
   std::uint64_t connect_timeout_ns = 60'000'000'000;  // the whole mesh set-up
   std::uint32_t incarnation = 1;
   // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
@@ -79,7 +81,8 @@ class RingNode final : public RingTransport {
   std::optional<ring::Delivery> next_delivery();
   Status release_through(std::uint64_t seq) override;
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
-  void inspect(const std::function<void(const ring::RingDriver&)>& fn) override;
+  TransportStatus status() override;
+  SendPathState send_path() override;
   // fn(RingDriver&) under the driver lock, from any thread.
   template <class Fn>
   auto with_driver(Fn&& fn) {
@@ -91,7 +94,7 @@ class RingNode final : public RingTransport {
   void stop();
 
   fabric::NodeId me() const noexcept override { return me_; }
-  const ring::RingMembership& membership() const noexcept override { return membership_; }
+  const ring::RingMembership& membership() const noexcept { return membership_; }
   const ring::RingConfig& ring_config() const noexcept override { return driver_->config(); }
 
   // Only start() builds one.

@@ -4,12 +4,14 @@
 #include <chrono>
 
 #include "fabric/sim/sim_world.hpp"
+#include "membership/member_driver.hpp"
+#include "runtime/driver_events.hpp"
 
 namespace ringcast::runtime {
 
 struct SimCluster::Member {
   fabric::sim::SimEndpoint* endpoint = nullptr;
-  std::unique_ptr<ring::RingDriver> driver;
+  std::unique_ptr<membership::MemberDriver> driver;
   RoundCallback on_round;
   bool poked = true;  // run a round at the next pass
 };
@@ -23,7 +25,6 @@ class SimCluster::Transport final : public RingTransport {
     cluster_->members_[member_]->on_round = nullptr;
   }
   fabric::NodeId me() const noexcept override { return cluster_->node(member_); }
-  const ring::RingMembership& membership() const noexcept override { return membership_; }
   const ring::RingConfig& ring_config() const noexcept override { return cluster_->options_.ring; }
 
   Status submit(const ring::OutgoingMessage& message) override {
@@ -42,15 +43,18 @@ class SimCluster::Transport final : public RingTransport {
     std::lock_guard lock(cluster_->mutex_);
     return driver().endpoint().allocate(bytes, fabric::Access::local_only);
   }
-  void inspect(const std::function<void(const ring::RingDriver&)>& fn) override {
+  TransportStatus status() override {
     std::lock_guard lock(cluster_->mutex_);
-    fn(driver());
+    return status_of(driver().member());
+  }
+  SendPathState send_path() override {
+    std::lock_guard lock(cluster_->mutex_);
+    const auto& ring = driver().member().ring();
+    return send_path_of(ring.send_queue(), cluster_->options_.ring.send_buffer_bytes);
   }
 
-  ring::RingMembership membership_;
-
  private:
-  ring::RingDriver& driver() { return *cluster_->members_[member_]->driver; }
+  membership::MemberDriver& driver() { return *cluster_->members_[member_]->driver; }
   SimCluster* cluster_;
   std::size_t member_;
 };
@@ -62,8 +66,12 @@ Result<std::unique_ptr<SimCluster>> SimCluster::start(const SimClusterOptions& o
     return make_error(Errc::invalid_argument, "SimCluster",
                       "members must be 1.." + std::to_string(ring::kMaxMembers));
   }
-  RC_TRY(ring::validate(options.ring));
-  std::unique_ptr<SimCluster> cluster(new SimCluster(options));
+  SimClusterOptions o = options;
+  for (std::size_t i = 0; i < o.members; ++i)
+    o.membership.nodes.push_back(o.first_node + static_cast<fabric::NodeId>(i));
+  RC_TRY(ring::validate(o.ring));
+  RC_TRY(membership::validate(o.membership, o.ring));
+  std::unique_ptr<SimCluster> cluster(new SimCluster(o));
   RC_TRY(cluster->set_up());
   cluster->start_real_ns_ = cluster->real_elapsed_ns();
   cluster->thread_ = std::thread([c = cluster.get()] { c->run(); });
@@ -72,14 +80,14 @@ Result<std::unique_ptr<SimCluster>> SimCluster::start(const SimClusterOptions& o
 
 Status SimCluster::set_up() {
   world_ = std::make_unique<fabric::sim::SimWorld>(options_.seed, options_.sim);
-  ring_.ring = ring::RingId{options_.first_node, 1};
   for (std::size_t i = 0; i < options_.members; ++i) {
     auto m = std::make_unique<Member>();
     m->endpoint = &world_->add_endpoint(node(i));
-    auto driver = ring::RingDriver::create(*m->endpoint, options_.ring);
+    auto driver =
+        membership::MemberDriver::create(*m->endpoint, options_.ring, options_.membership);
     RC_TRY(driver);
     m->driver = std::move(*driver);
-    ring_.members.push_back(node(i));
+    m->driver->set_disconnect([w = world_.get()](fabric::Link& l) { w->disconnect(l); });
     members_.push_back(std::move(m));
   }
   const std::size_t n = members_.size();
@@ -95,11 +103,8 @@ Status SimCluster::set_up() {
       links[j * n + i] = pair->b_to_a;
     }
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    ring::RingMembership mine = ring_;
-    mine.my_index = i;
-    RC_TRY(members_[i]->driver->start(mine, std::span(links).subspan(i * n, n)));
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    RC_TRY(members_[i]->driver->start(std::span(links).subspan(i * n, n)));
   return {};
 }
 
@@ -123,8 +128,6 @@ fabric::NodeId SimCluster::node(std::size_t member) const noexcept {
 std::unique_ptr<RingTransport> SimCluster::attach(std::size_t member, RoundCallback on_round) {
   RC_ASSERT(member < members_.size());
   auto t = std::make_unique<Transport>(*this, member);
-  t->membership_ = ring_;
-  t->membership_.my_index = member;
   std::lock_guard lock(mutex_);
   RC_ASSERT(!members_[member]->on_round);
   members_[member]->on_round = std::move(on_round);
@@ -173,7 +176,10 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
       }
       m->poked = false;
       m->driver->progress();
-      if (m->on_round) m->on_round(*m->driver);
+      if (m->on_round) {
+        MemberEvents events(*m->driver);
+        m->on_round(events);
+      }
     }
     did = true;
   }

@@ -1,11 +1,12 @@
 // SimCluster: N ring members over the simulated fabric, as RingTransports.
 //
-// One thread runs the SimWorld and every member's RingDriver, keeping virtual
+// One thread runs the SimWorld and every member's MemberDriver (the ring and
+// its membership protocol), keeping virtual
 // time level with the real clock (it never runs ahead of it, so a 100 ms
 // token hold lasts 100 ms and an idle cluster sleeps). Each member is
 // exposed through attach() as a RingTransport, so the CPG runtime of several
-// "processes" runs in one test binary, over the same RingDriver code that
-// RingNode runs over verbs. Test infrastructure: not part of libringcast.so.
+// "processes" runs in one test binary, over the same MemberDriver code that
+// the process's node runs over verbs. Test infrastructure: not part of libringcast.so.
 //
 // Locking: one mutex guards the world and every driver. The round callbacks
 // run on the cluster's thread with it held, as RingNode's do on its
@@ -21,8 +22,8 @@
 
 #include "base/result.hpp"
 #include "fabric/sim/sim_config.hpp"
+#include "membership/config.hpp"
 #include "ring/config.hpp"
-#include "ring/driver.hpp"
 #include "runtime/ring_transport.hpp"
 
 namespace ringcast::fabric::sim {
@@ -37,7 +38,8 @@ struct SimClusterOptions {
   std::uint64_t seed = 1;
   ring::RingConfig ring;
   fabric::sim::SimConfig sim;
-  fabric::NodeId first_node = 1;  // members get first_node, first_node + 1, ...
+  membership::MembershipConfig membership;  // nodes: filled in by start()
+  fabric::NodeId first_node = 1;            // members get first_node, first_node + 1, ...
 };
 
 class SimCluster {
@@ -70,7 +72,6 @@ class SimCluster {
   SimClusterOptions options_;
   std::unique_ptr<fabric::sim::SimWorld> world_;
   std::vector<std::unique_ptr<Member>> members_;
-  ring::RingMembership ring_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;

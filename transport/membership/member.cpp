@@ -381,7 +381,7 @@ MemberStatus Member::status() const {
     s.tokens_dropped += g->ring->counters().tokens_dropped;
     s.retransmissions += g->ring->counters().tokens_retransmitted;
   }
-  s.retransmissions = counters_.recovery_writes + retired_.tokens_retransmitted;
+  s.retransmissions += counters_.recovery_writes + retired_.tokens_retransmitted;
   s.reformations = counters_.reformations;
   s.control_dropped = counters_.control_dropped;
   return s;
