@@ -110,6 +110,13 @@ def target_rows(res):
     rows.append(("64 B AGREED median latency, 3 members, vs ib_write_lat (one-way, t_typical)",
                  unit(median(r), 1, " us"), unit(raw64 and raw64['median_usec'], 2, " us"),
                  unit(q, 2, "x"), "<= 3x", q is not None and q <= 3))
+    # The minimum is what the path costs when nothing else runs: on a loaded
+    # host it moves far less than the median (shown, not a target).
+    r_min = r and r["latency"]["min_usec"]
+    q = ratio(r_min, raw64 and raw64["min_usec"])
+    rows.append(("(information) the same, minimum instead of median",
+                 unit(r_min, 1, " us"), unit(raw64 and raw64["min_usec"], 2, " us"),
+                 unit(q, 2, "x"), "-", None))
     raw = res.raw_bw(65536)
     r = res.best_throughput(2, 65536)
     q = ratio(r and r["min_msgs_per_s"], raw and raw["msgs_per_s"])
@@ -286,6 +293,8 @@ def report(res, docs):
              "| what | ringcast | baseline | ratio | goal | met |", "|---|---|---|---|---|---|"]
     for what, mine, base, q, goal, met in target_rows(res):
         verdict = "not measured" if q == "n/a" else ("yes" if met else "**no**")
+        if met is None and q != "n/a":
+            verdict = "-"
         lines.append(f"| {what} | {mine} | {base} | {q} | {goal} | {verdict} |")
     lines += ["", f"ringcast CPG (cpgbench built against libringcast): {cpg_status}.", "",
               "## Side by side", "",
