@@ -7,7 +7,6 @@
 //   RINGCAST_SEEDS=N         run N seeds (default 2000) from RINGCAST_FIRST_SEED (default 1)
 //   RINGCAST_SEED=S          replay one seed; add RINGCAST_TRACE=1 for every event
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -16,27 +15,19 @@
 #include <string>
 
 #include "ring_sim_harness.hpp"
+#include "seed_range.hpp"
 
 namespace ringcast::ring::sim_test {
 namespace {
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-std::string self_path() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "ring_sim_test";
-}
+using ::ringcast::sim_test::replay_command;
+using ::ringcast::sim_test::SeedRange;
 
 TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
-  const bool replay = std::getenv("RINGCAST_SEED") != nullptr;
-  const std::uint64_t first =
-      replay ? env_or("RINGCAST_SEED", 1) : env_or("RINGCAST_FIRST_SEED", 1);
-  const std::uint64_t count = replay ? 1 : env_or("RINGCAST_SEEDS", 2000);
-  const bool trace = replay && std::getenv("RINGCAST_TRACE") != nullptr;
+  const SeedRange seeds = SeedRange::from_env(2000);
+  const std::uint64_t first = seeds.first;
+  const std::uint64_t count = seeds.count;
+  const bool trace = seeds.trace;
 
   std::map<std::size_t, std::uint64_t> by_members;
   RunResult total;
@@ -55,7 +46,7 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
     total.submit_retries += r.submit_retries;
     if (!r.ok) {
       ADD_FAILURE() << "seed " << seed << ": " << r.failure << "\n  scenario: " << s.describe()
-                    << "\n  replay: RINGCAST_SEED=" << seed << " " << self_path()
+                    << "\n  replay: " << replay_command(seed)
                     << "   (RINGCAST_TRACE=1 for every event)";
       if (++failures >= 5) break;
     }
@@ -77,7 +68,7 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
       static_cast<unsigned long long>(total.holds), static_cast<unsigned long long>(total.wakes),
       static_cast<unsigned long long>(total.space_waits),
       static_cast<unsigned long long>(total.submit_retries));
-  if (!replay && count >= 2000) {
+  if (!seeds.replay && count >= 2000) {
     for (std::size_t n : {1, 2, 3, 5, 8, 16})
       EXPECT_GT(by_members[n], 0u) << n << " members";
   }

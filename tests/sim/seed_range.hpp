@@ -1,0 +1,47 @@
+// The seeds a randomized simulation test runs, from the environment, and the
+// line that replays a failing one. Shared by every many-seed test.
+//
+//   RINGCAST_SEEDS=N         run N seeds (default: the test's) from RINGCAST_FIRST_SEED (default 1)
+//   RINGCAST_SEED=S          replay one seed; add RINGCAST_TRACE=1 for every event
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+namespace ringcast::sim_test {
+
+inline std::uint64_t env_or(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+struct SeedRange {
+  std::uint64_t first = 1;
+  std::uint64_t count = 0;
+  bool replay = false;  // RINGCAST_SEED: one seed
+  bool trace = false;   // only when replaying one seed: a trace of thousands would drown the log
+
+  static SeedRange from_env(std::uint64_t default_count) {
+    const bool replay = std::getenv("RINGCAST_SEED") != nullptr;
+    SeedRange r;
+    r.replay = replay;
+    r.first = replay ? env_or("RINGCAST_SEED", 1) : env_or("RINGCAST_FIRST_SEED", 1);
+    r.count = replay ? 1 : env_or("RINGCAST_SEEDS", default_count);
+    r.trace = replay && std::getenv("RINGCAST_TRACE") != nullptr;
+    return r;
+  }
+  std::uint64_t end() const noexcept { return first + count; }
+};
+
+// "RINGCAST_SEED=<seed> /path/to/this/test" (run it to replay exactly).
+inline std::string replay_command(std::uint64_t seed) {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  const std::string self = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "<this test>";
+  return "RINGCAST_SEED=" + std::to_string(seed) + " " + self;
+}
+
+}  // namespace ringcast::sim_test
