@@ -28,6 +28,10 @@ const char* control_fault_name(ControlFault fault) noexcept {
       return "name_truncated";
     case ControlFault::trailing_bytes:
       return "trailing_bytes";
+    case ControlFault::unexpected_name:
+      return "unexpected_name";
+    case ControlFault::ring_truncated:
+      return "ring_truncated";
   }
   return "unknown";
 }
@@ -43,9 +47,14 @@ std::uint32_t group_key(std::string_view name) noexcept {
   return crc == kControlGroup ? 1 : crc;
 }
 
+std::size_t control_bytes(const ControlMessage& message) noexcept {
+  return kControlHeaderBytes + message.name.size() +
+         (is_announce(message.kind) ? kAnnounceRingBytes : 0);
+}
+
 std::size_t encode_control(const ControlMessage& message, std::span<std::byte> out) noexcept {
-  RC_ASSERT(valid_group_name(message.name));
-  const std::size_t total = kControlHeaderBytes + message.name.size();
+  RC_ASSERT(names_a_group(message.kind) ? valid_group_name(message.name) : message.name.empty());
+  const std::size_t total = control_bytes(message);
   RC_ASSERT(out.size() >= total);
   std::byte* p = out.data();
   wire::put<std::uint8_t>(p + 0, kControlMagic);
@@ -53,7 +62,13 @@ std::size_t encode_control(const ControlMessage& message, std::span<std::byte> o
   wire::put<std::uint8_t>(p + 2, static_cast<std::uint8_t>(message.kind));
   wire::put<std::uint8_t>(p + 3, 0);
   wire::put<std::uint16_t>(p + 4, static_cast<std::uint16_t>(message.name.size()));
-  std::memcpy(p + kControlHeaderBytes, message.name.data(), message.name.size());
+  if (!message.name.empty())
+    std::memcpy(p + kControlHeaderBytes, message.name.data(), message.name.size());
+  if (is_announce(message.kind)) {
+    std::byte* ring = p + kControlHeaderBytes + message.name.size();
+    wire::put<std::uint32_t>(ring, message.ring_representative);
+    wire::put<std::uint64_t>(ring + 4, message.ring_epoch);
+  }
   return total;
 }
 
@@ -61,7 +76,7 @@ namespace {
 
 bool known_kind(std::uint8_t kind) noexcept {
   return kind >= static_cast<std::uint8_t>(ControlKind::join) &&
-         kind <= static_cast<std::uint8_t>(ControlKind::finalize);
+         kind <= static_cast<std::uint8_t>(ControlKind::announce_done);
 }
 
 // The header's fields in wire order; the first fault found wins, so a payload
@@ -74,13 +89,20 @@ Result<ControlKind, ControlFault> check_header(std::span<const std::byte> payloa
   const std::uint8_t kind = wire::get<std::uint8_t>(p + 2);
   if (!known_kind(kind)) return ControlFault::bad_kind;
   if (wire::get<std::uint8_t>(p + 3) != 0) return ControlFault::bad_flags;
+  const auto k = static_cast<ControlKind>(kind);
   const std::size_t name_bytes = wire::get<std::uint16_t>(p + 4);
-  if (name_bytes == 0) return ControlFault::empty_name;
-  if (name_bytes > kMaxNameBytes) return ControlFault::name_too_long;
+  if (!names_a_group(k)) {
+    if (name_bytes != 0) return ControlFault::unexpected_name;
+  } else {
+    if (name_bytes == 0) return ControlFault::empty_name;
+    if (name_bytes > kMaxNameBytes) return ControlFault::name_too_long;
+  }
   const std::size_t present = payload.size() - kControlHeaderBytes;
   if (name_bytes > present) return ControlFault::name_truncated;
-  if (name_bytes < present) return ControlFault::trailing_bytes;
-  return static_cast<ControlKind>(kind);
+  const std::size_t ring_bytes = is_announce(k) ? kAnnounceRingBytes : 0;
+  if (present - name_bytes < ring_bytes) return ControlFault::ring_truncated;
+  if (present - name_bytes > ring_bytes) return ControlFault::trailing_bytes;
+  return k;
 }
 
 }  // namespace
@@ -88,11 +110,18 @@ Result<ControlKind, ControlFault> check_header(std::span<const std::byte> payloa
 Result<ControlMessage, ControlError> decode_control(std::span<const std::byte> payload) {
   Result<ControlKind, ControlFault> kind = check_header(payload);
   if (!kind) return ControlError{kind.error(), payload.size()};
-  // check_header proved that the name fills the rest of the payload exactly.
-  const auto name = payload.subspan(kControlHeaderBytes);
-  RC_ASSERT(valid_group_name({reinterpret_cast<const char*>(name.data()), name.size()}));
-  return ControlMessage{*kind,
-                        std::string(reinterpret_cast<const char*>(name.data()), name.size())};
+  // check_header proved that the name (and the ring, for the announce kinds)
+  // fill the rest of the payload exactly.
+  const std::size_t name_bytes = wire::get<std::uint16_t>(payload.data() + 4);
+  const auto name = payload.subspan(kControlHeaderBytes, name_bytes);
+  ControlMessage m{*kind, std::string(reinterpret_cast<const char*>(name.data()), name.size())};
+  RC_ASSERT(names_a_group(m.kind) ? valid_group_name(m.name) : m.name.empty());
+  if (is_announce(m.kind)) {
+    const std::byte* ring = payload.data() + kControlHeaderBytes + name_bytes;
+    m.ring_representative = wire::get<std::uint32_t>(ring);
+    m.ring_epoch = wire::get<std::uint64_t>(ring + 4);
+  }
+  return m;
 }
 
 }  // namespace ringcast::groups

@@ -7,7 +7,10 @@
 // Wire format of a control payload (little-endian, base/wire.hpp):
 //    0 u8  magic (0xC9)          1 u8  version (1)
 //    2 u8  kind (ControlKind)    3 u8  flags (0; reserved)
-//    4 u16 name bytes (1..128)   6     name bytes, nothing after them
+//    4 u16 name bytes            6     name bytes
+// join, leave, finalize, announce: 1..128 name bytes; announce_done: none.
+// announce and announce_done then carry the ring they belong to (u32 ring
+// representative, u64 ring epoch); nothing else follows anything.
 // A peer of another version is refused (its records are dropped and counted)
 // rather than half-understood; a new version may only be added together with
 // a rule for mixed rings.
@@ -32,32 +35,54 @@ inline constexpr std::size_t kMaxNameBytes = 128;
 inline constexpr std::uint8_t kControlMagic = 0xC9;
 inline constexpr std::uint8_t kControlVersion = 1;
 inline constexpr std::size_t kControlHeaderBytes = 6;
-inline constexpr std::size_t kMaxControlBytes = kControlHeaderBytes + kMaxNameBytes;
+inline constexpr std::size_t kAnnounceRingBytes = 12;  // u32 representative, u64 epoch
+inline constexpr std::size_t kMaxControlBytes =
+    kControlHeaderBytes + kMaxNameBytes + kAnnounceRingBytes;
 
 enum class ControlKind : std::uint8_t {
   join = 1,
   leave = 2,
   finalize = 3,  // the process closed its handle: it leaves with PROCDOWN
+  // After a configuration change that brings nodes together, each node
+  // re-announces its process's groups (one announce per group), then says it
+  // is done (announce_done, no name). Both name the ring they belong to, so
+  // an announce that reaches a later ring is recognised as stale.
+  announce = 4,
+  announce_done = 5,
 };
+
+constexpr bool is_announce(ControlKind kind) noexcept {
+  return kind == ControlKind::announce || kind == ControlKind::announce_done;
+}
+// Whether a message of this kind carries a group name.
+constexpr bool names_a_group(ControlKind kind) noexcept {
+  return kind != ControlKind::announce_done;
+}
 
 struct ControlMessage {
   ControlKind kind = ControlKind::join;
-  std::string name;  // binary, 1..kMaxNameBytes bytes
+  std::string name;  // binary, 1..kMaxNameBytes bytes; empty for announce_done
+  // announce and announce_done only (0 for the others): the ring whose
+  // configuration change they answer.
+  std::uint32_t ring_representative = 0;
+  std::uint64_t ring_epoch = 0;
 
   friend bool operator==(const ControlMessage&, const ControlMessage&) = default;
 };
 
 // Why decode_control refused a payload.
 enum class ControlFault : std::uint8_t {
-  truncated,       // shorter than the header
-  bad_magic,       // not a group control message
-  bad_version,     // a version this build does not speak
-  bad_kind,        // not join, leave or finalize
-  bad_flags,       // a reserved bit set
-  empty_name,      // name length 0
-  name_too_long,   // name length above kMaxNameBytes
-  name_truncated,  // name length beyond the bytes present
-  trailing_bytes,  // bytes after the name
+  truncated,        // shorter than the header
+  bad_magic,        // not a group control message
+  bad_version,      // a version this build does not speak
+  bad_kind,         // not a ControlKind
+  bad_flags,        // a reserved bit set
+  empty_name,       // name length 0 (a kind that needs a name)
+  name_too_long,    // name length above kMaxNameBytes
+  name_truncated,   // name length beyond the bytes present
+  trailing_bytes,   // bytes after the name (and the ring, for the announce kinds)
+  unexpected_name,  // announce_done with a name
+  ring_truncated,   // announce kinds: the ring id missing or cut short
 };
 
 const char* control_fault_name(ControlFault fault) noexcept;
@@ -81,9 +106,12 @@ constexpr bool valid_group_name(std::string_view name) noexcept {
 // (see GroupTable::route).
 std::uint32_t group_key(std::string_view name) noexcept;
 
+// The bytes encode_control writes for `message`.
+std::size_t control_bytes(const ControlMessage& message) noexcept;
+
 // Writes `message` into `out` and returns the bytes written.
-// Preconditions (the caller validated the name): valid_group_name(name), and
-// out holds at least kControlHeaderBytes + name.size() bytes.
+// Preconditions (the caller validated the name): valid_group_name(name)
+// (announce_done: an empty name), and out holds control_bytes(message).
 std::size_t encode_control(const ControlMessage& message, std::span<std::byte> out) noexcept;
 
 // Reads a control payload from a peer. Validates every byte; never trusts a

@@ -20,6 +20,8 @@ const char* ignore_reason_name(IgnoreReason reason) noexcept {
       return "too_many_groups";
     case IgnoreReason::invalid_control:
       return "invalid_control";
+    case IgnoreReason::no_group_change:
+      return "no_group_change";
   }
   return "unknown";
 }
@@ -66,6 +68,7 @@ void GroupTable::rebuild_routes() {
 }
 
 Result<ViewChange, Ignored> GroupTable::apply(const ControlMessage& message, Member sender) {
+  if (message.kind == ControlKind::announce_done) return Ignored{IgnoreReason::no_group_change};
   // decode_control() never returns such a name; a caller that built the
   // message itself gets the same answer as for a bad payload.
   if (!valid_group_name(message.name)) {
@@ -75,11 +78,15 @@ Result<ViewChange, Ignored> GroupTable::apply(const ControlMessage& message, Mem
   }
   switch (message.kind) {
     case ControlKind::join:
-      return join(message.name, sender);
+      return join(message.name, sender, Reason::join);
+    case ControlKind::announce:
+      return announce(message.name, sender);
     case ControlKind::leave:
       return leave(message.name, sender, Reason::leave);
     case ControlKind::finalize:
       return leave(message.name, sender, Reason::procdown);
+    case ControlKind::announce_done:
+      break;
   }
   ++counters_.control_invalid;
   return Ignored{IgnoreReason::invalid_control, ControlFault::bad_kind};
@@ -106,7 +113,8 @@ Result<Group*, Ignored> GroupTable::group_for_join(const std::string& name, std:
   return &g;
 }
 
-Result<ViewChange, Ignored> GroupTable::join(const std::string& name, Member sender) {
+Result<ViewChange, Ignored> GroupTable::join(const std::string& name, Member sender,
+                                             Reason reason) {
   const std::uint32_t key = group_key(name);
   if (auto r = routes_.find({key, sender}); r != routes_.end()) {
     if (r->second->name == name) {
@@ -126,7 +134,23 @@ Result<ViewChange, Ignored> GroupTable::join(const std::string& name, Member sen
   const bool inserted = routes_.emplace(RouteKey{key, sender}, &g).second;
   RC_ASSERT(inserted);
   check_group(g);
-  return ViewChange{g.name, g.key, g.members, {}, {{sender, Reason::join}}};
+  return ViewChange{g.name, g.key, g.members, {}, {{sender, reason}}};
+}
+
+// A member the table has goes to the end of its group's list (no confchg);
+// one it lacks joins with NODEUP, under the same rules as a join.
+Result<ViewChange, Ignored> GroupTable::announce(const std::string& name, Member sender) {
+  auto it = groups_.find(name);
+  if (it != groups_.end()) {
+    Group& g = it->second;
+    auto m = std::find(g.members.begin(), g.members.end(), sender);
+    if (m != g.members.end()) {
+      std::rotate(m, m + 1, g.members.end());
+      check_group(g);
+      return ViewChange{g.name, g.key, g.members, {}, {}};
+    }
+  }
+  return join(name, sender, Reason::nodeup);
 }
 
 Result<ViewChange, Ignored> GroupTable::leave(const std::string& name, Member sender,

@@ -19,12 +19,14 @@
 // 128) members per group; a join beyond either is ignored and counted. So at
 // most 524288 memberships: a few tens of MiB in the worst case.
 //
-// Late nodes (membership, issue 5): a node that joins the ring has missed the
-// joins ordered before it. After every configuration change each node will
-// re-announce its own local members (one join per local member, as
-// corosync's joinlist does) in the new ring's order; a table then learns the
-// members it lacks from those joins (an add_nodes() step will mark them NODEUP
-// rather than JOIN). remove_nodes() is the other half, and exists already.
+// Nodes that come together (a restart, a healed partition): each side has
+// missed the other's joins. After such a configuration change every node
+// re-announces its process's groups (ControlKind::announce, in the new ring's
+// order; client/node.cpp decides when). An announce of a member the table
+// lacks adds it with NODEUP; an announce of a member it has moves that member
+// to the end of the list, silently. Once every node has announced, every
+// group lists its members in the order of their announces, at every node,
+// whichever side it came from. remove_nodes() is the other half (NODEDOWN).
 #pragma once
 
 #include <cstddef>
@@ -94,6 +96,7 @@ enum class IgnoreReason : std::uint8_t {
   group_full,       // join beyond max_members
   too_many_groups,  // join that would create a group beyond max_groups
   invalid_control,  // apply_record(): the payload failed decode_control
+  no_group_change,  // announce_done: the end of a node's announce, for the runtime
 };
 
 const char* ignore_reason_name(IgnoreReason reason) noexcept;
@@ -134,7 +137,9 @@ class GroupTable {
   ~GroupTable() = default;
 
   // A control record from `sender`, in ring order. Returns the view change,
-  // or why nothing changed (already counted).
+  // or why nothing changed (already counted). An announce of a member the
+  // group has already returns a change with empty left and joined lists: the
+  // member moved to the end (no confchg for that).
   Result<ViewChange, Ignored> apply(const ControlMessage& message, Member sender);
   // The same from the record's payload; a payload decode_control refuses is
   // counted in control_invalid and returned as invalid_control.
@@ -175,7 +180,8 @@ class GroupTable {
     std::size_t operator()(const RouteKey& k) const noexcept;
   };
 
-  Result<ViewChange, Ignored> join(const std::string& name, Member sender);
+  Result<ViewChange, Ignored> join(const std::string& name, Member sender, Reason reason);
+  Result<ViewChange, Ignored> announce(const std::string& name, Member sender);
   Result<ViewChange, Ignored> leave(const std::string& name, Member sender, Reason reason);
   Result<Group*, Ignored> group_for_join(const std::string& name, std::uint32_t key);
   void erase_if_empty(std::map<std::string, Group, std::less<>>::iterator it);

@@ -33,7 +33,13 @@ ControlFault fault_of(const std::vector<std::byte>& payload) {
 
 TEST(GroupControl, EncodesTheDocumentedLayout) {
   EXPECT_EQ(encode({ControlKind::leave, "ab"}), bytes({0xC9, 1, 2, 0, 2, 0, 'a', 'b'}));
-  EXPECT_EQ(encode({ControlKind::finalize, std::string(128, 'x')}).size(), kMaxControlBytes);
+  EXPECT_EQ(encode({ControlKind::finalize, std::string(128, 'x')}).size(),
+            kControlHeaderBytes + kMaxNameBytes);
+  EXPECT_EQ(encode({ControlKind::announce, std::string(128, 'x'), 1, 2}).size(), kMaxControlBytes);
+  EXPECT_EQ(encode({ControlKind::announce, "g", 0x01020304, 0x05}),
+            bytes({0xC9, 1, 4, 0, 1, 0, 'g', 4, 3, 2, 1, 5, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(encode({ControlKind::announce_done, "", 7, 9}),
+            bytes({0xC9, 1, 5, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0}));
 }
 
 TEST(GroupControl, RoundTripsEveryKindAndBinaryNames) {
@@ -64,7 +70,7 @@ TEST(GroupControl, RefusesEachBadHeaderField) {
   EXPECT_EQ(fault_of(bytes({0xC8, 1, 1, 0, 1, 0, 'g'})), ControlFault::bad_magic);
   EXPECT_EQ(fault_of(bytes({0xC9, 0, 1, 0, 1, 0, 'g'})), ControlFault::bad_version);
   EXPECT_EQ(fault_of(bytes({0xC9, 2, 1, 0, 1, 0, 'g'})), ControlFault::bad_version);
-  for (int kind : {0, 4, 255})
+  for (int kind : {0, 6, 255})
     EXPECT_EQ(fault_of(bytes({0xC9, 1, kind, 0, 1, 0, 'g'})), ControlFault::bad_kind) << kind;
   EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0x80, 1, 0, 'g'})), ControlFault::bad_flags);
 }
@@ -80,6 +86,29 @@ TEST(GroupControl, RefusesBadNameLengths) {
   EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 3, 0, 'a', 'b'})), ControlFault::name_truncated);
   EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 1, 0})), ControlFault::name_truncated);
   EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 1, 0, 'a', 'b'})), ControlFault::trailing_bytes);
+}
+
+TEST(GroupControl, AnnounceKindsCarryTheirRing) {
+  for (const ControlMessage& m : {ControlMessage{ControlKind::announce, "g\0x", 3, 1ull << 40},
+                                  ControlMessage{ControlKind::announce_done, "", 0xFFFFFFFF, 1}}) {
+    auto decoded = decode_control(encode(m));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, m);
+  }
+  // announce needs a name, announce_done has none; both need all 12 ring bytes.
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 4, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})),
+            ControlFault::empty_name);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 5, 0, 1, 0, 'g', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})),
+            ControlFault::unexpected_name);
+  std::vector<std::byte> full = encode({ControlKind::announce, "g", 1, 1});
+  for (std::size_t n = kControlHeaderBytes + 1; n < full.size(); ++n) {
+    EXPECT_EQ(fault_of(std::vector<std::byte>(full.begin(), full.begin() + n)),
+              ControlFault::ring_truncated)
+        << n;
+  }
+  full.push_back(std::byte{0});
+  EXPECT_EQ(fault_of(full), ControlFault::trailing_bytes);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 5, 0, 0, 0})), ControlFault::ring_truncated);
 }
 
 TEST(GroupControl, ErrorMessagesArePrintableAndNameTheFault) {

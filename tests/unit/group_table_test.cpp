@@ -239,3 +239,62 @@ TEST(GroupTable, ACopyIsAnIndependentSnapshot) {
 
 }  // namespace
 }  // namespace ringcast::groups
+
+namespace ringcast::groups {
+namespace {
+
+// Two sides of a healed partition: each table knows its own side's members;
+// after every node announced (in one ring order), both hold the same groups
+// in the same order, and each side saw the other's members come with NODEUP.
+TEST(GroupTable, AnnouncesMergeTwoSidesIntoOneOrder) {
+  GroupTable left;
+  GroupTable right;
+  must_change(left.apply({ControlKind::join, "g"}, kB));
+  must_change(left.apply({ControlKind::join, "g"}, kA));
+  must_change(right.apply({ControlKind::join, "g"}, kC));
+  must_change(right.apply({ControlKind::join, "h"}, kC));
+  // The ring's order: A's announce, C's two, then B's.
+  const std::vector<std::pair<ControlMessage, Member>> order = {
+      {{ControlKind::announce, "g", 1, 9}, kA},     {{ControlKind::announce_done, "", 1, 9}, kA},
+      {{ControlKind::announce, "g", 1, 9}, kC},     {{ControlKind::announce, "h", 1, 9}, kC},
+      {{ControlKind::announce_done, "", 1, 9}, kC}, {{ControlKind::announce, "g", 1, 9}, kB},
+      {{ControlKind::announce_done, "", 1, 9}, kB},
+  };
+  std::vector<MemberChange> left_ups;
+  std::vector<MemberChange> right_ups;
+  for (const auto& [m, sender] : order) {
+    for (auto [table, ups] : {std::pair{&left, &left_ups}, std::pair{&right, &right_ups}}) {
+      auto r = table->apply(m, sender);
+      if (m.kind == ControlKind::announce_done) {
+        EXPECT_EQ(must_ignore(r), IgnoreReason::no_group_change);
+        continue;
+      }
+      ViewChange v = must_change(r);
+      EXPECT_TRUE(v.left.empty());
+      ups->insert(ups->end(), v.joined.begin(), v.joined.end());
+    }
+  }
+  EXPECT_EQ(left, right);
+  EXPECT_EQ(members_of(left, "g"), (std::vector<Member>{kA, kC, kB}));
+  EXPECT_EQ(members_of(left, "h"), std::vector<Member>{kC});
+  EXPECT_EQ(left_ups, (std::vector<MemberChange>{{kC, Reason::nodeup}, {kC, Reason::nodeup}}));
+  EXPECT_EQ(right_ups, (std::vector<MemberChange>{{kA, Reason::nodeup}, {kB, Reason::nodeup}}));
+  // Routes follow: C's data to h now reaches the left side's table.
+  EXPECT_NE(left.route(group_key("h"), kC), nullptr);
+}
+
+TEST(GroupTable, AnnouncesFollowTheJoinRules) {
+  GroupTable t(GroupLimits{.max_groups = 1, .max_members = 1});
+  must_change(t.apply({ControlKind::join, "g"}, kA));
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::announce, "g", 1, 1}, kB)), IgnoreReason::group_full);
+  EXPECT_EQ(must_ignore(t.apply({ControlKind::announce, "h", 1, 1}, kB)),
+            IgnoreReason::too_many_groups);
+  EXPECT_EQ(t.counters().joins_over_limit, 2u);
+  // A member announcing again stays, alone: an empty change.
+  ViewChange v = must_change(t.apply({ControlKind::announce, "g", 1, 1}, kA));
+  EXPECT_TRUE(v.joined.empty() && v.left.empty());
+  EXPECT_EQ(v.members, std::vector<Member>{kA});
+}
+
+}  // namespace
+}  // namespace ringcast::groups
