@@ -9,54 +9,80 @@
 
 namespace ringcast::runtime {
 
+namespace {
+// How often the cluster, as a runtime would, retries connections that failed.
+constexpr std::uint64_t kReconnectIntervalNs = 1'000'000;
+}  // namespace
+
 struct SimCluster::Member {
   fabric::sim::SimEndpoint* endpoint = nullptr;
-  std::unique_ptr<membership::MemberDriver> driver;
+  std::unique_ptr<membership::MemberDriver> driver;  // null once crashed
   RoundCallback on_round;
+  std::uint32_t incarnation = 1;
   bool poked = true;  // run a round at the next pass
 };
 
-// Member i seen from its "process": every call takes the cluster's lock.
+// Member i seen from its "process" (one incarnation): every call takes the
+// cluster's lock, and fails with link_failed once that process crashed.
 class SimCluster::Transport final : public RingTransport {
  public:
-  Transport(SimCluster& cluster, std::size_t member) : cluster_(&cluster), member_(member) {}
+  Transport(SimCluster& cluster, std::size_t member, std::uint32_t incarnation)
+      : cluster_(&cluster), member_(member), incarnation_(incarnation) {}
   ~Transport() override {
     std::lock_guard lock(cluster_->mutex_);
-    cluster_->members_[member_]->on_round = nullptr;
+    if (alive()) cluster_->members_[member_]->on_round = nullptr;
   }
   fabric::NodeId me() const noexcept override { return cluster_->node(member_); }
   const ring::RingConfig& ring_config() const noexcept override { return cluster_->options_.ring; }
 
   Status submit(const ring::OutgoingMessage& message) override {
     std::lock_guard lock(cluster_->mutex_);
+    if (!alive()) return dead();
     Status s = driver().submit(message);
     cluster_->poke(member_);
     return s;
   }
   Status release_through(std::uint64_t seq) override {
     std::lock_guard lock(cluster_->mutex_);
+    if (!alive()) return dead();
     Status s = driver().release_through(seq);
     cluster_->poke(member_);
     return s;
   }
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override {
     std::lock_guard lock(cluster_->mutex_);
+    if (!alive()) return dead().error();
     return driver().endpoint().allocate(bytes, fabric::Access::local_only);
   }
   TransportStatus status() override {
     std::lock_guard lock(cluster_->mutex_);
+    if (!alive()) {
+      TransportStatus down;
+      down.operational = false;
+      return down;
+    }
     return status_of(driver().member());
   }
   SendPathState send_path() override {
     std::lock_guard lock(cluster_->mutex_);
+    if (!alive()) return {};
     const auto& ring = driver().member().ring();
     return send_path_of(ring.send_queue(), cluster_->options_.ring.send_buffer_bytes);
   }
 
  private:
+  // The cluster's lock is held.
+  bool alive() const {
+    const Member& m = *cluster_->members_[member_];
+    return m.driver != nullptr && m.incarnation == incarnation_;
+  }
+  static Status dead() {
+    return make_error(Errc::link_failed, "SimCluster", "this member's process crashed");
+  }
   membership::MemberDriver& driver() { return *cluster_->members_[member_]->driver; }
   SimCluster* cluster_;
   std::size_t member_;
+  std::uint32_t incarnation_;
 };
 
 SimCluster::SimCluster(const SimClusterOptions& options) : options_(options) {}
@@ -78,34 +104,154 @@ Result<std::unique_ptr<SimCluster>> SimCluster::start(const SimClusterOptions& o
   return cluster;
 }
 
+Status SimCluster::make_driver(Member& m) {
+  auto driver = membership::MemberDriver::create(*m.endpoint, options_.ring, options_.membership);
+  RC_TRY(driver);
+  m.driver = std::move(*driver);
+  m.driver->set_disconnect([w = world_.get()](fabric::Link& l) { w->disconnect(l); });
+  return {};
+}
+
 Status SimCluster::set_up() {
   world_ = std::make_unique<fabric::sim::SimWorld>(options_.seed, options_.sim);
   for (std::size_t i = 0; i < options_.members; ++i) {
     auto m = std::make_unique<Member>();
     m->endpoint = &world_->add_endpoint(node(i));
-    auto driver =
-        membership::MemberDriver::create(*m->endpoint, options_.ring, options_.membership);
-    RC_TRY(driver);
-    m->driver = std::move(*driver);
-    m->driver->set_disconnect([w = world_.get()](fabric::Link& l) { w->disconnect(l); });
+    RC_TRY(make_driver(*m));
     members_.push_back(std::move(m));
   }
   const std::size_t n = members_.size();
-  std::vector<fabric::Link*> links(n * n, nullptr);  // row i: member i's links
+  links_.assign(n, std::vector<fabric::Link*>(n, nullptr));
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = i + 1; j < n; ++j) {
       Member& a = *members_[i];
       Member& b = *members_[j];
-      auto pair = world_->connect(*a.endpoint, a.driver->connect_info(1), *b.endpoint,
-                                  b.driver->connect_info(1));
+      auto pair = world_->connect(*a.endpoint, a.driver->connect_info(a.incarnation), *b.endpoint,
+                                  b.driver->connect_info(b.incarnation));
       RC_TRY(pair);
-      links[i * n + j] = pair->a_to_b;
-      links[j * n + i] = pair->b_to_a;
+      links_[i][j] = pair->a_to_b;
+      links_[j][i] = pair->b_to_a;
     }
   }
   for (std::size_t i = 0; i < n; ++i)
-    RC_TRY(members_[i]->driver->start(std::span(links).subspan(i * n, n)));
+    RC_TRY(members_[i]->driver->start(links_[i]));
   return {};
+}
+
+// --- Faults.
+
+void SimCluster::crash(std::size_t member) {
+  RC_ASSERT(member < members_.size());
+  std::lock_guard lock(mutex_);
+  Member& m = *members_[member];
+  if (m.driver == nullptr) return;
+  world_->crash(node(member));
+  m.on_round = nullptr;
+  // Its memory stays until the cluster goes: writes on the wire may land.
+  graveyard_.push_back(std::move(m.driver));
+  wake_.notify_all();
+}
+
+// A new process for a crashed member, as fault_sim_run does it: the others
+// drop their old links to it (a new incarnation connecting tells a runtime
+// so), it starts alone with an epoch floor above its old rings', and the
+// reconnection and merge detection bring it in.
+Status SimCluster::restart(std::size_t member) {
+  RC_ASSERT(member < members_.size());
+  std::lock_guard lock(mutex_);
+  Member& m = *members_[member];
+  if (m.driver != nullptr) {
+    return make_error(Errc::invalid_argument, "SimCluster::restart",
+                      "member " + std::to_string(member) + " is running");
+  }
+  for (std::size_t j = 0; j < members_.size(); ++j) {
+    if (links_[j][member] != nullptr && members_[j]->driver != nullptr)
+      world_->disconnect(*links_[j][member]);
+    links_[j][member] = links_[member][j] = nullptr;
+  }
+  m.endpoint = &world_->restart(node(member));
+  ++m.incarnation;
+  RC_TRY(make_driver(m));
+  const std::vector<fabric::Link*> none(members_.size(), nullptr);
+  RC_TRY(m.driver->start_joining(none, std::uint64_t{m.incarnation} << 32));
+  next_reconnect_ns_ = world_->now_ns();
+  poke(member);
+  return {};
+}
+
+void SimCluster::partition(std::span<const std::size_t> side) {
+  std::lock_guard lock(mutex_);
+  std::vector<fabric::NodeId> one, other;
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    const bool in = std::find(side.begin(), side.end(), i) != side.end();
+    (in ? one : other).push_back(node(i));
+  }
+  world_->partition(one, other);
+  wake_.notify_all();
+}
+
+void SimCluster::heal() {
+  std::lock_guard lock(mutex_);
+  world_->heal();
+  next_reconnect_ns_ = world_->now_ns();
+  wake_.notify_all();
+}
+
+bool SimCluster::crashed(std::size_t member) const {
+  std::lock_guard lock(mutex_);
+  return members_[member]->driver == nullptr;
+}
+
+std::vector<fabric::NodeId> SimCluster::ring_members(std::size_t member) const {
+  std::lock_guard lock(mutex_);
+  const Member& m = *members_[member];
+  if (m.driver == nullptr) return {};
+  return m.driver->member().ring_members();
+}
+
+// What a runtime does (see fault_sim_run.cpp): a pair of running members
+// whose link is down at both ends gets a new connection once the network
+// lets it through; when only one end saw the failure, the other drops its
+// old link (on RC an idle end may never notice). Counts the pairs down.
+void SimCluster::reconnect() {
+  pairs_down_ = 0;
+  const bool act = world_->now_ns() >= next_reconnect_ns_;
+  if (act) next_reconnect_ns_ = world_->now_ns() + kReconnectIntervalNs;
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    for (std::size_t j = i + 1; j < members_.size(); ++j) {
+      Member& a = *members_[i];
+      Member& b = *members_[j];
+      if (a.driver == nullptr || b.driver == nullptr) continue;
+      const bool a_up = membership::has(a.driver->member().live_links(), j);
+      const bool b_up = membership::has(b.driver->member().live_links(), i);
+      if (a_up && b_up) continue;
+      ++pairs_down_;
+      if (act) reconnect_pair(i, j);
+    }
+  }
+}
+
+void SimCluster::reconnect_pair(std::size_t i, std::size_t j) {
+  Member& a = *members_[i];
+  Member& b = *members_[j];
+  const bool a_up = membership::has(a.driver->member().live_links(), j);
+  const bool b_up = membership::has(b.driver->member().live_links(), i);
+  if (a_up || b_up) {
+    fabric::Link* old = a_up ? links_[i][j] : links_[j][i];
+    if (old != nullptr) world_->disconnect(*old);
+    return;
+  }
+  auto pair = world_->connect(*a.endpoint, a.driver->connect_info(a.incarnation), *b.endpoint,
+                              b.driver->connect_info(b.incarnation));
+  if (!pair) return;  // still cut off
+  links_[i][j] = pair->a_to_b;
+  links_[j][i] = pair->b_to_a;
+  // Both ends saw the old link fail, so add_link cannot refuse.
+  Status sa = a.driver->add_link(j, pair->a_to_b);
+  Status sb = b.driver->add_link(i, pair->b_to_a);
+  RC_ASSERT(sa.ok() && sb.ok());
+  poke(i);
+  poke(j);
 }
 
 SimCluster::~SimCluster() {
@@ -127,8 +273,8 @@ fabric::NodeId SimCluster::node(std::size_t member) const noexcept {
 
 std::unique_ptr<RingTransport> SimCluster::attach(std::size_t member, RoundCallback on_round) {
   RC_ASSERT(member < members_.size());
-  auto t = std::make_unique<Transport>(*this, member);
   std::lock_guard lock(mutex_);
+  auto t = std::make_unique<Transport>(*this, member, members_[member]->incarnation);
   RC_ASSERT(!members_[member]->on_round);
   members_[member]->on_round = std::move(on_round);
   poke(member);
@@ -151,7 +297,9 @@ std::uint64_t SimCluster::real_elapsed_ns() const {
 // member's deadline (0 when a member was poked).
 std::uint64_t SimCluster::next_due_ns() const {
   std::uint64_t due = world_->next_event_ns().value_or(ring::kNever);
+  if (pairs_down_ > 0) due = std::min(due, next_reconnect_ns_);
   for (const auto& m : members_) {
+    if (m->driver == nullptr) continue;
     if (m->poked || m->endpoint->pending_completions() > 0) return 0;
     due = std::min(due, m->driver->next_deadline_ns());
   }
@@ -169,7 +317,9 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
     if (due > target_ns) break;
     world_->run_until(std::max(due, world_->now_ns()));
     const std::uint64_t now = world_->now_ns();
+    reconnect();
     for (auto& m : members_) {
+      if (m->driver == nullptr) continue;
       if (!m->poked && m->endpoint->pending_completions() == 0 &&
           m->driver->next_deadline_ns() > now) {
         continue;

@@ -8,6 +8,17 @@
 // "processes" runs in one test binary, over the same MemberDriver code that
 // the process's node runs over verbs. Test infrastructure: not part of libringcast.so.
 //
+// Faults, for tests of configuration changes (all seeded by the world, so a
+// seed replays): crash(i) kills member i's "process" (its endpoint stops;
+// its transport fails every call with Errc::link_failed from then on; the
+// others see its links fail after SimConfig::link_timeout_ns); restart(i)
+// starts a new incarnation of it (a new MemberDriver in a ring of its own,
+// start_joining, which attach() then serves) that merge detection brings
+// in; partition(side) cuts side from the rest and heal() lifts it. Like a
+// runtime, the cluster reconnects every pair of running members whose link
+// both ends saw fail (every 1 ms of virtual time) and hands the new link to
+// both drivers (add_link).
+//
 // Locking: one mutex guards the world and every driver. The round callbacks
 // run on the cluster's thread with it held, as RingNode's do on its
 // progress thread.
@@ -17,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -30,6 +42,10 @@ namespace ringcast::fabric::sim {
 class SimWorld;
 class SimEndpoint;
 }  // namespace ringcast::fabric::sim
+
+namespace ringcast::membership {
+class MemberDriver;
+}  // namespace ringcast::membership
 
 namespace ringcast::runtime {
 
@@ -50,10 +66,23 @@ class SimCluster {
   SimCluster& operator=(const SimCluster&) = delete;
 
   // Member i's transport; on_round runs after each of its rounds. The
-  // cluster must outlive it. At most one live transport per member.
+  // cluster must outlive it. At most one live transport per member and
+  // incarnation: after restart(i), attach(i) again for the new process.
   std::unique_ptr<RingTransport> attach(std::size_t member, RoundCallback on_round);
   std::size_t size() const noexcept { return members_.size(); }
   fabric::NodeId node(std::size_t member) const noexcept;
+
+  // --- Faults.
+  void crash(std::size_t member);
+  // Errc::invalid_argument unless the member is crashed.
+  Status restart(std::size_t member);
+  // Cuts every link between `side` and the other members (both ways); new
+  // connections across fail until heal().
+  void partition(std::span<const std::size_t> side);
+  void heal();
+  bool crashed(std::size_t member) const;
+  // The members of the ring member i installed last (empty when crashed).
+  std::vector<fabric::NodeId> ring_members(std::size_t member) const;
 
   // Stops the thread; idempotent. The transports then stop making progress.
   void stop();
@@ -68,10 +97,17 @@ class SimCluster {
   std::uint64_t next_due_ns() const;
   std::uint64_t real_elapsed_ns() const;
   void poke(std::size_t member);
+  void reconnect();
+  void reconnect_pair(std::size_t i, std::size_t j);
+  Status make_driver(Member& m);
 
   SimClusterOptions options_;
   std::unique_ptr<fabric::sim::SimWorld> world_;
   std::vector<std::unique_ptr<Member>> members_;
+  std::vector<std::vector<fabric::Link*>> links_;  // [i][j]: i's end of its link to j
+  std::vector<std::unique_ptr<membership::MemberDriver>> graveyard_;  // crashed processes
+  std::size_t pairs_down_ = 0;  // running pairs without a link both ends use
+  std::uint64_t next_reconnect_ns_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
