@@ -41,11 +41,20 @@ void Node::attach(std::unique_ptr<runtime::RingTransport> transport) {
   RC_ASSERT(transport_ == nullptr);
   node_id_ = transport->me();
   max_message_bytes_ = transport->ring_config().max_message_bytes;
-  std::lock_guard lock(mutex_);
-  transport_ = std::move(transport);
+  {
+    std::lock_guard lock(mutex_);
+    transport_ = std::move(transport);
+  }
+  announcer_ = std::thread([this] { run_announcer(); });
 }
 
 Node::~Node() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  announce_wake_.notify_all();
+  if (announcer_.joinable()) announcer_.join();
   // The transport's thread must stop before the pool and table it calls into.
   transport_.reset();
 }
@@ -113,20 +122,31 @@ cpg::Status Node::submit_control(const Session& session, groups::ControlKind kin
   m.group = groups::kControlGroup;
   m.sender_pid = pid_;
   m.guarantee = ring::Guarantee::agreed;
-  // A finalize must get out even under back-pressure: the others would keep
-  // a dead member in the group. The queue drains as the token turns.
+  // A finalize must get out even under back-pressure or a sync: the others
+  // would keep a dead member in the group. The queue drains as the token
+  // turns, and a sync ends once every node announced.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::lock_guard serial(control_mutex_);
   for (;;) {
+    cpg::Status s;
     {
-      // Queued before the submit: an inline round may deliver it at once.
-      std::lock_guard lock(mutex_);
-      own_controls_.push_back({session.id, kind});
-    }
-    cpg::Status s = to_status(transport_->submit(m));
-    if (!s.ok()) {
-      std::lock_guard lock(mutex_);
-      own_controls_.pop_back();  // not submitted, so not delivered either
+      std::shared_lock gate(gate_);
+      bool blocked = false;
+      {
+        // Queued before the submit: an inline round may deliver it at once.
+        std::lock_guard lock(mutex_);
+        blocked = sync_blocks_locked(kind);
+        if (!blocked) own_controls_.push_back({session.id, kind});
+      }
+      if (blocked) {
+        s = cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
+      } else {
+        s = to_status(transport_->submit(m));
+        if (!s.ok()) {
+          std::lock_guard lock(mutex_);
+          own_controls_.pop_back();  // not submitted, so not delivered either
+        }
+      }
     }
     if (s.code() != CS_ERR_TRY_AGAIN || !wait_for_room ||
         std::chrono::steady_clock::now() > give_up) {
@@ -138,6 +158,10 @@ cpg::Status Node::submit_control(const Session& session, groups::ControlKind kin
 
 cpg::Status Node::submit_data(std::string_view group, Guarantee guarantee,
                               std::span<const std::span<const std::byte>> pieces) {
+  // While our announce goes out (gate_ held exclusively) or the sync lasts.
+  std::shared_lock gate(gate_, std::try_to_lock);
+  if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
+    return cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
   ring::OutgoingMessage m;
   m.pieces = pieces;
   m.group = groups::group_key(group);
@@ -178,21 +202,22 @@ void Node::on_round(runtime::EventSource& events) {
   if (zero_copy_done) zero_copy_done_.notify_all();
 }
 
-// A regular configuration: the groups lose the members of nodes that left
-// (NODEDOWN, at the same point of the stream everywhere), then sessions
-// that asked for it get the totem confchg. A transitional configuration
-// only announces the end of a ring; what matters to CPG is the next regular.
+// A transitional configuration says who goes on with us from the ring that
+// ends; the regular one after it changes the groups (node_sync.cpp). The
+// first configuration is the ring we start in: nothing to change yet.
 void Node::on_change(const membership::ConfigurationChange& change) {
-  if (change.transitional) return;
+  if (change.transitional) {
+    side_.assign(change.members.begin(), change.members.end());
+    return;
+  }
   const bool first = !ring_.has_value();
   ring_ = RingEvent{change.ring.representative, change.ring.epoch,
                     std::vector<std::uint32_t>(change.members.begin(), change.members.end())};
-  if (first) return;
-  if (!change.left.empty()) {
-    for (const groups::ViewChange& v : table_.remove_nodes(change.left))
-      queue_view(v, nullptr);
+  if (first) {
+    members_ = ring_->nodes;
+    return;
   }
-  queue_ring_change_locked();
+  apply_regular(change);
 }
 
 void Node::queue_ring_change_locked() {
@@ -226,6 +251,10 @@ Session* Node::local_member(std::string_view group) const {
 }
 
 void Node::on_data(const ring::Delivery& d, std::uint64_t index) {
+  if (sync_ && from_unannounced_locked(d.sender)) {
+    ++sync_skipped_;  // sent before its node's announce: its groups are unknown here
+    return;
+  }
   const groups::Group* g = table_.route(d.group, {d.sender, d.sender_pid});
   if (g == nullptr) return;  // counted by the table
   const bool mine = std::any_of(g->members.begin(), g->members.end(),
@@ -252,6 +281,10 @@ void Node::on_control(const ring::Delivery& d) {
     return;
   }
   const groups::Member sender{d.sender, d.sender_pid};
+  if (groups::is_announce(message->kind)) {
+    on_announce(*message, sender);
+    return;
+  }
   // Ours: the front of own_controls_ names the session it came from (gone
   // when that session closed since).
   Session* own = nullptr;
@@ -261,6 +294,11 @@ void Node::on_control(const ring::Delivery& d) {
     own_controls_.pop_front();
     RC_ASSERT(c.kind == message->kind);
     own = session_by_id(c.session);
+    if (own_controls_.empty() && sync_) announce_wake_.notify_all();
+  }
+  if (sync_ && from_unannounced_locked(d.sender)) {
+    ++sync_skipped_;  // its announce will say where its process stands
+    return;
   }
   auto change = table_.apply(*message, sender);
   if (!change.ok()) return;  // ignored, counted by the table

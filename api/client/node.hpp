@@ -10,9 +10,16 @@
 // receive log until that session's callback returned. The log is released
 // up to the oldest pinned record of any session.
 //
-// Lock order: transport's lock -> mutex_. mutex_ guards everything below it
-// and every session's queue and state; it is never held while calling the
-// transport or running an application callback.
+// Configuration changes (node_sync.cpp): nodes that leave the ring take
+// their members out of every group (NODEDOWN); nodes that come together
+// (a restart, a healed partition) learn each other's groups from announces
+// (NODEUP), during a sync in which new sends, joins and leaves get TRY_AGAIN.
+// docs/api.md "Configuration changes" says what users see.
+//
+// Lock order: control_mutex_ -> gate_ -> transport's lock -> mutex_. mutex_
+// guards everything below it and every session's queue and state; it is
+// never held while calling the transport or running an application
+// callback.
 #pragma once
 
 #include <atomic>
@@ -22,8 +29,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
@@ -114,6 +124,15 @@ class Node : public std::enable_shared_from_this<Node> {
   Node() = default;
   void on_round(runtime::EventSource& events);
   void on_change(const membership::ConfigurationChange& change);
+  // node_sync.cpp: regular configurations, the announces, the sync.
+  void apply_regular(const membership::ConfigurationChange& change);
+  void on_announce(const groups::ControlMessage& message, groups::Member sender);
+  bool from_unannounced_locked(std::uint32_t node) const;
+  bool sync_blocks_locked(groups::ControlKind kind) const;
+  void end_sync_locked();
+  void run_announcer();
+  void announce(ring::RingId ring);
+  bool submit_announce(const groups::ControlMessage& message, ring::RingId ring);
   void on_delivery(const ring::Delivery& d, std::uint64_t index);
   void on_control(const ring::Delivery& d);
   void on_data(const ring::Delivery& d, std::uint64_t index);
@@ -145,6 +164,33 @@ class Node : public std::enable_shared_from_this<Node> {
   std::mutex control_mutex_;  // one control submit at a time: keeps own_controls_ in ring order
   // The last regular configuration delivered (the totem confchg's ring).
   std::optional<RingEvent> ring_;
+  std::vector<std::uint32_t> members_;  // of that configuration
+  std::vector<std::uint32_t> side_;     // the transitional one since: who goes on with us
+
+  // The sync after a configuration that brought nodes together: every node
+  // of the new ring announces its process's groups (announce records, then
+  // announce_done), in the ring's order. Until a node's announce_done, its
+  // other records are skipped where it is unknown (its groups are not in the
+  // table), and its announces are held back; at its announce_done they are
+  // applied together. The sync ends with the last node's announce_done, at
+  // the same point of the stream everywhere.
+  struct Sync {
+    ring::RingId ring;
+    std::vector<std::uint32_t> awaiting;  // nodes whose announce_done is still to come
+    std::vector<std::uint32_t> unknown;   // of those, the ones whose groups we lack
+    std::vector<std::pair<groups::Member, std::string>> held;  // announces until their done
+    bool announced = false;  // ours is out (or going out): a finalize may follow it
+  };
+  std::optional<Sync> sync_;
+  std::atomic<bool> sync_blocks_data_{false};
+  std::uint64_t sync_skipped_ = 0;     // records of unknown nodes, skipped
+  std::uint64_t announces_stale_ = 0;  // of another ring, or beyond the bounds
+  // Shared by a session's submit, exclusive for our announce: no record of
+  // ours falls between the announce's first record and its announce_done.
+  std::shared_mutex gate_;
+  std::thread announcer_;  // submits our announce (not from on_round: the transport's lock)
+  std::condition_variable announce_wake_;
+  bool stopping_ = false;
   std::uint64_t highest_delivered_ = 0;  // event index
   std::uint64_t released_ = 0;
   std::uint64_t control_invalid_ = 0;

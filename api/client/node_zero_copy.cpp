@@ -88,6 +88,10 @@ cpg::Status Node::zcb_send(std::string_view group, Guarantee guarantee, void* bu
                            std::size_t bytes) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
+  // As submit_data: not while our announce goes out or the sync lasts.
+  std::shared_lock gate(gate_, std::try_to_lock);
+  if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
+    return cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
   auto segment = p->segment(buffer, bytes);
   if (!segment) return to_status(segment.error());
   auto token = p->begin_send(buffer);

@@ -1,0 +1,198 @@
+// The configuration-change half of Node: what a regular configuration does
+// to the groups, and the sync that follows one that brings nodes together.
+//
+// Why a sync. The group table is the same at every member because every
+// member applies the same records in the same order. Nodes that come
+// together did not: a restarted process starts with an empty table, and the
+// two sides of a healed partition each went on without the other. So after
+// such a change each node announces its process's groups (as corosync's
+// joinlist does) and the tables learn the members they lack (NODEUP). Until
+// every node has announced, the tables still differ: a message sent then
+// could reach a process that its sender's side does not count as a member,
+// or miss one that it does. So, as corosync does during its sync, new sends,
+// joins and leaves get CS_ERR_TRY_AGAIN until the last announce_done is
+// delivered; that point is the same everywhere, and from it on every table
+// is the same again. Records already queued before the change still go out:
+// where their sender's node is known (it came with us) they count as usual;
+// where it is not, they are skipped, and the node's announce says where its
+// process stands after them.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "base/assert.hpp"
+#include "client/node.hpp"
+#include "client/session.hpp"
+#include "groups/control_message.hpp"
+
+namespace ringcast::client {
+
+namespace {
+
+using NodeList = std::vector<std::uint32_t>;
+
+bool contains(const NodeList& list, std::uint32_t node) {
+  return std::find(list.begin(), list.end(), node) != list.end();
+}
+
+// The nodes of `a` not in `b`, in a's order.
+NodeList minus(const NodeList& a, const NodeList& b) {
+  NodeList out;
+  for (std::uint32_t n : a) {
+    if (!contains(b, n)) out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+// A regular configuration after the first. Nodes of the previous one that
+// did not go on with us leave every group (NODEDOWN), also when they are in
+// the new ring again: their process may have changed meanwhile, and their
+// announce brings it back. Then the totem confchg; then, if the new ring
+// holds nodes whose groups we do not know, the sync.
+void Node::apply_regular(const membership::ConfigurationChange& change) {
+  const NodeList now(change.members.begin(), change.members.end());
+  // Every regular configuration after the first follows a transitional one.
+  const NodeList side = side_.empty() ? now : side_;
+  side_.clear();
+  const NodeList gone = minus(members_, side);
+  if (!gone.empty()) {
+    for (const groups::ViewChange& v : table_.remove_nodes(gone))
+      queue_view(v, nullptr);
+  }
+  NodeList unknown = minus(now, side);
+  // A sync that did not finish: those we never heard from are still unknown.
+  if (sync_) {
+    for (std::uint32_t n : sync_->unknown) {
+      if (contains(now, n) && !contains(unknown, n)) unknown.push_back(n);
+    }
+  }
+  members_ = now;
+  queue_ring_change_locked();
+  if (unknown.empty()) {
+    end_sync_locked();
+    return;
+  }
+  sync_ = Sync{change.ring, now, std::move(unknown), {}, false};
+  sync_blocks_data_.store(true, std::memory_order_release);
+  announce_wake_.notify_all();
+}
+
+bool Node::from_unannounced_locked(std::uint32_t node) const {
+  return sync_ && contains(sync_->unknown, node);
+}
+
+// While a sync lasts, only a finalize gets out, and only after our own
+// announce (so that no node learns our process before its finalize).
+bool Node::sync_blocks_locked(groups::ControlKind kind) const {
+  if (!sync_) return false;
+  return kind != groups::ControlKind::finalize || !sync_->announced;
+}
+
+void Node::end_sync_locked() {
+  sync_.reset();
+  sync_blocks_data_.store(false, std::memory_order_release);
+}
+
+// An announce record of `sender`'s node: held until its announce_done, then
+// applied with the node's other announces, in the order it sent them.
+void Node::on_announce(const groups::ControlMessage& message, groups::Member sender) {
+  const bool current = sync_ && sync_->ring.representative == message.ring_representative &&
+                       sync_->ring.epoch == message.ring_epoch &&
+                       contains(sync_->awaiting, sender.node);
+  if (!current) {
+    ++announces_stale_;  // of a sync that ended or was overtaken, or a repeat
+    return;
+  }
+  Sync& sync = *sync_;
+  if (message.kind == groups::ControlKind::announce) {
+    if (sync.held.size() >= table_.limits().max_groups * sync.awaiting.size()) {
+      ++announces_stale_;  // more than any node can be in
+      return;
+    }
+    sync.held.emplace_back(sender, message.name);
+    return;
+  }
+  for (const auto& [member, name] : sync.held) {
+    if (member.node != sender.node) continue;
+    auto change = table_.apply({groups::ControlKind::announce, name}, member);
+    // Known members only move to the end of the list: no confchg for that.
+    if (change.ok() && !change->joined.empty()) queue_view(*change, nullptr);
+  }
+  std::erase_if(sync.held, [&](const auto& h) { return h.first.node == sender.node; });
+  std::erase(sync.awaiting, sender.node);
+  std::erase(sync.unknown, sender.node);
+  if (sync.awaiting.empty()) end_sync_locked();
+}
+
+// --- Our announce: its own thread, since on_round runs with the transport's
+// lock held and could not submit.
+
+void Node::run_announcer() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    // Our controls still queued go first: the announce says where our
+    // process stands after them.
+    announce_wake_.wait(lock, [this] {
+      return stopping_ || (sync_ && !sync_->announced && own_controls_.empty());
+    });
+    if (stopping_) return;
+    const ring::RingId ring = sync_->ring;
+    lock.unlock();
+    announce(ring);
+    lock.lock();
+  }
+}
+
+void Node::announce(ring::RingId ring) {
+  std::unique_lock gate(gate_);  // no record of ours between its records
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    const bool still = sync_ && sync_->ring == ring && !sync_->announced && own_controls_.empty();
+    if (!still) return;
+    sync_->announced = true;
+    table_.for_each_group([&](const groups::Group& g) {
+      for (const groups::Member& m : g.members) {
+        if (m.node == node_id_ && m.pid == pid_) names.push_back(g.name);
+      }
+    });
+  }
+  for (const std::string& name : names) {
+    if (!submit_announce({groups::ControlKind::announce, name, ring.representative, ring.epoch},
+                         ring)) {
+      return;
+    }
+  }
+  submit_announce({groups::ControlKind::announce_done, "", ring.representative, ring.epoch}, ring);
+}
+
+// Submits one announce record, waiting for room while the sync is still
+// this ring's. False when it is not sent (the sync moved on, the node stops,
+// or the transport failed).
+bool Node::submit_announce(const groups::ControlMessage& message, ring::RingId ring) {
+  std::array<std::byte, groups::kMaxControlBytes> buffer;
+  const std::size_t n = groups::encode_control(message, buffer);
+  ring::OutgoingMessage m;
+  m.payload = std::span(buffer).first(n);
+  m.group = groups::kControlGroup;
+  m.sender_pid = pid_;
+  m.guarantee = ring::Guarantee::agreed;
+  for (;;) {
+    const ringcast::Status s = transport_->submit(m);
+    if (s.ok()) return true;
+    if (s.error().code != Errc::try_again) {
+      std::fprintf(stderr, "ringcast: node %u could not announce its groups: %s\n", node_id_,
+                   s.error().message().c_str());
+      return false;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || !sync_ || !(sync_->ring == ring)) return false;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+}  // namespace ringcast::client
