@@ -72,10 +72,21 @@ cpg::Result<std::shared_ptr<Node>> Node::current() {
   return process_node();
 }
 
-void Node::add_session(Session* session) {
+void Node::add_session(Session* session, bool initial_ring) {
+  // Before the first configuration reached us, the transport's view (read
+  // outside mutex_: lock order).
+  std::optional<RingEvent> before_first;
+  if (initial_ring) before_first = ring_event();
   std::lock_guard lock(mutex_);
   session->id = next_session_id_++;
   sessions_.push_back(session);
+  if (!initial_ring) return;
+  // Under the same lock as the registration: no later ring event can be
+  // queued to it before this one.
+  Event e;
+  e.kind = Event::Kind::ring;
+  e.ring = std::make_shared<const RingEvent>(ring_ ? *ring_ : *before_first);
+  session->push_locked(std::move(e));
 }
 
 Session* Node::session_by_id(std::uint64_t id) const {

@@ -85,7 +85,9 @@ class Node : public std::enable_shared_from_this<Node> {
 
   // --- Sessions (called by Session; the node keeps raw pointers, a session
   // unregisters before it dies).
-  void add_session(Session* session);
+  // initial_ring: queue the ring it starts in as its first event
+  // (CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF), before any event after it.
+  void add_session(Session* session, bool initial_ring);
   void remove_session(Session* session);
   // Whether `group` (or a group with the same key) is joined or being
   // joined by a session of this process other than `except`.
@@ -130,6 +132,7 @@ class Node : public std::enable_shared_from_this<Node> {
   bool from_unannounced_locked(std::uint32_t node) const;
   bool sync_blocks_locked(groups::ControlKind kind) const;
   void end_sync_locked();
+  void finish_sync_locked();
   void run_announcer();
   void announce(ring::RingId ring);
   bool submit_announce(const groups::ControlMessage& message, ring::RingId ring);
@@ -169,17 +172,16 @@ class Node : public std::enable_shared_from_this<Node> {
 
   // The sync after a configuration that brought nodes together: every node
   // of the new ring announces its process's groups (announce records, then
-  // announce_done), in the ring's order. Until a node's announce_done, its
-  // other records are skipped where it is unknown (its groups are not in the
-  // table), and its announces are held back; at its announce_done they are
-  // applied together. The sync ends with the last node's announce_done, at
-  // the same point of the stream everywhere.
+  // announce_done), in the ring's order. Records of a node whose groups we
+  // lack (unknown) are skipped; announces are held. The sync ends with the
+  // last node's announce_done, at the same point of the stream everywhere:
+  // the held announces are applied there (NODEUP).
   struct Sync {
     ring::RingId ring;
     std::vector<std::uint32_t> awaiting;  // nodes whose announce_done is still to come
     std::vector<std::uint32_t> unknown;   // of those, the ones whose groups we lack
     std::vector<std::pair<groups::Member, std::string>> held;  // announces until their done
-    bool announced = false;  // ours is out (or going out): a finalize may follow it
+    bool announced = false;                                    // ours is out (or going out)
   };
   std::optional<Sync> sync_;
   std::atomic<bool> sync_blocks_data_{false};

@@ -10,15 +10,17 @@
 // every node has announced, the tables still differ: a message sent then
 // could reach a process that its sender's side does not count as a member,
 // or miss one that it does. So, as corosync does during its sync, new sends,
-// joins and leaves get CS_ERR_TRY_AGAIN until the last announce_done is
-// delivered; that point is the same everywhere, and from it on every table
-// is the same again. Records already queued before the change still go out:
-// where their sender's node is known (it came with us) they count as usual;
-// where it is not, they are skipped, and the node's announce says where its
-// process stands after them.
+// joins, leaves and finalizes get CS_ERR_TRY_AGAIN (a finalize waits) until
+// the last announce_done is delivered; that point is the same everywhere,
+// the announces are applied there, and from it on every table is the same
+// again. Records already queued before the change still go out, before
+// their node's announce: where their sender's node is known (it came with
+// us) they count as usual; where it is not, they are skipped, and the
+// node's announce says where its process stands after them.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include "base/assert.hpp"
 #include "client/node.hpp"
@@ -83,11 +85,12 @@ bool Node::from_unannounced_locked(std::uint32_t node) const {
   return sync_ && contains(sync_->unknown, node);
 }
 
-// While a sync lasts, only a finalize gets out, and only after our own
-// announce (so that no node learns our process before its finalize).
-bool Node::sync_blocks_locked(groups::ControlKind kind) const {
-  if (!sync_) return false;
-  return kind != groups::ControlKind::finalize || !sync_->announced;
+// Nothing of ours goes out while a sync lasts (our queued records went out
+// before our announce): from the first announce to the last announce_done
+// no node sends anything else, so that the held announces can be applied
+// together at the end.
+bool Node::sync_blocks_locked(groups::ControlKind) const {
+  return sync_.has_value();
 }
 
 void Node::end_sync_locked() {
@@ -95,8 +98,8 @@ void Node::end_sync_locked() {
   sync_blocks_data_.store(false, std::memory_order_release);
 }
 
-// An announce record of `sender`'s node: held until its announce_done, then
-// applied with the node's other announces, in the order it sent them.
+// An announce record of `sender`'s node: held until the last node's
+// announce_done, then every held announce is applied in the ring's order.
 void Node::on_announce(const groups::ControlMessage& message, groups::Member sender) {
   const bool current = sync_ && sync_->ring.representative == message.ring_representative &&
                        sync_->ring.epoch == message.ring_epoch &&
@@ -107,23 +110,38 @@ void Node::on_announce(const groups::ControlMessage& message, groups::Member sen
   }
   Sync& sync = *sync_;
   if (message.kind == groups::ControlKind::announce) {
-    if (sync.held.size() >= table_.limits().max_groups * sync.awaiting.size()) {
-      ++announces_stale_;  // more than any node can be in
+    if (sync.held.size() >= table_.limits().max_groups * members_.size()) {
+      ++announces_stale_;  // more than the nodes can be in
       return;
     }
     sync.held.emplace_back(sender, message.name);
     return;
   }
-  for (const auto& [member, name] : sync.held) {
-    if (member.node != sender.node) continue;
-    auto change = table_.apply({groups::ControlKind::announce, name}, member);
-    // Known members only move to the end of the list: no confchg for that.
-    if (change.ok() && !change->joined.empty()) queue_view(*change, nullptr);
-  }
-  std::erase_if(sync.held, [&](const auto& h) { return h.first.node == sender.node; });
   std::erase(sync.awaiting, sender.node);
-  std::erase(sync.unknown, sender.node);
-  if (sync.awaiting.empty()) end_sync_locked();
+  if (sync.awaiting.empty()) finish_sync_locked();
+}
+
+// The last announce_done: the held announces, in the ring's order. Members
+// the table lacks join with NODEUP: one confchg per group that got any, in
+// name order, listing them in the order they came (as NODEDOWN lists those
+// that went). Members it has move to the end of their list, silently: then
+// every node holds every group in the same order (the announces' order).
+void Node::finish_sync_locked() {
+  std::map<std::string, groups::ViewChange> ups;
+  for (const auto& [member, name] : sync_->held) {
+    auto change = table_.apply({groups::ControlKind::announce, name}, member);
+    if (!change.ok()) continue;  // beyond the bounds: ignored and counted by the table
+    auto [it, fresh] = ups.try_emplace(name, *change);
+    if (!fresh) {
+      it->second.members = change->members;
+      it->second.joined.insert(it->second.joined.end(), change->joined.begin(),
+                               change->joined.end());
+    }
+  }
+  end_sync_locked();
+  for (const auto& [name, change] : ups) {
+    if (!change.joined.empty()) queue_view(change, nullptr);
+  }
 }
 
 // --- Our announce: its own thread, since on_round runs with the transport's

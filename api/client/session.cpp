@@ -30,15 +30,7 @@ cpg::Result<std::shared_ptr<Session>> Session::open(std::shared_ptr<Node> node,
     return cpg::Status(CS_ERR_NO_RESOURCES, std::string("eventfd: ") + std::strerror(errno));
   const bool initial_ring = callbacks.initial_ring_change;
   std::shared_ptr<Session> s(new Session(std::move(node), std::move(callbacks), fd));
-  s->node_->add_session(s.get());
-  if (initial_ring) {
-    auto ring = std::make_shared<const RingEvent>(s->node_->ring_event());
-    std::lock_guard lock(s->node_->mutex());
-    Event e;
-    e.kind = Event::Kind::ring;
-    e.ring = std::move(ring);
-    s->push_locked(std::move(e));
-  }
+  s->node_->add_session(s.get(), initial_ring);
   return s;
 }
 

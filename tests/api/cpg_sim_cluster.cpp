@@ -17,23 +17,45 @@ ring::RingConfig small_ring() {
   return r;
 }
 
-SimNodes::SimNodes(std::size_t members, ring::RingConfig ring, std::uint64_t seed) {
+membership::MembershipConfig fast_membership() {
+  membership::MembershipConfig m;
+  m.token_timeout_ns = 80'000'000;
+  m.join_interval_ns = 5'000'000;
+  m.consensus_timeout_ns = 100'000'000;
+  return m;
+}
+
+SimNodes::SimNodes(std::size_t members, ring::RingConfig ring, std::uint64_t seed,
+                   membership::MembershipConfig membership) {
   runtime::SimClusterOptions o;
   o.members = members;
   o.ring = ring;
   o.seed = seed;
+  o.membership = std::move(membership);
   auto c = runtime::SimCluster::start(o);
   if (!c.ok()) throw std::runtime_error(c.error().message());
   cluster_ = std::move(*c);
-  for (std::size_t i = 0; i < members; ++i) {
-    auto node = client::Node::create();
-    node->attach(cluster_->attach(i, node->round_callback()));
-    nodes_.push_back(std::move(node));
-  }
+  nodes_.resize(members);
+  for (std::size_t i = 0; i < members; ++i)
+    attach(i);
+}
+
+void SimNodes::attach(std::size_t i) {
+  auto node = client::Node::create();
+  node->attach(cluster_->attach(i, node->round_callback()));
+  nodes_[i] = std::move(node);
+}
+
+void SimNodes::restart(std::size_t i) {
+  Status s = cluster_->restart(i);
+  if (!s.ok()) throw std::runtime_error(s.error().message());
+  crashed_.push_back(std::move(nodes_[i]));
+  attach(i);
 }
 
 SimNodes::~SimNodes() {
   nodes_.clear();  // each detaches from the cluster (sessions still open keep theirs)
+  crashed_.clear();
   cluster_->stop();
 }
 
@@ -146,6 +168,18 @@ bool dispatch_until(cpg_handle_t h, const std::function<bool()>& pred,
     }
   }
   return ::testing::AssertionSuccess();
+}
+
+cs_error_t join_retry(cpg_handle_t h, const std::string& group, std::vector<cpg_handle_t> drain) {
+  const cpg_name n = name_of(group);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    cs_error_t e = cpg_join(h, &n);
+    if (e != CS_ERR_TRY_AGAIN || std::chrono::steady_clock::now() > end) return e;
+    for (cpg_handle_t d : drain)
+      cpg_dispatch(d, CS_DISPATCH_ALL);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
 }
 
 cs_error_t send_text(cpg_handle_t h, const std::string& text, cpg_guarantee_t g) {

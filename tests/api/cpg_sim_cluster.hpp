@@ -23,21 +23,36 @@
 namespace ringcast::cpg_test {
 
 ring::RingConfig small_ring();
+// Membership timeouts short enough for tests that wait for merges (merge
+// detection probes once per consensus timeout): 80 ms token, 100 ms
+// consensus, joins every 5 ms.
+membership::MembershipConfig fast_membership();
 
 class SimNodes {
  public:
   explicit SimNodes(std::size_t members, ring::RingConfig ring = small_ring(),
-                    std::uint64_t seed = 1);
+                    std::uint64_t seed = 1, membership::MembershipConfig membership = {});
   ~SimNodes();
   client::Node& node(std::size_t i) { return *nodes_[i]; }
   std::unique_ptr<client::Node::Override> use(std::size_t i) {
     return std::make_unique<client::Node::Override>(nodes_[i]);
   }
   std::uint32_t node_id(std::size_t i) const { return cluster_->node(i); }
+  std::size_t size() const { return nodes_.size(); }
+  runtime::SimCluster& cluster() { return *cluster_; }
+
+  // Faults (runtime::SimCluster's). restart() gives member i a new node (a
+  // new process); handles of the crashed one stay usable for error checks.
+  void crash(std::size_t i) { cluster_->crash(i); }
+  void restart(std::size_t i);
+  void partition(const std::vector<std::size_t>& side) { cluster_->partition(side); }
+  void heal() { cluster_->heal(); }
 
  private:
+  void attach(std::size_t i);
   std::unique_ptr<runtime::SimCluster> cluster_;
   std::vector<std::shared_ptr<client::Node>> nodes_;
+  std::vector<std::shared_ptr<client::Node>> crashed_;
 };
 
 struct Recorder {
@@ -69,6 +84,9 @@ bool dispatch_until(std::vector<cpg_handle_t> hs, const std::function<bool()>& p
 ::testing::AssertionResult join_in_order(const std::vector<cpg_handle_t>& handles,
                                          const std::vector<Recorder*>& recorders,
                                          const std::string& group);
+
+// cpg_join, retried while CS_ERR_TRY_AGAIN (a sync), dispatching `drain`.
+cs_error_t join_retry(cpg_handle_t h, const std::string& group, std::vector<cpg_handle_t> drain);
 
 cs_error_t send_text(cpg_handle_t h, const std::string& text, cpg_guarantee_t g = CPG_TYPE_AGREED);
 // Retries while CS_ERR_TRY_AGAIN, dispatching meanwhile (bounded).
