@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "fabric/sim/sim_world.hpp"
 #include "membership/member_driver.hpp"
@@ -209,6 +210,22 @@ std::vector<fabric::NodeId> SimCluster::ring_members(std::size_t member) const {
   return m.driver->member().ring_members();
 }
 
+std::string SimCluster::describe(std::size_t member) const {
+  std::lock_guard lock(mutex_);
+  const Member& m = *members_[member];
+  if (m.driver == nullptr) return "crashed";
+  const membership::Member& d = m.driver->member();
+  std::string text = std::string(membership::phase_name(d.phase())) + " ring " +
+                     std::to_string(d.ring_id().representative) + "/" +
+                     std::to_string(d.ring_id().epoch) + " members";
+  for (fabric::NodeId n : d.ring_members())
+    text += " " + std::to_string(n);
+  char links[32];
+  std::snprintf(links, sizeof links, " links 0x%llx",
+                static_cast<unsigned long long>(d.live_links()));
+  return text + links + " (pairs down " + std::to_string(pairs_down_) + ")";
+}
+
 // What a runtime does (see fault_sim_run.cpp): a pair of running members
 // whose link is down at both ends gets a new connection once the network
 // lets it through; when only one end saw the failure, the other drops its
@@ -317,7 +334,6 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
     if (due > target_ns) break;
     world_->run_until(std::max(due, world_->now_ns()));
     const std::uint64_t now = world_->now_ns();
-    reconnect();
     for (auto& m : members_) {
       if (m->driver == nullptr) continue;
       if (!m->poked && m->endpoint->pending_completions() == 0 &&
@@ -331,6 +347,9 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
         m->on_round(events);
       }
     }
+    // After the rounds, which take in link failures: pairs_down_ then
+    // schedules the next attempt (next_due_ns).
+    reconnect();
     did = true;
   }
   return did;

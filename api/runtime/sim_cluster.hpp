@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -83,6 +84,9 @@ class SimCluster {
   bool crashed(std::size_t member) const;
   // The members of the ring member i installed last (empty when crashed).
   std::vector<fabric::NodeId> ring_members(std::size_t member) const;
+  // "operational ring 3/8589934594 members 3 links 0x4 (pairs down 1)": for
+  // reading a failed test.
+  std::string describe(std::size_t member) const;
 
   // Stops the thread; idempotent. The transports then stop making progress.
   void stop();
