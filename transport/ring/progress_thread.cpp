@@ -1,5 +1,7 @@
 #include "ring/progress_thread.hpp"
 
+#include "base/assert.hpp"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,18 +11,17 @@
 
 namespace ringcast::ring {
 
-ProgressThread::ProgressThread(RingDriver& driver, WaitSource wait, ProgressOptions options,
-                               RoundCallback on_round)
-    : driver_(driver), wait_(std::move(wait)), options_(options), on_round_(std::move(on_round)) {}
+ProgressLoop::ProgressLoop(fabric::Endpoint& endpoint, WaitSource wait, ProgressOptions options)
+    : endpoint_(endpoint), wait_(std::move(wait)), options_(options) {}
 
-ProgressThread::~ProgressThread() {
-  stop();
+ProgressLoop::~ProgressLoop() {
+  RC_ASSERT(!thread_.joinable());  // stopped by the subclass, whose round it runs
   if (event_fd_ >= 0) ::close(event_fd_);
 }
 
-Status ProgressThread::start() {
+Status ProgressLoop::start() {
   if (thread_.joinable())
-    return make_error(Errc::invalid_argument, "ProgressThread::start", "running");
+    return make_error(Errc::invalid_argument, "ProgressLoop::start", "running");
   if (event_fd_ < 0) {
     event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) return system_error("eventfd", errno, "progress thread wake-up");
@@ -30,7 +31,7 @@ Status ProgressThread::start() {
   return {};
 }
 
-void ProgressThread::stop() {
+void ProgressLoop::stop() {
   if (!thread_.joinable()) return;
   stop_ = true;
   kick();
@@ -40,7 +41,7 @@ void ProgressThread::stop() {
 // The kicker sets kicked_ then looks at sleeping_; the sleeper sets sleeping_
 // then looks at kicked_ (both sequentially consistent), so one of them sees
 // the other: a kick never lands between the check and the sleep unnoticed.
-void ProgressThread::kick() noexcept {
+void ProgressLoop::kick() noexcept {
   kicked_.store(true);
   if (sleeping_.load() && event_fd_ >= 0) {
     const std::uint64_t one = 1;
@@ -48,21 +49,15 @@ void ProgressThread::kick() noexcept {
   }
 }
 
-bool ProgressThread::round(std::uint64_t* deadline_ns) {
+bool ProgressLoop::round(std::uint64_t* deadline_ns) {
   std::lock_guard lock(mutex_);
   const bool worked = round_locked();
-  *deadline_ns = planned_deadline_ns_ = driver_.next_deadline_ns();
+  *deadline_ns = planned_deadline_ns_ = next_deadline_locked();
   return worked;
 }
 
-bool ProgressThread::round_locked() {
-  const bool worked = driver_.progress();
-  if (on_round_) on_round_(driver_);
-  return worked;
-}
-
-void ProgressThread::run() {
-  fabric::Endpoint& ep = driver_.endpoint();
+void ProgressLoop::run() {
+  fabric::Endpoint& ep = endpoint_;
   std::uint64_t last_activity_ns = ep.now_ns();
   while (!stop_.load()) {
     std::uint64_t deadline_ns = kNever;
@@ -83,7 +78,7 @@ void ProgressThread::run() {
   }
 }
 
-void ProgressThread::sleep_until(std::uint64_t deadline_ns) {
+void ProgressLoop::sleep_until(std::uint64_t deadline_ns) {
   sleeping_.store(true);
   if (kicked_.load()) {
     sleeping_.store(false);
@@ -102,7 +97,7 @@ void ProgressThread::sleep_until(std::uint64_t deadline_ns) {
       return;
     }
   }
-  const std::uint64_t now_ns = driver_.endpoint().now_ns();
+  const std::uint64_t now_ns = endpoint_.now_ns();
   std::uint64_t sleep_ns = options_.max_sleep_ns;
   if (deadline_ns != kNever && deadline_ns - now_ns < sleep_ns) sleep_ns = deadline_ns - now_ns;
   pollfd fds[2] = {{event_fd_, POLLIN, 0}, {wait_.fd, POLLIN, 0}};

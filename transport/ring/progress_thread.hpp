@@ -1,7 +1,8 @@
-// ProgressThread: runs a RingDriver on a thread of its own, for processes
-// whose application threads do other things (the CPG layer). It busy-polls
-// for spin_ns after the last activity, then sleeps until the fabric has
-// completions, the ring's next deadline, or another thread kicked it.
+// ProgressThread: runs a driver (ring::RingDriver, membership::MemberDriver)
+// on a thread of its own, for processes whose application threads do other
+// things (the CPG layer). It busy-polls for spin_ns after the last activity,
+// then sleeps until the fabric has completions, the driver's next deadline,
+// or another thread kicked it.
 //
 // The sleep is the backend's: a WaitSource says how to arm it and which file
 // descriptor becomes readable (for verbs: VerbsEndpoint::prepare_wait and
@@ -12,7 +13,9 @@
 // with_driver() / with_driver_round() for other threads (submit,
 // next_delivery, release_through). So the endpoint is only ever used by one
 // thread at a time, as the verbs backend requires; only the sleep itself
-// (ppoll on the fds) happens without the lock.
+// (ppoll on the fds) happens without the lock. Code that sets links up on
+// another thread takes the same mutex around the steps that touch the
+// endpoint (mutex(); verbs LinkOptions::endpoint_lock).
 //
 // Defaults and the trade (docs/protocol.md, "Idle"): spinning answers in
 // microseconds but burns a core; 3 to 5 members on a 2-core VM that all spin
@@ -20,6 +23,11 @@
 // token rotation on a real NIC) and yields the CPU between polls; past it the
 // thread sleeps and an arriving token or record wakes it through the
 // completion channel, at the cost of a wake-up (a few microseconds to tens).
+//
+// The loop (ProgressLoop) knows a driver only as "a round" and "the next
+// deadline"; BasicProgressThread<Driver> binds it to one driver type, which
+// must offer bool progress(), std::uint64_t next_deadline_ns() and
+// fabric::Endpoint& endpoint(). ProgressThread is the static ring's.
 #pragma once
 
 #include <atomic>
@@ -29,6 +37,7 @@
 #include <thread>
 
 #include "base/result.hpp"
+#include "fabric/fabric.hpp"
 #include "ring/driver.hpp"
 
 namespace ringcast::ring {
@@ -47,28 +56,73 @@ struct ProgressOptions {
   std::uint64_t max_sleep_ns = 100'000'000;  // one sleep at most (bounds stop() too)
 };
 
-class ProgressThread {
+// The thread, the lock, the spin and the sleep; the driver is the subclass's.
+class ProgressLoop {
  public:
-  // Called on the progress thread after every round, with the lock held:
-  // drain deliveries and zero-copy completions there (or signal whoever does).
-  using RoundCallback = std::function<void(RingDriver&)>;
-
-  ProgressThread(RingDriver& driver, WaitSource wait, ProgressOptions options,
-                 RoundCallback on_round);
-  ~ProgressThread();
-  ProgressThread(const ProgressThread&) = delete;
-  ProgressThread& operator=(const ProgressThread&) = delete;
+  ProgressLoop(const ProgressLoop&) = delete;
+  ProgressLoop& operator=(const ProgressLoop&) = delete;
 
   // Errc::system when the wake-up eventfd cannot be made.
   Status start();
   void stop();
+
+  // Rounds that found nothing to do and slept, for tests and tuning.
+  std::uint64_t sleeps() const noexcept { return sleeps_.load(std::memory_order_relaxed); }
+  // The lock that guards the driver and its endpoint (see the top).
+  std::mutex& mutex() noexcept { return mutex_; }
+
+ protected:
+  ProgressLoop(fabric::Endpoint& endpoint, WaitSource wait, ProgressOptions options);
+  // The subclass stops the thread in its destructor: a round calls into it.
+  ~ProgressLoop();
+
+  // One round of the driver and the round callback; the lock is held.
+  virtual bool round_locked() = 0;
+  virtual std::uint64_t next_deadline_locked() const noexcept = 0;
+
+  void kick() noexcept;
+
+  std::mutex mutex_;
+  // The deadline the progress thread computed in its last round and sleeps
+  // towards (guarded by mutex_).
+  std::uint64_t planned_deadline_ns_ = 0;
+
+ private:
+  void run();
+  bool round(std::uint64_t* deadline_ns);
+  void sleep_until(std::uint64_t deadline_ns);
+
+  fabric::Endpoint& endpoint_;
+  WaitSource wait_;
+  ProgressOptions options_;
+  std::thread thread_;
+  int event_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> kicked_{false};
+  std::atomic<bool> sleeping_{false};
+  std::atomic<std::uint64_t> sleeps_{0};
+};
+
+template <class Driver>
+class BasicProgressThread final : public ProgressLoop {
+ public:
+  // Called on the progress thread after every round, with the lock held:
+  // drain deliveries and zero-copy completions there (or signal whoever does).
+  using RoundCallback = std::function<void(Driver&)>;
+
+  BasicProgressThread(Driver& driver, WaitSource wait, ProgressOptions options,
+                      RoundCallback on_round)
+      : ProgressLoop(driver.endpoint(), std::move(wait), options),
+        driver_(driver),
+        on_round_(std::move(on_round)) {}
+  ~BasicProgressThread() { stop(); }
 
   // Runs fn(driver) under the lock from any thread, then makes sure the
   // progress thread acts on it (it skips or ends its sleep).
   template <class Fn>
   auto with_driver(Fn&& fn) {
     struct Kick {
-      ProgressThread* self;
+      BasicProgressThread* self;
       ~Kick() { self->kick(); }
     } kick_after{this};
     std::lock_guard lock(mutex_);
@@ -106,30 +160,20 @@ class ProgressThread {
     return result;
   }
 
-  // Rounds that found nothing to do and slept, for tests and tuning.
-  std::uint64_t sleeps() const noexcept { return sleeps_.load(std::memory_order_relaxed); }
-
  private:
-  void run();
-  bool round(std::uint64_t* deadline_ns);
-  bool round_locked();
-  void sleep_until(std::uint64_t deadline_ns);
-  void kick() noexcept;
+  bool round_locked() override {
+    const bool worked = driver_.progress();
+    if (on_round_) on_round_(driver_);
+    return worked;
+  }
+  std::uint64_t next_deadline_locked() const noexcept override {
+    return driver_.next_deadline_ns();
+  }
 
-  RingDriver& driver_;
-  WaitSource wait_;
-  ProgressOptions options_;
+  Driver& driver_;
   RoundCallback on_round_;
-  std::mutex mutex_;
-  // The deadline the progress thread computed in its last round and sleeps
-  // towards (guarded by mutex_).
-  std::uint64_t planned_deadline_ns_ = 0;
-  std::thread thread_;
-  int event_fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> kicked_{false};
-  std::atomic<bool> sleeping_{false};
-  std::atomic<std::uint64_t> sleeps_{0};
 };
+
+using ProgressThread = BasicProgressThread<RingDriver>;
 
 }  // namespace ringcast::ring
