@@ -96,7 +96,10 @@ Result<Answer> request(Setup& setup, std::uint64_t deadline_ns, MakeRequest make
   auto s = make_setup_id();
   if (!s) return s.error();
   RC_TRY(resolve(*s, setup, deadline_ns));
-  auto max_inline = create_link_qp(setup.ep, s->id.get(), setup.options, "the route to " + to);
+  auto max_inline = [&] {
+    auto lock = lock_endpoint(setup.options);
+    return create_link_qp(setup.ep, s->id.get(), setup.options, "the route to " + to);
+  }();
   if (!max_inline) return max_inline.error();
   const Result<auth::SetupMessage> message = make(s->id->qp->qp_num);
   if (!message) return message.error();
@@ -149,6 +152,7 @@ Result<std::unique_ptr<Link>> finish(Setup& setup, Answer& a, auth::ConnectorHan
     rdma_disconnect(a.s.id.get());  // too late to reject: hang up instead
     return we_refuse(setup.remote.text, checked.error());
   }
+  auto lock = lock_endpoint(setup.options);
   if (rdma_migrate_id(a.s.id.get(), setup.ep.cm_channel.get()) != 0) {
     return system_error("rdma_migrate_id", errno, setup.remote.text);
   }

@@ -160,6 +160,11 @@ std::uint64_t VerbsEndpoint::now_ns() const noexcept {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// Every Link this endpoint hands out is a VerbsLink (connect, accept).
+void VerbsEndpoint::disconnect(Link& link) noexcept {
+  static_cast<VerbsLink&>(link).cut();
+}
+
 const std::string& VerbsEndpoint::device_name() const noexcept {
   return impl_->device.name();
 }

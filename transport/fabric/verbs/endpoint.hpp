@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,6 +63,12 @@ struct LinkOptions {
   std::uint32_t sq_depth = 256;              // writes in flight; chains up to half of it
   std::uint32_t max_inline_bytes = 256;      // asked for; Link::max_inline_bytes() is granted
   std::uint64_t timeout_ns = 5'000'000'000;  // set-up (resolve, connect, accept)
+  // Set-up on another thread than the one that polls the endpoint: this
+  // lock, which that thread holds around poll() and prepare_wait(), is taken
+  // around the set-up steps that touch the endpoint's shared state (creating
+  // the QP on its CQ and SRQ, attaching the link), never while waiting for
+  // the peer. Whoever destroys a link must hold it too. Null: one thread.
+  std::mutex* endpoint_lock = nullptr;
 };
 
 class Listener;
@@ -105,6 +112,12 @@ class VerbsEndpoint final : public Endpoint {
   // over (at most 3 times) when the listener calls the challenge stale.
   Result<std::unique_ptr<Link>> connect(std::string_view local_ip, std::string_view remote_ip,
                                         std::uint16_t port, LinkOptions options);
+
+  // Cuts a link made by this endpoint (fencing, or making way for a peer's
+  // new connection): its QP goes to error and the peer is told; both ends
+  // then report it down (link_down, write_failed). The object stays until
+  // its owner destroys it. Idempotent.
+  void disconnect(Link& link) noexcept;
 
   const std::string& device_name() const noexcept;
   std::uint8_t port_num() const noexcept;

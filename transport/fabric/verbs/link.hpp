@@ -44,6 +44,8 @@ class VerbsLink final : public Link {
   // The connection is gone (rdma_cm event, receive error). True only the
   // first time, when `out` holds the link_down to report.
   bool on_down(const char* why, Completion& out) noexcept;
+  // VerbsEndpoint::disconnect: the link fails here and the peer is told.
+  void cut() noexcept { fail(); }
 
  private:
   Status check(const WriteOp& op, std::size_t index) const;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,12 @@ namespace ringcast::fabric::verbs {
 // Returns the granted max_inline_data.
 Result<std::uint32_t> create_link_qp(VerbsEndpoint::Impl& endpoint, rdma_cm_id* id,
                                      const LinkOptions& options, const std::string& where);
+
+// options.endpoint_lock taken (or nothing, without one).
+inline std::unique_lock<std::mutex> lock_endpoint(const LinkOptions& options) {
+  return options.endpoint_lock ? std::unique_lock(*options.endpoint_lock)
+                               : std::unique_lock<std::mutex>();
+}
 
 // Connection parameters carrying `data` as private data (it must outlive
 // the call that uses them). Only one-sided writes: no RDMA reads or atomics,

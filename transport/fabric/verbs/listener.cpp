@@ -129,8 +129,10 @@ Result<std::unique_ptr<Link>> Listener::Impl::admit(Request& request,
   if (auto checked = run_check(verdict.peer, options.check); !checked) {
     return refuse(request, checked.error().detail, verdict.node);
   }
-  auto max_inline =
-      create_link_qp(endpoint, request.id.get(), options, "a request from " + request.from);
+  auto max_inline = [&] {
+    auto lock = lock_endpoint(options);
+    return create_link_qp(endpoint, request.id.get(), options, "a request from " + request.from);
+  }();
   if (!max_inline) return refuse(request, "cannot set up a link: " + max_inline.error().message());
   auto reply = handshake.accept(verdict.admission, request.id->qp->qp_num);
   if (!reply) return refuse(request, "cannot answer: " + reply.error().message(), verdict.node);
@@ -139,6 +141,7 @@ Result<std::unique_ptr<Link>> Listener::Impl::admit(Request& request,
     return system_error("rdma_accept", errno, request.from);
   }
   RC_TRY(await_established(request.id.get(), deadline_ns, request.from));
+  auto lock = lock_endpoint(options);
   if (rdma_migrate_id(request.id.get(), endpoint.cm_channel.get()) != 0) {
     return system_error("rdma_migrate_id", errno, request.from);
   }
