@@ -61,15 +61,6 @@ Result<std::unique_ptr<fabric::Link>> connect_one(fabric::verbs::VerbsEndpoint& 
   }
 }
 
-void warn_once_without_key() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    fabric::verbs::log_line(
-        "warning: no cluster key: links are not authenticated, any process that reaches a "
-        "member's port can join (set auth.key_file in the cluster file)");
-  });
-}
-
 std::string missing_above(const MeshPlan& plan,
                           const std::vector<std::unique_ptr<fabric::Link>>& links) {
   std::string names;
@@ -118,6 +109,15 @@ Status accept_higher(fabric::verbs::VerbsEndpoint& ep, fabric::verbs::Listener& 
 }
 
 }  // namespace
+
+void warn_once_without_key() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    fabric::verbs::log_line(
+        "warning: no cluster key: links are not authenticated, any process that reaches a "
+        "member's port can join (set auth.key_file in the cluster file)");
+  });
+}
 
 Status check_peer_regions(const fabric::ConnectInfo& peer, const ring::RingConfig& ring) {
   const auto regions = peer.region_span();

@@ -1,5 +1,6 @@
 // Mesh set-up for RingNode: links to every other member, lower ids by
-// connect (with retries), higher ids by accept. Internal to the runtime.
+// connect (with retries), higher ids by accept. MemberNode's LinkKeeper
+// shares the peer checks. Internal to the runtime.
 #pragma once
 
 #include <memory>
@@ -30,6 +31,9 @@ struct MeshPlan {
 Result<std::vector<std::unique_ptr<fabric::Link>>> connect_mesh(fabric::verbs::VerbsEndpoint& ep,
                                                                 fabric::verbs::Listener& listener,
                                                                 const MeshPlan& plan);
+
+// Says once per process (log) that links are not authenticated.
+void warn_once_without_key();
 
 // Refuses a peer that is not `expected` (0: any member above my_index not
 // yet accepted is checked by the caller) or whose regions do not fit `ring`.

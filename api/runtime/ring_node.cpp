@@ -94,25 +94,35 @@ Result<RingNode::Parts> build(const RingNodeOptions& o) {
 
 }  // namespace
 
-Status validate(const RingNodeOptions& o) {
-  const auto bad = [](const std::string& why) {
-    return make_error(Errc::invalid_argument, "RingNodeOptions", why);
+Status validate_members(const std::vector<MemberAddress>& members, fabric::NodeId me,
+                        const char* what) {
+  const auto bad = [what](const std::string& why) {
+    return make_error(Errc::invalid_argument, what, why);
   };
-  if (o.members.empty()) return bad("no members");
-  if (o.members.size() > ring::kMaxMembers)
-    return bad(std::to_string(o.members.size()) + " members, at most " +
+  if (members.empty()) return bad("no members");
+  if (members.size() > ring::kMaxMembers)
+    return bad(std::to_string(members.size()) + " members, at most " +
                std::to_string(ring::kMaxMembers));
-  for (std::size_t i = 0; i < o.members.size(); ++i) {
-    if (o.members[i].node == 0) return bad("node id 0 at position " + std::to_string(i));
-    if (i > 0 && o.members[i - 1].node >= o.members[i].node)
+  bool found = false;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (members[i].node == 0) return bad("node id 0 at position " + std::to_string(i));
+    if (i > 0 && members[i - 1].node >= members[i].node)
       return bad("members not sorted by node id, or a duplicate: node " +
-                 std::to_string(o.members[i].node));
-    if (o.members[i].ip.empty())
-      return bad("node " + std::to_string(o.members[i].node) + " has no address");
+                 std::to_string(members[i].node));
+    if (members[i].ip.empty())
+      return bad("node " + std::to_string(members[i].node) + " has no address");
+    found = found || members[i].node == me;
   }
-  if (o.on_round && o.on_events) return bad("both on_round and on_events are set");
-  if (index_of(o, o.me) == o.members.size())
-    return bad("my node id " + std::to_string(o.me) + " is not in the member list");
+  if (!found) return bad("my node id " + std::to_string(me) + " is not in the member list");
+  return {};
+}
+
+Status validate(const RingNodeOptions& o) {
+  RC_TRY(validate_members(o.members, o.me, "RingNodeOptions"));
+  if (o.on_round && o.on_events) {
+    return make_error(Errc::invalid_argument, "RingNodeOptions",
+                      "both on_round and on_events are set");
+  }
   return ring::validate(o.ring);
 }
 

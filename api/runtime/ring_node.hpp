@@ -65,6 +65,10 @@ struct RingNodeOptions {
 // Errc::invalid_argument when the member list is unusable (empty, unsorted,
 // duplicate ids, me missing, more than the ring's maximum).
 Status validate(const RingNodeOptions& options);
+// The member list's part of it (RingNode and MemberNode); `what` names the
+// options in the error.
+Status validate_members(const std::vector<MemberAddress>& members, fabric::NodeId me,
+                        const char* what);
 
 class RingNode final : public RingTransport {
  public:

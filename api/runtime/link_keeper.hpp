@@ -1,0 +1,94 @@
+// LinkKeeper: MemberNode's connections to the other members, over verbs.
+//
+// It sets links up the way RingNode's mesh does (listen on my address,
+// connect to members with a LOWER node id, accept those with a HIGHER one,
+// each peer's ConnectInfo vetted, the cluster key's handshake), but does not
+// need everyone: at start-up it gathers what it reaches within a window, and
+// afterwards a thread of its own goes on accepting (a restarted peer, a
+// healed partition) and re-dials, every redial_interval_ns, the lower
+// members its owner says are missing. Set-up waits (resolve, connect, the
+// handshake) happen on that thread, off the progress thread's hot path; the
+// endpoint lock (the progress thread's) is taken only for the steps that
+// touch the endpoint (LinkOptions::endpoint_lock), and for destroying links.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/auth/auth_key.hpp"
+#include "fabric/connect_info.hpp"
+#include "fabric/verbs/endpoint.hpp"
+#include "ring/config.hpp"
+#include "runtime/ring_node.hpp"
+
+namespace ringcast::runtime {
+
+struct KeeperPlan {
+  std::vector<MemberAddress> members;  // sorted by node id
+  std::size_t my_index = 0;
+  fabric::ConnectInfo ours;
+  ring::RingConfig ring;
+  fabric::auth::AuthKey key;
+  std::mutex* endpoint_lock = nullptr;  // held by whoever polls the endpoint
+  std::uint64_t redial_interval_ns = 200'000'000;
+  std::uint64_t dial_timeout_ns = 1'000'000'000;  // one connect attempt at most
+};
+
+class LinkKeeper {
+ public:
+  using Links = std::vector<std::unique_ptr<fabric::Link>>;  // by member index
+  // A new link to member `index`, on the keeper's thread: ownership passes.
+  using HandOver = std::function<void(std::size_t index, std::unique_ptr<fabric::Link>)>;
+  // Whether the owner wants a new link to (lower) member `index` now.
+  using Missing = std::function<bool(std::size_t index)>;
+
+  // Listens on my member's address and port (admitting only higher members).
+  static Result<std::unique_ptr<LinkKeeper>> listen(fabric::verbs::VerbsEndpoint& ep,
+                                                    KeeperPlan plan);
+  ~LinkKeeper();
+  LinkKeeper(const LinkKeeper&) = delete;
+  LinkKeeper& operator=(const LinkKeeper&) = delete;
+
+  // Start-up, before start(): dials lower members and accepts higher ones
+  // until every other member is linked or the deadline (endpoint clock).
+  Links gather(std::uint64_t deadline_ns);
+  // The incarnation member `index` advertised at its last link set-up with
+  // me (0: none seen).
+  std::uint32_t incarnation_of(std::size_t index) const;
+
+  void start(HandOver hand_over, Missing missing);
+  // Ends the thread (within one accept wait or one dial). Idempotent.
+  void stop();
+
+ private:
+  struct Arrival {
+    std::size_t index = 0;
+    std::unique_ptr<fabric::Link> link;
+  };
+  LinkKeeper(fabric::verbs::VerbsEndpoint& ep, KeeperPlan plan);
+  fabric::verbs::LinkOptions link_options(fabric::verbs::PeerCheck check) const;
+  Status check_and_note(const fabric::ConnectInfo& peer, std::size_t index);
+  std::size_t index_of(fabric::NodeId node) const;
+  std::unique_ptr<fabric::Link> dial(std::size_t index, std::uint64_t timeout_ns);
+  Arrival accept_one(std::uint64_t timeout_ns);
+  void destroy(std::unique_ptr<fabric::Link> link);
+  void run();
+
+  fabric::verbs::VerbsEndpoint& ep_;
+  KeeperPlan plan_;
+  std::unique_ptr<fabric::verbs::Listener> listener_;
+  mutable std::mutex seen_mutex_;
+  std::vector<std::uint32_t> incarnations_;  // by member index, guarded by seen_mutex_
+  HandOver hand_over_;
+  Missing missing_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace ringcast::runtime

@@ -1,0 +1,243 @@
+#include "runtime/member_node.hpp"
+
+#include <ctime>
+#include <string>
+
+#include "fabric/verbs/endpoint.hpp"
+#include "fabric/verbs/log.hpp"
+#include "runtime/driver_events.hpp"
+#include "runtime/link_keeper.hpp"
+
+namespace ringcast::runtime {
+namespace {
+
+constexpr std::int64_t kIncarnationEpochS = 1'704'067'200;  // 2024-01-01T00:00:00Z
+constexpr std::uint64_t kIncarnationUnitNs = 100'000'000;   // 100 ms
+
+std::string node_text(fabric::NodeId node) {
+  return "node " + std::to_string(node);
+}
+
+}  // namespace
+
+std::uint32_t clock_incarnation() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const std::int64_t s = ts.tv_sec > kIncarnationEpochS ? ts.tv_sec - kIncarnationEpochS : 0;
+  const std::uint64_t units = static_cast<std::uint64_t>(s) * 10 +
+                              static_cast<std::uint64_t>(ts.tv_nsec) / kIncarnationUnitNs;
+  return static_cast<std::uint32_t>(units) | 1u;  // never 0 ("none seen")
+}
+
+Status validate(const MemberNodeOptions& o) {
+  RC_TRY(validate_members(o.members, o.me, "MemberNodeOptions"));
+  if (!o.on_events) {
+    return make_error(Errc::invalid_argument, "MemberNodeOptions",
+                      "on_events is required (it drains the event stream)");
+  }
+  if (o.redial_interval_ns == 0 || o.dial_timeout_ns == 0) {
+    return make_error(Errc::invalid_argument, "MemberNodeOptions",
+                      "redial_interval_ns and dial_timeout_ns must not be 0");
+  }
+  membership::MembershipConfig m = o.membership;
+  m.nodes.clear();
+  for (const auto& a : o.members)
+    m.nodes.push_back(a.node);
+  RC_TRY(ring::validate(o.ring));
+  return membership::validate(m, o.ring);
+}
+
+MemberNode::MemberNode(Passkey, const MemberNodeOptions& o)
+    : me_(o.me),
+      ring_(o.ring),
+      incarnation_(o.incarnation != 0 ? o.incarnation : clock_incarnation()),
+      startup_window_ns_(o.startup_window_ns) {
+  for (std::size_t i = 0; i < o.members.size(); ++i)
+    if (o.members[i].node == o.me) my_index_ = i;
+  peers_.resize(o.members.size());
+}
+
+Result<std::unique_ptr<MemberNode>> MemberNode::start(const MemberNodeOptions& options) {
+  RC_TRY(validate(options));
+  auto node = std::make_unique<MemberNode>(Passkey{}, options);
+  RC_TRY(node->open(options));
+  RC_TRY(node->begin(options));
+  return node;
+}
+
+// The endpoint, the driver, the (not yet running) progress thread whose lock
+// the keeper's set-up shares, and the listener.
+Status MemberNode::open(const MemberNodeOptions& o) {
+  const MemberAddress& mine = o.members[my_index_];
+  fabric::verbs::EndpointOptions eo;
+  eo.node = o.me;
+  eo.device = o.device;
+  eo.local_ip = mine.ip;
+  eo.gid_index = o.gid_index;
+  auto ep = fabric::verbs::VerbsEndpoint::open(eo);
+  if (!ep.ok()) {
+    Error e = ep.error();
+    e.detail = "opening the endpoint of " + node_text(o.me) + " at " + mine.ip + ": " + e.detail;
+    return e;
+  }
+  endpoint_ = std::move(*ep);
+  membership::MembershipConfig mc = o.membership;
+  mc.nodes.clear();
+  for (const auto& a : o.members)
+    mc.nodes.push_back(a.node);
+  auto driver = membership::MemberDriver::create(*endpoint_, o.ring, mc);
+  RC_TRY(driver);
+  driver_ = std::move(*driver);
+  fabric::verbs::VerbsEndpoint* ep_raw = endpoint_.get();
+  driver_->set_disconnect([ep_raw](fabric::Link& link) { ep_raw->disconnect(link); });
+
+  ring::WaitSource wait{[ep_raw] { return ep_raw->prepare_wait(); }, ep_raw->wait_fd()};
+  // The adapter lives in the callback, which lives as long as the thread.
+  auto events = std::make_shared<MemberEvents>(*driver_);
+  auto on_round = [this, events, fn = o.on_events](membership::MemberDriver& d) {
+    fn(*events);
+    if (any_waiting_) adopt_waiting(d);
+  };
+  progress_ = std::make_unique<MemberProgressThread>(*driver_, std::move(wait), o.progress,
+                                                     std::move(on_round));
+
+  KeeperPlan plan{o.members,
+                  my_index_,
+                  driver_->connect_info(incarnation_),
+                  o.ring,
+                  o.key,
+                  &progress_->mutex(),
+                  o.redial_interval_ns,
+                  o.dial_timeout_ns};
+  auto keeper = LinkKeeper::listen(*endpoint_, std::move(plan));
+  RC_TRY(keeper);
+  keeper_ = std::move(*keeper);
+  return {};
+}
+
+// Every other member linked, each started within the window of this process:
+// a cluster starting together. Anyone older runs a ring already.
+bool MemberNode::fresh_cluster(const LinkKeeper& keeper, bool every_link) const {
+  if (!every_link) return false;
+  const std::uint64_t window_units = startup_window_ns_ / 100'000'000 + 1;
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    if (i == my_index_) continue;
+    const std::uint32_t theirs = keeper.incarnation_of(i);
+    const std::uint32_t gap = theirs > incarnation_ ? theirs - incarnation_ : incarnation_ - theirs;
+    if (theirs == 0 || gap > window_units) return false;
+  }
+  return true;
+}
+
+Status MemberNode::begin(const MemberNodeOptions& o) {
+  LinkKeeper::Links links = keeper_->gather(endpoint_->now_ns() + o.startup_window_ns);
+  std::vector<fabric::Link*> raw(links.size(), nullptr);
+  bool every_link = true;
+  std::string reached;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    raw[i] = links[i].get();
+    if (i == my_index_) continue;
+    every_link = every_link && links[i] != nullptr;
+    if (links[i]) reached += " " + std::to_string(o.members[i].node);
+  }
+  fresh_ = fresh_cluster(*keeper_, every_link);
+  Status started = progress_->with_driver_quietly([&](membership::MemberDriver& d) {
+    for (std::size_t i = 0; i < links.size(); ++i)
+      peers_[i].given = std::move(links[i]);
+    if (fresh_) return d.start(raw);
+    return d.start_joining(raw, std::uint64_t{incarnation_} << 32);
+  });
+  RC_TRY(started);
+  fabric::verbs::log_line(
+      node_text(me_) + " (incarnation " + std::to_string(incarnation_) +
+      (fresh_ ? ") starts the cluster's first ring with" : ") joins, linked to") +
+      (reached.empty() ? " nobody yet" : reached));
+  RC_TRY(progress_->start());
+  keeper_->start(
+      [this](std::size_t i, std::unique_ptr<fabric::Link> link) {
+        progress_->with_driver([&](membership::MemberDriver& d) { adopt(d, i, std::move(link)); });
+      },
+      [this](std::size_t i) { return missing(i); });
+  return {};
+}
+
+MemberNode::~MemberNode() {
+  stop();
+}
+
+void MemberNode::stop() {
+  if (keeper_) keeper_->stop();
+  if (progress_) progress_->stop();
+}
+
+// A new link to member `index`. The driver takes it at once when it has no
+// live link there; else the peer restarted (or re-dialled) before anything
+// failed here: the old link is cut, and the new one waits for the driver to
+// see it down (adopt_waiting, after each round).
+void MemberNode::adopt(membership::MemberDriver& d, std::size_t index,
+                       std::unique_ptr<fabric::Link> link) {
+  PeerLinks& p = peers_[index];
+  if (!membership::has(d.member().live_links(), index)) {
+    if (Status s = d.add_link(index, link.get()); !s.ok()) {
+      fabric::verbs::log_line(node_text(me_) + ": a new link to " + node_text(link->peer()) +
+                              " refused: " + s.error().message());
+      return;  // `link` goes (the lock is held)
+    }
+    p.given = std::move(link);  // the old one goes: the driver no longer points at it
+    p.waiting.reset();
+    return;
+  }
+  if (p.given) endpoint_->disconnect(*p.given);
+  p.waiting = std::move(link);
+  any_waiting_ = true;
+}
+
+void MemberNode::adopt_waiting(membership::MemberDriver& d) {
+  any_waiting_ = false;
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    if (!peers_[i].waiting) continue;
+    if (membership::has(d.member().live_links(), i)) {
+      any_waiting_ = true;
+      continue;
+    }
+    adopt(d, i, std::move(peers_[i].waiting));
+  }
+}
+
+// A lower member this one has no live link to, and no new link waiting for.
+bool MemberNode::missing(std::size_t index) {
+  return progress_->with_driver_quietly([&](membership::MemberDriver& d) {
+    return !membership::has(d.member().live_links(), index) && !peers_[index].waiting;
+  });
+}
+
+// The round runs here rather than on the progress thread: when this member
+// keeps the token the message goes out, and comes back to us, at once.
+Status MemberNode::submit(const ring::OutgoingMessage& message) {
+  return progress_->with_driver_round(
+      [&](membership::MemberDriver& d) { return d.submit(message); });
+}
+
+Status MemberNode::release_through(std::uint64_t index) {
+  return progress_->with_driver(
+      [index](membership::MemberDriver& d) { return d.release_through(index); });
+}
+
+Result<std::unique_ptr<fabric::MemoryRegion>> MemberNode::allocate(std::size_t bytes) {
+  return progress_->with_driver_quietly([bytes](membership::MemberDriver& d) {
+    return d.endpoint().allocate(bytes, fabric::Access::local_only);
+  });
+}
+
+TransportStatus MemberNode::status() {
+  return progress_->with_driver_quietly(
+      [](membership::MemberDriver& d) { return status_of(d.member()); });
+}
+
+SendPathState MemberNode::send_path() {
+  return progress_->with_driver_quietly([this](membership::MemberDriver& d) {
+    return send_path_of(d.member().ring().send_queue(), ring_.send_buffer_bytes);
+  });
+}
+
+}  // namespace ringcast::runtime

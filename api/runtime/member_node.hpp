@@ -1,0 +1,146 @@
+// MemberNode: one member per process over verbs, with membership: a member
+// that fails (its process dies, its connection breaks, it stops forwarding)
+// is left out of a new ring, a restarted process or a healed partition is
+// merged back (transport/membership, docs/protocol.md "Membership").
+//
+//   MemberNodeOptions o{.members = {{1, "10.0.0.1", 7405}, {2, "10.0.0.2", 7405}}, .me = 2};
+//   o.on_events = [](EventSource& events) { ... };  // messages, configuration changes
+//   auto node = MemberNode::start(o);               // returns once the member runs
+//   (*node)->submit(message);                       // any thread; Errc::try_again when full
+//
+// Start-up: it listens on its address, dials the members with lower node ids
+// and accepts the higher ones (LinkKeeper) for at most startup_window_ns.
+// With every member linked, and every one of them started within that window
+// of this process (their incarnations say when), it is a fresh cluster: the
+// first ring is everyone (MemberDriver::start). Otherwise some members
+// already run a ring without it (it restarted, or came late) or could not be
+// reached: it starts alone with the links it has, above an epoch floor taken
+// from its incarnation, and membership merges it in (start_joining).
+//
+// Incarnation: the process's start time in 100 ms units since 2024-01-01
+// (CLOCK_REALTIME), unless options.incarnation is set. It only grows from one
+// process of a node to the next (clocks that do not step back, restarts more
+// than 100 ms apart), so a restarted process's rings (epoch floor
+// incarnation << 32) never reuse an id of its previous life.
+//
+// Afterwards the keeper's thread accepts new links and re-dials the lower
+// members this member has no live link to; each new link goes to
+// MemberDriver::add_link, or, while the driver still has the old one up (the
+// peer restarted before anything failed here), waits until the old one, cut
+// now, is seen down. Membership's fencing cuts links by rdma_disconnect.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "base/result.hpp"
+#include "fabric/auth/auth_key.hpp"
+#include "membership/config.hpp"
+#include "membership/member_driver.hpp"
+#include "ring/config.hpp"
+#include "ring/progress_thread.hpp"
+#include "runtime/ring_node.hpp"
+#include "runtime/ring_transport.hpp"
+
+namespace ringcast::fabric::verbs {
+class VerbsEndpoint;
+}  // namespace ringcast::fabric::verbs
+
+namespace ringcast::runtime {
+
+class LinkKeeper;
+
+struct MemberNodeOptions {
+  std::vector<MemberAddress> members;  // every node of the cluster, sorted by node id, unique
+  fabric::NodeId me = 0;               // one of members
+  std::string device;                  // empty: the device serving my ip
+  int gid_index = -1;                  // RoCE GID index to check, -1: none
+  ring::RingConfig ring;
+  // Timeouts (token, join, consensus); `nodes` is filled from members.
+  membership::MembershipConfig membership;
+  ring::ProgressOptions progress;
+  // Required: runs on the progress thread after every round, lock held;
+  // drains the event stream (RingTransport).
+  RoundCallback on_events;
+  std::uint64_t startup_window_ns = 3'000'000'000;  // see the top
+  std::uint64_t redial_interval_ns = 200'000'000;   // a missing lower member is dialled this often
+  std::uint64_t dial_timeout_ns = 1'000'000'000;    // one connect attempt at most
+  std::uint32_t incarnation = 0;                    // 0: from the clock (see the top)
+  // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
+  // Empty: links are not authenticated (logged once as a warning).
+  fabric::auth::AuthKey key;
+};
+
+// Errc::invalid_argument when the member list is unusable, on_events is
+// missing, or the ring or membership config is.
+Status validate(const MemberNodeOptions& options);
+
+// The incarnation a process starting now takes (see the top).
+std::uint32_t clock_incarnation() noexcept;
+
+using MemberProgressThread = ring::BasicProgressThread<membership::MemberDriver>;
+
+class MemberNode final : public RingTransport {
+  struct Passkey {};
+
+ public:
+  // Returns once the member runs (after at most startup_window_ns plus one
+  // dial), or fails naming what could not be set up.
+  static Result<std::unique_ptr<MemberNode>> start(const MemberNodeOptions& options);
+  MemberNode(Passkey, const MemberNodeOptions& options);
+  ~MemberNode() override;
+  MemberNode(const MemberNode&) = delete;
+  MemberNode& operator=(const MemberNode&) = delete;
+
+  Status submit(const ring::OutgoingMessage& message) override;
+  Status release_through(std::uint64_t index) override;
+  Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
+  TransportStatus status() override;
+  SendPathState send_path() override;
+  fabric::NodeId me() const noexcept override { return me_; }
+  const ring::RingConfig& ring_config() const noexcept override { return ring_; }
+
+  // fn(MemberDriver&) under the driver lock, from any thread.
+  template <class Fn>
+  auto with_driver(Fn&& fn) {
+    return progress_->with_driver(std::forward<Fn>(fn));
+  }
+  std::uint32_t incarnation() const noexcept { return incarnation_; }
+  // Whether it started as one of a fresh cluster (start) or joined (start_joining).
+  bool started_fresh() const noexcept { return fresh_; }
+
+  // Stops the keeper and the progress thread; links and regions go with the
+  // object. Idempotent.
+  void stop();
+
+ private:
+  struct PeerLinks {
+    std::unique_ptr<fabric::Link> given;    // the driver's (or was)
+    std::unique_ptr<fabric::Link> waiting;  // new, until the driver sees `given` down
+  };
+  Status open(const MemberNodeOptions& options);
+  Status begin(const MemberNodeOptions& options);
+  bool fresh_cluster(const LinkKeeper& keeper, bool every_link) const;
+  // Under the driver lock.
+  void adopt(membership::MemberDriver& d, std::size_t index, std::unique_ptr<fabric::Link> link);
+  void adopt_waiting(membership::MemberDriver& d);
+  bool missing(std::size_t index);
+
+  fabric::NodeId me_ = 0;
+  std::size_t my_index_ = 0;
+  ring::RingConfig ring_;
+  std::uint32_t incarnation_ = 0;
+  std::uint64_t startup_window_ns_ = 0;
+  bool fresh_ = false;
+  // Destroyed bottom-up once stop() ended both threads: keeper (listener),
+  // links, thread, driver (regions), endpoint.
+  std::unique_ptr<fabric::verbs::VerbsEndpoint> endpoint_;
+  std::unique_ptr<membership::MemberDriver> driver_;
+  std::unique_ptr<MemberProgressThread> progress_;
+  std::vector<PeerLinks> peers_;  // by member index; guarded by the driver lock
+  bool any_waiting_ = false;      // guarded by the driver lock
+  std::unique_ptr<LinkKeeper> keeper_;
+};
+
+}  // namespace ringcast::runtime
