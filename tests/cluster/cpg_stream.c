@@ -1,0 +1,337 @@
+/*
+ * cpg_stream: one member process of the separate-hosts test (one per VM,
+ * tests/cluster/). It joins one CPG group, multicasts a steady stream
+ * (AGREED, RATE messages per second) and reports, for every view (the
+ * group's membership between two confchgs), how many messages it delivered
+ * in it and a hash of them: members that go through the same two views must
+ * report the same count and hash (extended virtual synchrony), which the
+ * host script compares across VMs.
+ *
+ *   RINGCAST_CONFIG=cluster.conf RINGCAST_NODE_ID=n cpg_stream [RATE] [BYTES]
+ *
+ * Output lines (stdout):
+ *   local nodeid=N pid=P
+ *   ring id=R members=1,2,3                     a totem confchg (the ring)
+ *   view_end members=1,2,3 count=C hash=H      the view that just ended
+ *   view members=1,2 left=3:nodedown joined= down_ms=3:212
+ *        the new view; down_ms: per node that left, the time since its last
+ *        delivered message (the stream stops when its host dies, so this is
+ *        about the time from the crash to this confchg)
+ *   tick members=1,2 count=C delivered=D sent=S  every 2 s
+ *   report members=... count=C hash=H           on "report"
+ *   error WHAT DETAIL                            a failed check
+ * Commands (stdin, one per line): "stop" (stop sending), "start",
+ * "report", "exit" (status 0 when no check failed).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <corosync/cpg.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_NODE 64
+#define MAGIC 0x52435331u /* "RCS1" */
+#define GROUP "cluster-stream"
+
+struct header {
+  uint32_t magic;
+  uint32_t nodeid;
+  uint64_t seq;
+};
+
+/* What one sender looked like so far, as seen here. */
+struct sender {
+  uint32_t pid;
+  uint64_t last_seq;
+  int seen;
+  int gap_allowed; /* it (re)joined: its first message may follow a gap */
+  uint64_t last_delivery_ns;
+};
+
+static struct {
+  unsigned int nodeid;
+  uint32_t pid;
+  uint32_t members[MAX_NODE];
+  size_t member_count;
+  uint64_t view_count;
+  uint64_t view_hash;
+  uint64_t delivered;
+  uint64_t sent;
+  unsigned failures;
+  struct sender senders[MAX_NODE + 1];
+} st;
+
+static uint64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void fail(const char* what, long long detail) {
+  st.failures++;
+  printf("error %s %lld\n", what, detail);
+  fflush(stdout);
+}
+
+static void hash_in(uint64_t* h, uint64_t v) {
+  int i;
+  for (i = 0; i < 8; i++) {
+    *h ^= (v >> (8 * i)) & 0xff;
+    *h *= 0x100000001b3ull;
+  }
+}
+
+static uint8_t pattern(uint32_t nodeid, uint64_t seq, size_t at) {
+  return (uint8_t)(nodeid * 131u + (uint32_t)seq * 7u + (uint32_t)at);
+}
+
+/* "1,2,3" for a member list. */
+static const char* ids_of(const uint32_t* ids, size_t n, char* out, size_t cap) {
+  size_t i, used = 0;
+  out[0] = '\0';
+  for (i = 0; i < n && used + 12 < cap; i++)
+    used += (size_t)snprintf(out + used, cap - used, "%s%u", i ? "," : "", ids[i]);
+  return out;
+}
+
+static void print_view_state(const char* what) {
+  char ids[MAX_NODE * 12];
+  printf("%s members=%s count=%llu hash=%016llx\n", what,
+         ids_of(st.members, st.member_count, ids, sizeof ids), (unsigned long long)st.view_count,
+         (unsigned long long)st.view_hash);
+  fflush(stdout);
+}
+
+static int body_ok(const uint8_t* msg, size_t len, const struct header* h) {
+  size_t i;
+  for (i = sizeof *h; i < len; i++)
+    if (msg[i] != pattern(h->nodeid, h->seq, i)) return 0;
+  return 1;
+}
+
+/* Per sender: each message once, in order, none missing within a view. */
+static void check_order(struct sender* s, uint32_t pid, uint64_t seq) {
+  if (s->seen && s->pid == pid && !s->gap_allowed && seq != s->last_seq + 1)
+    fail(seq <= s->last_seq ? "duplicate_or_reordered" : "missing_messages", (long long)seq);
+  if (s->seen && s->pid == pid && s->gap_allowed && seq <= s->last_seq)
+    fail("duplicate_after_join", (long long)seq);
+  s->pid = pid;
+  s->last_seq = seq;
+  s->seen = 1;
+  s->gap_allowed = 0;
+}
+
+static void deliver_cb(cpg_handle_t handle, const struct cpg_name* group, uint32_t nodeid,
+                       uint32_t pid, void* msg, size_t len) {
+  struct header h;
+  (void)handle;
+  (void)group;
+  if (len < sizeof h || nodeid == 0 || nodeid > MAX_NODE) {
+    fail("bad_message", (long long)len);
+    return;
+  }
+  memcpy(&h, msg, sizeof h);
+  if (h.magic != MAGIC || h.nodeid != nodeid || !body_ok(msg, len, &h)) {
+    fail("bad_content", (long long)nodeid);
+    return;
+  }
+  check_order(&st.senders[nodeid], pid, h.seq);
+  st.senders[nodeid].last_delivery_ns = now_ns();
+  hash_in(&st.view_hash, nodeid);
+  hash_in(&st.view_hash, h.seq);
+  st.view_count++;
+  st.delivered++;
+}
+
+static const char* reason_name(uint32_t r) {
+  switch (r) {
+    case CPG_REASON_JOIN:
+      return "join";
+    case CPG_REASON_LEAVE:
+      return "leave";
+    case CPG_REASON_NODEDOWN:
+      return "nodedown";
+    case CPG_REASON_NODEUP:
+      return "nodeup";
+    case CPG_REASON_PROCDOWN:
+      return "procdown";
+    default:
+      return "unknown";
+  }
+}
+
+static void print_left(const struct cpg_address* left, size_t n, uint64_t now) {
+  size_t i;
+  printf(" left=");
+  for (i = 0; i < n; i++)
+    printf("%s%u:%s", i ? "," : "", left[i].nodeid, reason_name(left[i].reason));
+  printf(" down_ms=");
+  for (i = 0; i < n; i++) {
+    const struct sender* s = left[i].nodeid <= MAX_NODE ? &st.senders[left[i].nodeid] : NULL;
+    if (s != NULL && s->last_delivery_ns != 0)
+      printf("%s%u:%llu", i ? "," : "", left[i].nodeid,
+             (unsigned long long)((now - s->last_delivery_ns) / 1000000));
+  }
+}
+
+static void confchg_cb(cpg_handle_t handle, const struct cpg_name* group,
+                       const struct cpg_address* members, size_t member_count,
+                       const struct cpg_address* left, size_t left_count,
+                       const struct cpg_address* joined, size_t joined_count) {
+  const uint64_t now = now_ns();
+  size_t i;
+  (void)handle;
+  (void)group;
+  if (st.member_count > 0) print_view_state("view_end");
+  st.member_count = 0;
+  for (i = 0; i < member_count && i < MAX_NODE; i++)
+    st.members[st.member_count++] = members[i].nodeid;
+  st.view_count = 0;
+  st.view_hash = 0xcbf29ce484222325ull;
+  for (i = 0; i < joined_count; i++)
+    if (joined[i].nodeid <= MAX_NODE) st.senders[joined[i].nodeid].gap_allowed = 1;
+  {
+    char ids[MAX_NODE * 12];
+    uint32_t j[MAX_NODE];
+    for (i = 0; i < joined_count && i < MAX_NODE; i++)
+      j[i] = joined[i].nodeid;
+    printf("view members=%s", ids_of(st.members, st.member_count, ids, sizeof ids));
+    print_left(left, left_count, now);
+    printf(" joined=%s\n", ids_of(j, i, ids, sizeof ids));
+    fflush(stdout);
+  }
+}
+
+static void totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id, uint32_t count,
+                     const uint32_t* members) {
+  char ids[MAX_NODE * 12];
+  (void)handle;
+  printf("ring id=%u.%llu members=%s\n", ring_id.nodeid, (unsigned long long)ring_id.seq,
+         ids_of(members, count < MAX_NODE ? count : MAX_NODE, ids, sizeof ids));
+  fflush(stdout);
+}
+
+/* One message of the stream; 0 when the ring refused it for now. */
+static int send_one(cpg_handle_t handle, uint8_t* buf, size_t bytes) {
+  struct header h = {MAGIC, st.nodeid, st.sent + 1};
+  struct iovec iov = {buf, bytes};
+  size_t i;
+  cs_error_t rc;
+  memcpy(buf, &h, sizeof h);
+  for (i = sizeof h; i < bytes; i++)
+    buf[i] = pattern(h.nodeid, h.seq, i);
+  rc = cpg_mcast_joined(handle, CPG_TYPE_AGREED, &iov, 1);
+  if (rc == CS_OK) {
+    st.sent++;
+    return 1;
+  }
+  if (rc != CS_ERR_TRY_AGAIN) fail("mcast", rc);
+  return 0;
+}
+
+/* Reads and runs the commands of stdin; 1 on "exit" or end of input. */
+static int commands(int* sending) {
+  static char line[256];
+  static size_t used = 0;
+  ssize_t n = read(STDIN_FILENO, line + used, sizeof line - 1 - used);
+  char* nl;
+  if (n <= 0) return n == 0 || (errno != EAGAIN && errno != EINTR);
+  used += (size_t)n;
+  line[used] = '\0';
+  while ((nl = strchr(line, '\n')) != NULL) {
+    *nl = '\0';
+    if (strcmp(line, "stop") == 0) *sending = 0;
+    if (strcmp(line, "start") == 0) *sending = 1;
+    if (strcmp(line, "report") == 0) print_view_state("report");
+    if (strcmp(line, "exit") == 0) return 1;
+    used -= (size_t)(nl + 1 - line);
+    memmove(line, nl + 1, used + 1);
+  }
+  if (used == sizeof line - 1) used = 0; /* an overlong line: dropped */
+  return 0;
+}
+
+static void tick(uint64_t now, uint64_t* next_tick_ns) {
+  char ids[MAX_NODE * 12];
+  if (now < *next_tick_ns) return;
+  *next_tick_ns = now + 2000000000ull;
+  printf("tick members=%s count=%llu delivered=%llu sent=%llu\n",
+         ids_of(st.members, st.member_count, ids, sizeof ids), (unsigned long long)st.view_count,
+         (unsigned long long)st.delivered, (unsigned long long)st.sent);
+  fflush(stdout);
+}
+
+/* Dispatches, sends on schedule and reads commands until "exit". */
+static void run(cpg_handle_t handle, int fd, long rate, uint8_t* buf, size_t bytes) {
+  const uint64_t period_ns = 1000000000ull / (uint64_t)rate;
+  uint64_t next_send_ns = now_ns(), next_tick_ns = now_ns();
+  int sending = 1, stdin_open = 1;
+  for (;;) {
+    struct pollfd p[2] = {{fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+    uint64_t now = now_ns();
+    int wait_ms = 10;
+    if (sending && st.member_count > 0 && now >= next_send_ns) {
+      if (send_one(handle, buf, bytes)) next_send_ns += period_ns;
+      if (next_send_ns + 100 * period_ns < now) next_send_ns = now; /* no catch-up burst */
+    }
+    if (poll(p, stdin_open ? 2 : 1, wait_ms) < 0 && errno != EINTR) {
+      fail("poll", errno);
+      return;
+    }
+    if (p[0].revents & POLLIN) {
+      cs_error_t rc = cpg_dispatch(handle, CS_DISPATCH_ALL);
+      if (rc != CS_OK && rc != CS_ERR_TRY_AGAIN) fail("dispatch", rc);
+    }
+    if (stdin_open && (p[1].revents & (POLLIN | POLLHUP)) && commands(&sending)) return;
+    tick(now_ns(), &next_tick_ns);
+  }
+}
+
+int main(int argc, char** argv) {
+  const long rate = argc > 1 ? atol(argv[1]) : 100;
+  const size_t bytes = argc > 2 ? (size_t)atol(argv[2]) : 64;
+  cpg_model_v1_data_t model = {CPG_MODEL_V1, deliver_cb, confchg_cb, totem_cb,
+                               CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF};
+  struct cpg_name group;
+  cpg_handle_t handle;
+  uint8_t* buf;
+  int fd = -1;
+  cs_error_t rc;
+  if (rate < 1 || rate > 100000 || bytes < sizeof(struct header) || bytes > 65536) {
+    fprintf(stderr, "usage: cpg_stream [RATE 1..100000] [BYTES 16..65536]\n");
+    return 2;
+  }
+  rc = cpg_model_initialize(&handle, CPG_MODEL_V1, (cpg_model_data_t*)&model, NULL);
+  if (rc != CS_OK) {
+    printf("error initialize %d\n", rc);
+    return 1;
+  }
+  cpg_local_get(handle, &st.nodeid);
+  st.pid = (uint32_t)getpid();
+  printf("local nodeid=%u pid=%u\n", st.nodeid, st.pid);
+  fflush(stdout);
+  group.length = (uint32_t)strlen(GROUP);
+  memcpy(group.value, GROUP, group.length);
+  if (cpg_join(handle, &group) != CS_OK || cpg_fd_get(handle, &fd) != CS_OK) {
+    printf("error join\n");
+    return 1;
+  }
+  buf = malloc(bytes);
+  if (buf == NULL) return 1;
+  run(handle, fd, rate, buf, bytes);
+  print_view_state("final");
+  printf("exit failures=%u delivered=%llu sent=%llu\n", st.failures,
+         (unsigned long long)st.delivered, (unsigned long long)st.sent);
+  fflush(stdout);
+  free(buf);
+  cpg_finalize(handle);
+  return st.failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# tests/cluster/run_hosts_test.sh BUILD_DIR: the separate-hosts test (ctest
+# cluster_hosts_test): 3 VMs booted by ci/softroce-cluster, vm_node.sh in
+# each, scenario.sh on the host. Runs on the host only: inside a soft-RoCE
+# VM (RINGCAST_SOFTROCE set by ci/softroce-run) it cannot boot VMs and says
+# it was skipped (status 77).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=$(realpath -- "${1:?usage: run_hosts_test.sh BUILD_DIR}")
+if [[ -n ${RINGCAST_SOFTROCE:-} ]]; then
+  echo "skipped: the separate-hosts test boots its own VMs: run it on the host (ci/test does)"
+  exit 77
+fi
+for f in bench/ringcast-bench tests/cluster/cpg_stream; do
+  [[ -x $build/$f ]] || { echo "$build/$f is missing: build it first" >&2; exit 2; }
+done
+exec "$here/../../ci/softroce-cluster" -n "${CLUSTER_VMS:-3}" --control "$here/scenario.sh" -- \
+  "$here/vm_node.sh" "$build"
