@@ -1,0 +1,368 @@
+// Membership over verbs (issue 5): 5 member processes (tests/rdma/
+// member_process.*, a runtime::MemberNode each, one address of the RDMA
+// device each) stream messages; one is killed with SIGKILL mid-stream. The 4
+// survivors must report the configuration change (the dead node left) and go
+// on delivering identical sequences; the time from the kill to each
+// survivor's transitional and regular configuration is printed. The killed
+// node then restarts (a new process, a new incarnation) and must be merged
+// back: every member ends in one regular configuration of all 5, and the
+// messages after it (up to every member's end marker) are identical.
+//
+// Identical sequences: at every configuration change each member reports
+// the count and running hash of what it delivered since the change before;
+// members that report the same pair (previous, this) of configurations must
+// report the same count and hash (extended virtual synchrony).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "member_process.hpp"
+#include "rdma_harness.hpp"
+
+namespace ringcast::test {
+namespace {
+
+constexpr std::size_t kMembers = 5;
+constexpr std::size_t kVictim = 2;  // node 3: neither the representative nor the last
+constexpr std::uint16_t kBasePort = 17520;
+constexpr int kStepTimeoutS = 120;  // the emulated VM is slow
+
+using Clock = std::chrono::steady_clock;
+
+std::uint64_t steady_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
+// A parsed "conf" report.
+struct Conf {
+  std::uint64_t t_ns = 0;
+  bool transitional = false;
+  std::string ring, members, left, joined, seg;
+};
+
+std::optional<Conf> parse_conf(const std::string& line) {
+  std::istringstream in(line);
+  std::string word, kind;
+  Conf c;
+  in >> word >> c.t_ns >> kind >> c.ring;
+  if (word != "conf" || !in) return std::nullopt;
+  c.transitional = kind == "T";
+  while (in >> word) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+    if (key == "m") c.members = value;
+    if (key == "l") c.left = value;
+    if (key == "j") c.joined = value;
+    if (key == "seg") c.seg = value;
+  }
+  return c;
+}
+
+// One member process: its command pipe and its report lines.
+class Child {
+ public:
+  Child(const MemberProcessPlan& plan) {
+    int cmd[2], rep[2];
+    if (pipe(cmd) != 0 || pipe(rep) != 0) return;
+    std::fflush(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(cmd[1]);
+      close(rep[0]);
+      _exit(member_process_main(plan, cmd[0], rep[1]));
+    }
+    close(cmd[0]);
+    close(rep[1]);
+    to_ = cmd[1];
+    from_ = rep[0];
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (to_ >= 0) close(to_);
+    if (from_ >= 0) close(from_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool running() const { return pid_ > 0; }
+  void command(const std::string& c) {
+    const std::string l = c + "\n";
+    [[maybe_unused]] ssize_t n = write(to_, l.data(), l.size());
+  }
+  void kill9() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // Exit status once it exits by itself within the deadline, else -1.
+  int reap(Clock::time_point deadline) {
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  int fd() const { return from_; }
+  // Reads what is there (the fd polled readable).
+  void read_some() {
+    char chunk[4096];
+    const ssize_t n = read(from_, chunk, sizeof chunk);
+    if (n <= 0) return;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+    for (auto nl = buffer_.find('\n'); nl != std::string::npos; nl = buffer_.find('\n')) {
+      lines.push_back(buffer_.substr(0, nl));
+      buffer_.erase(0, nl + 1);
+    }
+  }
+  std::vector<std::string> lines;
+
+ private:
+  pid_t pid_ = -1;
+  int to_ = -1;
+  int from_ = -1;
+  std::string buffer_;
+};
+
+class Cluster {
+ public:
+  explicit Cluster(const RdmaEnv& env) {
+    for (std::size_t i = 0; i < kMembers; ++i)
+      members_.push_back({static_cast<fabric::NodeId>(i + 1), env.addrs[i],
+                          static_cast<std::uint16_t>(kBasePort + i)});
+    env_ = env;
+    children_.resize(kMembers);
+  }
+  void spawn(std::size_t i) {
+    MemberProcessPlan plan{members_, members_[i].node, env_.device, env_.gid_index};
+    children_[i] = std::make_unique<Child>(plan);
+  }
+  Child& at(std::size_t i) { return *children_[i]; }
+  // Reads reports until pred() holds or the timeout; false on timeout.
+  template <class Pred>
+  bool pump_until(Pred pred, int timeout_s) {
+    const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+    while (!pred()) {
+      if (Clock::now() >= deadline) return false;
+      std::vector<pollfd> fds;
+      std::vector<Child*> who;
+      for (auto& c : children_) {
+        if (c && c->fd() >= 0) {
+          fds.push_back({c->fd(), POLLIN, 0});
+          who.push_back(c.get());
+        }
+      }
+      if (poll(fds.data(), fds.size(), 50) <= 0) continue;
+      for (std::size_t k = 0; k < fds.size(); ++k)
+        if (fds[k].revents != 0) who[k]->read_some();
+    }
+    return true;
+  }
+  // The index of the first line of child i at or after `from` that starts
+  // with `prefix` and satisfies ok(), else -1.
+  template <class Ok>
+  long find(std::size_t i, std::size_t from, const std::string& prefix, Ok ok) {
+    const auto& lines = children_[i]->lines;
+    for (std::size_t k = from; k < lines.size(); ++k)
+      if (lines[k].rfind(prefix, 0) == 0 && ok(lines[k])) return static_cast<long>(k);
+    return -1;
+  }
+  std::string transcript(std::size_t i) const {
+    std::string s;
+    for (const auto& l : children_[i]->lines)
+      s += "  node " + std::to_string(i + 1) + ": " + l + "\n";
+    return s;
+  }
+  std::string transcripts() const {
+    std::string s;
+    for (std::size_t i = 0; i < kMembers; ++i)
+      if (children_[i]) s += transcript(i);
+    return s;
+  }
+  // (previous ring, this ring) -> seg, per member; disagreements described.
+  std::string evs_disagreements() const;
+
+ private:
+  RdmaEnv env_;
+  std::vector<runtime::MemberAddress> members_;
+  std::vector<std::unique_ptr<Child>> children_;
+};
+
+std::string Cluster::evs_disagreements() const {
+  std::map<std::string, std::pair<std::string, std::size_t>> seen;  // pair -> (seg, who)
+  std::string out;
+  for (std::size_t i = 0; i < kMembers; ++i) {
+    if (!children_[i]) continue;
+    std::string previous;
+    for (const auto& line : children_[i]->lines) {
+      auto c = parse_conf(line);
+      if (!c) continue;
+      const std::string here = (c->transitional ? "T" : "R") + c->ring;
+      if (!previous.empty()) {
+        const std::string key = previous + "->" + here;
+        auto [it, fresh] = seen.emplace(key, std::make_pair(c->seg, i));
+        if (!fresh && it->second.first != c->seg) {
+          out += key + ": node " + std::to_string(it->second.second + 1) + " delivered " +
+                 it->second.first + ", node " + std::to_string(i + 1) + " " + c->seg + "\n";
+        }
+      }
+      previous = here;
+    }
+  }
+  return out;
+}
+
+// The regular configuration of all kMembers, reported by child i at or
+// after line `from`.
+long full_regular(Cluster& cl, std::size_t i, std::size_t from) {
+  return cl.find(i, from, "conf", [](const std::string& l) {
+    auto c = parse_conf(l);
+    return c && !c->transitional && c->members == "1,2,3,4,5";
+  });
+}
+
+TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
+  RINGCAST_REQUIRE_RDMA(env);
+  if (env.addrs.size() < kMembers) {
+    GTEST_SKIP() << "skipped: needs " << kMembers << " addresses on the RDMA device, found "
+                 << env.addrs.size() << " (RINGCAST_RDMA_ADDRS)";
+  }
+  Cluster cl(env);
+  for (std::size_t i = 0; i < kMembers; ++i)
+    cl.spawn(i);
+  const auto all_full = [&] {
+    for (std::size_t i = 0; i < kMembers; ++i)
+      if (full_regular(cl, i, 0) < 0 || cl.find(i, 0, "error", [](auto&) { return true; }) >= 0)
+        return false;
+    return true;
+  };
+  ASSERT_TRUE(cl.pump_until(all_full, kStepTimeoutS))
+      << "no regular configuration of all 5 at every member\n"
+      << cl.transcripts();
+  // Stream for a while (and past the start-up window: the restarted process
+  // must see the others as running).
+  cl.pump_until([] { return false; }, 4);
+  std::vector<std::size_t> mark(kMembers);
+  for (std::size_t i = 0; i < kMembers; ++i)
+    mark[i] = cl.at(i).lines.size();
+
+  const std::uint64_t kill_ns = steady_ns();
+  cl.at(kVictim).kill9();
+  // Each survivor: a transitional configuration without the victim, then a
+  // regular one of the 4 survivors with the victim in `left`.
+  std::vector<std::size_t> survivors;
+  for (std::size_t i = 0; i < kMembers; ++i)
+    if (i != kVictim) survivors.push_back(i);
+  const auto regular_of_four = [&](std::size_t i) {
+    return cl.find(i, mark[i], "conf", [](const std::string& l) {
+      auto c = parse_conf(l);
+      return c && !c->transitional && c->members == "1,2,4,5" && c->left == "3";
+    });
+  };
+  const bool reformed = cl.pump_until(
+      [&] {
+        for (auto i : survivors)
+          if (regular_of_four(i) < 0) return false;
+        return true;
+      },
+      kStepTimeoutS);
+  ASSERT_TRUE(reformed) << "the survivors did not all install a ring of 1,2,4,5 with 3 left\n"
+                        << cl.transcripts();
+  for (auto i : survivors) {
+    const long t = cl.find(i, mark[i], "conf", [](const std::string& l) {
+      auto c = parse_conf(l);
+      return c && c->transitional;
+    });
+    ASSERT_GE(t, 0) << cl.transcript(i);
+    const auto trans = parse_conf(cl.at(i).lines[t]);
+    const auto reg = parse_conf(cl.at(i).lines[regular_of_four(i)]);
+    EXPECT_EQ(trans->members, "1,2,4,5") << cl.transcript(i);
+    std::printf(
+        "kill -9 node 3 -> node %zu: transitional configuration after %.1f ms, "
+        "regular (3 left) after %.1f ms\n",
+        i + 1, (trans->t_ns - kill_ns) / 1e6, (reg->t_ns - kill_ns) / 1e6);
+  }
+  std::fflush(stdout);
+
+  // The survivors keep streaming; then node 3 comes back as a new process.
+  cl.pump_until([] { return false; }, 2);
+  for (auto i : survivors)
+    mark[i] = cl.at(i).lines.size();
+  const std::uint64_t restart_ns = steady_ns();
+  cl.spawn(kVictim);
+  mark[kVictim] = 0;
+  const bool merged = cl.pump_until(
+      [&] {
+        for (std::size_t i = 0; i < kMembers; ++i)
+          if (full_regular(cl, i, mark[i]) < 0) return false;
+        return true;
+      },
+      kStepTimeoutS);
+  ASSERT_TRUE(merged) << "node 3 restarted but not every member reached a ring of all 5\n"
+                      << cl.transcripts();
+  for (std::size_t i = 0; i < kMembers; ++i) {
+    const auto c = parse_conf(cl.at(i).lines[full_regular(cl, i, mark[i])]);
+    if (i != kVictim) {
+      EXPECT_EQ(c->joined, "3") << cl.transcript(i);
+    }
+    std::printf("node 3 restarted -> node %zu in a ring of all 5 after %.1f ms\n", i + 1,
+                (c->t_ns - restart_ns) / 1e6);
+  }
+  std::fflush(stdout);
+
+  // A little more streaming, then every member's end marker: the messages of
+  // the last configuration must be the same everywhere.
+  cl.pump_until([] { return false; }, 2);
+  for (std::size_t i = 0; i < kMembers; ++i)
+    cl.at(i).command("stop");
+  const auto final_of = [&](std::size_t i) {
+    return cl.find(i, 0, "final", [](auto&) { return true; });
+  };
+  ASSERT_TRUE(cl.pump_until(
+      [&] {
+        for (std::size_t i = 0; i < kMembers; ++i)
+          if (final_of(i) < 0) return false;
+        return true;
+      },
+      kStepTimeoutS))
+      << "not every member saw every end marker\n"
+      << cl.transcripts();
+  const std::string first = cl.at(0).lines[final_of(0)];
+  for (std::size_t i = 1; i < kMembers; ++i)
+    EXPECT_EQ(cl.at(i).lines[final_of(i)], first) << cl.transcripts();
+  EXPECT_NE(first.substr(0, 8), "final 0:") << "nothing was delivered in the last ring";
+  const std::string disagreements = cl.evs_disagreements();
+  EXPECT_TRUE(disagreements.empty()) << disagreements << cl.transcripts();
+  for (std::size_t i = 0; i < kMembers; ++i)
+    EXPECT_LT(cl.find(i, 0, "error", [](auto&) { return true; }), 0) << cl.transcript(i);
+
+  for (std::size_t i = 0; i < kMembers; ++i)
+    cl.at(i).command("exit");
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (std::size_t i = 0; i < kMembers; ++i)
+    EXPECT_EQ(cl.at(i).reap(deadline), 0) << "node " << i + 1 << " did not exit cleanly";
+}
+
+}  // namespace
+}  // namespace ringcast::test

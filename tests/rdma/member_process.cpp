@@ -1,0 +1,178 @@
+#include "member_process.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+
+#include "config/config.hpp"
+#include "runtime/member_node.hpp"
+
+namespace ringcast::test {
+namespace {
+
+constexpr std::uint32_t kEndMarker = 0xE11D;  // group of a member's last message
+
+std::uint64_t steady_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+void report(int fd, const std::string& line) {
+  const std::string l = line + "\n";
+  [[maybe_unused]] ssize_t n = ::write(fd, l.data(), l.size());
+}
+
+std::string ids(const std::vector<fabric::NodeId>& v) {
+  std::string s;
+  for (auto n : v)
+    s += (s.empty() ? "" : ",") + std::to_string(n);
+  return s.empty() ? "-" : s;
+}
+
+// What the event callback keeps (the progress thread, or a submitting
+// thread running a round: always under the driver lock).
+struct Stream {
+  int report_fd = -1;
+  std::uint64_t count = 0;
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a 64 offset basis
+  std::vector<fabric::NodeId> regular;          // the current regular configuration
+  std::set<fabric::NodeId> ended;               // end markers since it began
+  bool final_reported = false;
+
+  void mix(std::span<const std::byte> bytes) {
+    for (std::byte b : bytes) {
+      hash ^= static_cast<std::uint8_t>(b);
+      hash *= 1099511628211ull;
+    }
+  }
+  void on_change(const membership::ConfigurationChange& c) {
+    char seg[64];
+    std::snprintf(seg, sizeof seg, "%llu:%016llx", static_cast<unsigned long long>(count),
+                  static_cast<unsigned long long>(hash));
+    report(report_fd, "conf " + std::to_string(steady_ns()) + (c.transitional ? " T " : " R ") +
+                          std::to_string(c.ring.representative) + "." +
+                          std::to_string(c.ring.epoch) + " m=" + ids(c.members) +
+                          " l=" + ids(c.left) + " j=" + ids(c.joined) + " seg=" + seg);
+    count = 0;
+    hash = 1469598103934665603ull;
+    if (!c.transitional) regular = c.members;
+    ended.clear();
+    final_reported = false;
+  }
+  void on_message(const ring::Delivery& d) {
+    ++count;
+    mix(d.payload);
+    if (d.group != kEndMarker) return;
+    ended.insert(d.sender);
+    if (final_reported || ended.size() < regular.size()) return;
+    for (auto n : regular)
+      if (!ended.count(n)) return;
+    final_reported = true;
+    char line[64];
+    std::snprintf(line, sizeof line, "final %llu:%016llx", static_cast<unsigned long long>(count),
+                  static_cast<unsigned long long>(hash));
+    report(report_fd, line);
+  }
+};
+
+runtime::MemberNodeOptions options_for(const MemberProcessPlan& plan, Stream& stream) {
+  // The cluster file's defaults (api/config/config.hpp), as a process node has them.
+  constexpr config::Totem kDefaults{};
+  runtime::MemberNodeOptions o;
+  o.members = plan.members;
+  o.me = plan.me;
+  o.device = plan.device;
+  o.gid_index = plan.gid_index;
+  o.ring.log_bytes = 1u << 20;
+  o.ring.max_message_bytes = 4096;
+  o.membership.token_timeout_ns = std::uint64_t{kDefaults.token_timeout_ms} * 1'000'000;
+  o.membership.consensus_timeout_ns = std::uint64_t{kDefaults.consensus_timeout_ms} * 1'000'000;
+  o.membership.join_interval_ns = std::uint64_t{kDefaults.join_timeout_ms} * 1'000'000;
+  o.on_events = [&stream](runtime::EventSource& events) {
+    while (auto e = events.next_event()) {
+      if (e->change != nullptr) {
+        stream.on_change(*e->change);
+      } else {
+        stream.on_message(e->message);
+      }
+      (void)events.release_through(e->index);
+    }
+  };
+  return o;
+}
+
+// Submits until accepted (the queue is full at times) or the deadline.
+bool submit_patiently(runtime::MemberNode& node, const ring::OutgoingMessage& m,
+                      std::uint64_t deadline_ns) {
+  for (;;) {
+    Status s = node.submit(m);
+    if (s.ok()) return true;
+    if (s.error().code != Errc::try_again || steady_ns() > deadline_ns) return false;
+    ::usleep(1000);
+  }
+}
+
+// The next command, waiting up to timeout_ms; "" when none; "exit" on EOF.
+std::string next_command(int fd, std::string& buffer, int timeout_ms) {
+  for (;;) {
+    if (auto nl = buffer.find('\n'); nl != std::string::npos) {
+      std::string line = buffer.substr(0, nl);
+      buffer.erase(0, nl + 1);
+      return line;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return "";
+    char chunk[256];
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) return "exit";
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    timeout_ms = 0;
+  }
+}
+
+}  // namespace
+
+int member_process_main(const MemberProcessPlan& plan, int command_fd, int report_fd) {
+  Stream stream;
+  stream.report_fd = report_fd;
+  auto node = runtime::MemberNode::start(options_for(plan, stream));
+  if (!node.ok()) {
+    report(report_fd, "error start: " + node.error().message());
+    return 1;
+  }
+  std::array<std::byte, 64> payload{};
+  std::memcpy(payload.data(), &plan.me, sizeof plan.me);
+  const std::uint32_t incarnation = (*node)->incarnation();
+  std::memcpy(payload.data() + 4, &incarnation, sizeof incarnation);
+  std::string buffer;
+  bool streaming = true;
+  for (std::uint64_t counter = 1;; ++counter) {
+    const std::string command =
+        next_command(command_fd, buffer, static_cast<int>(plan.send_interval_ns / 1'000'000));
+    if (command == "exit") break;
+    if (command == "stop" && streaming) {
+      streaming = false;
+      ring::OutgoingMessage end;
+      end.payload = payload;
+      end.group = kEndMarker;
+      if (!submit_patiently(**node, end, steady_ns() + 30'000'000'000ull)) {
+        report(report_fd, "error: the end marker was not accepted");
+      }
+    }
+    if (!streaming) continue;
+    std::memcpy(payload.data() + 8, &counter, sizeof counter);
+    ring::OutgoingMessage m;
+    m.payload = payload;
+    (void)(*node)->submit(m);  // try_again: this one is skipped, the stream goes on
+  }
+  (*node)->stop();
+  return 0;
+}
+
+}  // namespace ringcast::test

@@ -1,0 +1,34 @@
+// One member process of member_kill_test: a runtime::MemberNode that streams
+// messages and reports, one line each, what it delivers, to its parent.
+//
+// Commands in (one per line): "stop" (stop streaming, then send one end
+// marker), "exit". Reports out:
+//   conf <t_ns> <T|R> <rep>.<epoch> m=<ids> l=<ids> j=<ids> seg=<count>:<hash>
+//     a configuration change at steady-clock time t_ns; seg: the messages
+//     delivered since the change before it (count and running FNV-1a hash)
+//   final <count>:<hash>   every member of the current regular configuration
+//     sent its end marker: the messages since that configuration began
+//   error <what>
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/ring_node.hpp"
+
+namespace ringcast::test {
+
+struct MemberProcessPlan {
+  std::vector<runtime::MemberAddress> members;
+  fabric::NodeId me = 0;
+  std::string device;
+  int gid_index = -1;
+  std::uint64_t send_interval_ns = 5'000'000;  // one message per member this often
+};
+
+// Runs in a forked child until "exit" or EOF on command_fd; returns the exit
+// status.
+int member_process_main(const MemberProcessPlan& plan, int command_fd, int report_fd);
+
+}  // namespace ringcast::test
