@@ -93,12 +93,20 @@ static uint8_t pattern(uint32_t nodeid, uint64_t seq, size_t at) {
   return (uint8_t)(nodeid * 131u + (uint32_t)seq * 7u + (uint32_t)at);
 }
 
-/* "1,2,3" for a member list. */
+/* "1,2,3" for a list of node ids, sorted: CPG lists members in join order,
+ * which differs between members; the host compares views by this text. */
 static const char* ids_of(const uint32_t* ids, size_t n, char* out, size_t cap) {
-  size_t i, used = 0;
+  uint32_t sorted[MAX_NODE];
+  size_t i, j, used = 0;
+  if (n > MAX_NODE) n = MAX_NODE;
+  for (i = 0; i < n; i++) {
+    for (j = i; j > 0 && sorted[j - 1] > ids[i]; j--)
+      sorted[j] = sorted[j - 1];
+    sorted[j] = ids[i];
+  }
   out[0] = '\0';
   for (i = 0; i < n && used + 12 < cap; i++)
-    used += (size_t)snprintf(out + used, cap - used, "%s%u", i ? "," : "", ids[i]);
+    used += (size_t)snprintf(out + used, cap - used, "%s%u", i ? "," : "", sorted[i]);
   return out;
 }
 

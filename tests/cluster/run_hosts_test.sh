@@ -11,8 +11,12 @@ if [[ -n ${RINGCAST_SOFTROCE:-} ]]; then
   echo "skipped: the separate-hosts test boots its own VMs: run it on the host (ci/test does)"
   exit 77
 fi
-for f in bench/ringcast-bench tests/cluster/cpg_stream; do
+for f in tests/cluster/member_stream tests/cluster/cpg_stream; do
   [[ -x $build/$f ]] || { echo "$build/$f is missing: build it first" >&2; exit 2; }
 done
+if [[ ! -x $build/bench/ringcast-bench && -z ${CLUSTER_PHASES:-} ]]; then
+  echo "no $build/bench/ringcast-bench (RINGCAST_BUILD_BENCH=OFF?): no static-ring phase"
+  export CLUSTER_PHASES="lat stream"
+fi
 exec "$here/../../ci/softroce-cluster" -n "${CLUSTER_VMS:-3}" --control "$here/scenario.sh" -- \
   "$here/vm_node.sh" "$build"

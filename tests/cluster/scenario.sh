@@ -80,6 +80,12 @@ fault_then_views() {
 }
 
 declare -a from
+# wait_delivering VM MEMBERS WHAT: cpg_stream's ticks show deliveries in the
+# view; member_stream has none (its final report's count shows them).
+wait_delivering() {
+  [[ ${CLUSTER_PROGRAM:-member} == cpg ]] || return 0
+  wait_after "$1" "${from[$1]}" "^tick members=$2 count=[1-9]" 60 "$3" >/dev/null
+}
 mark_all() {
   local i
   for i in "$@"; do from[i]=$(lines_of "$i"); done
@@ -95,10 +101,7 @@ stream_faults() {
   local specs=() i
   for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv left=$n:"); done
   fault_then_views "$t0" "VM $victim killed" "${specs[@]}"
-  for ((i = 0; i < victim; i++)); do
-    wait_after "$i" "${from[i]}" "^tick members=$surv count=[1-9]" 60 "the stream goes on after the kill" >/dev/null
-  done
-  say "the $victim survivors deliver again in the view $surv"
+  for ((i = 0; i < victim; i++)); do wait_delivering "$i" "$surv" "the stream goes on after the kill"; done
 
   others=$(seq 1 $((n - 1)) | grep -vx $((cut + 1)) | paste -sd,)
   mark_all $(seq 0 $((victim - 1)))
@@ -114,41 +117,54 @@ stream_faults() {
   specs=()
   for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv .*joined=[0-9]"); done
   fault_then_views "$t0" "VM $cut plugged back" "${specs[@]}"
-  for ((i = 0; i < victim; i++)); do
-    wait_after "$i" "${from[i]}" "^tick members=$surv count=[1-9]" 60 "the stream goes on after the merge" >/dev/null
-  done
-  say "the partition healed: one view $surv again, delivering"
+  for ((i = 0; i < victim; i++)); do wait_delivering "$i" "$surv" "the stream goes on after the merge"; done
+  say "the partition healed: one view $surv again"
 }
 
-# Every view that several members report (view_end, or report for the last
-# one) has the same count and hash at each; prints the table.
+# Every view that several members report (view_end; report for the last
+# one, the same view as a view_end that may follow it) has the same count and
+# hash at each; prints the table. compare_views MEMBERS NEED: some view of
+# MEMBERS with deliveries must have been reported by NEED members or more.
 compare_views() {
   local files=() i
   for i in $(all_vms); do files+=("$($ctl stdout "$i")"); done
-  awk -v need_key="$1" -v need="$2" '
+  awk -v want="$1" -v need="$2" '
     FNR == 1 { vm++ }
     $1 == "view_end" || $1 == "report" {
-      m = substr($2, 9); occ[vm, m]++; key = m "#" occ[vm, m]; v = $3 " " $4
+      m = substr($2, 9)
+      if ($1 == "view_end") { key = m "#" ++occ[vm, m]; if (reported[vm, key]) next }
+      else { key = m "#" occ[vm, m] + 1; reported[vm, key] = 1 }
+      v = $3 " " $4
       if (!(key in val)) { val[key] = v; who[key] = vm - 1; order[++keys] = key }
       else if (val[key] != v) { printf "  MISMATCH view %s: vm%d %s, vm%d %s\n", key, who[key], val[key], vm - 1, v; bad = 1 }
-      seen[key] = seen[key] " vm" vm - 1
+      seen[key] = seen[key] " vm" vm - 1; members[key] = m
     }
     END {
-      for (k = 1; k <= keys; k++) printf "  view %-10s %-32s at%s\n", order[k], val[order[k]], seen[order[k]]
-      if (need_key != "" && split(seen[need_key], a, " ") < need) { printf "  view %s: reported by fewer than %d members\n", need_key, need; bad = 1 }
+      for (k = 1; k <= keys; k++) {
+        key = order[k]
+        printf "  view %-10s %-32s at%s\n", key, val[key], seen[key]
+        if (members[key] == want && val[key] !~ /^count=0 / && split(seen[key], a, " ") >= need) found = 1
+      }
+      if (!found) { printf "  no view of %s with deliveries reported by %d members\n", want, need; bad = 1 }
       exit bad
     }' "${files[@]}" >&2
 }
 
 finish_stream() {
   local vms=("$@") i line
-  for i in "${vms[@]}"; do $ctl send "$i" stop; done
-  sleep 3 # what is in flight is delivered everywhere
   for i in "${vms[@]}"; do
     from[i]=$(lines_of "$i")
-    $ctl send "$i" report
-    $ctl send "$i" exit
+    $ctl send "$i" stop
   done
+  sleep 3 # what is in flight is delivered everywhere
+  # cpg_stream reports on "report"; member_stream once every member's end
+  # marker is delivered. Deliveries since the last change are a must.
+  for i in "${vms[@]}"; do $ctl send "$i" report; done
+  for i in "${vms[@]}"; do
+    line=$(wait_after "$i" "${from[i]}" '^report ' 60 "the last view's report")
+    [[ $line != *" count=0 "* ]] || die "VM $i delivered nothing in its last view: $line"
+  done
+  for i in "${vms[@]}"; do $ctl send "$i" exit; done
   for i in "${vms[@]}"; do
     line=$(wait_after "$i" "${from[i]}" '^exit failures=' 60 "cpg_stream exit")
     [[ $line == "exit failures=0 "* ]] || die "VM $i: $line ($(grep -m3 '^error' "$($ctl stdout "$i")" | tr '\n' ' '))"
@@ -168,12 +184,12 @@ check_stream() {
     for ((i = 0; i < n - 1; i++)); do survivors+=("$i"); done
     finish_stream "${survivors[@]}"
     say "views (count hash) and the members that reported them:"
-    compare_views "$all#1" $((n - 1)) || die "members of one view delivered different messages"
+    compare_views "$all" $((n - 1)) || die "members of one view delivered different messages"
   else
     mapfile -t survivors < <(all_vms)
     finish_stream "${survivors[@]}"
     say "views (count hash) and the members that reported them:"
-    compare_views "$all#1" "$n" || die "members of one view delivered different messages"
+    compare_views "$all" "$n" || die "members of one view delivered different messages"
   fi
 }
 

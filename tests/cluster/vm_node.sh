@@ -4,8 +4,8 @@
 # RINGCAST_NODE_ID, RINGCAST_LOCAL_ADDR, RINGCAST_CLUSTER_ADDRS). In turn:
 #   lat     ib_write_lat between VM 0 (server) and VM 1 (client)
 #   bench   a static ring of every VM: ringcast-bench --config --node
-#   stream  cpg_stream (the CPG member), its stdin = the VM's inbox, so the
-#           host's control script sends it "stop", "report", "exit"
+#   stream  member_stream or cpg_stream (CLUSTER_PROGRAM), its stdin = the
+#           VM's inbox, so the host's control script sends it "stop", "exit"
 # CLUSTER_PHASES (default "lat bench stream") picks the phases.
 set -uo pipefail
 build=${1:?usage: vm_node.sh BUILD_DIR}
@@ -15,6 +15,9 @@ read -r -a addrs <<<"${RINGCAST_CLUSTER_ADDRS:?}"
 phases=${CLUSTER_PHASES:-lat bench stream}
 bench_count=${CLUSTER_BENCH_COUNT:-3000}
 stream_rate=${CLUSTER_STREAM_RATE:-100}
+# The stream's program: member (runtime::MemberNode, member_stream) or cpg
+# (the CPG API, cpg_stream: membership once the process node runs MemberNode).
+program=${CLUSTER_PROGRAM:-member}
 conf=/tmp/cluster.conf
 
 # The cluster file (the same in every VM) and its key: 32 fixed bytes, so
@@ -70,8 +73,12 @@ for p in $phases; do
     lat) phase_lat ;;
     bench) phase_bench ;;
     stream)
-      echo "phase stream"
-      RINGCAST_CONFIG=$conf RINGCAST_NODE_ID=$id exec "$build/tests/cluster/cpg_stream" "$stream_rate" 64
+      echo "phase stream ($program)"
+      case $program in
+        cpg) RINGCAST_CONFIG=$conf RINGCAST_NODE_ID=$id exec "$build/tests/cluster/cpg_stream" "$stream_rate" 64 ;;
+        member) exec "$build/tests/cluster/member_stream" ;;
+        *) echo "error CLUSTER_PROGRAM is cpg or member, not $program" && exit 2 ;;
+      esac
       ;;
     *) echo "error unknown phase $p" && exit 2 ;;
   esac
