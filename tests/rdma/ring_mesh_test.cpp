@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "bench_member.hpp"
-#include "member_process.hpp"
+#include "bench/bench_member.hpp"
+#include "bench/member_process.hpp"
 #include "rdma_harness.hpp"
 
 namespace ringcast::test {
