@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -12,6 +14,8 @@
 
 namespace ringcast::bench {
 namespace {
+
+constexpr std::uint64_t kNoRemoteSamples = ~std::uint64_t{0};
 
 std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -87,9 +91,11 @@ struct Sink {
   OrderDigest digest;
   FifoCheck fifo;
   std::vector<std::uint64_t> samples;
+  std::vector<std::uint64_t> remote_samples;
   std::uint64_t bytes = 0;
   std::uint64_t last_ns = 0;
-  std::uint64_t warmup = 0;  // my first messages, not sampled
+  std::uint64_t warmup = 0;                        // my first messages, not sampled
+  std::uint64_t remote_warmup = kNoRemoteSamples;  // the others' first messages, not sampled
   bool full_payload_check = true;
   std::string release_error;
   ZeroCopySlots* slots = nullptr;
@@ -100,6 +106,7 @@ struct Sink {
     digest = OrderDigest{};
     fifo = FifoCheck(ids);
     samples.clear();
+    remote_samples.clear();
     bytes = 0;
     last_ns = 0;
     release_error.clear();
@@ -107,9 +114,13 @@ struct Sink {
     delivered.store(0);
   }
   // Reserved up front: no allocation while deliveries are timed.
-  void prepare(const MemberPlan& plan, std::uint64_t warmup_messages) {
+  void prepare(const MemberPlan& plan, std::uint64_t warmup_messages,
+               std::uint64_t remote_warmup_messages) {
     samples.reserve(plan.my_messages);
     warmup = warmup_messages;
+    remote_warmup = remote_warmup_messages;
+    if (remote_warmup != kNoRemoteSamples)
+      remote_samples.reserve(plan.total_messages - plan.my_messages);
     full_payload_check = plan.full_payload_check;
   }
 
@@ -141,6 +152,9 @@ struct Sink {
       return;
     }
     fifo.add(del.sender, payload_index(del.payload));
+    if (del.sender != me && payload_index(del.payload) >= remote_warmup &&
+        remote_samples.size() < remote_samples.capacity())
+      remote_samples.push_back(last_ns - payload_send_ns(del.payload));
     if (del.sender == me) {
       if (payload_index(del.payload) >= warmup)
         samples.push_back(last_ns - payload_send_ns(del.payload));
@@ -216,6 +230,13 @@ std::uint64_t warmup_messages(const MemberPlan& plan) {
   return std::min<std::uint64_t>(plan.my_messages / 10, 100);
 }
 
+// The same warm-up for the others' messages (in latency mode one member
+// sends them all), or kNoRemoteSamples when they are not timed here.
+std::uint64_t remote_warmup_messages(const MemberPlan& plan) {
+  if (plan.mode != Mode::latency || plan.shape || !plan.sample_remote) return kNoRemoteSamples;
+  return std::min<std::uint64_t>((plan.total_messages - plan.my_messages) / 10, 100);
+}
+
 // Sends my part, waits for every delivery (and, zero copy, for every buffer
 // to come back: the region outlives the case's writes), and reports.
 MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
@@ -223,7 +244,7 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
   MemberResult r;
   r.node = node.me();
   node.with_driver([&](ring::RingDriver& d) {
-    sink.prepare(plan, warmup_messages(plan));
+    sink.prepare(plan, warmup_messages(plan), remote_warmup_messages(plan));
     if (plan.zero_copy) {
       if (Status s = slots.allocate(d.endpoint()); !s.ok())
         r.error = "zero-copy region: " + s.error().message();
@@ -251,6 +272,7 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
     r.bytes_delivered = sink.bytes;
     r.elapsed_ns = sink.last_ns > start_ns ? sink.last_ns - start_ns : 0;
     r.latency = summarize(sink.samples);
+    r.remote_latency = summarize(sink.remote_samples);
     if (r.error.empty() && !sink.release_error.empty()) r.error = "release: " + sink.release_error;
   });
   if (r.error.empty() && r.delivered != plan.total_messages) {
@@ -280,6 +302,33 @@ double MemberResult::mb_per_s() const {
              : static_cast<double>(bytes_delivered) * 1e3 / static_cast<double>(elapsed_ns);
 }
 
+namespace {
+
+// RINGCAST_BENCH_COUNTERS=1: each case's ring counters on stderr (tuning).
+void print_case_counters(runtime::RingNode& node, ring::RingCounters* before) {
+  if (std::getenv("RINGCAST_BENCH_COUNTERS") == nullptr) return;
+  const ring::RingCounters now =
+      node.with_driver([](ring::RingDriver& d) { return d.state().counters(); });
+  const ring::RingCounters& b = *before;
+  std::fprintf(stderr,
+               "ringcast-bench counters node %u: visits %llu records %llu passes %llu "
+               "busy_holds %llu holds %llu wakes %llu/%llu outbox_limited %llu "
+               "space_limited %llu catch_up %llu\n",
+               node.me(), static_cast<unsigned long long>(now.visits - b.visits),
+               static_cast<unsigned long long>(now.records_sent - b.records_sent),
+               static_cast<unsigned long long>(now.tokens_passed - b.tokens_passed),
+               static_cast<unsigned long long>(now.busy_holds - b.busy_holds),
+               static_cast<unsigned long long>(now.token_holds - b.token_holds),
+               static_cast<unsigned long long>(now.wakes_sent - b.wakes_sent),
+               static_cast<unsigned long long>(now.wakes_received - b.wakes_received),
+               static_cast<unsigned long long>(now.visits_outbox_limited - b.visits_outbox_limited),
+               static_cast<unsigned long long>(now.visits_space_limited - b.visits_space_limited),
+               static_cast<unsigned long long>(now.catch_up_waits - b.catch_up_waits));
+  *before = now;
+}
+
+}  // namespace
+
 void run_member_series(const runtime::RingNodeOptions& node_options, const SeriesHooks& hooks) {
   Sink sink(node_options);
   runtime::RingNodeOptions options = node_options;
@@ -291,12 +340,14 @@ void run_member_series(const runtime::RingNodeOptions& node_options, const Serie
   }
   // Declared after the node and freed before it: a region goes before its endpoint.
   ZeroCopySlots slots;
+  ring::RingCounters counters_before;
   if (hooks.ready && !hooks.ready()) {
     hooks.report(failed(options.me, "no go from the parent"));
   } else {
     while (auto plan = hooks.next_case()) {
       const MemberResult r = run_case(**node, sink, slots, *plan);
       hooks.report(r);
+      print_case_counters(**node, &counters_before);
       (*node)->with_driver([&](ring::RingDriver&) { sink.reset(); });
       if (!r.error.empty()) break;
     }
@@ -327,7 +378,11 @@ std::string encode(const MemberResult& r) {
   o << "result " << r.node << ' ' << r.delivered << ' ' << r.hash << ' ' << r.fifo_violations << ' '
     << r.bytes_delivered << ' ' << r.elapsed_ns << ' ' << r.latency.count << ' ' << r.latency.min_us
     << ' ' << r.latency.max_us << ' ' << r.latency.typical_us << ' ' << r.latency.avg_us << ' '
-    << r.latency.p99_us << ' ' << r.latency.p999_us << ' ' << (r.error.empty() ? "-" : r.error);
+    << r.latency.p99_us << ' ' << r.latency.p999_us << ' ' << r.remote_latency.count << ' '
+    << r.remote_latency.min_us << ' ' << r.remote_latency.max_us << ' '
+    << r.remote_latency.typical_us << ' ' << r.remote_latency.avg_us << ' '
+    << r.remote_latency.p99_us << ' ' << r.remote_latency.p999_us << ' '
+    << (r.error.empty() ? "-" : r.error);
   std::string line = o.str();
   for (char& c : line)
     if (c == '\n') c = ' ';
@@ -340,7 +395,10 @@ bool decode(const std::string& line, MemberResult* out) {
   MemberResult& r = *out;
   in >> tag >> r.node >> r.delivered >> r.hash >> r.fifo_violations >> r.bytes_delivered >>
       r.elapsed_ns >> r.latency.count >> r.latency.min_us >> r.latency.max_us >>
-      r.latency.typical_us >> r.latency.avg_us >> r.latency.p99_us >> r.latency.p999_us;
+      r.latency.typical_us >> r.latency.avg_us >> r.latency.p99_us >> r.latency.p999_us >>
+      r.remote_latency.count >> r.remote_latency.min_us >> r.remote_latency.max_us >>
+      r.remote_latency.typical_us >> r.remote_latency.avg_us >> r.remote_latency.p99_us >>
+      r.remote_latency.p999_us;
   if (!in || tag != "result") return false;
   std::getline(in >> std::ws, r.error);
   if (r.error == "-") r.error.clear();

@@ -31,6 +31,10 @@ struct MemberPlan {
   // Hash every payload byte into the order digest (the tests), or only both
   // ends of large payloads (OrderDigest::add_sampled: the benchmark).
   bool full_payload_check = true;
+  // Latency mode: also time the other members' messages from their send to
+  // their delivery here. Only where every member reads the same clock
+  // (ringcast-bench --members: one host); the send time travels in the payload.
+  bool sample_remote = false;
   std::uint64_t deliver_timeout_ns = 600'000'000'000;
   // Optional: the size and guarantee of my index-th message (mixed workloads,
   // the rdma tests); sizes below kStampBytes are raised to it.
@@ -47,6 +51,10 @@ struct MemberResult {
   std::uint64_t bytes_delivered = 0;
   std::uint64_t elapsed_ns = 0;  // go -> last delivery
   LatencySummary latency;        // of my own messages (empty if I sent none)
+  // Of other members' messages, send -> delivery here (plan.sample_remote).
+  // Self-delivery alone can hide a sender that delivers before its writes
+  // leave: this one cannot end before the message crossed the fabric.
+  LatencySummary remote_latency;
   double msgs_per_s() const;
   double mb_per_s() const;  // 10^6 bytes
 };

@@ -90,16 +90,39 @@ void print_json(const CaseInfo& c, const std::vector<MemberResult>& rs, bool ver
     const auto& r = rs[i];
     std::printf(
         "%s{\"node\":%u,\"delivered\":%llu,\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,"
-        "\"hash\":\"0x%016llx\",\"fifo_violations\":%llu}",
+        "\"hash\":\"0x%016llx\",\"fifo_violations\":%llu",
         i ? "," : "", r.node, static_cast<unsigned long long>(r.delivered), r.msgs_per_s(),
         r.mb_per_s(), static_cast<unsigned long long>(r.hash),
         static_cast<unsigned long long>(r.fifo_violations));
+    if (r.remote_latency.count > 0 && c.mode == Mode::latency) {
+      std::printf(
+          ",\"remote_latency\":{\"samples\":%zu,\"min_usec\":%.3f,\"median_usec\":%.3f,"
+          "\"p99_usec\":%.3f}",
+          r.remote_latency.count, r.remote_latency.min_us, r.remote_latency.typical_us,
+          r.remote_latency.p99_us);
+    }
+    std::printf("}");
   }
   std::printf("],\"min_msgs_per_s\":%.1f,\"min_mb_per_s\":%.3f,\"order_verified\":%s}\n",
               min_of(rs, &MemberResult::msgs_per_s), min_of(rs, &MemberResult::mb_per_s),
               verified ? "true" : "false");
   std::fflush(stdout);
 }
+
+namespace {
+
+// One row of latency figures; node 0: no node column.
+void print_latency_row(const LatencySummary& l, bool header, std::uint32_t node = 0) {
+  if (header) {
+    if (node != 0) std::printf("  %6s", "node");
+    std::printf("  %10s %10s %10s %10s %10s %10s\n", "min", "median", "avg", "p99", "p99.9", "max");
+  }
+  if (node != 0) std::printf("  %6u", node);
+  std::printf("  %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f\n", l.min_us, l.typical_us, l.avg_us,
+              l.p99_us, l.p999_us, l.max_us);
+}
+
+}  // namespace
 
 void print_table(const CaseInfo& c, const std::vector<MemberResult>& rs) {
   std::printf("ringcast-bench: %zu members, %u B, %llu messages, %s, %s send, %s\n", rs.size(),
@@ -110,10 +133,15 @@ void print_table(const CaseInfo& c, const std::vector<MemberResult>& rs) {
     if (r.latency.count == 0 || c.mode != Mode::latency) continue;
     std::printf("latency send -> self-delivery, node %u, %zu samples (usec):\n", r.node,
                 r.latency.count);
-    std::printf("  %10s %10s %10s %10s %10s %10s\n", "min", "median", "avg", "p99", "p99.9", "max");
-    std::printf("  %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f\n", r.latency.min_us,
-                r.latency.typical_us, r.latency.avg_us, r.latency.p99_us, r.latency.p999_us,
-                r.latency.max_us);
+    print_latency_row(r.latency, true);
+  }
+  bool remote_header = false;
+  for (const auto& r : rs) {
+    if (r.remote_latency.count == 0 || c.mode != Mode::latency) continue;
+    if (!remote_header)
+      std::printf("latency send -> delivery at another member (usec; information, no target):\n");
+    print_latency_row(r.remote_latency, !remote_header, r.node);
+    remote_header = true;
   }
   std::printf("  %6s %12s %12s %12s %8s\n", "node", "delivered", "msgs/s", "MB/s", "fifo");
   for (const auto& r : rs) {

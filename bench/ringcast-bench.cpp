@@ -419,6 +419,7 @@ int run_local(const Cli& c) {
     rb::MemberPlan mine = plan;
     mine.node.me = static_cast<std::uint32_t>(i + 1);
     mine.my_messages = share(plan, static_cast<std::size_t>(i));
+    mine.sample_remote = true;  // every member on this host: one clock
     kids.push_back(rb::spawn_member(mine, /*wait_for_go=*/true));
   }
   progress("started " + std::to_string(c.members) + " members on " + plan.node.device);
