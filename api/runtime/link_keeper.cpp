@@ -1,6 +1,9 @@
 #include "runtime/link_keeper.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "fabric/verbs/log.hpp"
@@ -21,10 +24,15 @@ std::string describe(const MemberAddress& m) {
 }  // namespace
 
 LinkKeeper::LinkKeeper(fabric::verbs::VerbsEndpoint& ep, KeeperPlan plan)
-    : ep_(ep), plan_(std::move(plan)), incarnations_(plan_.members.size(), 0) {}
+    : ep_(ep),
+      plan_(std::move(plan)),
+      incarnations_(plan_.members.size(), 0),
+      inbox_(plan_.members.size()) {}
 
 LinkKeeper::~LinkKeeper() {
   stop();
+  for (auto& link : inbox_)
+    destroy(std::move(link));
 }
 
 fabric::verbs::LinkOptions LinkKeeper::link_options(fabric::verbs::PeerCheck check) const {
@@ -79,6 +87,7 @@ Result<std::unique_ptr<LinkKeeper>> LinkKeeper::listen(fabric::verbs::VerbsEndpo
     return e;
   }
   k->listener_ = std::move(*listener);
+  k->acceptor_ = std::thread([self] { self->run_acceptor(); });
   return k;
 }
 
@@ -105,8 +114,13 @@ std::unique_ptr<fabric::Link> LinkKeeper::dial(std::size_t index, std::uint64_t 
   return nullptr;
 }
 
-LinkKeeper::Arrival LinkKeeper::accept_one(std::uint64_t timeout_ns) {
-  auto link = listener_->accept(timeout_ns);
+// Waits up to wait_ns for a request; one that came gets the whole set-up
+// timeout (Listener::accept's bounds both, and a short wait must not cut a
+// set-up short: the peer would be left with a link that dies at once).
+LinkKeeper::Arrival LinkKeeper::accept_one(std::uint64_t wait_ns) {
+  pollfd p{listener_->fd(), POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(wait_ns / 1'000'000)) <= 0) return {};
+  auto link = listener_->accept(plan_.dial_timeout_ns);
   // timeout: nobody came; refused: the listener logged why.
   if (!link.ok() || !*link) return {};
   const std::size_t i = index_of((*link)->peer());
@@ -133,50 +147,79 @@ LinkKeeper::Links LinkKeeper::gather(std::uint64_t deadline_ns) {
       if (i != plan_.my_index && !links[i]) return false;
     return true;
   };
-  for (std::uint64_t now = ep_.now_ns(); now < deadline_ns && !complete(); now = ep_.now_ns()) {
+  for (std::uint64_t now = ep_.now_ns(); now < deadline_ns; now = ep_.now_ns()) {
     for (std::size_t i = 0; i < plan_.my_index; ++i) {
       if (links[i] || next_dial_ns[i] > now) continue;
       links[i] = dial(i, std::min(plan_.dial_timeout_ns, deadline_ns - now));
       next_dial_ns[i] = ep_.now_ns() + kGatherRetryNs;
     }
-    now = ep_.now_ns();
-    if (now >= deadline_ns) break;
-    Arrival a = accept_one(std::min(kAcceptWaitNs / 2, deadline_ns - now));
-    if (!a.link) continue;
-    destroy(std::move(links[a.index]));  // a retry whose first attempt also landed
-    links[a.index] = std::move(a.link);
+    Links arrived(n);
+    {
+      std::unique_lock lock(inbox_mutex_);
+      inbox_changed_.wait_for(lock, std::chrono::milliseconds(complete() ? 0 : 20));
+      arrived.swap(inbox_);
+      inbox_.resize(n);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!arrived[i]) continue;
+      destroy(std::move(links[i]));  // a retry whose first attempt also landed
+      links[i] = std::move(arrived[i]);
+    }
+    if (complete()) break;
   }
   return links;
 }
 
 void LinkKeeper::start(HandOver hand_over, Missing missing) {
-  hand_over_ = std::move(hand_over);
-  missing_ = std::move(missing);
-  stop_ = false;
-  thread_ = std::thread([this] { run(); });
+  Links early;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    hand_over_ = std::move(hand_over);
+    missing_ = std::move(missing);
+    early.swap(inbox_);
+    inbox_.resize(plan_.members.size());
+  }
+  for (std::size_t i = 0; i < early.size(); ++i)
+    if (early[i]) hand_over_(i, std::move(early[i]));
+  dialler_ = std::thread([this] { run_dialler(); });
 }
 
 void LinkKeeper::stop() {
-  if (!thread_.joinable()) return;
   stop_ = true;
-  thread_.join();
+  if (acceptor_.joinable()) acceptor_.join();
+  if (dialler_.joinable()) dialler_.join();
 }
 
-void LinkKeeper::run() {
-  std::uint64_t next_redial_ns = 0;
+// Before start() an arrival waits in the inbox for gather(); after it, it
+// goes to the owner. hand_over_ is set once, under the inbox lock.
+void LinkKeeper::run_acceptor() {
   while (!stop_.load()) {
-    std::uint64_t now = ep_.now_ns();
-    if (now >= next_redial_ns) {
-      for (std::size_t i = 0; i < plan_.my_index && !stop_.load(); ++i) {
-        if (!missing_(i)) continue;
-        if (auto link = dial(i, plan_.dial_timeout_ns)) hand_over_(i, std::move(link));
-      }
-      now = ep_.now_ns();
-      next_redial_ns = now + plan_.redial_interval_ns;
+    Arrival a = accept_one(kAcceptWaitNs);
+    if (!a.link) continue;
+    std::unique_lock lock(inbox_mutex_);
+    if (hand_over_) {
+      lock.unlock();
+      hand_over_(a.index, std::move(a.link));
+      continue;
     }
-    const std::uint64_t wait = std::min(kAcceptWaitNs, next_redial_ns - now);
-    Arrival a = accept_one(std::max<std::uint64_t>(wait, 1'000'000));
-    if (a.link) hand_over_(a.index, std::move(a.link));
+    std::unique_ptr<fabric::Link> older = std::move(inbox_[a.index]);
+    inbox_[a.index] = std::move(a.link);
+    lock.unlock();
+    inbox_changed_.notify_all();
+    destroy(std::move(older));
+  }
+}
+
+void LinkKeeper::run_dialler() {
+  while (!stop_.load()) {
+    for (std::size_t i = 0; i < plan_.my_index && !stop_.load(); ++i) {
+      if (!missing_(i)) continue;
+      if (auto link = dial(i, plan_.dial_timeout_ns)) hand_over_(i, std::move(link));
+    }
+    // Sleeps in short steps: stop() is not kept waiting.
+    const std::uint64_t until = ep_.now_ns() + plan_.redial_interval_ns;
+    while (!stop_.load() && ep_.now_ns() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 

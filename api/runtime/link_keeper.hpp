@@ -4,15 +4,19 @@
 // connect to members with a LOWER node id, accept those with a HIGHER one,
 // each peer's ConnectInfo vetted, the cluster key's handshake), but does not
 // need everyone: at start-up it gathers what it reaches within a window, and
-// afterwards a thread of its own goes on accepting (a restarted peer, a
-// healed partition) and re-dials, every redial_interval_ns, the lower
-// members its owner says are missing. Set-up waits (resolve, connect, the
-// handshake) happen on that thread, off the progress thread's hot path; the
-// endpoint lock (the progress thread's) is taken only for the steps that
-// touch the endpoint (LinkOptions::endpoint_lock), and for destroying links.
+// afterwards goes on accepting (a restarted peer, a healed partition) and
+// re-dials, every redial_interval_ns, the lower members its owner says are
+// missing. Two threads of its own: an acceptor (from listen() on, so that a
+// peer's request is answered at once even while this side dials, and a
+// dialling peer does not time out and leave a dead half-link behind) and,
+// after start(), a dialler. Set-up waits (resolve, connect, the handshake)
+// happen there, off the progress thread's hot path; the endpoint lock (the
+// progress thread's) is taken only for the steps that touch the endpoint
+// (LinkOptions::endpoint_lock), and for destroying links.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,7 +41,7 @@ struct KeeperPlan {
   fabric::auth::AuthKey key;
   std::mutex* endpoint_lock = nullptr;  // held by whoever polls the endpoint
   std::uint64_t redial_interval_ns = 200'000'000;
-  std::uint64_t dial_timeout_ns = 1'000'000'000;  // one connect attempt at most
+  std::uint64_t dial_timeout_ns = 2'000'000'000;  // one connect, or one accepted set-up, at most
 };
 
 class LinkKeeper {
@@ -63,7 +67,7 @@ class LinkKeeper {
   std::uint32_t incarnation_of(std::size_t index) const;
 
   void start(HandOver hand_over, Missing missing);
-  // Ends the thread (within one accept wait or one dial). Idempotent.
+  // Ends both threads (within one accept wait or one dial). Idempotent.
   void stop();
 
  private:
@@ -78,16 +82,23 @@ class LinkKeeper {
   std::unique_ptr<fabric::Link> dial(std::size_t index, std::uint64_t timeout_ns);
   Arrival accept_one(std::uint64_t timeout_ns);
   void destroy(std::unique_ptr<fabric::Link> link);
-  void run();
+  void run_acceptor();
+  void run_dialler();
 
   fabric::verbs::VerbsEndpoint& ep_;
   KeeperPlan plan_;
   std::unique_ptr<fabric::verbs::Listener> listener_;
   mutable std::mutex seen_mutex_;
   std::vector<std::uint32_t> incarnations_;  // by member index, guarded by seen_mutex_
-  HandOver hand_over_;
+  // Arrivals before start() wait here for gather() (at most one per member:
+  // a newer one replaces the older); after it they go to hand_over_.
+  std::mutex inbox_mutex_;
+  std::condition_variable inbox_changed_;
+  std::vector<std::unique_ptr<fabric::Link>> inbox_;  // by member index
+  HandOver hand_over_;                                // set once by start()
   Missing missing_;
-  std::thread thread_;
+  std::thread acceptor_;
+  std::thread dialler_;
   std::atomic<bool> stop_{false};
 };
 

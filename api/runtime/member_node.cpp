@@ -52,8 +52,10 @@ MemberNode::MemberNode(Passkey, const MemberNodeOptions& o)
       ring_(o.ring),
       incarnation_(o.incarnation != 0 ? o.incarnation : clock_incarnation()),
       startup_window_ns_(o.startup_window_ns) {
-  for (std::size_t i = 0; i < o.members.size(); ++i)
+  for (std::size_t i = 0; i < o.members.size(); ++i) {
+    nodes_.push_back(o.members[i].node);
     if (o.members[i].node == o.me) my_index_ = i;
+  }
   peers_.resize(o.members.size());
 }
 
@@ -97,6 +99,7 @@ Status MemberNode::open(const MemberNodeOptions& o) {
   auto on_round = [this, events, fn = o.on_events](membership::MemberDriver& d) {
     fn(*events);
     if (any_waiting_) adopt_waiting(d);
+    if (d.member().live_links() != logged_links_) log_link_changes(d.member().live_links());
   };
   progress_ = std::make_unique<MemberProgressThread>(*driver_, std::move(wait), o.progress,
                                                      std::move(on_round));
@@ -148,6 +151,7 @@ Status MemberNode::begin(const MemberNodeOptions& o) {
     return d.start_joining(raw, std::uint64_t{incarnation_} << 32);
   });
   RC_TRY(started);
+  logged_links_ = driver_->member().live_links();
   fabric::verbs::log_line(
       node_text(me_) + " (incarnation " + std::to_string(incarnation_) +
       (fresh_ ? ") starts the cluster's first ring with" : ") joins, linked to") +
@@ -202,6 +206,18 @@ void MemberNode::adopt_waiting(membership::MemberDriver& d) {
     }
     adopt(d, i, std::move(peers_[i].waiting));
   }
+}
+
+// Links seen going down or up, for the operator (rare: compared per round).
+void MemberNode::log_link_changes(membership::NodeMask now) {
+  std::string down, up;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (i == my_index_ || membership::has(now, i) == membership::has(logged_links_, i)) continue;
+    (membership::has(now, i) ? up : down) += " " + std::to_string(nodes_[i]);
+  }
+  logged_links_ = now;
+  fabric::verbs::log_line(node_text(me_) + ": links" + (down.empty() ? "" : " down to" + down) +
+                          (up.empty() ? "" : " up to" + up));
 }
 
 // A lower member this one has no live link to, and no new link waiting for.

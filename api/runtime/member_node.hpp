@@ -65,7 +65,7 @@ struct MemberNodeOptions {
   RoundCallback on_events;
   std::uint64_t startup_window_ns = 3'000'000'000;  // see the top
   std::uint64_t redial_interval_ns = 200'000'000;   // a missing lower member is dialled this often
-  std::uint64_t dial_timeout_ns = 1'000'000'000;    // one connect attempt at most
+  std::uint64_t dial_timeout_ns = 2'000'000'000;    // one link set-up (either side) at most
   std::uint32_t incarnation = 0;                    // 0: from the clock (see the top)
   // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
   // Empty: links are not authenticated (logged once as a warning).
@@ -126,9 +126,11 @@ class MemberNode final : public RingTransport {
   void adopt(membership::MemberDriver& d, std::size_t index, std::unique_ptr<fabric::Link> link);
   void adopt_waiting(membership::MemberDriver& d);
   bool missing(std::size_t index);
+  void log_link_changes(membership::NodeMask now);
 
   fabric::NodeId me_ = 0;
   std::size_t my_index_ = 0;
+  std::vector<fabric::NodeId> nodes_;  // by member index
   ring::RingConfig ring_;
   std::uint32_t incarnation_ = 0;
   std::uint64_t startup_window_ns_ = 0;
@@ -138,8 +140,9 @@ class MemberNode final : public RingTransport {
   std::unique_ptr<fabric::verbs::VerbsEndpoint> endpoint_;
   std::unique_ptr<membership::MemberDriver> driver_;
   std::unique_ptr<MemberProgressThread> progress_;
-  std::vector<PeerLinks> peers_;  // by member index; guarded by the driver lock
-  bool any_waiting_ = false;      // guarded by the driver lock
+  std::vector<PeerLinks> peers_;           // by member index; guarded by the driver lock
+  bool any_waiting_ = false;               // guarded by the driver lock
+  membership::NodeMask logged_links_ = 0;  // live links last logged; the driver lock
   std::unique_ptr<LinkKeeper> keeper_;
 };
 

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -44,6 +45,7 @@ struct Stream {
   std::vector<fabric::NodeId> regular;          // the current regular configuration
   std::set<fabric::NodeId> ended;               // end markers since it began
   bool final_reported = false;
+  std::atomic<bool> changed{false};  // for the main thread: report the counters
 
   void mix(std::span<const std::byte> bytes) {
     for (std::byte b : bytes) {
@@ -64,6 +66,7 @@ struct Stream {
     if (!c.transitional) regular = c.members;
     ended.clear();
     final_reported = false;
+    changed = true;
   }
   void on_message(const ring::Delivery& d) {
     ++count;
@@ -105,6 +108,17 @@ runtime::MemberNodeOptions options_for(const MemberProcessPlan& plan, Stream& st
     }
   };
   return o;
+}
+
+// Membership's counters, after a configuration change (why it came).
+void report_counters(runtime::MemberNode& node, int fd) {
+  const auto c =
+      node.with_driver([](membership::MemberDriver& d) { return d.member().counters(); });
+  report(fd, "counters link_failures=" + std::to_string(c.link_failures) + " token_losses=" +
+                 std::to_string(c.token_losses) + " gathers=" + std::to_string(c.gathers) +
+                 " consensus_timeouts=" + std::to_string(c.consensus_timeouts) +
+                 " control_dropped=" + std::to_string(c.control_dropped) + " (" +
+                 membership::control_fault_name(c.last_control_fault) + ")");
 }
 
 // Submits until accepted (the queue is full at times) or the deadline.
@@ -156,6 +170,7 @@ int member_process_main(const MemberProcessPlan& plan, int command_fd, int repor
     const std::string command =
         next_command(command_fd, buffer, static_cast<int>(plan.send_interval_ns / 1'000'000));
     if (command == "exit") break;
+    if (stream.changed.exchange(false)) report_counters(**node, report_fd);
     if (command == "stop" && streaming) {
       streaming = false;
       ring::OutgoingMessage end;
