@@ -12,13 +12,14 @@
  * Output lines (stdout):
  *   local nodeid=N pid=P
  *   ring id=R members=1,2,3                     a totem confchg (the ring)
- *   view_end members=1,2,3 count=C hash=H      the view that just ended
+ *   view_end members=1,2,3 count=C hash=H ring=R next=R2/1,2
+ *                                              the view that just ended
  *   view members=1,2 left=3:nodedown joined= down_ms=3:212
  *        the new view; down_ms: per node that left, the time since its last
  *        delivered message (the stream stops when its host dies, so this is
  *        about the time from the crash to this confchg)
  *   tick members=1,2 count=C delivered=D sent=S  every 2 s
- *   report members=... count=C hash=H           on "report"
+ *   report members=... count=C hash=H ring=R next=end   on "report"
  *   error WHAT DETAIL                            a failed check
  * Commands (stdin, one per line): "stop" (stop sending), "start",
  * "report", "exit" (status 0 when no check failed).
@@ -61,6 +62,8 @@ static struct {
   uint32_t pid;
   uint32_t members[MAX_NODE];
   size_t member_count;
+  char ring[48];      /* the ring id of the latest totem confchg */
+  char view_ring[48]; /* the ring id when the current view began */
   uint64_t view_count;
   uint64_t view_hash;
   uint64_t delivered;
@@ -110,11 +113,13 @@ static const char* ids_of(const uint32_t* ids, size_t n, char* out, size_t cap) 
   return out;
 }
 
-static void print_view_state(const char* what) {
+/* next: what follows the view ("ring/members", or "end"): only members that
+ * move together to the same view must have delivered the same in this one. */
+static void print_view_state(const char* what, const char* next) {
   char ids[MAX_NODE * 12];
-  printf("%s members=%s count=%llu hash=%016llx\n", what,
+  printf("%s members=%s count=%llu hash=%016llx ring=%s next=%s\n", what,
          ids_of(st.members, st.member_count, ids, sizeof ids), (unsigned long long)st.view_count,
-         (unsigned long long)st.view_hash);
+         (unsigned long long)st.view_hash, st.view_ring, next);
   fflush(stdout);
 }
 
@@ -198,7 +203,15 @@ static void confchg_cb(cpg_handle_t handle, const struct cpg_name* group,
   size_t i;
   (void)handle;
   (void)group;
-  if (st.member_count > 0) print_view_state("view_end");
+  if (st.member_count > 0) {
+    char ids[MAX_NODE * 12], next[MAX_NODE * 12 + 64];
+    uint32_t m[MAX_NODE];
+    for (i = 0; i < member_count && i < MAX_NODE; i++)
+      m[i] = members[i].nodeid;
+    snprintf(next, sizeof next, "%s/%s", st.ring, ids_of(m, i, ids, sizeof ids));
+    print_view_state("view_end", next);
+  }
+  memcpy(st.view_ring, st.ring, sizeof st.ring);
   st.member_count = 0;
   for (i = 0; i < member_count && i < MAX_NODE; i++)
     st.members[st.member_count++] = members[i].nodeid;
@@ -222,7 +235,8 @@ static void totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id, uint32_t c
                      const uint32_t* members) {
   char ids[MAX_NODE * 12];
   (void)handle;
-  printf("ring id=%u.%llu members=%s\n", ring_id.nodeid, (unsigned long long)ring_id.seq,
+  snprintf(st.ring, sizeof st.ring, "%u.%llu", ring_id.nodeid, (unsigned long long)ring_id.seq);
+  printf("ring id=%s members=%s\n", st.ring,
          ids_of(members, count < MAX_NODE ? count : MAX_NODE, ids, sizeof ids));
   fflush(stdout);
 }
@@ -258,7 +272,7 @@ static int commands(int* sending) {
     *nl = '\0';
     if (strcmp(line, "stop") == 0) *sending = 0;
     if (strcmp(line, "start") == 0) *sending = 1;
-    if (strcmp(line, "report") == 0) print_view_state("report");
+    if (strcmp(line, "report") == 0) print_view_state("report", "end");
     if (strcmp(line, "exit") == 0) return 1;
     used -= (size_t)(nl + 1 - line);
     memmove(line, nl + 1, used + 1);
@@ -335,7 +349,7 @@ int main(int argc, char** argv) {
   buf = malloc(bytes);
   if (buf == NULL) return 1;
   run(handle, fd, rate, buf, bytes);
-  print_view_state("final");
+  print_view_state("final", "end");
   printf("exit failures=%u delivered=%llu sent=%llu\n", st.failures,
          (unsigned long long)st.delivered, (unsigned long long)st.sent);
   fflush(stdout);

@@ -5,8 +5,10 @@
 // delivered since the one before) in a child, and turns its reports into
 // the lines of cpg_stream.c that tests/cluster/scenario.sh reads:
 //   conf T R.E m=1,2 l=3 j=- seg=N:H  ->  view_end members=<previous> count=N hash=H
+//                                           ring=<previous>/<kind> next=R.E/T/1,2
 //                                         view members=1,2 left=3:down joined=
 //   final N:H                         ->  report members=<current> count=N hash=H
+//                                           ring=<current>/<kind> next=end
 //   error ...                         ->  error ... (and the exit status is 1)
 // and, when the child ends, "exit failures=F status=S".
 //
@@ -62,27 +64,34 @@ std::string field(const std::string& line, const std::string& key) {
 
 struct Translator {
   std::string members;  // of the current configuration
+  std::string ring;     // its ring id and kind (T or R): "rep.epoch/R"
   unsigned failures = 0;
 
   void line(const std::string& l) {
     if (l.rfind("conf ", 0) == 0) return conf(l);
-    if (l.rfind("final ", 0) == 0) return count_hash("report", l.substr(6));
+    if (l.rfind("final ", 0) == 0) return count_hash("report", l.substr(6), "end");
     if (l.rfind("error", 0) == 0) ++failures;
     std::printf("%s\n", l.c_str());
   }
-  void count_hash(const char* what, const std::string& seg) {
+  // next: the configuration that follows (ring/kind/members): only members
+  // that move together to the same one must have delivered the same.
+  void count_hash(const char* what, const std::string& seg, const std::string& next) {
     const auto colon = seg.find(':');
-    std::printf("%s members=%s count=%s hash=%s\n", what, members.c_str(),
-                seg.substr(0, colon).c_str(), seg.substr(colon + 1).c_str());
+    std::printf("%s members=%s count=%s hash=%s ring=%s next=%s\n", what, members.c_str(),
+                seg.substr(0, colon).c_str(), seg.substr(colon + 1).c_str(), ring.c_str(),
+                next.c_str());
   }
   void conf(const std::string& l) {
     std::istringstream in(l);
-    std::string word, t, kind, ring;
-    in >> word >> t >> kind >> ring;
-    if (!members.empty()) count_hash("view_end", field(l, "seg"));
+    std::string word, t, kind, id;
+    in >> word >> t >> kind >> id;
+    const std::string next_ring = id + "/" + kind;
+    if (!members.empty()) count_hash("view_end", field(l, "seg"), next_ring + "/" + field(l, "m"));
     members = field(l, "m");
+    ring = next_ring;
+    const std::string& ring_id = id;
     const std::string joined = field(l, "j");
-    std::printf("ring id=%s kind=%s members=%s\n", ring.c_str(), kind.c_str(), members.c_str());
+    std::printf("ring id=%s kind=%s members=%s\n", ring_id.c_str(), kind.c_str(), members.c_str());
     std::printf("view members=%s left=%s down_ms= joined=%s\n", members.c_str(),
                 with_reason(field(l, "l")).c_str(), joined == "-" ? "" : joined.c_str());
   }

@@ -121,31 +121,31 @@ stream_faults() {
   say "the partition healed: one view $surv again"
 }
 
-# Every view that several members report (view_end; report for the last
-# one, the same view as a view_end that may follow it) has the same count and
-# hash at each; prints the table. compare_views MEMBERS NEED: some view of
-# MEMBERS with deliveries must have been reported by NEED members or more.
+# Members that go through the same view and on to the same next one must
+# have delivered the same messages in it (extended virtual synchrony: those
+# that part ways, as a partition's two sides, may differ in the view's tail).
+# A view is (members, ring); cpg_stream and member_stream print its count and
+# hash when it ends (view_end ... next=) or on request (report ... next=end).
+# Prints the table; compare_views MEMBERS NEED: some view of MEMBERS with
+# deliveries must have been reported alike by NEED members or more.
 compare_views() {
   local files=() i
   for i in $(all_vms); do files+=("$($ctl stdout "$i")"); done
   awk -v want="$1" -v need="$2" '
     FNR == 1 { vm++ }
-    $1 == "view_end" || $1 == "report" {
-      m = substr($2, 9)
-      if ($1 == "view_end") { key = m "#" ++occ[vm, m]; if (reported[vm, key]) next }
-      else { key = m "#" occ[vm, m] + 1; reported[vm, key] = 1 }
-      v = $3 " " $4
+    ($1 == "view_end" || $1 == "report") && $5 ~ /^ring=/ && $6 ~ /^next=/ {
+      m = substr($2, 9); key = m " " substr($5, 6) " -> " substr($6, 6); v = $3 " " $4
       if (!(key in val)) { val[key] = v; who[key] = vm - 1; order[++keys] = key }
-      else if (val[key] != v) { printf "  MISMATCH view %s: vm%d %s, vm%d %s\n", key, who[key], val[key], vm - 1, v; bad = 1 }
+      else if (val[key] != v) { printf "  MISMATCH %s: vm%d %s, vm%d %s\n", key, who[key], val[key], vm - 1, v; bad = 1 }
       seen[key] = seen[key] " vm" vm - 1; members[key] = m
     }
     END {
       for (k = 1; k <= keys; k++) {
         key = order[k]
-        printf "  view %-10s %-32s at%s\n", key, val[key], seen[key]
+        printf "  %-56s %-32s at%s\n", key, val[key], seen[key]
         if (members[key] == want && val[key] !~ /^count=0 / && split(seen[key], a, " ") >= need) found = 1
       }
-      if (!found) { printf "  no view of %s with deliveries reported by %d members\n", want, need; bad = 1 }
+      if (!found) { printf "  no view of %s with deliveries reported alike by %d members\n", want, need; bad = 1 }
       exit bad
     }' "${files[@]}" >&2
 }
