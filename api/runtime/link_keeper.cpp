@@ -119,7 +119,9 @@ std::unique_ptr<fabric::Link> LinkKeeper::dial(std::size_t index, std::uint64_t 
 // set-up short: the peer would be left with a link that dies at once).
 LinkKeeper::Arrival LinkKeeper::accept_one(std::uint64_t wait_ns) {
   pollfd p{listener_->fd(), POLLIN, 0};
-  if (::poll(&p, 1, static_cast<int>(wait_ns / 1'000'000)) <= 0) return {};
+  if (!listener_->pending() && ::poll(&p, 1, static_cast<int>(wait_ns / 1'000'000)) <= 0) {
+    return {};
+  }
   auto link = listener_->accept(plan_.dial_timeout_ns);
   // timeout: nobody came; refused: the listener logged why.
   if (!link.ok() || !*link) return {};
@@ -133,8 +135,8 @@ LinkKeeper::Arrival LinkKeeper::accept_one(std::uint64_t wait_ns) {
 
 void LinkKeeper::destroy(std::unique_ptr<fabric::Link> link) {
   if (!link) return;
-  if (plan_.endpoint_lock == nullptr) return link.reset();
-  std::lock_guard lock(*plan_.endpoint_lock);
+  if (!plan_.endpoint_lock) return link.reset();
+  auto lock = plan_.endpoint_lock();
   link.reset();
 }
 
@@ -150,7 +152,9 @@ LinkKeeper::Links LinkKeeper::gather(std::uint64_t deadline_ns) {
   for (std::uint64_t now = ep_.now_ns(); now < deadline_ns; now = ep_.now_ns()) {
     for (std::size_t i = 0; i < plan_.my_index; ++i) {
       if (links[i] || next_dial_ns[i] > now) continue;
-      links[i] = dial(i, std::min(plan_.dial_timeout_ns, deadline_ns - now));
+      // The whole set-up time even near the deadline: a dial cut short
+      // leaves the peer a request (or a link) that dies at once.
+      links[i] = dial(i, plan_.dial_timeout_ns);
       next_dial_ns[i] = ep_.now_ns() + kGatherRetryNs;
     }
     Links arrived(n);

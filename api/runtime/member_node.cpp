@@ -109,7 +109,7 @@ Status MemberNode::open(const MemberNodeOptions& o) {
                   driver_->connect_info(incarnation_),
                   o.ring,
                   o.key,
-                  &progress_->mutex(),
+                  [p = progress_.get()] { return p->lock_from_outside(); },
                   o.redial_interval_ns,
                   o.dial_timeout_ns};
   auto keeper = LinkKeeper::listen(*endpoint_, std::move(plan));

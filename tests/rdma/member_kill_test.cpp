@@ -314,6 +314,10 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
         "kill -9 node 3 -> node %zu: transitional configuration after %.1f ms, "
         "regular (3 left) after %.1f ms\n",
         i + 1, (trans->t_ns - kill_ns) / 1e6, (reg->t_ns - kill_ns) / 1e6);
+    // Why: a link failure seen (fast) or the token timeout (slow).
+    const long counters =
+        cl.find(i, static_cast<std::size_t>(t), "counters", [](auto&) { return true; });
+    if (counters >= 0) std::printf("  node %zu %s\n", i + 1, cl.at(i).lines[counters].c_str());
   }
   std::fflush(stdout);
 

@@ -66,6 +66,7 @@ void ProgressLoop::run() {
     const std::uint64_t now_ns = ep.now_ns();
     if (worked || kicked) {
       last_activity_ns = now_ns;
+      let_waiters_in();
       continue;
     }
     // Due but nothing to do yet (a full link), or still within the spin.
@@ -76,6 +77,12 @@ void ProgressLoop::run() {
     sleep_until(deadline_ns);
     last_activity_ns = ep.now_ns();
   }
+}
+
+// Bounded: a waiter needs a moment to be scheduled and take the lock.
+void ProgressLoop::let_waiters_in() noexcept {
+  for (int i = 0; i < 64 && waiting_.load(std::memory_order_relaxed) != 0; ++i)
+    std::this_thread::yield();
 }
 
 void ProgressLoop::sleep_until(std::uint64_t deadline_ns) {

@@ -14,8 +14,8 @@
 // next_delivery, release_through). So the endpoint is only ever used by one
 // thread at a time, as the verbs backend requires; only the sleep itself
 // (ppoll on the fds) happens without the lock. Code that sets links up on
-// another thread takes the same mutex around the steps that touch the
-// endpoint (mutex(); verbs LinkOptions::endpoint_lock).
+// another thread takes the same lock around the steps that touch the
+// endpoint (lock_from_outside(); verbs LinkOptions::endpoint_lock).
 //
 // Defaults and the trade (docs/protocol.md, "Idle"): spinning answers in
 // microseconds but burns a core; 3 to 5 members on a 2-core VM that all spin
@@ -68,8 +68,15 @@ class ProgressLoop {
 
   // Rounds that found nothing to do and slept, for tests and tuning.
   std::uint64_t sleeps() const noexcept { return sleeps_.load(std::memory_order_relaxed); }
-  // The lock that guards the driver and its endpoint (see the top).
-  std::mutex& mutex() noexcept { return mutex_; }
+  // The lock that guards the driver and its endpoint (see the top), taken
+  // from another thread: the progress thread lets such a waiter in between
+  // two rounds instead of taking the lock straight back.
+  std::unique_lock<std::mutex> lock_from_outside() {
+    waiting_.fetch_add(1, std::memory_order_relaxed);
+    std::unique_lock lock(mutex_);
+    waiting_.fetch_sub(1, std::memory_order_relaxed);
+    return lock;
+  }
 
  protected:
   ProgressLoop(fabric::Endpoint& endpoint, WaitSource wait, ProgressOptions options);
@@ -83,6 +90,10 @@ class ProgressLoop {
   void kick() noexcept;
 
   std::mutex mutex_;
+  // Threads blocked in lock_from_outside(): a busy progress thread re-takes
+  // a std::mutex before a waiter wakes (no fairness), and starved link
+  // set-up and submits for as long as the ring was busy.
+  std::atomic<std::uint32_t> waiting_{0};
   // The deadline the progress thread computed in its last round and sleeps
   // towards (guarded by mutex_).
   std::uint64_t planned_deadline_ns_ = 0;
@@ -91,6 +102,7 @@ class ProgressLoop {
   void run();
   bool round(std::uint64_t* deadline_ns);
   void sleep_until(std::uint64_t deadline_ns);
+  void let_waiters_in() noexcept;
 
   fabric::Endpoint& endpoint_;
   WaitSource wait_;
@@ -125,7 +137,7 @@ class BasicProgressThread final : public ProgressLoop {
       BasicProgressThread* self;
       ~Kick() { self->kick(); }
     } kick_after{this};
-    std::lock_guard lock(mutex_);
+    auto lock = lock_from_outside();
     return fn(driver_);
   }
 
@@ -134,7 +146,7 @@ class BasicProgressThread final : public ProgressLoop {
   // that polls for deliveries then does not keep the progress thread awake.
   template <class Fn>
   auto with_driver_quietly(Fn&& fn) {
-    std::lock_guard lock(mutex_);
+    auto lock = lock_from_outside();
     return fn(driver_);
   }
 
@@ -150,7 +162,7 @@ class BasicProgressThread final : public ProgressLoop {
   auto with_driver_round(Fn&& fn) {
     bool earlier = false;
     auto result = [&] {
-      std::lock_guard lock(mutex_);
+      auto lock = lock_from_outside();
       auto r = fn(driver_);
       round_locked();
       earlier = driver_.next_deadline_ns() < planned_deadline_ns_;

@@ -63,12 +63,12 @@ struct LinkOptions {
   std::uint32_t sq_depth = 256;              // writes in flight; chains up to half of it
   std::uint32_t max_inline_bytes = 256;      // asked for; Link::max_inline_bytes() is granted
   std::uint64_t timeout_ns = 5'000'000'000;  // set-up (resolve, connect, accept)
-  // Set-up on another thread than the one that polls the endpoint: this
-  // lock, which that thread holds around poll() and prepare_wait(), is taken
+  // Set-up on another thread than the one that polls the endpoint: takes
+  // the lock which that thread holds around poll() and prepare_wait(); held
   // around the set-up steps that touch the endpoint's shared state (creating
   // the QP on its CQ and SRQ, attaching the link), never while waiting for
-  // the peer. Whoever destroys a link must hold it too. Null: one thread.
-  std::mutex* endpoint_lock = nullptr;
+  // the peer. Whoever destroys a link must hold it too. Empty: one thread.
+  std::function<std::unique_lock<std::mutex>()> endpoint_lock;
 };
 
 class Listener;
@@ -152,8 +152,13 @@ class Listener {
   Result<std::unique_ptr<Link>> accept(std::uint64_t timeout_ns);
   std::uint16_t port() const noexcept;
   const std::string& address() const noexcept;
-  // Readable when a request is waiting (for callers that multiplex).
+  // Readable when a request is waiting (for callers that multiplex), except
+  // for requests already read while accept() set another one up: see
+  // pending().
   int fd() const noexcept;
+  // Requests read from the channel and not accepted yet: accept() takes
+  // them without waiting (the fd does not show them).
+  bool pending() const noexcept;
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -23,8 +23,7 @@ Result<std::uint32_t> create_link_qp(VerbsEndpoint::Impl& endpoint, rdma_cm_id* 
 
 // options.endpoint_lock taken (or nothing, without one).
 inline std::unique_lock<std::mutex> lock_endpoint(const LinkOptions& options) {
-  return options.endpoint_lock ? std::unique_lock(*options.endpoint_lock)
-                               : std::unique_lock<std::mutex>();
+  return options.endpoint_lock ? options.endpoint_lock() : std::unique_lock<std::mutex>();
 }
 
 // Connection parameters carrying `data` as private data (it must outlive

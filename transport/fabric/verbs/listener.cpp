@@ -194,6 +194,9 @@ const std::string& Listener::address() const noexcept {
 int Listener::fd() const noexcept {
   return impl_->channel->fd;
 }
+bool Listener::pending() const noexcept {
+  return !impl_->backlog.empty();
+}
 
 Result<std::unique_ptr<Listener>> VerbsEndpoint::listen(std::string_view ip, std::uint16_t port,
                                                         LinkOptions options) {
