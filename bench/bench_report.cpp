@@ -94,10 +94,12 @@ void print_json(const CaseInfo& c, const std::vector<MemberResult>& rs, bool ver
         i ? "," : "", r.node, static_cast<unsigned long long>(r.delivered), r.msgs_per_s(),
         r.mb_per_s(), static_cast<unsigned long long>(r.hash),
         static_cast<unsigned long long>(r.fifo_violations));
+    // Own key names: ci/demo reads the case's "median_usec" with a greedy
+    // sed pattern, which would take the last one on the line.
     if (r.remote_latency.count > 0 && c.mode == Mode::latency) {
       std::printf(
-          ",\"remote_latency\":{\"samples\":%zu,\"min_usec\":%.3f,\"median_usec\":%.3f,"
-          "\"p99_usec\":%.3f}",
+          ",\"remote_samples\":%zu,\"remote_min_usec\":%.3f,\"remote_median_usec\":%.3f,"
+          "\"remote_p99_usec\":%.3f",
           r.remote_latency.count, r.remote_latency.min_us, r.remote_latency.typical_us,
           r.remote_latency.p99_us);
     }
