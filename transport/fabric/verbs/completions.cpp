@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "fabric/verbs/cm_events.hpp"
 #include "fabric/verbs/endpoint_impl.hpp"
 #include "fabric/verbs/link.hpp"
 #include "fabric/verbs/log.hpp"
@@ -30,7 +31,10 @@ bool ends_connection(rdma_cm_event_type type) {
 std::size_t VerbsEndpoint::Impl::poll(std::span<Completion> out) {
   if (--polls_until_cm_check_ == 0) {
     polls_until_cm_check_ = kCmCheckInterval;
-    read_cm_events();
+    if (const std::uint64_t now = monotonic_ns(); now >= next_cm_check_ns_) {
+      next_cm_check_ns_ = now + kCmCheckPeriodNs;
+      read_cm_events();
+    }
   }
   std::size_t n = pending_.drain(out);
   if (n < out.size()) n += poll_cq(out.subspan(n));

@@ -83,9 +83,13 @@ class PendingCompletions {
 
 struct VerbsEndpoint::Impl {
   static constexpr std::size_t kPollBatch = 32;
-  // rdma_cm events (a peer disconnected) are read every this many polls, so
-  // a busy poll loop pays for the syscall rarely; wait() always reads them.
-  static constexpr std::uint32_t kCmCheckInterval = 1024;
+  // rdma_cm events (a peer disconnected) are read at most once per
+  // kCmCheckPeriodNs, so a busy poll loop pays for the syscall rarely, and
+  // at least that often: a dead peer is failure detection's fastest signal
+  // (every 1024 polls was ~100 ms on an emulated VM). The clock is read every
+  // kCmCheckInterval polls only. wait() always reads them.
+  static constexpr std::uint32_t kCmCheckInterval = 64;
+  static constexpr std::uint64_t kCmCheckPeriodNs = 1'000'000;
 
   Impl(const EndpointOptions& opts, Device dev, NumaPlacement placement, PdHandle protection,
        CompletionQueue completions, SharedReceiveQueue receives, EventChannelHandle cm,
@@ -124,6 +128,7 @@ struct VerbsEndpoint::Impl {
   PendingCompletions pending_;
   std::uint32_t cq_reserved_ = 0;
   std::uint32_t polls_until_cm_check_ = kCmCheckInterval;
+  std::uint64_t next_cm_check_ns_ = 0;
   bool receive_failure_logged_ = false;
   bool cq_may_hold_more_ = false;  // the last CQ poll filled its batch
   std::array<ibv_wc, kPollBatch> wcs_{};
