@@ -1,13 +1,15 @@
 // The process's node: started by the first handle from the cluster file
 // (RINGCAST_CONFIG, RINGCAST_NODE_ID; docs/configuration.md) and kept until
 // the process exits, like the corosync daemon outlives its clients' handles.
+// The node runs with membership (runtime::MemberNode): a member that dies or
+// is cut off is left out of a new ring, a restarted one is merged back.
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
 
 #include "client/node.hpp"
 #include "config/config.hpp"
-#include "runtime/ring_node.hpp"
+#include "runtime/member_node.hpp"
 
 namespace ringcast::client {
 
@@ -23,9 +25,20 @@ ring::RingConfig ring_config_of(const config::Totem& t) {
   return r;
 }
 
-cpg::Result<runtime::RingNodeOptions> options_of(const config::LocalConfig& local) {
+constexpr std::uint64_t kNsPerMs = 1'000'000;
+
+// The membership timeouts of the `totem` section (docs/operations.md).
+membership::MembershipConfig membership_of(const config::Totem& t) {
+  membership::MembershipConfig m;
+  m.token_timeout_ns = std::uint64_t{t.token_timeout_ms} * kNsPerMs;
+  m.consensus_timeout_ns = std::uint64_t{t.consensus_timeout_ms} * kNsPerMs;
+  m.join_interval_ns = std::uint64_t{t.join_timeout_ms} * kNsPerMs;
+  return m;
+}
+
+cpg::Result<runtime::MemberNodeOptions> options_of(const config::LocalConfig& local) {
   const config::Config& c = local.config;
-  runtime::RingNodeOptions o;
+  runtime::MemberNodeOptions o;
   std::vector<const config::Node*> nodes;
   for (const auto& n : c.nodes)
     nodes.push_back(&n);
@@ -38,6 +51,9 @@ cpg::Result<runtime::RingNodeOptions> options_of(const config::LocalConfig& loca
   if (me.gid_index || c.rdma.gid_index)
     o.gid_index = me.gid_index ? *me.gid_index : *c.rdma.gid_index;
   o.ring = ring_config_of(c.totem);
+  o.membership = membership_of(c.totem);
+  o.startup_window_ns = std::uint64_t{c.totem.startup_window_ms} * kNsPerMs;
+  o.redial_interval_ns = std::uint64_t{c.totem.reconnect_interval_ms} * kNsPerMs;
   o.progress.spin_ns = std::uint64_t{c.totem.spin_time_us} * 1000;
   // The link key (never the cluster key itself) proves membership at every
   // connection set-up; no key in the file: links are not authenticated.
@@ -62,9 +78,9 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
     std::fprintf(stderr, "ringcast: %s\n", options.status().message().c_str());
     return options.status();
   }
-  runtime::RingNodeOptions o = std::move(*options);
+  runtime::MemberNodeOptions o = std::move(*options);
   o.on_events = node->round_callback();
-  auto ring = runtime::RingNode::start(o);
+  auto ring = runtime::MemberNode::start(o);
   if (!ring.ok()) {
     std::fprintf(stderr, "ringcast: node %u cannot join the ring: %s\n", o.me,
                  ring.error().message().c_str());

@@ -62,6 +62,11 @@ struct Totem {
   std::uint32_t spin_time_us = 50;          // busy-polling before sleeping on the CQ
   std::uint32_t log_size_bytes = 8u << 20;  // receive log per sender
   std::uint32_t max_message_size_bytes = 1u << 20;  // cpg_max_atomic_msgsize_get()
+  // Membership over verbs (runtime::MemberNode): how long a starting process
+  // waits to reach every node before it starts with those it reached (or
+  // joins a running ring), and how often it re-dials a node it lost.
+  std::uint32_t startup_window_ms = 3000;
+  std::uint32_t reconnect_interval_ms = 200;
 };
 
 struct Node {

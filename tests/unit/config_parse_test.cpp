@@ -49,6 +49,8 @@ TEST(ConfigDefaults, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(c.totem.window_size, 256u);
   EXPECT_EQ(c.totem.token_hold_us, 100000u);
   EXPECT_EQ(c.totem.spin_time_us, 50u);
+  EXPECT_EQ(c.totem.startup_window_ms, 3000u);
+  EXPECT_EQ(c.totem.reconnect_interval_ms, 200u);
   EXPECT_EQ(c.totem.log_size_bytes, 8u << 20);
   EXPECT_EQ(c.totem.max_message_size_bytes, 1u << 20);
   ASSERT_EQ(c.nodes.size(), 1u);
@@ -93,6 +95,8 @@ TEST(ConfigFormat, ReadsEveryKey) {
       "  spin_time_us: 0\n"
       "  log_size_bytes: 16M\n"
       "  max_message_size_bytes: 64k\n"
+      "  startup_window_ms: 0\n"
+      "  reconnect_interval_ms: 50\n"
       "}\n"
       "rdma {\n  device: rxe0\n  gid_index: 1\n  port: 2\n}\n"
       "auth {\n  key: 00112233445566778899aabbccddeeff\n}\n"
@@ -111,6 +115,8 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.totem.spin_time_us, 0u);
   EXPECT_EQ(c.totem.log_size_bytes, 16u << 20);
   EXPECT_EQ(c.totem.max_message_size_bytes, 64u << 10);
+  EXPECT_EQ(c.totem.startup_window_ms, 0u);
+  EXPECT_EQ(c.totem.reconnect_interval_ms, 50u);
   EXPECT_EQ(c.rdma.device, "rxe0");
   EXPECT_EQ(c.rdma.gid_index, 1);
   EXPECT_EQ(c.rdma.port, 2);
@@ -124,7 +130,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.nodes[0].gid_index, 3);
   EXPECT_EQ(c.nodes[1].address, IpAddress::v4(192, 168, 1, 8)) << "v4-mapped becomes IPv4";
   ASSERT_NE(c.node(8), nullptr);
-  EXPECT_EQ(c.node(8)->line, 30u);
+  EXPECT_EQ(c.node(8)->line, 32u);
   EXPECT_EQ(c.node(9), nullptr);
 }
 
