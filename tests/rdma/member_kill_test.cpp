@@ -378,6 +378,12 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   for (std::size_t i = 0; i < kMembers; ++i)
     EXPECT_EQ(cl.at(i).reap(deadline), 0) << "node " << i + 1 << " did not exit cleanly";
+  cl.pump_until([] { return false; }, 1);  // the status lines sent before exiting
+  for (std::size_t i = 0; i < kMembers; ++i) {
+    const long s = cl.find(i, 0, "status", [](auto&) { return true; });
+    EXPECT_GE(s, 0) << cl.transcript(i);
+    if (s >= 0) std::printf("node %zu %s\n", i + 1, cl.at(i).lines[s].c_str());
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "runtime/member_node.hpp"
+#include "runtime/status_line.hpp"
 
 namespace ringcast::test {
 namespace {
@@ -186,6 +187,7 @@ int member_process_main(const MemberProcessPlan& plan, int command_fd, int repor
     m.payload = payload;
     (void)(*node)->submit(m);  // try_again: this one is skipped, the stream goes on
   }
+  report(report_fd, "status " + runtime::status_line((*node)->status()));
   (*node)->stop();
   return 0;
 }

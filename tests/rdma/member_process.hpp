@@ -8,6 +8,7 @@
 //     delivered since the change before it (count and running FNV-1a hash)
 //   final <count>:<hash>   every member of the current regular configuration
 //     sent its end marker: the messages since that configuration began
+//   status <runtime::status_line>   at "exit"
 //   error <what>
 #pragma once
 
