@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -98,6 +99,12 @@ runtime::MemberNodeOptions options_for(const MemberProcessPlan& plan, Stream& st
   o.membership.token_timeout_ns = std::uint64_t{kDefaults.token_timeout_ms} * 1'000'000;
   o.membership.consensus_timeout_ns = std::uint64_t{kDefaults.consensus_timeout_ms} * 1'000'000;
   o.membership.join_interval_ns = std::uint64_t{kDefaults.join_timeout_ms} * 1'000'000;
+  if (plan.keyed) {
+    std::array<std::byte, 32> secret{};
+    for (std::size_t i = 0; i < secret.size(); ++i)
+      secret[i] = static_cast<std::byte>(0xA5 ^ i);
+    o.key = *fabric::auth::AuthKey::derive(secret);
+  }
   o.on_events = [&stream](runtime::EventSource& events) {
     while (auto e = events.next_event()) {
       if (e->change != nullptr) {

@@ -26,6 +26,7 @@ struct MemberProcessPlan {
   std::string device;
   int gid_index = -1;
   std::uint64_t send_interval_ns = 5'000'000;  // one message per member this often
+  bool keyed = true;  // links authenticated with a cluster key, as in production
 };
 
 // Runs in a forked child until "exit" or EOF on command_fd; returns the exit
