@@ -6,7 +6,9 @@
 // survivor's transitional and regular configuration is printed. The killed
 // node then restarts (a new process, a new incarnation) and must be merged
 // back: every member ends in one regular configuration of all 5, and the
-// messages after it (up to every member's end marker) are identical.
+// messages after it (up to every member's end marker) are identical. Twice:
+// an ordinary member (node 3), then the representative (node 1, which made
+// the ring's first token and represents it in membership).
 //
 // Identical sequences: at every configuration change each member reports
 // the count and running hash of what it delivered since the change before;
@@ -35,7 +37,6 @@ namespace ringcast::test {
 namespace {
 
 constexpr std::size_t kMembers = 5;
-constexpr std::size_t kVictim = 2;  // node 3: neither the representative nor the last
 constexpr std::uint16_t kBasePort = 17520;
 constexpr int kStepTimeoutS = 120;  // the emulated VM is slow
 
@@ -257,12 +258,17 @@ std::string last_full_ring(Cluster& cl) {
   return ring;
 }
 
-TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
-  RINGCAST_REQUIRE_RDMA(env);
-  if (env.addrs.size() < kMembers) {
-    GTEST_SKIP() << "skipped: needs " << kMembers << " addresses on the RDMA device, found "
-                 << env.addrs.size() << " (RINGCAST_RDMA_ADDRS)";
-  }
+// "1,2,4,5" for all but member index `victim`.
+std::string all_but(std::size_t victim) {
+  std::string s;
+  for (std::size_t i = 0; i < kMembers; ++i)
+    if (i != victim) s += (s.empty() ? "" : ",") + std::to_string(i + 1);
+  return s;
+}
+
+void kill_and_restart(const RdmaEnv& env, std::size_t victim) {
+  const std::string survivors_text = all_but(victim);
+  const std::string victim_text = std::to_string(victim + 1);
   Cluster cl(env);
   for (std::size_t i = 0; i < kMembers; ++i)
     cl.spawn(i);
@@ -280,16 +286,16 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
     mark[i] = cl.at(i).lines.size();
 
   const std::uint64_t kill_ns = steady_ns();
-  cl.at(kVictim).kill9();
+  cl.at(victim).kill9();
   // Each survivor: a transitional configuration without the victim, then a
   // regular one of the 4 survivors with the victim in `left`.
   std::vector<std::size_t> survivors;
   for (std::size_t i = 0; i < kMembers; ++i)
-    if (i != kVictim) survivors.push_back(i);
+    if (i != victim) survivors.push_back(i);
   const auto regular_of_four = [&](std::size_t i) {
-    return cl.find(i, mark[i], "conf", [](const std::string& l) {
+    return cl.find(i, mark[i], "conf", [&](const std::string& l) {
       auto c = parse_conf(l);
-      return c && !c->transitional && c->members == "1,2,4,5" && c->left == "3";
+      return c && !c->transitional && c->members == survivors_text && c->left == victim_text;
     });
   };
   const bool reformed = cl.pump_until(
@@ -299,7 +305,8 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
         return true;
       },
       kStepTimeoutS);
-  ASSERT_TRUE(reformed) << "the survivors did not all install a ring of 1,2,4,5 with 3 left\n"
+  ASSERT_TRUE(reformed) << "the survivors did not all install a ring of " << survivors_text
+                        << " with " << victim_text << " left\n"
                         << cl.transcripts();
   for (auto i : survivors) {
     const long t = cl.find(i, mark[i], "conf", [](const std::string& l) {
@@ -309,11 +316,11 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
     ASSERT_GE(t, 0) << cl.transcript(i);
     const auto trans = parse_conf(cl.at(i).lines[t]);
     const auto reg = parse_conf(cl.at(i).lines[regular_of_four(i)]);
-    EXPECT_EQ(trans->members, "1,2,4,5") << cl.transcript(i);
+    EXPECT_EQ(trans->members, survivors_text) << cl.transcript(i);
     std::printf(
-        "kill -9 node 3 -> node %zu: transitional configuration after %.1f ms, "
-        "regular (3 left) after %.1f ms\n",
-        i + 1, (trans->t_ns - kill_ns) / 1e6, (reg->t_ns - kill_ns) / 1e6);
+        "kill -9 node %zu -> node %zu: transitional configuration after %.1f ms, "
+        "regular (%zu left) after %.1f ms\n",
+        victim + 1, i + 1, (trans->t_ns - kill_ns) / 1e6, victim + 1, (reg->t_ns - kill_ns) / 1e6);
     // Why: a link failure seen (fast) or the token timeout (slow).
     const long counters =
         cl.find(i, static_cast<std::size_t>(t), "counters", [](auto&) { return true; });
@@ -321,13 +328,13 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
   }
   std::fflush(stdout);
 
-  // The survivors keep streaming; then node 3 comes back as a new process.
+  // The survivors keep streaming; then the victim comes back as a new process.
   cl.pump_until([] { return false; }, 2);
   for (auto i : survivors)
     mark[i] = cl.at(i).lines.size();
   const std::uint64_t restart_ns = steady_ns();
-  cl.spawn(kVictim);
-  mark[kVictim] = 0;
+  cl.spawn(victim);
+  mark[victim] = 0;
   const bool merged = cl.pump_until(
       [&] {
         for (std::size_t i = 0; i < kMembers; ++i)
@@ -335,15 +342,16 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
         return true;
       },
       kStepTimeoutS);
-  ASSERT_TRUE(merged) << "node 3 restarted but not every member reached a ring of all 5\n"
+  ASSERT_TRUE(merged) << "node " << victim_text
+                      << " restarted but not every member reached a ring of all 5\n"
                       << cl.transcripts();
   for (std::size_t i = 0; i < kMembers; ++i) {
     const auto c = parse_conf(cl.at(i).lines[full_regular(cl, i, mark[i])]);
-    if (i != kVictim) {
-      EXPECT_EQ(c->joined, "3") << cl.transcript(i);
+    if (i != victim) {
+      EXPECT_EQ(c->joined, victim_text) << cl.transcript(i);
     }
-    std::printf("node 3 restarted -> node %zu in a ring of all 5 after %.1f ms\n", i + 1,
-                (c->t_ns - restart_ns) / 1e6);
+    std::printf("node %zu restarted -> node %zu in a ring of all 5 after %.1f ms\n", victim + 1,
+                i + 1, (c->t_ns - restart_ns) / 1e6);
   }
   std::fflush(stdout);
 
@@ -384,6 +392,25 @@ TEST(MemberKill, SurvivorsReformAndTheKilledMemberRejoins) {
     EXPECT_GE(s, 0) << cl.transcript(i);
     if (s >= 0) std::printf("node %zu %s\n", i + 1, cl.at(i).lines[s].c_str());
   }
+}
+
+#define REQUIRE_FIVE_ADDRESSES(env)                                                          \
+  RINGCAST_REQUIRE_RDMA(env);                                                                \
+  if (env.addrs.size() < kMembers) {                                                         \
+    GTEST_SKIP() << "skipped: needs " << kMembers << " addresses on the RDMA device, found " \
+                 << env.addrs.size() << " (RINGCAST_RDMA_ADDRS)";                            \
+  }
+
+// Node 3: neither the representative nor the last of the ring.
+TEST(MemberKill, AMemberIsKilledTheOthersReformAndItRejoins) {
+  REQUIRE_FIVE_ADDRESSES(env);
+  kill_and_restart(env, 2);
+}
+
+// Node 1: the representative (it made the ring's first token).
+TEST(MemberKill, TheRepresentativeIsKilledTheOthersReformAndItRejoins) {
+  REQUIRE_FIVE_ADDRESSES(env);
+  kill_and_restart(env, 0);
 }
 
 }  // namespace
