@@ -26,7 +26,8 @@ std::uint32_t clock_incarnation() noexcept {
   const std::int64_t s = ts.tv_sec > kIncarnationEpochS ? ts.tv_sec - kIncarnationEpochS : 0;
   const std::uint64_t units = static_cast<std::uint64_t>(s) * 10 +
                               static_cast<std::uint64_t>(ts.tv_nsec) / kIncarnationUnitNs;
-  return static_cast<std::uint32_t>(units) | 1u;  // never 0 ("none seen")
+  const auto incarnation = static_cast<std::uint32_t>(units);
+  return incarnation != 0 ? incarnation : 1;  // never 0 ("none seen")
 }
 
 Status validate(const MemberNodeOptions& o) {
