@@ -14,6 +14,8 @@ namespace {
 
 // Start-up: a lower member not listening yet is tried again this soon.
 constexpr std::uint64_t kGatherRetryNs = 100'000'000;
+// Start-up: the shortest set-up a dial is given, even at the window's end.
+constexpr std::uint64_t kGatherDialFloorNs = 1'000'000'000;
 // One accept wait at most: bounds how late a re-dial or stop() comes.
 constexpr std::uint64_t kAcceptWaitNs = 100'000'000;
 
@@ -152,9 +154,11 @@ LinkKeeper::Links LinkKeeper::gather(std::uint64_t deadline_ns) {
   for (std::uint64_t now = ep_.now_ns(); now < deadline_ns; now = ep_.now_ns()) {
     for (std::size_t i = 0; i < plan_.my_index; ++i) {
       if (links[i] || next_dial_ns[i] > now) continue;
-      // The whole set-up time even near the deadline: a dial cut short
-      // leaves the peer a request (or a link) that dies at once.
-      links[i] = dial(i, plan_.dial_timeout_ns);
+      // At least kGatherDialFloorNs even near the deadline: a dial cut short
+      // leaves the peer a request (or a link) that dies at once. A dead host
+      // (no answer to ARP) still costs the window at most that much more.
+      const std::uint64_t left_ns = deadline_ns > now ? deadline_ns - now : 0;
+      links[i] = dial(i, std::min(plan_.dial_timeout_ns, std::max(left_ns, kGatherDialFloorNs)));
       next_dial_ns[i] = ep_.now_ns() + kGatherRetryNs;
     }
     Links arrived(n);

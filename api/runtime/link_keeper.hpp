@@ -42,7 +42,7 @@ struct KeeperPlan {
   // Takes the lock held by whoever polls the endpoint (LinkOptions).
   std::function<std::unique_lock<std::mutex>()> endpoint_lock;
   std::uint64_t redial_interval_ns = 200'000'000;
-  std::uint64_t dial_timeout_ns = 5'000'000'000;  // one connect, or one accepted set-up, at most
+  std::uint64_t dial_timeout_ns = 2'000'000'000;  // one connect, or one accepted set-up, at most
 };
 
 class LinkKeeper {

@@ -65,8 +65,10 @@ struct MemberNodeOptions {
   RoundCallback on_events;
   std::uint64_t startup_window_ns = 3'000'000'000;  // see the top
   std::uint64_t redial_interval_ns = 200'000'000;   // a missing lower member is dialled this often
-  std::uint64_t dial_timeout_ns = 5'000'000'000;    // one link set-up (either side) at most
-  std::uint32_t incarnation = 0;                    // 0: from the clock (see the top)
+  // One link set-up (either side) at most; a dial to a dead host blocks the
+  // re-dialling of the other lower members this long.
+  std::uint64_t dial_timeout_ns = 2'000'000'000;
+  std::uint32_t incarnation = 0;  // 0: from the clock (see the top)
   // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
   // Empty: links are not authenticated (logged once as a warning).
   fabric::auth::AuthKey key;
