@@ -193,7 +193,13 @@ class RingState {
                          std::size_t token_bytes) const noexcept;
   bool maybe_wake(std::uint64_t now_ns);
   bool maybe_retransmit(std::uint64_t now_ns);
-  bool wake_due() const noexcept { return !queue_.empty() && !token_in_hand_ && !wake_sent_; }
+  // Not when the token this member passed last carries a backlog of its own:
+  // then nobody holds it (no idle hold with a backlog, no busy hold with
+  // another's) and it comes straight back; under load a wake per rotation
+  // only cost every member a post and a wake-up.
+  bool wake_due() const noexcept {
+    return !queue_.empty() && !token_in_hand_ && !wake_sent_ && flow_.my_last_backlog() == 0;
+  }
   // The token names seqs that have not all landed here yet (docs/protocol.md
   // "Catching up"): this member places nothing until they have.
   bool behind() const noexcept {
