@@ -172,7 +172,8 @@ std::optional<ring::Delivery> RingNode::next_delivery() {
 }
 
 Status RingNode::release_through(std::uint64_t seq) {
-  return with_driver([seq](ring::RingDriver& d) { return d.release_through(seq); });
+  return progress_->with_driver_if_due(
+      [seq](ring::RingDriver& d) { return d.release_through(seq); });
 }
 
 // Registration needs no lock in verbs (ibv_reg_mr is thread-safe), but the

@@ -116,7 +116,7 @@ TEST(RingState, ASingleMemberDeliversToItself) {
   auto ring = make_ring(small_config(), 1);
   RingState& s = ring[0]->state;
   EXPECT_TRUE(s.holds_token());
-  EXPECT_EQ(s.next_deadline_ns(), 0u) << "the first visit is due";
+  EXPECT_EQ(s.next_deadline_ns(), kNever) << "alone with nothing queued: no visit is due";
   s.tick(0);
   EXPECT_EQ(s.next_deadline_ns(), kNever) << "idle: nothing to do until work arrives";
   ASSERT_TRUE(s.submit(message("hello")).ok());

@@ -150,6 +150,24 @@ class BasicProgressThread final : public ProgressLoop {
     return fn(driver_);
   }
 
+  // Like with_driver(), but kicks the progress thread only when fn moved the
+  // ring's next deadline before the one that thread planned with: for calls
+  // that rarely give the ring work at once (release_through, which a CPG
+  // dispatcher makes after every message: a kick each time woke the progress
+  // thread for nothing).
+  template <class Fn>
+  auto with_driver_if_due(Fn&& fn) {
+    bool earlier = false;
+    auto result = [&] {
+      auto lock = lock_from_outside();
+      auto r = fn(driver_);
+      earlier = driver_.next_deadline_ns() < planned_deadline_ns_;
+      return r;
+    }();
+    if (earlier) kick();
+    return result;
+  }
+
   // Like with_driver(), then runs one round right here, in the caller's
   // thread, before the progress thread would wake: a member that keeps the
   // token (busy hold) sends the caller's message and delivers it to itself

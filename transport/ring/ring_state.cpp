@@ -255,8 +255,10 @@ void RingState::absorb_progress() noexcept {
 }
 
 bool RingState::should_hold(std::uint64_t now_ns) const noexcept {
-  // Alone, a visit can only achieve something when something changed.
-  if (membership_.size() == 1) return !solo_dirty_;
+  // Alone, a visit can only achieve something when something changed and
+  // messages wait: one that emptied the queue needs no second visit (and an
+  // inline submit then need not wake the progress thread for it).
+  if (membership_.size() == 1) return !solo_dirty_ || queue_.empty();
   if (!queue_.empty() || wake_pending_) return false;
   if (!idle_at_arrival_ && !keeping_) return false;
   return now_ns < hold_until_ns_;
@@ -314,7 +316,7 @@ std::uint64_t RingState::next_deadline_ns() const noexcept {
   if (outbox_.total_queued() > 0) return 0;
   const bool single = membership_.size() == 1;
   if (token_in_hand_) {
-    if (single) return solo_dirty_ ? 0 : kNever;
+    if (single) return solo_dirty_ && !queue_.empty() ? 0 : kNever;
     if ((idle_at_arrival_ || keeping_) && queue_.empty() && !wake_pending_) return hold_until_ns_;
     if (behind() && !queue_.empty()) return kNever;  // waits for a landing
     return 0;
