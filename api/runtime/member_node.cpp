@@ -235,8 +235,10 @@ Status MemberNode::submit(const ring::OutgoingMessage& message) {
       [&](membership::MemberDriver& d) { return d.submit(message); });
 }
 
+// A CPG dispatcher releases after every message: kick the progress thread
+// only when the release gave the ring something to do sooner.
 Status MemberNode::release_through(std::uint64_t index) {
-  return progress_->with_driver(
+  return progress_->with_driver_if_due(
       [index](membership::MemberDriver& d) { return d.release_through(index); });
 }
 
