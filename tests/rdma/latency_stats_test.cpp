@@ -1,5 +1,5 @@
 // The fabric demo's latency summary (bench/latency_stats.hpp), on the host.
-#include "latency_stats.hpp"
+#include "bench/latency_stats.hpp"
 
 #include <gtest/gtest.h>
 
