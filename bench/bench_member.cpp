@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "order_digest.hpp"
+#include "runtime/status_line.hpp"
 
 namespace ringcast::bench {
 namespace {
@@ -321,6 +323,10 @@ void run_member_series(const runtime::RingNodeOptions& node_options, const Serie
       if (!r.error.empty()) break;
     }
   }
+  // Issue 5's counters, one line per member process (stderr: the table and
+  // the JSON on stdout stay as they are).
+  std::fprintf(stderr, "ringcast-bench: node %u status: %s\n", options.me,
+               runtime::status_line((*node)->status()).c_str());
   (*node)->stop();  // no more on_round: the slots may go
 }
 
