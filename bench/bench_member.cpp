@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -302,6 +303,45 @@ double MemberResult::mb_per_s() const {
              : static_cast<double>(bytes_delivered) * 1e3 / static_cast<double>(elapsed_ns);
 }
 
+namespace {
+
+// RINGCAST_BENCH_COUNTERS=1: each case's ring counters on stderr (tuning).
+void print_case_counters(runtime::RingNode& node, ring::RingCounters* before) {
+  if (std::getenv("RINGCAST_BENCH_COUNTERS") == nullptr) return;
+  const ring::RingCounters now =
+      node.with_driver([](ring::RingDriver& d) { return d.state().counters(); });
+  const ring::RingCounters& b = *before;
+  std::fprintf(stderr,
+               "ringcast-bench counters node %u: visits %llu records %llu passes %llu "
+               "busy_holds %llu holds %llu wakes %llu/%llu outbox_limited %llu "
+               "space_limited %llu catch_up %llu\n",
+               node.me(), static_cast<unsigned long long>(now.visits - b.visits),
+               static_cast<unsigned long long>(now.records_sent - b.records_sent),
+               static_cast<unsigned long long>(now.tokens_passed - b.tokens_passed),
+               static_cast<unsigned long long>(now.busy_holds - b.busy_holds),
+               static_cast<unsigned long long>(now.token_holds - b.token_holds),
+               static_cast<unsigned long long>(now.wakes_sent - b.wakes_sent),
+               static_cast<unsigned long long>(now.wakes_received - b.wakes_received),
+               static_cast<unsigned long long>(now.visits_outbox_limited - b.visits_outbox_limited),
+               static_cast<unsigned long long>(now.visits_space_limited - b.visits_space_limited),
+               static_cast<unsigned long long>(now.catch_up_waits - b.catch_up_waits));
+  node.with_driver([](ring::RingDriver& d) {
+    const ring::ReceiveLog& log = d.state().log();
+    std::fprintf(stderr,
+                 "ringcast-bench log: received %llu delivered %llu released %llu dropped %llu "
+                 "fault %d stuck %d highest_safe %llu\n",
+                 static_cast<unsigned long long>(log.received_up_to()),
+                 static_cast<unsigned long long>(log.delivered_seq()),
+                 static_cast<unsigned long long>(log.released_seq()),
+                 static_cast<unsigned long long>(log.counters().records_dropped),
+                 static_cast<int>(log.counters().last_fault), log.stuck() ? 1 : 0,
+                 static_cast<unsigned long long>(d.state().safe_up_to()));
+  });
+  *before = now;
+}
+
+}  // namespace
+
 void run_member_series(const runtime::RingNodeOptions& node_options, const SeriesHooks& hooks) {
   Sink sink(node_options);
   runtime::RingNodeOptions options = node_options;
@@ -313,12 +353,14 @@ void run_member_series(const runtime::RingNodeOptions& node_options, const Serie
   }
   // Declared after the node and freed before it: a region goes before its endpoint.
   ZeroCopySlots slots;
+  ring::RingCounters counters_before;
   if (hooks.ready && !hooks.ready()) {
     hooks.report(failed(options.me, "no go from the parent"));
   } else {
     while (auto plan = hooks.next_case()) {
       const MemberResult r = run_case(**node, sink, slots, *plan);
       hooks.report(r);
+      print_case_counters(**node, &counters_before);
       (*node)->with_driver([&](ring::RingDriver&) { sink.reset(); });
       if (!r.error.empty()) break;
     }
