@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "rdma_harness.hpp"
 
 namespace ringcast::test {
@@ -77,73 +78,19 @@ std::optional<Confchg> parse(const std::string& line) {
   return c;
 }
 
-// One cpg_kill_member process, its stdin and its stdout lines.
-class Process {
- public:
-  Process(const std::string& config, int node) {
-    int in[2], out[2];
-    if (pipe(in) != 0 || pipe(out) != 0) return;
-    std::fflush(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(in[0], STDIN_FILENO);
-      dup2(out[1], STDOUT_FILENO);
-      for (int fd : {in[0], in[1], out[0], out[1]})
-        close(fd);
-      setenv("RINGCAST_CONFIG", config.c_str(), 1);
-      setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
-      execl(CPG_KILL_MEMBER_PATH, CPG_KILL_MEMBER_PATH, static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    to_ = in[1];
-    from_ = out[0];
-  }
-  ~Process() {
-    if (pid_ > 0) kill9();
-    if (to_ >= 0) close(to_);
-    if (from_ >= 0) close(from_);
-  }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  void kill9() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int exit_and_reap(Clock::time_point deadline) {
-    [[maybe_unused]] ssize_t n = write(to_, "exit\n", 5);
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      usleep(20'000);
-    }
-    return -1;
-  }
-  int fd() const { return from_; }
-  void read_some() {
-    char chunk[4096];
-    const ssize_t n = read(from_, chunk, sizeof chunk);
-    if (n <= 0) return;
-    buffer_.append(chunk, static_cast<std::size_t>(n));
-    for (auto nl = buffer_.find('\n'); nl != std::string::npos; nl = buffer_.find('\n')) {
-      lines.push_back(buffer_.substr(0, nl));
-      buffer_.erase(0, nl + 1);
-    }
-  }
-  std::vector<std::string> lines;
-
- private:
-  pid_t pid_ = -1;
-  int to_ = -1;
-  int from_ = -1;
-  std::string buffer_;
-};
+// One cpg_kill_member process: commands on its stdin, its stdout lines.
+std::unique_ptr<ChildProcess> start_member(const std::string& config, int node) {
+  return std::make_unique<ChildProcess>([&](int commands, int reports) {
+    dup2(commands, STDIN_FILENO);
+    dup2(reports, STDOUT_FILENO);
+    close(commands);
+    close(reports);
+    setenv("RINGCAST_CONFIG", config.c_str(), 1);
+    setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
+    execl(CPG_KILL_MEMBER_PATH, CPG_KILL_MEMBER_PATH, static_cast<char*>(nullptr));
+    return 127;
+  });
+}
 
 std::string cluster_file(const RdmaEnv& env, const std::filesystem::path& dir) {
   const auto path = dir / "cluster.conf";
@@ -162,7 +109,7 @@ std::string cluster_file(const RdmaEnv& env, const std::filesystem::path& dir) {
 }
 
 struct Group {
-  std::vector<std::unique_ptr<Process>> p;
+  std::vector<std::unique_ptr<ChildProcess>> p;
 
   template <class Pred>
   bool pump_until(Pred pred, int timeout_s) {
@@ -239,7 +186,7 @@ TEST(CpgKill, SurvivorsGetNodedownAndTheRestartedNodeComesBack) {
   const std::string config = cluster_file(env, dir);
   Group r;
   for (int i = 0; i < kMembers; ++i)
-    r.p.push_back(std::make_unique<Process>(config, i + 1));
+    r.p.push_back(start_member(config, i + 1));
   const auto all_five = [&] {
     for (std::size_t i = 0; i < r.p.size(); ++i) {
       auto c = r.last(i);
@@ -281,7 +228,7 @@ TEST(CpgKill, SurvivorsGetNodedownAndTheRestartedNodeComesBack) {
   for (std::size_t i = 0; i < r.p.size(); ++i)
     mark[i] = r.p[i]->lines.size();
   const std::uint64_t restart_ns = steady_ns();
-  r.p[kVictim - 1] = std::make_unique<Process>(config, kVictim);
+  r.p[kVictim - 1] = start_member(config, kVictim);
   mark[kVictim - 1] = 0;
   const auto back = [&](std::size_t i) {
     return r.first(i, mark[i], [i](const Confchg& c) {
@@ -310,8 +257,10 @@ TEST(CpgKill, SurvivorsGetNodedownAndTheRestartedNodeComesBack) {
       EXPECT_NE(l.rfind("error", 0), 0u) << "node " << i + 1 << ": " << l;
   }
   const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (auto& p : r.p)
+    p->command("exit");
   for (std::size_t i = 0; i < r.p.size(); ++i)
-    EXPECT_EQ(r.p[i]->exit_and_reap(deadline), 0) << "node " << i + 1;
+    EXPECT_EQ(r.p[i]->reap(deadline), 0) << "node " << i + 1;
   std::filesystem::remove_all(dir);
 }
 

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "member_process.hpp"
 #include "rdma_harness.hpp"
 
@@ -74,78 +75,6 @@ std::optional<Conf> parse_conf(const std::string& line) {
   return c;
 }
 
-// One member process: its command pipe and its report lines.
-class Child {
- public:
-  Child(const MemberProcessPlan& plan) {
-    int cmd[2], rep[2];
-    if (pipe(cmd) != 0 || pipe(rep) != 0) return;
-    std::fflush(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      close(cmd[1]);
-      close(rep[0]);
-      _exit(member_process_main(plan, cmd[0], rep[1]));
-    }
-    close(cmd[0]);
-    close(rep[1]);
-    to_ = cmd[1];
-    from_ = rep[0];
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (to_ >= 0) close(to_);
-    if (from_ >= 0) close(from_);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  bool running() const { return pid_ > 0; }
-  void command(const std::string& c) {
-    const std::string l = c + "\n";
-    [[maybe_unused]] ssize_t n = write(to_, l.data(), l.size());
-  }
-  void kill9() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  // Exit status once it exits by itself within the deadline, else -1.
-  int reap(Clock::time_point deadline) {
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-  int fd() const { return from_; }
-  // Reads what is there (the fd polled readable).
-  void read_some() {
-    char chunk[4096];
-    const ssize_t n = read(from_, chunk, sizeof chunk);
-    if (n <= 0) return;
-    buffer_.append(chunk, static_cast<std::size_t>(n));
-    for (auto nl = buffer_.find('\n'); nl != std::string::npos; nl = buffer_.find('\n')) {
-      lines.push_back(buffer_.substr(0, nl));
-      buffer_.erase(0, nl + 1);
-    }
-  }
-  std::vector<std::string> lines;
-
- private:
-  pid_t pid_ = -1;
-  int to_ = -1;
-  int from_ = -1;
-  std::string buffer_;
-};
-
 class Cluster {
  public:
   explicit Cluster(const RdmaEnv& env) {
@@ -157,9 +86,11 @@ class Cluster {
   }
   void spawn(std::size_t i) {
     MemberProcessPlan plan{members_, members_[i].node, env_.device, env_.gid_index};
-    children_[i] = std::make_unique<Child>(plan);
+    children_[i] = std::make_unique<ChildProcess>([&plan](int commands, int reports) {
+      return member_process_main(plan, commands, reports);
+    });
   }
-  Child& at(std::size_t i) { return *children_[i]; }
+  ChildProcess& at(std::size_t i) { return *children_[i]; }
   // Reads reports until pred() holds or the timeout; false on timeout.
   template <class Pred>
   bool pump_until(Pred pred, int timeout_s) {
@@ -167,7 +98,7 @@ class Cluster {
     while (!pred()) {
       if (Clock::now() >= deadline) return false;
       std::vector<pollfd> fds;
-      std::vector<Child*> who;
+      std::vector<ChildProcess*> who;
       for (auto& c : children_) {
         if (c && c->fd() >= 0) {
           fds.push_back({c->fd(), POLLIN, 0});
@@ -207,7 +138,7 @@ class Cluster {
  private:
   RdmaEnv env_;
   std::vector<runtime::MemberAddress> members_;
-  std::vector<std::unique_ptr<Child>> children_;
+  std::vector<std::unique_ptr<ChildProcess>> children_;
 };
 
 std::string Cluster::evs_disagreements() const {

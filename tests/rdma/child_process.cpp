@@ -1,0 +1,68 @@
+#include "child_process.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+namespace ringcast::test {
+
+ChildProcess::ChildProcess(const std::function<int(int, int)>& body) {
+  int cmd[2], rep[2];
+  if (pipe(cmd) != 0 || pipe(rep) != 0) return;
+  std::fflush(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
+    close(cmd[1]);
+    close(rep[0]);
+    _exit(body(cmd[0], rep[1]));
+  }
+  close(cmd[0]);
+  close(rep[1]);
+  to_ = cmd[1];
+  from_ = rep[0];
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) kill9();
+  if (to_ >= 0) close(to_);
+  if (from_ >= 0) close(from_);
+}
+
+void ChildProcess::command(const std::string& line) {
+  const std::string l = line + "\n";
+  [[maybe_unused]] ssize_t n = write(to_, l.data(), l.size());
+}
+
+void ChildProcess::kill9() {
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+int ChildProcess::reap(std::chrono::steady_clock::time_point deadline) {
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+void ChildProcess::read_some() {
+  char chunk[4096];
+  const ssize_t n = read(from_, chunk, sizeof chunk);
+  if (n <= 0) return;
+  buffer_.append(chunk, static_cast<std::size_t>(n));
+  for (auto nl = buffer_.find('\n'); nl != std::string::npos; nl = buffer_.find('\n')) {
+    lines.push_back(buffer_.substr(0, nl));
+    buffer_.erase(0, nl + 1);
+  }
+}
+
+}  // namespace ringcast::test
