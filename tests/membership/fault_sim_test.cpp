@@ -22,23 +22,20 @@
 namespace ringcast::membership::fault_test {
 namespace {
 
-using ::ringcast::sim_test::replay_command;
+using ::ringcast::sim_test::for_each_seed;
 using ::ringcast::sim_test::SeedRange;
 
 TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
   const SeedRange seeds = SeedRange::from_env(2000);
   const std::uint64_t first = seeds.first;
   const std::uint64_t count = seeds.count;
-  const bool trace = seeds.trace;
 
   std::map<std::size_t, std::uint64_t> by_members;
   std::map<std::string, std::uint64_t> by_fault;
   FaultRunResult total;
-  int failures = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::uint64_t seed = first; seed < first + count; ++seed) {
+  const double seconds = for_each_seed(seeds, [&](std::uint64_t seed) {
     const FaultScenario s = make_fault_scenario(seed);
-    const FaultRunResult r = run_fault_scenario(s, trace);
+    const FaultRunResult r = run_fault_scenario(s, seeds.trace);
     ++by_members[s.members];
     for (const Fault& f : s.faults)
       ++by_fault[fault_name(f.kind)];
@@ -50,15 +47,9 @@ TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
     total.records_recovered += r.records_recovered;
     total.control_dropped += r.control_dropped;
     total.faults += r.faults;
-    if (!r.ok) {
-      ADD_FAILURE() << "seed " << seed << ": " << r.failure << "\n  scenario: " << s.describe()
-                    << "\n  replay: " << replay_command(seed)
-                    << "   (RINGCAST_TRACE=1 for every event)";
-      if (++failures >= 5) break;
-    }
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (r.ok) return std::optional<std::string>();
+    return std::optional<std::string>(r.failure + "\n  scenario: " + s.describe());
+  });
   std::printf("fault sim: %llu seeds from %llu in %.2f s\n", static_cast<unsigned long long>(count),
               static_cast<unsigned long long>(first), seconds);
   std::printf("  members:");

@@ -20,22 +20,19 @@
 namespace ringcast::ring::sim_test {
 namespace {
 
-using ::ringcast::sim_test::replay_command;
+using ::ringcast::sim_test::for_each_seed;
 using ::ringcast::sim_test::SeedRange;
 
 TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
   const SeedRange seeds = SeedRange::from_env(2000);
   const std::uint64_t first = seeds.first;
   const std::uint64_t count = seeds.count;
-  const bool trace = seeds.trace;
 
   std::map<std::size_t, std::uint64_t> by_members;
   RunResult total;
-  int failures = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::uint64_t seed = first; seed < first + count; ++seed) {
+  const double seconds = for_each_seed(seeds, [&](std::uint64_t seed) {
     const Scenario s = make_scenario(seed);
-    const RunResult r = run_scenario(s, trace);
+    const RunResult r = run_scenario(s, seeds.trace);
     ++by_members[s.members];
     total.events += r.events;
     total.delivered += r.delivered;
@@ -44,15 +41,9 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
     total.holds += r.holds;
     total.space_waits += r.space_waits;
     total.submit_retries += r.submit_retries;
-    if (!r.ok) {
-      ADD_FAILURE() << "seed " << seed << ": " << r.failure << "\n  scenario: " << s.describe()
-                    << "\n  replay: " << replay_command(seed)
-                    << "   (RINGCAST_TRACE=1 for every event)";
-      if (++failures >= 5) break;
-    }
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (r.ok) return std::optional<std::string>();
+    return std::optional<std::string>(r.failure + "\n  scenario: " + s.describe());
+  });
   std::printf("ring sim: %llu seeds from %llu in %.2f s (%.2f s per 1000 seeds)\n",
               static_cast<unsigned long long>(count), static_cast<unsigned long long>(first),
               seconds, seconds * 1000.0 / static_cast<double>(count));

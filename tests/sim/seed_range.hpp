@@ -5,10 +5,13 @@
 //   RINGCAST_SEED=S          replay one seed; add RINGCAST_TRACE=1 for every event
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 namespace ringcast::sim_test {
@@ -42,6 +45,24 @@ inline std::string replay_command(std::uint64_t seed) {
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   const std::string self = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "<this test>";
   return "RINGCAST_SEED=" + std::to_string(seed) + " " + self;
+}
+
+// Runs run_one(seed) for every seed of the range; run_one returns a
+// failure's description (what failed, the scenario), or nothing. Each
+// failure is reported with its replay line; the run stops at the fifth.
+// Returns the seconds it took.
+template <class RunOne>
+double for_each_seed(const SeedRange& seeds, RunOne run_one) {
+  int failures = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::uint64_t seed = seeds.first; seed < seeds.end(); ++seed) {
+    const std::optional<std::string> failure = run_one(seed);
+    if (!failure) continue;
+    ADD_FAILURE() << "seed " << seed << ": " << *failure << "\n  replay: " << replay_command(seed)
+                  << "   (RINGCAST_TRACE=1 for every event)";
+    if (++failures >= 5) break;
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace ringcast::sim_test
