@@ -102,8 +102,18 @@ struct Sink {
   ZeroCopySlots* slots = nullptr;
   std::atomic<std::uint64_t> own_delivered{0};
   std::atomic<std::uint64_t> delivered{0};
+  // RINGCAST_BENCH_TRACE=DIR: every delivery of a case, written to a file
+  // per member and case when the case ends (see write_trace).
+  struct TraceEntry {
+    std::uint64_t seq, position, index;
+    std::uint32_t sender, size, crc;
+  };
+  bool tracing = std::getenv("RINGCAST_BENCH_TRACE") != nullptr;
+  std::vector<TraceEntry> trace;
+  std::uint64_t cases = 0;
 
   void reset() {
+    trace.clear();
     digest = OrderDigest{};
     fifo = FifoCheck(ids);
     samples.clear();
@@ -118,6 +128,7 @@ struct Sink {
   void prepare(const MemberPlan& plan, std::uint64_t warmup_messages,
                std::uint64_t remote_warmup_messages) {
     samples.reserve(plan.my_messages);
+    if (tracing) trace.reserve(plan.total_messages);
     warmup = warmup_messages;
     remote_warmup = remote_warmup_messages;
     if (remote_warmup != kNoRemoteSamples)
@@ -148,6 +159,12 @@ struct Sink {
     else
       digest.add_sampled(del.seq, del.sender, del.payload);
     bytes += del.payload.size();
+    if (tracing) {
+      trace.push_back({del.seq, del.position,
+                       del.payload.size() >= kStampBytes ? payload_index(del.payload) : 0,
+                       del.sender, static_cast<std::uint32_t>(del.payload.size()),
+                       crc32c(del.payload)});
+    }
     if (del.payload.size() < kStampBytes) {
       fifo.add(0, 0);  // counted as a violation: we never send such a message
       return;
@@ -238,12 +255,32 @@ std::uint64_t remote_warmup_messages(const MemberPlan& plan) {
   return std::min<std::uint64_t>((plan.total_messages - plan.my_messages) / 10, 100);
 }
 
+// One line per delivery, "seq position sender index size crc", in
+// $RINGCAST_BENCH_TRACE/node<N>-case<K>.trace: when the order check fails,
+// `diff` of two members' files shows the first record they disagree on.
+void write_trace(std::uint32_t node, std::uint64_t case_number,
+                 const std::vector<Sink::TraceEntry>& trace) {
+  const std::string path = std::string(std::getenv("RINGCAST_BENCH_TRACE")) + "/node" +
+                           std::to_string(node) + "-case" + std::to_string(case_number) + ".trace";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    std::fprintf(stderr, "ringcast-bench: cannot write %s\n", path.c_str());
+    return;
+  }
+  for (const auto& e : trace)
+    std::fprintf(f, "%llu %llu %u %llu %u %08x\n", static_cast<unsigned long long>(e.seq),
+                 static_cast<unsigned long long>(e.position), e.sender,
+                 static_cast<unsigned long long>(e.index), e.size, e.crc);
+  std::fclose(f);
+}
+
 // Sends my part, waits for every delivery (and, zero copy, for every buffer
 // to come back: the region outlives the case's writes), and reports.
 MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
                       const MemberPlan& plan) {
   MemberResult r;
   r.node = node.me();
+  std::vector<Sink::TraceEntry> trace;
   node.with_driver([&](ring::RingDriver& d) {
     sink.prepare(plan, warmup_messages(plan), remote_warmup_messages(plan));
     if (plan.zero_copy) {
@@ -275,7 +312,13 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
     r.latency = summarize(sink.samples);
     r.remote_latency = summarize(sink.remote_samples);
     if (r.error.empty() && !sink.release_error.empty()) r.error = "release: " + sink.release_error;
+    // In the same critical section as the capture: the next case's first
+    // messages may arrive as soon as every member reported, and they belong
+    // to the next case's counters.
+    trace.swap(sink.trace);
+    sink.reset();
   });
+  if (sink.tracing) write_trace(node.me(), sink.cases++, trace);
   if (r.error.empty() && r.delivered != plan.total_messages) {
     r.error =
         "delivered " + std::to_string(r.delivered) + " of " + std::to_string(plan.total_messages);
@@ -361,7 +404,6 @@ void run_member_series(const runtime::RingNodeOptions& node_options, const Serie
       const MemberResult r = run_case(**node, sink, slots, *plan);
       hooks.report(r);
       print_case_counters(**node, &counters_before);
-      (*node)->with_driver([&](ring::RingDriver&) { sink.reset(); });
       if (!r.error.empty()) break;
     }
   }

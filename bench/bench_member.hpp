@@ -71,10 +71,11 @@ MemberResult run_member(const MemberPlan& plan, const MemberHooks& hooks);
 // A member that runs a series of cases in one ring. `ready` is called once
 // the ring is up (false: leave); `next_case` blocks until the next case is
 // known (nullopt: leave; the case's node options are ignored: the ring is
-// `node`'s); `report` gets each case's result. Per-case counters are reset
-// right after each report: a member reports only once it delivered the whole
-// case, and nobody sends the next case before every member reported, so no
-// message of the next case can reach counters of the previous one.
+// `node`'s); `report` gets each case's result. Per-case counters are taken
+// and reset in one critical section once the member delivered the whole case:
+// nobody sends the next case before every member reported, so no message of
+// the next case reaches the previous one's counters, and none of them is lost
+// to a reset that comes after it.
 struct SeriesHooks {
   std::function<bool()> ready;
   std::function<std::optional<MemberPlan>()> next_case;
