@@ -18,6 +18,9 @@
 // every byte of every message), as the rdma tests do.
 // --zero-copy sends from a registered buffer (the ring's zero-copy path)
 // instead of having each payload copied into the ring's send buffer.
+// --max-messages and --window set the ring's flow control (messages per
+// token visit and per rotation, Totem's max_messages / window_size) for
+// tuning runs; --spin-us and --token-hold-us its idle behaviour.
 // --matrix runs every combination (matrix.hpp), one ring per member count;
 // --members-list, --sizes, --guarantees, --modes, --sends narrow it, -n or
 // --scale change its per-case counts.
@@ -60,6 +63,8 @@ struct Cli {
   int timeout_s = 600;
   long spin_us = -1;        // -1: the progress thread's default
   long token_hold_us = -1;  // -1: the ring's default
+  long max_messages = -1;   // -1: the ring's default (max_messages_per_visit)
+  long window = -1;         // -1: the ring's default (window_messages)
   bool zero_copy = false;
   bool full_check = false;  // hash every payload byte (and write every byte per send)
   bool matrix = false;
@@ -75,7 +80,8 @@ struct Cli {
       "usage: ringcast-bench (--members N | --config FILE --node ID) [-d DEVICE] [-x GID]\n"
       "         [-s SIZE] [-n COUNT] [--guarantee agreed|safe] [--mode latency|throughput]\n"
       "         [--json] [-p BASE_PORT] [--timeout SECONDS] [--spin-us US]\n"
-      "         [--token-hold-us US] [--zero-copy] [--full-check]\n"
+      "         [--token-hold-us US] [--max-messages N] [--window N] [--zero-copy]\n"
+      "         [--full-check]\n"
       "       ringcast-bench --matrix [--members-list 2,3,5] [--sizes 64,1024,...]\n"
       "         [--guarantees agreed,safe] [--modes latency,throughput] [--sends copy,zero-copy]\n"
       "         [-n COUNT | --scale FACTOR] [--json] [--progress] [-d DEVICE] [-x GID] ...\n");
@@ -131,7 +137,9 @@ enum LongOnly : int {
   kScale,
   kZeroCopy,
   kProgress,
-  kFullCheck
+  kFullCheck,
+  kMaxMessages,
+  kWindow
 };
 
 // The --matrix options; false when `opt` is not one of them.
@@ -221,6 +229,12 @@ void parse_option(int opt, Cli& c) {
     case kFullCheck:
       c.full_check = true;
       break;
+    case kMaxMessages:
+      c.max_messages = static_cast<long>(number(optarg, "--max-messages"));
+      break;
+    case kWindow:
+      c.window = static_cast<long>(number(optarg, "--window"));
+      break;
     case 'h':
       usage(nullptr);
     default:
@@ -265,6 +279,8 @@ Cli parse(int argc, char** argv) {
                                  {"scale", 1, nullptr, kScale},
                                  {"progress", 0, nullptr, kProgress},
                                  {"full-check", 0, nullptr, kFullCheck},
+                                 {"max-messages", 1, nullptr, kMaxMessages},
+                                 {"window", 1, nullptr, kWindow},
                                  {"help", 0, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   Cli c;
@@ -304,6 +320,9 @@ rb::MemberPlan base_plan(const Cli& c) {
   if (c.token_hold_us >= 0)
     p.node.ring.token_hold_ns = static_cast<std::uint64_t>(c.token_hold_us) * 1000;
   if (c.spin_us >= 0) p.node.progress.spin_ns = static_cast<std::uint64_t>(c.spin_us) * 1000;
+  if (c.max_messages >= 0)
+    p.node.ring.max_messages_per_visit = static_cast<std::uint32_t>(c.max_messages);
+  if (c.window >= 0) p.node.ring.window_messages = static_cast<std::uint32_t>(c.window);
   p.node.ring.max_message_bytes =
       std::max<std::uint32_t>(p.node.ring.max_message_bytes, c.size_bytes);
   return p;
@@ -505,6 +524,8 @@ int run_config_member(const Cli& c) {
 
 int main(int argc, char** argv) {
   Cli cli = parse(argc, argv);
+  if (auto s = ringcast::ring::validate(base_plan(cli).node.ring); !s.ok())
+    usage(s.error().message().c_str());
   if (cli.gid_index == -2) cli.gid_index = std::atoi(env_or("RINGCAST_GID_INDEX", "-1").c_str());
   if (cli.matrix) return run_matrix_local(cli);
   return cli.members > 0 ? run_local(cli) : run_config_member(cli);
