@@ -68,7 +68,7 @@ OldRingInfo Member::my_info() const {
   return info;
 }
 
-void Member::send_joins(std::uint64_t now_ns) {
+void Member::send_joins(std::uint64_t now_ns, NodeMask to) {
   next_send_ns_ = now_ns + config_.join_interval_ns;
   ControlMessage m;
   m.type = ControlType::join;
@@ -78,14 +78,18 @@ void Member::send_joins(std::uint64_t now_ns) {
   m.info_count = 1;
   m.infos[0] = my_info();
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
-    if (k != me_ && has(proc_ & ~fail_ & link_ok_, k)) send_control(k, m, {});
+    if (k != me_ && has(proc_ & ~fail_ & link_ok_ & to, k)) send_control(k, m, {});
   }
 }
 
 void Member::send_control(std::size_t peer, ControlMessage m,
                           std::span<const fabric::WriteOp> before) {
-  // A busy slot or a full outbox: skipped; every message is repeated.
-  if (staging_busy_[peer] || !outbox_.has_room(peer)) return;
+  // A busy slot or a full outbox: skipped, and sent again when the slot
+  // frees (resend_skipped); every message is also repeated.
+  if (staging_busy_[peer] || !outbox_.has_room(peer)) {
+    skipped_ |= bit(peer);
+    return;
+  }
   m.sender_index = static_cast<std::uint8_t>(me_);
   m.sender = config_.nodes[me_];
   m.message_seq = ++message_seq_;
@@ -108,6 +112,7 @@ void Member::send_control(std::size_t peer, ControlMessage m,
   op.wr_id = (kControlWrTag << 32) | peer;
   outbox_.commit(peer, before.size() + 1);
   staging_busy_[peer] = true;
+  skipped_ &= ~bit(peer);
   ++counters_.control_sent;
 }
 
@@ -177,8 +182,20 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
     enter_gather(now_ns);
   }
   if (phase_ != Phase::gather) return;
-  if (merge_join(m)) send_joins(now_ns);
+  if (merge_join(m)) sets_changed(now_ns);
   check_consensus(now_ns);
+}
+
+// My candidates or failed nodes grew: the others learn it from my joins, and
+// get a whole consensus timeout from now to answer (Totem re-enters gather,
+// restarting its consensus timer). Without it, two members whose gathers
+// began a join's delay apart could agree only moments before the later one's
+// deadline, which then failed the representative whose commit was on its way
+// (separate hosts under load: each survivor of a crash formed a ring of one).
+// The sets only grow within a gather, so this happens at most twice per node.
+void Member::sets_changed(std::uint64_t now_ns) {
+  consensus_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
+  send_joins(now_ns);
 }
 
 bool Member::everyone_installed(const Gen& g) const noexcept {

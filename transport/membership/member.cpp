@@ -216,7 +216,7 @@ void Member::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
     case Phase::gather:
       if (has(proc_, peer) && !has(fail_, peer)) {
         fail_ |= bit(peer);
-        send_joins(now_ns);
+        sets_changed(now_ns);
         check_consensus(now_ns);
       }
       return;
@@ -282,6 +282,8 @@ bool Member::tick(std::uint64_t now_ns) {
         on_consensus_timeout(now_ns);
       } else if (now_ns >= next_send_ns_) {
         send_joins(now_ns);
+      } else {
+        resend_skipped(now_ns);
       }
       break;
     case Phase::commit:
@@ -291,7 +293,11 @@ bool Member::tick(std::uint64_t now_ns) {
         check_consensus(now_ns);
         break;
       }
-      if (now_ns >= next_send_ns_) send_commit_messages(now_ns);
+      if (now_ns >= next_send_ns_) {
+        send_commit_messages(now_ns);
+      } else {
+        resend_skipped(now_ns);
+      }
       check_install(now_ns);
       break;
     case Phase::left:
@@ -300,6 +306,25 @@ bool Member::tick(std::uint64_t now_ns) {
   bool acted = outbox_.total_queued() != queued || counters_.gathers != gathers;
   if (phase_ == Phase::operational) acted = newest().ring->tick(now_ns) || acted;
   return acted;
+}
+
+// A gather or commit message skipped for a busy slot goes to that peer as
+// soon as the slot is free (its write completed), rather than with the next
+// repeat: the repeat comes a join interval later, and a gather skips
+// whenever its sets change right after it sent (a join merged just after
+// the first ones went), a commit whenever the last joins are still on the
+// wire. On rxe each such skip cost a kill -9's survivors 50 ms.
+void Member::resend_skipped(std::uint64_t now_ns) {
+  NodeMask free = 0;
+  for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
+    if (has(skipped_, k) && !staging_busy_[k] && outbox_.has_room(k)) free |= bit(k);
+  }
+  if (free == 0) return;
+  skipped_ &= ~free;
+  const std::uint64_t repeat_ns = next_send_ns_;  // the regular repeat keeps its time
+  if (phase_ == Phase::gather) send_joins(now_ns, free);
+  if (phase_ == Phase::commit) send_commit_messages(now_ns, free);
+  next_send_ns_ = repeat_ns;
 }
 
 // Only a representative with live links outside its ring probes.

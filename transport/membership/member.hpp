@@ -168,7 +168,8 @@ class Member {
     std::uint64_t end_position = 0;     // where the record after `through` starts
     std::uint64_t base_position = 0;    // the new ring's seq 1
     bool recovered = false;
-    NodeMask ready = 0;  // representative: members that reported ready
+    NodeMask ready = 0;                          // representative: members that reported ready
+    std::array<std::uint8_t, kMaxNodes> turn{};  // per peer: the next of its due messages
   };
 
   // member.cpp: completions, routing, time.
@@ -195,12 +196,14 @@ class Member {
   void drop_control(ControlFault fault) noexcept;
   void on_join(const ControlMessage& m, std::uint64_t now_ns);
   bool merge_join(const ControlMessage& m);
+  void sets_changed(std::uint64_t now_ns);
   bool can_merge(const ControlMessage& m, NodeMask ours) const noexcept;
   bool everyone_installed(const Gen& g) const noexcept;
   void probe_outsiders(std::uint64_t now_ns);
   void check_consensus(std::uint64_t now_ns);
   OldRingInfo my_info() const;
-  void send_joins(std::uint64_t now_ns);
+  // `to`: only these peers (a message skipped for a busy slot, sent again).
+  void send_joins(std::uint64_t now_ns, NodeMask to = ~NodeMask{0});
   void on_commit(const ControlMessage& m, std::uint64_t now_ns);
   bool plan_commit(const ControlMessage& m, Commit* c) const;
   void accept_commit(const Commit& c, std::uint64_t now_ns);
@@ -208,7 +211,8 @@ class Member {
   void send_control(std::size_t peer, ControlMessage m, std::span<const fabric::WriteOp> before);
 
   // recovery.cpp: old records to those lacking them, ready, install.
-  void send_commit_messages(std::uint64_t now_ns);
+  void send_commit_messages(std::uint64_t now_ns, NodeMask to = ~NodeMask{0});
+  void resend_skipped(std::uint64_t now_ns);
   void send_commit_message(std::size_t peer, ControlType type);
   void send_recovery(std::size_t peer);
   void on_recovered(const ControlMessage& m, std::uint64_t now_ns);
@@ -249,7 +253,6 @@ class Member {
   std::uint64_t next_send_ns_ = 0;
   // Commit.
   std::optional<Commit> commit_;
-  std::uint64_t commit_round_ = 0;
   std::uint64_t commit_deadline_ns_ = 0;
 
   NodeMask to_disconnect_ = 0;
@@ -257,6 +260,9 @@ class Member {
   // Control writes: one staging slot per peer, busy until its write finished.
   ring::Outbox outbox_;
   std::vector<bool> staging_busy_;
+  // Peers a message was skipped for (slot busy): it goes again as soon as
+  // the slot frees, not a join interval later (resend_skipped).
+  NodeMask skipped_ = 0;
   std::uint64_t message_seq_ = 0;
   std::vector<std::uint64_t> last_seq_seen_;  // per peer: newest message accepted
 

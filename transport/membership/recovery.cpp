@@ -10,14 +10,17 @@ namespace ringcast::membership {
 // Repeated every join interval until the ring installs: every message here
 // says a state, so a copy lost to a busy slot is sent again. A peer's control
 // slot holds one message at a time, so when several are due for one peer
-// (the commit, its records, the ready), each round sends the next of them.
-void Member::send_commit_messages(std::uint64_t now_ns) {
+// (the commit, its records, the ready), each send takes the next of them.
+// The turn moves only when a message went: stepped every round instead, a
+// slot busy every other round (a write acknowledged after one to two join
+// intervals, as on a loaded host) sent the same type forever, the records
+// and never the commit they need first.
+void Member::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
   next_send_ns_ = now_ns + config_.join_interval_ns;
-  ++commit_round_;
-  const Commit& c = *commit_;
+  Commit& c = *commit_;
   const std::size_t representative = lowest(c.members);
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
-    if (k == me_ || !has(c.members & link_ok_, k)) continue;
+    if (k == me_ || !has(c.members & link_ok_ & to, k)) continue;
     std::array<ControlType, 3> due{};
     std::size_t n = 0;
     if (representative == me_ && !has(c.ready, k)) due[n++] = ControlType::commit;
@@ -25,7 +28,10 @@ void Member::send_commit_messages(std::uint64_t now_ns) {
       due[n++] = ControlType::recovered;
     }
     if (c.recovered && k == representative) due[n++] = ControlType::ready;
-    if (n > 0) send_commit_message(k, due[commit_round_ % n]);
+    if (n == 0) continue;
+    const std::uint64_t sent = counters_.control_sent;
+    send_commit_message(k, due[c.turn[k] % n]);
+    if (counters_.control_sent != sent) ++c.turn[k];
   }
 }
 
