@@ -249,7 +249,23 @@ RingConfig busy_config() {
   return c;
 }
 
-// Member 0 holds the first token; submits one message and visits at `t`.
+// The first token goes round once, at time 0, and comes back to member 0,
+// which holds it (idle): no member holds the token during the ring's first
+// rotation, so a busy hold is possible from the second on.
+std::vector<std::unique_ptr<Member>> rotated_ring(const RingConfig& c, std::size_t n) {
+  auto ring = make_ring(c, n);
+  for (int round = 0; round < 10 && ring[0]->state.counters().tokens_received == 0; ++round) {
+    for (auto& m : ring)
+      m->state.tick(0);
+    carry(ring, 0);
+  }
+  EXPECT_TRUE(ring[0]->state.holding_idle()) << "the token came back and is held";
+  for (auto& m : ring)
+    EXPECT_EQ(m->state.counters().tokens_passed, 1u) << "each member passed it once";
+  return ring;
+}
+
+// Member 0 holds the token; submits one message and visits at `t`.
 void send_from_0(std::vector<std::unique_ptr<Member>>& ring, const std::string& text,
                  std::uint64_t t, Guarantee g = Guarantee::agreed) {
   ASSERT_TRUE(ring[0]->state.submit(message(text, g)).ok());
@@ -259,14 +275,14 @@ void send_from_0(std::vector<std::unique_ptr<Member>>& ring, const std::string& 
 }
 
 TEST(RingState, BusyHoldKeepsTheTokenAndSendsNewWorkAtOnce) {
-  auto ring = make_ring(busy_config(), 3);
+  auto ring = rotated_ring(busy_config(), 3);
   send_from_0(ring, "m0", 0);
   EXPECT_TRUE(ring[0]->state.holding_busy());
   EXPECT_EQ(ring[0]->state.next_deadline_ns(), 1'000u) << "until the hold expires";
   send_from_0(ring, "m1", 1);
   send_from_0(ring, "m2", 2);
   EXPECT_TRUE(ring[0]->state.holding_busy());
-  EXPECT_EQ(ring[0]->state.counters().tokens_passed, 0u);
+  EXPECT_EQ(ring[0]->state.counters().tokens_passed, 1u) << "only the first rotation's pass";
   EXPECT_EQ(ring[0]->state.counters().busy_holds, 3u);
   const std::vector<std::string> all{"m0", "m1", "m2"};
   EXPECT_EQ(drain(ring[0]->state), all) << "AGREED needs no rotation";
@@ -275,15 +291,15 @@ TEST(RingState, BusyHoldKeepsTheTokenAndSendsNewWorkAtOnce) {
 }
 
 TEST(RingState, BusyHoldPassesOnExpiry) {
-  auto ring = make_ring(busy_config(), 3);
+  auto ring = rotated_ring(busy_config(), 3);
   send_from_0(ring, "m0", 0);
   ring[0]->state.tick(999);
   EXPECT_TRUE(ring[0]->state.holds_token());
   ring[0]->state.tick(1'000);
   EXPECT_FALSE(ring[0]->state.holds_token());
-  EXPECT_EQ(ring[0]->state.counters().tokens_passed, 1u);
+  EXPECT_EQ(ring[0]->state.counters().tokens_passed, 2u);
   // A message submitted after the hold time is sent, and the token passed.
-  auto late = make_ring(busy_config(), 3);
+  auto late = rotated_ring(busy_config(), 3);
   send_from_0(late, "m0", 0);
   send_from_0(late, "m1", 1'000);
   EXPECT_FALSE(late[0]->state.holds_token());
@@ -293,7 +309,7 @@ TEST(RingState, BusyHoldPassesOnExpiry) {
 TEST(RingState, BusyHoldPassesOnAWake) {
   RingConfig c = busy_config();
   c.wake_after_ns = 0;
-  auto ring = make_ring(c, 3);
+  auto ring = rotated_ring(c, 3);
   send_from_0(ring, "m0", 0);
   ASSERT_TRUE(ring[0]->state.holding_busy());
   ASSERT_TRUE(ring[2]->state.submit(message("c0")).ok());
@@ -304,7 +320,7 @@ TEST(RingState, BusyHoldPassesOnAWake) {
   ring[0]->state.tick(2);
   EXPECT_FALSE(ring[0]->state.holds_token());
   // Work queued at the holder while a wake is pending is sent, then passed.
-  auto busy = make_ring(c, 3);
+  auto busy = rotated_ring(c, 3);
   send_from_0(busy, "m0", 0);
   ASSERT_TRUE(busy[1]->state.submit(message("b0")).ok());
   busy[1]->state.tick(1);
@@ -315,7 +331,7 @@ TEST(RingState, BusyHoldPassesOnAWake) {
 }
 
 TEST(RingState, BusyHoldPassesAfterSendingSafe) {
-  auto ring = make_ring(busy_config(), 3);
+  auto ring = rotated_ring(busy_config(), 3);
   send_from_0(ring, "s0", 0, Guarantee::safe);
   EXPECT_FALSE(ring[0]->state.holds_token()) << "SAFE needs the token to go round";
   std::vector<std::string> got;
@@ -331,7 +347,7 @@ TEST(RingState, BusyHoldPassesAfterSendingSafe) {
 TEST(RingState, BusyHoldPassesWhenLogSpaceRunsLow) {
   RingConfig c = busy_config();
   c.max_message_bytes = 512;
-  auto ring = make_ring(c, 3);  // a 4096-byte log: 64-byte header + 512 payload = 576 a record
+  auto ring = rotated_ring(c, 3);  // a 4096-byte log: 64-byte header + 512 payload = 576 a record
   const std::string big(512, 'x');
   send_from_0(ring, big, 0);
   EXPECT_TRUE(ring[0]->state.holding_busy()) << "576 of 4096 bytes used";
@@ -340,6 +356,43 @@ TEST(RingState, BusyHoldPassesWhenLogSpaceRunsLow) {
   send_from_0(ring, big, 2);
   send_from_0(ring, big, 3);
   EXPECT_FALSE(ring[0]->state.holds_token()) << "2304 of 4096: pass to refresh the releases";
+}
+
+// A ring formed by membership is installed by each member when its first
+// token arrives, so nobody holds that token, busy or idle, before every
+// member has seen it: member k holds token_seq k + 1 in the first rotation,
+// and only the last member (everyone has seen it then) may keep it.
+TEST(RingState, TheFirstRotationIsNeverHeld) {
+  RingConfig c = busy_config();
+  c.token_hold_ns = 1'000'000;
+  // One member has a message queued; the first token visits each member once.
+  const auto first_rotation = [&c](std::size_t with_work) {
+    auto ring = make_ring(c, 3);
+    EXPECT_TRUE(ring[with_work]->state.submit(message("w")).ok());
+    for (auto& m : ring) {
+      EXPECT_TRUE(m->state.holds_token());
+      m->state.tick(0);
+      carry(ring, 0);
+    }
+    for (auto& m : ring) {
+      EXPECT_TRUE(m->state.token_seen());
+      EXPECT_EQ(m->state.counters().token_holds, 0u) << "no idle hold in the first rotation";
+      EXPECT_EQ(drain(m->state), (std::vector<std::string>{"w"}));
+    }
+    return ring;
+  };
+  // The representative sends at its first visit and passes all the same.
+  auto first = first_rotation(0);
+  EXPECT_EQ(first[0]->state.counters().busy_holds, 0u);
+  EXPECT_EQ(first[0]->state.counters().tokens_passed, 1u);
+  // So does the second member (only members 0 and 1 have seen the token).
+  auto second = first_rotation(1);
+  EXPECT_EQ(second[1]->state.counters().busy_holds, 0u);
+  EXPECT_EQ(second[1]->state.counters().tokens_passed, 1u);
+  // The last member may keep it: every member has seen it.
+  auto last = first_rotation(2);
+  EXPECT_EQ(last[2]->state.counters().busy_holds, 1u);
+  EXPECT_TRUE(last[2]->state.holding_busy());
 }
 
 TEST(RingState, BusyHoldPassesWhenAnotherMemberHasWork) {

@@ -228,8 +228,8 @@ void RingState::accept_token(std::uint64_t now_ns) noexcept {
   // Idle: nothing new for a whole rotation, and at the end of this member's
   // previous visit every member already had everything (so every member has
   // since seen a token that lets it deliver every SAFE record).
-  idle_at_arrival_ =
-      token_.highest_seq == last_visit_highest_ && last_visit_settled_ && token_.backlog == 0;
+  idle_at_arrival_ = token_seen_by_all() && token_.highest_seq == last_visit_highest_ &&
+                     last_visit_settled_ && token_.backlog == 0;
   hold_until_ns_ = now_ns + config_.token_hold_ns;
   // Whatever seqs appeared since this member's last visit were placed by
   // others; the token it passed then has since been seen by every member.
@@ -269,6 +269,8 @@ bool RingState::should_hold(std::uint64_t now_ns) const noexcept {
 // comes from the one holder, so the order is the token's as before.
 bool RingState::may_keep(std::uint64_t now_ns) const noexcept {
   if (membership_.size() == 1 || wake_pending_ || now_ns >= hold_until_ns_) return false;
+  // (f) not in the ring's first rotation: every member installs it then.
+  if (!token_seen_by_all()) return false;
   // (b) nobody else had work queued when it last held the token.
   if (token_.backlog > flow_.my_last_backlog()) return false;
   // (c) no SAFE record can be waiting for a rotation: every record of

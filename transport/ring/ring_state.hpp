@@ -125,6 +125,13 @@ class RingState {
   ReceiveLog& mutable_log() noexcept { return log_; }
   // This ring's first token reached this member (or it created it).
   bool token_seen() const noexcept { return last_token_seq_ > 0; }
+  // Every member has seen the token this member holds or held last: the
+  // representative makes it with token_seq 1 and each pass adds 1, so in the
+  // first rotation member k holds token_seq k + 1 and members 0..k have seen
+  // it. Nobody holds the token before (docs/protocol.md "Busy hold"): a
+  // member installs a ring formed by membership when its first token
+  // arrives, and a hold on the way would delay that.
+  bool token_seen_by_all() const noexcept { return token_.token_seq >= membership_.size(); }
   std::uint8_t generation() const noexcept { return start_.generation; }
   // Visits whose zero-copy sources the NIC may still read.
   std::uint32_t zero_copy_in_use() const noexcept { return zero_copy_.in_use(); }
