@@ -21,6 +21,10 @@
  *   tick members=1,2 count=C delivered=D sent=S  every 2 s
  *   report members=... count=C hash=H ring=R next=end   on "report"
  *   error WHAT DETAIL                            a failed check
+ * With RINGCAST_VIEW_HASHES=FILE it also writes there, per view, a line
+ * "view members=M ring=R" and then the view's running hash after each
+ * delivery: the host checks that members which parted ways delivered
+ * prefixes of one sequence in the view they shared.
  * Commands (stdin, one per line): "stop" (stop sending), "start",
  * "report", "exit" (status 0 when no check failed).
  */
@@ -70,6 +74,7 @@ static struct {
   uint64_t sent;
   unsigned failures;
   struct sender senders[MAX_NODE + 1];
+  FILE* hashes; /* RINGCAST_VIEW_HASHES, or none */
 } st;
 
 static uint64_t now_ns(void) {
@@ -160,6 +165,7 @@ static void deliver_cb(cpg_handle_t handle, const struct cpg_name* group, uint32
   st.senders[nodeid].last_delivery_ns = now_ns();
   hash_in(&st.view_hash, nodeid);
   hash_in(&st.view_hash, h.seq);
+  if (st.hashes != NULL) fprintf(st.hashes, "%016llx\n", (unsigned long long)st.view_hash);
   st.view_count++;
   st.delivered++;
 }
@@ -224,7 +230,9 @@ static void confchg_cb(cpg_handle_t handle, const struct cpg_name* group,
     uint32_t j[MAX_NODE];
     for (i = 0; i < joined_count && i < MAX_NODE; i++)
       j[i] = joined[i].nodeid;
-    printf("view members=%s", ids_of(st.members, st.member_count, ids, sizeof ids));
+    ids_of(st.members, st.member_count, ids, sizeof ids);
+    if (st.hashes != NULL) fprintf(st.hashes, "view members=%s ring=%s\n", ids, st.view_ring);
+    printf("view members=%s", ids);
     print_left(left, left_count, now);
     printf(" joined=%s\n", ids_of(j, i, ids, sizeof ids));
     fflush(stdout);
@@ -317,6 +325,20 @@ static void run(cpg_handle_t handle, int fd, long rate, uint8_t* buf, size_t byt
   }
 }
 
+/* RINGCAST_VIEW_HASHES, fully buffered (a write every ~60,000 deliveries). */
+static int open_hashes(void) {
+  static char buffer[1 << 20];
+  const char* path = getenv("RINGCAST_VIEW_HASHES");
+  if (path == NULL || *path == '\0') return 1;
+  st.hashes = fopen(path, "w");
+  if (st.hashes == NULL) {
+    printf("error cannot_write_view_hashes %d\n", errno);
+    return 0;
+  }
+  setvbuf(st.hashes, buffer, _IOFBF, sizeof buffer);
+  return 1;
+}
+
 int main(int argc, char** argv) {
   const long rate = argc > 1 ? atol(argv[1]) : 100;
   const size_t bytes = argc > 2 ? (size_t)atol(argv[2]) : 64;
@@ -348,11 +370,13 @@ int main(int argc, char** argv) {
   }
   buf = malloc(bytes);
   if (buf == NULL) return 1;
+  if (!open_hashes()) return 1;
   run(handle, fd, rate, buf, bytes);
   print_view_state("final", "end");
   printf("exit failures=%u delivered=%llu sent=%llu\n", st.failures,
          (unsigned long long)st.delivered, (unsigned long long)st.sent);
   fflush(stdout);
+  if (st.hashes != NULL) fclose(st.hashes);
   free(buf);
   cpg_finalize(handle);
   return st.failures == 0 ? 0 : 1;

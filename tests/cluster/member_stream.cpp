@@ -12,9 +12,11 @@
 //   error ...                         ->  error ... (and the exit status is 1)
 // and, when the child ends, "exit failures=F status=S".
 //
-//   RINGCAST_CLUSTER_ADDRS="a b c" RINGCAST_NODE_ID=n member_stream
+//   RINGCAST_CLUSTER_ADDRS="a b c" RINGCAST_NODE_ID=n [RINGCAST_VIEW_HASHES=FILE] member_stream
 // Node i+1 is at the i-th address, port 7405; stdin ("stop", "exit") goes to
-// the member process.
+// the member process. RINGCAST_VIEW_HASHES: the member process writes each
+// view's running hashes there (member_process.hpp), for the host's prefix
+// check of views whose members parted ways.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ bool plan_from_environment(MemberProcessPlan& plan) {
   plan.me = static_cast<ringcast::fabric::NodeId>(std::atoi(id));
   if (const char* d = std::getenv("RINGCAST_RDMA_DEVICE")) plan.device = d;
   if (const char* g = std::getenv("RINGCAST_GID_INDEX")) plan.gid_index = std::atoi(g);
+  if (const char* h = std::getenv("RINGCAST_VIEW_HASHES")) plan.view_hash_path = h;
   return plan.me >= 1 && plan.me <= n;
 }
 

@@ -6,12 +6,19 @@
 #   lat     ib_write_lat between VM 1 and VM 0 gave a figure
 #   bench   the static ring of 3 delivered the same count and hash everywhere
 #   stream  3 cpg_stream members in one view; then, with CLUSTER_FAULTS=1
-#           (default): VM 2's QEMU killed -> the survivors' confchg (time
+#           (default): VM 2's QEMU killed -> the survivors' view of 1,2 (time
 #           measured) and the stream goes on; VM 1's link unplugged -> two
 #           views of one; plugged back -> one view of two again; finally
-#           every view that two members went through has the same count and
-#           hash at both (virtual synchrony), no member saw a bad message.
+#           the views compare (compare_views.awk): members that went through
+#           a view and on to the same next one delivered the same in it,
+#           members that parted ways delivered prefixes of one sequence;
+#           no member saw a bad message.
+# Under heavy load (3 emulated CPUs on 2 host cores) a change may take an
+# extra reformation (a survivor alone for a moment, then merged): accepted,
+# and said, as long as each side ends in the expected view within
+# CLUSTER_REFORM_TIMEOUT_S.
 set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ctl=${SOFTROCE_CLUSTER_CTL:?run by ci/softroce-cluster --control}
 n=${SOFTROCE_CLUSTER_N:?}
 phases=${CLUSTER_PHASES:-lat bench stream}
@@ -66,17 +73,30 @@ wait_after() {
   printf '%s\n' "$line"
 }
 
-# fault_then_views START_MS WHAT VM:ERE...: waits for each VM's confchg after
-# the fault and prints the host-clock delay and the VM's own line.
+# fault_then_views START_MS WHAT VM:ERE...: waits for each VM's view after
+# the fault and prints the host-clock delay and the VM's own line, and the
+# views it went through on the way (an extra reformation under load).
 fault_then_views() {
-  local t0=$1 what=$2 spec vm ere line
+  local t0=$1 what=$2 spec vm ere line via
   shift 2
   for spec in "$@"; do
     vm=${spec%%:*}
     ere=${spec#*:}
     line=$(wait_after "$vm" "${from[vm]}" "$ere" "$reform_s" "$what")
     say "$what: VM $vm confchg seen by the host $(($(now_ms) - t0)) ms after the fault: $line"
+    via=$(views_before "$vm" "$ere")
+    [[ -z $via ]] || say "$what: VM $vm went through view(s) $via first (an extra reformation)"
   done
+}
+
+# views_before VM ERE: the members of each view VM installed since from[VM]
+# before its first line matching ERE (member_stream's transitional ones,
+# after a "ring ... kind=T" line, left out).
+views_before() {
+  tail -n +$((from[$1] + 1)) "$($ctl stdout "$1")" | awk -v ere="$2" '
+    $0 ~ ere { exit }
+    /^ring id=/ { transitional = $3 == "kind=T" }
+    /^view members=/ && !transitional { printf "%s%s", sep, substr($2, 9); sep = " " }'
 }
 
 declare -a from
@@ -99,7 +119,7 @@ stream_faults() {
   t0=$(now_ms)
   $ctl kill "$victim"
   local specs=() i
-  for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv left=$n:"); done
+  for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv( |\$)"); done
   fault_then_views "$t0" "VM $victim killed" "${specs[@]}"
   for ((i = 0; i < victim; i++)); do wait_delivering "$i" "$surv" "the stream goes on after the kill"; done
 
@@ -107,47 +127,36 @@ stream_faults() {
   mark_all $(seq 0 $((victim - 1)))
   t0=$(now_ms)
   $ctl link "$cut" off
-  specs=("$cut:^view members=$((cut + 1)) left=")
-  for ((i = 0; i < victim; i++)); do [[ $i -eq $cut ]] || specs+=("$i:^view members=$others left=$((cut + 1)):"); done
+  specs=("$cut:^view members=$((cut + 1))( |\$)")
+  for ((i = 0; i < victim; i++)); do [[ $i -eq $cut ]] || specs+=("$i:^view members=$others( |\$)"); done
   fault_then_views "$t0" "VM $cut unplugged" "${specs[@]}"
   sleep 3 # each side streams on its own
   mark_all $(seq 0 $((victim - 1)))
   t0=$(now_ms)
   $ctl link "$cut" on
   specs=()
-  for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv .*joined=[0-9]"); done
+  for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv( |\$)"); done
   fault_then_views "$t0" "VM $cut plugged back" "${specs[@]}"
   for ((i = 0; i < victim; i++)); do wait_delivering "$i" "$surv" "the stream goes on after the merge"; done
   say "the partition healed: one view $surv again"
 }
 
-# Members that go through the same view and on to the same next one must
-# have delivered the same messages in it (extended virtual synchrony: those
-# that part ways, as a partition's two sides, may differ in the view's tail).
-# A view is (members, ring); cpg_stream and member_stream print its count and
-# hash when it ends (view_end ... next=) or on request (report ... next=end).
-# Prints the table; compare_views MEMBERS NEED: some view of MEMBERS with
-# deliveries must have been reported alike by NEED members or more.
+# compare_views MEMBERS NEED: every view reported by several members is
+# consistent (compare_views.awk: identical where they moved on together, a
+# prefix where they parted ways), and some view of MEMBERS with deliveries
+# was reported by NEED members or more. Prints the table. A view's count and
+# hash come from the view_end and report lines of cpg_stream and
+# member_stream, its running hashes from the file each VM writes to its
+# share (RINGCAST_VIEW_HASHES, vm_node.sh).
 compare_views() {
-  local files=() i
-  for i in $(all_vms); do files+=("$($ctl stdout "$i")"); done
-  awk -v want="$1" -v need="$2" '
-    FNR == 1 { vm++ }
-    ($1 == "view_end" || $1 == "report") && $5 ~ /^ring=/ && $6 ~ /^next=/ {
-      m = substr($2, 9); key = m " " substr($5, 6) " -> " substr($6, 6); v = $3 " " $4
-      if (!(key in val)) { val[key] = v; who[key] = vm - 1; order[++keys] = key }
-      else if (val[key] != v) { printf "  MISMATCH %s: vm%d %s, vm%d %s\n", key, who[key], val[key], vm - 1, v; bad = 1 }
-      seen[key] = seen[key] " vm" vm - 1; members[key] = m
-    }
-    END {
-      for (k = 1; k <= keys; k++) {
-        key = order[k]
-        printf "  %-56s %-32s at%s\n", key, val[key], seen[key]
-        if (members[key] == want && val[key] !~ /^count=0 / && split(seen[key], a, " ") >= need) found = 1
-      }
-      if (!found) { printf "  no view of %s with deliveries reported alike by %d members\n", want, need; bad = 1 }
-      exit bad
-    }' "${files[@]}" >&2
+  local args=() i hashes
+  for i in $(all_vms); do
+    args+=("vm=$i")
+    hashes=${SOFTROCE_CLUSTER_DIR:?}/vm$i/view-hashes
+    [[ ! -f $hashes ]] || args+=(kind=hashes "$hashes")
+    args+=(kind=out "$($ctl stdout "$i")")
+  done
+  awk -v want="$1" -v need="$2" -f "$here/compare_views.awk" "${args[@]}" >&2
 }
 
 finish_stream() {

@@ -74,6 +74,8 @@ for p in $phases; do
     bench) phase_bench ;;
     stream)
       echo "phase stream ($program)"
+      # Each view's running hashes, for the host's prefix check (scenario.sh).
+      export RINGCAST_VIEW_HASHES=${SOFTROCE_CLUSTER_SHARE:-/tmp}/view-hashes
       case $program in
         cpg) RINGCAST_CONFIG=$conf RINGCAST_NODE_ID=$id exec "$build/tests/cluster/cpg_stream" "$stream_rate" 64 ;;
         member) exec "$build/tests/cluster/member_stream" ;;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "runtime/member_node.hpp"
@@ -42,6 +43,7 @@ std::string ids(const std::vector<fabric::NodeId>& v) {
 // thread running a round: always under the driver lock).
 struct Stream {
   int report_fd = -1;
+  std::FILE* hashes = nullptr;  // plan.view_hash_path's file, or none
   std::uint64_t count = 0;
   std::uint64_t hash = 1469598103934665603ull;  // FNV-1a 64 offset basis
   std::vector<fabric::NodeId> regular;          // the current regular configuration
@@ -65,6 +67,11 @@ struct Stream {
                           " l=" + ids(c.left) + " j=" + ids(c.joined) + " seg=" + seg);
     count = 0;
     hash = 1469598103934665603ull;
+    if (hashes != nullptr) {
+      std::fprintf(hashes, "view members=%s ring=%u.%llu/%s\n", ids(c.members).c_str(),
+                   c.ring.representative, static_cast<unsigned long long>(c.ring.epoch),
+                   c.transitional ? "T" : "R");
+    }
     if (!c.transitional) regular = c.members;
     ended.clear();
     final_reported = false;
@@ -73,6 +80,7 @@ struct Stream {
   void on_message(const ring::Delivery& d) {
     ++count;
     mix(d.payload);
+    if (hashes != nullptr) std::fprintf(hashes, "%016llx\n", static_cast<unsigned long long>(hash));
     if (d.group != kEndMarker) return;
     ended.insert(d.sender);
     if (final_reported || ended.size() < regular.size()) return;
@@ -160,9 +168,32 @@ std::string next_command(int fd, std::string& buffer, int timeout_ms) {
 
 }  // namespace
 
+// The view hash file, fully buffered (1 MiB: a write every ~60,000
+// deliveries, on the progress thread); closed at exit.
+struct HashFile {
+  std::FILE* f = nullptr;
+  std::vector<char> buffer = std::vector<char>(1u << 20);
+  explicit HashFile(const std::string& path) {
+    if (path.empty()) return;
+    f = std::fopen(path.c_str(), "w");
+    if (f != nullptr) std::setvbuf(f, buffer.data(), _IOFBF, buffer.size());
+  }
+  ~HashFile() {
+    if (f != nullptr) std::fclose(f);
+  }
+  HashFile(const HashFile&) = delete;
+  HashFile& operator=(const HashFile&) = delete;
+};
+
 int member_process_main(const MemberProcessPlan& plan, int command_fd, int report_fd) {
+  HashFile hashes(plan.view_hash_path);
+  if (!plan.view_hash_path.empty() && hashes.f == nullptr) {
+    report(report_fd, "error cannot write " + plan.view_hash_path);
+    return 1;
+  }
   Stream stream;
   stream.report_fd = report_fd;
+  stream.hashes = hashes.f;
   auto node = runtime::MemberNode::start(options_for(plan, stream));
   if (!node.ok()) {
     report(report_fd, "error start: " + node.error().message());

@@ -10,6 +10,11 @@
 //     sent its end marker: the messages since that configuration began
 //   status <runtime::status_line>   at "exit"
 //   error <what>
+// With plan.view_hash_path set it also writes, to that file, a line
+// "view members=<ids> ring=<rep>.<epoch>/<T|R>" at each configuration change
+// and then the running hash (16 hex digits) after each delivery: a checker
+// can then read any member's hash at any count of a view (members that part
+// ways must have delivered prefixes of one sequence).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +31,8 @@ struct MemberProcessPlan {
   std::string device;
   int gid_index = -1;
   std::uint64_t send_interval_ns = 5'000'000;  // one message per member this often
-  bool keyed = true;  // links authenticated with a cluster key, as in production
+  bool keyed = true;             // links authenticated with a cluster key, as in production
+  std::string view_hash_path{};  // empty: none (see the top)
 };
 
 // Runs in a forked child until "exit" or EOF on command_fd; returns the exit
