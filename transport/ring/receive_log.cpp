@@ -13,7 +13,7 @@ ReceiveLog::ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits,
       limits_(limits),
       capacity_(limits.log_bytes / kRecordAlignBytes),
       landed_((capacity_ + 63) / 64, 0),
-      end_position_(capacity_, 0),
+      end_position_(std::make_unique_for_overwrite<std::uint64_t[]>(capacity_)),
       base_position_(base_position),
       next_position_(base_position),
       released_position_(released_position) {
