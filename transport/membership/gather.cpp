@@ -8,7 +8,7 @@
 
 namespace ringcast::membership {
 
-void Member::enter_gather(std::uint64_t now_ns) {
+void Member::enter_gather(std::uint64_t now_ns, bool send_now) {
   if (phase_ == Phase::left) return;
   if (phase_ == Phase::operational) {
     installed().ring->freeze();
@@ -22,7 +22,7 @@ void Member::enter_gather(std::uint64_t now_ns) {
   joins_ = {};  // a new round: only joins that arrive from now on count
   fail_ |= proc_ & ~link_ok_ & ~bit(me_);
   consensus_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
-  send_joins(now_ns);
+  if (send_now) send_joins(now_ns);
   // The caller checks consensus once it merged what made it gather (a join
   // merged later could otherwise find a ring of one agreed already).
 }
@@ -157,6 +157,7 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
   const std::size_t s = m.sender_index;
   // A node that failed me forms its ring without me; it does not disturb mine.
   if (phase_ != Phase::gather && has(m.mask_b, me_)) return;
+  bool entered = false;
   if (phase_ == Phase::operational) {
     const Gen& g = installed();
     // A join sent before the sender installed this ring: it is over.
@@ -168,7 +169,8 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
     // around once more): a join arriving while the first token travels
     // would otherwise end the ring before all had it, and again next time.
     if (!has(g.members, s) && (!can_merge(m, g.members) || !everyone_installed(g))) return;
-    enter_gather(now_ns);
+    enter_gather(now_ns, false);
+    entered = true;
   } else if (phase_ == Phase::commit) {
     if (has(commit_->members, s) && m.mask_a == proc_ && m.mask_b == fail_) {
       joins_[s] = {true, m.mask_a, m.mask_b, m.infos[0]};
@@ -179,10 +181,14 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
     // An outsider's join waits for the install (its joins repeat): ending
     // a commit for it could end every commit while it gathers.
     if (has(fail_, s) || !has(commit_->members, s)) return;
-    enter_gather(now_ns);
+    enter_gather(now_ns, false);
+    entered = true;
   }
   if (phase_ != Phase::gather) return;
-  if (merge_join(m)) sets_changed(now_ns);
+  // Joining a gather on a join: the first joins go out with what it says
+  // merged (sent before, they named sets outdated at once, and the others
+  // could agree only on the second ones, a staging slot's completion later).
+  if (merge_join(m) || entered) sets_changed(now_ns);
   check_consensus(now_ns);
 }
 

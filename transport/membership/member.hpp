@@ -190,7 +190,9 @@ class Member {
   static constexpr std::uint64_t kControlWrTag = 0x4D454D42;  // "MEMB"
 
   // gather.cpp: joins, consensus, commit.
-  void enter_gather(std::uint64_t now_ns);
+  // send_now = false: the caller merges a join first and sends then (joins
+  // that would be outdated at once cost the others a round).
+  void enter_gather(std::uint64_t now_ns, bool send_now = true);
   void on_consensus_timeout(std::uint64_t now_ns);
   void on_control(std::uint32_t imm, std::uint64_t now_ns);
   void drop_control(ControlFault fault) noexcept;
