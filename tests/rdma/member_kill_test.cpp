@@ -85,7 +85,11 @@ class Cluster {
     children_.resize(kMembers);
   }
   void spawn(std::size_t i) {
-    MemberProcessPlan plan{members_, members_[i].node, env_.device, env_.gid_index};
+    MemberProcessPlan plan;
+    plan.members = members_;
+    plan.me = members_[i].node;
+    plan.device = env_.device;
+    plan.gid_index = env_.gid_index;
     children_[i] = std::make_unique<ChildProcess>([&plan](int commands, int reports) {
       return member_process_main(plan, commands, reports);
     });
