@@ -253,7 +253,7 @@ def commands(res):
         "```sh",
         "ci/compare                          # this page; COMPARE_SCALE=" + scale + " here",
         "# inside one ci/softroce-run VM session (bench/compare-vm):",
-        "ib_write_lat -d rxe0 -x 1 -s SIZE -n N [10.99.0.1]   # server, then client",
+        "ib_write_lat -d rxe0 -x 1 -s SIZE -n N [10.99.0.1]   # server, then client; 3 runs, lowest median kept",
         "ib_write_bw  -d rxe0 -x 1 -s SIZE -n N [10.99.0.1]",
         f"build/bench/ringcast-bench -d rxe0 -x 1 --matrix --json --progress --scale {scale} --timeout 300",
         "corosync -f -c corosync.conf        # one node, knet on 127.0.0.1, no crypto",
