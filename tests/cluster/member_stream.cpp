@@ -4,9 +4,10 @@
 // reports each configuration change with the count and hash of what it
 // delivered since the one before) in a child, and turns its reports into
 // the lines of cpg_stream.c that tests/cluster/scenario.sh reads:
-//   conf T R.E m=1,2 l=3 j=- seg=N:H  ->  view_end members=<previous> count=N hash=H
+//   conf T R.E m=1,2 l=3 j=- seg=N:H d=3:MS
+//                                     ->  view_end members=<previous> count=N hash=H
 //                                           ring=<previous>/<kind> next=R.E/T/1,2
-//                                         view members=1,2 left=3:down joined=
+//                                         view members=1,2 left=3:down down_ms=3:MS joined=
 //   final N:H                         ->  report members=<current> count=N hash=H
 //                                           ring=<current>/<kind> next=end
 //   error ...                         ->  error ... (and the exit status is 1)
@@ -95,8 +96,10 @@ struct Translator {
     const std::string& ring_id = id;
     const std::string joined = field(l, "j");
     std::printf("ring id=%s kind=%s members=%s\n", ring_id.c_str(), kind.c_str(), members.c_str());
-    std::printf("view members=%s left=%s down_ms= joined=%s\n", members.c_str(),
-                with_reason(field(l, "l")).c_str(), joined == "-" ? "" : joined.c_str());
+    const std::string silences = field(l, "d");
+    std::printf("view members=%s left=%s down_ms=%s joined=%s\n", members.c_str(),
+                with_reason(field(l, "l")).c_str(), silences == "-" ? "" : silences.c_str(),
+                joined == "-" ? "" : joined.c_str());
   }
 };
 

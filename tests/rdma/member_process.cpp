@@ -48,6 +48,10 @@ struct Stream {
   std::uint64_t hash = 1469598103934665603ull;  // FNV-1a 64 offset basis
   std::vector<fabric::NodeId> regular;          // the current regular configuration
   std::set<fabric::NodeId> ended;               // end markers since it began
+  // When each sender's latest message was delivered here: a conf's "d=" says,
+  // per member that left, how long before the change that was (its silence:
+  // on a stream, the time from its death to the change, in this host's clock).
+  std::vector<std::pair<fabric::NodeId, std::uint64_t>> last_delivery_ns;
   bool final_reported = false;
   std::atomic<bool> changed{false};  // for the main thread: report the counters
 
@@ -57,6 +61,15 @@ struct Stream {
       hash *= 1099511628211ull;
     }
   }
+  void note_delivery(fabric::NodeId sender) {
+    const std::uint64_t now = steady_ns();
+    for (auto& [node, at] : last_delivery_ns)
+      if (node == sender) {
+        at = now;
+        return;
+      }
+    last_delivery_ns.emplace_back(sender, now);
+  }
   void on_change(const membership::ConfigurationChange& c) {
     char seg[64];
     std::snprintf(seg, sizeof seg, "%llu:%016llx", static_cast<unsigned long long>(count),
@@ -64,7 +77,8 @@ struct Stream {
     report(report_fd, "conf " + std::to_string(steady_ns()) + (c.transitional ? " T " : " R ") +
                           std::to_string(c.ring.representative) + "." +
                           std::to_string(c.ring.epoch) + " m=" + ids(c.members) +
-                          " l=" + ids(c.left) + " j=" + ids(c.joined) + " seg=" + seg);
+                          " l=" + ids(c.left) + " j=" + ids(c.joined) + " seg=" + seg +
+                          " d=" + silences(c.left));
     count = 0;
     hash = 1469598103934665603ull;
     if (hashes != nullptr) {
@@ -77,7 +91,20 @@ struct Stream {
     final_reported = false;
     changed = true;
   }
+  // "3:212,4:-": ms since each node's latest delivery here ("-": none yet).
+  std::string silences(const std::vector<fabric::NodeId>& left) const {
+    const std::uint64_t now = steady_ns();
+    std::string s;
+    for (auto n : left) {
+      std::string ms = "-";
+      for (const auto& [node, at] : last_delivery_ns)
+        if (node == n) ms = std::to_string((now - at) / 1'000'000);
+      s += (s.empty() ? "" : ",") + std::to_string(n) + ":" + ms;
+    }
+    return s.empty() ? "-" : s;
+  }
   void on_message(const ring::Delivery& d) {
+    note_delivery(d.sender);
     ++count;
     mix(d.payload);
     if (hashes != nullptr) std::fprintf(hashes, "%016llx\n", static_cast<unsigned long long>(hash));

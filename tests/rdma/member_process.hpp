@@ -3,9 +3,11 @@
 //
 // Commands in (one per line): "stop" (stop streaming, then send one end
 // marker), "exit". Reports out:
-//   conf <t_ns> <T|R> <rep>.<epoch> m=<ids> l=<ids> j=<ids> seg=<count>:<hash>
+//   conf <t_ns> <T|R> <rep>.<epoch> m=<ids> l=<ids> j=<ids> seg=<count>:<hash> d=<node:ms,...>
 //     a configuration change at steady-clock time t_ns; seg: the messages
-//     delivered since the change before it (count and running FNV-1a hash)
+//     delivered since the change before it (count and running FNV-1a hash);
+//     d: per node that left, the ms since its latest message was delivered
+//     here ("-" for none): on a stream, its death to the change
 //   final <count>:<hash>   every member of the current regular configuration
 //     sent its end marker: the messages since that configuration began
 //   status <runtime::status_line>   at "exit"
