@@ -1,11 +1,13 @@
 #include "child_process.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 namespace ringcast::test {
 
@@ -63,6 +65,26 @@ void ChildProcess::read_some() {
     lines.push_back(buffer_.substr(0, nl));
     buffer_.erase(0, nl + 1);
   }
+}
+
+bool pump_until(std::span<const std::unique_ptr<ChildProcess>> children,
+                const std::function<bool()>& pred, int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::vector<pollfd> fds;
+    std::vector<ChildProcess*> who;
+    for (const auto& c : children) {
+      if (c && c->fd() >= 0) {
+        fds.push_back({c->fd(), POLLIN, 0});
+        who.push_back(c.get());
+      }
+    }
+    if (poll(fds.data(), fds.size(), 50) <= 0) continue;
+    for (std::size_t k = 0; k < fds.size(); ++k)
+      if (fds[k].revents != 0) who[k]->read_some();
+  }
+  return true;
 }
 
 }  // namespace ringcast::test

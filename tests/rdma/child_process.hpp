@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,5 +39,11 @@ class ChildProcess {
   int from_ = -1;
   std::string buffer_;
 };
+
+// Reads the children's reports as they come until pred() holds (true) or
+// timeout_s passed (false). Empty entries (not started, or reaped) are
+// skipped.
+bool pump_until(std::span<const std::unique_ptr<ChildProcess>> children,
+                const std::function<bool()>& pred, int timeout_s);
 
 }  // namespace ringcast::test

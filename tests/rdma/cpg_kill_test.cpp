@@ -113,17 +113,7 @@ struct Group {
 
   template <class Pred>
   bool pump_until(Pred pred, int timeout_s) {
-    const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
-    while (!pred()) {
-      if (Clock::now() >= deadline) return false;
-      std::vector<pollfd> fds;
-      for (auto& x : p)
-        fds.push_back({x ? x->fd() : -1, POLLIN, 0});
-      if (poll(fds.data(), fds.size(), 50) <= 0) continue;
-      for (std::size_t k = 0; k < fds.size(); ++k)
-        if (fds[k].revents != 0 && p[k]) p[k]->read_some();
-    }
-    return true;
+    return test::pump_until(p, pred, timeout_s);
   }
   // The first confchg of node index i at or after line `from` that ok() accepts.
   template <class Ok>

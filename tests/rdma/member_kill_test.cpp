@@ -98,22 +98,7 @@ class Cluster {
   // Reads reports until pred() holds or the timeout; false on timeout.
   template <class Pred>
   bool pump_until(Pred pred, int timeout_s) {
-    const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
-    while (!pred()) {
-      if (Clock::now() >= deadline) return false;
-      std::vector<pollfd> fds;
-      std::vector<ChildProcess*> who;
-      for (auto& c : children_) {
-        if (c && c->fd() >= 0) {
-          fds.push_back({c->fd(), POLLIN, 0});
-          who.push_back(c.get());
-        }
-      }
-      if (poll(fds.data(), fds.size(), 50) <= 0) continue;
-      for (std::size_t k = 0; k < fds.size(); ++k)
-        if (fds[k].revents != 0) who[k]->read_some();
-    }
-    return true;
+    return test::pump_until(children_, pred, timeout_s);
   }
   // The index of the first line of child i at or after `from` that starts
   // with `prefix` and satisfies ok(), else -1.

@@ -27,18 +27,6 @@ std::uint64_t steady_ns() {
                                         .count());
 }
 
-void report(int fd, const std::string& line) {
-  const std::string l = line + "\n";
-  [[maybe_unused]] ssize_t n = ::write(fd, l.data(), l.size());
-}
-
-std::string ids(const std::vector<fabric::NodeId>& v) {
-  std::string s;
-  for (auto n : v)
-    s += (s.empty() ? "" : ",") + std::to_string(n);
-  return s.empty() ? "-" : s;
-}
-
 // What the event callback keeps (the progress thread, or a submitting
 // thread running a round: always under the driver lock).
 struct Stream {
@@ -74,15 +62,15 @@ struct Stream {
     char seg[64];
     std::snprintf(seg, sizeof seg, "%llu:%016llx", static_cast<unsigned long long>(count),
                   static_cast<unsigned long long>(hash));
-    report(report_fd, "conf " + std::to_string(steady_ns()) + (c.transitional ? " T " : " R ") +
-                          std::to_string(c.ring.representative) + "." +
-                          std::to_string(c.ring.epoch) + " m=" + ids(c.members) +
-                          " l=" + ids(c.left) + " j=" + ids(c.joined) + " seg=" + seg +
-                          " d=" + silences(c.left));
+    report_line(report_fd,
+                "conf " + std::to_string(steady_ns()) + (c.transitional ? " T " : " R ") +
+                    std::to_string(c.ring.representative) + "." + std::to_string(c.ring.epoch) +
+                    " m=" + node_list(c.members) + " l=" + node_list(c.left) +
+                    " j=" + node_list(c.joined) + " seg=" + seg + " d=" + silences(c.left));
     count = 0;
     hash = 1469598103934665603ull;
     if (hashes != nullptr) {
-      std::fprintf(hashes, "view members=%s ring=%u.%llu/%s\n", ids(c.members).c_str(),
+      std::fprintf(hashes, "view members=%s ring=%u.%llu/%s\n", node_list(c.members).c_str(),
                    c.ring.representative, static_cast<unsigned long long>(c.ring.epoch),
                    c.transitional ? "T" : "R");
     }
@@ -117,7 +105,7 @@ struct Stream {
     char line[64];
     std::snprintf(line, sizeof line, "final %llu:%016llx", static_cast<unsigned long long>(count),
                   static_cast<unsigned long long>(hash));
-    report(report_fd, line);
+    report_line(report_fd, line);
   }
 };
 
@@ -157,11 +145,11 @@ runtime::MemberNodeOptions options_for(const MemberProcessPlan& plan, Stream& st
 void report_counters(runtime::MemberNode& node, int fd) {
   const auto c =
       node.with_driver([](membership::MemberDriver& d) { return d.member().counters(); });
-  report(fd, "counters link_failures=" + std::to_string(c.link_failures) + " token_losses=" +
-                 std::to_string(c.token_losses) + " gathers=" + std::to_string(c.gathers) +
-                 " consensus_timeouts=" + std::to_string(c.consensus_timeouts) +
-                 " control_dropped=" + std::to_string(c.control_dropped) + " (" +
-                 membership::control_fault_name(c.last_control_fault) + ")");
+  report_line(fd, "counters link_failures=" + std::to_string(c.link_failures) + " token_losses=" +
+                      std::to_string(c.token_losses) + " gathers=" + std::to_string(c.gathers) +
+                      " consensus_timeouts=" + std::to_string(c.consensus_timeouts) +
+                      " control_dropped=" + std::to_string(c.control_dropped) + " (" +
+                      membership::control_fault_name(c.last_control_fault) + ")");
 }
 
 // Submits until accepted (the queue is full at times) or the deadline.
@@ -215,7 +203,7 @@ struct HashFile {
 int member_process_main(const MemberProcessPlan& plan, int command_fd, int report_fd) {
   HashFile hashes(plan.view_hash_path);
   if (!plan.view_hash_path.empty() && hashes.f == nullptr) {
-    report(report_fd, "error cannot write " + plan.view_hash_path);
+    report_line(report_fd, "error cannot write " + plan.view_hash_path);
     return 1;
   }
   Stream stream;
@@ -223,7 +211,7 @@ int member_process_main(const MemberProcessPlan& plan, int command_fd, int repor
   stream.hashes = hashes.f;
   auto node = runtime::MemberNode::start(options_for(plan, stream));
   if (!node.ok()) {
-    report(report_fd, "error start: " + node.error().message());
+    report_line(report_fd, "error start: " + node.error().message());
     return 1;
   }
   std::array<std::byte, 64> payload{};
@@ -243,7 +231,7 @@ int member_process_main(const MemberProcessPlan& plan, int command_fd, int repor
       end.payload = payload;
       end.group = kEndMarker;
       if (!submit_patiently(**node, end, steady_ns() + 30'000'000'000ull)) {
-        report(report_fd, "error: the end marker was not accepted");
+        report_line(report_fd, "error: the end marker was not accepted");
       }
     }
     if (!streaming) continue;
@@ -252,9 +240,21 @@ int member_process_main(const MemberProcessPlan& plan, int command_fd, int repor
     m.payload = payload;
     (void)(*node)->submit(m);  // try_again: this one is skipped, the stream goes on
   }
-  report(report_fd, "status " + runtime::status_line((*node)->status()));
+  report_line(report_fd, "status " + runtime::status_line((*node)->status()));
   (*node)->stop();
   return 0;
+}
+
+void report_line(int fd, const std::string& line) {
+  const std::string l = line + "\n";
+  [[maybe_unused]] ssize_t n = ::write(fd, l.data(), l.size());
+}
+
+std::string node_list(const std::vector<fabric::NodeId>& nodes) {
+  std::string s;
+  for (auto n : nodes)
+    s += (s.empty() ? "" : ",") + std::to_string(n);
+  return s.empty() ? "-" : s;
 }
 
 }  // namespace ringcast::test

@@ -41,4 +41,10 @@ struct MemberProcessPlan {
 // status.
 int member_process_main(const MemberProcessPlan& plan, int command_fd, int report_fd);
 
+// One report line to the parent (the newline added), and a node list as the
+// reports write it ("1,2,3", "-" for none): for other member programs of
+// the rdma tests.
+void report_line(int fd, const std::string& line);
+std::string node_list(const std::vector<fabric::NodeId>& nodes);
+
 }  // namespace ringcast::test

@@ -43,18 +43,6 @@ void log_to_report(std::string_view line) {
   [[maybe_unused]] ssize_t n = ::write(g_report_fd, l.data(), l.size());
 }
 
-void report(int fd, const std::string& line) {
-  const std::string l = line + "\n";
-  [[maybe_unused]] ssize_t n = ::write(fd, l.data(), l.size());
-}
-
-std::string ids(const std::vector<fabric::NodeId>& v) {
-  std::string s;
-  for (auto n : v)
-    s += (s.empty() ? "" : ",") + std::to_string(n);
-  return s.empty() ? "-" : s;
-}
-
 // Node 3's process: a MemberNode like the others' but with another key. It
 // reports each configuration change ("conf m=<ids>") and, at "exit", its
 // status; it submits nothing.
@@ -79,20 +67,20 @@ int intruder_main(const std::vector<runtime::MemberAddress>& members, const Rdma
   o.key = *fabric::auth::AuthKey::derive(secret);
   o.on_events = [reports](runtime::EventSource& events) {
     while (auto e = events.next_event()) {
-      if (e->change != nullptr) report(reports, "conf m=" + ids(e->change->members));
+      if (e->change != nullptr) report_line(reports, "conf m=" + node_list(e->change->members));
       (void)events.release_through(e->index);
     }
   };
   auto node = runtime::MemberNode::start(o);
   if (!node.ok()) {
-    report(reports, "error start: " + node.error().message());
+    report_line(reports, "error start: " + node.error().message());
     return 1;
   }
   for (char c = 0; ::read(commands, &c, 1) == 1 && c != 'x';) {
   }
   const auto s = (*node)->status();
-  report(reports, "status members=" + ids(s.members) +
-                      " control_dropped=" + std::to_string(s.control_dropped));
+  report_line(reports, "status members=" + node_list(s.members) +
+                           " control_dropped=" + std::to_string(s.control_dropped));
   (*node)->stop();
   return 0;
 }
@@ -124,22 +112,7 @@ class Nodes {
   ChildProcess& at(std::size_t i) { return *children_[i]; }
   template <class Pred>
   bool pump_until(Pred pred, int timeout_s) {
-    const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
-    while (!pred()) {
-      if (Clock::now() >= deadline) return false;
-      std::vector<pollfd> fds;
-      std::vector<ChildProcess*> who;
-      for (auto& c : children_) {
-        if (c && c->fd() >= 0) {
-          fds.push_back({c->fd(), POLLIN, 0});
-          who.push_back(c.get());
-        }
-      }
-      if (poll(fds.data(), fds.size(), 50) <= 0) continue;
-      for (std::size_t k = 0; k < fds.size(); ++k)
-        if (fds[k].revents != 0) who[k]->read_some();
-    }
-    return true;
+    return test::pump_until(children_, pred, timeout_s);
   }
   // Lines of child i from line `from` on that contain every one of `parts`.
   std::vector<std::string> lines_with(std::size_t i, std::size_t from,
