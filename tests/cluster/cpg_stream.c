@@ -13,14 +13,21 @@
  *   local nodeid=N pid=P
  *   ring id=R members=1,2,3                     a totem confchg (the ring)
  *   view_end members=1,2,3 count=C hash=H ring=R next=R2/1,2
- *                                              the view that just ended
- *   view members=1,2 left=3:nodedown joined= down_ms=3:212
- *        the new view; down_ms: per node that left, the time since its last
- *        delivered message (the stream stops when its host dies, so this is
- *        about the time from the crash to this confchg)
+ *        the view that just ended (R: the ring it began in), and the one
+ *        that follows (R2: the ring it begins in)
+ *   view members=1,2 left=3:nodedown down_ms=3:212 joined=
+ *   view members=1,2 left= down_ms= joined=2:nodeup
+ *        the new view (a CPG confchg; left and joined with their reasons);
+ *        down_ms: per node that left, the time since its last delivered
+ *        message (the stream stops when its host dies, so this is about
+ *        the time from the crash to this confchg)
  *   tick members=1,2 count=C delivered=D sent=S  every 2 s
  *   report members=... count=C hash=H ring=R next=end   on "report"
  *   error WHAT DETAIL                            a failed check
+ * A view is keyed by its members and the ring it began in: for a confchg
+ * with NODEDOWN, the ring of the totem confchg that follows it at once (the
+ * ring without those nodes); for JOIN, LEAVE and NODEUP (at the end of the
+ * sync that follows a merge), the current ring.
  * With RINGCAST_VIEW_HASHES=FILE it also writes there, per view, a line
  * "view members=M ring=R" and then the view's running hash after each
  * delivery: the host checks that members which parted ways delivered
@@ -76,6 +83,20 @@ static struct {
   struct sender senders[MAX_NODE + 1];
   FILE* hashes; /* RINGCAST_VIEW_HASHES, or none */
 } st;
+
+/* The latest confchg, until its view is opened (open_view). */
+static struct {
+  int pending;
+  uint64_t at_ns;
+  uint32_t members[MAX_NODE];
+  size_t member_count;
+  struct cpg_address left[MAX_NODE];
+  size_t left_count;
+  struct cpg_address joined[MAX_NODE];
+  size_t joined_count;
+} change;
+
+static void open_view(void);
 
 static uint64_t now_ns(void) {
   struct timespec t;
@@ -156,6 +177,7 @@ static void deliver_cb(cpg_handle_t handle, const struct cpg_name* group, uint32
     fail("bad_message", (long long)len);
     return;
   }
+  open_view(); /* a view still waiting for its ring (none expected) */
   memcpy(&h, msg, sizeof h);
   if (h.magic != MAGIC || h.nodeid != nodeid || !body_ok(msg, len, &h)) {
     fail("bad_content", (long long)nodeid);
@@ -187,56 +209,83 @@ static const char* reason_name(uint32_t r) {
   }
 }
 
-static void print_left(const struct cpg_address* left, size_t n, uint64_t now) {
+static void print_nodes(const char* what, const struct cpg_address* list, size_t n) {
   size_t i;
-  printf(" left=");
+  printf(" %s=", what);
   for (i = 0; i < n; i++)
-    printf("%s%u:%s", i ? "," : "", left[i].nodeid, reason_name(left[i].reason));
+    printf("%s%u:%s", i ? "," : "", list[i].nodeid, reason_name(list[i].reason));
+}
+
+static void print_down_ms(const struct cpg_address* left, size_t n, uint64_t at_ns) {
+  size_t i;
   printf(" down_ms=");
   for (i = 0; i < n; i++) {
     const struct sender* s = left[i].nodeid <= MAX_NODE ? &st.senders[left[i].nodeid] : NULL;
     if (s != NULL && s->last_delivery_ns != 0)
       printf("%s%u:%llu", i ? "," : "", left[i].nodeid,
-             (unsigned long long)((now - s->last_delivery_ns) / 1000000));
+             (unsigned long long)((at_ns - s->last_delivery_ns) / 1000000));
   }
 }
 
+/* Opens the view of the pending confchg, keyed by the ring in st.ring: the
+ * view that ends goes on to it (next=ring/members). */
+static void open_view(void) {
+  char ids[MAX_NODE * 12], next[MAX_NODE * 12 + 64];
+  size_t i;
+  if (!change.pending) return;
+  change.pending = 0;
+  if (st.member_count > 0) {
+    snprintf(next, sizeof next, "%s/%s", st.ring,
+             ids_of(change.members, change.member_count, ids, sizeof ids));
+    print_view_state("view_end", next);
+  }
+  memcpy(st.view_ring, st.ring, sizeof st.ring);
+  memcpy(st.members, change.members, sizeof change.members);
+  st.member_count = change.member_count;
+  st.view_count = 0;
+  st.view_hash = 0xcbf29ce484222325ull;
+  for (i = 0; i < change.joined_count; i++)
+    if (change.joined[i].nodeid <= MAX_NODE) st.senders[change.joined[i].nodeid].gap_allowed = 1;
+  ids_of(st.members, st.member_count, ids, sizeof ids);
+  if (st.hashes != NULL) fprintf(st.hashes, "view members=%s ring=%s\n", ids, st.view_ring);
+  printf("view members=%s", ids);
+  print_nodes("left", change.left, change.left_count);
+  print_down_ms(change.left, change.left_count, change.at_ns);
+  print_nodes("joined", change.joined, change.joined_count);
+  printf("\n");
+  fflush(stdout);
+}
+
+static size_t copy_addresses(struct cpg_address* to, const struct cpg_address* from, size_t n) {
+  if (n > MAX_NODE) n = MAX_NODE;
+  memcpy(to, from, n * sizeof *from);
+  return n;
+}
+
+/* A confchg that takes nodes out (NODEDOWN) comes right before the totem
+ * confchg of the ring without them (docs/api.md, "Configuration changes"):
+ * its view is opened there, so that a view is keyed by the ring that
+ * installed it at every member. Other confchgs (JOIN, LEAVE, and NODEUP at
+ * the end of a sync) come within the current ring: opened at once. */
 static void confchg_cb(cpg_handle_t handle, const struct cpg_name* group,
                        const struct cpg_address* members, size_t member_count,
                        const struct cpg_address* left, size_t left_count,
                        const struct cpg_address* joined, size_t joined_count) {
-  const uint64_t now = now_ns();
   size_t i;
+  int nodedown = 0;
   (void)handle;
   (void)group;
-  if (st.member_count > 0) {
-    char ids[MAX_NODE * 12], next[MAX_NODE * 12 + 64];
-    uint32_t m[MAX_NODE];
-    for (i = 0; i < member_count && i < MAX_NODE; i++)
-      m[i] = members[i].nodeid;
-    snprintf(next, sizeof next, "%s/%s", st.ring, ids_of(m, i, ids, sizeof ids));
-    print_view_state("view_end", next);
-  }
-  memcpy(st.view_ring, st.ring, sizeof st.ring);
-  st.member_count = 0;
-  for (i = 0; i < member_count && i < MAX_NODE; i++)
-    st.members[st.member_count++] = members[i].nodeid;
-  st.view_count = 0;
-  st.view_hash = 0xcbf29ce484222325ull;
-  for (i = 0; i < joined_count; i++)
-    if (joined[i].nodeid <= MAX_NODE) st.senders[joined[i].nodeid].gap_allowed = 1;
-  {
-    char ids[MAX_NODE * 12];
-    uint32_t j[MAX_NODE];
-    for (i = 0; i < joined_count && i < MAX_NODE; i++)
-      j[i] = joined[i].nodeid;
-    ids_of(st.members, st.member_count, ids, sizeof ids);
-    if (st.hashes != NULL) fprintf(st.hashes, "view members=%s ring=%s\n", ids, st.view_ring);
-    printf("view members=%s", ids);
-    print_left(left, left_count, now);
-    printf(" joined=%s\n", ids_of(j, i, ids, sizeof ids));
-    fflush(stdout);
-  }
+  open_view(); /* a previous one still waiting for its ring (none expected) */
+  change.at_ns = now_ns();
+  change.member_count = member_count < MAX_NODE ? member_count : MAX_NODE;
+  for (i = 0; i < change.member_count; i++)
+    change.members[i] = members[i].nodeid;
+  change.left_count = copy_addresses(change.left, left, left_count);
+  change.joined_count = copy_addresses(change.joined, joined, joined_count);
+  for (i = 0; i < change.left_count; i++)
+    nodedown |= change.left[i].reason == CPG_REASON_NODEDOWN;
+  change.pending = 1;
+  if (!nodedown) open_view();
 }
 
 static void totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id, uint32_t count,
@@ -247,6 +296,7 @@ static void totem_cb(cpg_handle_t handle, struct cpg_ring_id ring_id, uint32_t c
   printf("ring id=%s members=%s\n", st.ring,
          ids_of(members, count < MAX_NODE ? count : MAX_NODE, ids, sizeof ids));
   fflush(stdout);
+  open_view();
 }
 
 /* One message of the stream; 0 when the ring refused it for now. */
@@ -280,7 +330,10 @@ static int commands(int* sending) {
     *nl = '\0';
     if (strcmp(line, "stop") == 0) *sending = 0;
     if (strcmp(line, "start") == 0) *sending = 1;
-    if (strcmp(line, "report") == 0) print_view_state("report", "end");
+    if (strcmp(line, "report") == 0) {
+      open_view();
+      print_view_state("report", "end");
+    }
     if (strcmp(line, "exit") == 0) return 1;
     used -= (size_t)(nl + 1 - line);
     memmove(line, nl + 1, used + 1);
@@ -372,11 +425,15 @@ int main(int argc, char** argv) {
   if (buf == NULL) return 1;
   if (!open_hashes()) return 1;
   run(handle, fd, rate, buf, bytes);
+  open_view();
   print_view_state("final", "end");
+  /* The view hashes are complete before the host reads "exit": it compares
+   * them as soon as it sees that line. */
+  if (st.hashes != NULL && fclose(st.hashes) != 0) fail("write_view_hashes", errno);
+  st.hashes = NULL;
   printf("exit failures=%u delivered=%llu sent=%llu\n", st.failures,
          (unsigned long long)st.delivered, (unsigned long long)st.sent);
   fflush(stdout);
-  if (st.hashes != NULL) fclose(st.hashes);
   free(buf);
   cpg_finalize(handle);
   return st.failures == 0 ? 0 : 1;

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# tests/cluster/run_hosts_test.sh BUILD_DIR: the separate-hosts test (ctest
-# cluster_hosts_test): 3 VMs booted by ci/softroce-cluster, vm_node.sh in
-# each, scenario.sh on the host. Runs on the host only: inside a soft-RoCE
-# VM (RINGCAST_SOFTROCE set by ci/softroce-run) it cannot boot VMs and says
-# it was skipped (status 77).
+# tests/cluster/run_hosts_test.sh BUILD_DIR [member|cpg]: the separate-hosts
+# test: 3 VMs booted by ci/softroce-cluster, vm_node.sh in each, scenario.sh
+# on the host. The stream's program: member_stream (member, the default:
+# ctest cluster_hosts_test, all phases) or cpg_stream (cpg: ctest
+# cluster_hosts_cpg_test, the stream phase only unless CLUSTER_PHASES says
+# otherwise: lat and bench do not depend on the program). Runs on the host
+# only: inside a soft-RoCE VM (RINGCAST_SOFTROCE set by ci/softroce-run) it
+# cannot boot VMs and says it was skipped (status 77).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-build=$(realpath -- "${1:?usage: run_hosts_test.sh BUILD_DIR}")
+build=$(realpath -- "${1:?usage: run_hosts_test.sh BUILD_DIR [member|cpg]}")
+export CLUSTER_PROGRAM=${2:-${CLUSTER_PROGRAM:-member}}
+case $CLUSTER_PROGRAM in
+  member) ;;
+  cpg) export CLUSTER_PHASES=${CLUSTER_PHASES:-stream} ;;
+  *) echo "usage: run_hosts_test.sh BUILD_DIR [member|cpg]" >&2 && exit 2 ;;
+esac
 if [[ -n ${RINGCAST_SOFTROCE:-} ]]; then
   echo "skipped: the separate-hosts test boots its own VMs: run it on the host (ci/test does)"
   exit 77

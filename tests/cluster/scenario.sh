@@ -23,6 +23,7 @@ ctl=${SOFTROCE_CLUSTER_CTL:?run by ci/softroce-cluster --control}
 n=${SOFTROCE_CLUSTER_N:?}
 phases=${CLUSTER_PHASES:-lat bench stream}
 faults=${CLUSTER_FAULTS:-1}
+program=${CLUSTER_PROGRAM:-member}
 # Generous: a VM is an emulated CPU sharing 2 host cores with 2 others.
 reform_s=${CLUSTER_REFORM_TIMEOUT_S:-60}
 
@@ -99,11 +100,24 @@ views_before() {
     /^view members=/ && !transitional { printf "%s%s", sep, substr($2, 9); sep = " " }'
 }
 
+# cpg_reason VM ERE MUST WHAT: (cpg_stream) one of the confchgs VM printed
+# since from[VM], up to its first view matching ERE, matches MUST: the nodes
+# that went are in a left list as NODEDOWN, those that came back in a joined
+# list as NODEUP (on whatever way VM took to its view).
+cpg_reason() {
+  [[ $program == cpg ]] || return 0
+  local seen
+  seen=$(tail -n +$((from[$1] + 1)) "$($ctl stdout "$1")" |
+    awk -v ere="$2" '/^view / { print } $0 ~ ere { exit }')
+  grep -Eq -- "$3" <<<"$seen" ||
+    die "VM $1: $4: no confchg matching /$3/ (views: $(tr '\n' ';' <<<"$seen"))"
+}
+
 declare -a from
 # wait_delivering VM MEMBERS WHAT: cpg_stream's ticks show deliveries in the
 # view; member_stream has none (its final report's count shows them).
 wait_delivering() {
-  [[ ${CLUSTER_PROGRAM:-member} == cpg ]] || return 0
+  [[ $program == cpg ]] || return 0
   wait_after "$1" "${from[$1]}" "^tick members=$2 count=[1-9]" 60 "$3" >/dev/null
 }
 mark_all() {
@@ -121,6 +135,9 @@ stream_faults() {
   local specs=() i
   for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv( |\$)"); done
   fault_then_views "$t0" "VM $victim killed" "${specs[@]}"
+  for ((i = 0; i < victim; i++)); do
+    cpg_reason "$i" "${specs[i]#*:}" "^view .* left=([0-9]+:[a-z]+,)*$n:nodedown" "VM $victim killed"
+  done
   for ((i = 0; i < victim; i++)); do wait_delivering "$i" "$surv" "the stream goes on after the kill"; done
 
   others=$(seq 1 $((n - 1)) | grep -vx $((cut + 1)) | paste -sd,)
@@ -130,6 +147,13 @@ stream_faults() {
   specs=("$cut:^view members=$((cut + 1))( |\$)")
   for ((i = 0; i < victim; i++)); do [[ $i -eq $cut ]] || specs+=("$i:^view members=$others( |\$)"); done
   fault_then_views "$t0" "VM $cut unplugged" "${specs[@]}"
+  for ((i = 0; i < victim; i++)); do
+    if [[ $i -eq $cut ]]; then
+      cpg_reason "$i" "^view members=$((cut + 1))( |\$)" "^view .* left=([0-9]+:[a-z]+,)*1:nodedown" "VM $cut unplugged"
+    else
+      cpg_reason "$i" "^view members=$others( |\$)" "^view .* left=([0-9]+:[a-z]+,)*$((cut + 1)):nodedown" "VM $cut unplugged"
+    fi
+  done
   sleep 3 # each side streams on its own
   mark_all $(seq 0 $((victim - 1)))
   t0=$(now_ms)
@@ -137,6 +161,9 @@ stream_faults() {
   specs=()
   for ((i = 0; i < victim; i++)); do specs+=("$i:^view members=$surv( |\$)"); done
   fault_then_views "$t0" "VM $cut plugged back" "${specs[@]}"
+  for ((i = 0; i < victim; i++)); do
+    cpg_reason "$i" "^view members=$surv( |\$)" "^view members=$surv .*joined=.*:nodeup" "VM $cut plugged back"
+  done
   for ((i = 0; i < victim; i++)); do wait_delivering "$i" "$surv" "the stream goes on after the merge"; done
   say "the partition healed: one view $surv again"
 }
