@@ -85,11 +85,7 @@ class Cluster {
     children_.resize(kMembers);
   }
   void spawn(std::size_t i) {
-    MemberProcessPlan plan;
-    plan.members = members_;
-    plan.me = members_[i].node;
-    plan.device = env_.device;
-    plan.gid_index = env_.gid_index;
+    const MemberProcessPlan plan = plan_for(members_, i, env_.device, env_.gid_index);
     children_[i] = std::make_unique<ChildProcess>([&plan](int commands, int reports) {
       return member_process_main(plan, commands, reports);
     });

@@ -110,24 +110,7 @@ struct Stream {
 };
 
 runtime::MemberNodeOptions options_for(const MemberProcessPlan& plan, Stream& stream) {
-  // The cluster file's defaults (api/config/config.hpp), as a process node has them.
-  constexpr config::Totem kDefaults{};
-  runtime::MemberNodeOptions o;
-  o.members = plan.members;
-  o.me = plan.me;
-  o.device = plan.device;
-  o.gid_index = plan.gid_index;
-  o.ring.log_bytes = 1u << 20;
-  o.ring.max_message_bytes = 4096;
-  o.membership.token_timeout_ns = std::uint64_t{kDefaults.token_timeout_ms} * 1'000'000;
-  o.membership.consensus_timeout_ns = std::uint64_t{kDefaults.consensus_timeout_ms} * 1'000'000;
-  o.membership.join_interval_ns = std::uint64_t{kDefaults.join_timeout_ms} * 1'000'000;
-  if (plan.keyed) {
-    std::array<std::byte, 32> secret{};
-    for (std::size_t i = 0; i < secret.size(); ++i)
-      secret[i] = static_cast<std::byte>(0xA5 ^ i);
-    o.key = *fabric::auth::AuthKey::derive(secret);
-  }
+  runtime::MemberNodeOptions o = member_node_options(plan);
   o.on_events = [&stream](runtime::EventSource& events) {
     while (auto e = events.next_event()) {
       if (e->change != nullptr) {
@@ -255,6 +238,38 @@ std::string node_list(const std::vector<fabric::NodeId>& nodes) {
   for (auto n : nodes)
     s += (s.empty() ? "" : ",") + std::to_string(n);
   return s.empty() ? "-" : s;
+}
+
+MemberProcessPlan plan_for(const std::vector<runtime::MemberAddress>& members, std::size_t index,
+                           const std::string& device, int gid_index) {
+  MemberProcessPlan plan;
+  plan.members = members;
+  plan.me = members[index].node;
+  plan.device = device;
+  plan.gid_index = gid_index;
+  return plan;
+}
+
+runtime::MemberNodeOptions member_node_options(const MemberProcessPlan& plan) {
+  // The cluster file's defaults (api/config/config.hpp), as a process node has them.
+  constexpr config::Totem kDefaults{};
+  runtime::MemberNodeOptions o;
+  o.members = plan.members;
+  o.me = plan.me;
+  o.device = plan.device;
+  o.gid_index = plan.gid_index;
+  o.ring.log_bytes = 1u << 20;
+  o.ring.max_message_bytes = 4096;
+  o.membership.token_timeout_ns = std::uint64_t{kDefaults.token_timeout_ms} * 1'000'000;
+  o.membership.consensus_timeout_ns = std::uint64_t{kDefaults.consensus_timeout_ms} * 1'000'000;
+  o.membership.join_interval_ns = std::uint64_t{kDefaults.join_timeout_ms} * 1'000'000;
+  if (plan.keyed) {
+    std::array<std::byte, 32> secret{};
+    for (std::size_t i = 0; i < secret.size(); ++i)
+      secret[i] = static_cast<std::byte>(plan.key_seed ^ i);
+    o.key = *fabric::auth::AuthKey::derive(secret);
+  }
+  return o;
 }
 
 }  // namespace ringcast::test

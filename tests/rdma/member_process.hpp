@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/member_node.hpp"
 #include "runtime/ring_node.hpp"
 
 namespace ringcast::test {
@@ -33,9 +34,20 @@ struct MemberProcessPlan {
   std::string device;
   int gid_index = -1;
   std::uint64_t send_interval_ns = 5'000'000;  // one message per member this often
-  bool keyed = true;             // links authenticated with a cluster key, as in production
+  bool keyed = true;  // links authenticated with a cluster key, as in production
+  // The key is derived from 32 bytes key_seed ^ i: a process with another
+  // seed holds another cluster key (member_wrong_key_test's intruder).
+  std::uint8_t key_seed = 0xA5;
   std::string view_hash_path{};  // empty: none (see the top)
 };
+
+// Member members[index] of a test cluster on the given device.
+MemberProcessPlan plan_for(const std::vector<runtime::MemberAddress>& members, std::size_t index,
+                           const std::string& device, int gid_index);
+
+// The MemberNode options a member process starts with (the cluster file's
+// default timeouts, a small log, the plan's key); on_events is the caller's.
+runtime::MemberNodeOptions member_node_options(const MemberProcessPlan& plan);
 
 // Runs in a forked child until "exit" or EOF on command_fd; returns the exit
 // status.

@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -19,7 +18,6 @@
 #include <vector>
 
 #include "child_process.hpp"
-#include "config/config.hpp"
 #include "fabric/auth/handshake.hpp"
 #include "fabric/verbs/log.hpp"
 #include "member_process.hpp"
@@ -50,21 +48,9 @@ int intruder_main(const std::vector<runtime::MemberAddress>& members, const Rdma
                   int commands, int reports) {
   g_report_fd = reports;
   fabric::verbs::set_log_sink(&log_to_report);
-  constexpr config::Totem kDefaults{};
-  runtime::MemberNodeOptions o;
-  o.members = members;
-  o.me = members[kIntruder].node;
-  o.device = env.device;
-  o.gid_index = env.gid_index;
-  o.ring.log_bytes = 1u << 20;
-  o.ring.max_message_bytes = 4096;
-  o.membership.token_timeout_ns = std::uint64_t{kDefaults.token_timeout_ms} * 1'000'000;
-  o.membership.consensus_timeout_ns = std::uint64_t{kDefaults.consensus_timeout_ms} * 1'000'000;
-  o.membership.join_interval_ns = std::uint64_t{kDefaults.join_timeout_ms} * 1'000'000;
-  std::array<std::byte, 32> secret{};  // member_process's key is 0xA5 ^ i
-  for (std::size_t i = 0; i < secret.size(); ++i)
-    secret[i] = static_cast<std::byte>(0x5A ^ i);
-  o.key = *fabric::auth::AuthKey::derive(secret);
+  MemberProcessPlan plan = plan_for(members, kIntruder, env.device, env.gid_index);
+  plan.key_seed = 0x5A;  // the others' is 0xA5
+  runtime::MemberNodeOptions o = member_node_options(plan);
   o.on_events = [reports](runtime::EventSource& events) {
     while (auto e = events.next_event()) {
       if (e->change != nullptr) report_line(reports, "conf m=" + node_list(e->change->members));
@@ -93,11 +79,7 @@ class Nodes {
                           static_cast<std::uint16_t>(kBasePort + i)});
   }
   void spawn_keyed(std::size_t i) {
-    MemberProcessPlan plan;
-    plan.members = members_;
-    plan.me = members_[i].node;
-    plan.device = env_.device;
-    plan.gid_index = env_.gid_index;
+    const MemberProcessPlan plan = plan_for(members_, i, env_.device, env_.gid_index);
     children_[i] = std::make_unique<ChildProcess>([&plan](int commands, int reports) {
       g_report_fd = reports;
       fabric::verbs::set_log_sink(&log_to_report);

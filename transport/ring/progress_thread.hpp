@@ -178,16 +178,11 @@ class BasicProgressThread final : public ProgressLoop {
   // caller (on an oversubscribed host that doubled the latency).
   template <class Fn>
   auto with_driver_round(Fn&& fn) {
-    bool earlier = false;
-    auto result = [&] {
-      auto lock = lock_from_outside();
-      auto r = fn(driver_);
+    return with_driver_if_due([&](Driver& d) {
+      auto r = fn(d);
       round_locked();
-      earlier = driver_.next_deadline_ns() < planned_deadline_ns_;
       return r;
-    }();
-    if (earlier) kick();
-    return result;
+    });
   }
 
  private:
