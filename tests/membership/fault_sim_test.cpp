@@ -25,6 +25,28 @@ namespace {
 using ::ringcast::sim_test::for_each_seed;
 using ::ringcast::sim_test::SeedRange;
 
+// What every member delivered and which changes it saw, as one number.
+std::uint64_t outcome_hash(const FaultRunResult& r) {
+  using ::ringcast::sim_test::fnv1a;
+  std::uint64_t h = ::ringcast::sim_test::kFnvOffset;
+  for (const auto& member : r.delivered_ids) {
+    h = fnv1a(h, member.size());
+    for (std::uint64_t id : member)
+      h = fnv1a(h, id);
+  }
+  for (const ChangeSeen& c : r.changes_seen) {
+    h = fnv1a(h, c.member);
+    h = fnv1a(h, c.at_ns);
+    h = fnv1a(h, c.transitional ? 1 : 0);
+    for (const auto* list : {&c.members, &c.left, &c.joined}) {
+      h = fnv1a(h, list->size());
+      for (fabric::NodeId n : *list)
+        h = fnv1a(h, n);
+    }
+  }
+  return h;
+}
+
 TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
   const SeedRange seeds = SeedRange::from_env(2000);
   const std::uint64_t first = seeds.first;
@@ -33,6 +55,7 @@ TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
   std::map<std::size_t, std::uint64_t> by_members;
   std::map<std::string, std::uint64_t> by_fault;
   FaultRunResult total;
+  ::ringcast::sim_test::DigestLog digests;
   const double seconds = for_each_seed(seeds, [&](std::uint64_t seed) {
     const FaultScenario s = make_fault_scenario(seed);
     const FaultRunResult r = run_fault_scenario(s, seeds.trace);
@@ -47,6 +70,9 @@ TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
     total.records_recovered += r.records_recovered;
     total.control_dropped += r.control_dropped;
     total.faults += r.faults;
+    digests.add(
+        seed, {r.ok ? 1u : 0u, r.virtual_ns, r.events, r.delivered, r.changes, r.reformations,
+               r.token_losses, r.records_recovered, r.control_dropped, r.faults, outcome_hash(r)});
     if (r.ok) return std::optional<std::string>();
     return std::optional<std::string>(r.failure + "\n  scenario: " + s.describe());
   });

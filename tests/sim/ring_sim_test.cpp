@@ -30,6 +30,7 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
 
   std::map<std::size_t, std::uint64_t> by_members;
   RunResult total;
+  ::ringcast::sim_test::DigestLog digests;
   const double seconds = for_each_seed(seeds, [&](std::uint64_t seed) {
     const Scenario s = make_scenario(seed);
     const RunResult r = run_scenario(s, seeds.trace);
@@ -41,6 +42,8 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
     total.holds += r.holds;
     total.space_waits += r.space_waits;
     total.submit_retries += r.submit_retries;
+    digests.add(seed, {r.ok ? 1u : 0u, r.virtual_ns, r.events, r.delivered, r.token_passes, r.wakes,
+                       r.holds, r.space_waits, r.submit_retries, r.post_retries});
     if (r.ok) return std::optional<std::string>();
     return std::optional<std::string>(r.failure + "\n  scenario: " + s.describe());
   });

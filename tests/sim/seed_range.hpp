@@ -3,6 +3,8 @@
 //
 //   RINGCAST_SEEDS=N         run N seeds (default: the test's) from RINGCAST_FIRST_SEED (default 1)
 //   RINGCAST_SEED=S          replay one seed; add RINGCAST_TRACE=1 for every event
+//   RINGCAST_DIGESTS=FILE    append one line per seed: the seed and its outcome's digest
+//                            (compare two builds' files to show that a change kept behaviour)
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,7 +12,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -64,5 +68,43 @@ double for_each_seed(const SeedRange& seeds, RunOne run_one) {
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+// One line per seed of "seed value value ..." in RINGCAST_DIGESTS, when set:
+// everything a run's outcome is made of (virtual time, event counts, hashes of
+// what each member delivered), so that two builds' files are equal exactly
+// when every seed behaved the same.
+class DigestLog {
+ public:
+  DigestLog() {
+    const char* path = std::getenv("RINGCAST_DIGESTS");
+    if (path != nullptr && *path != '\0') file_ = std::fopen(path, "a");
+  }
+  ~DigestLog() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  DigestLog(const DigestLog&) = delete;
+  DigestLog& operator=(const DigestLog&) = delete;
+
+  void add(std::uint64_t seed, std::initializer_list<std::uint64_t> values) {
+    if (file_ == nullptr) return;
+    std::fprintf(file_, "%llu", static_cast<unsigned long long>(seed));
+    for (std::uint64_t v : values)
+      std::fprintf(file_, " %llu", static_cast<unsigned long long>(v));
+    std::fputc('\n', file_);
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+};
+
+// FNV-1a over 64-bit values, for digests of delivery sequences.
+inline std::uint64_t fnv1a(std::uint64_t h, std::uint64_t v) noexcept {
+  for (int i = 0; i < 8; ++i) {
+    h ^= (v >> (8 * i)) & 0xffu;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ull;
 
 }  // namespace ringcast::sim_test
