@@ -72,6 +72,7 @@ typedef enum { CPG_FLOW_CONTROL_DISABLED, CPG_FLOW_CONTROL_ENABLED } cpg_flow_co
 
 /*
  * Why a process appears in a confchg list (the `reason` of cpg_address).
+ *   UNDEFINED no reason: the value in member lists and cpg_membership_get()
  *   JOIN      it called cpg_join()
  *   LEAVE     it called cpg_leave()
  *   NODEDOWN  its node left the ring (crash, partition)
@@ -79,6 +80,7 @@ typedef enum { CPG_FLOW_CONTROL_DISABLED, CPG_FLOW_CONTROL_ENABLED } cpg_flow_co
  *   PROCDOWN  it went away without cpg_leave() (exit, cpg_finalize())
  */
 typedef enum {
+  CPG_REASON_UNDEFINED = 0,
   CPG_REASON_JOIN = 1,
   CPG_REASON_LEAVE = 2,
   CPG_REASON_NODEDOWN = 3,
