@@ -211,7 +211,9 @@ cs_error_t cpg_initialize(cpg_handle_t* handle, cpg_callbacks_t* callbacks);
  * Creates a handle with an explicit model. model must be CPG_MODEL_V1 and
  * model_data (NULL: no callbacks) must point to a cpg_model_v1_data_t whose
  * flags hold no bit other than CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF;
- * otherwise CS_ERR_INVALID_PARAM. context is returned by cpg_context_get().
+ * otherwise CS_ERR_INVALID_PARAM. As in corosync, the model argument alone
+ * decides: model_data->model is not read (zero is fine). context is returned
+ * by cpg_context_get().
  */
 cs_error_t cpg_model_initialize(cpg_handle_t* handle, cpg_model_t model,
                                 cpg_model_data_t* model_data, void* context);
@@ -290,12 +292,11 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
 
 /*
  * The current members of groupName (which need not be joined by this
- * process); an unknown group has zero members. *member_list_entries is the
- * capacity of member_list on entry and the number written on return; a group
- * with more members than that gives CS_ERR_NO_SPACE and writes nothing
- * (corosync ignores the capacity and writes up to CPG_MEMBERS_MAX entries, so
- * pass an array of CPG_MEMBERS_MAX to be safe with both). NULL member_list or
- * member_list_entries: CS_ERR_INVALID_PARAM.
+ * process), in join order; an unknown group has zero members. member_list
+ * must hold CPG_MEMBERS_MAX entries: as in corosync, the value of
+ * *member_list_entries on entry is ignored (it may be uninitialised) and on
+ * return it holds the number written. Each reason is CPG_REASON_UNDEFINED.
+ * NULL member_list or member_list_entries: CS_ERR_INVALID_PARAM.
  */
 cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
                               struct cpg_address* member_list, int* member_list_entries);
