@@ -12,9 +12,9 @@
  *     process starts the process's node (configuration from RINGCAST_CONFIG or
  *     /etc/ringcast/ringcast.conf, see docs/configuration.md), connects to the
  *     other members over RDMA and joins the ring; later handles share it.
- *   - Every guarantee is real: CPG_TYPE_SAFE (delivered only once every member
- *     holds the message) and CPG_TYPE_UNORDERED are implemented; corosync
- *     treats both as AGREED.
+ *   - CPG_TYPE_SAFE is real: delivered only once every member holds the
+ *     message (corosync treats it as AGREED). UNORDERED and FIFO are
+ *     delivered in the total order, as AGREED, as in corosync.
  *   - Real zero copy: cpg_zcb_alloc() hands out registered memory that the NIC
  *     reads directly when the message is sent, and deliveries point into the
  *     receive log (valid until the callback returns).
@@ -52,9 +52,9 @@ typedef uint64_t cpg_iteration_handle_t;
 
 /*
  * The delivery guarantee of one multicast.
- *   CPG_TYPE_UNORDERED  delivered reliably; ringcast may deliver it as soon as
- *                       it lands, before lower sequence numbers (corosync:
- *                       not implemented, handled as AGREED)
+ *   CPG_TYPE_UNORDERED  delivered reliably; no order is promised, but ringcast,
+ *                       like corosync, delivers it in the total order, as
+ *                       AGREED
  *   CPG_TYPE_FIFO       per-sender order; in ringcast, as in corosync, the
  *                       same as AGREED
  *   CPG_TYPE_AGREED     one total order at every member
