@@ -64,9 +64,9 @@ cover() {
 }
 
 install_and_read() {
-  local build=$1 prefix name path text
+  local build=$1 name path text n
   command -v man >/dev/null || { echo "man is missing: run ci/install-deps" >&2; exit 1; }
-  prefix=$(mktemp -d)
+  prefix=$(mktemp -d) # global: the EXIT trap runs after this function returned
   trap 'rm -rf "$prefix"' EXIT
   cmake --install "$build" --prefix "$prefix" >/dev/null
   for name in cpg_zcb_alloc cpg_overview cs_strerror ringcast.conf ringcast-bench; do
