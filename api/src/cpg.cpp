@@ -118,7 +118,8 @@ cs_error_t cpg_model_initialize(cpg_handle_t* handle, cpg_model_t model,
                                 cpg_model_data_t* model_data, void* context) {
   if (handle == nullptr || model != CPG_MODEL_V1) return CS_ERR_INVALID_PARAM;
   if (model_data == nullptr) return open_handle(handle, nullptr, nullptr, nullptr, false, context);
-  if (model_data->model != CPG_MODEL_V1) return CS_ERR_INVALID_PARAM;
+  // The `model` argument alone picks the layout, as in corosync: programs
+  // written for it leave model_data->model unset (zero), so it is not read.
   const auto* v1 = reinterpret_cast<const cpg_model_v1_data_t*>(model_data);
   if ((v1->flags & ~static_cast<unsigned>(CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF)) != 0)
     return CS_ERR_INVALID_PARAM;
@@ -211,13 +212,15 @@ cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (cs_error_t e = check_name(groupName); e != CS_OK) return e;
-  if (member_list == nullptr || member_list_entries == nullptr || *member_list_entries < 0)
-    return CS_ERR_INVALID_PARAM;
+  if (member_list == nullptr || member_list_entries == nullptr) return CS_ERR_INVALID_PARAM;
+  // *member_list_entries is output only, as in corosync, whose callers pass
+  // it uninitialised: member_list must hold CPG_MEMBERS_MAX entries, which
+  // is also the most members a group can have.
   const auto members = s->node().members_of(name_view(groupName));
-  if (members.size() > static_cast<std::size_t>(*member_list_entries)) return CS_ERR_NO_SPACE;
-  for (std::size_t i = 0; i < members.size(); ++i)
-    member_list[i] = {members[i].node, members[i].pid, 0};
-  *member_list_entries = static_cast<int>(members.size());
+  const std::size_t n = std::min<std::size_t>(members.size(), CPG_MEMBERS_MAX);
+  for (std::size_t i = 0; i < n; ++i)
+    member_list[i] = {members[i].node, members[i].pid, CPG_REASON_UNDEFINED};
+  *member_list_entries = static_cast<int>(n);
   return CS_OK;
 }
 

@@ -112,6 +112,25 @@ TEST(CpgCalls, InitialTotemConfchgNamesTheRing) {
   cpg_finalize(b);
 }
 
+// corosync reads only the `model` argument; its test programs leave
+// model_data->model zero. The model data's callbacks and flags still count.
+TEST(CpgCalls, ModelInitializeIgnoresTheModelFieldOfModelData) {
+  SimNodes nodes(1);
+  auto use = nodes.use(0);
+  for (int field : {0, 2, -1}) {
+    Recorder rec;
+    cpg_model_v1_data_t m = recording_model(true);
+    m.model = static_cast<cpg_model_t>(field);
+    cpg_handle_t h = 0;
+    ASSERT_EQ(cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&m), &rec),
+              CS_OK)
+        << "model_data->model = " << field;
+    ASSERT_TRUE(dispatch_until(h, [&] { return rec.size() == 1; }));  // the initial totem confchg
+    EXPECT_EQ(rec.lines[0].rfind("ring ", 0), 0u) << rec.lines[0];
+    EXPECT_EQ(cpg_finalize(h), CS_OK);
+  }
+}
+
 TEST(CpgCalls, JoinsLeavesAndViewsAreOrderedAlike) {
   SimNodes nodes(3);
   Recorder rec[3];
@@ -285,9 +304,17 @@ TEST(CpgCalls, MembershipAndIteration) {
   ASSERT_EQ(n, 2);
   EXPECT_EQ(members[0].nodeid, nodes.node_id(0));
   EXPECT_EQ(members[1].nodeid, nodes.node_id(1));
-  n = 1;
-  EXPECT_EQ(cpg_membership_get(h0, &alpha, members, &n), CS_ERR_NO_SPACE);
+  // The count passed in is ignored, as corosync does (its callers leave it
+  // uninitialised): 0, 1 or garbage still give the whole list.
+  for (int in : {0, 1, -5, 0x7eadbeef}) {
+    n = in;
+    EXPECT_EQ(cpg_membership_get(h0, &alpha, members, &n), CS_OK) << "in " << in;
+    EXPECT_EQ(n, 2) << "in " << in;
+    EXPECT_EQ(members[1].nodeid, nodes.node_id(1));
+    EXPECT_EQ(members[1].reason, uint32_t{CPG_REASON_UNDEFINED});
+  }
   EXPECT_EQ(cpg_membership_get(h0, &alpha, nullptr, &n), CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(cpg_membership_get(h0, &alpha, members, nullptr), CS_ERR_INVALID_PARAM);
   cpg_name none = name_of("nobody-here");
   n = CPG_MEMBERS_MAX;
   EXPECT_EQ(cpg_membership_get(h0, &none, members, &n), CS_OK);

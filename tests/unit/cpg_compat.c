@@ -190,6 +190,23 @@ static void check_types_and_values(void) {
   check(cs_timestamp_get() > 0, "cs_timestamp_get");
 }
 
+/* The printf conversions corosync programs use for node and ring ids; the
+ * format warnings (-Werror) check that they fit uint32_t and uint64_t. */
+static void check_print_formats(void) {
+  struct cpg_ring_id ring = {0x1c, 0x2fULL};
+  uint32_t nodeid = 42;
+  char text[64];
+  snprintf(text, sizeof text, "node " CS_PRI_NODE_ID, nodeid);
+  check(strcmp(text, "node 42") == 0, "CS_PRI_NODE_ID");
+  snprintf(text, sizeof text, CS_PRI_NODE_ID_PADDED, nodeid);
+  check(strcmp(text, "        42") == 0, "CS_PRI_NODE_ID_PADDED");
+  snprintf(text, sizeof text, "ring " CS_PRI_RING_ID, ring.nodeid, ring.seq);
+  check(strcmp(text, "ring 1c.2f") == 0, "CS_PRI_RING_ID");
+  snprintf(text, sizeof text, CS_PRI_RING_ID_SEQ, ring.seq);
+  check(strcmp(text, "2f") == 0, "CS_PRI_RING_ID_SEQ");
+  check(CPG_REASON_UNDEFINED == 0, "CPG_REASON_UNDEFINED");
+}
+
 static void check_strerror(void) {
   check(strcmp(cs_strerror(CS_OK), "Success") == 0, "cs_strerror(CS_OK)");
   check(strcmp(cs_strerror(CS_ERR_TRY_AGAIN), "Try again") == 0, "cs_strerror(TRY_AGAIN)");
@@ -297,6 +314,7 @@ static void run_session(void) {
 
 int main(void) {
   check_types_and_values();
+  check_print_formats();
   check_strerror();
 #ifdef CPG_COMPAT_LINK_ALL
   run_session();

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
@@ -138,6 +139,20 @@ TEST(CsStrerror, NamesUnknownValuesWithoutFailing) {
   for (int value : {0, 29, 31, 99, 101, -1}) {
     EXPECT_STREQ(cs_strerror(static_cast<cs_error_t>(value)), "Unknown error") << value;
   }
+}
+
+TEST(PrintFormats, SpellNodeAndRingIdsAsCorosyncDoes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "node " CS_PRI_NODE_ID, uint32_t{7});
+  EXPECT_STREQ(text, "node 7");
+  std::snprintf(text, sizeof text, CS_PRI_NODE_ID_PADDED, uint32_t{4294967295u});
+  EXPECT_STREQ(text, "4294967295");
+  const cpg_ring_id ring{0xa, 0x10};
+  std::snprintf(text, sizeof text, CS_PRI_RING_ID, ring.nodeid, ring.seq);
+  EXPECT_STREQ(text, "a.10");
+  std::snprintf(text, sizeof text, CS_PRI_RING_ID_SEQ, ring.seq);
+  EXPECT_STREQ(text, "10");
+  static_assert(CPG_REASON_UNDEFINED == 0);
 }
 
 TEST(Swab, ReversesBytesOfEachWidth) {

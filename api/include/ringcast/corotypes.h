@@ -18,6 +18,7 @@
 #define COROTYPES_H_DEFINED
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <sys/time.h>
 #include <time.h>
@@ -40,6 +41,19 @@ typedef int64_t cs_time_t;
 #define CS_TIME_END INT64_MAX
 
 #define CS_MAX(x, y) (((x) > (y)) ? (x) : (y))
+
+/*
+ * printf conversions for node ids and ring ids, as corosync spells them:
+ *   printf("node " CS_PRI_NODE_ID "\n", nodeid);            decimal
+ *   printf(CS_PRI_NODE_ID_PADDED, nodeid);                  decimal, width 10
+ *   printf("ring " CS_PRI_RING_ID "\n", id.nodeid, id.seq); hex node "." hex seq
+ *   printf(CS_PRI_RING_ID_SEQ, id.seq);                     hex seq alone
+ * The node id is a uint32_t and the sequence a uint64_t (struct cpg_ring_id).
+ */
+#define CS_PRI_NODE_ID "%" PRIu32
+#define CS_PRI_NODE_ID_PADDED "%10" PRIu32
+#define CS_PRI_RING_ID_SEQ "%" PRIx64
+#define CS_PRI_RING_ID "%" PRIx32 ".%" PRIx64
 
 /* A counted name, not NUL-terminated. sizeof is 258 (2-byte alignment). */
 typedef struct {

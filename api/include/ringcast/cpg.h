@@ -12,9 +12,9 @@
  *     process starts the process's node (configuration from RINGCAST_CONFIG or
  *     /etc/ringcast/ringcast.conf, see docs/configuration.md), connects to the
  *     other members over RDMA and joins the ring; later handles share it.
- *   - Every guarantee is real: CPG_TYPE_SAFE (delivered only once every member
- *     holds the message) and CPG_TYPE_UNORDERED are implemented; corosync
- *     treats both as AGREED.
+ *   - CPG_TYPE_SAFE is real: delivered only once every member holds the
+ *     message (corosync treats it as AGREED). UNORDERED and FIFO are
+ *     delivered in the total order, as AGREED, as in corosync.
  *   - Real zero copy: cpg_zcb_alloc() hands out registered memory that the NIC
  *     reads directly when the message is sent, and deliveries point into the
  *     receive log (valid until the callback returns).
@@ -52,9 +52,9 @@ typedef uint64_t cpg_iteration_handle_t;
 
 /*
  * The delivery guarantee of one multicast.
- *   CPG_TYPE_UNORDERED  delivered reliably; ringcast may deliver it as soon as
- *                       it lands, before lower sequence numbers (corosync:
- *                       not implemented, handled as AGREED)
+ *   CPG_TYPE_UNORDERED  delivered reliably; no order is promised, but ringcast,
+ *                       like corosync, delivers it in the total order, as
+ *                       AGREED
  *   CPG_TYPE_FIFO       per-sender order; in ringcast, as in corosync, the
  *                       same as AGREED
  *   CPG_TYPE_AGREED     one total order at every member
@@ -72,6 +72,7 @@ typedef enum { CPG_FLOW_CONTROL_DISABLED, CPG_FLOW_CONTROL_ENABLED } cpg_flow_co
 
 /*
  * Why a process appears in a confchg list (the `reason` of cpg_address).
+ *   UNDEFINED no reason: the value in member lists and cpg_membership_get()
  *   JOIN      it called cpg_join()
  *   LEAVE     it called cpg_leave()
  *   NODEDOWN  its node left the ring (crash, partition)
@@ -79,6 +80,7 @@ typedef enum { CPG_FLOW_CONTROL_DISABLED, CPG_FLOW_CONTROL_ENABLED } cpg_flow_co
  *   PROCDOWN  it went away without cpg_leave() (exit, cpg_finalize())
  */
 typedef enum {
+  CPG_REASON_UNDEFINED = 0,
   CPG_REASON_JOIN = 1,
   CPG_REASON_LEAVE = 2,
   CPG_REASON_NODEDOWN = 3,
@@ -209,7 +211,9 @@ cs_error_t cpg_initialize(cpg_handle_t* handle, cpg_callbacks_t* callbacks);
  * Creates a handle with an explicit model. model must be CPG_MODEL_V1 and
  * model_data (NULL: no callbacks) must point to a cpg_model_v1_data_t whose
  * flags hold no bit other than CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF;
- * otherwise CS_ERR_INVALID_PARAM. context is returned by cpg_context_get().
+ * otherwise CS_ERR_INVALID_PARAM. As in corosync, the model argument alone
+ * decides: model_data->model is not read (zero is fine). context is returned
+ * by cpg_context_get().
  */
 cs_error_t cpg_model_initialize(cpg_handle_t* handle, cpg_model_t model,
                                 cpg_model_data_t* model_data, void* context);
@@ -288,12 +292,11 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
 
 /*
  * The current members of groupName (which need not be joined by this
- * process); an unknown group has zero members. *member_list_entries is the
- * capacity of member_list on entry and the number written on return; a group
- * with more members than that gives CS_ERR_NO_SPACE and writes nothing
- * (corosync ignores the capacity and writes up to CPG_MEMBERS_MAX entries, so
- * pass an array of CPG_MEMBERS_MAX to be safe with both). NULL member_list or
- * member_list_entries: CS_ERR_INVALID_PARAM.
+ * process), in join order; an unknown group has zero members. member_list
+ * must hold CPG_MEMBERS_MAX entries: as in corosync, the value of
+ * *member_list_entries on entry is ignored (it may be uninitialised) and on
+ * return it holds the number written. Each reason is CPG_REASON_UNDEFINED.
+ * NULL member_list or member_list_entries: CS_ERR_INVALID_PARAM.
  */
 cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
                               struct cpg_address* member_list, int* member_list_entries);
