@@ -11,7 +11,10 @@ cache=${XDG_CACHE_HOME:-$home/.cache}/ringcast/softroce
 # The image's key: the entry script (its module list, its settings) and
 # every file of ci/lib and ci/vm, so editing any of them builds a new image.
 image_hash() {
-  cat -- "$self" "$ci_dir"/lib/* "$ci_dir"/vm/* | sha256sum | cut -c1-12
+  local f
+  for f in "$self" "$ci_dir"/lib/* "$ci_dir"/vm/*; do
+    [[ ! -f $f ]] || cat -- "$f"
+  done | sha256sum | cut -c1-12
 }
 
 # The kernel package: what linux-image-amd64 depends on (plain -amd64
