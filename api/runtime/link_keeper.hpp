@@ -3,9 +3,8 @@
 // It sets links up as RingNode's mesh does (link_setup.hpp: listen on my
 // address, connect to members with a LOWER node id, accept those with a
 // HIGHER one, each peer's ConnectInfo vetted, the cluster key's handshake),
-// but does not
-// need everyone: at start-up it gathers what it reaches within a window, and
-// afterwards goes on accepting (a restarted peer, a healed partition) and
+// but does not need everyone: at start-up it gathers what it reaches within
+// a window, and afterwards goes on accepting (a restarted peer, a healed partition) and
 // re-dials, every redial_interval_ns, the lower members its owner says are
 // missing. Two threads of its own: an acceptor (from listen() on, so that a
 // peer's request is answered at once even while this side dials, and a
@@ -45,7 +44,8 @@ class LinkKeeper {
   using Missing = std::function<bool(std::size_t index)>;
 
   // Listens on my member's address and port (admitting only higher members).
-  // The plan's on_peer is the keeper's own (it notes incarnations).
+  // The keeper sets the plan's context ("member") and on_peer (it notes each
+  // peer's incarnation).
   static Result<std::unique_ptr<LinkKeeper>> listen(fabric::verbs::VerbsEndpoint& ep, LinkPlan plan,
                                                     KeeperTimes times);
   ~LinkKeeper();

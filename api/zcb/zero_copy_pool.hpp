@@ -21,11 +21,11 @@
 //
 // In flight. The NIC reads a zero-copy buffer after cpg_zcb_mcast_joined
 // returns, until the ring reports its writes complete. The contract:
-//   1. Before submitting, the runtime calls begin_send(buffer) and passes the
-//      token as the OutgoingMessage tag (a buffer may have several sends in
+//   1. Before submitting, the client calls begin_send(buffer) and passes the
+//      token as the message's tag (a buffer may have several sends in
 //      flight; each has its own token). If the submit fails, it calls
 //      end_send(token) at once.
-//   2. When RingDriver::next_zero_copy_done() returns the tag, the runtime
+//   2. When the transport's next_zero_copy_done() returns the tag, the client
 //      calls end_send(tag). Each token ends exactly once; a repeated, unknown
 //      or stale token is Errc::invalid_argument and changes nothing.
 //   3. The application may write to a buffer again only once in_flight() is
