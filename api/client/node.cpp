@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <thread>
 
 #include "base/assert.hpp"
+#include "base/log.hpp"
 #include "client/errors.hpp"
 #include "client/session.hpp"
 #include "groups/control_message.hpp"
@@ -40,7 +40,7 @@ runtime::RoundCallback Node::round_callback() {
 void Node::attach(std::unique_ptr<runtime::RingTransport> transport) {
   RC_ASSERT(transport_ == nullptr);
   node_id_ = transport->me();
-  max_message_bytes_ = transport->ring_config().max_message_bytes;
+  max_message_bytes_ = transport->max_message_bytes();
   {
     std::lock_guard lock(mutex_);
     transport_ = std::move(transport);
@@ -116,10 +116,10 @@ RingEvent Node::ring_event() const {
     if (ring_) return *ring_;
   }
   // Before the transport's first configuration reached us.
-  const runtime::TransportStatus t = transport_->status();
+  const StatusSnapshot t = transport_->status();
   RingEvent e;
-  e.representative = t.ring.representative;
-  e.seq = t.ring.epoch;
+  e.representative = t.ring_representative;
+  e.seq = t.ring_seq;
   e.nodes.assign(t.members.begin(), t.members.end());
   return e;
 }
@@ -128,11 +128,11 @@ cpg::Status Node::submit_control(const Session& session, groups::ControlKind kin
                                  std::string_view group, bool wait_for_room) {
   std::array<std::byte, groups::kMaxControlBytes> buffer;
   const std::size_t n = groups::encode_control({kind, std::string(group)}, buffer);
-  ring::OutgoingMessage m;
+  runtime::OutgoingTransportMessage m;
   m.payload = std::span(buffer).first(n);
   m.group = groups::kControlGroup;
   m.sender_pid = pid_;
-  m.guarantee = ring::Guarantee::agreed;
+  m.guarantee = runtime::DeliveryGuarantee::agreed;
   // A finalize must get out even under back-pressure or a sync: the others
   // would keep a dead member in the group. The queue drains as the token
   // turns, and a sync ends once every node announced.
@@ -173,16 +173,16 @@ cpg::Status Node::submit_data(std::string_view group, Guarantee guarantee,
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
     return cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
-  ring::OutgoingMessage m;
+  runtime::OutgoingTransportMessage m;
   m.pieces = pieces;
   m.group = groups::group_key(group);
   m.sender_pid = pid_;
-  m.guarantee = static_cast<ring::Guarantee>(guarantee);
+  m.guarantee = to_transport(guarantee);
   return to_status(transport_->submit(m));
 }
 
 bool Node::flow_control_enabled() {
-  const runtime::SendPathState s = transport_->send_path();
+  const SendPathSnapshot s = transport_->send_path();
   return s.queued_messages >= s.queue_capacity ||
          s.buffer_bytes - s.buffer_bytes_used < max_message_bytes_;
 }
@@ -216,7 +216,7 @@ void Node::on_round(runtime::EventSource& events) {
 // A transitional configuration says who goes on with us from the ring that
 // ends; the regular one after it changes the groups (node_sync.cpp). The
 // first configuration is the ring we start in: nothing to change yet.
-void Node::on_change(const membership::ConfigurationChange& change) {
+void Node::on_change(const runtime::TransportConfiguration& change) {
   if (change.transitional) {
     side_.assign(change.members.begin(), change.members.end());
     return;
@@ -242,7 +242,7 @@ void Node::queue_ring_change_locked() {
   }
 }
 
-void Node::on_delivery(const ring::Delivery& d, std::uint64_t index) {
+void Node::on_delivery(const runtime::TransportMessage& d, std::uint64_t index) {
   RC_ASSERT(index > highest_delivered_);
   highest_delivered_ = index;
   if (d.group == groups::kControlGroup) {
@@ -261,7 +261,7 @@ Session* Node::local_member(std::string_view group) const {
   return nullptr;
 }
 
-void Node::on_data(const ring::Delivery& d, std::uint64_t index) {
+void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
   if (sync_ && from_unannounced_locked(d.sender)) {
     ++sync_skipped_;  // sent before its node's announce: its groups are unknown here
     return;
@@ -283,12 +283,12 @@ void Node::on_data(const ring::Delivery& d, std::uint64_t index) {
   s->push_locked(std::move(e));
 }
 
-void Node::on_control(const ring::Delivery& d) {
+void Node::on_control(const runtime::TransportMessage& d) {
   auto message = groups::decode_control(d.payload);
   if (!message.ok()) {
     ++control_invalid_;
-    std::fprintf(stderr, "ringcast: dropped a group control record from node %u: %s\n", d.sender,
-                 message.error().message().c_str());
+    log_line("dropped a group control record from node " + std::to_string(d.sender) + ": " +
+             message.error().message());
     return;
   }
   const groups::Member sender{d.sender, d.sender_pid};
@@ -414,16 +414,16 @@ std::vector<cpg_iteration_description_t> Node::describe_groups(cpg_iteration_typ
 
 Counters Node::counters() const {
   Counters c;
-  const runtime::TransportStatus t = transport_->status();
-  c.ring_representative = t.ring.representative;
-  c.ring_seq = t.ring.epoch;
+  const StatusSnapshot t = transport_->status();
+  c.ring_representative = t.ring_representative;
+  c.ring_seq = t.ring_seq;
   c.members = static_cast<std::uint32_t>(t.members.size());
   c.tokens_received = t.tokens_received;
   c.tokens_passed = t.tokens_passed;
   c.tokens_dropped = t.tokens_dropped;
   c.records_delivered = t.records_delivered;
   c.records_dropped = t.records_dropped;
-  c.bytes_copied_on_send = transport_->send_path().bytes_copied;
+  c.bytes_copied_on_send = transport_->send_path().bytes_copied_on_send;
   std::lock_guard lock(mutex_);
   c.messages_dropped_not_member = table_.counters().data_dropped_not_member;
   c.zero_copy_sends = zero_copy_sends_;

@@ -39,8 +39,6 @@
 #include "base/result.hpp"
 #include "client/event.hpp"
 #include "groups/group_table.hpp"
-#include "membership/member.hpp"
-#include "ring/receive_log.hpp"
 #include "ringcast/ringcast.hpp"
 #include "runtime/ring_transport.hpp"
 #include "zcb/zero_copy_pool.hpp"
@@ -48,6 +46,16 @@
 namespace ringcast::client {
 
 class Session;
+
+// The public guarantee (CPG_TYPE_*) in the transport's vocabulary: the same
+// numbers.
+static_assert(static_cast<int>(runtime::DeliveryGuarantee::unordered) == CPG_TYPE_UNORDERED);
+static_assert(static_cast<int>(runtime::DeliveryGuarantee::fifo) == CPG_TYPE_FIFO);
+static_assert(static_cast<int>(runtime::DeliveryGuarantee::agreed) == CPG_TYPE_AGREED);
+static_assert(static_cast<int>(runtime::DeliveryGuarantee::safe) == CPG_TYPE_SAFE);
+inline runtime::DeliveryGuarantee to_transport(Guarantee guarantee) {
+  return static_cast<runtime::DeliveryGuarantee>(guarantee);
+}
 
 class Node : public std::enable_shared_from_this<Node> {
  public:
@@ -125,20 +133,20 @@ class Node : public std::enable_shared_from_this<Node> {
  private:
   Node() = default;
   void on_round(runtime::EventSource& events);
-  void on_change(const membership::ConfigurationChange& change);
+  void on_change(const runtime::TransportConfiguration& change);
   // node_sync.cpp: regular configurations, the announces, the sync.
-  void apply_regular(const membership::ConfigurationChange& change);
+  void apply_regular(const runtime::TransportConfiguration& change);
   void on_announce(const groups::ControlMessage& message, groups::Member sender);
   bool from_unannounced_locked(std::uint32_t node) const;
   bool sync_blocks_locked(groups::ControlKind kind) const;
   void end_sync_locked();
   void finish_sync_locked();
   void run_announcer();
-  void announce(ring::RingId ring);
-  bool submit_announce(const groups::ControlMessage& message, ring::RingId ring);
-  void on_delivery(const ring::Delivery& d, std::uint64_t index);
-  void on_control(const ring::Delivery& d);
-  void on_data(const ring::Delivery& d, std::uint64_t index);
+  void announce(runtime::TransportRingId ring);
+  bool submit_announce(const groups::ControlMessage& message, runtime::TransportRingId ring);
+  void on_delivery(const runtime::TransportMessage& d, std::uint64_t index);
+  void on_control(const runtime::TransportMessage& d);
+  void on_data(const runtime::TransportMessage& d, std::uint64_t index);
   void queue_ring_change_locked();
   void queue_view(const groups::ViewChange& change, Session* leaver);
   Session* local_member(std::string_view group) const;
@@ -177,7 +185,7 @@ class Node : public std::enable_shared_from_this<Node> {
   // last node's announce_done, at the same point of the stream everywhere:
   // the held announces are applied there (NODEUP).
   struct Sync {
-    ring::RingId ring;
+    runtime::TransportRingId ring;
     std::vector<std::uint32_t> awaiting;  // nodes whose announce_done is still to come
     std::vector<std::uint32_t> unknown;   // of those, the ones whose groups we lack
     std::vector<std::pair<groups::Member, std::string>> held;  // announces until their done
@@ -202,7 +210,6 @@ class Node : public std::enable_shared_from_this<Node> {
   // The zero-copy pool, made on first use under zcb_mutex_; on_round reads
   // pool_ptr_ without that lock.
   std::mutex zcb_mutex_;
-  std::unique_ptr<fabric::Endpoint> allocator_;
   std::unique_ptr<zcb::ZeroCopyPool> pool_;
   std::atomic<zcb::ZeroCopyPool*> pool_ptr_{nullptr};
   cpg::Status pool_error_;

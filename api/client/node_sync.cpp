@@ -19,10 +19,10 @@
 // node's announce says where its process stands after them.
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <map>
 
 #include "base/assert.hpp"
+#include "base/log.hpp"
 #include "client/node.hpp"
 #include "client/session.hpp"
 #include "groups/control_message.hpp"
@@ -53,7 +53,7 @@ NodeList minus(const NodeList& a, const NodeList& b) {
 // the new ring again: their process may have changed meanwhile, and their
 // announce brings it back. Then the totem confchg; then, if the new ring
 // holds nodes whose groups we do not know, the sync.
-void Node::apply_regular(const membership::ConfigurationChange& change) {
+void Node::apply_regular(const runtime::TransportConfiguration& change) {
   const NodeList now(change.members.begin(), change.members.end());
   // Every regular configuration after the first follows a transitional one.
   const NodeList side = side_.empty() ? now : side_;
@@ -156,14 +156,14 @@ void Node::run_announcer() {
       return stopping_ || (sync_ && !sync_->announced && own_controls_.empty());
     });
     if (stopping_) return;
-    const ring::RingId ring = sync_->ring;
+    const runtime::TransportRingId ring = sync_->ring;
     lock.unlock();
     announce(ring);
     lock.lock();
   }
 }
 
-void Node::announce(ring::RingId ring) {
+void Node::announce(runtime::TransportRingId ring) {
   std::unique_lock gate(gate_);  // no record of ours between its records
   std::vector<std::string> names;
   {
@@ -189,20 +189,20 @@ void Node::announce(ring::RingId ring) {
 // Submits one announce record, waiting for room while the sync is still
 // this ring's. False when it is not sent (the sync moved on, the node stops,
 // or the transport failed).
-bool Node::submit_announce(const groups::ControlMessage& message, ring::RingId ring) {
+bool Node::submit_announce(const groups::ControlMessage& message, runtime::TransportRingId ring) {
   std::array<std::byte, groups::kMaxControlBytes> buffer;
   const std::size_t n = groups::encode_control(message, buffer);
-  ring::OutgoingMessage m;
+  runtime::OutgoingTransportMessage m;
   m.payload = std::span(buffer).first(n);
   m.group = groups::kControlGroup;
   m.sender_pid = pid_;
-  m.guarantee = ring::Guarantee::agreed;
+  m.guarantee = runtime::DeliveryGuarantee::agreed;
   for (;;) {
     const ringcast::Status s = transport_->submit(m);
     if (s.ok()) return true;
     if (s.error().code != Errc::try_again) {
-      std::fprintf(stderr, "ringcast: node %u could not announce its groups: %s\n", node_id_,
-                   s.error().message().c_str());
+      log_line("node " + std::to_string(node_id_) +
+               " could not announce its groups: " + s.error().message());
       return false;
     }
     {

@@ -10,30 +10,6 @@ namespace ringcast::client {
 
 namespace {
 
-// The pool registers its slabs through an Endpoint; the node's transport owns
-// the real one and lends it only under its lock. This is the pool's view:
-// allocate() goes through the transport, nothing else is used.
-class TransportAllocator final : public fabric::Endpoint {
- public:
-  explicit TransportAllocator(runtime::RingTransport& t) : transport_(&t) {}
-  fabric::NodeId node() const noexcept override { return transport_->me(); }
-  Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes,
-                                                         fabric::Access access) override {
-    if (access != fabric::Access::local_only)
-      return make_error(Errc::invalid_argument, "zcb", "zero-copy buffers are local_only");
-    return transport_->allocate(bytes);
-  }
-  Result<std::unique_ptr<fabric::MemoryRegion>> register_memory(std::span<std::byte>,
-                                                                fabric::Access) override {
-    return make_error(Errc::invalid_argument, "zcb", "the pool only allocates");
-  }
-  std::size_t poll(std::span<fabric::Completion>) override { return 0; }
-  std::uint64_t now_ns() const noexcept override { return 0; }
-
- private:
-  runtime::RingTransport* transport_;
-};
-
 std::size_t round_up_pow2(std::size_t n) {
   std::size_t p = 64;
   while (p < n)
@@ -49,13 +25,13 @@ zcb::ZeroCopyPool* Node::pool() {
   if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) return p;
   std::lock_guard lock(zcb_mutex_);
   if (pool_) return pool_.get();
-  allocator_ = std::make_unique<TransportAllocator>(*transport_);
   zcb::PoolConfig config;
   config.max_buffer_bytes = round_up_pow2(max_message_bytes_);
   config.slab_bytes = std::max(config.slab_bytes, config.max_buffer_bytes);
   config.max_reserved_bytes = std::max(config.max_reserved_bytes, 4 * config.slab_bytes);
   config.initial_slabs = 1;
-  auto p = zcb::ZeroCopyPool::create(*allocator_, config);
+  // The slabs are the transport's registered memory; the node outlives the pool.
+  auto p = zcb::ZeroCopyPool::create(transport_->region_allocator(), config);
   if (!p) {
     pool_error_ = to_status(p.error());
     return nullptr;
@@ -96,11 +72,11 @@ cpg::Status Node::zcb_send(std::string_view group, Guarantee guarantee, void* bu
   if (!segment) return to_status(segment.error());
   auto token = p->begin_send(buffer);
   if (!token) return to_status(token.error());
-  ring::OutgoingMessage m;
+  runtime::OutgoingTransportMessage m;
   m.zero_copy = *segment;
   m.group = groups::group_key(group);
   m.sender_pid = pid_;
-  m.guarantee = static_cast<ring::Guarantee>(guarantee);
+  m.guarantee = to_transport(guarantee);
   m.tag = *token;
   ringcast::Status s = transport_->submit(m);
   if (!s.ok()) {

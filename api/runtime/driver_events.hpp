@@ -1,5 +1,4 @@
-// EventSource adapters: a driver's output as RingTransport's one ordered
-// stream of events.
+// The drivers' vocabulary as RingTransport's (internal to the runtime).
 //
 // StaticRingEvents: a RingDriver (one static ring) announces its ring as the
 // first regular configuration (every member, all joined), then its messages,
@@ -15,12 +14,48 @@
 
 namespace ringcast::runtime {
 
+static_assert(static_cast<int>(DeliveryGuarantee::unordered) ==
+              static_cast<int>(ring::Guarantee::unordered));
+static_assert(static_cast<int>(DeliveryGuarantee::fifo) == static_cast<int>(ring::Guarantee::fifo));
+static_assert(static_cast<int>(DeliveryGuarantee::agreed) ==
+              static_cast<int>(ring::Guarantee::agreed));
+static_assert(static_cast<int>(DeliveryGuarantee::safe) == static_cast<int>(ring::Guarantee::safe));
+
+inline ring::OutgoingMessage to_ring(const OutgoingTransportMessage& m) {
+  ring::OutgoingMessage r;
+  r.payload = m.payload;
+  r.pieces = m.pieces;
+  r.zero_copy = m.zero_copy;
+  r.group = m.group;
+  r.sender_pid = m.sender_pid;
+  r.guarantee = static_cast<ring::Guarantee>(m.guarantee);
+  r.tag = m.tag;
+  return r;
+}
+
+inline TransportMessage to_transport(const ring::Delivery& d) {
+  return TransportMessage{d.sender, d.sender_pid, d.group,
+                          static_cast<DeliveryGuarantee>(d.guarantee), d.payload};
+}
+
+inline TransportRingId to_transport(ring::RingId id) {
+  return TransportRingId{id.representative, id.epoch};
+}
+
+inline void assign(TransportConfiguration& out, const membership::ConfigurationChange& c) {
+  out.ring = to_transport(c.ring);
+  out.members.assign(c.members.begin(), c.members.end());
+  out.left.assign(c.left.begin(), c.left.end());
+  out.joined.assign(c.joined.begin(), c.joined.end());
+  out.transitional = c.transitional;
+}
+
 class StaticRingEvents final : public EventSource {
  public:
   StaticRingEvents(ring::RingDriver& driver, const ring::RingMembership& ring) : driver_(&driver) {
-    first_.ring = ring.ring;
-    first_.members = ring.members;
-    first_.joined = ring.members;
+    first_.ring = to_transport(ring.ring);
+    first_.members.assign(ring.members.begin(), ring.members.end());
+    first_.joined = first_.members;
   }
 
   std::optional<TransportEvent> next_event() override {
@@ -30,7 +65,7 @@ class StaticRingEvents final : public EventSource {
     }
     auto d = driver_->next_delivery();
     if (!d) return std::nullopt;
-    return TransportEvent{nullptr, *d, d->seq};
+    return TransportEvent{nullptr, to_transport(*d), d->seq};
   }
   std::optional<std::uint64_t> next_zero_copy_done() noexcept override {
     return driver_->next_zero_copy_done();
@@ -39,7 +74,7 @@ class StaticRingEvents final : public EventSource {
 
  private:
   ring::RingDriver* driver_;
-  membership::ConfigurationChange first_;
+  TransportConfiguration first_;
   bool announced_ = false;
 };
 
@@ -50,7 +85,9 @@ class MemberEvents final : public EventSource {
   std::optional<TransportEvent> next_event() override {
     auto e = driver_->next_event();
     if (!e) return std::nullopt;
-    return TransportEvent{e->change, e->message, e->index};
+    if (e->change == nullptr) return TransportEvent{nullptr, to_transport(e->message), e->index};
+    assign(change_, *e->change);
+    return TransportEvent{&change_, {}, e->index};
   }
   std::optional<std::uint64_t> next_zero_copy_done() noexcept override {
     return driver_->next_zero_copy_done();
@@ -59,40 +96,7 @@ class MemberEvents final : public EventSource {
 
  private:
   membership::MemberDriver* driver_;
+  TransportConfiguration change_;  // the last change, valid until the next event
 };
-
-// The counters of a static ring's driver, as TransportStatus.
-inline TransportStatus status_of(const ring::RingDriver& d, const ring::RingMembership& ring) {
-  TransportStatus s;
-  s.ring = ring.ring;
-  s.members = ring.members;
-  if (!d.started()) return s;
-  const auto& rc = d.state().counters();
-  s.tokens_received = rc.tokens_received;
-  s.tokens_passed = rc.tokens_passed;
-  s.tokens_dropped = rc.tokens_dropped;
-  s.records_delivered = d.state().log().counters().records_delivered;
-  s.records_dropped = d.state().log().counters().records_dropped;
-  return s;
-}
-
-// A member's status (every ring it was in) as TransportStatus.
-inline TransportStatus status_of(const membership::Member& m) {
-  const membership::MemberStatus ms = m.status();
-  TransportStatus s;
-  s.ring = ms.ring;
-  s.members = ms.members;
-  s.operational = ms.phase == membership::Phase::operational;
-  s.tokens_received = ms.tokens_seen;
-  s.tokens_dropped = ms.tokens_dropped;
-  s.records_dropped = ms.records_dropped;
-  s.retransmissions = ms.retransmissions;
-  s.reformations = ms.reformations;
-  s.control_dropped = ms.control_dropped;
-  const ring::RingState& r = m.ring();
-  s.tokens_passed = r.counters().tokens_passed;
-  s.records_delivered = r.log().counters().records_delivered;
-  return s;
-}
 
 }  // namespace ringcast::runtime

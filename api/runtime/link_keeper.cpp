@@ -6,8 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "fabric/verbs/log.hpp"
-#include "runtime/mesh_connect.hpp"
+#include "base/log.hpp"
 
 namespace ringcast::runtime {
 namespace {
@@ -19,17 +18,17 @@ constexpr std::uint64_t kGatherDialFloorNs = 1'000'000'000;
 // One accept wait at most: bounds how late a re-dial or stop() comes.
 constexpr std::uint64_t kAcceptWaitNs = 100'000'000;
 
-std::string describe(const MemberAddress& m) {
-  return "node " + std::to_string(m.node) + " at " + m.ip + ":" + std::to_string(m.port);
-}
-
 }  // namespace
 
-LinkKeeper::LinkKeeper(fabric::verbs::VerbsEndpoint& ep, KeeperPlan plan)
+LinkKeeper::LinkKeeper(fabric::verbs::VerbsEndpoint& ep, LinkPlan plan, KeeperTimes times)
     : ep_(ep),
       plan_(std::move(plan)),
+      times_(times),
       incarnations_(plan_.members.size(), 0),
-      inbox_(plan_.members.size()) {}
+      inbox_(plan_.members.size()) {
+  plan_.context = "member";
+  plan_.on_peer = [this](const fabric::ConnectInfo& peer, std::size_t index) { note(peer, index); };
+}
 
 LinkKeeper::~LinkKeeper() {
   stop();
@@ -37,28 +36,11 @@ LinkKeeper::~LinkKeeper() {
     destroy(std::move(link));
 }
 
-fabric::verbs::LinkOptions LinkKeeper::link_options(fabric::verbs::PeerCheck check) const {
-  fabric::verbs::LinkOptions o;
-  o.ours = plan_.ours;
-  o.key = plan_.key;
-  o.check = std::move(check);
-  o.endpoint_lock = plan_.endpoint_lock;
-  return o;
-}
-
-std::size_t LinkKeeper::index_of(fabric::NodeId node) const {
-  for (std::size_t i = 0; i < plan_.members.size(); ++i)
-    if (plan_.members[i].node == node) return i;
-  return plan_.members.size();
-}
-
-// Regions that fit this ring; the peer's incarnation noted for the start-up
-// decision (MemberNode: a fresh cluster or a running one).
-Status LinkKeeper::check_and_note(const fabric::ConnectInfo& peer, std::size_t index) {
-  RC_TRY(check_peer_regions(peer, plan_.ring));
+// The peer's incarnation, for the start-up decision (MemberNode: a fresh
+// cluster or a running one).
+void LinkKeeper::note(const fabric::ConnectInfo& peer, std::size_t index) {
   std::lock_guard lock(seen_mutex_);
   incarnations_[index] = peer.incarnation;
-  return {};
 }
 
 std::uint32_t LinkKeeper::incarnation_of(std::size_t index) const {
@@ -67,28 +49,13 @@ std::uint32_t LinkKeeper::incarnation_of(std::size_t index) const {
 }
 
 Result<std::unique_ptr<LinkKeeper>> LinkKeeper::listen(fabric::verbs::VerbsEndpoint& ep,
-                                                       KeeperPlan plan) {
+                                                       LinkPlan plan, KeeperTimes times) {
   if (plan.key.empty()) warn_once_without_key();
-  std::unique_ptr<LinkKeeper> k(new LinkKeeper(ep, std::move(plan)));
-  LinkKeeper* self = k.get();
-  // Admits members above me only: those below are dialled by me.
-  auto check = [self](const fabric::ConnectInfo& peer) -> Status {
-    const std::size_t i = self->index_of(peer.node);
-    if (i >= self->plan_.members.size() || i <= self->plan_.my_index) {
-      return make_error(Errc::refused, "member accept",
-                        "node " + std::to_string(peer.node) +
-                            " is not a member with a higher id (those connect to me)");
-    }
-    return self->check_and_note(peer, i);
-  };
-  const MemberAddress& mine = k->plan_.members[k->plan_.my_index];
-  auto listener = ep.listen(mine.ip, mine.port, k->link_options(check));
-  if (!listener.ok()) {
-    Error e = listener.error();
-    e.detail = "listening as " + describe(mine) + ": " + e.detail;
-    return e;
-  }
+  std::unique_ptr<LinkKeeper> k(new LinkKeeper(ep, std::move(plan), times));
+  auto listener = listen_for_links(ep, k->plan_);
+  RC_TRY(listener);
   k->listener_ = std::move(*listener);
+  LinkKeeper* self = k.get();
   k->acceptor_ = std::thread([self] { self->run_acceptor(); });
   return k;
 }
@@ -96,22 +63,11 @@ Result<std::unique_ptr<LinkKeeper>> LinkKeeper::listen(fabric::verbs::VerbsEndpo
 // One attempt: nullptr when the member does not answer (not listening, no
 // route, refused: the listener there logs why).
 std::unique_ptr<fabric::Link> LinkKeeper::dial(std::size_t index, std::uint64_t timeout_ns) {
-  const MemberAddress& m = plan_.members[index];
-  auto check = [this, index, expected = m.node](const fabric::ConnectInfo& peer) -> Status {
-    if (peer.node != expected) {
-      return make_error(Errc::refused, "member connect",
-                        "answered by node " + std::to_string(peer.node) + ", expected " +
-                            std::to_string(expected));
-    }
-    return check_and_note(peer, index);
-  };
-  auto options = link_options(check);
-  options.timeout_ns = std::max<std::uint64_t>(timeout_ns, 1'000'000);
-  auto link = ep_.connect("", m.ip, m.port, options);
+  auto link = dial_member(ep_, plan_, index, std::max<std::uint64_t>(timeout_ns, 1'000'000));
   if (link.ok()) return std::move(*link);
   const Errc code = link.error().code;
   if (code != Errc::unreachable && code != Errc::timeout) {
-    fabric::verbs::log_line("connecting to " + describe(m) + ": " + link.error().message());
+    log_line("connecting to " + describe(plan_.members[index]) + ": " + link.error().message());
   }
   return nullptr;
 }
@@ -124,10 +80,10 @@ LinkKeeper::Arrival LinkKeeper::accept_one(std::uint64_t wait_ns) {
   if (!listener_->pending() && ::poll(&p, 1, static_cast<int>(wait_ns / 1'000'000)) <= 0) {
     return {};
   }
-  auto link = listener_->accept(plan_.dial_timeout_ns);
+  auto link = listener_->accept(times_.dial_timeout_ns);
   // timeout: nobody came; refused: the listener logged why.
   if (!link.ok() || !*link) return {};
-  const std::size_t i = index_of((*link)->peer());
+  const std::size_t i = index_of(plan_.members, (*link)->peer());
   if (i >= plan_.members.size() || i <= plan_.my_index) {  // the check admits none such
     destroy(std::move(*link));
     return {};
@@ -158,7 +114,7 @@ LinkKeeper::Links LinkKeeper::gather(std::uint64_t deadline_ns) {
       // leaves the peer a request (or a link) that dies at once. A dead host
       // (no answer to ARP) still costs the window at most that much more.
       const std::uint64_t left_ns = deadline_ns > now ? deadline_ns - now : 0;
-      links[i] = dial(i, std::min(plan_.dial_timeout_ns, std::max(left_ns, kGatherDialFloorNs)));
+      links[i] = dial(i, std::min(times_.dial_timeout_ns, std::max(left_ns, kGatherDialFloorNs)));
       next_dial_ns[i] = ep_.now_ns() + kGatherRetryNs;
     }
     Links arrived(n);
@@ -222,10 +178,10 @@ void LinkKeeper::run_dialler() {
   while (!stop_.load()) {
     for (std::size_t i = 0; i < plan_.my_index && !stop_.load(); ++i) {
       if (!missing_(i)) continue;
-      if (auto link = dial(i, plan_.dial_timeout_ns)) hand_over_(i, std::move(link));
+      if (auto link = dial(i, times_.dial_timeout_ns)) hand_over_(i, std::move(link));
     }
     // Sleeps in short steps: stop() is not kept waiting.
-    const std::uint64_t until = ep_.now_ns() + plan_.redial_interval_ns;
+    const std::uint64_t until = ep_.now_ns() + times_.redial_interval_ns;
     while (!stop_.load() && ep_.now_ns() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -1,10 +1,10 @@
 // LinkKeeper: MemberNode's connections to the other members, over verbs.
 //
-// It sets links up the way RingNode's mesh does (listen on my address,
-// connect to members with a LOWER node id, accept those with a HIGHER one,
-// each peer's ConnectInfo vetted, the cluster key's handshake), but does not
-// need everyone: at start-up it gathers what it reaches within a window, and
-// afterwards goes on accepting (a restarted peer, a healed partition) and
+// It sets links up as RingNode's mesh does (link_setup.hpp: listen on my
+// address, connect to members with a LOWER node id, accept those with a
+// HIGHER one, each peer's ConnectInfo vetted, the cluster key's handshake),
+// but does not need everyone: at start-up it gathers what it reaches within
+// a window, and afterwards goes on accepting (a restarted peer, a healed partition) and
 // re-dials, every redial_interval_ns, the lower members its owner says are
 // missing. Two threads of its own: an acceptor (from listen() on, so that a
 // peer's request is answered at once even while this side dials, and a
@@ -25,22 +25,12 @@
 #include <vector>
 
 #include "base/result.hpp"
-#include "fabric/auth/auth_key.hpp"
-#include "fabric/connect_info.hpp"
 #include "fabric/verbs/endpoint.hpp"
-#include "ring/config.hpp"
-#include "runtime/ring_node.hpp"
+#include "runtime/link_setup.hpp"
 
 namespace ringcast::runtime {
 
-struct KeeperPlan {
-  std::vector<MemberAddress> members;  // sorted by node id
-  std::size_t my_index = 0;
-  fabric::ConnectInfo ours;
-  ring::RingConfig ring;
-  fabric::auth::AuthKey key;
-  // Takes the lock held by whoever polls the endpoint (LinkOptions).
-  std::function<std::unique_lock<std::mutex>()> endpoint_lock;
+struct KeeperTimes {
   std::uint64_t redial_interval_ns = 200'000'000;
   std::uint64_t dial_timeout_ns = 2'000'000'000;  // one connect, or one accepted set-up, at most
 };
@@ -54,8 +44,10 @@ class LinkKeeper {
   using Missing = std::function<bool(std::size_t index)>;
 
   // Listens on my member's address and port (admitting only higher members).
-  static Result<std::unique_ptr<LinkKeeper>> listen(fabric::verbs::VerbsEndpoint& ep,
-                                                    KeeperPlan plan);
+  // The keeper sets the plan's context ("member") and on_peer (it notes each
+  // peer's incarnation).
+  static Result<std::unique_ptr<LinkKeeper>> listen(fabric::verbs::VerbsEndpoint& ep, LinkPlan plan,
+                                                    KeeperTimes times);
   ~LinkKeeper();
   LinkKeeper(const LinkKeeper&) = delete;
   LinkKeeper& operator=(const LinkKeeper&) = delete;
@@ -76,10 +68,8 @@ class LinkKeeper {
     std::size_t index = 0;
     std::unique_ptr<fabric::Link> link;
   };
-  LinkKeeper(fabric::verbs::VerbsEndpoint& ep, KeeperPlan plan);
-  fabric::verbs::LinkOptions link_options(fabric::verbs::PeerCheck check) const;
-  Status check_and_note(const fabric::ConnectInfo& peer, std::size_t index);
-  std::size_t index_of(fabric::NodeId node) const;
+  LinkKeeper(fabric::verbs::VerbsEndpoint& ep, LinkPlan plan, KeeperTimes times);
+  void note(const fabric::ConnectInfo& peer, std::size_t index);
   std::unique_ptr<fabric::Link> dial(std::size_t index, std::uint64_t timeout_ns);
   Arrival accept_one(std::uint64_t timeout_ns);
   void destroy(std::unique_ptr<fabric::Link> link);
@@ -87,7 +77,8 @@ class LinkKeeper {
   void run_dialler();
 
   fabric::verbs::VerbsEndpoint& ep_;
-  KeeperPlan plan_;
+  LinkPlan plan_;
+  KeeperTimes times_;
   std::unique_ptr<fabric::verbs::Listener> listener_;
   mutable std::mutex seen_mutex_;
   std::vector<std::uint32_t> incarnations_;  // by member index, guarded by seen_mutex_

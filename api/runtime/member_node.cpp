@@ -3,8 +3,8 @@
 #include <ctime>
 #include <string>
 
+#include "base/log.hpp"
 #include "fabric/verbs/endpoint.hpp"
-#include "fabric/verbs/log.hpp"
 #include "runtime/driver_events.hpp"
 #include "runtime/link_keeper.hpp"
 
@@ -100,20 +100,20 @@ Status MemberNode::open(const MemberNodeOptions& o) {
   auto on_round = [this, events, fn = o.on_events](membership::MemberDriver& d) {
     fn(*events);
     if (any_waiting_) adopt_waiting(d);
-    if (d.member().live_links() != logged_links_) log_link_changes(d.member().live_links());
+    if (d.live_links() != logged_links_) log_link_changes(d.live_links());
   };
   progress_ = std::make_unique<MemberProgressThread>(*driver_, std::move(wait), o.progress,
                                                      std::move(on_round));
 
-  KeeperPlan plan{o.members,
-                  my_index_,
-                  driver_->connect_info(incarnation_),
-                  o.ring,
-                  o.key,
-                  [p = progress_.get()] { return p->lock_from_outside(); },
-                  o.redial_interval_ns,
-                  o.dial_timeout_ns};
-  auto keeper = LinkKeeper::listen(*endpoint_, std::move(plan));
+  LinkPlan plan;
+  plan.members = o.members;
+  plan.my_index = my_index_;
+  plan.ours = driver_->connect_info(incarnation_);
+  plan.ring = o.ring;
+  plan.key = o.key;
+  plan.endpoint_lock = [p = progress_.get()] { return p->lock_from_outside(); };
+  auto keeper =
+      LinkKeeper::listen(*endpoint_, std::move(plan), {o.redial_interval_ns, o.dial_timeout_ns});
   RC_TRY(keeper);
   keeper_ = std::move(*keeper);
   return {};
@@ -152,11 +152,10 @@ Status MemberNode::begin(const MemberNodeOptions& o) {
     return d.start_joining(raw, std::uint64_t{incarnation_} << 32);
   });
   RC_TRY(started);
-  logged_links_ = driver_->member().live_links();
-  fabric::verbs::log_line(
-      node_text(me_) + " (incarnation " + std::to_string(incarnation_) +
-      (fresh_ ? ") starts the cluster's first ring with" : ") joins, linked to") +
-      (reached.empty() ? " nobody yet" : reached));
+  logged_links_ = driver_->live_links();
+  log_line(node_text(me_) + " (incarnation " + std::to_string(incarnation_) +
+           (fresh_ ? ") starts the cluster's first ring with" : ") joins, linked to") +
+           (reached.empty() ? " nobody yet" : reached));
   RC_TRY(progress_->start());
   keeper_->start(
       [this](std::size_t i, std::unique_ptr<fabric::Link> link) {
@@ -182,10 +181,10 @@ void MemberNode::stop() {
 void MemberNode::adopt(membership::MemberDriver& d, std::size_t index,
                        std::unique_ptr<fabric::Link> link) {
   PeerLinks& p = peers_[index];
-  if (!membership::has(d.member().live_links(), index)) {
+  if (!membership::has(d.live_links(), index)) {
     if (Status s = d.add_link(index, link.get()); !s.ok()) {
-      fabric::verbs::log_line(node_text(me_) + ": a new link to " + node_text(link->peer()) +
-                              " refused: " + s.error().message());
+      log_line(node_text(me_) + ": a new link to " + node_text(link->peer()) +
+               " refused: " + s.error().message());
       return;  // `link` goes (the lock is held)
     }
     p.given = std::move(link);  // the old one goes: the driver no longer points at it
@@ -201,7 +200,7 @@ void MemberNode::adopt_waiting(membership::MemberDriver& d) {
   any_waiting_ = false;
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     if (!peers_[i].waiting) continue;
-    if (membership::has(d.member().live_links(), i)) {
+    if (membership::has(d.live_links(), i)) {
       any_waiting_ = true;
       continue;
     }
@@ -217,14 +216,14 @@ void MemberNode::log_link_changes(membership::NodeMask now) {
     (membership::has(now, i) ? up : down) += " " + std::to_string(nodes_[i]);
   }
   logged_links_ = now;
-  fabric::verbs::log_line(node_text(me_) + ": links" + (down.empty() ? "" : " down to" + down) +
-                          (up.empty() ? "" : " up to" + up));
+  log_line(node_text(me_) + ": links" + (down.empty() ? "" : " down to" + down) +
+           (up.empty() ? "" : " up to" + up));
 }
 
 // A lower member this one has no live link to, and no new link waiting for.
 bool MemberNode::missing(std::size_t index) {
   return progress_->with_driver_quietly([&](membership::MemberDriver& d) {
-    return !membership::has(d.member().live_links(), index) && !peers_[index].waiting;
+    return !membership::has(d.live_links(), index) && !peers_[index].waiting;
   });
 }
 
@@ -233,6 +232,10 @@ bool MemberNode::missing(std::size_t index) {
 Status MemberNode::submit(const ring::OutgoingMessage& message) {
   return progress_->with_driver_round(
       [&](membership::MemberDriver& d) { return d.submit(message); });
+}
+
+Status MemberNode::submit(const OutgoingTransportMessage& message) {
+  return submit(to_ring(message));
 }
 
 // A CPG dispatcher releases after every message: kick the progress thread
@@ -248,15 +251,12 @@ Result<std::unique_ptr<fabric::MemoryRegion>> MemberNode::allocate(std::size_t b
   });
 }
 
-TransportStatus MemberNode::status() {
-  return progress_->with_driver_quietly(
-      [](membership::MemberDriver& d) { return status_of(d.member()); });
+StatusSnapshot MemberNode::status() {
+  return progress_->with_driver_quietly([](membership::MemberDriver& d) { return d.status(); });
 }
 
-SendPathState MemberNode::send_path() {
-  return progress_->with_driver_quietly([this](membership::MemberDriver& d) {
-    return send_path_of(d.member().ring().send_queue(), ring_.send_buffer_bytes);
-  });
+SendPathSnapshot MemberNode::send_path() {
+  return progress_->with_driver_quietly([](membership::MemberDriver& d) { return d.send_path(); });
 }
 
 }  // namespace ringcast::runtime

@@ -95,13 +95,16 @@ class MemberNode final : public RingTransport {
   MemberNode(const MemberNode&) = delete;
   MemberNode& operator=(const MemberNode&) = delete;
 
-  Status submit(const ring::OutgoingMessage& message) override;
+  Status submit(const OutgoingTransportMessage& message) override;
+  // The same, in the ring's vocabulary (tests and benchmarks of the ring).
+  Status submit(const ring::OutgoingMessage& message);
   Status release_through(std::uint64_t index) override;
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
-  TransportStatus status() override;
-  SendPathState send_path() override;
+  StatusSnapshot status() override;
+  SendPathSnapshot send_path() override;
   fabric::NodeId me() const noexcept override { return me_; }
-  const ring::RingConfig& ring_config() const noexcept override { return ring_; }
+  const ring::RingConfig& ring_config() const noexcept { return ring_; }
+  std::size_t max_message_bytes() const noexcept override { return ring_.max_message_bytes; }
 
   // fn(MemberDriver&) under the driver lock, from any thread.
   template <class Fn>

@@ -20,33 +20,12 @@ struct RingNode::Parts {
 
 namespace {
 
-std::size_t index_of(const RingNodeOptions& o, fabric::NodeId node) {
-  for (std::size_t i = 0; i < o.members.size(); ++i)
-    if (o.members[i].node == node) return i;
-  return o.members.size();
-}
-
-// The listener admits members above me whose regions fit this ring.
-fabric::verbs::PeerCheck listener_check(const RingNodeOptions& o, std::size_t my_index) {
-  std::vector<fabric::NodeId> above;
-  for (std::size_t i = my_index + 1; i < o.members.size(); ++i)
-    above.push_back(o.members[i].node);
-  return [above, ring = o.ring](const fabric::ConnectInfo& peer) -> Status {
-    for (fabric::NodeId n : above)
-      if (n == peer.node) return check_peer_regions(peer, ring);
-    return make_error(Errc::refused, "mesh accept",
-                      "node " + std::to_string(peer.node) +
-                          " is not a member with a higher id (those connect to me)");
-  };
-}
-
 Result<RingNode::Parts> build(const RingNodeOptions& o) {
   RingNode::Parts p;
   p.me = o.me;
-  const std::size_t my_index = index_of(o, o.me);
+  const std::size_t my_index = index_of(o.members, o.me);
   const MemberAddress& mine = o.members[my_index];
-  const std::string where =
-      "node " + std::to_string(o.me) + " at " + mine.ip + ":" + std::to_string(mine.port);
+  const std::string where = describe(mine);
   fabric::verbs::EndpointOptions eo;
   eo.node = o.me;
   eo.device = o.device;
@@ -63,21 +42,18 @@ Result<RingNode::Parts> build(const RingNodeOptions& o) {
   RC_TRY(driver);
   p.driver = std::move(*driver);
 
-  fabric::verbs::LinkOptions lo;
-  lo.ours = p.driver->connect_info(o.incarnation);
-  lo.check = listener_check(o, my_index);
-  lo.key = o.key;
-  auto listener = p.endpoint->listen(mine.ip, mine.port, lo);
-  if (!listener.ok()) {
-    Error e = listener.error();
-    e.detail = "listening as " + where + ": " + e.detail;
-    return e;
-  }
+  LinkPlan plan;
+  plan.members = o.members;
+  plan.my_index = my_index;
+  plan.ours = p.driver->connect_info(o.incarnation);
+  plan.ring = o.ring;
+  plan.key = o.key;
+  auto listener = listen_for_links(*p.endpoint, plan);
+  RC_TRY(listener);
   p.listener = std::move(*listener);
 
-  MeshPlan plan{&o.members, my_index, lo.ours, o.ring, p.endpoint->now_ns() + o.connect_timeout_ns,
-                o.key};
-  auto links = connect_mesh(*p.endpoint, *p.listener, plan);
+  auto links =
+      connect_mesh(*p.endpoint, *p.listener, plan, p.endpoint->now_ns() + o.connect_timeout_ns);
   RC_TRY(links);
   p.links = std::move(*links);
 
@@ -167,6 +143,10 @@ Status RingNode::submit(const ring::OutgoingMessage& message) {
   return progress_->with_driver_round([&](ring::RingDriver& d) { return d.submit(message); });
 }
 
+Status RingNode::submit(const OutgoingTransportMessage& message) {
+  return submit(to_ring(message));
+}
+
 std::optional<ring::Delivery> RingNode::next_delivery() {
   return with_driver([](ring::RingDriver& d) { return d.next_delivery(); });
 }
@@ -184,16 +164,12 @@ Result<std::unique_ptr<fabric::MemoryRegion>> RingNode::allocate(std::size_t byt
   });
 }
 
-TransportStatus RingNode::status() {
-  return progress_->with_driver_quietly(
-      [this](ring::RingDriver& d) { return status_of(d, membership_); });
+StatusSnapshot RingNode::status() {
+  return progress_->with_driver_quietly([](ring::RingDriver& d) { return d.status(); });
 }
 
-SendPathState RingNode::send_path() {
-  return progress_->with_driver_quietly([](ring::RingDriver& d) {
-    if (!d.started()) return SendPathState{};
-    return send_path_of(d.state().send_queue(), d.config().send_buffer_bytes);
-  });
+SendPathSnapshot RingNode::send_path() {
+  return progress_->with_driver_quietly([](ring::RingDriver& d) { return d.send_path(); });
 }
 
 }  // namespace ringcast::runtime

@@ -79,14 +79,16 @@ class RingNode final : public RingTransport {
   RingNode(const RingNode&) = delete;
   RingNode& operator=(const RingNode&) = delete;
 
-  Status submit(const ring::OutgoingMessage& message) override;
+  Status submit(const OutgoingTransportMessage& message) override;
+  // The same, in the ring's vocabulary (tests and benchmarks of the ring).
+  Status submit(const ring::OutgoingMessage& message);
   // For callers that do not drain in on_round. The payload stays valid until
   // release_through() covers its seq.
   std::optional<ring::Delivery> next_delivery();
   Status release_through(std::uint64_t seq) override;
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
-  TransportStatus status() override;
-  SendPathState send_path() override;
+  StatusSnapshot status() override;
+  SendPathSnapshot send_path() override;
   // fn(RingDriver&) under the driver lock, from any thread.
   template <class Fn>
   auto with_driver(Fn&& fn) {
@@ -99,7 +101,10 @@ class RingNode final : public RingTransport {
 
   fabric::NodeId me() const noexcept override { return me_; }
   const ring::RingMembership& membership() const noexcept { return membership_; }
-  const ring::RingConfig& ring_config() const noexcept override { return driver_->config(); }
+  const ring::RingConfig& ring_config() const noexcept { return driver_->config(); }
+  std::size_t max_message_bytes() const noexcept override {
+    return driver_->config().max_message_bytes;
+  }
 
   // Only start() builds one.
   struct Parts;

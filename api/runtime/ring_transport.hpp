@@ -4,13 +4,13 @@
 // membership: failures, reformation, joins) and SimCluster's members (the
 // simulator, for tests). The CPG runtime is written against this interface
 // only, so every cpg_* call is tested over the simulator and runs unchanged
-// over RDMA.
+// over RDMA. The interface speaks its own small vocabulary (below): plain
+// values, so the client layer above needs nothing of ring/ or membership/.
 //
 // What comes out is ONE ordered stream of events: messages and configuration
-// changes (membership/member.hpp's ConfigurationChange), at the same point of
-// the stream at every member that moves from one configuration to the next.
-// The first event is always the first regular configuration (a static ring:
-// every member, all joined).
+// changes, at the same point of the stream at every member that moves from
+// one configuration to the next. The first event is always the first regular
+// configuration (a static ring: every member, all joined).
 //
 // Threads: submit(), release_through(), allocate() and the queries may be
 // called from any thread. The transport calls the round callback it was
@@ -24,26 +24,74 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/status_snapshot.hpp"
 #include "fabric/fabric.hpp"
-#include "membership/member.hpp"
-#include "ring/config.hpp"
-#include "ring/receive_log.hpp"
-#include "ring/ring_id.hpp"
-#include "ring/send_queue.hpp"
 
 namespace ringcast::runtime {
+
+// How a message is ordered, weakest to strongest. UNORDERED and FIFO are
+// delivered as AGREED (in total order); SAFE waits until every member of the
+// ring holds the message. The values are the ring's and the CPG's
+// (CPG_TYPE_*): static_asserts where each pair is visible tie them.
+enum class DeliveryGuarantee : std::uint8_t { unordered = 0, fifo = 1, agreed = 2, safe = 3 };
+
+// A ring's id: the node that formed it and a number that grows with every
+// new ring.
+struct TransportRingId {
+  std::uint32_t representative = 0;
+  std::uint64_t epoch = 0;
+
+  friend bool operator==(const TransportRingId&, const TransportRingId&) = default;
+};
+
+// A configuration: the members of a ring, and who left and joined since the
+// last one. A transitional configuration lists the members of the ring that
+// ends that go on with us.
+struct TransportConfiguration {
+  TransportRingId ring;
+  std::vector<std::uint32_t> members;  // in ring order
+  std::vector<std::uint32_t> left;
+  std::vector<std::uint32_t> joined;
+  bool transitional = false;
+};
+
+// A message in the total order. The payload stays valid until
+// release_through() covers its event's index.
+struct TransportMessage {
+  std::uint32_t sender = 0;  // node
+  std::uint32_t sender_pid = 0;
+  std::uint32_t group = 0;
+  DeliveryGuarantee guarantee = DeliveryGuarantee::agreed;
+  std::span<const std::byte> payload;
+};
 
 // One item of the ordered stream: a message (change == nullptr) or a
 // configuration change.
 struct TransportEvent {
-  const membership::ConfigurationChange* change = nullptr;  // valid until the next event
-  ring::Delivery message;                                   // payload valid until released
+  const TransportConfiguration* change = nullptr;  // valid until the next event
+  TransportMessage message;
   // Increasing over the whole stream (across rings); release_through takes
   // it. A configuration change carries the index of the last message.
   std::uint64_t index = 0;
+};
+
+// A message to send. The payload is copied at submit, unless it is a
+// zero-copy send: then the NIC reads it from registered memory (allocate())
+// until the tag comes back from next_zero_copy_done().
+struct OutgoingTransportMessage {
+  std::span<const std::byte> payload;
+  // When not empty: the payload is these pieces, concatenated by the one copy
+  // at submit (the iovec of cpg_mcast_joined); `payload` is then ignored.
+  std::span<const std::span<const std::byte>> pieces;
+  fabric::Segment zero_copy;  // when its region is set: sent from there
+  std::uint32_t group = 0;
+  std::uint32_t sender_pid = 0;
+  DeliveryGuarantee guarantee = DeliveryGuarantee::agreed;
+  std::uint64_t tag = 0;  // of a zero-copy send
 };
 
 // What the round callback drains. Only valid during the callback.
@@ -61,60 +109,35 @@ class EventSource {
 
 using RoundCallback = std::function<void(EventSource&)>;
 
-// What the application side may ask of the send path, for
-// cpg_flow_control_state_get and the status call.
-struct SendPathState {
-  std::uint32_t queued_messages = 0;
-  std::uint32_t queue_capacity = 0;
-  std::uint64_t buffer_bytes_used = 0;
-  std::uint64_t buffer_bytes = 0;
-  std::uint64_t bytes_copied = 0;  // payload bytes copied at submit, ever
-};
-
-// Counters and where the member stands, for ringcast_counters_get and the
-// bench's status line. Sums over every ring this member was in.
-struct TransportStatus {
-  ring::RingId ring;                    // installed last
-  std::vector<fabric::NodeId> members;  // of that ring, in ring order
-  bool operational = true;              // false while a new ring is being formed
-  std::uint64_t tokens_received = 0;
-  std::uint64_t tokens_passed = 0;
-  std::uint64_t tokens_dropped = 0;  // stale or invalid
-  std::uint64_t records_delivered = 0;
-  std::uint64_t records_dropped = 0;  // invalid headers refused
-  std::uint64_t retransmissions = 0;  // tokens written again, record ranges rewritten
-  std::uint64_t reformations = 0;     // rings installed after the first
-  std::uint64_t control_dropped = 0;  // invalid membership messages refused
-};
+// Registered local memory (Access::local_only) for zero-copy buffers: the
+// region is the caller's; the transport must outlive it.
+using RegionAllocator =
+    std::function<Result<std::unique_ptr<fabric::MemoryRegion>>(std::size_t bytes)>;
 
 class RingTransport {
  public:
   virtual ~RingTransport() = default;
 
-  virtual fabric::NodeId me() const noexcept = 0;
-  virtual const ring::RingConfig& ring_config() const noexcept = 0;
+  virtual std::uint32_t me() const noexcept = 0;  // this member's node id
+  // The largest payload submit() takes (the ring's max_message_bytes).
+  virtual std::size_t max_message_bytes() const noexcept = 0;
 
   // Errc::try_again when the send queue or buffer is full, Errc::too_big,
   // Errc::invalid_argument, Errc::link_failed once the member cannot go on.
-  virtual Status submit(const ring::OutgoingMessage& message) = 0;
+  virtual Status submit(const OutgoingTransportMessage& message) = 0;
   // Every event up to index is no longer used by the application.
   virtual Status release_through(std::uint64_t index) = 0;
   // Local registered memory (Access::local_only), for zero-copy buffers.
   virtual Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) = 0;
+  // allocate() as a function, for a pool that must not know the transport.
+  RegionAllocator region_allocator() {
+    return [this](std::size_t bytes) { return allocate(bytes); };
+  }
 
-  virtual TransportStatus status() = 0;
-  virtual SendPathState send_path() = 0;
+  // For ringcast_counters_get, cpg_flow_control_state_get and the bench's
+  // status line.
+  virtual StatusSnapshot status() = 0;
+  virtual SendPathSnapshot send_path() = 0;
 };
-
-// The send path of a ring state (a helper for the implementations).
-inline SendPathState send_path_of(const ring::SendQueue& queue, std::uint64_t buffer_bytes) {
-  SendPathState s;
-  s.queued_messages = queue.size();
-  s.queue_capacity = queue.capacity();
-  s.buffer_bytes_used = queue.buffer_bytes_used();
-  s.buffer_bytes = buffer_bytes;
-  s.bytes_copied = queue.bytes_copied();
-  return s;
-}
 
 }  // namespace ringcast::runtime

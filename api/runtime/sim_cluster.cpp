@@ -34,12 +34,14 @@ class SimCluster::Transport final : public RingTransport {
     if (alive()) cluster_->members_[member_]->on_round = nullptr;
   }
   fabric::NodeId me() const noexcept override { return cluster_->node(member_); }
-  const ring::RingConfig& ring_config() const noexcept override { return cluster_->options_.ring; }
+  std::size_t max_message_bytes() const noexcept override {
+    return cluster_->options_.ring.max_message_bytes;
+  }
 
-  Status submit(const ring::OutgoingMessage& message) override {
+  Status submit(const OutgoingTransportMessage& message) override {
     std::lock_guard lock(cluster_->mutex_);
     if (!alive()) return dead();
-    Status s = driver().submit(message);
+    Status s = driver().submit(to_ring(message));
     cluster_->poke(member_);
     return s;
   }
@@ -55,20 +57,19 @@ class SimCluster::Transport final : public RingTransport {
     if (!alive()) return dead().error();
     return driver().endpoint().allocate(bytes, fabric::Access::local_only);
   }
-  TransportStatus status() override {
+  StatusSnapshot status() override {
     std::lock_guard lock(cluster_->mutex_);
     if (!alive()) {
-      TransportStatus down;
+      StatusSnapshot down;
       down.operational = false;
       return down;
     }
-    return status_of(driver().member());
+    return driver().status();
   }
-  SendPathState send_path() override {
+  SendPathSnapshot send_path() override {
     std::lock_guard lock(cluster_->mutex_);
     if (!alive()) return {};
-    const auto& ring = driver().member().ring();
-    return send_path_of(ring.send_queue(), cluster_->options_.ring.send_buffer_bytes);
+    return driver().send_path();
   }
 
  private:

@@ -1,4 +1,4 @@
-// One line of a member's status (issue 5's counters), for the bench output
+// One line of a member's status, for the bench output
 // and logs:
 //   ring 1.7 members 1,2,4,5 operational tokens 1234 retransmissions 3
 //   reformations 2 dropped records 0 tokens 0 control 0
@@ -10,11 +10,11 @@
 
 namespace ringcast::runtime {
 
-inline std::string status_line(const TransportStatus& s) {
+inline std::string status_line(const StatusSnapshot& s) {
   std::string members;
   for (auto n : s.members)
     members += (members.empty() ? "" : ",") + std::to_string(n);
-  return "ring " + std::to_string(s.ring.representative) + "." + std::to_string(s.ring.epoch) +
+  return "ring " + std::to_string(s.ring_representative) + "." + std::to_string(s.ring_seq) +
          " members " + (members.empty() ? "-" : members) +
          (s.operational ? " operational" : " forming") + " tokens " +
          std::to_string(s.tokens_received) + " retransmissions " +

@@ -8,10 +8,10 @@
 
 namespace ringcast::zcb {
 
-Result<std::unique_ptr<ZeroCopyPool>> ZeroCopyPool::create(fabric::Endpoint& endpoint,
+Result<std::unique_ptr<ZeroCopyPool>> ZeroCopyPool::create(AllocateRegion allocate,
                                                            const PoolConfig& config) {
   RC_TRY(validate(config));
-  auto pool = std::make_unique<ZeroCopyPool>(Key{}, endpoint, config);
+  auto pool = std::make_unique<ZeroCopyPool>(Key{}, std::move(allocate), config);
   for (std::uint32_t i = 0; i < config.initial_slabs; ++i) {
     auto region = pool->register_slab_region();
     if (!region) return region.error();
@@ -21,8 +21,17 @@ Result<std::unique_ptr<ZeroCopyPool>> ZeroCopyPool::create(fabric::Endpoint& end
   return pool;
 }
 
-ZeroCopyPool::ZeroCopyPool(Key, fabric::Endpoint& endpoint, const PoolConfig& config)
-    : endpoint_(&endpoint),
+Result<std::unique_ptr<ZeroCopyPool>> ZeroCopyPool::create(fabric::Endpoint& endpoint,
+                                                           const PoolConfig& config) {
+  return create(
+      [&endpoint](std::size_t bytes) {
+        return endpoint.allocate(bytes, fabric::Access::local_only);
+      },
+      config);
+}
+
+ZeroCopyPool::ZeroCopyPool(Key, AllocateRegion allocate, const PoolConfig& config)
+    : allocate_(std::move(allocate)),
       config_(config),
       available_(size_class_count(config.max_buffer_bytes)),
       tokens_(config.max_sends_in_flight) {
@@ -65,7 +74,7 @@ Result<void*> ZeroCopyPool::grow_and_take(std::uint32_t size_class) {
 }
 
 Result<std::unique_ptr<fabric::MemoryRegion>> ZeroCopyPool::register_slab_region() {
-  auto region = endpoint_->allocate(config_.slab_bytes, fabric::Access::local_only);
+  auto region = allocate_(config_.slab_bytes);
   if (!region) return region.error();
   // Buffer alignment rests on the slab's; fabric.hpp does not promise it.
   if (reinterpret_cast<std::uintptr_t>((*region)->data()) % kBufferAlignment != 0 ||

@@ -3,15 +3,16 @@
 // with the endpoint, so the ring's zero-copy send has the NIC read it where
 // the application wrote it.
 //
-// Memory. Slabs (PoolConfig::slab_bytes each) come from
-// Endpoint::allocate(Access::local_only): over verbs, registered on the NIC's
-// NUMA node. create() registers initial_slabs; afterwards the pool registers
-// one more slab only when a size class has no free buffer and no unassigned
-// slab is left, never beyond max_reserved_bytes. At that bound a slab whose
-// buffers are all free moves to the class that needs one; failing that,
-// alloc() returns Errc::try_again. Slabs are deregistered only when the pool
-// is destroyed. Buffers are powers of two from 64 bytes to max_buffer_bytes,
-// 64-byte aligned (see size_class.hpp, and slab.hpp for why slabs per class).
+// Memory. Slabs (PoolConfig::slab_bytes each) come from the AllocateRegion
+// function the pool is created with: local registered memory
+// (Endpoint::allocate(Access::local_only) behind the runtime's transport;
+// over verbs, registered on the NIC's NUMA node). The pool keeps the regions. create() registers
+// initial_slabs; afterwards the pool registers one more slab only when a size class has no free
+// buffer and no unassigned slab is left, never beyond max_reserved_bytes. At that bound a slab
+// whose buffers are all free moves to the class that needs one; failing that, alloc() returns
+// Errc::try_again. Slabs are deregistered only when the pool is destroyed. Buffers are powers of
+// two from 64 bytes to max_buffer_bytes, 64-byte aligned (see size_class.hpp, and slab.hpp for why
+// slabs per class).
 //
 // Validation. free(), segment(), begin_send(), capacity() and in_flight()
 // find a buffer by its address alone (binary search of the slabs sorted by
@@ -20,11 +21,11 @@
 //
 // In flight. The NIC reads a zero-copy buffer after cpg_zcb_mcast_joined
 // returns, until the ring reports its writes complete. The contract:
-//   1. Before submitting, the runtime calls begin_send(buffer) and passes the
-//      token as the OutgoingMessage tag (a buffer may have several sends in
+//   1. Before submitting, the client calls begin_send(buffer) and passes the
+//      token as the message's tag (a buffer may have several sends in
 //      flight; each has its own token). If the submit fails, it calls
 //      end_send(token) at once.
-//   2. When RingDriver::next_zero_copy_done() returns the tag, the runtime
+//   2. When the transport's next_zero_copy_done() returns the tag, the client
 //      calls end_send(tag). Each token ends exactly once; a repeated, unknown
 //      or stale token is Errc::invalid_argument and changes nothing.
 //   3. The application may write to a buffer again only once in_flight() is
@@ -40,7 +41,7 @@
 // guards the bookkeeping, held for a lookup and a few stores per call (errors
 // are built after it is released). Registering a slab (slow: it pins memory)
 // happens outside that mutex, one registration at a time, so other threads
-// keep allocating and freeing meanwhile; the endpoint's allocate() then runs
+// keep allocating and freeing meanwhile; the allocate function then runs
 // in the allocating thread. Verbs allows that. The simulator has no locks:
 // a pool over a SimEndpoint must be the only user of its SimWorld while
 // several threads call it (as in the stress test).
@@ -48,6 +49,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,11 +75,18 @@ struct PoolCounters {
   std::uint64_t slab_reassignments = 0;  // total idle slabs moved to another class
 };
 
+// Registered local memory of `bytes` (Access::local_only), or why not.
+using AllocateRegion =
+    std::function<Result<std::unique_ptr<fabric::MemoryRegion>>(std::size_t bytes)>;
+
 class ZeroCopyPool {
  public:
   // Validates `config` (Errc::invalid_argument) and registers its initial
-  // slabs (the endpoint's error if that fails). The endpoint must outlive
-  // the pool.
+  // slabs (allocate's error if that fails). Whatever allocate draws on must
+  // outlive the pool.
+  static Result<std::unique_ptr<ZeroCopyPool>> create(AllocateRegion allocate,
+                                                      const PoolConfig& config);
+  // Slabs from endpoint.allocate(bytes, Access::local_only).
   static Result<std::unique_ptr<ZeroCopyPool>> create(fabric::Endpoint& endpoint,
                                                       const PoolConfig& config);
   struct Key {  // create() only
@@ -85,7 +94,7 @@ class ZeroCopyPool {
     friend class ZeroCopyPool;
     Key() = default;
   };
-  ZeroCopyPool(Key, fabric::Endpoint& endpoint, const PoolConfig& config);
+  ZeroCopyPool(Key, AllocateRegion allocate, const PoolConfig& config);
   ~ZeroCopyPool();
   ZeroCopyPool(const ZeroCopyPool&) = delete;
   ZeroCopyPool& operator=(const ZeroCopyPool&) = delete;
@@ -93,7 +102,7 @@ class ZeroCopyPool {
   // A buffer of at least size_bytes (0 gives a 64-byte buffer), 64-byte
   // aligned, its contents unspecified. Errc::too_big above max_buffer_bytes;
   // Errc::try_again at max_reserved_bytes with no idle slab to move; the
-  // endpoint's error (Errc::system, e.g. ENOMEM from ibv_reg_mr) when a new
+  // allocate function's error (Errc::system, e.g. ENOMEM from ibv_reg_mr) when a new
   // slab could not be registered.
   Result<void*> alloc(std::size_t size_bytes);
   // Errc::invalid_argument, changing nothing, unless `buffer` is the start of
@@ -141,7 +150,7 @@ class ZeroCopyPool {
 
   static constexpr std::uint32_t kNotAvailable = ~0u;
 
-  fabric::Endpoint* endpoint_;
+  AllocateRegion allocate_;
   const PoolConfig config_;
 
   // Held while one slab is registered; taken before mutex_, never after.

@@ -324,13 +324,14 @@ void RandomRun::settle() {
   // node's last configuration) has reached it.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_TRUE(dispatch_until(live_handles(), [&] {
-    std::optional<ring::RingId> ring;
+    std::optional<runtime::TransportRingId> ring;
     for (std::size_t n : live) {
-      const runtime::TransportStatus t = nodes_.node(n).transport().status();
-      if (!t.operational || t.members != want || (ring && !(t.ring == *ring))) return false;
-      ring = t.ring;
+      const StatusSnapshot t = nodes_.node(n).transport().status();
+      const runtime::TransportRingId id{t.ring_representative, t.ring_seq};
+      if (!t.operational || t.members != want || (ring && !(id == *ring))) return false;
+      ring = id;
       const client::RingEvent e = nodes_.node(n).ring_event();
-      if (e.representative != t.ring.representative || e.seq != t.ring.epoch) return false;
+      if (e.representative != t.ring_representative || e.seq != t.ring_seq) return false;
     }
     return true;
   })) << "no ring of every live node";

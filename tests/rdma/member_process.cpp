@@ -58,7 +58,7 @@ struct Stream {
       }
     last_delivery_ns.emplace_back(sender, now);
   }
-  void on_change(const membership::ConfigurationChange& c) {
+  void on_change(const runtime::TransportConfiguration& c) {
     char seg[64];
     std::snprintf(seg, sizeof seg, "%llu:%016llx", static_cast<unsigned long long>(count),
                   static_cast<unsigned long long>(hash));
@@ -91,7 +91,7 @@ struct Stream {
     }
     return s.empty() ? "-" : s;
   }
-  void on_message(const ring::Delivery& d) {
+  void on_message(const runtime::TransportMessage& d) {
     note_delivery(d.sender);
     ++count;
     mix(d.payload);

@@ -17,9 +17,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/log.hpp"
 #include "child_process.hpp"
 #include "fabric/auth/handshake.hpp"
-#include "fabric/verbs/log.hpp"
 #include "member_process.hpp"
 #include "rdma_harness.hpp"
 #include "runtime/member_node.hpp"
@@ -47,7 +47,7 @@ void log_to_report(std::string_view line) {
 int intruder_main(const std::vector<runtime::MemberAddress>& members, const RdmaEnv& env,
                   int commands, int reports) {
   g_report_fd = reports;
-  fabric::verbs::set_log_sink(&log_to_report);
+  set_log_sink(&log_to_report);
   MemberProcessPlan plan = plan_for(members, kIntruder, env.device, env.gid_index);
   plan.key_seed = 0x5A;  // the others' is 0xA5
   runtime::MemberNodeOptions o = member_node_options(plan);
@@ -82,7 +82,7 @@ class Nodes {
     const MemberProcessPlan plan = plan_for(members_, i, env_.device, env_.gid_index);
     children_[i] = std::make_unique<ChildProcess>([&plan](int commands, int reports) {
       g_report_fd = reports;
-      fabric::verbs::set_log_sink(&log_to_report);
+      set_log_sink(&log_to_report);
       return member_process_main(plan, commands, reports);
     });
   }

@@ -19,8 +19,8 @@
 #include <thread>
 
 #include "base/crc32c.hpp"
+#include "base/log.hpp"
 #include "fabric/auth/handshake.hpp"
-#include "fabric/verbs/log.hpp"
 #include "fabric/verbs/probe.hpp"
 #include "rdma_harness.hpp"
 #include "runtime/ring_node.hpp"
@@ -79,7 +79,7 @@ struct Server {
 
 // Listens twice (keyed and open) and tells the client "ports K O".
 std::string start_server(const RdmaEnv& env, Channel& ch, Server& s) {
-  fabric::verbs::set_log_sink(&keep_line);
+  set_log_sink(&keep_line);
   auto ep = VerbsEndpoint::open(endpoint_options(env, kServer, env.server_addr()));
   REQUIRE_OK(ep);
   s.ep = std::move(*ep);
@@ -210,7 +210,7 @@ TEST(VerbsAuth, AWrongOrMissingKeyIsRefusedWithItsReasonOnBothSides) {
     return expect_refusal(*s.open, env, auth::kListenerHasNoKey);
   };
   auto client = [&](Channel& ch) -> std::string {
-    fabric::verbs::set_log_sink(&keep_line);
+    set_log_sink(&keep_line);
     auto ep = VerbsEndpoint::open(endpoint_options(env, kClient, env.client_addr()));
     REQUIRE_OK(ep);
     auto mine = (*ep)->allocate(4096, Access::remote_write);
@@ -488,7 +488,7 @@ TEST(VerbsAuth, AMemberWithTheWrongKeyFailsToStartAndIsNamedOnBothSides) {
   RINGCAST_REQUIRE_ADDRESSES(env, 2);
   auto member = [&](fabric::NodeId me, unsigned char key) {
     return [&env, me, key](Channel&) -> std::string {
-      fabric::verbs::set_log_sink(&keep_line);
+      set_log_sink(&keep_line);
       auto o = node_options(env, 2, 17460, me, key_of(key));
       // Node 1 waits out its set-up time for a node 2 with the right key.
       // Node 2 must stop on the refusal, long before its own time is up.

@@ -392,16 +392,18 @@ void Member::retire(const ring::RingState& r) noexcept {
   retired_.tokens_retransmitted += r.counters().tokens_retransmitted;
 }
 
-MemberStatus Member::status() const {
-  MemberStatus s;
-  s.phase = phase_;
-  s.ring = ring_id();
+StatusSnapshot Member::status() const {
+  StatusSnapshot s;
+  const RingId id = ring_id();
+  s.ring_representative = id.representative;
+  s.ring_seq = id.epoch;
   s.members = ring_members();
-  s.tokens_seen = retired_.tokens;
+  s.operational = phase_ == Phase::operational;
+  s.tokens_received = retired_.tokens;
   s.records_dropped = retired_.records_dropped;
   s.tokens_dropped = retired_.tokens_dropped;
   for (const auto& g : gens_) {
-    s.tokens_seen += g->ring->counters().tokens_received;
+    s.tokens_received += g->ring->counters().tokens_received;
     s.records_dropped += g->ring->log().counters().records_dropped;
     s.tokens_dropped += g->ring->counters().tokens_dropped;
     s.retransmissions += g->ring->counters().tokens_retransmitted;
@@ -409,6 +411,8 @@ MemberStatus Member::status() const {
   s.retransmissions += counters_.recovery_writes + retired_.tokens_retransmitted;
   s.reformations = counters_.reformations;
   s.control_dropped = counters_.control_dropped;
+  s.tokens_passed = ring().counters().tokens_passed;
+  s.records_delivered = ring().log().counters().records_delivered;
   return s;
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/status_snapshot.hpp"
 #include "fabric/fabric.hpp"
 #include "membership/config.hpp"
 #include "membership/control.hpp"
@@ -76,18 +77,6 @@ struct MembershipCounters {
 
 // One line of status: where the member is and what it has seen, over all
 // its rings (issue 5's counters; the bench prints it).
-struct MemberStatus {
-  Phase phase = Phase::operational;
-  RingId ring;
-  std::vector<NodeId> members;
-  std::uint64_t tokens_seen = 0;      // tokens accepted, all rings
-  std::uint64_t retransmissions = 0;  // tokens written again, record ranges rewritten
-  std::uint64_t reformations = 0;
-  std::uint64_t records_dropped = 0;  // invalid records refused, all rings
-  std::uint64_t tokens_dropped = 0;   // stale or invalid tokens refused, all rings
-  std::uint64_t control_dropped = 0;  // invalid control messages refused
-};
-
 struct MemberMemory {
   ring::LocalMemory ring;                                 // mailbox: mailbox_bytes()
   const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
@@ -142,7 +131,8 @@ class Member {
   std::vector<NodeId> ring_members() const;
   const ring::RingState& ring() const noexcept;  // the ring installed last
   const MembershipCounters& counters() const noexcept { return counters_; }
-  MemberStatus status() const;
+  // Where it stands and its counters, summed over every ring it was in.
+  StatusSnapshot status() const;
   std::size_t my_index() const noexcept { return me_; }
   const MembershipConfig& config() const noexcept { return config_; }
   std::size_t generations() const noexcept { return gens_.size(); }

@@ -171,4 +171,8 @@ bool MemberDriver::progress() {
   return n > 0 || acted || posted;
 }
 
+SendPathSnapshot MemberDriver::send_path() const noexcept {
+  return ring::send_path_of(member_->ring().send_queue(), ring_config_.send_buffer_bytes);
+}
+
 }  // namespace ringcast::membership

@@ -67,6 +67,13 @@ class MemberDriver {
     return member_ ? member_->next_deadline_ns() : ring::kNever;
   }
 
+  // Where the member stands and its counters (every ring it was in).
+  StatusSnapshot status() const { return member_->status(); }
+  // The send queue and buffer of the ring installed last.
+  SendPathSnapshot send_path() const noexcept;
+  // Bit u set: a live link to config.nodes[u].
+  NodeMask live_links() const noexcept { return member_->live_links(); }
+
   bool started() const noexcept { return member_ != nullptr; }
   Member& member() noexcept { return *member_; }
   const Member& member() const noexcept { return *member_; }

@@ -133,6 +133,26 @@ std::optional<Delivery> RingDriver::next_delivery() noexcept {
   return state_->next_delivery();
 }
 
+StatusSnapshot RingDriver::status() const {
+  StatusSnapshot s;
+  if (!started()) return s;
+  const RingMembership& m = state_->membership();
+  s.ring_representative = m.ring.representative;
+  s.ring_seq = m.ring.epoch;
+  s.members = m.members;
+  s.tokens_received = state_->counters().tokens_received;
+  s.tokens_passed = state_->counters().tokens_passed;
+  s.tokens_dropped = state_->counters().tokens_dropped;
+  s.records_delivered = state_->log().counters().records_delivered;
+  s.records_dropped = state_->log().counters().records_dropped;
+  return s;
+}
+
+SendPathSnapshot RingDriver::send_path() const noexcept {
+  if (!started()) return {};
+  return send_path_of(state_->send_queue(), config_.send_buffer_bytes);
+}
+
 Status RingDriver::release_through(std::uint64_t seq) {
   if (!state_) return make_error(Errc::invalid_argument, "release_through", "not started");
   return state_->release_through(seq);

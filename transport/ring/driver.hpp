@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/status_snapshot.hpp"
 #include "fabric/connect_info.hpp"
 #include "fabric/fabric.hpp"
 #include "ring/config.hpp"
@@ -51,6 +52,12 @@ class RingDriver {
   std::optional<std::uint64_t> next_zero_copy_done() noexcept;
   // In the endpoint's clock: 0 means at once, kNever means only on an event.
   std::uint64_t next_deadline_ns() const noexcept;
+
+  // Where the member stands and its counters; its one ring (ring id and
+  // members empty before start()).
+  StatusSnapshot status() const;
+  // The send queue and buffer; all zero before start().
+  SendPathSnapshot send_path() const noexcept;
 
   bool started() const noexcept { return state_ != nullptr; }
   RingState& state() noexcept { return *state_; }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/status_snapshot.hpp"
 #include "fabric/fabric.hpp"
 #include "ring/record.hpp"
 
@@ -76,5 +77,16 @@ class SendQueue {
   std::uint64_t tail_ = 0;  // oldest position still holding a queued payload
   std::uint64_t bytes_copied_ = 0;
 };
+
+// The queue's fill and the buffer's, for the drivers' send_path().
+inline SendPathSnapshot send_path_of(const SendQueue& queue, std::uint64_t buffer_bytes) {
+  SendPathSnapshot s;
+  s.queued_messages = queue.size();
+  s.queue_capacity = queue.capacity();
+  s.buffer_bytes_used = queue.buffer_bytes_used();
+  s.buffer_bytes = buffer_bytes;
+  s.bytes_copied_on_send = queue.bytes_copied();
+  return s;
+}
 
 }  // namespace ringcast::ring

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
+#include "base/log.hpp"
 #include "fabric/verbs/cm_events.hpp"
 #include "fabric/verbs/endpoint_impl.hpp"
 #include "fabric/verbs/link.hpp"
-#include "fabric/verbs/log.hpp"
 
 namespace ringcast::fabric::verbs {
 namespace {

@@ -6,9 +6,9 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "base/log.hpp"
 #include "fabric/verbs/endpoint_impl.hpp"
 #include "fabric/verbs/link.hpp"
-#include "fabric/verbs/log.hpp"
 #include "fabric/verbs/memory_region.hpp"
 
 namespace ringcast::fabric::verbs {

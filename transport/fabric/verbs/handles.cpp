@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string>
 
-#include "fabric/verbs/log.hpp"
+#include "base/log.hpp"
 
 namespace ringcast::fabric::verbs {
 

@@ -2,7 +2,7 @@
 
 #include <arpa/inet.h>
 
-#include "fabric/verbs/log.hpp"
+#include "base/log.hpp"
 #include "fabric/verbs/socket_address.hpp"
 
 namespace ringcast::fabric::verbs {

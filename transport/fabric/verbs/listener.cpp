@@ -7,12 +7,12 @@
 #include <deque>
 #include <optional>
 
+#include "base/log.hpp"
 #include "fabric/auth/handshake.hpp"
 #include "fabric/verbs/cm_events.hpp"
 #include "fabric/verbs/endpoint_impl.hpp"
 #include "fabric/verbs/link.hpp"
 #include "fabric/verbs/link_setup.hpp"
-#include "fabric/verbs/log.hpp"
 #include "fabric/verbs/socket_address.hpp"
 
 namespace ringcast::fabric::verbs {

@@ -7,7 +7,7 @@
 #include <limits>
 #include <string>
 
-#include "fabric/verbs/log.hpp"
+#include "base/log.hpp"
 #include "fabric/verbs/numa.hpp"
 
 namespace ringcast::fabric::verbs {

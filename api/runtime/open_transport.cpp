@@ -1,0 +1,83 @@
+#include "runtime/open_transport.hpp"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "base/log.hpp"
+#include "runtime/member_node.hpp"
+
+namespace ringcast::runtime {
+
+namespace {
+
+constexpr std::uint64_t kNsPerMs = 1'000'000;
+
+ring::RingConfig ring_config_of(const config::Totem& t) {
+  ring::RingConfig r;
+  r.log_bytes = t.log_size_bytes;
+  r.max_message_bytes = t.max_message_size_bytes;
+  r.max_messages_per_visit = t.max_messages;
+  r.window_messages = t.window_size;
+  r.token_hold_ns = std::uint64_t{t.token_hold_us} * 1000;
+  return r;
+}
+
+// The membership timeouts of the `totem` section (docs/operations.md).
+membership::MembershipConfig membership_of(const config::Totem& t) {
+  membership::MembershipConfig m;
+  m.token_timeout_ns = std::uint64_t{t.token_timeout_ms} * kNsPerMs;
+  m.consensus_timeout_ns = std::uint64_t{t.consensus_timeout_ms} * kNsPerMs;
+  m.join_interval_ns = std::uint64_t{t.join_timeout_ms} * kNsPerMs;
+  return m;
+}
+
+Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
+  const config::Config& c = local.config;
+  MemberNodeOptions o;
+  std::vector<const config::Node*> nodes;
+  for (const auto& n : c.nodes)
+    nodes.push_back(&n);
+  std::sort(nodes.begin(), nodes.end(), [](auto* a, auto* b) { return a->nodeid < b->nodeid; });
+  for (const config::Node* n : nodes)
+    o.members.push_back({n->nodeid, n->address.to_string(), n->port});
+  const config::Node& me = local.local();
+  o.me = me.nodeid;
+  o.device = !me.device.empty() ? me.device : c.rdma.device;
+  if (me.gid_index || c.rdma.gid_index)
+    o.gid_index = me.gid_index ? *me.gid_index : *c.rdma.gid_index;
+  o.ring = ring_config_of(c.totem);
+  o.membership = membership_of(c.totem);
+  o.startup_window_ns = std::uint64_t{c.totem.startup_window_ms} * kNsPerMs;
+  o.redial_interval_ns = std::uint64_t{c.totem.reconnect_interval_ms} * kNsPerMs;
+  o.progress.spin_ns = std::uint64_t{c.totem.spin_time_us} * 1000;
+  // The link key (never the cluster key itself) proves membership at every
+  // connection set-up; no key in the file: links are not authenticated.
+  if (!c.auth.key.empty()) {
+    auto key = fabric::auth::AuthKey::derive(c.auth.key.secret_bytes());
+    RC_TRY(key);
+    o.key = std::move(*key);
+  }
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RingTransport>> open_transport(const config::LocalConfig& local,
+                                                      RoundCallback on_events) {
+  auto options = options_of(local);
+  if (!options.ok()) {
+    log_line(options.error().message());
+    return options.error();
+  }
+  options->on_events = std::move(on_events);
+  auto member = MemberNode::start(*options);
+  if (!member.ok()) {
+    log_line("node " + std::to_string(options->me) +
+             " cannot join the ring: " + member.error().message());
+    return member.error();
+  }
+  return std::unique_ptr<RingTransport>(std::move(*member));
+}
+
+}  // namespace ringcast::runtime

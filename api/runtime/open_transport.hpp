@@ -1,0 +1,22 @@
+// The process's transport from its cluster configuration: the one call the
+// client layer makes to get a running member.
+#pragma once
+
+#include <memory>
+
+#include "base/result.hpp"
+#include "config/config.hpp"
+#include "runtime/ring_transport.hpp"
+
+namespace ringcast::runtime {
+
+// Turns the configuration into the runtime's settings (the ring's sizes, the
+// membership timeouts, the RDMA device, the link key derived from the
+// cluster key) and starts this node's member with membership (MemberNode):
+// a member that dies or is cut off is left out of a new ring, a restarted
+// one is merged back. on_events drains the member's events (RingTransport).
+// Blocks until the member runs; a failure is logged and returned.
+Result<std::unique_ptr<RingTransport>> open_transport(const config::LocalConfig& local,
+                                                      RoundCallback on_events);
+
+}  // namespace ringcast::runtime
