@@ -94,7 +94,7 @@ Status MemberNode::open(const MemberNodeOptions& o) {
   fabric::verbs::VerbsEndpoint* ep_raw = endpoint_.get();
   driver_->set_disconnect([ep_raw](fabric::Link& link) { ep_raw->disconnect(link); });
 
-  ring::WaitSource wait{[ep_raw] { return ep_raw->prepare_wait(); }, ep_raw->wait_fd()};
+  WaitSource wait{[ep_raw] { return ep_raw->prepare_wait(); }, ep_raw->wait_fd()};
   // The adapter lives in the callback, which lives as long as the thread.
   auto events = std::make_shared<MemberEvents>(*driver_);
   auto on_round = [this, events, fn = o.on_events](membership::MemberDriver& d) {

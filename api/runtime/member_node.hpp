@@ -39,7 +39,7 @@
 #include "membership/config.hpp"
 #include "membership/member_driver.hpp"
 #include "ring/config.hpp"
-#include "ring/progress_thread.hpp"
+#include "runtime/progress_thread.hpp"
 #include "runtime/ring_node.hpp"
 #include "runtime/ring_transport.hpp"
 
@@ -59,7 +59,7 @@ struct MemberNodeOptions {
   ring::RingConfig ring;
   // Timeouts (token, join, consensus); `nodes` is filled from members.
   membership::MembershipConfig membership;
-  ring::ProgressOptions progress;
+  ProgressOptions progress;
   // Required: runs on the progress thread after every round, lock held;
   // drains the event stream (RingTransport).
   RoundCallback on_events;
@@ -81,7 +81,7 @@ Status validate(const MemberNodeOptions& options);
 // The incarnation a process starting now takes (see the top).
 std::uint32_t clock_incarnation() noexcept;
 
-using MemberProgressThread = ring::BasicProgressThread<membership::MemberDriver>;
+using MemberProgressThread = BasicProgressThread<membership::MemberDriver>;
 
 class MemberNode final : public RingTransport {
   struct Passkey {};

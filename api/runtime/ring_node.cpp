@@ -108,15 +108,15 @@ Result<std::unique_ptr<RingNode>> RingNode::start(const RingNodeOptions& options
   RC_TRY(parts);
   auto node = std::make_unique<RingNode>(std::move(*parts));
   fabric::verbs::VerbsEndpoint* ep = node->endpoint_.get();
-  ring::WaitSource wait{[ep] { return ep->prepare_wait(); }, ep->wait_fd()};
-  ring::ProgressThread::RoundCallback on_round = options.on_round;
+  WaitSource wait{[ep] { return ep->prepare_wait(); }, ep->wait_fd()};
+  ProgressThread::RoundCallback on_round = options.on_round;
   if (options.on_events) {
     // The adapter lives in the callback, which lives as long as the thread.
     auto events = std::make_shared<StaticRingEvents>(*node->driver_, node->membership_);
     on_round = [events, fn = options.on_events](ring::RingDriver&) { fn(*events); };
   }
-  node->progress_ = std::make_unique<ring::ProgressThread>(*node->driver_, std::move(wait),
-                                                           options.progress, std::move(on_round));
+  node->progress_ = std::make_unique<ProgressThread>(*node->driver_, std::move(wait),
+                                                     options.progress, std::move(on_round));
   RC_TRY(node->progress_->start());
   return node;
 }

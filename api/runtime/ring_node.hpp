@@ -27,7 +27,7 @@
 #include "fabric/fabric.hpp"
 #include "ring/config.hpp"
 #include "ring/driver.hpp"
-#include "ring/progress_thread.hpp"
+#include "runtime/progress_thread.hpp"
 #include "runtime/ring_transport.hpp"
 
 namespace ringcast::fabric::verbs {
@@ -49,11 +49,11 @@ struct RingNodeOptions {
   std::string device;                  // empty: the device serving my ip
   int gid_index = -1;                  // RoCE GID index to check, -1: none
   ring::RingConfig ring;
-  ring::ProgressOptions progress;
+  ProgressOptions progress;
   // Runs on the progress thread after every round, driver lock held: the
   // place to drain deliveries with the least latency. Either the driver
   // itself (on_round) or RingTransport's event stream (on_events), not both.
-  ring::ProgressThread::RoundCallback on_round;
+  ProgressThread::RoundCallback on_round;
   RoundCallback on_events;
   std::uint64_t connect_timeout_ns = 60'000'000'000;  // the whole mesh set-up
   std::uint32_t incarnation = 1;
@@ -118,7 +118,7 @@ class RingNode final : public RingTransport {
   std::unique_ptr<fabric::verbs::Listener> listener_;
   std::vector<std::unique_ptr<fabric::Link>> links_;  // by member index, null at mine
   std::unique_ptr<ring::RingDriver> driver_;
-  std::unique_ptr<ring::ProgressThread> progress_;
+  std::unique_ptr<ProgressThread> progress_;
 };
 
 }  // namespace ringcast::runtime

@@ -1,7 +1,7 @@
-// ConnectInfo: what one side of a link tells the other at connection set-up
-// (rdma_cm private data for verbs), and the framing every set-up message
-// shares. rdma_cm's private-data budgets on InfiniBand/RoCE bound the layouts:
-// 56 bytes in a connect request, 196 in an accept, 148 in a reject.
+// The wire format of connection set-up: ConnectInfo (fabric.hpp) as it
+// travels (rdma_cm private data for verbs), and the framing every set-up
+// message shares. rdma_cm's private-data budgets on InfiniBand/RoCE bound the
+// layouts: 56 bytes in a connect request, 196 in an accept, 148 in a reject.
 //
 // Every set-up message starts with the same 4 bytes (little-endian):
 //   0  u16 magic 0x5243 ("RC")     2  u8 version (2)     3  u8 kind
@@ -27,7 +27,6 @@
 
 namespace ringcast::fabric {
 
-inline constexpr std::size_t kMaxConnectRegions = 2;
 inline constexpr std::size_t kConnectInfoBytes = 52;
 inline constexpr std::size_t kPrivateDataBudget = 56;  // rdma_cm connect on IB/RoCE
 inline constexpr std::size_t kAcceptDataBudget = 196;  // rdma_cm accept on IB/RoCE
@@ -35,7 +34,7 @@ inline constexpr std::size_t kRejectDataBudget = 148;  // rdma_cm reject on IB/R
 static_assert(kConnectInfoBytes <= kPrivateDataBudget);
 
 inline constexpr std::uint16_t kSetupMagic = 0x5243;
-inline constexpr std::uint8_t kSetupVersion = 2;
+inline constexpr std::uint8_t kSetupVersion = ConnectInfo::kVersion;
 inline constexpr std::size_t kSetupHeaderBytes = 4;
 // Regions as they travel: u8 count, u8 reserved (0), then
 // kMaxConnectRegions x { u64 addr, u32 length, u32 rkey } (unused ones 0).
@@ -51,22 +50,6 @@ enum class SetupKind : std::uint8_t {
   complaint = 6,  // connector -> listener: your proof was wrong
 };
 const char* setup_kind_name(SetupKind kind) noexcept;
-
-struct ConnectInfo {
-  static constexpr std::uint8_t kVersion = kSetupVersion;
-
-  std::uint8_t version = kVersion;
-  NodeId node = 0;
-  std::uint32_t incarnation = 0;
-  std::uint16_t flags = 0;
-  std::uint8_t region_count = 0;
-  std::array<RemoteRegion, kMaxConnectRegions> regions{};
-
-  std::span<const RemoteRegion> region_span() const noexcept {
-    return {regions.data(), region_count};
-  }
-  friend bool operator==(const ConnectInfo&, const ConnectInfo&) = default;
-};
 
 using ConnectInfoBytes = std::array<std::byte, kConnectInfoBytes>;
 

@@ -12,8 +12,9 @@
 //   * a failed link fails every write still queued on it, and reports it.
 //
 // Connection set-up differs per backend (rdma_cm vs. a direct call in the
-// simulator) and lives with each backend; what the peer learns at set-up
-// travels as a ConnectInfo (connect_info.hpp).
+// simulator) and lives with each backend; what the peer learns at set-up is a
+// ConnectInfo (below), whose wire format is the backends' business
+// (connect_info.hpp).
 #pragma once
 
 #include <array>
@@ -43,6 +44,28 @@ struct RemoteRegion {
     return offset <= length && bytes <= length - offset;
   }
   friend bool operator==(const RemoteRegion&, const RemoteRegion&) = default;
+};
+
+inline constexpr std::size_t kMaxConnectRegions = 2;
+
+// What one side of a link tells the other at connection set-up: who it is
+// and the regions the peer may write into. The protocol drivers fill it; the
+// backends carry it (connect_info.hpp encodes it for rdma_cm).
+struct ConnectInfo {
+  // The set-up messages' format version (kSetupVersion in connect_info.hpp).
+  static constexpr std::uint8_t kVersion = 2;
+
+  std::uint8_t version = kVersion;
+  NodeId node = 0;
+  std::uint32_t incarnation = 0;  // a restart changes it
+  std::uint16_t flags = 0;
+  std::uint8_t region_count = 0;
+  std::array<RemoteRegion, kMaxConnectRegions> regions{};
+
+  std::span<const RemoteRegion> region_span() const noexcept {
+    return {regions.data(), region_count};
+  }
+  friend bool operator==(const ConnectInfo&, const ConnectInfo&) = default;
 };
 
 // Registered memory. The backend fills the fields; accessors are not virtual

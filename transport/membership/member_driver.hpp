@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "base/result.hpp"
-#include "fabric/connect_info.hpp"
 #include "fabric/fabric.hpp"
 #include "membership/member.hpp"
 

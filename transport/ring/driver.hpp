@@ -9,7 +9,7 @@
 //   driver->start(membership, links);                        // links[i] -> members[i]
 //   loop: driver->progress(); drain next_delivery() and release_through();
 //         submit() whenever; sleep until next_deadline_ns() or a completion
-//         (ProgressThread does the waiting).
+//         (the runtime's ProgressThread does the waiting).
 #pragma once
 
 #include <array>
@@ -21,7 +21,6 @@
 
 #include "base/result.hpp"
 #include "base/status_snapshot.hpp"
-#include "fabric/connect_info.hpp"
 #include "fabric/fabric.hpp"
 #include "ring/config.hpp"
 #include "ring/ring_state.hpp"

@@ -4,6 +4,10 @@
 // then sleeps until the fabric has completions, the driver's next deadline,
 // or another thread kicked it.
 //
+// It is the runtime's, not ring/'s: the protocol layers are sans-I/O (events
+// and time in, actions out), so the thread, the eventfd and ppoll live here,
+// in the layer that binds a driver to a backend.
+//
 // The sleep is the backend's: a WaitSource says how to arm it and which file
 // descriptor becomes readable (for verbs: VerbsEndpoint::prepare_wait and
 // wait_fd). No backend header is included here.
@@ -40,7 +44,7 @@
 #include "fabric/fabric.hpp"
 #include "ring/driver.hpp"
 
-namespace ringcast::ring {
+namespace ringcast::runtime {
 
 struct WaitSource {
   // Arms the notification. true: completions are already pending, poll now
@@ -199,6 +203,6 @@ class BasicProgressThread final : public ProgressLoop {
   RoundCallback on_round_;
 };
 
-using ProgressThread = BasicProgressThread<RingDriver>;
+using ProgressThread = BasicProgressThread<ring::RingDriver>;
 
-}  // namespace ringcast::ring
+}  // namespace ringcast::runtime

@@ -1,4 +1,4 @@
-#include "ring/progress_thread.hpp"
+#include "runtime/progress_thread.hpp"
 
 #include "base/assert.hpp"
 
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <ctime>
 
-namespace ringcast::ring {
+namespace ringcast::runtime {
 
 ProgressLoop::ProgressLoop(fabric::Endpoint& endpoint, WaitSource wait, ProgressOptions options)
     : endpoint_(endpoint), wait_(std::move(wait)), options_(options) {}
@@ -60,7 +60,7 @@ void ProgressLoop::run() {
   fabric::Endpoint& ep = endpoint_;
   std::uint64_t last_activity_ns = ep.now_ns();
   while (!stop_.load()) {
-    std::uint64_t deadline_ns = kNever;
+    std::uint64_t deadline_ns = ring::kNever;
     const bool worked = round(&deadline_ns);
     const bool kicked = kicked_.exchange(false);
     const std::uint64_t now_ns = ep.now_ns();
@@ -106,7 +106,8 @@ void ProgressLoop::sleep_until(std::uint64_t deadline_ns) {
   }
   const std::uint64_t now_ns = endpoint_.now_ns();
   std::uint64_t sleep_ns = options_.max_sleep_ns;
-  if (deadline_ns != kNever && deadline_ns - now_ns < sleep_ns) sleep_ns = deadline_ns - now_ns;
+  if (deadline_ns != ring::kNever && deadline_ns - now_ns < sleep_ns)
+    sleep_ns = deadline_ns - now_ns;
   pollfd fds[2] = {{event_fd_, POLLIN, 0}, {wait_.fd, POLLIN, 0}};
   const timespec timeout{static_cast<time_t>(sleep_ns / 1'000'000'000),
                          static_cast<long>(sleep_ns % 1'000'000'000)};
@@ -118,4 +119,4 @@ void ProgressLoop::sleep_until(std::uint64_t deadline_ns) {
   sleeps_.fetch_add(1, std::memory_order_relaxed);
 }
 
-}  // namespace ringcast::ring
+}  // namespace ringcast::runtime

@@ -7,10 +7,14 @@
 #include <vector>
 
 #include "fabric/sim/sim_world.hpp"
-#include "ring/progress_thread.hpp"
+#include "runtime/progress_thread.hpp"
 
-namespace ringcast::ring {
+namespace ringcast::runtime {
 namespace {
+
+using ring::OutgoingMessage;
+using ring::RingConfig;
+using ring::RingDriver;
 
 // A started ring of one member (node 7) over a simulated endpoint.
 std::unique_ptr<RingDriver> solo_ring(fabric::sim::SimWorld& world) {
@@ -99,4 +103,4 @@ TEST(ProgressThread, ARoundInTheCallersThreadDeliversBeforeReturning) {
 }
 
 }  // namespace
-}  // namespace ringcast::ring
+}  // namespace ringcast::runtime
