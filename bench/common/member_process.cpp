@@ -1,6 +1,5 @@
 #include "member_process.hpp"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>

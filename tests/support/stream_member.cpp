@@ -1,6 +1,5 @@
 #include "support/stream_member.hpp"
 
-#include <poll.h>
 #include <unistd.h>
 
 #include <array>
