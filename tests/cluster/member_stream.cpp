@@ -1,6 +1,6 @@
 // member_stream: one member of the separate-hosts test on the runtime with
 // membership (runtime::MemberNode), for the VMs of tests/cluster/. It runs
-// member_kill_test's member process (tests/rdma/member_process.hpp: streams,
+// member_kill_test's member process (support/stream_member.hpp: streams,
 // reports each configuration change with the count and hash of what it
 // delivered since the one before) in a child, and turns its reports into
 // the lines of cpg_stream.c that tests/cluster/scenario.sh reads:
@@ -16,7 +16,7 @@
 //   RINGCAST_CLUSTER_ADDRS="a b c" RINGCAST_NODE_ID=n [RINGCAST_VIEW_HASHES=FILE] member_stream
 // Node i+1 is at the i-th address, port 7405; stdin ("stop", "exit") goes to
 // the member process. RINGCAST_VIEW_HASHES: the member process writes each
-// view's running hashes there (member_process.hpp), for the host's prefix
+// view's running hashes there (support/stream_member.hpp), for the host's prefix
 // check of views whose members parted ways.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,15 +26,15 @@
 #include <sstream>
 #include <string>
 
-#include "member_process.hpp"
+#include "support/stream_member.hpp"
 
 namespace {
 
-using ringcast::test::MemberProcessPlan;
+using ringcast::test::StreamMemberPlan;
 
 constexpr std::uint16_t kPort = 7405;
 
-bool plan_from_environment(MemberProcessPlan& plan) {
+bool plan_from_environment(StreamMemberPlan& plan) {
   const char* addrs = std::getenv("RINGCAST_CLUSTER_ADDRS");
   const char* id = std::getenv("RINGCAST_NODE_ID");
   if (addrs == nullptr || id == nullptr) return false;
@@ -106,7 +106,7 @@ struct Translator {
 }  // namespace
 
 int main() {
-  MemberProcessPlan plan;
+  StreamMemberPlan plan;
   if (!plan_from_environment(plan)) {
     std::fprintf(stderr, "member_stream: set RINGCAST_CLUSTER_ADDRS and RINGCAST_NODE_ID\n");
     return 2;
@@ -117,7 +117,7 @@ int main() {
   if (child < 0) return 1;
   if (child == 0) {
     ::close(fds[0]);
-    ::_exit(ringcast::test::member_process_main(plan, STDIN_FILENO, fds[1]));
+    ::_exit(ringcast::test::stream_member_main(plan, STDIN_FILENO, fds[1]));
   }
   ::close(fds[1]);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ring_oracle.hpp"
+#include "support/ring_oracle.hpp"
 
 namespace ringcast::membership::fault_test {
 

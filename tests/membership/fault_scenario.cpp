@@ -4,6 +4,7 @@
 
 #include "fabric/sim/random.hpp"
 #include "fault_sim.hpp"
+#include "support/sim_scenario.hpp"
 
 namespace ringcast::membership::fault_test {
 
@@ -11,31 +12,7 @@ using fabric::sim::SimRandom;
 
 namespace {
 
-std::uint32_t pick_size(SimRandom& r, std::uint32_t max_bytes) {
-  const std::uint64_t x = r.below(100);
-  const std::uint64_t bytes = x < 60   ? r.between(1, 64)
-                              : x < 90 ? r.between(65, 1024)
-                                       : r.between(1025, max_bytes);
-  return static_cast<std::uint32_t>(std::min<std::uint64_t>(bytes, max_bytes));
-}
-
-fabric::sim::SimConfig pick_fabric(SimRandom& r) {
-  fabric::sim::SimConfig s;
-  s.base_latency_ns = r.between(500, 5'000);
-  s.jitter_ns = r.between(0, 3'000);
-  if (r.one_in(4)) {
-    s.spike_one_in = 30;
-    s.spike_ns = r.between(10'000, 200'000);
-  }
-  const std::uint64_t bw = r.below(3);
-  s.bandwidth_bytes_per_us = bw == 0 ? 12'500 : bw == 1 ? 1'250 : 0;
-  s.ack_delay_ns = r.between(500, 5'000);
-  s.send_queue_depth = static_cast<std::uint32_t>(r.between(24, 256));
-  s.link_timeout_ns = r.between(100'000, 2'000'000);
-  s.idle_link_detection = !r.one_in(4);
-  s.poison_allocations = r.one_in(2);
-  return s;
-}
+constexpr test::SizeBand kSizes[] = {{60, 1, 64}, {90, 65, 1024}, {100, 1025, 0}};
 
 ring::RingConfig pick_ring(SimRandom& r, std::size_t members) {
   ring::RingConfig c;
@@ -118,7 +95,7 @@ FaultScenario make_fault_scenario(std::uint64_t seed) {
   FaultScenario s;
   s.seed = seed;
   s.members = static_cast<std::size_t>(r.between(2, 8));
-  s.sim = pick_fabric(r);
+  s.sim = test::pick_fabric(r, {.min_send_queue_depth = 24, .links_break = true});
   s.ring = pick_ring(r, s.members);
   s.membership = pick_membership(r);
   s.max_release_delay_ns = r.one_in(3) ? 0 : r.between(1'000, 300'000);
@@ -130,8 +107,8 @@ FaultScenario make_fault_scenario(std::uint64_t seed) {
     const std::uint64_t at = r.below(window_ns);
     const std::uint64_t burst = r.one_in(3) ? r.between(2, 8) : 1;
     for (std::uint64_t k = 0; k < burst; ++k) {
-      s.plan[m].push_back(
-          {at, pick_size(r, s.ring.max_message_bytes), static_cast<ring::Guarantee>(r.below(4))});
+      s.plan[m].push_back({at, test::pick_size(r, s.ring.max_message_bytes, kSizes),
+                           static_cast<ring::Guarantee>(r.below(4))});
     }
   }
   for (auto& p : s.plan) {

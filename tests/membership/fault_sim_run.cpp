@@ -10,7 +10,7 @@
 #include "fault_sim.hpp"
 #include "membership/generation.hpp"
 #include "membership/member_driver.hpp"
-#include "ring_oracle.hpp"
+#include "support/ring_oracle.hpp"
 
 namespace ringcast::membership::fault_test {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "fault_sim.hpp"
-#include "seed_range.hpp"
+#include "support/seed_range.hpp"
 
 namespace ringcast::membership::fault_test {
 namespace {
