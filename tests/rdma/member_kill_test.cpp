@@ -1,4 +1,4 @@
-// Membership over verbs (issue 5): 5 member processes (tests/rdma/
+// Membership over verbs: 5 member processes (tests/rdma/
 // member_process.*, a runtime::MemberNode each, one address of the RDMA
 // device each) stream messages; one is killed with SIGKILL mid-stream. The 4
 // survivors must report the configuration change (the dead node left) and go
