@@ -5,7 +5,7 @@ DOCS/benchmarks-latency.png and DOCS/benchmarks-throughput.png (gnuplot).
 
     python3 bench/compare-report.py build/compare docs
 
-Standard library only. The ratios are the targets of issue 6:
+Standard library only. The targets the ratios are held against:
   - 64 B AGREED median latency, 3 members: at most 3x raw one-way write latency;
   - 64 KiB throughput, 2 members: at least 80% of raw write bandwidth;
   - 1 KiB: at least 10x corosync's messages/s, at most 1/10 of its median latency.

@@ -1,5 +1,5 @@
 // The cluster key: a shared secret every member must prove it holds when it
-// connects (issue 5). It is never printed, logged or put into an error
+// connects (fabric/auth's handshake). It is never printed, logged or put into an error
 // message: this type has no stream operator and no to_string, only its size.
 // Its bytes are wiped when it is destroyed.
 #pragma once

@@ -1,5 +1,4 @@
-// One line of a member's status, for the bench output
-// and logs:
+// One line of a member's status, for the bench output and logs:
 //   ring 1.7 members 1,2,4,5 operational tokens 1234 retransmissions 3
 //   reformations 2 dropped records 0 tokens 0 control 0
 #pragma once

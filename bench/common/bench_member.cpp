@@ -407,8 +407,8 @@ void run_member_series(const runtime::RingNodeOptions& node_options, const Serie
       if (!r.error.empty()) break;
     }
   }
-  // Issue 5's counters, one line per member process (stderr: the table and
-  // the JSON on stdout stay as they are).
+  // Membership's counters, one line per member process, on stderr so that
+  // the table and the JSON on stdout keep their format.
   std::fprintf(stderr, "ringcast-bench: node %u status: %s\n", options.me,
                runtime::status_line((*node)->status()).c_str());
   (*node)->stop();  // no more on_round: the slots may go

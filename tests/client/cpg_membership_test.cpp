@@ -1,4 +1,5 @@
-// CPG over a changing membership (issue 5 at the CPG level), on a simulated
+// CPG over a changing membership (membership's faults seen through the CPG
+// API), on a simulated
 // cluster with faults: a crash gives NODEDOWN in every group of the dead
 // process and then the totem confchg, at the same point of every survivor's
 // stream; a restarted process is merged back (NODEUP for the groups it

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # libringcast.so exports every function of the C API: each prototype of the
 # given headers (cpg_*, cs_strerror, ringcast_counters_get), and at least the
-# calls issue 4 names, as defined functions in the dynamic symbol table.
+# calls corosync programs use (listed below), as defined functions in the
+# dynamic symbol table.
 #
 #   libringcast_exports_test.sh LIBRARY HEADER...
 set -euo pipefail

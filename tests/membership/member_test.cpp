@@ -82,8 +82,8 @@ TEST(Membership, CrashedMemberLeavesSurvivorsAgreeAndGoOn) {
 // member's last join) goes to that peer as soon as the slot is free, not with
 // the next repeat a join interval later: with the interval far above the
 // links' round trip, the survivors of a crash still reform within a few
-// round trips of the link error. (Left to the repeat, each skip cost a join
-// interval, twice per reformation on rxe.)
+// round trips of the link error. (Left to the repeat, each skip would cost a
+// join interval, twice per reformation on rxe.)
 TEST(Membership, SkippedControlMessagesGoWhenTheSlotFrees) {
   FaultScenario s = steady(5);
   s.membership.join_interval_ns = 4'000'000;
@@ -151,7 +151,8 @@ TEST(Membership, HealedPartitionMergesIntoOneRing) {
 // as on an emulated host under load). The two survivors notice at different
 // times (token loss, or the other's join), so their gathers' deadlines lie
 // that far apart. They must still agree on {0, 1} directly, never each form
-// a ring of one and merge later (issue 5's separate-hosts run did).
+// a ring of one and merge later (as separate hosts under load would show,
+// when a gather's deadline is not restarted as its sets grow).
 TEST(Membership, SilentCrashSurvivorsAgreeDespiteSlowControlMessages) {
   const sim_test::SeedRange seeds = sim_test::SeedRange::from_env(500);
   constexpr std::uint64_t kCrashNs = 10'000'000;

@@ -2,7 +2,7 @@
 // a ring (1 to 16 members), a fabric (latency, jitter, spikes, bandwidth,
 // send-queue depth, slow links), a small log and queues (wrap-around and
 // back-pressure), and applications that send bursts and hold deliveries; the
-// oracle checks every property of issue 3 (see ring_oracle.hpp).
+// oracle checks every property of the ring (see ring_oracle.hpp).
 //
 //   RINGCAST_SEEDS=N         run N seeds (default 2000) from RINGCAST_FIRST_SEED (default 1)
 //   RINGCAST_SEED=S          replay one seed; add RINGCAST_TRACE=1 for every event

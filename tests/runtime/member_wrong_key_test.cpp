@@ -1,4 +1,4 @@
-// Authentication against a running membership ring over verbs (issue 5): two
+// Authentication against a running membership ring over verbs: two
 // keyed MemberNode processes (support/stream_member.*) form a ring and stream; then
 // the cluster's third node starts with a different cluster key. Every link
 // it tries is refused by the handshake (never by a crash), each refusal is in

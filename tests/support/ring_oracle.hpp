@@ -1,5 +1,5 @@
 // The oracle of the ring simulations: a global view of every member's
-// deliveries and releases, checking the properties of issue 3:
+// deliveries and releases, checking the ring's properties (docs/protocol.md):
 //   * total order: every member delivers seq 1, 2, 3, ... and the same message
 //     at the same seq;
 //   * nothing invented: each delivery is a message some member submitted,

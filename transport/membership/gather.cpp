@@ -10,6 +10,8 @@ namespace ringcast::membership {
 
 void Member::enter_gather(std::uint64_t now_ns, bool send_now) {
   if (phase_ == Phase::left) return;
+  // A gather grows its sets in place (sets_changed); it is never entered anew.
+  RC_ASSERT(phase_ != Phase::gather);
   if (phase_ == Phase::operational) {
     installed().ring->freeze();
     proc_ = installed().members;
@@ -22,6 +24,11 @@ void Member::enter_gather(std::uint64_t now_ns, bool send_now) {
   joins_ = {};  // a new round: only joins that arrive from now on count
   fail_ |= proc_ & ~link_ok_ & ~bit(me_);
   consensus_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
+  // The ring left stops for good and stays the newest: nothing is forming.
+  RC_ASSERT(!commit_.has_value());
+  RC_ASSERT(&newest() == &installed());
+  RC_ASSERT(installed().ring->frozen());
+  assert_gather_sets();
   if (send_now) send_joins(now_ns);
   // The caller checks consensus once it merged what made it gather (a join
   // merged later could otherwise find a ring of one agreed already).
@@ -30,6 +37,7 @@ void Member::enter_gather(std::uint64_t now_ns, bool send_now) {
 // Whoever has not agreed by now is left out (Totem adds them to the failed
 // set); the others go on gathering without them.
 void Member::on_consensus_timeout(std::uint64_t now_ns) {
+  RC_ASSERT(phase_ == Phase::gather);
   ++counters_.consensus_timeouts;
   const NodeMask proc = proc_;
   const NodeMask fail = fail_;
@@ -65,10 +73,26 @@ OldRingInfo Member::my_info() const {
   info.end_position = end.value_or(log.base_position());
   info.released_position = gens_.front()->ring->log().released_position();
   info.max_epoch = max_epoch_;
+  // What the receivers' decode_control requires of an info, true of mine.
+  RC_ASSERT(info.delivered <= info.received_up_to);
+  RC_ASSERT(info.released_position <= info.end_position);
+  RC_ASSERT(info.ring.epoch <= info.max_epoch);
   return info;
 }
 
+// The sets a gather keeps, whatever joins it merged: I am a candidate and
+// never failed; only candidates fail; the ring I leave is among the
+// candidates; a candidate I cannot reach is failed.
+void Member::assert_gather_sets() const noexcept {
+  RC_ASSERT(has(proc_, me_));
+  RC_ASSERT(!has(fail_, me_));
+  RC_ASSERT((fail_ & ~proc_) == 0);
+  RC_ASSERT((installed().members & ~proc_) == 0);
+  RC_ASSERT((proc_ & ~fail_ & ~link_ok_ & ~bit(me_)) == 0);
+}
+
 void Member::send_joins(std::uint64_t now_ns, NodeMask to) {
+  RC_ASSERT(phase_ == Phase::gather);
   next_send_ns_ = now_ns + config_.join_interval_ns;
   ControlMessage m;
   m.type = ControlType::join;
@@ -84,6 +108,9 @@ void Member::send_joins(std::uint64_t now_ns, NodeMask to) {
 
 void Member::send_control(std::size_t peer, ControlMessage m,
                           std::span<const fabric::WriteOp> before) {
+  // Every caller sends over live links only, never to itself.
+  RC_ASSERT(peer != me_);
+  RC_ASSERT(has(link_ok_, peer));
   // A busy slot or a full outbox: skipped, and sent again when the slot
   // frees (resend_skipped); every message is also repeated.
   if (staging_busy_[peer] || !outbox_.has_room(peer)) {
@@ -196,8 +223,9 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
 // get a whole consensus timeout from now to answer (Totem re-enters gather,
 // restarting its consensus timer). Without it, two members whose gathers
 // began a join's delay apart could agree only moments before the later one's
-// deadline, which then failed the representative whose commit was on its way
-// (separate hosts under load: each survivor of a crash formed a ring of one).
+// deadline, which would then fail the representative whose commit is on its
+// way (on separate hosts under load, each survivor of a crash would form a
+// ring of one).
 // The sets only grow within a gather, so this happens at most twice per node.
 void Member::sets_changed(std::uint64_t now_ns) {
   consensus_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
@@ -221,6 +249,7 @@ bool Member::can_merge(const ControlMessage& m, NodeMask ours) const noexcept {
 // merge gathers, and its joins make this ring gather too; a partition that
 // healed, or a member that was left out while it was slow, comes back.
 void Member::probe_outsiders(std::uint64_t now_ns) {
+  RC_ASSERT(phase_ == Phase::operational);
   next_probe_ns_ = now_ns + config_.consensus_timeout_ns;
   const Gen& g = installed();
   if (lowest(g.members) != me_) return;
@@ -238,7 +267,9 @@ void Member::probe_outsiders(std::uint64_t now_ns) {
 // Totem's rules: ignore a node already failed; a node that says I failed is
 // failed for me too; otherwise take its candidates and its failed nodes.
 bool Member::merge_join(const ControlMessage& m) {
+  RC_ASSERT(phase_ == Phase::gather);
   const std::size_t s = m.sender_index;
+  RC_ASSERT(s != me_);  // on_control drops my own index
   if (has(fail_, s) || !has(link_ok_, s)) return false;
   // A newcomer that cannot reach everyone gathering here would only split us.
   if (!has(proc_, s) && !can_merge(m, proc_ & ~fail_)) return false;
@@ -253,11 +284,16 @@ bool Member::merge_join(const ControlMessage& m) {
     joins_[s] = {true, m.mask_a, m.mask_b, m.infos[0]};
   }
   fail_ |= proc_ & ~link_ok_ & ~bit(me_);  // nobody I cannot reach
+  assert_gather_sets();
+  // Totem's sets only grow within a gather.
+  RC_ASSERT((proc_before & ~proc_) == 0);
+  RC_ASSERT((fail_before & ~fail_) == 0);
   return proc_ != proc_before || fail_ != fail_before;
 }
 
 void Member::check_consensus(std::uint64_t now_ns) {
   if (phase_ != Phase::gather) return;
+  assert_gather_sets();
   const NodeMask members = proc_ & ~fail_;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (k == me_ || !has(members, k)) continue;
@@ -279,6 +315,7 @@ void Member::check_consensus(std::uint64_t now_ns) {
     m.infos[m.info_count++] = info;
   }
   m.ring = {config_.nodes[me_], epoch + 1};
+  RC_ASSERT(m.info_count == count(members));  // one info per member, in node order
   Commit c;
   if (plan_commit(m, &c)) accept_commit(c, now_ns);
 }
@@ -300,12 +337,14 @@ void Member::on_commit(const ControlMessage& m, std::uint64_t now_ns) {
 // a commit whose numbers cannot hold (hostile or corrupted).
 bool Member::plan_commit(const ControlMessage& m, Commit* c) const {
   if (gens_.size() >= kMaxGenerations) return false;  // the application must release first
+  RC_ASSERT(has(m.mask_a, me_));  // both callers: the commit's members include me
   c->ring = m.ring;
   c->members = m.mask_a;
   std::size_t i = 0;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (has(m.mask_a, k)) c->infos[k] = m.infos[i++];
   }
+  RC_ASSERT(i == m.info_count);  // decode_control and check_consensus: one info per member
   const OldRingInfo& mine = c->infos[me_];
   if (mine.ring != installed().id()) return false;
   c->group = 0;
@@ -321,6 +360,9 @@ bool Member::plan_commit(const ControlMessage& m, Commit* c) const {
       c->source = k;
     }
   }
+  // Mine names the installed ring: I am in my group, and so is its source.
+  RC_ASSERT(has(c->group, me_));
+  RC_ASSERT(has(c->group, c->source));
   c->end_position = c->infos[c->source].end_position;
   const std::uint64_t log_bytes = ring_config_.log_bytes;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
@@ -336,13 +378,29 @@ bool Member::plan_commit(const ControlMessage& m, Commit* c) const {
 }
 
 void Member::accept_commit(const Commit& c, std::uint64_t now_ns) {
+  RC_ASSERT(phase_ == Phase::gather);
+  RC_ASSERT(!commit_.has_value());
+  RC_ASSERT(gens_.size() < kMaxGenerations);
+  // The commit is the gather's agreement: exactly its live candidates, me
+  // among them, its ring newer than any this member has seen and named
+  // after the representative (the lowest member).
+  RC_ASSERT(c.members == (proc_ & ~fail_));
+  RC_ASSERT(has(c.members, me_));
+  RC_ASSERT(c.ring.epoch > max_epoch_);
+  RC_ASSERT(c.ring.representative == config_.nodes[lowest(c.members)]);
+  // Each info's delivered is within its received_up_to, so the maxima are too.
+  RC_ASSERT(c.regular_through <= c.through);
   // Fencing: the old ring's members left out lose their links to us before
   // anything of the new ring is written (see next_disconnect).
   const NodeMask fenced = installed().members & ~c.members & link_ok_ & ~bit(me_);
+  // They are candidates (the old ring's members all are) that this gather
+  // failed, so losing their links changes none of its sets.
+  RC_ASSERT((fenced & ~fail_) == 0);
   to_disconnect_ |= fenced;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (has(fenced, k)) on_link_failed(k, now_ns);
   }
+  RC_ASSERT(phase_ == Phase::gather);
   commit_ = c;
   phase_ = Phase::commit;
   max_epoch_ = c.ring.epoch;
@@ -370,6 +428,9 @@ void Member::accept_commit(const Commit& c, std::uint64_t now_ns) {
 // was not seen here); the queue goes back to the ring before it.
 void Member::abandon_commit() {
   if (!commit_) return;
+  // The ring the commit formed is the newest and not installed.
+  RC_ASSERT(gens_.size() >= 2);
+  RC_ASSERT(!newest().installed);
   commit_.reset();
   if (gens_.size() >= 2 && !newest().installed) {
     gens_[gens_.size() - 2]->ring->adopt_queue(*newest().ring);

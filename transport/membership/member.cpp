@@ -61,8 +61,12 @@ std::vector<NodeId> Member::nodes_of(NodeMask m) const {
 std::unique_ptr<Member::Gen> Member::make_gen(NodeMask members, RingId id,
                                               const ring::RingStart& where) {
   RC_ASSERT(has(members, me_));
+  RC_ASSERT((members & ~cluster_) == 0);
   ring::RingMembership m{id, nodes_of(members), 0};
   m.my_index = static_cast<std::size_t>(count(members & (bit(me_) - 1)));
+  // Rings keep the cluster's node order, so my place in it is my rank there.
+  RC_ASSERT(m.my_index < m.size());
+  RC_ASSERT(m.me() == config_.nodes[me_]);
   ring::RingConfig c = ring_config_;
   c.token_hold_ns = std::min(c.token_hold_ns, config_.token_timeout_ns / (2 * m.size() + 2));
   // The last holder writes a token that shows no sign of moving on again
@@ -86,8 +90,11 @@ void Member::start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint6
 
 void Member::start_with(NodeMask members, NodeMask links, std::uint64_t epoch,
                         std::uint64_t now_ns) {
-  RC_ASSERT(gens_.empty() && has(members, me_) && (links & ~cluster_) == 0);
+  RC_ASSERT(gens_.empty());
+  RC_ASSERT(has(members, me_));
+  RC_ASSERT((links & ~cluster_) == 0);
   RC_ASSERT((members & ~links & ~bit(me_)) == 0);
+  RC_ASSERT(epoch >= 1);
   link_ok_ = links & ~bit(me_);
   // The cluster's first ring is epoch 1 everywhere; a process that joins
   // later starts in a ring of its own above every epoch it used before.
@@ -251,6 +258,7 @@ void Member::on_link_up(std::size_t peer, std::uint64_t now_ns) {
 // Any sign of the ring (a token, a batch, a wake, holding the token) restarts
 // the token timeout; none for token_timeout_ns means the token is lost.
 void Member::watch_token(std::uint64_t now_ns) {
+  RC_ASSERT(phase_ == Phase::operational);
   const ring::RingState& r = *installed().ring;
   if (r.membership().size() == 1) return;
   const std::uint64_t activity = r.counters().tokens_received + r.counters().tokens_passed +
@@ -313,7 +321,7 @@ bool Member::tick(std::uint64_t now_ns) {
 // repeat: the repeat comes a join interval later, and a gather skips
 // whenever its sets change right after it sent (a join merged just after
 // the first ones went), a commit whenever the last joins are still on the
-// wire. On rxe each such skip cost a kill -9's survivors 50 ms.
+// wire. On rxe each such skip costs the survivors of a kill -9 50 ms.
 void Member::resend_skipped(std::uint64_t now_ns) {
   NodeMask free = 0;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
@@ -419,6 +427,7 @@ StatusSnapshot Member::status() const {
 std::optional<std::size_t> Member::next_disconnect() noexcept {
   if (to_disconnect_ == 0) return std::nullopt;
   const std::size_t peer = lowest(to_disconnect_);
+  RC_ASSERT(peer != me_);  // fencing cuts others' links, never a link to myself
   to_disconnect_ &= ~bit(peer);
   return peer;
 }

@@ -76,7 +76,6 @@ struct MembershipCounters {
 };
 
 // One line of status: where the member is and what it has seen, over all
-// its rings (issue 5's counters; the bench prints it).
 struct MemberMemory {
   ring::LocalMemory ring;                                 // mailbox: mailbox_bytes()
   const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
@@ -193,6 +192,7 @@ class Member {
   bool everyone_installed(const Gen& g) const noexcept;
   void probe_outsiders(std::uint64_t now_ns);
   void check_consensus(std::uint64_t now_ns);
+  void assert_gather_sets() const noexcept;
   OldRingInfo my_info() const;
   // `to`: only these peers (a message skipped for a busy slot, sent again).
   void send_joins(std::uint64_t now_ns, NodeMask to = ~NodeMask{0});

@@ -11,14 +11,18 @@ namespace ringcast::membership {
 // says a state, so a copy lost to a busy slot is sent again. A peer's control
 // slot holds one message at a time, so when several are due for one peer
 // (the commit, its records, the ready), each send takes the next of them.
-// The turn moves only when a message went: stepped every round instead, a
-// slot busy every other round (a write acknowledged after one to two join
-// intervals, as on a loaded host) sent the same type forever, the records
-// and never the commit they need first.
+// The turn moves only when a message went: stepped every round, a slot busy
+// every other round (a write acknowledged after one to two join intervals,
+// as on a loaded host) would send the same type forever, the records and
+// never the commit they need first.
 void Member::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
+  RC_ASSERT(phase_ == Phase::commit);
+  RC_ASSERT(commit_.has_value());
   next_send_ns_ = now_ns + config_.join_interval_ns;
   Commit& c = *commit_;
   const std::size_t representative = lowest(c.members);
+  // A member whose link fails ends the commit: the others are all reachable.
+  RC_ASSERT((c.members & ~link_ok_ & ~bit(me_)) == 0);
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (k == me_ || !has(c.members & link_ok_ & to, k)) continue;
     std::array<ControlType, 3> due{};
@@ -37,6 +41,9 @@ void Member::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
 
 void Member::send_commit_message(std::size_t peer, ControlType type) {
   const Commit& c = *commit_;
+  // Only the representative commits; a member is ready only once recovered.
+  RC_ASSERT(type != ControlType::commit || lowest(c.members) == me_);
+  RC_ASSERT(type != ControlType::ready || c.recovered);
   if (type == ControlType::recovered) return send_recovery(peer);
   ControlMessage m;
   m.type = type;
@@ -58,10 +65,17 @@ void Member::send_commit_message(std::size_t peer, ControlType type) {
 void Member::send_recovery(std::size_t peer) {
   const Commit& c = *commit_;
   if (!has(link_ok_, peer)) return;
+  // The group's source writes to the group's members; plan_commit bounded
+  // their ranges to at most one log length before the source's end.
+  RC_ASSERT(c.source == me_);
+  RC_ASSERT(has(c.group, peer));
+  RC_ASSERT(c.infos[peer].end_position <= c.end_position);
   std::array<fabric::WriteOp, 2> ops{};
   std::size_t n = 0;
   const std::uint64_t log_bytes = ring_config_.log_bytes;
-  for (std::uint64_t pos = c.infos[peer].end_position; pos < c.end_position && n < ops.size();) {
+  RC_ASSERT(c.end_position - c.infos[peer].end_position <= log_bytes);
+  std::uint64_t pos = c.infos[peer].end_position;
+  while (pos < c.end_position && n < ops.size()) {
     const std::uint64_t offset = pos % log_bytes;
     const std::uint64_t length = std::min(c.end_position - pos, log_bytes - offset);
     fabric::WriteOp& op = ops[n++];
@@ -71,6 +85,7 @@ void Member::send_recovery(std::size_t peer) {
     op.remote_offset = offset;
     pos += length;
   }
+  RC_ASSERT(pos == c.end_position);  // within one log length: two writes cover it
   ControlMessage m;
   m.type = ControlType::recovered;
   m.ring = c.ring;
@@ -98,6 +113,7 @@ void Member::on_recovered(const ControlMessage& m, std::uint64_t now_ns) {
   if (!end || *end != c.end_position || !log.mark_recovered(c.through)) {
     return drop_control(ControlFault::bad_field);
   }
+  RC_ASSERT(log.received_up_to() >= c.through);
   counters_.records_recovered += c.through - before;
   commit_->recovered = true;
   if (lowest(c.members) == me_) {
@@ -121,18 +137,36 @@ void Member::on_ready(const ControlMessage& m, std::uint64_t now_ns) {
 // must deliver of the old one; everyone else installs it at its first token.
 void Member::check_install(std::uint64_t now_ns) {
   if (phase_ != Phase::commit) return;
+  RC_ASSERT(commit_.has_value());
+  RC_ASSERT((commit_->ready & ~commit_->members) == 0);  // on_ready takes members only
   ring::RingState& pending = *newest().ring;
   if (lowest(commit_->members) == me_ && commit_->ready == commit_->members &&
       !pending.token_seen()) {
+    // Its own bit is set only once it holds what it must deliver.
+    RC_ASSERT(commit_->recovered);
     pending.start(now_ns);
   }
   if (pending.token_seen()) install(now_ns);
 }
 
 void Member::install(std::uint64_t now_ns) {
+  RC_ASSERT(phase_ == Phase::commit);
   const Commit& c = *commit_;
   Gen& old = installed();
   Gen& next = newest();
+  // The commit's ring, formed after the one installed, installs at its
+  // first token; the old one stopped at the gather.
+  RC_ASSERT(&old != &next);
+  RC_ASSERT(!next.installed);
+  RC_ASSERT(next.id() == c.ring);
+  RC_ASSERT(old.id().epoch < next.id().epoch);
+  RC_ASSERT(next.ring->token_seen());
+  RC_ASSERT(old.ring->frozen());
+  RC_ASSERT(!old.ending);
+  // The old configuration's messages end at regular_through for the
+  // stream: nothing beyond it was delivered (plan_commit refuses that).
+  RC_ASSERT(old.ring->log().delivered_seq() <= c.regular_through);
+  RC_ASSERT(has(c.group, me_));
   old.ending = true;
   old.regular_through = c.regular_through;
   old.through = c.through;
@@ -148,6 +182,7 @@ void Member::install(std::uint64_t now_ns) {
   activity_ = 0;
   last_activity_ns_ = now_ns;
   ++counters_.reformations;
+  RC_ASSERT(&installed() == &next);
 }
 
 void Member::leave(std::uint64_t now_ns) {

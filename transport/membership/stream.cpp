@@ -17,6 +17,7 @@ std::optional<MemberEvent> Member::next_event() {
     Gen& g = *gens_[stream_];
     if (!g.installed) return std::nullopt;
     if (!g.announced) {
+      RC_ASSERT(g.regular.ring == g.id());
       g.announced = true;
       g.index_base = next_index_ - 1;
       change_ = g.regular;
@@ -26,6 +27,9 @@ std::optional<MemberEvent> Member::next_event() {
     if (!g.ending || !g.transitional_sent || g.ring->log().delivered_seq() < g.through) {
       return std::nullopt;
     }
+    // A ring's stream ends at `through`, and the ring that ended it follows.
+    RC_ASSERT(g.ring->log().delivered_seq() == g.through);
+    RC_ASSERT(stream_ + 1 < gens_.size());
     ++stream_;
     drop_released_generations();
   }
@@ -40,6 +44,7 @@ std::optional<MemberEvent> Member::next_from(Gen& g) {
     d = g.ring->next_delivery();
   } else {
     ring::ReceiveLog& log = g.ring->mutable_log();
+    RC_ASSERT(g.regular_through <= g.through);
     const std::uint64_t limit = g.transitional_sent ? g.through : g.regular_through;
     if (log.delivered_seq() < limit) {
       d = log.next_delivery(limit);
@@ -47,7 +52,10 @@ std::optional<MemberEvent> Member::next_from(Gen& g) {
         leave(0);
         return std::nullopt;
       }
+      RC_ASSERT(d->seq <= limit);
     } else if (!g.transitional_sent) {
+      // The transitional change comes right after regular_through, never later.
+      RC_ASSERT(log.delivered_seq() == g.regular_through);
       g.transitional_sent = true;
       change_ = g.transitional;
       return MemberEvent{&change_, {}, g.id(), next_index_ - 1};
@@ -83,6 +91,7 @@ void Member::drop_released_generations() noexcept {
     if (front.log().released_seq() != front.log().delivered_seq() || front.zero_copy_in_use() > 0) {
       break;
     }
+    RC_ASSERT(gens_.front()->ending);  // the stream passed it: a later ring ended it
     ring::RingState& next = *gens_[1]->ring;
     next.release_inherited(next.log().base_position());
     retire(front);

@@ -100,6 +100,7 @@ bool RingDriver::post_chains() {
   const std::size_t members = state_->membership().size();
   for (std::size_t d = 0; d < members; ++d) {
     for (auto chain = state_->pending_chain(d); !chain.empty(); chain = state_->pending_chain(d)) {
+      RC_ASSERT(links_[d] != nullptr);  // chains go to other members, never to myself
       Status s = links_[d]->post(chain);
       if (s.ok()) {
         state_->chain_posted(d);

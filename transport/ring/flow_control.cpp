@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/assert.hpp"
+
 namespace ringcast::ring {
 namespace {
 
@@ -23,11 +25,14 @@ std::uint32_t FlowControl::allowed(std::uint32_t token_fcc, std::uint32_t token_
     const std::uint64_t share = std::uint64_t{window_} * my_backlog / total_backlog;
     allowed = std::min<std::uint64_t>(allowed, std::max<std::uint64_t>(share, 1));
   }
-  return std::min(allowed, my_backlog);
+  allowed = std::min(allowed, my_backlog);
+  RC_ASSERT(allowed <= max_per_visit_);
+  return allowed;
 }
 
 void FlowControl::record_visit(std::uint32_t* token_fcc, std::uint32_t* token_backlog,
                                std::uint32_t sent, std::uint32_t backlog_after) noexcept {
+  RC_ASSERT(sent <= max_per_visit_);  // a visit sends at most what allowed() gave
   *token_fcc = minus(*token_fcc, my_sent_) + sent;
   *token_backlog = minus(*token_backlog, my_backlog_) + backlog_after;
   my_sent_ = sent;

@@ -18,13 +18,16 @@ ReceiveLog::ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits,
       next_position_(base_position),
       released_position_(released_position) {
   RC_ASSERT(memory.size() == limits.log_bytes);
-  RC_ASSERT(limits.log_bytes % kRecordAlignBytes == 0 && capacity_ > 0);
-  RC_ASSERT(released_position <= base_position && base_position % kRecordAlignBytes == 0);
+  RC_ASSERT(limits.log_bytes % kRecordAlignBytes == 0);
+  RC_ASSERT(capacity_ > 0);
+  RC_ASSERT(released_position <= base_position);
+  RC_ASSERT(base_position % kRecordAlignBytes == 0);
 }
 
 void ReceiveLog::release_inherited(std::uint64_t position) noexcept {
   if (released_seq_ != 0) return;
   released_position_ = std::max(released_position_, std::min(position, base_position_));
+  RC_ASSERT(released_position_ <= next_position_);
 }
 
 bool ReceiveLog::mark_recovered(std::uint64_t through) noexcept {
@@ -36,6 +39,7 @@ bool ReceiveLog::mark_recovered(std::uint64_t through) noexcept {
     }
   }
   advance_received();
+  RC_ASSERT(received_up_to_ >= through);
   return true;
 }
 
@@ -125,11 +129,16 @@ RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset) noexcept {
 void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> payload) noexcept {
   const std::uint64_t span = record_span_bytes(h.payload_bytes);
   const std::uint64_t offset = h.position % limits_.log_bytes;
+  RC_ASSERT(h.ring == limits_.ring);
+  RC_ASSERT(h.payload_bytes <= limits_.max_message_bytes);  // the send queue refused more
+  RC_ASSERT(h.batch_index >= 1);
+  RC_ASSERT(h.batch_index <= h.seq);
   RC_ASSERT(payload.size() == h.payload_bytes);
   RC_ASSERT(offset + span <= limits_.log_bytes);
   // The space rule, from this member's side: nothing unreleased here is hit.
   RC_ASSERT(fits_here(h));
-  RC_ASSERT(h.seq > received_up_to_ && h.seq - received_up_to_ <= capacity_);
+  RC_ASSERT(h.seq > received_up_to_);
+  RC_ASSERT(h.seq - received_up_to_ <= capacity_);
   encode_record_header(h, memory_.subspan(offset).first<kRecordHeaderBytes>());
   if (!payload.empty()) {
     std::memcpy(memory_.data() + offset + kRecordHeaderBytes, payload.data(), payload.size());
@@ -137,7 +146,9 @@ void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> pay
 }
 
 void ReceiveLog::mark_landed(std::uint64_t first, std::uint64_t last) noexcept {
-  RC_ASSERT(first > received_up_to_ && first <= last && last - received_up_to_ <= capacity_);
+  RC_ASSERT(first > received_up_to_);
+  RC_ASSERT(first <= last);
+  RC_ASSERT(last - received_up_to_ <= capacity_);
   for (std::uint64_t s = first; s <= last; ++s) {
     RC_ASSERT(!landed(s));
     set_landed(s);
@@ -183,10 +194,12 @@ std::optional<Delivery> ReceiveLog::next_delivery(std::uint64_t safe_up_to) noex
     return std::nullopt;
   }
   if (h.guarantee == Guarantee::safe && seq > safe_up_to) return std::nullopt;
+  RC_ASSERT(h.position >= next_position_);  // locate found it here or at the next lap
   const std::uint64_t offset = h.position % limits_.log_bytes;
   next_position_ = h.position + record_span_bytes(h.payload_bytes);
   end_position_[seq % capacity_] = next_position_;
   delivered_seq_ = seq;
+  RC_ASSERT(delivered_seq_ <= received_up_to_);
   ++counters_.records_delivered;
   counters_.bytes_delivered += h.payload_bytes;
   return Delivery{seq,
@@ -206,6 +219,8 @@ Status ReceiveLog::release_through(std::uint64_t seq) {
   }
   released_seq_ = seq;
   released_position_ = end_position_[seq % capacity_];
+  // Ends are stored at delivery, and delivery only moves forward.
+  RC_ASSERT(released_position_ <= next_position_);
   return {};
 }
 

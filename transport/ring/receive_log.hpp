@@ -113,11 +113,11 @@ class ReceiveLog {
   std::vector<std::uint64_t> landed_;  // bit seq % capacity_, for seqs > received_up_to_
   // Per delivered seq % capacity_: where it ends; written at delivery, read
   // only for delivered seqs, so left uninitialized. Zeroing it (8 bytes per
-  // 64 of log: 512 KiB for a 4 MiB log) made every new ring touch all of it
-  // at once, and membership creates a ring while survivors wait: on rxe under
-  // emulation those page faults cost each member 8 to 30 ms of CPU at the
-  // commit, twice on the way to a configuration change. Untouched, a page
-  // is faulted in when the first seq on it is delivered.
+  // 64 of log: 512 KiB for a 4 MiB log) would make every new ring touch all
+  // of it at once, and membership creates a ring while survivors wait: on rxe
+  // under emulation those page faults cost each member 8 to 30 ms of CPU at
+  // the commit, twice on the way to a configuration change. Untouched, a
+  // page is faulted in when the first seq on it is delivered.
   std::unique_ptr<std::uint64_t[]> end_position_;
   std::uint64_t base_position_ = 0;
   std::uint64_t received_up_to_ = 0;

@@ -47,7 +47,8 @@ RingState::RingState(const RingConfig& config, RingMembership membership, const 
       batch_ops_(config.max_messages_per_visit),
       staging_busy_(config.token_staging_slots, false) {
   RC_ASSERT(validate(config).ok());
-  RC_ASSERT(membership_.size() >= 1 && membership_.size() <= kMaxMembers);
+  RC_ASSERT(membership_.size() >= 1);
+  RC_ASSERT(membership_.size() <= kMaxMembers);
   RC_ASSERT(membership_.my_index < membership_.size());
   RC_ASSERT(memory.mailbox->size() >= mailbox_bytes(config.mailbox_slots));
   RC_ASSERT(memory.staging->size() >= staging_bytes(config));
@@ -59,6 +60,9 @@ RingState::RingState(const RingConfig& config, RingMembership membership, const 
 void RingState::start(std::uint64_t now_ns) {
   last_visit_ns_ = now_ns;
   if (membership_.my_index != 0) return;
+  // The representative makes the ring's one first token, once.
+  RC_ASSERT(last_token_seq_ == 0);
+  RC_ASSERT(!token_in_hand_);
   token_ = Token{};
   token_.ring = membership_.ring;
   token_.token_seq = 1;
@@ -161,7 +165,7 @@ void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
       ++counters_.imm_dropped;
       return;
     case ImmKind::membership:
-      ++counters_.imm_dropped;  // nothing of membership's exists yet
+      ++counters_.imm_dropped;  // membership takes its own before the ring sees them
       return;
   }
 }
@@ -213,7 +217,8 @@ void RingState::on_write_done(std::uint64_t wr_id) noexcept {
   const auto slot = static_cast<std::uint32_t>((wr_id >> 16) & 0xFFFF);
   const auto entry = static_cast<std::uint32_t>(wr_id & 0xFFFF);
   if (slot != 0) {
-    RC_ASSERT(slot <= staging_busy_.size() && staging_busy_[slot - 1]);
+    RC_ASSERT(slot <= staging_busy_.size());
+    RC_ASSERT(staging_busy_[slot - 1]);  // one signaled write per staged token
     staging_busy_[slot - 1] = false;
   }
   if (entry != 0) zero_copy_.signal_done(entry - 1);
@@ -222,6 +227,8 @@ void RingState::on_write_done(std::uint64_t wr_id) noexcept {
 // ---------------------------------------------------------------- the token
 
 void RingState::accept_token(std::uint64_t now_ns) noexcept {
+  RC_ASSERT(token_in_hand_);
+  RC_ASSERT(token_.token_seq == last_token_seq_);
   retransmit_armed_ = false;
   token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
   absorb_progress();
@@ -339,6 +346,8 @@ bool RingState::every_destination_has_room() const noexcept {
 }
 
 void RingState::visit(std::uint64_t now_ns) {
+  RC_ASSERT(token_in_hand_);
+  RC_ASSERT(!frozen_);
   ++counters_.visits;
   token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
   absorb_progress();
@@ -351,6 +360,9 @@ void RingState::visit(std::uint64_t now_ns) {
   }
   Batch batch;
   place_batch(allowed, &batch);
+  RC_ASSERT(batch.records <= allowed);
+  // An entry opens only for the zero-copy record placed right after.
+  RC_ASSERT(!batch.zero_copy_entry || batch.records > 0);
   solo_dirty_ = batch.records > 0;
   flow_.record_visit(&token_.fcc, &token_.backlog, batch.records, queue_.size());
   token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
@@ -388,7 +400,10 @@ void RingState::place_batch(std::uint32_t allowed, Batch* batch) {
     place_one(m, position, batch);
     queue_.pop();
   }
-  if (batch->records > 0) log_.mark_landed(first_seq, token_.highest_seq);
+  if (batch->records > 0) {
+    RC_ASSERT(token_.highest_seq - first_seq + 1 == batch->records);  // seqs without gaps
+    log_.mark_landed(first_seq, token_.highest_seq);
+  }
   counters_.records_sent += batch->records;
 }
 
@@ -397,6 +412,7 @@ void RingState::place_one(const QueuedMessage& m, std::uint64_t position, Batch*
   // The space rule, where records are placed: every member released
   // everything this record will cover in its log (one log length back).
   RC_ASSERT(fits_space(position, span, min_released_, token_.next_position, config_.log_bytes));
+  RC_ASSERT(position >= token_.next_position);  // positions only grow
   RecordHeader h;
   h.ring = membership_.ring;
   h.seq = token_.highest_seq + 1;
@@ -480,7 +496,9 @@ std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
 }
 
 void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
+  RC_ASSERT(token_in_hand_);
   token_.token_seq += 1;
+  RC_ASSERT(token_.token_seq == last_token_seq_ + 1);  // one more than the one accepted
   ++counters_.tokens_passed;
   if (membership_.size() == 1) {  // the token comes straight back
     if (batch.zero_copy_entry) zero_copy_.close(*batch.zero_copy_entry, 0);
@@ -488,7 +506,9 @@ void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
     accept_token(now_ns);
     return;
   }
-  const std::uint32_t slot = *free_staging_slot();
+  const std::optional<std::uint32_t> free_slot = free_staging_slot();
+  RC_ASSERT(free_slot.has_value());  // advance() saw one, and nothing took it since
+  const std::uint32_t slot = *free_slot;
   staging_busy_[slot] = true;
   const std::size_t token_bytes = encode_token(
       token_,
@@ -516,6 +536,8 @@ void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
 // already refuses it as stale.
 bool RingState::maybe_retransmit(std::uint64_t now_ns) {
   if (!retransmit_armed_ || token_in_hand_ || now_ns < retransmit_at_ns_) return false;
+  // Only a pass to another member arms it.
+  RC_ASSERT(membership_.size() > 1);
   if (log_.received_up_to() > passed_highest_) {  // someone placed since: it moved on
     retransmit_armed_ = false;
     return false;
@@ -538,7 +560,8 @@ bool RingState::maybe_retransmit(std::uint64_t now_ns) {
 // A kept visit: the same record chains as a pass, to every other member,
 // without the token.
 void RingState::post_records(const Batch& batch) {
-  RC_ASSERT(batch.records > 0 && membership_.size() > 1);
+  RC_ASSERT(batch.records > 0);
+  RC_ASSERT(membership_.size() > 1);
   std::uint32_t signals = 0;
   for (std::size_t d = 0; d < membership_.size(); ++d) {
     if (d == membership_.my_index) continue;

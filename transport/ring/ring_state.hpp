@@ -203,7 +203,7 @@ class RingState {
   // Not when the token this member passed last carries a backlog of its own:
   // then nobody holds it (no idle hold with a backlog, no busy hold with
   // another's) and it comes straight back; under load a wake per rotation
-  // only cost every member a post and a wake-up.
+  // would only cost every member a post and a wake-up.
   bool wake_due() const noexcept {
     return !queue_.empty() && !token_in_hand_ && !wake_sent_ && flow_.my_last_backlog() == 0;
   }

@@ -68,6 +68,7 @@ Status SendQueue::push(const OutgoingMessage& m) {
   }
   slots_[(first_ + count_) % slots_.size()] = q;
   ++count_;
+  RC_ASSERT(head_ - tail_ <= buffer_->size());  // queued payloads fit the buffer
   return {};
 }
 
@@ -77,6 +78,7 @@ const QueuedMessage& SendQueue::front() const noexcept {
 }
 
 std::span<const std::byte> SendQueue::payload(const QueuedMessage& m) const noexcept {
+  RC_ASSERT(m.source.region != nullptr);  // the send buffer or the caller's region
   return {m.source.region->data() + m.source.offset, m.payload_bytes};
 }
 
@@ -86,6 +88,8 @@ void SendQueue::pop() noexcept {
   RC_ASSERT(tail_ <= head_);
   first_ = static_cast<std::uint32_t>((first_ + 1) % slots_.size());
   --count_;
+  // The last copied payload to leave ends where the buffer's head is.
+  RC_ASSERT(count_ > 0 || tail_ == head_);
 }
 
 }  // namespace ringcast::ring

@@ -31,7 +31,8 @@ void decode_arrays(const std::byte* p, Token* t) noexcept {
 }  // namespace
 
 std::size_t encode_token(const Token& t, std::span<std::byte> out) noexcept {
-  RC_ASSERT(t.member_count >= 1 && t.member_count <= kMaxMembers);
+  RC_ASSERT(t.member_count >= 1);
+  RC_ASSERT(t.member_count <= kMaxMembers);
   RC_ASSERT(t.retransmit_count <= kMaxRetransmitRequests);
   const std::size_t length = token_encoded_bytes(t.member_count, t.retransmit_count);
   RC_ASSERT(out.size() >= length);
