@@ -75,7 +75,6 @@ struct MembershipCounters {
   std::uint64_t records_recovered = 0;  // seqs this member got from a recovery source
 };
 
-// One line of status: where the member is and what it has seen, over all
 struct MemberMemory {
   ring::LocalMemory ring;                                 // mailbox: mailbox_bytes()
   const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
