@@ -37,7 +37,7 @@
 
 #include "bench_member.hpp"
 #include "bench_report.hpp"
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 #include "fabric/verbs/endpoint.hpp"
 #include "matrix.hpp"
 #include "member_process.hpp"
@@ -485,7 +485,7 @@ int run_config_member(const Cli& c) {
   }
   const auto& cfg = *loaded;
   rb::MemberPlan plan = base_plan(c);
-  std::vector<const ringcast::config::Node*> nodes;
+  std::vector<const ringcast::config::ClusterNode*> nodes;
   for (const auto& n : cfg.nodes)
     nodes.push_back(&n);
   std::sort(nodes.begin(), nodes.end(), [](auto* a, auto* b) { return a->nodeid < b->nodeid; });

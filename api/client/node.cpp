@@ -12,7 +12,7 @@
 #include "base/log.hpp"
 #include "client/errors.hpp"
 #include "client/session.hpp"
-#include "groups/control_message.hpp"
+#include "groups/group_message.hpp"
 
 namespace ringcast::client {
 
@@ -20,7 +20,7 @@ namespace {
 
 thread_local std::shared_ptr<Node> t_override;
 
-bool same_member(const groups::Member& a, std::uint32_t node, std::uint32_t pid) {
+bool same_member(const groups::GroupMember& a, std::uint32_t node, std::uint32_t pid) {
   return a.node == node && a.pid == pid;
 }
 
@@ -124,10 +124,10 @@ RingEvent Node::ring_event() const {
   return e;
 }
 
-cpg::Status Node::submit_control(const Session& session, groups::ControlKind kind,
+cpg::Status Node::submit_control(const Session& session, groups::GroupMessageKind kind,
                                  std::string_view group, bool wait_for_room) {
-  std::array<std::byte, groups::kMaxControlBytes> buffer;
-  const std::size_t n = groups::encode_control({kind, std::string(group)}, buffer);
+  std::array<std::byte, groups::kMaxGroupMessageBytes> buffer;
+  const std::size_t n = groups::encode_group_message({kind, std::string(group)}, buffer);
   runtime::OutgoingTransportMessage m;
   m.payload = std::span(buffer).first(n);
   m.group = groups::kControlGroup;
@@ -167,8 +167,8 @@ cpg::Status Node::submit_control(const Session& session, groups::ControlKind kin
   }
 }
 
-cpg::Status Node::submit_data(std::string_view group, Guarantee guarantee,
-                              std::span<const std::span<const std::byte>> pieces) {
+cpg::Status Node::send(std::string_view group, Guarantee guarantee,
+                       std::span<const std::span<const std::byte>> pieces) {
   // While our announce goes out (gate_ held exclusively) or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
@@ -284,14 +284,14 @@ void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
 }
 
 void Node::on_control(const runtime::TransportMessage& d) {
-  auto message = groups::decode_control(d.payload);
+  auto message = groups::decode_group_message(d.payload);
   if (!message.ok()) {
     ++control_invalid_;
     log_line("dropped a group control record from node " + std::to_string(d.sender) + ": " +
              message.error().message());
     return;
   }
-  const groups::Member sender{d.sender, d.sender_pid};
+  const groups::GroupMember sender{d.sender, d.sender_pid};
   if (groups::is_announce(message->kind)) {
     on_announce(*message, sender);
     return;
@@ -314,14 +314,14 @@ void Node::on_control(const runtime::TransportMessage& d) {
   auto change = table_.apply(*message, sender);
   if (!change.ok()) return;  // ignored, counted by the table
   Session* leaver = nullptr;
-  if (own != nullptr && message->kind == groups::ControlKind::join) own->joined_locked();
-  if (own != nullptr && message->kind == groups::ControlKind::leave && own->member_locked())
+  if (own != nullptr && message->kind == groups::GroupMessageKind::join) own->joined_locked();
+  if (own != nullptr && message->kind == groups::GroupMessageKind::leave && own->member_locked())
     leaver = own;
   queue_view(*change, leaver);
   if (leaver != nullptr) leaver->left_locked();
 }
 
-void Node::queue_view(const groups::ViewChange& change, Session* leaver) {
+void Node::queue_view(const groups::GroupViewChange& change, Session* leaver) {
   auto v = std::make_shared<ViewEvent>();
   v->group = change.name;
   bool mine = false;

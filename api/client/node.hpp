@@ -104,10 +104,10 @@ class Node : public std::enable_shared_from_this<Node> {
 
   // Submits a control record (join, leave, finalize) of `session`.
   // try_again passes up unless wait_for_room.
-  cpg::Status submit_control(const Session& session, groups::ControlKind kind,
+  cpg::Status submit_control(const Session& session, groups::GroupMessageKind kind,
                              std::string_view group, bool wait_for_room);
-  cpg::Status submit_data(std::string_view group, Guarantee guarantee,
-                          std::span<const std::span<const std::byte>> pieces);
+  cpg::Status send(std::string_view group, Guarantee guarantee,
+                   std::span<const std::span<const std::byte>> pieces);
 
   std::vector<Member> members_of(std::string_view group) const;
   std::vector<cpg_iteration_description_t> describe_groups(cpg_iteration_type_t type,
@@ -117,8 +117,8 @@ class Node : public std::enable_shared_from_this<Node> {
   cpg::Result<void*> zcb_alloc(std::size_t bytes);  // CS_ERR_NO_MEMORY at the pool's bound
   cpg::Status zcb_free(void* buffer);
   // Returns once the send is queued; *tag names it for zcb_wait.
-  cpg::Status zcb_send(std::string_view group, Guarantee guarantee, void* buffer,
-                       std::size_t bytes);
+  cpg::Status send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
+                             std::size_t bytes);
   bool zcb_in_flight(const void* buffer);
   cpg::Status zcb_wait(const void* buffer);
 
@@ -136,19 +136,19 @@ class Node : public std::enable_shared_from_this<Node> {
   void on_change(const runtime::TransportConfiguration& change);
   // node_sync.cpp: regular configurations, the announces, the sync.
   void apply_regular(const runtime::TransportConfiguration& change);
-  void on_announce(const groups::ControlMessage& message, groups::Member sender);
+  void on_announce(const groups::GroupMessage& message, groups::GroupMember sender);
   bool from_unannounced_locked(std::uint32_t node) const;
-  bool sync_blocks_locked(groups::ControlKind kind) const;
+  bool sync_blocks_locked(groups::GroupMessageKind kind) const;
   void end_sync_locked();
   void finish_sync_locked();
   void run_announcer();
   void announce(runtime::TransportRingId ring);
-  bool submit_announce(const groups::ControlMessage& message, runtime::TransportRingId ring);
+  bool submit_announce(const groups::GroupMessage& message, runtime::TransportRingId ring);
   void on_delivery(const runtime::TransportMessage& d, std::uint64_t index);
   void on_control(const runtime::TransportMessage& d);
   void on_data(const runtime::TransportMessage& d, std::uint64_t index);
   void queue_ring_change_locked();
-  void queue_view(const groups::ViewChange& change, Session* leaver);
+  void queue_view(const groups::GroupViewChange& change, Session* leaver);
   Session* local_member(std::string_view group) const;
   Session* session_by_id(std::uint64_t id) const;
   std::uint64_t release_frontier() const;
@@ -169,7 +169,7 @@ class Node : public std::enable_shared_from_this<Node> {
   // same group name (the record itself only names (node, pid)).
   struct OwnControl {
     std::uint64_t session = 0;
-    groups::ControlKind kind = groups::ControlKind::join;
+    groups::GroupMessageKind kind = groups::GroupMessageKind::join;
   };
   std::deque<OwnControl> own_controls_;
   std::mutex control_mutex_;  // one control submit at a time: keeps own_controls_ in ring order
@@ -188,8 +188,8 @@ class Node : public std::enable_shared_from_this<Node> {
     runtime::TransportRingId ring;
     std::vector<std::uint32_t> awaiting;  // nodes whose announce_done is still to come
     std::vector<std::uint32_t> unknown;   // of those, the ones whose groups we lack
-    std::vector<std::pair<groups::Member, std::string>> held;  // announces until their done
-    bool announced = false;                                    // ours is out (or going out)
+    std::vector<std::pair<groups::GroupMember, std::string>> held;  // announces until their done
+    bool announced = false;                                         // ours is out (or going out)
   };
   std::optional<Sync> sync_;
   std::atomic<bool> sync_blocks_data_{false};

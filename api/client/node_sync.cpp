@@ -25,7 +25,7 @@
 #include "base/log.hpp"
 #include "client/node.hpp"
 #include "client/session.hpp"
-#include "groups/control_message.hpp"
+#include "groups/group_message.hpp"
 
 namespace ringcast::client {
 
@@ -60,7 +60,7 @@ void Node::apply_regular(const runtime::TransportConfiguration& change) {
   side_.clear();
   const NodeList gone = minus(members_, side);
   if (!gone.empty()) {
-    for (const groups::ViewChange& v : table_.remove_nodes(gone))
+    for (const groups::GroupViewChange& v : table_.remove_nodes(gone))
       queue_view(v, nullptr);
   }
   NodeList unknown = minus(now, side);
@@ -89,7 +89,7 @@ bool Node::from_unannounced_locked(std::uint32_t node) const {
 // before our announce): from the first announce to the last announce_done
 // no node sends anything else, so that the held announces can be applied
 // together at the end.
-bool Node::sync_blocks_locked(groups::ControlKind) const {
+bool Node::sync_blocks_locked(groups::GroupMessageKind) const {
   return sync_.has_value();
 }
 
@@ -100,7 +100,7 @@ void Node::end_sync_locked() {
 
 // An announce record of `sender`'s node: held until the last node's
 // announce_done, then every held announce is applied in the ring's order.
-void Node::on_announce(const groups::ControlMessage& message, groups::Member sender) {
+void Node::on_announce(const groups::GroupMessage& message, groups::GroupMember sender) {
   const bool current = sync_ && sync_->ring.representative == message.ring_representative &&
                        sync_->ring.epoch == message.ring_epoch &&
                        contains(sync_->awaiting, sender.node);
@@ -109,7 +109,7 @@ void Node::on_announce(const groups::ControlMessage& message, groups::Member sen
     return;
   }
   Sync& sync = *sync_;
-  if (message.kind == groups::ControlKind::announce) {
+  if (message.kind == groups::GroupMessageKind::announce) {
     if (sync.held.size() >= table_.limits().max_groups * members_.size()) {
       ++announces_stale_;  // more than the nodes can be in
       return;
@@ -127,9 +127,9 @@ void Node::on_announce(const groups::ControlMessage& message, groups::Member sen
 // that went). Members it has move to the end of their list, silently: then
 // every node holds every group in the same order (the announces' order).
 void Node::finish_sync_locked() {
-  std::map<std::string, groups::ViewChange> ups;
+  std::map<std::string, groups::GroupViewChange> ups;
   for (const auto& [member, name] : sync_->held) {
-    auto change = table_.apply({groups::ControlKind::announce, name}, member);
+    auto change = table_.apply({groups::GroupMessageKind::announce, name}, member);
     if (!change.ok()) continue;  // beyond the bounds: ignored and counted by the table
     auto [it, fresh] = ups.try_emplace(name, *change);
     if (!fresh) {
@@ -172,26 +172,27 @@ void Node::announce(runtime::TransportRingId ring) {
     if (!still) return;
     sync_->announced = true;
     table_.for_each_group([&](const groups::Group& g) {
-      for (const groups::Member& m : g.members) {
+      for (const groups::GroupMember& m : g.members) {
         if (m.node == node_id_ && m.pid == pid_) names.push_back(g.name);
       }
     });
   }
   for (const std::string& name : names) {
-    if (!submit_announce({groups::ControlKind::announce, name, ring.representative, ring.epoch},
-                         ring)) {
+    if (!submit_announce(
+            {groups::GroupMessageKind::announce, name, ring.representative, ring.epoch}, ring)) {
       return;
     }
   }
-  submit_announce({groups::ControlKind::announce_done, "", ring.representative, ring.epoch}, ring);
+  submit_announce({groups::GroupMessageKind::announce_done, "", ring.representative, ring.epoch},
+                  ring);
 }
 
 // Submits one announce record, waiting for room while the sync is still
 // this ring's. False when it is not sent (the sync moved on, the node stops,
 // or the transport failed).
-bool Node::submit_announce(const groups::ControlMessage& message, runtime::TransportRingId ring) {
-  std::array<std::byte, groups::kMaxControlBytes> buffer;
-  const std::size_t n = groups::encode_control(message, buffer);
+bool Node::submit_announce(const groups::GroupMessage& message, runtime::TransportRingId ring) {
+  std::array<std::byte, groups::kMaxGroupMessageBytes> buffer;
+  const std::size_t n = groups::encode_group_message(message, buffer);
   runtime::OutgoingTransportMessage m;
   m.payload = std::span(buffer).first(n);
   m.group = groups::kControlGroup;

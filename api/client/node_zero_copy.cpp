@@ -4,7 +4,7 @@
 
 #include "client/errors.hpp"
 #include "client/node.hpp"
-#include "groups/control_message.hpp"
+#include "groups/group_message.hpp"
 
 namespace ringcast::client {
 
@@ -60,11 +60,11 @@ cpg::Status Node::zcb_free(void* buffer) {
   return to_status(p->free(buffer));
 }
 
-cpg::Status Node::zcb_send(std::string_view group, Guarantee guarantee, void* buffer,
-                           std::size_t bytes) {
+cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
+                                 std::size_t bytes) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
-  // As submit_data: not while our announce goes out or the sync lasts.
+  // As in send(): not while our announce goes out or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
     return cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");

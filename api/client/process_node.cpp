@@ -7,7 +7,7 @@
 
 #include "base/log.hpp"
 #include "client/node.hpp"
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 #include "runtime/open_transport.hpp"
 
 namespace ringcast::client {

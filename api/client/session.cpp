@@ -87,7 +87,7 @@ cpg::Status Session::close() {
   // A member (or would-be member) leaves with PROCDOWN; a leave already on
   // its way needs nothing more.
   if (was == State::joining || was == State::joined) {
-    s = node_->submit_control(*this, groups::ControlKind::finalize, *group_, true);
+    s = node_->submit_control(*this, groups::GroupMessageKind::finalize, *group_, true);
   }
   node_->release_unpinned();
   return s;
@@ -108,7 +108,7 @@ cpg::Status Session::join(std::string_view group) {
     state_ = State::joining;
     group_ = std::make_shared<const std::string>(group);
   }
-  cpg::Status s = node_->submit_control(*this, groups::ControlKind::join, group, false);
+  cpg::Status s = node_->submit_control(*this, groups::GroupMessageKind::join, group, false);
   if (!s.ok()) {
     std::lock_guard lock(node_->mutex());
     state_ = State::unjoined;
@@ -127,7 +127,7 @@ cpg::Status Session::leave(std::string_view group) {
     was = state_;
     state_ = State::leaving;
   }
-  cpg::Status s = node_->submit_control(*this, groups::ControlKind::leave, group, false);
+  cpg::Status s = node_->submit_control(*this, groups::GroupMessageKind::leave, group, false);
   if (!s.ok()) {
     std::lock_guard lock(node_->mutex());
     if (state_ == State::leaving) state_ = was;
@@ -144,7 +144,7 @@ cpg::Status Session::send(Guarantee guarantee, std::span<const std::span<const s
       return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
     group = group_;
   }
-  return node_->submit_data(*group, guarantee, pieces);
+  return node_->send(*group, guarantee, pieces);
 }
 
 cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size_t bytes) {
@@ -156,7 +156,7 @@ cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size
       return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
     group = group_;
   }
-  return node_->zcb_send(*group, guarantee, buffer, bytes);
+  return node_->send_zero_copy(*group, guarantee, buffer, bytes);
 }
 
 // One pending callback, run in this thread; false when none was pending.

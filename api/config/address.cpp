@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::config {
 namespace {

@@ -110,7 +110,7 @@ Problem read_device_entry(const Entry& entry, std::string& device,
   return std::nullopt;
 }
 
-Problem read_node_entry(const Entry& entry, Node& node, std::string_view file) {
+Problem read_node_entry(const Entry& entry, ClusterNode& node, std::string_view file) {
   if (entry.key == "address") {
     Parsed<IpAddress> address = parse_address(entry, file);
     if (!address) return address.error();
@@ -128,9 +128,9 @@ Problem read_node_entry(const Entry& entry, Node& node, std::string_view file) {
   return read_device_entry(entry, node.device, node.gid_index, file);
 }
 
-Parsed<Node> read_node(const Block& block, std::string_view file) {
+Parsed<ClusterNode> read_node(const Block& block, std::string_view file) {
   if (Problem p = check_keys(block, kNodeKeys, file)) return *std::move(p);
-  Node node;
+  ClusterNode node;
   node.line = block.line;
   for (const Entry& entry : block.entries) {
     if (Problem p = read_node_entry(entry, node, file)) return *std::move(p);
@@ -145,7 +145,7 @@ Parsed<Node> read_node(const Block& block, std::string_view file) {
   return node;
 }
 
-Problem read_nodelist(const Block& block, std::vector<Node>& nodes, std::string_view file) {
+Problem read_nodelist(const Block& block, std::vector<ClusterNode>& nodes, std::string_view file) {
   if (!block.entries.empty()) {
     const Entry& entry = block.entries.front();
     return error_at(file, entry.line, entry.key_column,
@@ -162,7 +162,7 @@ Problem read_nodelist(const Block& block, std::vector<Node>& nodes, std::string_
       return error_at(file, inner.line, inner.column,
                       "more than " + std::to_string(kMaxNodes) + " nodes");
     }
-    Parsed<Node> node = read_node(inner, file);
+    Parsed<ClusterNode> node = read_node(inner, file);
     if (!node) return node.error();
     nodes.push_back(std::move(*node));
   }
@@ -217,7 +217,7 @@ Problem read_auth(const Block& block, Auth& auth, std::string_view file) {
   return std::nullopt;
 }
 
-Problem read_section(const Block& block, Config& config, std::string_view file) {
+Problem read_section(const Block& block, ClusterConfig& config, std::string_view file) {
   if (block.name == "totem") return read_totem(block, config.totem, file);
   if (block.name == "nodelist") return read_nodelist(block, config.nodes, file);
   if (block.name == "rdma") return read_rdma(block, config.rdma, file);
@@ -265,9 +265,9 @@ const Block* find_block(const Block& parent, std::string_view name) {
   return nullptr;
 }
 
-Parsed<Config> interpret(const Block& root, std::string_view file) {
+Parsed<ClusterConfig> interpret(const Block& root, std::string_view file) {
   if (Problem p = check_sections(root, file)) return *std::move(p);
-  Config config;
+  ClusterConfig config;
   config.file = std::string(file);
   for (const Block& block : root.blocks) {
     if (Problem p = read_section(block, config, file)) return *std::move(p);

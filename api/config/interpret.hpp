@@ -6,17 +6,17 @@
 #include <span>
 #include <string_view>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 #include "config/tree.hpp"
 
 namespace ringcast::config {
 
 // Each key's value checked alone; unknown and repeated sections and keys refused.
-Parsed<Config> interpret(const Block& root, std::string_view file);
+Parsed<ClusterConfig> interpret(const Block& root, std::string_view file);
 
 // Rules across keys and nodes. root is the tree config came from (for the
 // places of keys in messages).
-Problem validate(Config& config, const Block& root, std::string_view file);
+Problem validate(ClusterConfig& config, const Block& root, std::string_view file);
 
 // The entry for key in block, or nullptr (keys are unique once interpreted).
 const Entry* find_entry(const Block& block, std::string_view key);

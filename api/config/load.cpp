@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <utility>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 #include "config/interpret.hpp"
 #include "config/tree.hpp"
 
@@ -96,27 +96,27 @@ Problem read_key_file(Auth& auth, const std::string& config_path) {
 
 }  // namespace
 
-const Node* Config::node(std::uint32_t nodeid) const {
-  for (const Node& n : nodes) {
+const ClusterNode* ClusterConfig::node(std::uint32_t nodeid) const {
+  for (const ClusterNode& n : nodes) {
     if (n.nodeid == nodeid) return &n;
   }
   return nullptr;
 }
 
-Parsed<Config> parse(std::string_view text, std::string_view file_name) {
+Parsed<ClusterConfig> parse(std::string_view text, std::string_view file_name) {
   Parsed<Block> tree = parse_tree(text, file_name);
   if (!tree) return tree.error();
-  Parsed<Config> config = interpret(*tree, file_name);
+  Parsed<ClusterConfig> config = interpret(*tree, file_name);
   if (!config) return config;
   if (Problem p = validate(*config, *tree, file_name)) return *std::move(p);
   return config;
 }
 
-Parsed<Config> load(const std::string& path) {
+Parsed<ClusterConfig> load(const std::string& path) {
   struct stat info {};
   Parsed<std::string> text = read_bounded(path, kMaxFileBytes, Blame{path, 0, ""}, &info);
   if (!text) return text.error();
-  Parsed<Config> config = parse(*text, path);
+  Parsed<ClusterConfig> config = parse(*text, path);
   if (!config || config->auth.key_file.empty()) return config;
   if (Problem p = read_key_file(config->auth, path)) return *std::move(p);
   return config;

@@ -11,12 +11,12 @@
 #include <memory>
 #include <string>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::config {
 namespace {
 
-ConfigError about(const Config& config, std::string what) {
+ConfigError about(const ClusterConfig& config, std::string what) {
   return ConfigError{config.file, 0, 0, std::move(what), 0};
 }
 
@@ -31,15 +31,15 @@ std::optional<std::uint32_t> parse_node_id(std::string_view text) {
   return static_cast<std::uint32_t>(value);
 }
 
-std::string node_ids(const Config& config) {
+std::string node_ids(const ClusterConfig& config) {
   std::string out;
-  for (const Node& node : config.nodes) {
+  for (const ClusterNode& node : config.nodes) {
     out += (out.empty() ? "" : ", ") + std::to_string(node.nodeid);
   }
   return out;
 }
 
-Parsed<std::size_t> by_node_id(const Config& config, std::string_view text) {
+Parsed<std::size_t> by_node_id(const ClusterConfig& config, std::string_view text) {
   const std::string name(kNodeIdEnv);
   const std::optional<std::uint32_t> id = parse_node_id(text);
   if (!id) {
@@ -62,13 +62,13 @@ std::string listed(std::span<const IpAddress> addresses) {
   return out.empty() ? "none" : out;
 }
 
-Parsed<std::size_t> by_address(const Config& config, std::span<const IpAddress> host) {
+Parsed<std::size_t> by_address(const ClusterConfig& config, std::span<const IpAddress> host) {
   std::optional<std::size_t> found;
   for (std::size_t i = 0; i < config.nodes.size(); ++i) {
-    const Node& node = config.nodes[i];
+    const ClusterNode& node = config.nodes[i];
     if (std::find(host.begin(), host.end(), node.address) == host.end()) continue;
     if (found) {
-      const Node& first = config.nodes[*found];
+      const ClusterNode& first = config.nodes[*found];
       return about(config, "nodes " + std::to_string(first.nodeid) + " (line " +
                                std::to_string(first.line) + ") and " + std::to_string(node.nodeid) +
                                " (line " + std::to_string(node.line) +
@@ -104,7 +104,7 @@ std::optional<IpAddress> from_sockaddr(const sockaddr* sa) {
 
 }  // namespace
 
-Parsed<std::size_t> find_local_node(const Config& config, std::string_view node_id_env,
+Parsed<std::size_t> find_local_node(const ClusterConfig& config, std::string_view node_id_env,
                                     std::span<const IpAddress> host_addresses) {
   if (!node_id_env.empty()) return by_node_id(config, node_id_env);
   return by_address(config, host_addresses);
@@ -127,7 +127,7 @@ Parsed<std::vector<IpAddress>> host_addresses() {
 }
 
 Parsed<LocalConfig> load_from_environment() {
-  Parsed<Config> config = load(path_from_environment());
+  Parsed<ClusterConfig> config = load(path_from_environment());
   if (!config) return config.error();
   const char* env = std::getenv(std::string(kNodeIdEnv).c_str());
   const std::string_view node_id = env != nullptr ? env : "";

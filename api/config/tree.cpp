@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::config {
 namespace {

@@ -81,11 +81,11 @@ Problem check_totem(Totem& t, const Block* totem, std::string_view file) {
 
 // Node ids are unique, and so are (address, port) pairs: two processes may
 // share a host when their ports differ.
-Problem check_nodes(const std::vector<Node>& nodes, std::string_view file) {
+Problem check_nodes(const std::vector<ClusterNode>& nodes, std::string_view file) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
-      const Node& a = nodes[j];
-      const Node& b = nodes[i];
+      const ClusterNode& a = nodes[j];
+      const ClusterNode& b = nodes[i];
       if (a.nodeid == b.nodeid) {
         return error_at(file, b.line, 0,
                         "nodeid " + std::to_string(b.nodeid) + " appears twice (first at line " +
@@ -105,7 +105,7 @@ Problem check_nodes(const std::vector<Node>& nodes, std::string_view file) {
 
 }  // namespace
 
-Problem validate(Config& config, const Block& root, std::string_view file) {
+Problem validate(ClusterConfig& config, const Block& root, std::string_view file) {
   if (Problem p = check_totem(config.totem, find_block(root, "totem"), file)) return p;
   return check_nodes(config.nodes, file);
 }

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 #include "config/tree.hpp"
 
 namespace ringcast::config {

@@ -29,7 +29,7 @@ const char* ignore_reason_name(IgnoreReason reason) noexcept {
 std::string Ignored::message() const {
   std::string text = std::string("ignored: ") + ignore_reason_name(reason);
   if (reason == IgnoreReason::invalid_control)
-    text += std::string(" (") + control_fault_name(fault) + ")";
+    text += std::string(" (") + group_message_fault_name(fault) + ")";
   return text;
 }
 
@@ -61,40 +61,43 @@ GroupTable& GroupTable::operator=(const GroupTable& other) {
 void GroupTable::rebuild_routes() {
   routes_.clear();
   for (auto& [name, g] : groups_) {
-    for (const Member& m : g.members)
+    for (const GroupMember& m : g.members)
       routes_.emplace(RouteKey{g.key, m}, &g);
     check_group(g);
   }
 }
 
-Result<ViewChange, Ignored> GroupTable::apply(const ControlMessage& message, Member sender) {
-  if (message.kind == ControlKind::announce_done) return Ignored{IgnoreReason::no_group_change};
-  // decode_control() never returns such a name; a caller that built the
+Result<GroupViewChange, Ignored> GroupTable::apply(const GroupMessage& message,
+                                                   GroupMember sender) {
+  if (message.kind == GroupMessageKind::announce_done)
+    return Ignored{IgnoreReason::no_group_change};
+  // decode_group_message() never returns such a name; a caller that built the
   // message itself gets the same answer as for a bad payload.
   if (!valid_group_name(message.name)) {
     ++counters_.control_invalid;
-    return Ignored{IgnoreReason::invalid_control,
-                   message.name.empty() ? ControlFault::empty_name : ControlFault::name_too_long};
+    return Ignored{IgnoreReason::invalid_control, message.name.empty()
+                                                      ? GroupMessageFault::empty_name
+                                                      : GroupMessageFault::name_too_long};
   }
   switch (message.kind) {
-    case ControlKind::join:
-      return join(message.name, sender, Reason::join);
-    case ControlKind::announce:
+    case GroupMessageKind::join:
+      return join(message.name, sender, GroupChangeReason::join);
+    case GroupMessageKind::announce:
       return announce(message.name, sender);
-    case ControlKind::leave:
-      return leave(message.name, sender, Reason::leave);
-    case ControlKind::finalize:
-      return leave(message.name, sender, Reason::procdown);
-    case ControlKind::announce_done:
+    case GroupMessageKind::leave:
+      return leave(message.name, sender, GroupChangeReason::leave);
+    case GroupMessageKind::finalize:
+      return leave(message.name, sender, GroupChangeReason::procdown);
+    case GroupMessageKind::announce_done:
       break;
   }
   ++counters_.control_invalid;
-  return Ignored{IgnoreReason::invalid_control, ControlFault::bad_kind};
+  return Ignored{IgnoreReason::invalid_control, GroupMessageFault::bad_kind};
 }
 
-Result<ViewChange, Ignored> GroupTable::apply_record(std::span<const std::byte> payload,
-                                                     Member sender) {
-  Result<ControlMessage, ControlError> message = decode_control(payload);
+Result<GroupViewChange, Ignored> GroupTable::apply_record(std::span<const std::byte> payload,
+                                                          GroupMember sender) {
+  Result<GroupMessage, GroupMessageError> message = decode_group_message(payload);
   if (!message) {
     ++counters_.control_invalid;
     return Ignored{IgnoreReason::invalid_control, message.error().fault};
@@ -113,8 +116,8 @@ Result<Group*, Ignored> GroupTable::group_for_join(const std::string& name, std:
   return &g;
 }
 
-Result<ViewChange, Ignored> GroupTable::join(const std::string& name, Member sender,
-                                             Reason reason) {
+Result<GroupViewChange, Ignored> GroupTable::join(const std::string& name, GroupMember sender,
+                                                  GroupChangeReason reason) {
   const std::uint32_t key = group_key(name);
   if (auto r = routes_.find({key, sender}); r != routes_.end()) {
     if (r->second->name == name) {
@@ -134,12 +137,12 @@ Result<ViewChange, Ignored> GroupTable::join(const std::string& name, Member sen
   const bool inserted = routes_.emplace(RouteKey{key, sender}, &g).second;
   RC_ASSERT(inserted);
   check_group(g);
-  return ViewChange{g.name, g.key, g.members, {}, {{sender, reason}}};
+  return GroupViewChange{g.name, g.key, g.members, {}, {{sender, reason}}};
 }
 
 // A member the table has goes to the end of its group's list (no confchg);
 // one it lacks joins with NODEUP, under the same rules as a join.
-Result<ViewChange, Ignored> GroupTable::announce(const std::string& name, Member sender) {
+Result<GroupViewChange, Ignored> GroupTable::announce(const std::string& name, GroupMember sender) {
   auto it = groups_.find(name);
   if (it != groups_.end()) {
     Group& g = it->second;
@@ -147,14 +150,14 @@ Result<ViewChange, Ignored> GroupTable::announce(const std::string& name, Member
     if (m != g.members.end()) {
       std::rotate(m, m + 1, g.members.end());
       check_group(g);
-      return ViewChange{g.name, g.key, g.members, {}, {}};
+      return GroupViewChange{g.name, g.key, g.members, {}, {}};
     }
   }
-  return join(name, sender, Reason::nodeup);
+  return join(name, sender, GroupChangeReason::nodeup);
 }
 
-Result<ViewChange, Ignored> GroupTable::leave(const std::string& name, Member sender,
-                                              Reason reason) {
+Result<GroupViewChange, Ignored> GroupTable::leave(const std::string& name, GroupMember sender,
+                                                   GroupChangeReason reason) {
   auto not_member = [this] {
     ++counters_.leaves_ignored;
     return Ignored{IgnoreReason::not_member};
@@ -167,12 +170,12 @@ Result<ViewChange, Ignored> GroupTable::leave(const std::string& name, Member se
   g.members.erase(member);
   const std::size_t erased = routes_.erase({g.key, sender});
   RC_ASSERT(erased == 1);
-  ViewChange change{g.name, g.key, g.members, {{sender, reason}}, {}};
+  GroupViewChange change{g.name, g.key, g.members, {{sender, reason}}, {}};
   erase_if_empty(it);
   return change;
 }
 
-const Group* GroupTable::route(std::uint32_t key, Member sender) noexcept {
+const Group* GroupTable::route(std::uint32_t key, GroupMember sender) noexcept {
   auto r = routes_.find({key, sender});
   if (r == routes_.end()) {
     ++counters_.data_dropped_not_member;
@@ -182,21 +185,21 @@ const Group* GroupTable::route(std::uint32_t key, Member sender) noexcept {
   return r->second;
 }
 
-std::vector<ViewChange> GroupTable::remove_nodes(std::span<const NodeId> gone) {
-  auto is_gone = [gone](const Member& m) {
+std::vector<GroupViewChange> GroupTable::remove_nodes(std::span<const NodeId> gone) {
+  auto is_gone = [gone](const GroupMember& m) {
     return std::find(gone.begin(), gone.end(), m.node) != gone.end();
   };
-  std::vector<ViewChange> changes;
+  std::vector<GroupViewChange> changes;
   for (auto it = groups_.begin(); it != groups_.end();) {
     Group& g = it->second;
     auto next = std::next(it);
     // Members that stay keep their join order; those that go are listed in it.
     auto first_gone = std::stable_partition(g.members.begin(), g.members.end(),
-                                            [&](const Member& m) { return !is_gone(m); });
+                                            [&](const GroupMember& m) { return !is_gone(m); });
     if (first_gone != g.members.end()) {
-      ViewChange change{g.name, g.key, {}, {}, {}};
+      GroupViewChange change{g.name, g.key, {}, {}, {}};
       for (auto m = first_gone; m != g.members.end(); ++m) {
-        change.left.push_back({*m, Reason::nodedown});
+        change.left.push_back({*m, GroupChangeReason::nodedown});
         const std::size_t erased = routes_.erase({g.key, *m});
         RC_ASSERT(erased == 1);
       }

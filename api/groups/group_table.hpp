@@ -21,7 +21,7 @@
 //
 // Nodes that come together (a restart, a healed partition): each side has
 // missed the other's joins. After such a configuration change every node
-// re-announces its process's groups (ControlKind::announce, in the new ring's
+// re-announces its process's groups (GroupMessageKind::announce, in the new ring's
 // order; client/node_sync.cpp decides when). An announce of a member the table
 // lacks adds it with NODEUP; an announce of a member it has moves that member
 // to the end of the list, silently. Once every node has announced, every
@@ -40,21 +40,21 @@
 #include <vector>
 
 #include "base/result.hpp"
-#include "groups/control_message.hpp"
+#include "groups/group_message.hpp"
 
 namespace ringcast::groups {
 
 using NodeId = std::uint32_t;  // the ring's fabric::NodeId
 
-struct Member {
+struct GroupMember {
   NodeId node = 0;
   std::uint32_t pid = 0;
 
-  friend bool operator==(const Member&, const Member&) = default;
+  friend bool operator==(const GroupMember&, const GroupMember&) = default;
 };
 
 // The values of cpg_reason_t.
-enum class Reason : std::uint32_t {
+enum class GroupChangeReason : std::uint32_t {
   join = 1,
   leave = 2,
   nodedown = 3,
@@ -62,28 +62,28 @@ enum class Reason : std::uint32_t {
   procdown = 5,
 };
 
-struct MemberChange {
-  Member member;
-  Reason reason = Reason::join;
+struct GroupMemberChange {
+  GroupMember member;
+  GroupChangeReason reason = GroupChangeReason::join;
 
-  friend bool operator==(const MemberChange&, const MemberChange&) = default;
+  friend bool operator==(const GroupMemberChange&, const GroupMemberChange&) = default;
 };
 
 // One confchg: the group's members after the change and who left or joined.
-struct ViewChange {
+struct GroupViewChange {
   std::string name;
   std::uint32_t key = 0;
-  std::vector<Member> members;  // after the change, in join order
-  std::vector<MemberChange> left;
-  std::vector<MemberChange> joined;
+  std::vector<GroupMember> members;  // after the change, in join order
+  std::vector<GroupMemberChange> left;
+  std::vector<GroupMemberChange> joined;
 
-  friend bool operator==(const ViewChange&, const ViewChange&) = default;
+  friend bool operator==(const GroupViewChange&, const GroupViewChange&) = default;
 };
 
 struct Group {
   std::string name;  // binary, 1..kMaxNameBytes bytes
   std::uint32_t key = 0;
-  std::vector<Member> members;  // never empty, no duplicates, join order
+  std::vector<GroupMember> members;  // never empty, no duplicates, join order
 
   friend bool operator==(const Group&, const Group&) = default;
 };
@@ -95,7 +95,7 @@ enum class IgnoreReason : std::uint8_t {
   key_conflict,     // join while a member of another group with the same key
   group_full,       // join beyond max_members
   too_many_groups,  // join that would create a group beyond max_groups
-  invalid_control,  // apply_record(): the payload failed decode_control
+  invalid_control,  // apply_record(): the payload failed decode_group_message
   no_group_change,  // announce_done: the end of a node's announce, for the runtime
 };
 
@@ -103,7 +103,7 @@ const char* ignore_reason_name(IgnoreReason reason) noexcept;
 
 struct Ignored {
   IgnoreReason reason = IgnoreReason::not_member;
-  ControlFault fault = ControlFault::truncated;  // only for invalid_control
+  GroupMessageFault fault = GroupMessageFault::truncated;  // only for invalid_control
 
   // "ignored: key_conflict"; printable ASCII only.
   std::string message() const;
@@ -140,19 +140,20 @@ class GroupTable {
   // or why nothing changed (already counted). An announce of a member the
   // group has already returns a change with empty left and joined lists: the
   // member moved to the end (no confchg for that).
-  Result<ViewChange, Ignored> apply(const ControlMessage& message, Member sender);
-  // The same from the record's payload; a payload decode_control refuses is
+  Result<GroupViewChange, Ignored> apply(const GroupMessage& message, GroupMember sender);
+  // The same from the record's payload; a payload decode_group_message refuses is
   // counted in control_invalid and returned as invalid_control.
-  Result<ViewChange, Ignored> apply_record(std::span<const std::byte> payload, Member sender);
+  Result<GroupViewChange, Ignored> apply_record(std::span<const std::byte> payload,
+                                                GroupMember sender);
 
   // The group a data record with `key` from `sender` belongs to, or null
   // (counted in data_dropped_not_member). No allocation. The pointer is
   // valid until the next apply(), apply_record() or remove_nodes().
-  const Group* route(std::uint32_t key, Member sender) noexcept;
+  const Group* route(std::uint32_t key, GroupMember sender) noexcept;
 
   // Nodes that left the ring: their members leave every group with NODEDOWN.
   // One view change per affected group, in name byte order.
-  std::vector<ViewChange> remove_nodes(std::span<const NodeId> gone);
+  std::vector<GroupViewChange> remove_nodes(std::span<const NodeId> gone);
 
   const Group* find(std::string_view name) const;
   // Every group in name byte order (memcmp order of the name bytes).
@@ -173,16 +174,18 @@ class GroupTable {
  private:
   struct RouteKey {
     std::uint32_t key;
-    Member member;
+    GroupMember member;
     friend bool operator==(const RouteKey&, const RouteKey&) = default;
   };
   struct RouteKeyHash {
     std::size_t operator()(const RouteKey& k) const noexcept;
   };
 
-  Result<ViewChange, Ignored> join(const std::string& name, Member sender, Reason reason);
-  Result<ViewChange, Ignored> announce(const std::string& name, Member sender);
-  Result<ViewChange, Ignored> leave(const std::string& name, Member sender, Reason reason);
+  Result<GroupViewChange, Ignored> join(const std::string& name, GroupMember sender,
+                                        GroupChangeReason reason);
+  Result<GroupViewChange, Ignored> announce(const std::string& name, GroupMember sender);
+  Result<GroupViewChange, Ignored> leave(const std::string& name, GroupMember sender,
+                                         GroupChangeReason reason);
   Result<Group*, Ignored> group_for_join(const std::string& name, std::uint32_t key);
   void erase_if_empty(std::map<std::string, Group, std::less<>>::iterator it);
   void check_group(const Group& group) const;

@@ -3,12 +3,12 @@
 // StaticRingEvents: a RingDriver (one static ring) announces its ring as the
 // first regular configuration (every member, all joined), then its messages,
 // numbered by their sequence numbers (one ring: they already increase).
-// MemberEvents: a membership::MemberDriver's stream is that stream already.
+// MembershipEvents: a membership::MembershipDriver's stream is that stream already.
 #pragma once
 
 #include <optional>
 
-#include "membership/member_driver.hpp"
+#include "membership/membership_driver.hpp"
 #include "ring/driver.hpp"
 #include "runtime/ring_transport.hpp"
 
@@ -70,7 +70,9 @@ class StaticRingEvents final : public EventSource {
   std::optional<std::uint64_t> next_zero_copy_done() noexcept override {
     return driver_->next_zero_copy_done();
   }
-  Status release_through(std::uint64_t index) override { return driver_->release_through(index); }
+  Status release_through(std::uint64_t index) override {
+    return driver_->release_through_seq(index);
+  }
 
  private:
   ring::RingDriver* driver_;
@@ -78,9 +80,9 @@ class StaticRingEvents final : public EventSource {
   bool announced_ = false;
 };
 
-class MemberEvents final : public EventSource {
+class MembershipEvents final : public EventSource {
  public:
-  explicit MemberEvents(membership::MemberDriver& driver) : driver_(&driver) {}
+  explicit MembershipEvents(membership::MembershipDriver& driver) : driver_(&driver) {}
 
   std::optional<TransportEvent> next_event() override {
     auto e = driver_->next_event();
@@ -95,7 +97,7 @@ class MemberEvents final : public EventSource {
   Status release_through(std::uint64_t index) override { return driver_->release_through(index); }
 
  private:
-  membership::MemberDriver* driver_;
+  membership::MembershipDriver* driver_;
   TransportConfiguration change_;  // the last change, valid until the next event
 };
 

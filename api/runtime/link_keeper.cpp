@@ -36,7 +36,7 @@ LinkKeeper::~LinkKeeper() {
     destroy(std::move(link));
 }
 
-// The peer's incarnation, for the start-up decision (MemberNode: a fresh
+// The peer's incarnation, for the start-up decision (MembershipNode: a fresh
 // cluster or a running one).
 void LinkKeeper::note(const fabric::ConnectInfo& peer, std::size_t index) {
   std::lock_guard lock(seen_mutex_);
@@ -181,7 +181,7 @@ void LinkKeeper::run_dialler() {
       if (auto link = dial(i, times_.dial_timeout_ns)) hand_over_(i, std::move(link));
     }
     // Sleeps in short steps: stop() is not kept waiting.
-    const std::uint64_t until = ep_.now_ns() + times_.redial_interval_ns;
+    const std::uint64_t until = ep_.now_ns() + times_.reconnect_interval_ns;
     while (!stop_.load() && ep_.now_ns() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -1,11 +1,11 @@
-// LinkKeeper: MemberNode's connections to the other members, over verbs.
+// LinkKeeper: MembershipNode's connections to the other members, over verbs.
 //
 // It sets links up as RingNode's mesh does (link_setup.hpp: listen on my
 // address, connect to members with a LOWER node id, accept those with a
 // HIGHER one, each peer's ConnectInfo vetted, the cluster key's handshake),
 // but does not need everyone: at start-up it gathers what it reaches within
 // a window, and afterwards goes on accepting (a restarted peer, a healed partition) and
-// re-dials, every redial_interval_ns, the lower members its owner says are
+// re-dials, every reconnect_interval_ns, the lower members its owner says are
 // missing. Two threads of its own: an acceptor (from listen() on, so that a
 // peer's request is answered at once even while this side dials, and a
 // dialling peer does not time out and leave a dead half-link behind) and,
@@ -31,7 +31,7 @@
 namespace ringcast::runtime {
 
 struct KeeperTimes {
-  std::uint64_t redial_interval_ns = 200'000'000;
+  std::uint64_t reconnect_interval_ns = 200'000'000;
   std::uint64_t dial_timeout_ns = 2'000'000'000;  // one connect, or one accepted set-up, at most
 };
 

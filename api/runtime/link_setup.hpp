@@ -1,5 +1,5 @@
 // Setting up a link to another member over verbs, one way for RingNode's
-// static mesh (mesh_connect.hpp) and MemberNode's LinkKeeper: listen on my
+// static mesh (mesh_connect.hpp) and MembershipNode's LinkKeeper: listen on my
 // address admitting only members with a HIGHER node id, dial those with a
 // LOWER one. Both sides vet the peer's ConnectInfo (the node expected, regions
 // that fit this ring) and, with a cluster key, pass the key's
@@ -18,7 +18,7 @@
 #include "fabric/auth/auth_key.hpp"
 #include "fabric/connect_info.hpp"
 #include "fabric/verbs/endpoint.hpp"
-#include "ring/config.hpp"
+#include "ring/ring_config.hpp"
 #include "runtime/ring_node.hpp"
 
 namespace ringcast::runtime {
@@ -32,7 +32,7 @@ struct LinkPlan {
   // Takes the lock held by whoever polls the endpoint (LinkOptions), when
   // links are set up beside a running progress thread. Empty: one thread.
   std::function<std::unique_lock<std::mutex>()> endpoint_lock;
-  // Names the set-up in errors: "mesh" (RingNode), "member" (MemberNode).
+  // Names the set-up in errors: "mesh" (RingNode), "member" (MembershipNode).
   const char* context = "mesh";
   // Told of every peer that passed the checks, with its member index.
   std::function<void(const fabric::ConnectInfo& peer, std::size_t index)> on_peer;

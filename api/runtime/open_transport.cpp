@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "base/log.hpp"
-#include "runtime/member_node.hpp"
+#include "runtime/membership_node.hpp"
 
 namespace ringcast::runtime {
 
@@ -33,15 +33,15 @@ membership::MembershipConfig membership_of(const config::Totem& t) {
 }
 
 Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
-  const config::Config& c = local.config;
+  const config::ClusterConfig& c = local.config;
   MemberNodeOptions o;
-  std::vector<const config::Node*> nodes;
+  std::vector<const config::ClusterNode*> nodes;
   for (const auto& n : c.nodes)
     nodes.push_back(&n);
   std::sort(nodes.begin(), nodes.end(), [](auto* a, auto* b) { return a->nodeid < b->nodeid; });
-  for (const config::Node* n : nodes)
+  for (const config::ClusterNode* n : nodes)
     o.members.push_back({n->nodeid, n->address.to_string(), n->port});
-  const config::Node& me = local.local();
+  const config::ClusterNode& me = local.local();
   o.me = me.nodeid;
   o.device = !me.device.empty() ? me.device : c.rdma.device;
   if (me.gid_index || c.rdma.gid_index)
@@ -49,7 +49,7 @@ Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
   o.ring = ring_config_of(c.totem);
   o.membership = membership_of(c.totem);
   o.startup_window_ns = std::uint64_t{c.totem.startup_window_ms} * kNsPerMs;
-  o.redial_interval_ns = std::uint64_t{c.totem.reconnect_interval_ms} * kNsPerMs;
+  o.reconnect_interval_ns = std::uint64_t{c.totem.reconnect_interval_ms} * kNsPerMs;
   o.progress.spin_ns = std::uint64_t{c.totem.spin_time_us} * 1000;
   // The link key (never the cluster key itself) proves membership at every
   // connection set-up; no key in the file: links are not authenticated.
@@ -71,7 +71,7 @@ Result<std::unique_ptr<RingTransport>> open_transport(const config::LocalConfig&
     return options.error();
   }
   options->on_events = std::move(on_events);
-  auto member = MemberNode::start(*options);
+  auto member = MembershipNode::start(*options);
   if (!member.ok()) {
     log_line("node " + std::to_string(options->me) +
              " cannot join the ring: " + member.error().message());

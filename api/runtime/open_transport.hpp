@@ -5,14 +5,14 @@
 #include <memory>
 
 #include "base/result.hpp"
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 #include "runtime/ring_transport.hpp"
 
 namespace ringcast::runtime {
 
 // Turns the configuration into the runtime's settings (the ring's sizes, the
 // membership timeouts, the RDMA device, the link key derived from the
-// cluster key) and starts this node's member with membership (MemberNode):
+// cluster key) and starts this node's member with membership (MembershipNode):
 // a member that dies or is cut off is left out of a new ring, a restarted
 // one is merged back. on_events drains the member's events (RingTransport).
 // Blocks until the member runs; a failure is logged and returned.

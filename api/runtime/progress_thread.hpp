@@ -1,4 +1,4 @@
-// ProgressThread: runs a driver (ring::RingDriver, membership::MemberDriver)
+// ProgressThread: runs a driver (ring::RingDriver, membership::MembershipDriver)
 // on a thread of its own, for processes whose application threads do other
 // things (the CPG layer). It busy-polls for spin_ns after the last activity,
 // then sleeps until the fabric has completions, the driver's next deadline,

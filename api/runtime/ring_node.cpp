@@ -153,7 +153,7 @@ std::optional<ring::Delivery> RingNode::next_delivery() {
 
 Status RingNode::release_through(std::uint64_t seq) {
   return progress_->with_driver_if_due(
-      [seq](ring::RingDriver& d) { return d.release_through(seq); });
+      [seq](ring::RingDriver& d) { return d.release_through_seq(seq); });
 }
 
 // Registration needs no lock in verbs (ibv_reg_mr is thread-safe), but the

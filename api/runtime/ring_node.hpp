@@ -25,8 +25,8 @@
 #include "base/result.hpp"
 #include "fabric/auth/auth_key.hpp"
 #include "fabric/fabric.hpp"
-#include "ring/config.hpp"
 #include "ring/driver.hpp"
+#include "ring/ring_config.hpp"
 #include "runtime/progress_thread.hpp"
 #include "runtime/ring_transport.hpp"
 
@@ -65,7 +65,7 @@ struct RingNodeOptions {
 // Errc::invalid_argument when the member list is unusable (empty, unsorted,
 // duplicate ids, me missing, more than the ring's maximum).
 Status validate(const RingNodeOptions& options);
-// The member list's part of it (RingNode and MemberNode); `what` names the
+// The member list's part of it (RingNode and MembershipNode); `what` names the
 // options in the error.
 Status validate_members(const std::vector<MemberAddress>& members, fabric::NodeId me,
                         const char* what);

@@ -1,6 +1,6 @@
 // RingTransport: one running ring member, as the CPG layer above sees it.
 //
-// Implemented by RingNode (verbs, static ring), MemberNode (verbs, with
+// Implemented by RingNode (verbs, static ring), MembershipNode (verbs, with
 // membership: failures, reformation, joins) and SimCluster's members (the
 // simulator, for tests). The CPG runtime is written against this interface
 // only, so every cpg_* call is tested over the simulator and runs unchanged

@@ -145,7 +145,7 @@ struct Sink {
       last_seq = del->seq;
     }
     if (last_seq == 0) return;
-    if (auto s = d.release_through(last_seq); !s.ok() && release_error.empty())
+    if (auto s = d.release_through_seq(last_seq); !s.ok() && release_error.empty())
       release_error = s.error().message();
     delivered.store(digest.count());
     delivered.notify_all();

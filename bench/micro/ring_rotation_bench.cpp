@@ -114,7 +114,7 @@ class SimRing {
         ++m.delivered;
       }
       if (last != 0) {
-        (void)m.driver->release_through(last);
+        (void)m.driver->release_through_seq(last);
         worked = true;
       }
       if (!worked) return;

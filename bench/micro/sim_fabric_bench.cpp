@@ -128,7 +128,7 @@ void BM_EventQueuePushPop(benchmark::State& state) {
   for (std::size_t i = 0; i < depth; ++i)
     q.push({rng.below(10'000), 0, 0, 0, EventKind::land, 0});
   for (auto _ : state) {
-    const Event e = q.pop();
+    const SimEvent e = q.pop();
     now = e.time_ns;
     q.push({now + rng.below(10'000), 0, 0, 0, EventKind::land, 0});
   }

@@ -1,5 +1,5 @@
 // member_stream: one member of the separate-hosts test on the runtime with
-// membership (runtime::MemberNode), for the VMs of tests/cluster/. It runs
+// membership (runtime::MembershipNode), for the VMs of tests/cluster/. It runs
 // member_kill_test's member process (support/stream_member.hpp: streams,
 // reports each configuration change with the count and hash of what it
 // delivered since the one before) in a child, and turns its reports into

@@ -15,8 +15,8 @@ read -r -a addrs <<<"${RINGCAST_CLUSTER_ADDRS:?}"
 phases=${CLUSTER_PHASES:-lat bench stream}
 bench_count=${CLUSTER_BENCH_COUNT:-3000}
 stream_rate=${CLUSTER_STREAM_RATE:-100}
-# The stream's program: member (runtime::MemberNode, member_stream) or cpg
-# (the CPG API, cpg_stream: membership once the process node runs MemberNode).
+# The stream's program: member (runtime::MembershipNode, member_stream) or cpg
+# (the CPG API, cpg_stream: membership once the process node runs MembershipNode).
 program=${CLUSTER_PROGRAM:-member}
 conf=/tmp/cluster.conf
 

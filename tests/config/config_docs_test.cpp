@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::config {
 namespace {
@@ -42,7 +42,7 @@ std::string example_from_man_page() {
 TEST(ConfigDocs, TheManPageExampleParses) {
   const std::string example = example_from_man_page();
   ASSERT_FALSE(example.empty()) << "no example in man/man5/ringcast.conf.5";
-  Parsed<Config> c = parse(example, "/etc/ringcast/ringcast.conf");
+  Parsed<ClusterConfig> c = parse(example, "/etc/ringcast/ringcast.conf");
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->totem.max_message_size_bytes, 1u << 20);
   EXPECT_EQ(c->auth.key_file, "/etc/ringcast/authkey");
@@ -53,7 +53,7 @@ TEST(ConfigDocs, TheManPageExampleParses) {
 TEST(ConfigDocs, TheCompleteExampleParses) {
   const std::string example = example_from_docs();
   ASSERT_FALSE(example.empty()) << "no example block in docs/configuration.md";
-  Parsed<Config> c = parse(example, "/etc/ringcast/ringcast.conf");
+  Parsed<ClusterConfig> c = parse(example, "/etc/ringcast/ringcast.conf");
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->totem.token_timeout_ms, 1000u);
   EXPECT_EQ(c->totem.log_size_bytes, 8u << 20);

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::config {
 namespace {
@@ -50,14 +50,14 @@ class ConfigFiles : public ::testing::Test {
 
 TEST_F(ConfigFiles, LoadsAFile) {
   const std::string path = write("ringcast.conf", kThreeNodes);
-  Parsed<Config> c = load(path);
+  Parsed<ClusterConfig> c = load(path);
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->file, path);
   EXPECT_EQ(c->nodes.size(), 3u);
 }
 
 TEST_F(ConfigFiles, MissingFileNamesPathAndErrno) {
-  Parsed<Config> c = load(dir_ + "/nope.conf");
+  Parsed<ClusterConfig> c = load(dir_ + "/nope.conf");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().sys_errno, ENOENT);
   EXPECT_EQ(c.error().message(), dir_ + "/nope.conf: cannot open: " + std::strerror(ENOENT));
@@ -65,7 +65,7 @@ TEST_F(ConfigFiles, MissingFileNamesPathAndErrno) {
 }
 
 TEST_F(ConfigFiles, RefusesADirectoryAndAnOversizedFile) {
-  Parsed<Config> c = load(dir_);
+  Parsed<ClusterConfig> c = load(dir_);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().message(), dir_ + ": not a regular file");
   const std::string big = write("big.conf", std::string(kMaxFileBytes + 1, '#'));
@@ -76,7 +76,7 @@ TEST_F(ConfigFiles, RefusesADirectoryAndAnOversizedFile) {
 
 TEST_F(ConfigFiles, ErrorsInsideTheFileNameIt) {
   const std::string path = write("bad.conf", "totem {\n  token_timeout_ms: 1\n}\n");
-  Parsed<Config> c = load(path);
+  Parsed<ClusterConfig> c = load(path);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().message(),
             path + ":2:21: token_timeout_ms: '1' is out of range (10 to 300000)");
@@ -87,7 +87,7 @@ TEST_F(ConfigFiles, ReadsTheKeyFileRelativeToTheConfig) {
   write("authkey", key);
   const std::string path =
       write("ringcast.conf", "auth {\n  key_file: authkey\n}\n" + std::string(kThreeNodes));
-  Parsed<Config> c = load(path);
+  Parsed<ClusterConfig> c = load(path);
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->auth.key_file, dir_ + "/authkey");
   ASSERT_EQ(c->auth.key.size_bytes(), 32u);
@@ -101,7 +101,7 @@ TEST_F(ConfigFiles, KeyFileProblemsPointAtTheKeyFileLine) {
       write("ringcast.conf", "# cluster\nauth {\n  key_file: authkey\n}\n" + nodes);
   const std::string prefix = conf + ":3: key_file '" + dir_ + "/authkey': ";
 
-  Parsed<Config> c = load(conf);
+  Parsed<ClusterConfig> c = load(conf);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().message(), prefix + "cannot open: " + std::strerror(ENOENT));
 
@@ -138,21 +138,21 @@ TEST(ClusterKeyTest, ComparesAndDescribesWithoutShowingBytes) {
 
 // ---- the local node ----
 
-Config three_nodes() {
-  Parsed<Config> c = parse(kThreeNodes, "ringcast.conf");
+ClusterConfig three_nodes() {
+  Parsed<ClusterConfig> c = parse(kThreeNodes, "ringcast.conf");
   EXPECT_TRUE(c.ok());
   return *c;
 }
 
 TEST(LocalNode, ByEnvironmentNodeId) {
-  const Config c = three_nodes();
+  const ClusterConfig c = three_nodes();
   Parsed<std::size_t> index = find_local_node(c, "3", {});
   ASSERT_TRUE(index.ok()) << index.error().message();
   EXPECT_EQ(*index, 2u);
 }
 
 TEST(LocalNode, BadEnvironmentNodeIds) {
-  const Config c = three_nodes();
+  const ClusterConfig c = three_nodes();
   Parsed<std::size_t> index = find_local_node(c, "x1", {});
   ASSERT_FALSE(index.ok());
   EXPECT_EQ(index.error().message(),
@@ -166,7 +166,7 @@ TEST(LocalNode, BadEnvironmentNodeIds) {
 }
 
 TEST(LocalNode, ByHostAddress) {
-  const Config c = three_nodes();
+  const ClusterConfig c = three_nodes();
   const IpAddress host[] = {*IpAddress::parse("::1"), *IpAddress::parse("fd00::3"),
                             IpAddress::v4(192, 168, 0, 9)};
   Parsed<std::size_t> index = find_local_node(c, "", host);
@@ -175,7 +175,7 @@ TEST(LocalNode, ByHostAddress) {
 }
 
 TEST(LocalNode, NoMatchListsTheHostsAddresses) {
-  const Config c = three_nodes();
+  const ClusterConfig c = three_nodes();
   const IpAddress host[] = {IpAddress::v4(192, 168, 0, 9), *IpAddress::parse("fe80::1")};
   Parsed<std::size_t> index = find_local_node(c, "", host);
   ASSERT_FALSE(index.ok());
@@ -185,7 +185,7 @@ TEST(LocalNode, NoMatchListsTheHostsAddresses) {
 }
 
 TEST(LocalNode, TwoMatchesNeedTheEnvironment) {
-  const Config c = three_nodes();
+  const ClusterConfig c = three_nodes();
   const IpAddress host[] = {IpAddress::v4(10, 0, 0, 1), IpAddress::v4(127, 0, 0, 1)};
   Parsed<std::size_t> index = find_local_node(c, "", host);
   ASSERT_FALSE(index.ok());

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::config {
 namespace {
@@ -17,15 +17,15 @@ constexpr std::string_view kOneNode =
     "  }\n"
     "}\n";
 
-Config parsed(std::string_view text) {
-  Parsed<Config> config = parse(text, "ringcast.conf");
+ClusterConfig parsed(std::string_view text) {
+  Parsed<ClusterConfig> config = parse(text, "ringcast.conf");
   EXPECT_TRUE(config.ok()) << config.error().message();
-  return config.ok() ? *config : Config{};
+  return config.ok() ? *config : ClusterConfig{};
 }
 
 // The full message of the error parse() reports for text.
 std::string error_of(std::string_view text) {
-  Parsed<Config> config = parse(text, "ringcast.conf");
+  Parsed<ClusterConfig> config = parse(text, "ringcast.conf");
   if (config.ok()) return "(no error)";
   return config.error().message();
 }
@@ -39,7 +39,7 @@ std::string with_node(std::string_view node_body) {
 }
 
 TEST(ConfigDefaults, MinimalFileGetsEveryDefault) {
-  const Config c = parsed(kOneNode);
+  const ClusterConfig c = parsed(kOneNode);
   EXPECT_EQ(c.file, "ringcast.conf");
   EXPECT_EQ(c.totem.token_timeout_ms, 1000u);
   EXPECT_EQ(c.totem.token_retransmits_before_loss, 4u);
@@ -82,7 +82,7 @@ TEST(ConfigDefaults, AnUnsetHoldFollowsAShortTokenTimeout) {
 }
 
 TEST(ConfigFormat, ReadsEveryKey) {
-  const Config c = parsed(
+  const ClusterConfig c = parsed(
       "# a comment\n"
       "totem {\n"
       "\ttoken_timeout_ms: 500\n"
@@ -135,7 +135,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
 }
 
 TEST(ConfigFormat, AcceptsCrlfTabsNoSpaceAfterColonAndSectionsInAnyOrder) {
-  const Config c = parsed(
+  const ClusterConfig c = parsed(
       "nodelist{\r\n node {\r\n\tnodeid:3\r\n\taddress:10.1.1.1 \r\n }\r\n}\r\n"
       "totem {\r\n token_timeout_ms:\t100\r\n}");  // no final newline
   EXPECT_EQ(c.nodes[0].nodeid, 3u);
@@ -143,7 +143,7 @@ TEST(ConfigFormat, AcceptsCrlfTabsNoSpaceAfterColonAndSectionsInAnyOrder) {
 }
 
 TEST(ConfigFormat, SameAddressWithDifferentPortsIsFine) {
-  const Config c = parsed(
+  const ClusterConfig c = parsed(
       "nodelist {\n"
       "  node {\n nodeid: 1\n address: 127.0.0.1\n port: 7401\n }\n"
       "  node {\n nodeid: 2\n address: 127.0.0.1\n port: 7402\n }\n"
@@ -153,7 +153,8 @@ TEST(ConfigFormat, SameAddressWithDifferentPortsIsFine) {
 
 TEST(ConfigFormat, RelativeKeyFileIsRelativeToTheConfigFile) {
   const std::string nodes(kOneNode);
-  Parsed<Config> c = parse("auth {\n key_file: authkey\n}\n" + nodes, "/etc/ringcast/r.conf");
+  Parsed<ClusterConfig> c =
+      parse("auth {\n key_file: authkey\n}\n" + nodes, "/etc/ringcast/r.conf");
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->auth.key_file, "/etc/ringcast/authkey");
   EXPECT_EQ(c->auth.key_file_line, 2u);
@@ -466,7 +467,7 @@ TEST(ConfigRuleErrors, TokenHoldShorterThanToken) {
 }
 
 TEST(ConfigErrorConversion, ToErrorKeepsThePlace) {
-  Parsed<Config> c = parse(with_totem("  token_timeout_ms: 5\n"), "r.conf");
+  Parsed<ClusterConfig> c = parse(with_totem("  token_timeout_ms: 5\n"), "r.conf");
   ASSERT_FALSE(c.ok());
   const Error e = c.error().to_error();
   EXPECT_EQ(e.code, Errc::invalid_argument);

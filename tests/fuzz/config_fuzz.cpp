@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "base/assert.hpp"
-#include "config/config.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::config {
 namespace {
@@ -39,14 +39,14 @@ void check_totem(const Totem& t) {
   RC_ASSERT(std::uint64_t{t.token_hold_us} < std::uint64_t{t.token_timeout_ms} * 1000);
 }
 
-void check_config(const Config& c) {
+void check_config(const ClusterConfig& c) {
   check_totem(c.totem);
   RC_ASSERT(!c.nodes.empty() && c.nodes.size() <= kMaxNodes);
   RC_ASSERT(c.rdma.port >= 1);
   RC_ASSERT(c.auth.key.empty() || c.auth.key.size_bytes() >= ClusterKey::kMinBytes);
   RC_ASSERT(c.auth.key.empty() || c.auth.key_file.empty());
   for (std::size_t i = 0; i < c.nodes.size(); ++i) {
-    const Node& n = c.nodes[i];
+    const ClusterNode& n = c.nodes[i];
     RC_ASSERT(n.nodeid != 0 && n.port != 0 && n.line != 0);
     RC_ASSERT(c.node(n.nodeid) == &n);
     for (std::size_t j = 0; j < i; ++j) {
@@ -68,7 +68,7 @@ void check_config(const Config& c) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ringcast::config;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  Parsed<Config> config = parse(text, "fuzz.conf");
+  Parsed<ClusterConfig> config = parse(text, "fuzz.conf");
   if (config.ok()) {
     check_config(*config);
   } else {

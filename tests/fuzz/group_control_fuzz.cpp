@@ -2,7 +2,7 @@
 // they change. The input is a stream of records, each
 //   u8 sender (node = low 2 bits + 1, pid = high bits + 1), u8 length, bytes
 // (the length is cut to what is left). Each payload goes through
-// decode_control and GroupTable::apply_record, and then as a data record
+// decode_group_message and GroupTable::apply_record, and then as a data record
 // through route(). Besides not crashing (ASan + UBSan), the promises checked:
 //   - decode accepts exactly the canonical encoding: re-encoding a decoded
 //     message gives back the same bytes;
@@ -24,19 +24,19 @@ namespace ringcast::groups {
 namespace {
 
 void check_decode(std::span<const std::byte> payload) {
-  auto message = decode_control(payload);
+  auto message = decode_group_message(payload);
   if (!message) {
     for (char c : message.error().message())
       RC_ASSERT(c >= 0x20 && c < 0x7f);
     return;
   }
-  std::array<std::byte, kMaxControlBytes> again{};
-  const std::size_t n = encode_control(*message, again);
+  std::array<std::byte, kMaxGroupMessageBytes> again{};
+  const std::size_t n = encode_group_message(*message, again);
   RC_ASSERT(n == payload.size());
   RC_ASSERT(std::memcmp(again.data(), payload.data(), n) == 0);
 }
 
-void check_apply(GroupTable& table, std::span<const std::byte> payload, Member sender) {
+void check_apply(GroupTable& table, std::span<const std::byte> payload, GroupMember sender) {
   const std::size_t groups_before = table.group_count();
   auto change = table.apply_record(payload, sender);
   if (!change) {
@@ -54,7 +54,7 @@ void check_apply(GroupTable& table, std::span<const std::byte> payload, Member s
   if (change->left.empty() && change->joined.empty()) RC_ASSERT(g != nullptr);
 }
 
-void check_route(GroupTable& table, std::uint32_t key, Member sender) {
+void check_route(GroupTable& table, std::uint32_t key, GroupMember sender) {
   const Group* g = table.route(key, sender);
   if (g == nullptr) return;
   RC_ASSERT(g->key == key);
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   GroupTable table(GroupLimits{.max_groups = 8, .max_members = 4});
   for (std::size_t at = 0; at + 2 <= input.size();) {
     const auto selector = static_cast<std::uint8_t>(input[at]);
-    const Member sender{1u + (selector & 3u), 1u + (selector >> 2)};
+    const GroupMember sender{1u + (selector & 3u), 1u + (selector >> 2)};
     const std::size_t length =
         std::min<std::size_t>(static_cast<std::uint8_t>(input[at + 1]), input.size() - at - 2);
     const auto payload = input.subspan(at + 2, length);
@@ -80,8 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint32_t key =
         group_key(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
     check_route(table, key, sender);
-    if (payload.size() > kControlHeaderBytes) {
-      const auto name = payload.subspan(kControlHeaderBytes);
+    if (payload.size() > kGroupMessageHeaderBytes) {
+      const auto name = payload.subspan(kGroupMessageHeaderBytes);
       check_route(table, group_key({reinterpret_cast<const char*>(name.data()), name.size()}),
                   sender);
     }

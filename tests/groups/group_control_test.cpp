@@ -7,14 +7,14 @@
 #include <vector>
 
 #include "group_test_names.hpp"
-#include "groups/control_message.hpp"
+#include "groups/group_message.hpp"
 
 namespace ringcast::groups {
 namespace {
 
-std::vector<std::byte> encode(const ControlMessage& m) {
-  std::vector<std::byte> out(kMaxControlBytes);
-  out.resize(encode_control(m, out));
+std::vector<std::byte> encode(const GroupMessage& m) {
+  std::vector<std::byte> out(kMaxGroupMessageBytes);
+  out.resize(encode_group_message(m, out));
   return out;
 }
 
@@ -25,20 +25,21 @@ std::vector<std::byte> bytes(std::initializer_list<int> values) {
   return out;
 }
 
-ControlFault fault_of(const std::vector<std::byte>& payload) {
-  auto r = decode_control(payload);
+GroupMessageFault fault_of(const std::vector<std::byte>& payload) {
+  auto r = decode_group_message(payload);
   EXPECT_FALSE(r.ok());
-  return r.ok() ? ControlFault::truncated : r.error().fault;
+  return r.ok() ? GroupMessageFault::truncated : r.error().fault;
 }
 
 TEST(GroupControl, EncodesTheDocumentedLayout) {
-  EXPECT_EQ(encode({ControlKind::leave, "ab"}), bytes({0xC9, 1, 2, 0, 2, 0, 'a', 'b'}));
-  EXPECT_EQ(encode({ControlKind::finalize, std::string(128, 'x')}).size(),
-            kControlHeaderBytes + kMaxNameBytes);
-  EXPECT_EQ(encode({ControlKind::announce, std::string(128, 'x'), 1, 2}).size(), kMaxControlBytes);
-  EXPECT_EQ(encode({ControlKind::announce, "g", 0x01020304, 0x05}),
+  EXPECT_EQ(encode({GroupMessageKind::leave, "ab"}), bytes({0xC9, 1, 2, 0, 2, 0, 'a', 'b'}));
+  EXPECT_EQ(encode({GroupMessageKind::finalize, std::string(128, 'x')}).size(),
+            kGroupMessageHeaderBytes + kMaxNameBytes);
+  EXPECT_EQ(encode({GroupMessageKind::announce, std::string(128, 'x'), 1, 2}).size(),
+            kMaxGroupMessageBytes);
+  EXPECT_EQ(encode({GroupMessageKind::announce, "g", 0x01020304, 0x05}),
             bytes({0xC9, 1, 4, 0, 1, 0, 'g', 4, 3, 2, 1, 5, 0, 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(encode({ControlKind::announce_done, "", 7, 9}),
+  EXPECT_EQ(encode({GroupMessageKind::announce_done, "", 7, 9}),
             bytes({0xC9, 1, 5, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0}));
 }
 
@@ -47,10 +48,11 @@ TEST(GroupControl, RoundTripsEveryKindAndBinaryNames) {
   binary += '\0';
   binary += "\xff\x80z";
   const std::string names[] = {"g", binary, std::string(128, '\xfe'), std::string(127, '\0')};
-  for (ControlKind kind : {ControlKind::join, ControlKind::leave, ControlKind::finalize}) {
+  for (GroupMessageKind kind :
+       {GroupMessageKind::join, GroupMessageKind::leave, GroupMessageKind::finalize}) {
     for (const std::string& name : names) {
-      const ControlMessage m{kind, name};
-      auto decoded = decode_control(encode(m));
+      const GroupMessage m{kind, name};
+      auto decoded = decode_group_message(encode(m));
       ASSERT_TRUE(decoded.ok()) << decoded.error().message();
       EXPECT_EQ(*decoded, m);
     }
@@ -58,61 +60,61 @@ TEST(GroupControl, RoundTripsEveryKindAndBinaryNames) {
 }
 
 TEST(GroupControl, RefusesShortHeaders) {
-  const auto full = encode({ControlKind::join, "g"});
-  for (std::size_t n = 0; n < kControlHeaderBytes; ++n) {
+  const auto full = encode({GroupMessageKind::join, "g"});
+  for (std::size_t n = 0; n < kGroupMessageHeaderBytes; ++n) {
     EXPECT_EQ(fault_of({full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)}),
-              ControlFault::truncated)
+              GroupMessageFault::truncated)
         << n << " bytes";
   }
 }
 
 TEST(GroupControl, RefusesEachBadHeaderField) {
-  EXPECT_EQ(fault_of(bytes({0xC8, 1, 1, 0, 1, 0, 'g'})), ControlFault::bad_magic);
-  EXPECT_EQ(fault_of(bytes({0xC9, 0, 1, 0, 1, 0, 'g'})), ControlFault::bad_version);
-  EXPECT_EQ(fault_of(bytes({0xC9, 2, 1, 0, 1, 0, 'g'})), ControlFault::bad_version);
+  EXPECT_EQ(fault_of(bytes({0xC8, 1, 1, 0, 1, 0, 'g'})), GroupMessageFault::bad_magic);
+  EXPECT_EQ(fault_of(bytes({0xC9, 0, 1, 0, 1, 0, 'g'})), GroupMessageFault::bad_version);
+  EXPECT_EQ(fault_of(bytes({0xC9, 2, 1, 0, 1, 0, 'g'})), GroupMessageFault::bad_version);
   for (int kind : {0, 6, 255})
-    EXPECT_EQ(fault_of(bytes({0xC9, 1, kind, 0, 1, 0, 'g'})), ControlFault::bad_kind) << kind;
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0x80, 1, 0, 'g'})), ControlFault::bad_flags);
+    EXPECT_EQ(fault_of(bytes({0xC9, 1, kind, 0, 1, 0, 'g'})), GroupMessageFault::bad_kind) << kind;
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0x80, 1, 0, 'g'})), GroupMessageFault::bad_flags);
 }
 
 TEST(GroupControl, RefusesBadNameLengths) {
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 0, 0})), ControlFault::empty_name);
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 0, 0, 'g'})), ControlFault::empty_name);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 0, 0})), GroupMessageFault::empty_name);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 0, 0, 'g'})), GroupMessageFault::empty_name);
   // 129 bytes announced and present: too long, whatever follows.
   std::vector<std::byte> long_name = bytes({0xC9, 1, 1, 0, 129, 0});
-  long_name.resize(kControlHeaderBytes + 129, std::byte{'n'});
-  EXPECT_EQ(fault_of(long_name), ControlFault::name_too_long);
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 0xFF, 0xFF, 'g'})), ControlFault::name_too_long);
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 3, 0, 'a', 'b'})), ControlFault::name_truncated);
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 1, 0})), ControlFault::name_truncated);
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 1, 0, 'a', 'b'})), ControlFault::trailing_bytes);
+  long_name.resize(kGroupMessageHeaderBytes + 129, std::byte{'n'});
+  EXPECT_EQ(fault_of(long_name), GroupMessageFault::name_too_long);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 0xFF, 0xFF, 'g'})), GroupMessageFault::name_too_long);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 3, 0, 'a', 'b'})), GroupMessageFault::name_truncated);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 1, 0})), GroupMessageFault::name_truncated);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 1, 0, 1, 0, 'a', 'b'})), GroupMessageFault::trailing_bytes);
 }
 
 TEST(GroupControl, AnnounceKindsCarryTheirRing) {
-  for (const ControlMessage& m : {ControlMessage{ControlKind::announce, "g\0x", 3, 1ull << 40},
-                                  ControlMessage{ControlKind::announce_done, "", 0xFFFFFFFF, 1}}) {
-    auto decoded = decode_control(encode(m));
+  for (const GroupMessage& m : {GroupMessage{GroupMessageKind::announce, "g\0x", 3, 1ull << 40},
+                                GroupMessage{GroupMessageKind::announce_done, "", 0xFFFFFFFF, 1}}) {
+    auto decoded = decode_group_message(encode(m));
     ASSERT_TRUE(decoded.ok());
     EXPECT_EQ(*decoded, m);
   }
   // announce needs a name, announce_done has none; both need all 12 ring bytes.
   EXPECT_EQ(fault_of(bytes({0xC9, 1, 4, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})),
-            ControlFault::empty_name);
+            GroupMessageFault::empty_name);
   EXPECT_EQ(fault_of(bytes({0xC9, 1, 5, 0, 1, 0, 'g', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0})),
-            ControlFault::unexpected_name);
-  std::vector<std::byte> full = encode({ControlKind::announce, "g", 1, 1});
-  for (std::size_t n = kControlHeaderBytes + 1; n < full.size(); ++n) {
+            GroupMessageFault::unexpected_name);
+  std::vector<std::byte> full = encode({GroupMessageKind::announce, "g", 1, 1});
+  for (std::size_t n = kGroupMessageHeaderBytes + 1; n < full.size(); ++n) {
     EXPECT_EQ(fault_of(std::vector<std::byte>(full.begin(), full.begin() + n)),
-              ControlFault::ring_truncated)
+              GroupMessageFault::ring_truncated)
         << n;
   }
   full.push_back(std::byte{0});
-  EXPECT_EQ(fault_of(full), ControlFault::trailing_bytes);
-  EXPECT_EQ(fault_of(bytes({0xC9, 1, 5, 0, 0, 0})), ControlFault::ring_truncated);
+  EXPECT_EQ(fault_of(full), GroupMessageFault::trailing_bytes);
+  EXPECT_EQ(fault_of(bytes({0xC9, 1, 5, 0, 0, 0})), GroupMessageFault::ring_truncated);
 }
 
 TEST(GroupControl, ErrorMessagesArePrintableAndNameTheFault) {
-  auto r = decode_control(bytes({0xC9, 1, 1, 0, 3, 0, '\x1b', '\n'}));
+  auto r = decode_group_message(bytes({0xC9, 1, 1, 0, 3, 0, '\x1b', '\n'}));
   ASSERT_FALSE(r.ok());
   const std::string text = r.error().message();
   EXPECT_EQ(text, "group control message refused: name_truncated (payload of 8 bytes)");

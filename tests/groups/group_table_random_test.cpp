@@ -24,25 +24,27 @@ class Model {
  public:
   explicit Model(GroupLimits limits) : limits_(limits) {}
 
-  Result<ViewChange, Ignored> apply(const ControlMessage& m, Member s) {
-    if (m.kind == ControlKind::join) return join(m.name, s);
-    return leave(m.name, s, m.kind == ControlKind::leave ? Reason::leave : Reason::procdown);
+  Result<GroupViewChange, Ignored> apply(const GroupMessage& m, GroupMember s) {
+    if (m.kind == GroupMessageKind::join) return join(m.name, s);
+    return leave(
+        m.name, s,
+        m.kind == GroupMessageKind::leave ? GroupChangeReason::leave : GroupChangeReason::procdown);
   }
 
-  std::optional<std::string> route(std::uint32_t key, Member s) const {
+  std::optional<std::string> route(std::uint32_t key, GroupMember s) const {
     for (const Group& g : groups_) {
       if (g.key == key && contains(g, s)) return g.name;
     }
     return std::nullopt;
   }
 
-  std::vector<ViewChange> remove_nodes(const std::vector<NodeId>& gone) {
-    std::vector<ViewChange> out;
+  std::vector<GroupViewChange> remove_nodes(const std::vector<NodeId>& gone) {
+    std::vector<GroupViewChange> out;
     for (Group& g : sorted()) {
-      ViewChange v{g.name, g.key, {}, {}, {}};
-      for (Member m : g.members) {
+      GroupViewChange v{g.name, g.key, {}, {}, {}};
+      for (GroupMember m : g.members) {
         const bool goes = std::find(gone.begin(), gone.end(), m.node) != gone.end();
-        if (goes) v.left.push_back({m, Reason::nodedown});
+        if (goes) v.left.push_back({m, GroupChangeReason::nodedown});
         if (!goes) v.members.push_back(m);
       }
       if (!v.left.empty()) out.push_back(v);
@@ -64,7 +66,7 @@ class Model {
   }
 
  private:
-  static bool contains(const Group& g, Member s) {
+  static bool contains(const Group& g, GroupMember s) {
     return std::find(g.members.begin(), g.members.end(), s) != g.members.end();
   }
 
@@ -75,7 +77,7 @@ class Model {
     return nullptr;
   }
 
-  Result<ViewChange, Ignored> join(const std::string& name, Member s) {
+  Result<GroupViewChange, Ignored> join(const std::string& name, GroupMember s) {
     for (const Group& g : groups_) {
       if (g.key != group_key(name) || !contains(g, s)) continue;
       return Ignored{g.name == name ? IgnoreReason::already_member : IgnoreReason::key_conflict};
@@ -89,14 +91,15 @@ class Model {
     }
     if (g == nullptr) g = &groups_.emplace_back(Group{name, group_key(name), {}});
     g->members.push_back(s);
-    return ViewChange{name, g->key, g->members, {}, {{s, Reason::join}}};
+    return GroupViewChange{name, g->key, g->members, {}, {{s, GroupChangeReason::join}}};
   }
 
-  Result<ViewChange, Ignored> leave(const std::string& name, Member s, Reason reason) {
+  Result<GroupViewChange, Ignored> leave(const std::string& name, GroupMember s,
+                                         GroupChangeReason reason) {
     Group* g = by_name(name);
     if (g == nullptr || !contains(*g, s)) return Ignored{IgnoreReason::not_member};
     std::erase(g->members, s);
-    ViewChange v{name, g->key, g->members, {{s, reason}}, {}};
+    GroupViewChange v{name, g->key, g->members, {{s, reason}}, {}};
     std::erase_if(groups_, [](const Group& x) { return x.members.empty(); });
     return v;
   }
@@ -105,7 +108,8 @@ class Model {
   std::vector<Group> groups_;
 };
 
-void expect_same(const Result<ViewChange, Ignored>& got, const Result<ViewChange, Ignored>& want) {
+void expect_same(const Result<GroupViewChange, Ignored>& got,
+                 const Result<GroupViewChange, Ignored>& want) {
   ASSERT_EQ(got.ok(), want.ok());
   if (got.ok()) {
     EXPECT_EQ(*got, *want);
@@ -125,8 +129,8 @@ class Stream {
   std::uint32_t below(std::uint32_t n) { return static_cast<std::uint32_t>(rng_() % n); }
   bool chance(std::uint32_t percent) { return below(100) < percent; }
   const std::string& name() { return names_[below(static_cast<std::uint32_t>(names_.size()))]; }
-  Member member() { return {1 + below(4), 1 + below(3)}; }
-  ControlKind kind() { return static_cast<ControlKind>(1 + below(3)); }
+  GroupMember member() { return {1 + below(4), 1 + below(3)}; }
+  GroupMessageKind kind() { return static_cast<GroupMessageKind>(1 + below(3)); }
   std::uint32_t key() {
     return chance(80) ? group_key(name()) : static_cast<std::uint32_t>(rng_());
   }
@@ -134,8 +138,8 @@ class Stream {
   // Junk that arrives on the control group: random bytes, or a valid message
   // with one byte changed or cut short.
   std::vector<std::byte> junk() {
-    std::vector<std::byte> out(kMaxControlBytes);
-    out.resize(encode_control({kind(), name()}, out));
+    std::vector<std::byte> out(kMaxGroupMessageBytes);
+    out.resize(encode_group_message({kind(), name()}, out));
     if (chance(30)) {
       out.resize(below(150));
       for (std::byte& b : out)
@@ -161,7 +165,7 @@ class Stream {
   std::vector<std::string> names_;
 };
 
-// Three tables: one fed ControlMessages, one fed encoded records, and a copy
+// Three tables: one fed GroupMessages, one fed encoded records, and a copy
 // of the first taken halfway. All must agree with the model at every step.
 void run_seed(std::uint64_t seed, GroupLimits limits, int steps) {
   SCOPED_TRACE("RINGCAST_GROUP_SEED=" + std::to_string(seed));
@@ -173,17 +177,17 @@ void run_seed(std::uint64_t seed, GroupLimits limits, int steps) {
     if (step == steps / 2) tables.push_back(tables[0]);
     const std::uint32_t what = s.below(100);
     if (what < 40) {
-      const ControlMessage m{s.kind(), s.name()};
-      const Member sender = s.member();
+      const GroupMessage m{s.kind(), s.name()};
+      const GroupMember sender = s.member();
       const auto want = model.apply(m, sender);
-      std::vector<std::byte> record(kMaxControlBytes);
-      record.resize(encode_control(m, record));
+      std::vector<std::byte> record(kMaxGroupMessageBytes);
+      record.resize(encode_group_message(m, record));
       for (std::size_t i = 0; i < tables.size(); ++i)
         expect_same(i == 1 ? tables[i].apply_record(record, sender) : tables[i].apply(m, sender),
                     want);
     } else if (what < 80) {
       const std::uint32_t key = s.key();
-      const Member sender = s.member();
+      const GroupMember sender = s.member();
       const std::optional<std::string> want = model.route(key, sender);
       expect_dropped += want ? 0 : 1;
       for (GroupTable& t : tables) {
@@ -195,17 +199,17 @@ void run_seed(std::uint64_t seed, GroupLimits limits, int steps) {
       }
     } else if (what < 97) {
       const std::vector<std::byte> junk = s.junk();
-      const Member sender = s.member();
-      auto decoded = decode_control(junk);
+      const GroupMember sender = s.member();
+      auto decoded = decode_group_message(junk);
       expect_invalid += decoded ? 0 : 1;
-      const auto want = decoded
-                            ? model.apply(*decoded, sender)
-                            : Result<ViewChange, Ignored>(Ignored{IgnoreReason::invalid_control});
+      const auto want =
+          decoded ? model.apply(*decoded, sender)
+                  : Result<GroupViewChange, Ignored>(Ignored{IgnoreReason::invalid_control});
       for (GroupTable& t : tables)
         expect_same(t.apply_record(junk, sender), want);
     } else {
       const std::vector<NodeId> gone = s.some_nodes();
-      const std::vector<ViewChange> want = model.remove_nodes(gone);
+      const std::vector<GroupViewChange> want = model.remove_nodes(gone);
       for (GroupTable& t : tables)
         EXPECT_EQ(t.remove_nodes(gone), want);
     }

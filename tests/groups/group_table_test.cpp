@@ -13,84 +13,85 @@
 namespace ringcast::groups {
 namespace {
 
-constexpr Member kA{1, 100};
-constexpr Member kB{2, 200};
-constexpr Member kC{3, 300};
+constexpr GroupMember kA{1, 100};
+constexpr GroupMember kB{2, 200};
+constexpr GroupMember kC{3, 300};
 
-ViewChange must_change(Result<ViewChange, Ignored> r) {
+GroupViewChange must_change(Result<GroupViewChange, Ignored> r) {
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
-  return r.ok() ? *r : ViewChange{};
+  return r.ok() ? *r : GroupViewChange{};
 }
 
-IgnoreReason must_ignore(const Result<ViewChange, Ignored>& r) {
+IgnoreReason must_ignore(const Result<GroupViewChange, Ignored>& r) {
   EXPECT_FALSE(r.ok());
   return r.ok() ? IgnoreReason::invalid_control : r.error().reason;
 }
 
-std::vector<Member> members_of(const GroupTable& t, std::string_view name) {
+std::vector<GroupMember> members_of(const GroupTable& t, std::string_view name) {
   const Group* g = t.find(name);
-  return g == nullptr ? std::vector<Member>{} : g->members;
+  return g == nullptr ? std::vector<GroupMember>{} : g->members;
 }
 
 TEST(GroupTable, AJoinCreatesTheGroupAndTheJoinerSeesItself) {
   GroupTable t;
-  ViewChange v = must_change(t.apply({ControlKind::join, "g"}, kA));
+  GroupViewChange v = must_change(t.apply({GroupMessageKind::join, "g"}, kA));
   EXPECT_EQ(v.name, "g");
   EXPECT_EQ(v.key, group_key("g"));
-  EXPECT_EQ(v.members, std::vector<Member>{kA});
+  EXPECT_EQ(v.members, std::vector<GroupMember>{kA});
   EXPECT_TRUE(v.left.empty());
-  EXPECT_EQ(v.joined, (std::vector<MemberChange>{{kA, Reason::join}}));
+  EXPECT_EQ(v.joined, (std::vector<GroupMemberChange>{{kA, GroupChangeReason::join}}));
   ASSERT_NE(t.find("g"), nullptr);
   EXPECT_EQ(t.group_count(), 1u);
 }
 
 TEST(GroupTable, MembersAreInJoinOrder) {
   GroupTable t;
-  for (Member m : {kC, kA, kB})
-    must_change(t.apply({ControlKind::join, "g"}, m));
-  EXPECT_EQ(members_of(t, "g"), (std::vector<Member>{kC, kA, kB}));
+  for (GroupMember m : {kC, kA, kB})
+    must_change(t.apply({GroupMessageKind::join, "g"}, m));
+  EXPECT_EQ(members_of(t, "g"), (std::vector<GroupMember>{kC, kA, kB}));
 }
 
 TEST(GroupTable, LeaveAndFinalizeRemoveWithTheirReasons) {
   GroupTable t;
-  for (Member m : {kA, kB, kC})
-    must_change(t.apply({ControlKind::join, "g"}, m));
-  ViewChange left = must_change(t.apply({ControlKind::leave, "g"}, kB));
-  EXPECT_EQ(left.members, (std::vector<Member>{kA, kC}));
-  EXPECT_EQ(left.left, (std::vector<MemberChange>{{kB, Reason::leave}}));
+  for (GroupMember m : {kA, kB, kC})
+    must_change(t.apply({GroupMessageKind::join, "g"}, m));
+  GroupViewChange left = must_change(t.apply({GroupMessageKind::leave, "g"}, kB));
+  EXPECT_EQ(left.members, (std::vector<GroupMember>{kA, kC}));
+  EXPECT_EQ(left.left, (std::vector<GroupMemberChange>{{kB, GroupChangeReason::leave}}));
   EXPECT_TRUE(left.joined.empty());
-  ViewChange closed = must_change(t.apply({ControlKind::finalize, "g"}, kA));
-  EXPECT_EQ(closed.members, std::vector<Member>{kC});
-  EXPECT_EQ(closed.left, (std::vector<MemberChange>{{kA, Reason::procdown}}));
+  GroupViewChange closed = must_change(t.apply({GroupMessageKind::finalize, "g"}, kA));
+  EXPECT_EQ(closed.members, std::vector<GroupMember>{kC});
+  EXPECT_EQ(closed.left, (std::vector<GroupMemberChange>{{kA, GroupChangeReason::procdown}}));
 }
 
 TEST(GroupTable, TheLastLeaveRemovesTheGroupAndARejoinStartsAgain) {
   GroupTable t;
-  must_change(t.apply({ControlKind::join, "g"}, kA));
-  must_change(t.apply({ControlKind::join, "g"}, kB));
-  must_change(t.apply({ControlKind::leave, "g"}, kA));
-  ViewChange last = must_change(t.apply({ControlKind::leave, "g"}, kB));
+  must_change(t.apply({GroupMessageKind::join, "g"}, kA));
+  must_change(t.apply({GroupMessageKind::join, "g"}, kB));
+  must_change(t.apply({GroupMessageKind::leave, "g"}, kA));
+  GroupViewChange last = must_change(t.apply({GroupMessageKind::leave, "g"}, kB));
   EXPECT_TRUE(last.members.empty());
   EXPECT_EQ(t.find("g"), nullptr);
   EXPECT_EQ(t.group_count(), 0u);
   EXPECT_EQ(t.route(group_key("g"), kB), nullptr);
-  must_change(t.apply({ControlKind::join, "g"}, kB));
-  ViewChange again = must_change(t.apply({ControlKind::join, "g"}, kA));
-  EXPECT_EQ(again.members, (std::vector<Member>{kB, kA}));  // the rejoiner is last
+  must_change(t.apply({GroupMessageKind::join, "g"}, kB));
+  GroupViewChange again = must_change(t.apply({GroupMessageKind::join, "g"}, kA));
+  EXPECT_EQ(again.members, (std::vector<GroupMember>{kB, kA}));  // the rejoiner is last
 }
 
 TEST(GroupTable, IgnoredMessagesChangeNothingAndAreCounted) {
   GroupTable t;
-  must_change(t.apply({ControlKind::join, "g"}, kA));
+  must_change(t.apply({GroupMessageKind::join, "g"}, kA));
   const GroupTable before = t;
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, "g"}, kA)), IgnoreReason::already_member);
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "g"}, kB)), IgnoreReason::not_member);
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::finalize, "g"}, kB)), IgnoreReason::not_member);
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "nowhere"}, kA)), IgnoreReason::not_member);
-  // Same pid on another node, same node with another pid: other members.
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "g"}, {kA.node, kA.pid + 1})),
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::join, "g"}, kA)), IgnoreReason::already_member);
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::leave, "g"}, kB)), IgnoreReason::not_member);
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::finalize, "g"}, kB)), IgnoreReason::not_member);
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::leave, "nowhere"}, kA)),
             IgnoreReason::not_member);
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, "g"}, {kA.node + 1, kA.pid})),
+  // Same pid on another node, same node with another pid: other members.
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::leave, "g"}, {kA.node, kA.pid + 1})),
+            IgnoreReason::not_member);
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::leave, "g"}, {kA.node + 1, kA.pid})),
             IgnoreReason::not_member);
   EXPECT_EQ(t.counters().joins_ignored, 1u);
   EXPECT_EQ(t.counters().leaves_ignored, 5u);
@@ -100,25 +101,25 @@ TEST(GroupTable, IgnoredMessagesChangeNothingAndAreCounted) {
 
 TEST(GroupTable, ApplyRecordDecodesAndCountsInvalidPayloads) {
   GroupTable t;
-  std::array<std::byte, kMaxControlBytes> buffer{};
-  const std::size_t n = encode_control({ControlKind::join, "g"}, buffer);
+  std::array<std::byte, kMaxGroupMessageBytes> buffer{};
+  const std::size_t n = encode_group_message({GroupMessageKind::join, "g"}, buffer);
   EXPECT_TRUE(t.apply_record(std::span(buffer).first(n), kA).ok());
   auto bad = t.apply_record(std::span(buffer).first(n - 1), kB);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().reason, IgnoreReason::invalid_control);
-  EXPECT_EQ(bad.error().fault, ControlFault::name_truncated);
+  EXPECT_EQ(bad.error().fault, GroupMessageFault::name_truncated);
   EXPECT_EQ(bad.error().message(), "ignored: invalid_control (name_truncated)");
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, ""}, kB)), IgnoreReason::invalid_control);
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, std::string(129, 'x')}, kB)),
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::join, ""}, kB)), IgnoreReason::invalid_control);
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::join, std::string(129, 'x')}, kB)),
             IgnoreReason::invalid_control);
   EXPECT_EQ(t.counters().control_invalid, 3u);
-  EXPECT_EQ(members_of(t, "g"), std::vector<Member>{kA});
+  EXPECT_EQ(members_of(t, "g"), std::vector<GroupMember>{kA});
 }
 
 TEST(GroupTable, RoutesOnlyMembersData) {
   GroupTable t;
-  must_change(t.apply({ControlKind::join, "g"}, kA));
-  must_change(t.apply({ControlKind::join, "h"}, kB));
+  must_change(t.apply({GroupMessageKind::join, "g"}, kA));
+  must_change(t.apply({GroupMessageKind::join, "h"}, kB));
   const Group* g = t.route(group_key("g"), kA);
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->name, "g");
@@ -126,8 +127,8 @@ TEST(GroupTable, RoutesOnlyMembersData) {
   EXPECT_EQ(t.route(group_key("g"), kC), nullptr);  // in no group
   EXPECT_EQ(t.route(kControlGroup, kA), nullptr);
   EXPECT_EQ(t.counters().data_dropped_not_member, 3u);
-  must_change(t.apply({ControlKind::leave, "g"}, kA));
-  must_change(t.apply({ControlKind::join, "g"}, kB));
+  must_change(t.apply({GroupMessageKind::leave, "g"}, kA));
+  must_change(t.apply({GroupMessageKind::join, "g"}, kB));
   EXPECT_EQ(t.route(group_key("g"), kA), nullptr);  // left: its later data is junk
   EXPECT_EQ(t.route(group_key("g"), kB)->name, "g");
 }
@@ -140,18 +141,19 @@ TEST(GroupTable, NamesSharingAKeyRouteBySender) {
   ASSERT_EQ(group_key(*second), key);
 
   GroupTable t;
-  must_change(t.apply({ControlKind::join, first}, kA));
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, *second}, kA)), IgnoreReason::key_conflict);
+  must_change(t.apply({GroupMessageKind::join, first}, kA));
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::join, *second}, kA)),
+            IgnoreReason::key_conflict);
   EXPECT_EQ(t.counters().key_conflicts, 1u);
   EXPECT_EQ(t.find(*second), nullptr);  // a refused join creates nothing
-  must_change(t.apply({ControlKind::join, *second}, kB));
+  must_change(t.apply({GroupMessageKind::join, *second}, kB));
   EXPECT_EQ(t.route(key, kA)->name, first);
   EXPECT_EQ(t.route(key, kB)->name, *second);
   EXPECT_EQ(t.route(key, kC), nullptr);
   // Leaving the other name does not touch the first membership.
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::leave, *second}, kA)), IgnoreReason::not_member);
-  must_change(t.apply({ControlKind::leave, first}, kA));
-  must_change(t.apply({ControlKind::join, *second}, kA));  // no conflict any more
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::leave, *second}, kA)), IgnoreReason::not_member);
+  must_change(t.apply({GroupMessageKind::leave, first}, kA));
+  must_change(t.apply({GroupMessageKind::join, *second}, kA));  // no conflict any more
   EXPECT_EQ(t.route(key, kA)->name, *second);
 }
 
@@ -159,7 +161,7 @@ TEST(GroupTable, BinaryNamesAreDistinctAndSortedAsBytes) {
   GroupTable t;
   const std::string names[] = {"\xff", "a", std::string("a\0", 2), "B", "\x80x"};
   for (const std::string& n : names)
-    must_change(t.apply({ControlKind::join, n}, kA));
+    must_change(t.apply({GroupMessageKind::join, n}, kA));
   std::vector<std::string> order;
   t.for_each_group([&](const Group& g) { order.push_back(g.name); });
   EXPECT_EQ(order, (std::vector<std::string>{"B", "a", std::string("a\0", 2), "\x80x", "\xff"}));
@@ -167,32 +169,32 @@ TEST(GroupTable, BinaryNamesAreDistinctAndSortedAsBytes) {
 
 TEST(GroupTable, NodesLeavingTheRingLeaveEveryGroupWithNodeDown) {
   GroupTable t;
-  const Member a2{1, 101}, b2{2, 201};
-  for (Member m : {kB, kA, kC, b2})
-    must_change(t.apply({ControlKind::join, "b"}, m));
-  for (Member m : {kC, kB})
-    must_change(t.apply({ControlKind::join, "c"}, m));
-  for (Member m : {kA, a2})
-    must_change(t.apply({ControlKind::join, "a"}, m));
-  must_change(t.apply({ControlKind::join, "only-gone"}, kC));
+  const GroupMember a2{1, 101}, b2{2, 201};
+  for (GroupMember m : {kB, kA, kC, b2})
+    must_change(t.apply({GroupMessageKind::join, "b"}, m));
+  for (GroupMember m : {kC, kB})
+    must_change(t.apply({GroupMessageKind::join, "c"}, m));
+  for (GroupMember m : {kA, a2})
+    must_change(t.apply({GroupMessageKind::join, "a"}, m));
+  must_change(t.apply({GroupMessageKind::join, "only-gone"}, kC));
 
   const NodeId gone[] = {3, 2};
-  std::vector<ViewChange> changes = t.remove_nodes(gone);
+  std::vector<GroupViewChange> changes = t.remove_nodes(gone);
   ASSERT_EQ(changes.size(), 3u);  // "a" has nobody on nodes 2 and 3
   EXPECT_EQ(changes[0].name, "b");
-  EXPECT_EQ(changes[0].members, std::vector<Member>{kA});
-  EXPECT_EQ(changes[0].left,
-            (std::vector<MemberChange>{
-                {kB, Reason::nodedown}, {kC, Reason::nodedown}, {b2, Reason::nodedown}}));
+  EXPECT_EQ(changes[0].members, std::vector<GroupMember>{kA});
+  EXPECT_EQ(changes[0].left, (std::vector<GroupMemberChange>{{kB, GroupChangeReason::nodedown},
+                                                             {kC, GroupChangeReason::nodedown},
+                                                             {b2, GroupChangeReason::nodedown}}));
   EXPECT_TRUE(changes[0].joined.empty());
   EXPECT_EQ(changes[1].name, "c");
   EXPECT_TRUE(changes[1].members.empty());
-  EXPECT_EQ(changes[1].left,
-            (std::vector<MemberChange>{{kC, Reason::nodedown}, {kB, Reason::nodedown}}));
+  EXPECT_EQ(changes[1].left, (std::vector<GroupMemberChange>{{kC, GroupChangeReason::nodedown},
+                                                             {kB, GroupChangeReason::nodedown}}));
   EXPECT_EQ(changes[2].name, "only-gone");
   EXPECT_EQ(t.group_count(), 2u);
   EXPECT_EQ(t.find("c"), nullptr);
-  EXPECT_EQ(members_of(t, "a"), (std::vector<Member>{kA, a2}));
+  EXPECT_EQ(members_of(t, "a"), (std::vector<GroupMember>{kA, a2}));
   EXPECT_EQ(t.route(group_key("b"), kB), nullptr);
   EXPECT_EQ(t.route(group_key("b"), kA)->name, "b");
   EXPECT_TRUE(t.remove_nodes(gone).empty());
@@ -201,35 +203,36 @@ TEST(GroupTable, NodesLeavingTheRingLeaveEveryGroupWithNodeDown) {
 TEST(GroupTable, AGroupHoldsAtMost128Members) {
   GroupTable t;
   for (std::uint32_t pid = 1; pid <= 128; ++pid)
-    must_change(t.apply({ControlKind::join, "g"}, {1, pid}));
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, "g"}, {1, 129})), IgnoreReason::group_full);
+    must_change(t.apply({GroupMessageKind::join, "g"}, {1, pid}));
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::join, "g"}, {1, 129})),
+            IgnoreReason::group_full);
   EXPECT_EQ(t.counters().joins_over_limit, 1u);
   EXPECT_EQ(members_of(t, "g").size(), 128u);
   EXPECT_EQ(t.route(group_key("g"), {1, 129}), nullptr);
-  must_change(t.apply({ControlKind::leave, "g"}, {1, 7}));
-  must_change(t.apply({ControlKind::join, "g"}, {1, 129}));  // room again
+  must_change(t.apply({GroupMessageKind::leave, "g"}, {1, 7}));
+  must_change(t.apply({GroupMessageKind::join, "g"}, {1, 129}));  // room again
 }
 
 TEST(GroupTable, TheTableHoldsAtMost4096Groups) {
   GroupTable t;
   EXPECT_EQ(t.limits().max_groups, 4096u);
   for (int i = 0; i < 4096; ++i)
-    must_change(t.apply({ControlKind::join, "g" + std::to_string(i)}, kA));
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::join, "one-more"}, kB)),
+    must_change(t.apply({GroupMessageKind::join, "g" + std::to_string(i)}, kA));
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::join, "one-more"}, kB)),
             IgnoreReason::too_many_groups);
   EXPECT_EQ(t.find("one-more"), nullptr);
-  must_change(t.apply({ControlKind::join, "g0"}, kB));  // existing groups still grow
+  must_change(t.apply({GroupMessageKind::join, "g0"}, kB));  // existing groups still grow
   EXPECT_EQ(t.group_count(), 4096u);
-  must_change(t.apply({ControlKind::finalize, "g17"}, kA));
-  must_change(t.apply({ControlKind::join, "one-more"}, kB));
+  must_change(t.apply({GroupMessageKind::finalize, "g17"}, kA));
+  must_change(t.apply({GroupMessageKind::join, "one-more"}, kB));
 }
 
 TEST(GroupTable, ACopyIsAnIndependentSnapshot) {
   GroupTable t;
-  must_change(t.apply({ControlKind::join, "g"}, kA));
+  must_change(t.apply({GroupMessageKind::join, "g"}, kA));
   GroupTable copy = t;
   EXPECT_EQ(copy, t);
-  must_change(t.apply({ControlKind::leave, "g"}, kA));
+  must_change(t.apply({GroupMessageKind::leave, "g"}, kA));
   EXPECT_NE(copy, t);
   EXPECT_EQ(t.find("g"), nullptr);
   EXPECT_EQ(copy.route(group_key("g"), kA)->name, "g");
@@ -249,51 +252,57 @@ namespace {
 TEST(GroupTable, AnnouncesMergeTwoSidesIntoOneOrder) {
   GroupTable left;
   GroupTable right;
-  must_change(left.apply({ControlKind::join, "g"}, kB));
-  must_change(left.apply({ControlKind::join, "g"}, kA));
-  must_change(right.apply({ControlKind::join, "g"}, kC));
-  must_change(right.apply({ControlKind::join, "h"}, kC));
+  must_change(left.apply({GroupMessageKind::join, "g"}, kB));
+  must_change(left.apply({GroupMessageKind::join, "g"}, kA));
+  must_change(right.apply({GroupMessageKind::join, "g"}, kC));
+  must_change(right.apply({GroupMessageKind::join, "h"}, kC));
   // The ring's order: A's announce, C's two, then B's.
-  const std::vector<std::pair<ControlMessage, Member>> order = {
-      {{ControlKind::announce, "g", 1, 9}, kA},     {{ControlKind::announce_done, "", 1, 9}, kA},
-      {{ControlKind::announce, "g", 1, 9}, kC},     {{ControlKind::announce, "h", 1, 9}, kC},
-      {{ControlKind::announce_done, "", 1, 9}, kC}, {{ControlKind::announce, "g", 1, 9}, kB},
-      {{ControlKind::announce_done, "", 1, 9}, kB},
+  const std::vector<std::pair<GroupMessage, GroupMember>> order = {
+      {{GroupMessageKind::announce, "g", 1, 9}, kA},
+      {{GroupMessageKind::announce_done, "", 1, 9}, kA},
+      {{GroupMessageKind::announce, "g", 1, 9}, kC},
+      {{GroupMessageKind::announce, "h", 1, 9}, kC},
+      {{GroupMessageKind::announce_done, "", 1, 9}, kC},
+      {{GroupMessageKind::announce, "g", 1, 9}, kB},
+      {{GroupMessageKind::announce_done, "", 1, 9}, kB},
   };
-  std::vector<MemberChange> left_ups;
-  std::vector<MemberChange> right_ups;
+  std::vector<GroupMemberChange> left_ups;
+  std::vector<GroupMemberChange> right_ups;
   for (const auto& [m, sender] : order) {
     for (auto [table, ups] : {std::pair{&left, &left_ups}, std::pair{&right, &right_ups}}) {
       auto r = table->apply(m, sender);
-      if (m.kind == ControlKind::announce_done) {
+      if (m.kind == GroupMessageKind::announce_done) {
         EXPECT_EQ(must_ignore(r), IgnoreReason::no_group_change);
         continue;
       }
-      ViewChange v = must_change(r);
+      GroupViewChange v = must_change(r);
       EXPECT_TRUE(v.left.empty());
       ups->insert(ups->end(), v.joined.begin(), v.joined.end());
     }
   }
   EXPECT_EQ(left, right);
-  EXPECT_EQ(members_of(left, "g"), (std::vector<Member>{kA, kC, kB}));
-  EXPECT_EQ(members_of(left, "h"), std::vector<Member>{kC});
-  EXPECT_EQ(left_ups, (std::vector<MemberChange>{{kC, Reason::nodeup}, {kC, Reason::nodeup}}));
-  EXPECT_EQ(right_ups, (std::vector<MemberChange>{{kA, Reason::nodeup}, {kB, Reason::nodeup}}));
+  EXPECT_EQ(members_of(left, "g"), (std::vector<GroupMember>{kA, kC, kB}));
+  EXPECT_EQ(members_of(left, "h"), std::vector<GroupMember>{kC});
+  EXPECT_EQ(left_ups, (std::vector<GroupMemberChange>{{kC, GroupChangeReason::nodeup},
+                                                      {kC, GroupChangeReason::nodeup}}));
+  EXPECT_EQ(right_ups, (std::vector<GroupMemberChange>{{kA, GroupChangeReason::nodeup},
+                                                       {kB, GroupChangeReason::nodeup}}));
   // Routes follow: C's data to h now reaches the left side's table.
   EXPECT_NE(left.route(group_key("h"), kC), nullptr);
 }
 
 TEST(GroupTable, AnnouncesFollowTheJoinRules) {
   GroupTable t(GroupLimits{.max_groups = 1, .max_members = 1});
-  must_change(t.apply({ControlKind::join, "g"}, kA));
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::announce, "g", 1, 1}, kB)), IgnoreReason::group_full);
-  EXPECT_EQ(must_ignore(t.apply({ControlKind::announce, "h", 1, 1}, kB)),
+  must_change(t.apply({GroupMessageKind::join, "g"}, kA));
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::announce, "g", 1, 1}, kB)),
+            IgnoreReason::group_full);
+  EXPECT_EQ(must_ignore(t.apply({GroupMessageKind::announce, "h", 1, 1}, kB)),
             IgnoreReason::too_many_groups);
   EXPECT_EQ(t.counters().joins_over_limit, 2u);
   // A member announcing again stays, alone: an empty change.
-  ViewChange v = must_change(t.apply({ControlKind::announce, "g", 1, 1}, kA));
+  GroupViewChange v = must_change(t.apply({GroupMessageKind::announce, "g", 1, 1}, kA));
   EXPECT_TRUE(v.joined.empty() && v.left.empty());
-  EXPECT_EQ(v.members, std::vector<Member>{kA});
+  EXPECT_EQ(v.members, std::vector<GroupMember>{kA});
 }
 
 }  // namespace

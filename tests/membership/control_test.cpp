@@ -7,52 +7,52 @@
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
 #include "fabric/sim/random.hpp"
-#include "membership/control.hpp"
+#include "membership/membership_message.hpp"
 
 namespace ringcast::membership {
 namespace {
 
 const std::vector<NodeId> kNodes = {7, 11, 13, 42};
 
-ControlLimits limits() {
-  return ControlLimits{kNodes};
+MembershipMessageLimits limits() {
+  return MembershipMessageLimits{kNodes};
 }
 
 OldRingInfo info(std::uint64_t r) {
   return OldRingInfo{{7, 3}, r, r / 2, r * 64 + 128, 64, 5};
 }
 
-ControlMessage join() {
-  ControlMessage m;
-  m.type = ControlType::join;
+MembershipMessage join() {
+  MembershipMessage m;
+  m.type = MembershipMessageType::join;
   m.sender_index = 1;
   m.sender = 11;
   m.message_seq = 99;
-  m.mask_a = 0b1111;
-  m.mask_b = 0b1000;
+  m.candidates = 0b1111;
+  m.failed = 0b1000;
   m.reach = 0b0111;
   m.info_count = 1;
   m.infos[0] = info(10);
   return m;
 }
 
-ControlMessage commit() {
-  ControlMessage m;
-  m.type = ControlType::commit;
+MembershipMessage commit() {
+  MembershipMessage m;
+  m.type = MembershipMessageType::commit;
   m.sender_index = 0;
   m.sender = 7;
   m.message_seq = 5;
   m.ring = {7, 6};
-  m.mask_a = 0b0111;
+  m.members = 0b0111;
   m.info_count = 3;
   for (std::size_t i = 0; i < 3; ++i)
     m.infos[i] = info(i + 1);
   return m;
 }
 
-ControlMessage recovered() {
-  ControlMessage m;
-  m.type = ControlType::recovered;
+MembershipMessage recovered() {
+  MembershipMessage m;
+  m.type = MembershipMessageType::recovered;
   m.sender_index = 2;
   m.sender = 13;
   m.message_seq = 1;
@@ -63,9 +63,9 @@ ControlMessage recovered() {
   return m;
 }
 
-std::vector<std::byte> encode(const ControlMessage& m) {
+std::vector<std::byte> encode(const MembershipMessage& m) {
   std::vector<std::byte> out(ring::kControlSlotBytes);
-  out.resize(encode_control(m, out));
+  out.resize(encode_membership_message(m, out));
   return out;
 }
 
@@ -77,17 +77,18 @@ void reseal(std::vector<std::byte>& b) {
 }
 
 TEST(Control, RoundTripsEveryType) {
-  for (const ControlMessage& m : {join(), commit(), recovered()}) {
+  for (const MembershipMessage& m : {join(), commit(), recovered()}) {
     auto bytes = encode(m);
-    EXPECT_EQ(bytes.size(), control_encoded_bytes(m.info_count));
-    ControlMessage out;
-    ASSERT_EQ(decode_control(bytes, limits(), &out), ControlFault::none);
+    EXPECT_EQ(bytes.size(), membership_message_bytes(m.info_count));
+    MembershipMessage out;
+    ASSERT_EQ(decode_membership_message(bytes, limits(), &out), MembershipMessageFault::none);
     EXPECT_EQ(out.type, m.type);
     EXPECT_EQ(out.sender, m.sender);
     EXPECT_EQ(out.message_seq, m.message_seq);
     EXPECT_EQ(out.ring, m.ring);
-    EXPECT_EQ(out.mask_a, m.mask_a);
-    EXPECT_EQ(out.mask_b, m.mask_b);
+    EXPECT_EQ(out.candidates, m.candidates);
+    EXPECT_EQ(out.members, m.members);
+    EXPECT_EQ(out.failed, m.failed);
     EXPECT_EQ(out.reach, m.reach);
     EXPECT_EQ(out.old_ring, m.old_ring);
     EXPECT_EQ(out.through_seq, m.through_seq);
@@ -96,24 +97,25 @@ TEST(Control, RoundTripsEveryType) {
     for (std::size_t i = 0; i < m.info_count; ++i)
       EXPECT_EQ(out.infos[i], m.infos[i]);
   }
-  ControlMessage ready;
-  ready.type = ControlType::ready;
+  MembershipMessage ready;
+  ready.type = MembershipMessageType::ready;
   ready.sender_index = 3;
   ready.sender = 42;
   ready.ring = {7, 6};
-  ControlMessage out;
-  EXPECT_EQ(decode_control(encode(ready), limits(), &out), ControlFault::none);
+  MembershipMessage out;
+  EXPECT_EQ(decode_membership_message(encode(ready), limits(), &out), MembershipMessageFault::none);
 }
 
 TEST(Control, EveryFlippedBitIsRefused) {
-  for (const ControlMessage& m : {join(), commit(), recovered()}) {
+  for (const MembershipMessage& m : {join(), commit(), recovered()}) {
     const auto good = encode(m);
     for (std::size_t bit = 0; bit < good.size() * 8; ++bit) {
       auto bad = good;
       bad[bit / 8] ^= std::byte(1u << (bit % 8));
-      ControlMessage out;
+      MembershipMessage out;
       out.message_seq = 12345;
-      EXPECT_NE(decode_control(bad, limits(), &out), ControlFault::none) << "bit " << bit;
+      EXPECT_NE(decode_membership_message(bad, limits(), &out), MembershipMessageFault::none)
+          << "bit " << bit;
       EXPECT_EQ(out.message_seq, 12345u) << "filled on failure";
     }
   }
@@ -122,73 +124,75 @@ TEST(Control, EveryFlippedBitIsRefused) {
 TEST(Control, EveryTruncationIsRefused) {
   const auto good = encode(commit());
   for (std::size_t n = 0; n < good.size(); ++n) {
-    ControlMessage out;
-    EXPECT_NE(decode_control(std::span(good).first(n), limits(), &out), ControlFault::none) << n;
+    MembershipMessage out;
+    EXPECT_NE(decode_membership_message(std::span(good).first(n), limits(), &out),
+              MembershipMessageFault::none)
+        << n;
   }
 }
 
 TEST(Control, ImpossibleFieldsAreRefused) {
   struct Case {
     const char* what;
-    ControlMessage m;
-    ControlFault fault;
+    MembershipMessage m;
+    MembershipMessageFault fault;
   };
   std::vector<Case> cases;
-  auto add = [&](const char* what, ControlMessage m, ControlFault f) {
+  auto add = [&](const char* what, MembershipMessage m, MembershipMessageFault f) {
     cases.push_back({what, m, f});
   };
-  ControlMessage m = join();
+  MembershipMessage m = join();
   m.sender = 12;
-  add("sender not the node at its index", m, ControlFault::bad_sender);
+  add("sender not the node at its index", m, MembershipMessageFault::bad_sender);
   m = join();
   m.sender_index = 9;
-  add("sender index outside the cluster", m, ControlFault::bad_sender);
+  add("sender index outside the cluster", m, MembershipMessageFault::bad_sender);
   m = join();
-  m.mask_a = 0b10101;
-  add("candidate outside the cluster", m, ControlFault::bad_field);
+  m.candidates = 0b10101;
+  add("candidate outside the cluster", m, MembershipMessageFault::bad_field);
   m = join();
-  m.mask_b = 0b0010;
-  add("sender in its own failed set", m, ControlFault::bad_field);
+  m.failed = 0b0010;
+  add("sender in its own failed set", m, MembershipMessageFault::bad_field);
   m = join();
-  m.mask_a = 0b0101;
-  add("sender not among its candidates", m, ControlFault::bad_field);
+  m.candidates = 0b0101;
+  add("sender not among its candidates", m, MembershipMessageFault::bad_field);
   m = join();
   m.reach = 0b0101;
-  add("sender not among the nodes it reaches", m, ControlFault::bad_field);
+  add("sender not among the nodes it reaches", m, MembershipMessageFault::bad_field);
   m = join();
   m.reach = 0b10011;
-  add("reaches a node outside the cluster", m, ControlFault::bad_field);
+  add("reaches a node outside the cluster", m, MembershipMessageFault::bad_field);
   m = join();
   m.infos[0].delivered = m.infos[0].received_up_to + 1;
-  add("delivered beyond received", m, ControlFault::bad_field);
+  add("delivered beyond received", m, MembershipMessageFault::bad_field);
   m = join();
   m.infos[0].end_position += 1;
-  add("unaligned end", m, ControlFault::bad_field);
+  add("unaligned end", m, MembershipMessageFault::bad_field);
   m = join();
   m.infos[0].released_position = m.infos[0].end_position + 64;
-  add("released beyond the end", m, ControlFault::bad_field);
+  add("released beyond the end", m, MembershipMessageFault::bad_field);
   m = join();
   m.infos[0].max_epoch = 2;
-  add("ring newer than the epochs seen", m, ControlFault::bad_field);
+  add("ring newer than the epochs seen", m, MembershipMessageFault::bad_field);
   m = commit();
   m.sender_index = 1;
   m.sender = 11;
-  add("commit not from the lowest member", m, ControlFault::bad_field);
+  add("commit not from the lowest member", m, MembershipMessageFault::bad_field);
   m = commit();
   m.ring.representative = 11;
-  add("commit's ring not the sender's", m, ControlFault::bad_field);
+  add("commit's ring not the sender's", m, MembershipMessageFault::bad_field);
   m = commit();
   m.ring.epoch = 5;
-  add("commit epoch not above every epoch seen", m, ControlFault::bad_field);
+  add("commit epoch not above every epoch seen", m, MembershipMessageFault::bad_field);
   m = recovered();
   m.through_seq = 0;
-  add("recovered through 0", m, ControlFault::bad_field);
+  add("recovered through 0", m, MembershipMessageFault::bad_field);
   m = recovered();
-  m.mask_a = 1;
-  add("recovered with a mask", m, ControlFault::bad_field);
+  m.members = 1;
+  add("recovered with a mask", m, MembershipMessageFault::bad_field);
   for (const Case& c : cases) {
-    ControlMessage out;
-    EXPECT_EQ(decode_control(encode(c.m), limits(), &out), c.fault) << c.what;
+    MembershipMessage out;
+    EXPECT_EQ(decode_membership_message(encode(c.m), limits(), &out), c.fault) << c.what;
   }
 }
 
@@ -196,24 +200,24 @@ TEST(Control, CountsThatDoNotMatchAreRefused) {
   auto bytes = encode(commit());
   wire::put<std::uint64_t>(bytes.data() + 40, 0b1111);  // 4 members, 3 infos
   reseal(bytes);
-  ControlMessage out;
-  EXPECT_EQ(decode_control(bytes, limits(), &out), ControlFault::bad_field);
+  MembershipMessage out;
+  EXPECT_EQ(decode_membership_message(bytes, limits(), &out), MembershipMessageFault::bad_field);
   bytes = encode(join());
   wire::put<std::uint16_t>(bytes.data() + 6, static_cast<std::uint16_t>(bytes.size() + 56));
   reseal(bytes);
-  EXPECT_EQ(decode_control(bytes, limits(), &out), ControlFault::bad_length);
+  EXPECT_EQ(decode_membership_message(bytes, limits(), &out), MembershipMessageFault::bad_length);
   bytes = encode(join());
   wire::put<std::uint8_t>(bytes.data() + 8, 9);
   reseal(bytes);
-  EXPECT_EQ(decode_control(bytes, limits(), &out), ControlFault::bad_type);
+  EXPECT_EQ(decode_membership_message(bytes, limits(), &out), MembershipMessageFault::bad_type);
   bytes = encode(join());
   wire::put<std::uint16_t>(bytes.data() + 4, 2);
   reseal(bytes);
-  EXPECT_EQ(decode_control(bytes, limits(), &out), ControlFault::bad_version);
+  EXPECT_EQ(decode_membership_message(bytes, limits(), &out), MembershipMessageFault::bad_version);
   bytes = encode(join());
   wire::put<std::uint32_t>(bytes.data() + 28, 1);
   reseal(bytes);
-  EXPECT_EQ(decode_control(bytes, limits(), &out), ControlFault::bad_field);
+  EXPECT_EQ(decode_membership_message(bytes, limits(), &out), MembershipMessageFault::bad_field);
 }
 
 TEST(Control, RandomBytesNeverDecode) {
@@ -223,15 +227,15 @@ TEST(Control, RandomBytesNeverDecode) {
   for (int i = 0; i < 20000; ++i) {
     for (auto& b : bytes)
       b = std::byte(r.below(256));
-    if (r.one_in(2)) wire::put<std::uint32_t>(bytes.data(), kControlMagic);
-    ControlMessage out;
-    decoded += decode_control(bytes, limits(), &out) == ControlFault::none;
+    if (r.one_in(2)) wire::put<std::uint32_t>(bytes.data(), kMembershipMessageMagic);
+    MembershipMessage out;
+    decoded += decode_membership_message(bytes, limits(), &out) == MembershipMessageFault::none;
   }
   EXPECT_EQ(decoded, 0);
 }
 
 TEST(Control, ImmediateCarriesSenderAndSeq) {
-  const std::uint32_t imm = control_imm(37, 0x1234567);
+  const std::uint32_t imm = membership_message_imm(37, 0x1234567);
   EXPECT_EQ(control_imm_sender(imm), 37u);
   EXPECT_EQ(control_imm_seq(imm), 0x234567u);
   EXPECT_EQ(imm >> 30, 3u);

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "membership/member.hpp"
+#include "membership/membership.hpp"
 
 namespace ringcast::membership::fault_test {
 

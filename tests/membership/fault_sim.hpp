@@ -1,5 +1,5 @@
 // Runs whole clusters with membership over the simulated fabric, with faults:
-// N members (2 to 8), each a MemberDriver on a SimEndpoint, all pairs
+// N members (2 to 8), each a MembershipDriver on a SimEndpoint, all pairs
 // connected, applications that submit bursts of messages of random sizes and
 // guarantees and release what they are delivered after a random time, and a
 // list of faults at random virtual times: crashes, partitions, one-way link
@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "fabric/sim/sim_config.hpp"
-#include "membership/config.hpp"
-#include "ring/config.hpp"
+#include "membership/membership_config.hpp"
 #include "ring/record.hpp"
+#include "ring/ring_config.hpp"
 
 namespace ringcast::membership::fault_test {
 

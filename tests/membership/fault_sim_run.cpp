@@ -9,7 +9,7 @@
 #include "fault_oracle.hpp"
 #include "fault_sim.hpp"
 #include "membership/generation.hpp"
-#include "membership/member_driver.hpp"
+#include "membership/membership_driver.hpp"
 #include "support/ring_oracle.hpp"
 
 namespace ringcast::membership::fault_test {
@@ -27,7 +27,7 @@ fabric::NodeId node_of(std::size_t index) {
 struct Node {
   std::size_t index = 0;
   fabric::sim::SimEndpoint* ep = nullptr;
-  std::unique_ptr<MemberDriver> driver;
+  std::unique_ptr<MembershipDriver> driver;
   const std::vector<PlannedMessage>* plan = nullptr;
   std::size_t next_plan = 0;
   std::uint32_t counter = 0;
@@ -82,7 +82,7 @@ class Run {
   fabric::sim::SimWorld world_;
   SimRandom rng_;
   std::vector<Node> nodes_;
-  std::vector<std::unique_ptr<MemberDriver>> graveyard_;  // crashed processes' memory
+  std::vector<std::unique_ptr<MembershipDriver>> graveyard_;  // crashed processes' memory
   MembershipConfig membership_;
   // The runtime keeps trying to connect every pair of running members whose
   // link both ends saw fail (fenced, cut, or a peer that restarted).
@@ -129,13 +129,13 @@ Status Run::set_up() {
   for (Node& n : nodes_) {
     RC_TRY(n.driver->start(links[n.index]));
     logs_.push_back(n.driver->log_region().bytes());
-    ring_of_.push_back(n.driver->member().ring_id());
+    ring_of_.push_back(n.driver->membership().ring_id());
   }
   return {};
 }
 
 Status Run::make_driver(Node& n) {
-  auto d = MemberDriver::create(*n.ep, s_.ring, membership_);
+  auto d = MembershipDriver::create(*n.ep, s_.ring, membership_);
   RC_TRY(d);
   n.driver = std::move(*d);
   n.driver->set_disconnect([this](fabric::Link& l) { world_.disconnect(l); });
@@ -166,7 +166,7 @@ void Run::restart(Node& n) {
   n.releases.clear();
   n.submit_blocked = false;
   logs_[n.index] = n.driver->log_region().bytes();
-  ring_of_[n.index] = n.driver->member().ring_id();
+  ring_of_[n.index] = n.driver->membership().ring_id();
   oracle_.on_restart(n.index, n.counter);
   reconnecting_ = true;
 }
@@ -183,8 +183,8 @@ void Run::reconnect() {
       Node& a = nodes_[i];
       Node& b = nodes_[j];
       if (a.crashed || b.crashed) continue;
-      const bool a_up = has(a.driver->member().live_links(), j);
-      const bool b_up = has(b.driver->member().live_links(), i);
+      const bool a_up = has(a.driver->membership().live_links(), j);
+      const bool b_up = has(b.driver->membership().live_links(), i);
       if (a_up && b_up) continue;
       ++pairs_down_;
       if (!act || !active(a) || !active(b)) continue;
@@ -317,7 +317,7 @@ bool Run::deliver(Node& n) {
   bool any = false;
   const std::uint64_t log_bytes = s_.ring.log_bytes;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    if (!nodes_[i].crashed) ring_of_[i] = nodes_[i].driver->member().ring_id();
+    if (!nodes_[i].crashed) ring_of_[i] = nodes_[i].driver->membership().ring_id();
   }
   while (auto e = n.driver->next_event()) {
     std::span<const std::byte> record;
@@ -386,7 +386,7 @@ void Run::step(Node& n) {
     if (!worked || oracle_.failed()) break;
   }
   if (trace_) {
-    const Member& m = n.driver->member();
+    const Membership& m = n.driver->membership();
     const std::string state =
         std::string(phase_name(m.phase())) + " ring " + std::to_string(m.ring_id().representative) +
         "/" + std::to_string(m.ring_id().epoch) + " members " +
@@ -397,7 +397,7 @@ void Run::step(Node& n) {
       n.last_state = state;
     }
   }
-  if (n.driver->member().phase() == Phase::left) {
+  if (n.driver->membership().phase() == Phase::left) {
     fail("member " + std::to_string(n.index) + " left the ring");
   }
   if (world_.stats().cq_overflows != 0) fail("a completion queue overflowed");
@@ -427,16 +427,16 @@ bool Run::due(const Node& n) const {
 // to itself and released, its ring running and agreed by every member of
 // it, each of whom is live and has delivered as much in it.
 bool Run::settled(const Node& n) const {
-  const Member& m = n.driver->member();
+  const Membership& m = n.driver->membership();
   if (n.next_plan < n.plan->size() || !n.releases.empty() || !oracle_.delivered_own(n.index)) {
     return false;
   }
   if (m.phase() != Phase::operational || !m.ring().send_queue().empty()) return false;
   for (fabric::NodeId peer : m.ring_members()) {
     const Node& p = nodes_[(peer - 100) / 3];
-    if (!active(p) || p.driver->member().phase() != Phase::operational ||
-        p.driver->member().ring_id() != m.ring_id() ||
-        p.driver->member().ring().log().delivered_seq() != m.ring().log().delivered_seq() ||
+    if (!active(p) || p.driver->membership().phase() != Phase::operational ||
+        p.driver->membership().ring_id() != m.ring_id() ||
+        p.driver->membership().ring().log().delivered_seq() != m.ring().log().delivered_seq() ||
         m.ring().log().delivered_seq() != m.ring().log().received_up_to()) {
       return false;
     }
@@ -454,7 +454,7 @@ bool Run::done() const {
   }
   if (!expect_one_ring()) return true;
   for (const Node& n : nodes_) {
-    if (!n.crashed && n.driver->member().ring_members().size() != running) return false;
+    if (!n.crashed && n.driver->membership().ring_members().size() != running) return false;
   }
   return true;
 }
@@ -462,7 +462,7 @@ bool Run::done() const {
 std::string Run::dump() const {
   std::string out;
   for (const Node& n : nodes_) {
-    const Member& m = n.driver->member();
+    const Membership& m = n.driver->membership();
     const ring::RingState& r = m.ring();
     char line[1024];
     std::snprintf(line, sizeof line,
@@ -486,7 +486,7 @@ std::string Run::dump() const {
                   static_cast<unsigned long long>(m.counters().control_sent),
                   static_cast<unsigned long long>(m.counters().control_received),
                   static_cast<unsigned long long>(m.counters().control_dropped),
-                  control_fault_name(m.counters().last_control_fault),
+                  membership_message_fault_name(m.counters().last_control_fault),
                   static_cast<unsigned long long>(m.counters().control_stale));
     out += line;
   }
@@ -530,7 +530,7 @@ FaultRunResult Run::go() {
   std::vector<bool> live;
   for (const Node& n : nodes_) {
     live.push_back(!n.crashed);
-    const MembershipCounters& c = n.driver->member().counters();
+    const MembershipCounters& c = n.driver->membership().counters();
     result_.reformations += c.reformations;
     result_.token_losses += c.token_losses;
     result_.records_recovered += c.records_recovered;

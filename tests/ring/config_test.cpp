@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "ring/config.hpp"
 #include "ring/outbox.hpp"
+#include "ring/ring_config.hpp"
 #include "ring/zero_copy_tracker.hpp"
 
 namespace ringcast::ring {

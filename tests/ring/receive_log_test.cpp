@@ -79,7 +79,7 @@ class ReceiveLogTest : public ::testing::Test {
     std::vector<std::string> out;
     while (auto d = log_.next_delivery(safe_up_to)) {
       out.push_back(text(*d));
-      EXPECT_TRUE(log_.release_through(d->seq).ok());
+      EXPECT_TRUE(log_.release_through_seq(d->seq).ok());
     }
     return out;
   }
@@ -150,11 +150,11 @@ TEST_F(ReceiveLogTest, ReleaseAccountingFollowsTheApplication) {
   auto d2 = log_.next_delivery(UINT64_MAX);
   ASSERT_TRUE(d1 && d2);
   EXPECT_EQ(log_.released_position(), 0u) << "delivered is not released";
-  EXPECT_FALSE(log_.release_through(3).ok()) << "seq 3 not delivered yet";
-  ASSERT_TRUE(log_.release_through(2).ok());
+  EXPECT_FALSE(log_.release_through_seq(3).ok()) << "seq 3 not delivered yet";
+  ASSERT_TRUE(log_.release_through_seq(2).ok());
   EXPECT_EQ(log_.released_seq(), 2u);
   EXPECT_EQ(log_.released_position(), 2 * 128u);
-  EXPECT_TRUE(log_.release_through(1).ok()) << "releasing again is harmless";
+  EXPECT_TRUE(log_.release_through_seq(1).ok()) << "releasing again is harmless";
   EXPECT_EQ(log_.released_position(), 2 * 128u);
 }
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "fabric/sim/sim_config.hpp"
-#include "ring/config.hpp"
 #include "ring/record.hpp"
+#include "ring/ring_config.hpp"
 
 namespace ringcast::ring::sim_test {
 

@@ -213,8 +213,8 @@ bool Run::release_due(Member& m) {
     m.releases.pop_front();
   }
   if (through == 0) return false;
-  Status st = m.driver->release_through(through);
-  if (!st.ok()) fail("release_through: " + st.error().message());
+  Status st = m.driver->release_through_seq(through);
+  if (!st.ok()) fail("release_through_seq: " + st.error().message());
   oracle_.on_released(m.index, through, logs_[m.index], s_.ring.log_bytes);
   return true;
 }

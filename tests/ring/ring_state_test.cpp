@@ -106,7 +106,7 @@ std::vector<std::string> drain(RingState& s, bool release = true) {
   while (auto d = s.next_delivery()) {
     out.emplace_back(reinterpret_cast<const char*>(d->payload.data()), d->payload.size());
     if (release) {
-      EXPECT_TRUE(s.release_through(d->seq).ok());
+      EXPECT_TRUE(s.release_through_seq(d->seq).ok());
     }
   }
   return out;
@@ -137,7 +137,7 @@ TEST(RingState, ASingleMemberWaitsForItsApplicationToRelease) {
   auto first = drain(s, /*release=*/false);
   EXPECT_EQ(first.size(), 7u) << "7 x 576 bytes fit a 4096-byte log, the 8th waits";
   EXPECT_EQ(s.send_queue().size(), 1u);
-  ASSERT_TRUE(s.release_through(1).ok());
+  ASSERT_TRUE(s.release_through_seq(1).ok());
   s.tick(20);
   EXPECT_EQ(drain(s).size(), 1u);
   EXPECT_TRUE(s.send_queue().empty());

@@ -111,7 +111,7 @@ std::string run_member(fabric::verbs::VerbsEndpoint& ep, RingDriver& driver,
               "payload of seq " + std::to_string(d->seq));
       hash = mix(mix(mix(hash, d->seq), d->sender), expected.size());
       ++delivered;
-      REQUIRE_OK(driver.release_through(d->seq));
+      REQUIRE_OK(driver.release_through_seq(d->seq));
       worked = true;
     }
     REQUIRE(!driver.state().failed(), driver.state().failure().message() + ", delivered " +

@@ -1,5 +1,5 @@
 // Membership over verbs: 5 member processes (support/stream_member.*, a
-// runtime::MemberNode each, one address of the RDMA device each) stream
+// runtime::MembershipNode each, one address of the RDMA device each) stream
 // messages; one is killed with SIGKILL mid-stream. The 4 survivors must
 // report the configuration change (the dead node left) and go on delivering
 // identical sequences; the time from the kill to each

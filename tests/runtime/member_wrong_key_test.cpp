@@ -1,5 +1,5 @@
 // Authentication against a running membership ring over verbs: two
-// keyed MemberNode processes (support/stream_member.*) form a ring and stream; then
+// keyed MembershipNode processes (support/stream_member.*) form a ring and stream; then
 // the cluster's third node starts with a different cluster key. Every link
 // it tries is refused by the handshake (never by a crash), each refusal is in
 // the keyed members' log, the ring stays as it was (no configuration change,
@@ -19,7 +19,7 @@
 
 #include "base/log.hpp"
 #include "fabric/auth/handshake.hpp"
-#include "runtime/member_node.hpp"
+#include "runtime/membership_node.hpp"
 #include "support/child_process.hpp"
 #include "support/line_pipe.hpp"
 #include "support/rdma_harness.hpp"
@@ -42,7 +42,7 @@ void log_to_report(std::string_view line) {
   [[maybe_unused]] ssize_t n = ::write(g_report_fd, l.data(), l.size());
 }
 
-// Node 3's process: a MemberNode like the others' but with another key. It
+// Node 3's process: a MembershipNode like the others' but with another key. It
 // reports each configuration change ("conf m=<ids>") and, at "exit", its
 // status; it submits nothing.
 int intruder_main(const std::vector<runtime::MemberAddress>& members, const RdmaEnv& env,
@@ -58,7 +58,7 @@ int intruder_main(const std::vector<runtime::MemberAddress>& members, const Rdma
       (void)events.release_through(e->index);
     }
   };
-  auto node = runtime::MemberNode::start(o);
+  auto node = runtime::MembershipNode::start(o);
   if (!node.ok()) {
     write_line(reports, "error start: " + node.error().message());
     return 1;

@@ -47,7 +47,7 @@ TEST(ProgressThread, ASleepingThreadIsKickedBySubmitAndDelivers) {
   ProgressThread thread(*driver, WaitSource{}, options, [&](RingDriver& d) {
     while (auto m = d.next_delivery()) {
       delivered.emplace_back(reinterpret_cast<const char*>(m->payload.data()), m->payload.size());
-      EXPECT_TRUE(d.release_through(m->seq).ok());
+      EXPECT_TRUE(d.release_through_seq(m->seq).ok());
     }
   });
   ASSERT_TRUE(thread.start().ok());
@@ -86,7 +86,7 @@ TEST(ProgressThread, ARoundInTheCallersThreadDeliversBeforeReturning) {
   ProgressThread thread(*driver, WaitSource{}, options, [&](RingDriver& d) {
     while (auto m = d.next_delivery()) {
       delivered_on.push_back(std::this_thread::get_id());
-      EXPECT_TRUE(d.release_through(m->seq).ok());
+      EXPECT_TRUE(d.release_through_seq(m->seq).ok());
     }
   });
   ASSERT_TRUE(thread.start().ok());

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "fabric/sim/sim_world.hpp"
-#include "membership/member_driver.hpp"
+#include "membership/membership_driver.hpp"
 #include "runtime/driver_events.hpp"
 
 namespace ringcast::runtime {
@@ -17,7 +17,7 @@ constexpr std::uint64_t kReconnectIntervalNs = 1'000'000;
 
 struct SimCluster::Member {
   fabric::sim::SimEndpoint* endpoint = nullptr;
-  std::unique_ptr<membership::MemberDriver> driver;  // null once crashed
+  std::unique_ptr<membership::MembershipDriver> driver;  // null once crashed
   RoundCallback on_round;
   std::uint32_t incarnation = 1;
   bool poked = true;  // run a round at the next pass
@@ -81,7 +81,7 @@ class SimCluster::Transport final : public RingTransport {
   static Status dead() {
     return make_error(Errc::link_failed, "SimCluster", "this member's process crashed");
   }
-  membership::MemberDriver& driver() { return *cluster_->members_[member_]->driver; }
+  membership::MembershipDriver& driver() { return *cluster_->members_[member_]->driver; }
   SimCluster* cluster_;
   std::size_t member_;
   std::uint32_t incarnation_;
@@ -107,7 +107,8 @@ Result<std::unique_ptr<SimCluster>> SimCluster::start(const SimClusterOptions& o
 }
 
 Status SimCluster::make_driver(Member& m) {
-  auto driver = membership::MemberDriver::create(*m.endpoint, options_.ring, options_.membership);
+  auto driver =
+      membership::MembershipDriver::create(*m.endpoint, options_.ring, options_.membership);
   RC_TRY(driver);
   m.driver = std::move(*driver);
   m.driver->set_disconnect([w = world_.get()](fabric::Link& l) { w->disconnect(l); });
@@ -208,14 +209,14 @@ std::vector<fabric::NodeId> SimCluster::ring_members(std::size_t member) const {
   std::lock_guard lock(mutex_);
   const Member& m = *members_[member];
   if (m.driver == nullptr) return {};
-  return m.driver->member().ring_members();
+  return m.driver->membership().ring_members();
 }
 
 std::string SimCluster::describe(std::size_t member) const {
   std::lock_guard lock(mutex_);
   const Member& m = *members_[member];
   if (m.driver == nullptr) return "crashed";
-  const membership::Member& d = m.driver->member();
+  const membership::Membership& d = m.driver->membership();
   std::string text = std::string(membership::phase_name(d.phase())) + " ring " +
                      std::to_string(d.ring_id().representative) + "/" +
                      std::to_string(d.ring_id().epoch) + " members";
@@ -240,8 +241,8 @@ void SimCluster::reconnect() {
       Member& a = *members_[i];
       Member& b = *members_[j];
       if (a.driver == nullptr || b.driver == nullptr) continue;
-      const bool a_up = membership::has(a.driver->member().live_links(), j);
-      const bool b_up = membership::has(b.driver->member().live_links(), i);
+      const bool a_up = membership::has(a.driver->membership().live_links(), j);
+      const bool b_up = membership::has(b.driver->membership().live_links(), i);
       if (a_up && b_up) continue;
       ++pairs_down_;
       if (act) reconnect_pair(i, j);
@@ -252,8 +253,8 @@ void SimCluster::reconnect() {
 void SimCluster::reconnect_pair(std::size_t i, std::size_t j) {
   Member& a = *members_[i];
   Member& b = *members_[j];
-  const bool a_up = membership::has(a.driver->member().live_links(), j);
-  const bool b_up = membership::has(b.driver->member().live_links(), i);
+  const bool a_up = membership::has(a.driver->membership().live_links(), j);
+  const bool b_up = membership::has(b.driver->membership().live_links(), i);
   if (a_up || b_up) {
     fabric::Link* old = a_up ? links_[i][j] : links_[j][i];
     if (old != nullptr) world_->disconnect(*old);
@@ -344,7 +345,7 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
       m->poked = false;
       m->driver->progress();
       if (m->on_round) {
-        MemberEvents events(*m->driver);
+        MembershipEvents events(*m->driver);
         m->on_round(events);
       }
     }

@@ -1,18 +1,18 @@
 // SimCluster: N ring members over the simulated fabric, as RingTransports.
 //
-// One thread runs the SimWorld and every member's MemberDriver (the ring and
+// One thread runs the SimWorld and every member's MembershipDriver (the ring and
 // its membership protocol), keeping virtual
 // time level with the real clock (it never runs ahead of it, so a 100 ms
 // token hold lasts 100 ms and an idle cluster sleeps). Each member is
 // exposed through attach() as a RingTransport, so the CPG runtime of several
-// "processes" runs in one test binary, over the same MemberDriver code that
+// "processes" runs in one test binary, over the same MembershipDriver code that
 // the process's node runs over verbs. Test infrastructure: not part of libringcast.so.
 //
 // Faults, for tests of configuration changes (all seeded by the world, so a
 // seed replays): crash(i) kills member i's "process" (its endpoint stops;
 // its transport fails every call with Errc::link_failed from then on; the
 // others see its links fail after SimConfig::link_timeout_ns); restart(i)
-// starts a new incarnation of it (a new MemberDriver in a ring of its own,
+// starts a new incarnation of it (a new MembershipDriver in a ring of its own,
 // start_joining, which attach() then serves) that merge detection brings
 // in; partition(side) cuts side from the rest and heal() lifts it. Like a
 // runtime, the cluster reconnects every pair of running members whose link
@@ -35,8 +35,8 @@
 
 #include "base/result.hpp"
 #include "fabric/sim/sim_config.hpp"
-#include "membership/config.hpp"
-#include "ring/config.hpp"
+#include "membership/membership_config.hpp"
+#include "ring/ring_config.hpp"
 #include "runtime/ring_transport.hpp"
 
 namespace ringcast::fabric::sim {
@@ -45,7 +45,7 @@ class SimEndpoint;
 }  // namespace ringcast::fabric::sim
 
 namespace ringcast::membership {
-class MemberDriver;
+class MembershipDriver;
 }  // namespace ringcast::membership
 
 namespace ringcast::runtime {
@@ -109,7 +109,7 @@ class SimCluster {
   std::unique_ptr<fabric::sim::SimWorld> world_;
   std::vector<std::unique_ptr<Member>> members_;
   std::vector<std::vector<fabric::Link*>> links_;  // [i][j]: i's end of its link to j
-  std::vector<std::unique_ptr<membership::MemberDriver>> graveyard_;  // crashed processes
+  std::vector<std::unique_ptr<membership::MembershipDriver>> graveyard_;  // crashed processes
   std::size_t pairs_down_ = 0;  // running pairs without a link both ends use
   std::uint64_t next_reconnect_ns_ = 0;
   mutable std::mutex mutex_;

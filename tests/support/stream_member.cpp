@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
-#include "runtime/member_node.hpp"
+#include "config/cluster_config.hpp"
+#include "runtime/membership_node.hpp"
 #include "runtime/status_line.hpp"
 #include "support/line_pipe.hpp"
 
@@ -125,18 +125,18 @@ runtime::MemberNodeOptions options_for(const StreamMemberPlan& plan, Stream& str
 }
 
 // Membership's counters, after a configuration change (why it came).
-void report_counters(runtime::MemberNode& node, int fd) {
+void report_counters(runtime::MembershipNode& node, int fd) {
   const auto c =
-      node.with_driver([](membership::MemberDriver& d) { return d.member().counters(); });
+      node.with_driver([](membership::MembershipDriver& d) { return d.membership().counters(); });
   write_line(fd, "counters link_failures=" + std::to_string(c.link_failures) + " token_losses=" +
                      std::to_string(c.token_losses) + " gathers=" + std::to_string(c.gathers) +
                      " consensus_timeouts=" + std::to_string(c.consensus_timeouts) +
                      " control_dropped=" + std::to_string(c.control_dropped) + " (" +
-                     membership::control_fault_name(c.last_control_fault) + ")");
+                     membership::membership_message_fault_name(c.last_control_fault) + ")");
 }
 
 // Submits until accepted (the queue is full at times) or the deadline.
-bool submit_patiently(runtime::MemberNode& node, const ring::OutgoingMessage& m,
+bool submit_patiently(runtime::MembershipNode& node, const ring::OutgoingMessage& m,
                       std::uint64_t deadline_ns) {
   for (;;) {
     Status s = node.submit(m);
@@ -181,7 +181,7 @@ int stream_member_main(const StreamMemberPlan& plan, int command_fd, int report_
   Stream stream;
   stream.report_fd = report_fd;
   stream.hashes = hashes.f;
-  auto node = runtime::MemberNode::start(options_for(plan, stream));
+  auto node = runtime::MembershipNode::start(options_for(plan, stream));
   if (!node.ok()) {
     write_line(report_fd, "error start: " + node.error().message());
     return 1;
@@ -235,7 +235,7 @@ StreamMemberPlan plan_for(const std::vector<runtime::MemberAddress>& members, st
 }
 
 runtime::MemberNodeOptions member_node_options(const StreamMemberPlan& plan) {
-  // The cluster file's defaults (api/config/config.hpp), as a process node has them.
+  // The cluster file's defaults (api/config/cluster_config.hpp), as a process node has them.
   constexpr config::Totem kDefaults{};
   runtime::MemberNodeOptions o;
   o.members = plan.members;

@@ -1,5 +1,5 @@
 // A streaming member process (member_kill_test, member_wrong_key_test, the
-// separate-hosts test's member_stream): a runtime::MemberNode that streams
+// separate-hosts test's member_stream): a runtime::MembershipNode that streams
 // messages and reports, one line each, what it delivers, to its parent.
 //
 // Commands in (one per line): "stop" (stop streaming, then send one end
@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/member_node.hpp"
+#include "runtime/membership_node.hpp"
 #include "runtime/ring_node.hpp"
 
 namespace ringcast::test {
@@ -46,7 +46,7 @@ struct StreamMemberPlan {
 StreamMemberPlan plan_for(const std::vector<runtime::MemberAddress>& members, std::size_t index,
                           const std::string& device, int gid_index);
 
-// The MemberNode options a member process starts with (the cluster file's
+// The MembershipNode options a member process starts with (the cluster file's
 // default timeouts, a small log, the plan's key); on_events is the caller's.
 runtime::MemberNodeOptions member_node_options(const StreamMemberPlan& plan);
 

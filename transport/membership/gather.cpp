@@ -1,14 +1,14 @@
-// Member: the gather (Totem's join messages until every candidate agrees on
+// Membership: the gather (Totem's join messages until every candidate agrees on
 // who is in and who failed) and the commit that the representative builds.
 #include <algorithm>
 
 #include "membership/generation.hpp"
-#include "membership/member.hpp"
+#include "membership/membership.hpp"
 #include "ring/imm.hpp"
 
 namespace ringcast::membership {
 
-void Member::enter_gather(std::uint64_t now_ns, bool send_now) {
+void Membership::enter_gather(std::uint64_t now_ns, bool send_now) {
   if (phase_ == Phase::left) return;
   // A gather grows its sets in place (sets_changed); it is never entered anew.
   RC_ASSERT(phase_ != Phase::gather);
@@ -36,7 +36,7 @@ void Member::enter_gather(std::uint64_t now_ns, bool send_now) {
 
 // Whoever has not agreed by now is left out (Totem adds them to the failed
 // set); the others go on gathering without them.
-void Member::on_consensus_timeout(std::uint64_t now_ns) {
+void Membership::on_consensus_timeout(std::uint64_t now_ns) {
   RC_ASSERT(phase_ == Phase::gather);
   ++counters_.consensus_timeouts;
   const NodeMask proc = proc_;
@@ -58,8 +58,8 @@ void Member::on_consensus_timeout(std::uint64_t now_ns) {
 // What this member brings: its installed ring, every seq it holds in a row
 // (walking the headers: a corrupted one ends what it can offer), what it
 // delivered, and how far its application released.
-OldRingInfo Member::my_info() const {
-  const Gen& g = installed();
+OldRingInfo Membership::my_info() const {
+  const Generation& g = installed();
   const ring::ReceiveLog& log = g.ring->log();
   OldRingInfo info;
   info.ring = g.id();
@@ -73,7 +73,7 @@ OldRingInfo Member::my_info() const {
   info.end_position = end.value_or(log.base_position());
   info.released_position = gens_.front()->ring->log().released_position();
   info.max_epoch = max_epoch_;
-  // What the receivers' decode_control requires of an info, true of mine.
+  // What the receivers' decode_membership_message requires of an info, true of mine.
   RC_ASSERT(info.delivered <= info.received_up_to);
   RC_ASSERT(info.released_position <= info.end_position);
   RC_ASSERT(info.ring.epoch <= info.max_epoch);
@@ -83,7 +83,7 @@ OldRingInfo Member::my_info() const {
 // The sets a gather keeps, whatever joins it merged: I am a candidate and
 // never failed; only candidates fail; the ring I leave is among the
 // candidates; a candidate I cannot reach is failed.
-void Member::assert_gather_sets() const noexcept {
+void Membership::assert_gather_sets() const noexcept {
   RC_ASSERT(has(proc_, me_));
   RC_ASSERT(!has(fail_, me_));
   RC_ASSERT((fail_ & ~proc_) == 0);
@@ -91,13 +91,13 @@ void Member::assert_gather_sets() const noexcept {
   RC_ASSERT((proc_ & ~fail_ & ~link_ok_ & ~bit(me_)) == 0);
 }
 
-void Member::send_joins(std::uint64_t now_ns, NodeMask to) {
+void Membership::send_joins(std::uint64_t now_ns, NodeMask to) {
   RC_ASSERT(phase_ == Phase::gather);
   next_send_ns_ = now_ns + config_.join_interval_ns;
-  ControlMessage m;
-  m.type = ControlType::join;
-  m.mask_a = proc_;
-  m.mask_b = fail_;
+  MembershipMessage m;
+  m.type = MembershipMessageType::join;
+  m.candidates = proc_;
+  m.failed = fail_;
   m.reach = link_ok_ | bit(me_);
   m.info_count = 1;
   m.infos[0] = my_info();
@@ -106,8 +106,8 @@ void Member::send_joins(std::uint64_t now_ns, NodeMask to) {
   }
 }
 
-void Member::send_control(std::size_t peer, ControlMessage m,
-                          std::span<const fabric::WriteOp> before) {
+void Membership::send_control(std::size_t peer, MembershipMessage m,
+                              std::span<const fabric::WriteOp> before) {
   // Every caller sends over live links only, never to itself.
   RC_ASSERT(peer != me_);
   RC_ASSERT(has(link_ok_, peer));
@@ -121,8 +121,8 @@ void Member::send_control(std::size_t peer, ControlMessage m,
   m.sender = config_.nodes[me_];
   m.message_seq = ++message_seq_;
   const std::uint64_t staging = std::uint64_t{peer} * ring::kControlSlotBytes;
-  const std::size_t bytes =
-      encode_control(m, memory_.control_staging->bytes().subspan(staging, ring::kControlSlotBytes));
+  const std::size_t bytes = encode_membership_message(
+      m, memory_.control_staging->bytes().subspan(staging, ring::kControlSlotBytes));
   auto ops = outbox_.open(peer);
   RC_ASSERT(before.size() + 1 <= ops.size());
   std::copy(before.begin(), before.end(), ops.begin());
@@ -134,7 +134,7 @@ void Member::send_control(std::size_t peer, ControlMessage m,
   op.remote_offset =
       ring::control_area_offset(ring_config_.mailbox_slots) + me_ * ring::kControlSlotBytes;
   op.with_imm = true;
-  op.imm = control_imm(me_, m.message_seq);
+  op.imm = membership_message_imm(me_, m.message_seq);
   op.signaled = true;  // frees the staging slot
   op.wr_id = (kControlWrTag << 32) | peer;
   outbox_.commit(peer, before.size() + 1);
@@ -143,23 +143,23 @@ void Member::send_control(std::size_t peer, ControlMessage m,
   ++counters_.control_sent;
 }
 
-void Member::drop_control(ControlFault fault) noexcept {
+void Membership::drop_control(MembershipMessageFault fault) noexcept {
   ++counters_.control_dropped;
   counters_.last_control_fault = fault;
 }
 
-void Member::on_control(std::uint32_t imm, std::uint64_t now_ns) {
+void Membership::on_control(std::uint32_t imm, std::uint64_t now_ns) {
   const std::size_t sender = control_imm_sender(imm);
   if (sender >= config_.nodes.size() || sender == me_)
-    return drop_control(ControlFault::bad_sender);
+    return drop_control(MembershipMessageFault::bad_sender);
   const std::size_t offset =
       ring::control_area_offset(ring_config_.mailbox_slots) + sender * ring::kControlSlotBytes;
-  ControlMessage m;
-  const ControlFault fault =
-      decode_control(memory_.ring.mailbox->bytes().subspan(offset, ring::kControlSlotBytes),
-                     ControlLimits{config_.nodes}, &m);
-  if (fault != ControlFault::none) return drop_control(fault);
-  if (m.sender_index != sender) return drop_control(ControlFault::bad_sender);
+  MembershipMessage m;
+  const MembershipMessageFault fault = decode_membership_message(
+      memory_.ring.mailbox->bytes().subspan(offset, ring::kControlSlotBytes),
+      MembershipMessageLimits{config_.nodes}, &m);
+  if (fault != MembershipMessageFault::none) return drop_control(fault);
+  if (m.sender_index != sender) return drop_control(MembershipMessageFault::bad_sender);
   // Overwritten by a newer message (whose own immediate follows), or replayed.
   if ((m.message_seq & 0xFFFFFFu) != control_imm_seq(imm) ||
       m.message_seq <= last_seq_seen_[sender]) {
@@ -169,24 +169,24 @@ void Member::on_control(std::uint32_t imm, std::uint64_t now_ns) {
   last_seq_seen_[sender] = m.message_seq;
   ++counters_.control_received;
   switch (m.type) {
-    case ControlType::join:
+    case MembershipMessageType::join:
       return on_join(m, now_ns);
-    case ControlType::commit:
+    case MembershipMessageType::commit:
       return on_commit(m, now_ns);
-    case ControlType::recovered:
+    case MembershipMessageType::recovered:
       return on_recovered(m, now_ns);
-    case ControlType::ready:
+    case MembershipMessageType::ready:
       return on_ready(m, now_ns);
   }
 }
 
-void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
+void Membership::on_join(const MembershipMessage& m, std::uint64_t now_ns) {
   const std::size_t s = m.sender_index;
   // A node that failed me forms its ring without me; it does not disturb mine.
-  if (phase_ != Phase::gather && has(m.mask_b, me_)) return;
+  if (phase_ != Phase::gather && has(m.failed, me_)) return;
   bool entered = false;
   if (phase_ == Phase::operational) {
-    const Gen& g = installed();
+    const Generation& g = installed();
     // A join sent before the sender installed this ring: it is over.
     if (has(g.members, s) && m.infos[0].max_epoch < g.id().epoch) return;
     // An outsider that cannot reach all of this ring would split it, not
@@ -199,8 +199,8 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
     enter_gather(now_ns, false);
     entered = true;
   } else if (phase_ == Phase::commit) {
-    if (has(commit_->members, s) && m.mask_a == proc_ && m.mask_b == fail_) {
-      joins_[s] = {true, m.mask_a, m.mask_b, m.infos[0]};
+    if (has(commit_->members, s) && m.candidates == proc_ && m.failed == fail_) {
+      joins_[s] = {true, m.candidates, m.failed, m.infos[0]};
       // The commit was built from an older join of its (the sender installed
       // a ring since): gather again, now with what it says today.
       if (m.infos[0].ring == commit_->infos[s].ring) return;
@@ -227,12 +227,12 @@ void Member::on_join(const ControlMessage& m, std::uint64_t now_ns) {
 // way (on separate hosts under load, each survivor of a crash would form a
 // ring of one).
 // The sets only grow within a gather, so this happens at most twice per node.
-void Member::sets_changed(std::uint64_t now_ns) {
+void Membership::sets_changed(std::uint64_t now_ns) {
   consensus_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
   send_joins(now_ns);
 }
 
-bool Member::everyone_installed(const Gen& g) const noexcept {
+bool Membership::everyone_installed(const Generation& g) const noexcept {
   const ring::RingState& r = *g.ring;
   if (r.membership().size() == 1) return true;
   return r.counters().tokens_received >= (r.membership().my_index == 0 ? 1u : 2u);
@@ -240,22 +240,22 @@ bool Member::everyone_installed(const Gen& g) const noexcept {
 
 // An outsider's join merges its ring with ours only where every member can
 // be reached: it reaches all of ours, we reach all of its candidates.
-bool Member::can_merge(const ControlMessage& m, NodeMask ours) const noexcept {
-  return (ours & ~m.reach) == 0 && (m.mask_a & ~m.mask_b & ~(link_ok_ | bit(me_))) == 0;
+bool Membership::can_merge(const MembershipMessage& m, NodeMask ours) const noexcept {
+  return (ours & ~m.reach) == 0 && (m.candidates & ~m.failed & ~(link_ok_ | bit(me_))) == 0;
 }
 
 // The representative of a running ring tells the nodes outside it that it is
 // there (Totem's merge detection): a join naming its ring. A node that can
 // merge gathers, and its joins make this ring gather too; a partition that
 // healed, or a member that was left out while it was slow, comes back.
-void Member::probe_outsiders(std::uint64_t now_ns) {
+void Membership::probe_outsiders(std::uint64_t now_ns) {
   RC_ASSERT(phase_ == Phase::operational);
   next_probe_ns_ = now_ns + config_.consensus_timeout_ns;
-  const Gen& g = installed();
+  const Generation& g = installed();
   if (lowest(g.members) != me_) return;
-  ControlMessage m;
-  m.type = ControlType::join;
-  m.mask_a = g.members;
+  MembershipMessage m;
+  m.type = MembershipMessageType::join;
+  m.candidates = g.members;
   m.reach = link_ok_ | bit(me_);
   m.info_count = 1;
   m.infos[0] = my_info();
@@ -266,7 +266,7 @@ void Member::probe_outsiders(std::uint64_t now_ns) {
 
 // Totem's rules: ignore a node already failed; a node that says I failed is
 // failed for me too; otherwise take its candidates and its failed nodes.
-bool Member::merge_join(const ControlMessage& m) {
+bool Membership::merge_join(const MembershipMessage& m) {
   RC_ASSERT(phase_ == Phase::gather);
   const std::size_t s = m.sender_index;
   RC_ASSERT(s != me_);  // on_control drops my own index
@@ -276,12 +276,12 @@ bool Member::merge_join(const ControlMessage& m) {
   const NodeMask proc_before = proc_;
   const NodeMask fail_before = fail_;
   proc_ |= bit(s);
-  if (has(m.mask_b, me_)) {
+  if (has(m.failed, me_)) {
     fail_ |= bit(s);
   } else {
-    proc_ |= m.mask_a;
-    fail_ |= m.mask_b & ~bit(me_);
-    joins_[s] = {true, m.mask_a, m.mask_b, m.infos[0]};
+    proc_ |= m.candidates;
+    fail_ |= m.failed & ~bit(me_);
+    joins_[s] = {true, m.candidates, m.failed, m.infos[0]};
   }
   fail_ |= proc_ & ~link_ok_ & ~bit(me_);  // nobody I cannot reach
   assert_gather_sets();
@@ -291,7 +291,7 @@ bool Member::merge_join(const ControlMessage& m) {
   return proc_ != proc_before || fail_ != fail_before;
 }
 
-void Member::check_consensus(std::uint64_t now_ns) {
+void Membership::check_consensus(std::uint64_t now_ns) {
   if (phase_ != Phase::gather) return;
   assert_gather_sets();
   const NodeMask members = proc_ & ~fail_;
@@ -302,11 +302,11 @@ void Member::check_consensus(std::uint64_t now_ns) {
   }
   if (lowest(members) != me_) return;  // the representative commits
   // Everyone agrees: the representative builds the commit.
-  ControlMessage m;
-  m.type = ControlType::commit;
+  MembershipMessage m;
+  m.type = MembershipMessageType::commit;
   m.sender_index = static_cast<std::uint8_t>(me_);
   m.sender = config_.nodes[me_];
-  m.mask_a = members;
+  m.members = members;
   std::uint64_t epoch = max_epoch_;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (!has(members, k)) continue;
@@ -320,14 +320,14 @@ void Member::check_consensus(std::uint64_t now_ns) {
   if (plan_commit(m, &c)) accept_commit(c, now_ns);
 }
 
-void Member::on_commit(const ControlMessage& m, std::uint64_t now_ns) {
+void Membership::on_commit(const MembershipMessage& m, std::uint64_t now_ns) {
   if (phase_ != Phase::gather) return;  // late copies of a commit we took, or stale
-  if (m.mask_a != (proc_ & ~fail_) || !has(m.mask_a, me_) || m.ring.epoch <= max_epoch_) {
+  if (m.members != (proc_ & ~fail_) || !has(m.members, me_) || m.ring.epoch <= max_epoch_) {
     ++counters_.control_stale;  // built from sets this member has moved on from
     return;
   }
   Commit c;
-  if (!plan_commit(m, &c)) return drop_control(ControlFault::bad_field);
+  if (!plan_commit(m, &c)) return drop_control(MembershipMessageFault::bad_field);
   accept_commit(c, now_ns);
 }
 
@@ -335,16 +335,17 @@ void Member::on_commit(const ControlMessage& m, std::uint64_t now_ns) {
 // ring), the group's recovery source (the one holding the most in a row),
 // how far the old ring is delivered, and where the new ring starts. Refuses
 // a commit whose numbers cannot hold (hostile or corrupted).
-bool Member::plan_commit(const ControlMessage& m, Commit* c) const {
+bool Membership::plan_commit(const MembershipMessage& m, Commit* c) const {
   if (gens_.size() >= kMaxGenerations) return false;  // the application must release first
-  RC_ASSERT(has(m.mask_a, me_));  // both callers: the commit's members include me
+  RC_ASSERT(has(m.members, me_));  // both callers: the commit's members include me
   c->ring = m.ring;
-  c->members = m.mask_a;
+  c->members = m.members;
   std::size_t i = 0;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
-    if (has(m.mask_a, k)) c->infos[k] = m.infos[i++];
+    if (has(m.members, k)) c->infos[k] = m.infos[i++];
   }
-  RC_ASSERT(i == m.info_count);  // decode_control and check_consensus: one info per member
+  RC_ASSERT(i ==
+            m.info_count);  // decode_membership_message and check_consensus: one info per member
   const OldRingInfo& mine = c->infos[me_];
   if (mine.ring != installed().id()) return false;
   c->group = 0;
@@ -377,7 +378,7 @@ bool Member::plan_commit(const ControlMessage& m, Commit* c) const {
   return log.delivered_seq() <= c->regular_through && c->through >= log.delivered_seq();
 }
 
-void Member::accept_commit(const Commit& c, std::uint64_t now_ns) {
+void Membership::accept_commit(const Commit& c, std::uint64_t now_ns) {
   RC_ASSERT(phase_ == Phase::gather);
   RC_ASSERT(!commit_.has_value());
   RC_ASSERT(gens_.size() < kMaxGenerations);
@@ -412,7 +413,7 @@ void Member::accept_commit(const Commit& c, std::uint64_t now_ns) {
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (has(c.members, k)) where.member_released.push_back(c.infos[k].released_position);
   }
-  auto g = make_gen(c.members, c.ring, where);
+  auto g = make_generation(c.members, c.ring, where);
   g->ring->adopt_queue(*newest().ring);
   gens_.push_back(std::move(g));
   const bool representative = lowest(c.members) == me_;
@@ -426,7 +427,7 @@ void Member::accept_commit(const Commit& c, std::uint64_t now_ns) {
 
 // Back to gathering: the ring that was forming never ran (its first token
 // was not seen here); the queue goes back to the ring before it.
-void Member::abandon_commit() {
+void Membership::abandon_commit() {
   if (!commit_) return;
   // The ring the commit formed is the newest and not installed.
   RC_ASSERT(gens_.size() >= 2);

@@ -1,10 +1,10 @@
-// One ring in a Member's history: its state machine and how its part of the
+// One ring in a Membership's history: its state machine and how its part of the
 // event stream ends. Private to membership/.
 #pragma once
 
 #include <memory>
 
-#include "membership/member.hpp"
+#include "membership/membership.hpp"
 #include "ring/ring_state.hpp"
 
 namespace ringcast::membership {
@@ -14,7 +14,7 @@ namespace ringcast::membership {
 // would need more waits (the gather goes on) until the application releases.
 inline constexpr std::size_t kMaxGenerations = 8;
 
-struct Member::Gen {
+struct Membership::Generation {
   std::unique_ptr<ring::RingState> ring;
   NodeMask members = 0;
   bool installed = false;

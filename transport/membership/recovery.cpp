@@ -1,9 +1,9 @@
-// Member: recovery (the old ring's records go to the members of its group
+// Membership: recovery (the old ring's records go to the members of its group
 // that lack them), readiness, and the install of the new ring.
 #include <algorithm>
 
 #include "membership/generation.hpp"
-#include "membership/member.hpp"
+#include "membership/membership.hpp"
 
 namespace ringcast::membership {
 
@@ -15,7 +15,7 @@ namespace ringcast::membership {
 // every other round (a write acknowledged after one to two join intervals,
 // as on a loaded host) would send the same type forever, the records and
 // never the commit they need first.
-void Member::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
+void Membership::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
   RC_ASSERT(phase_ == Phase::commit);
   RC_ASSERT(commit_.has_value());
   next_send_ns_ = now_ns + config_.join_interval_ns;
@@ -25,13 +25,13 @@ void Member::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
   RC_ASSERT((c.members & ~link_ok_ & ~bit(me_)) == 0);
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (k == me_ || !has(c.members & link_ok_ & to, k)) continue;
-    std::array<ControlType, 3> due{};
+    std::array<MembershipMessageType, 3> due{};
     std::size_t n = 0;
-    if (representative == me_ && !has(c.ready, k)) due[n++] = ControlType::commit;
+    if (representative == me_ && !has(c.ready, k)) due[n++] = MembershipMessageType::commit;
     if (c.source == me_ && has(c.group & ~c.ready, k) && c.infos[k].received_up_to < c.through) {
-      due[n++] = ControlType::recovered;
+      due[n++] = MembershipMessageType::recovered;
     }
-    if (c.recovered && k == representative) due[n++] = ControlType::ready;
+    if (c.recovered && k == representative) due[n++] = MembershipMessageType::ready;
     if (n == 0) continue;
     const std::uint64_t sent = counters_.control_sent;
     send_commit_message(k, due[c.turn[k] % n]);
@@ -39,17 +39,17 @@ void Member::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
   }
 }
 
-void Member::send_commit_message(std::size_t peer, ControlType type) {
+void Membership::send_commit_message(std::size_t peer, MembershipMessageType type) {
   const Commit& c = *commit_;
   // Only the representative commits; a member is ready only once recovered.
-  RC_ASSERT(type != ControlType::commit || lowest(c.members) == me_);
-  RC_ASSERT(type != ControlType::ready || c.recovered);
-  if (type == ControlType::recovered) return send_recovery(peer);
-  ControlMessage m;
+  RC_ASSERT(type != MembershipMessageType::commit || lowest(c.members) == me_);
+  RC_ASSERT(type != MembershipMessageType::ready || c.recovered);
+  if (type == MembershipMessageType::recovered) return send_recovery(peer);
+  MembershipMessage m;
   m.type = type;
   m.ring = c.ring;
-  if (type == ControlType::commit) {
-    m.mask_a = c.members;
+  if (type == MembershipMessageType::commit) {
+    m.members = c.members;
     for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
       if (has(c.members, k)) m.infos[m.info_count++] = c.infos[k];
     }
@@ -62,7 +62,7 @@ void Member::send_commit_message(std::size_t peer, ControlType type) {
 // may wrap), straight from this member's log, then the message saying so on
 // the same link (FIFO: the records have landed when it arrives). Bytes the
 // peer already holds are rewritten with themselves.
-void Member::send_recovery(std::size_t peer) {
+void Membership::send_recovery(std::size_t peer) {
   const Commit& c = *commit_;
   if (!has(link_ok_, peer)) return;
   // The group's source writes to the group's members; plan_commit bounded
@@ -86,8 +86,8 @@ void Member::send_recovery(std::size_t peer) {
     pos += length;
   }
   RC_ASSERT(pos == c.end_position);  // within one log length: two writes cover it
-  ControlMessage m;
-  m.type = ControlType::recovered;
+  MembershipMessage m;
+  m.type = MembershipMessageType::recovered;
   m.ring = c.ring;
   m.old_ring = installed().id();
   m.through_seq = c.through;
@@ -100,18 +100,18 @@ void Member::send_recovery(std::size_t peer) {
 // Before marking anything, every header from the delivered ones up to
 // `through` must validate and chain to the announced end: a source that wrote
 // garbage is refused (the commit then times out), never delivered.
-void Member::on_recovered(const ControlMessage& m, std::uint64_t now_ns) {
+void Membership::on_recovered(const MembershipMessage& m, std::uint64_t now_ns) {
   if (phase_ != Phase::commit || commit_->recovered) return;
   const Commit& c = *commit_;
   if (m.ring != c.ring || m.sender_index != c.source || m.old_ring != installed().id() ||
       m.through_seq != c.through || m.end_position != c.end_position) {
-    return drop_control(ControlFault::bad_field);
+    return drop_control(MembershipMessageFault::bad_field);
   }
   ring::ReceiveLog& log = installed().ring->mutable_log();
   const std::uint64_t before = log.received_up_to();
   const auto end = log.end_of(c.through);
   if (!end || *end != c.end_position || !log.mark_recovered(c.through)) {
-    return drop_control(ControlFault::bad_field);
+    return drop_control(MembershipMessageFault::bad_field);
   }
   RC_ASSERT(log.received_up_to() >= c.through);
   counters_.records_recovered += c.through - before;
@@ -124,10 +124,10 @@ void Member::on_recovered(const ControlMessage& m, std::uint64_t now_ns) {
   }
 }
 
-void Member::on_ready(const ControlMessage& m, std::uint64_t now_ns) {
+void Membership::on_ready(const MembershipMessage& m, std::uint64_t now_ns) {
   if (phase_ != Phase::commit || lowest(commit_->members) != me_) return;
   if (m.ring != commit_->ring || !has(commit_->members, m.sender_index)) {
-    return drop_control(ControlFault::bad_field);
+    return drop_control(MembershipMessageFault::bad_field);
   }
   commit_->ready |= bit(m.sender_index);
   check_install(now_ns);
@@ -135,7 +135,7 @@ void Member::on_ready(const ControlMessage& m, std::uint64_t now_ns) {
 
 // The representative starts the new ring once every member holds what it
 // must deliver of the old one; everyone else installs it at its first token.
-void Member::check_install(std::uint64_t now_ns) {
+void Membership::check_install(std::uint64_t now_ns) {
   if (phase_ != Phase::commit) return;
   RC_ASSERT(commit_.has_value());
   RC_ASSERT((commit_->ready & ~commit_->members) == 0);  // on_ready takes members only
@@ -149,11 +149,11 @@ void Member::check_install(std::uint64_t now_ns) {
   if (pending.token_seen()) install(now_ns);
 }
 
-void Member::install(std::uint64_t now_ns) {
+void Membership::install(std::uint64_t now_ns) {
   RC_ASSERT(phase_ == Phase::commit);
   const Commit& c = *commit_;
-  Gen& old = installed();
-  Gen& next = newest();
+  Generation& old = installed();
+  Generation& next = newest();
   // The commit's ring, formed after the one installed, installs at its
   // first token; the old one stopped at the gather.
   RC_ASSERT(&old != &next);
@@ -185,7 +185,7 @@ void Member::install(std::uint64_t now_ns) {
   RC_ASSERT(&installed() == &next);
 }
 
-void Member::leave(std::uint64_t now_ns) {
+void Membership::leave(std::uint64_t now_ns) {
   (void)now_ns;
   for (auto& g : gens_)
     g->ring->freeze();

@@ -1,4 +1,4 @@
-// Member: the one event stream across rings, and releases.
+// Membership: the one event stream across rings, and releases.
 //
 // Per ring, in order: its regular configuration change, its messages; when
 // the next ring installs, the messages up to regular_through (delivered by a
@@ -8,13 +8,13 @@
 #include <algorithm>
 
 #include "membership/generation.hpp"
-#include "membership/member.hpp"
+#include "membership/membership.hpp"
 
 namespace ringcast::membership {
 
-std::optional<MemberEvent> Member::next_event() {
+std::optional<MemberEvent> Membership::next_event() {
   while (stream_ < gens_.size()) {
-    Gen& g = *gens_[stream_];
+    Generation& g = *gens_[stream_];
     if (!g.installed) return std::nullopt;
     if (!g.announced) {
       RC_ASSERT(g.regular.ring == g.id());
@@ -36,7 +36,7 @@ std::optional<MemberEvent> Member::next_event() {
   return std::nullopt;
 }
 
-std::optional<MemberEvent> Member::next_from(Gen& g) {
+std::optional<MemberEvent> Membership::next_from(Generation& g) {
   std::optional<ring::Delivery> d;
   if (!g.ending) {
     // Only the running ring delivers; a frozen one waits for the commit.
@@ -68,7 +68,7 @@ std::optional<MemberEvent> Member::next_from(Gen& g) {
   return MemberEvent{nullptr, *d, g.id(), index};
 }
 
-Status Member::release_through(std::uint64_t index) {
+Status Membership::release_through(std::uint64_t index) {
   if (index >= next_index_) {
     return make_error(Errc::invalid_argument, "release_through",
                       "index " + std::to_string(index) + " not delivered yet");
@@ -76,7 +76,7 @@ Status Member::release_through(std::uint64_t index) {
   for (auto& g : gens_) {
     if (!g->announced || index <= g->index_base) break;
     const std::uint64_t seq = std::min(index - g->index_base, g->ring->log().delivered_seq());
-    if (seq > 0) RC_TRY(g->ring->release_through(seq));
+    if (seq > 0) RC_TRY(g->ring->release_through_seq(seq));
   }
   drop_released_generations();
   return {};
@@ -85,7 +85,7 @@ Status Member::release_through(std::uint64_t index) {
 // A ring whose stream ended and whose messages are all released is dropped
 // (once the NIC reads none of its zero-copy sources); each later ring's
 // released position follows the one before it until it releases its own.
-void Member::drop_released_generations() noexcept {
+void Membership::drop_released_generations() noexcept {
   while (stream_ > 0 && gens_.size() > 1) {
     const ring::RingState& front = *gens_.front()->ring;
     if (front.log().released_seq() != front.log().delivered_seq() || front.zero_copy_in_use() > 0) {

@@ -154,9 +154,9 @@ SendPathSnapshot RingDriver::send_path() const noexcept {
   return send_path_of(state_->send_queue(), config_.send_buffer_bytes);
 }
 
-Status RingDriver::release_through(std::uint64_t seq) {
-  if (!state_) return make_error(Errc::invalid_argument, "release_through", "not started");
-  return state_->release_through(seq);
+Status RingDriver::release_through_seq(std::uint64_t seq) {
+  if (!state_) return make_error(Errc::invalid_argument, "release_through_seq", "not started");
+  return state_->release_through_seq(seq);
 }
 
 std::optional<std::uint64_t> RingDriver::next_zero_copy_done() noexcept {

@@ -7,7 +7,7 @@
 //   ConnectInfo mine = driver->connect_info(incarnation);   // advertise them
 //   ... connect to every other member with the backend, getting links ...
 //   driver->start(membership, links);                        // links[i] -> members[i]
-//   loop: driver->progress(); drain next_delivery() and release_through();
+//   loop: driver->progress(); drain next_delivery() and release_through_seq();
 //         submit() whenever; sleep until next_deadline_ns() or a completion
 //         (the runtime's ProgressThread does the waiting).
 #pragma once
@@ -22,7 +22,7 @@
 #include "base/result.hpp"
 #include "base/status_snapshot.hpp"
 #include "fabric/fabric.hpp"
-#include "ring/config.hpp"
+#include "ring/ring_config.hpp"
 #include "ring/ring_state.hpp"
 
 namespace ringcast::ring {
@@ -47,7 +47,7 @@ class RingDriver {
   // act, posts the chains it asks for. True when any of that did something.
   bool progress();
   std::optional<Delivery> next_delivery() noexcept;
-  Status release_through(std::uint64_t seq);
+  Status release_through_seq(std::uint64_t seq);
   std::optional<std::uint64_t> next_zero_copy_done() noexcept;
   // In the endpoint's clock: 0 means at once, kNever means only on an event.
   std::uint64_t next_deadline_ns() const noexcept;

@@ -17,7 +17,7 @@
 namespace ringcast::ring {
 
 enum class ImmKind : std::uint8_t { records = 0, token = 1, control = 2, membership = 3 };
-enum class ControlType : std::uint8_t { wake = 0 };
+enum class ControlImmType : std::uint8_t { wake = 0 };
 
 inline constexpr std::uint32_t kImmArgMask = (1u << 30) - 1;
 // Largest log the records immediate can address.
@@ -37,11 +37,11 @@ constexpr std::uint32_t records_imm(std::uint64_t last_record_offset) noexcept {
   return make_imm(ImmKind::records,
                   static_cast<std::uint32_t>(last_record_offset / kRecordAlignBytes));
 }
-constexpr std::uint32_t control_imm(ControlType type, std::uint32_t arg) noexcept {
+constexpr std::uint32_t control_imm(ControlImmType type, std::uint32_t arg) noexcept {
   return make_imm(ImmKind::control, (static_cast<std::uint32_t>(type) << 24) | (arg & 0xFFFFFFu));
 }
-constexpr ControlType control_type(std::uint32_t imm) noexcept {
-  return static_cast<ControlType>(imm_arg(imm) >> 24);
+constexpr ControlImmType control_imm_type(std::uint32_t imm) noexcept {
+  return static_cast<ControlImmType>(imm_arg(imm) >> 24);
 }
 constexpr std::uint32_t control_arg(std::uint32_t imm) noexcept {
   return imm_arg(imm) & 0xFFFFFFu;

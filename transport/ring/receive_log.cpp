@@ -211,10 +211,10 @@ std::optional<Delivery> ReceiveLog::next_delivery(std::uint64_t safe_up_to) noex
                   memory_.subspan(offset + kRecordHeaderBytes, h.payload_bytes)};
 }
 
-Status ReceiveLog::release_through(std::uint64_t seq) {
+Status ReceiveLog::release_through_seq(std::uint64_t seq) {
   if (seq <= released_seq_) return {};
   if (seq > delivered_seq_) {
-    return make_error(Errc::invalid_argument, "release_through",
+    return make_error(Errc::invalid_argument, "release_through_seq",
                       "seq " + std::to_string(seq) + " not delivered yet");
   }
   released_seq_ = seq;

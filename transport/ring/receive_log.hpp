@@ -26,7 +26,7 @@
 namespace ringcast::ring {
 
 // A record handed to the application in place: the payload points into the
-// receive log and stays valid until release_through() covers its seq.
+// receive log and stays valid until release_through_seq() covers its seq.
 struct Delivery {
   std::uint64_t seq = 0;
   std::uint64_t position = 0;
@@ -70,7 +70,7 @@ class ReceiveLog {
   std::optional<Delivery> next_delivery(std::uint64_t safe_up_to) noexcept;
   // The application is done with every delivered record up to seq.
   // Errc::invalid_argument for a seq not delivered yet.
-  Status release_through(std::uint64_t seq);
+  Status release_through_seq(std::uint64_t seq);
 
   // Membership: the application released more of the older rings' records
   // (their positions lie before base_position); until this ring released

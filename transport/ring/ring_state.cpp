@@ -101,9 +101,9 @@ Status RingState::submit(const OutgoingMessage& message) {
   return {};
 }
 
-Status RingState::release_through(std::uint64_t seq) {
+Status RingState::release_through_seq(std::uint64_t seq) {
   const std::uint64_t before = log_.released_seq();
-  RC_TRY(log_.release_through(seq));
+  RC_TRY(log_.release_through_seq(seq));
   if (log_.released_seq() != before) solo_dirty_ = true;
   return {};
 }
@@ -156,8 +156,8 @@ void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
       on_token_imm(arg, now_ns);
       return;
     case ImmKind::control:
-      if (control_type(c.imm) == ControlType::wake && control_arg(c.imm) < membership_.size() &&
-          control_arg(c.imm) != membership_.my_index) {
+      if (control_imm_type(c.imm) == ControlImmType::wake &&
+          control_arg(c.imm) < membership_.size() && control_arg(c.imm) != membership_.my_index) {
         ++counters_.wakes_received;
         wake_pending_ = true;
         return;
@@ -590,7 +590,7 @@ bool RingState::maybe_wake(std::uint64_t now_ns) {
     op.remote_region = kMailboxRegion;
     op.remote_offset = config_.mailbox_slots * kTokenSlotBytes + membership_.my_index * 8;
     op.with_imm = true;
-    op.imm = control_imm(ControlType::wake, static_cast<std::uint32_t>(membership_.my_index));
+    op.imm = control_imm(ControlImmType::wake, static_cast<std::uint32_t>(membership_.my_index));
     outbox_.commit(d, 1);
   }
   ++counters_.wakes_sent;

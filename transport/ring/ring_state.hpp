@@ -19,10 +19,10 @@
 
 #include "base/result.hpp"
 #include "fabric/fabric.hpp"
-#include "ring/config.hpp"
 #include "ring/flow_control.hpp"
 #include "ring/outbox.hpp"
 #include "ring/receive_log.hpp"
+#include "ring/ring_config.hpp"
 #include "ring/ring_id.hpp"
 #include "ring/send_queue.hpp"
 #include "ring/token.hpp"
@@ -103,7 +103,7 @@ class RingState {
   // A post on the link to `member` failed for good.
   void on_link_failed(std::size_t member, const Error& error);
   // The application is done with every delivered record up to seq.
-  Status release_through(std::uint64_t seq);
+  Status release_through_seq(std::uint64_t seq);
   // The application released more of the older rings' records (membership).
   void release_inherited(std::uint64_t position) noexcept {
     const std::uint64_t before = log_.released_position();

@@ -66,7 +66,7 @@ inline constexpr std::size_t kMaxTokenBytes =
 inline constexpr std::size_t kTokenSlotBytes = (kMaxTokenBytes + 63) / 64 * 64;
 // After the token slots, a mailbox has one 8-byte wake word per member.
 inline constexpr std::size_t kWakeAreaBytes = kMaxMembers * 8;
-// Then one control slot per peer (membership's messages, membership/control.hpp):
+// Then one control slot per peer (membership's messages, membership/membership_message.hpp):
 // peer u of the cluster's node list writes its messages to slot u only.
 inline constexpr std::size_t kControlSlotBytes = 4096;
 inline constexpr std::size_t kControlAreaBytes = kMaxMembers * kControlSlotBytes;

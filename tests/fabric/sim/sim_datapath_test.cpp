@@ -17,8 +17,8 @@ TEST(SimDatapath, WritesLandWithExactBytesAndImmediates) {
   for (std::uint64_t seed = 1; seed <= 300; ++seed) {
     SimNet net(seed, {}, 2, 256 << 10, 256 << 10);
     SimRandom& rng = net.world.rng();
-    Member& a = net.member(1);
-    Member& b = net.member(2);
+    SimHost& a = net.host(1);
+    SimHost& b = net.host(2);
     fill(a.send->bytes(), seed);
     struct Expect {
       std::uint64_t src0, src1, dst;
@@ -56,7 +56,7 @@ TEST(SimDatapath, WritesLandWithExactBytesAndImmediates) {
     }
     // Nothing was written past the last write.
     EXPECT_EQ(b.recv->bytes()[dst], std::byte{0});
-    EXPECT_TRUE(net.member(1).completions.empty());  // nothing signaled
+    EXPECT_TRUE(net.host(1).completions.empty());  // nothing signaled
     EXPECT_EQ(net.world.stats().writes_landed, expects.size());
   }
 }
@@ -75,8 +75,8 @@ TEST(SimDatapath, PerLinkFifoUnderJitter) {
     constexpr std::uint32_t kWrites = 3000;
     SimNet net(seed, config, 2, 4 << 20, 64 << 10);
     SimRandom& rng = net.world.rng();
-    Member& a = net.member(1);
-    Member& b = net.member(2);
+    SimHost& a = net.host(1);
+    SimHost& b = net.host(2);
     fill(a.send->bytes(), seed * 7);
     struct Sent {
       std::uint64_t src, dst;
@@ -153,7 +153,7 @@ TEST(SimDatapath, SignaledCompletionsOnlyForSignaledWrites) {
     std::vector<std::uint64_t> expected_done;
     std::uint32_t expected_imms = 0;
     for (std::uint64_t i = 0; i < 40; ++i) {
-      WriteOp op = write_op(*net.member(1).send, 0, 64, i * 64, 500 + i);
+      WriteOp op = write_op(*net.host(1).send, 0, 64, i * 64, 500 + i);
       if (rng.one_in(2)) {
         op = signaled(op);
         expected_done.push_back(op.wr_id);
@@ -166,14 +166,14 @@ TEST(SimDatapath, SignaledCompletionsOnlyForSignaledWrites) {
     }
     net.run_all();
     std::vector<std::uint64_t> done;
-    for (const Completion& c : net.member(1).completions) {
+    for (const Completion& c : net.host(1).completions) {
       ASSERT_EQ(c.type, CompletionType::write_done);
       EXPECT_EQ(c.peer, 3u);
       done.push_back(c.wr_id);
     }
     EXPECT_EQ(done, expected_done) << "seed " << seed;
     EXPECT_EQ(net.of_type(3, CompletionType::received_imm).size(), expected_imms);
-    EXPECT_TRUE(net.member(2).completions.empty());
+    EXPECT_TRUE(net.host(2).completions.empty());
     EXPECT_EQ(net.link(1, 3).outstanding(), 0u);
   }
 }
@@ -183,8 +183,7 @@ TEST(SimDatapath, ImmediatesNameTheirSender) {
   for (NodeId from = 1; from <= 4; ++from) {
     for (NodeId to = 1; to <= 4; ++to) {
       if (from == to) continue;
-      WriteOp op =
-          with_imm(write_op(*net.member(from).send, 0, from * 10 + to, 0), from * 100 + to);
+      WriteOp op = with_imm(write_op(*net.host(from).send, 0, from * 10 + to, 0), from * 100 + to);
       ASSERT_TRUE(net.link(from, to).post({&op, 1}).ok());
     }
   }
@@ -209,7 +208,7 @@ TEST(SimDatapath, ChainsRespectTheSendQueueDepth) {
   std::vector<WriteOp> chain;
   for (std::uint64_t i = 0; i < 9; ++i) {
     chain.push_back(
-        with_imm(write_op(*net.member(1).send, i, 1, i, i), static_cast<std::uint32_t>(i)));
+        with_imm(write_op(*net.host(1).send, i, 1, i, i), static_cast<std::uint32_t>(i)));
   }
   // Nine do not fit: nothing is posted.
   Status st = l.post(chain);
@@ -233,7 +232,7 @@ TEST(SimDatapath, ChainsRespectTheSendQueueDepth) {
 TEST(SimDatapath, BadWritesAreRefusedBeforePosting) {
   SimNet net(5, {}, 3, 4096, 4096);
   SimLink& l = net.link(1, 2);
-  const MemoryRegion& src = *net.member(1).send;
+  const MemoryRegion& src = *net.host(1).send;
   auto refused = [&](WriteOp op) {
     WriteOp chain[2] = {write_op(src, 0, 8, 0), op};  // a good write first: all or nothing
     Status st = l.post(chain);
@@ -252,7 +251,7 @@ TEST(SimDatapath, BadWritesAreRefusedBeforePosting) {
   no_region.segments[0].region = nullptr;
   EXPECT_TRUE(refused(no_region));
   // A region of another endpoint is not a source this endpoint can use.
-  EXPECT_TRUE(refused(write_op(*net.member(3).send, 0, 8, 0)));
+  EXPECT_TRUE(refused(write_op(*net.host(3).send, 0, 8, 0)));
   // Two segments that each fit but together overflow the remote region.
   WriteOp two = write_op(src, 0, 4000, 0);
   two.segments[1] = {&src, 0, 200};
@@ -305,13 +304,13 @@ TEST(SimDatapath, CompletionQueueOverflowIsCounted) {
   config.completion_queue_depth = 4;
   SimNet net(2, config, 2);
   for (std::uint32_t i = 0; i < 10; ++i) {
-    WriteOp op = with_imm(write_op(*net.member(1).send, 0, 8, 0), i);
+    WriteOp op = with_imm(write_op(*net.host(1).send, 0, 8, 0), i);
     ASSERT_TRUE(net.link(1, 2).post({&op, 1}).ok());
   }
   while (net.world.step()) {
   }  // nobody polls
   EXPECT_EQ(net.world.stats().cq_overflows, 6u);
-  EXPECT_EQ(net.member(2).ep->pending_completions(), 4u);
+  EXPECT_EQ(net.host(2).ep->pending_completions(), 4u);
   net.poll_all();
   const auto imms = net.of_type(2, CompletionType::received_imm);
   ASSERT_EQ(imms.size(), 4u);
@@ -324,7 +323,7 @@ TEST(SimDatapathDeathTest, CompletionQueueOverflowCanAbort) {
   config.abort_on_cq_overflow = true;
   SimNet net(2, config, 2);
   for (std::uint32_t i = 0; i < 3; ++i) {
-    WriteOp op = with_imm(write_op(*net.member(1).send, 0, 8, 0), i);
+    WriteOp op = with_imm(write_op(*net.host(1).send, 0, 8, 0), i);
     ASSERT_TRUE(net.link(1, 2).post({&op, 1}).ok());
   }
   EXPECT_DEATH(while (net.world.step()){}, "abort_on_cq_overflow");
@@ -338,8 +337,8 @@ TEST(SimDatapath, BandwidthAndLatencyShapeTheTimeline) {
   config.ack_delay_ns = 500;
   SimNet net(1, config, 3, 1 << 20, 1 << 20);
   // Two 10 kB writes from node 1 (to 2 and to 3) share node 1's egress.
-  WriteOp a = signaled(with_imm(write_op(*net.member(1).send, 0, 10'000, 0, 1), 1));
-  WriteOp b = signaled(with_imm(write_op(*net.member(1).send, 0, 10'000, 0, 2), 2));
+  WriteOp a = signaled(with_imm(write_op(*net.host(1).send, 0, 10'000, 0, 1), 1));
+  WriteOp b = signaled(with_imm(write_op(*net.host(1).send, 0, 10'000, 0, 2), 2));
   ASSERT_TRUE(net.link(1, 2).post({&a, 1}).ok());
   ASSERT_TRUE(net.link(1, 3).post({&b, 1}).ok());
   ASSERT_EQ(net.world.next_event_ns(), 11'000u);
@@ -353,7 +352,7 @@ TEST(SimDatapath, BandwidthAndLatencyShapeTheTimeline) {
   net.run_until(21'000);
   EXPECT_EQ(net.of_type(3, CompletionType::received_imm).size(), 1u);
   EXPECT_EQ(net.world.now_ns(), 21'000u);
-  EXPECT_EQ(net.member(1).ep->now_ns(), 21'000u);
+  EXPECT_EQ(net.host(1).ep->now_ns(), 21'000u);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ Outcome run_workload(std::uint64_t seed, bool traced) {
   }
   SimRandom& rng = net.world.rng();
   for (NodeId n = 1; n <= 5; ++n)
-    fill(net.member(n).send->bytes(), seed + n);
+    fill(net.host(n).send->bytes(), seed + n);
   const std::uint64_t crash_ns = rng.between(20'000, 100'000);
   net.world.schedule(crash_ns,
                      [](SimWorld& w) { w.crash(static_cast<NodeId>(w.rng().between(4, 5))); });
@@ -67,7 +67,7 @@ Outcome run_workload(std::uint64_t seed, bool traced) {
       const auto n = static_cast<std::uint32_t>(rng.between(1, 4));
       for (std::uint32_t i = 0; i < n; ++i) {
         const auto len = static_cast<std::uint32_t>(rng.between(0, 2000));
-        chain[i] = write_op(*net.member(from).send, rng.below(8000), len, rng.below(60'000), ++wr);
+        chain[i] = write_op(*net.host(from).send, rng.below(8000), len, rng.below(60'000), ++wr);
         if (rng.one_in(2)) chain[i] = with_imm(chain[i], wr);
         if (rng.one_in(3)) chain[i] = signaled(chain[i]);
       }
@@ -85,7 +85,7 @@ Outcome run_workload(std::uint64_t seed, bool traced) {
   out.events = net.world.stats().events;
   out.memory_hash = 0xcbf29ce484222325ull;
   for (NodeId n = 1; n <= 5; ++n) {
-    if (net.member(n).recv) out.memory_hash = fnv(out.memory_hash, net.member(n).recv->bytes());
+    if (net.host(n).recv) out.memory_hash = fnv(out.memory_hash, net.host(n).recv->bytes());
   }
   return out;
 }
@@ -116,7 +116,7 @@ TEST(SimDeterminism, TraceLinesAreReadable) {
   SimNet net(1, {}, 2);
   std::vector<std::string> lines;
   net.world.set_trace([&](std::string_view line) { lines.emplace_back(line); });
-  WriteOp op = signaled(with_imm(write_op(*net.member(1).send, 0, 64, 0, 7), 3));
+  WriteOp op = signaled(with_imm(write_op(*net.host(1).send, 0, 64, 0, 7), 3));
   ASSERT_TRUE(net.link(1, 2).post({&op, 1}).ok());
   net.run_all();
   net.world.crash(2);
@@ -155,7 +155,7 @@ TEST(SimEventQueue, PopsByTimeThenByPushOrder) {
   EventQueue q;
   SimRandom rng(9);
   for (std::uint32_t i = 0; i < 5000; ++i) {
-    Event e;
+    SimEvent e;
     e.time_ns = rng.below(100);
     e.arg = i;
     q.push(e);
@@ -164,7 +164,7 @@ TEST(SimEventQueue, PopsByTimeThenByPushOrder) {
   std::uint32_t last_arg = 0;
   bool first = true;
   while (!q.empty()) {
-    const Event e = q.pop();
+    const SimEvent e = q.pop();
     ASSERT_GE(e.time_ns, last_time);
     if (!first && e.time_ns == last_time) {
       ASSERT_GT(e.arg, last_arg);

@@ -10,15 +10,15 @@ namespace ringcast::fabric::sim::test {
 namespace {
 
 void expect_link_down_both(SimNet& net, NodeId a, NodeId b) {
-  ASSERT_FALSE(net.member(a).completions.empty());
-  ASSERT_FALSE(net.member(b).completions.empty());
-  EXPECT_EQ(net.member(a).completions.back().type, CompletionType::link_down);
-  EXPECT_EQ(net.member(a).completions.back().peer, b);
-  EXPECT_EQ(net.member(b).completions.back().type, CompletionType::link_down);
-  EXPECT_EQ(net.member(b).completions.back().peer, a);
+  ASSERT_FALSE(net.host(a).completions.empty());
+  ASSERT_FALSE(net.host(b).completions.empty());
+  EXPECT_EQ(net.host(a).completions.back().type, CompletionType::link_down);
+  EXPECT_EQ(net.host(a).completions.back().peer, b);
+  EXPECT_EQ(net.host(b).completions.back().type, CompletionType::link_down);
+  EXPECT_EQ(net.host(b).completions.back().peer, a);
   EXPECT_TRUE(net.link(a, b).failed());
   EXPECT_TRUE(net.link(b, a).failed());
-  WriteOp op = write_op(*net.member(a).send, 0, 8, 0);
+  WriteOp op = write_op(*net.host(a).send, 0, 8, 0);
   EXPECT_EQ(net.link(a, b).post({&op, 1}).error().code, Errc::link_failed);
   EXPECT_EQ(net.link(a, b).send_capacity(), 0u);
 }
@@ -29,8 +29,8 @@ void expect_link_down_both(SimNet& net, NodeId a, NodeId b) {
 template <class Claim>
 void run_remote_access_error(std::uint64_t seed, Claim claim, std::uint64_t bad_offset) {
   SimNet net(seed, {}, 2, 4096, 4096);
-  Member& a = net.member(1);
-  Member& b = net.member(2);
+  SimHost& a = net.host(1);
+  SimHost& b = net.host(2);
   ConnectInfo lie = b.info();
   lie.region_count = 2;
   lie.regions[1] = claim(b.recv->remote());
@@ -95,8 +95,8 @@ TEST(SimErrors, RegionShorterThanClaimedIsARemoteAccessError) {
 
 TEST(SimErrors, TargetRegionDeregisteredIsARemoteAccessError) {
   SimNet net(4, {}, 2, 4096, 4096);
-  net.member(2).recv.reset();  // b deregisters the region it advertised
-  WriteOp op = signaled(write_op(*net.member(1).send, 0, 8, 0, 77));
+  net.host(2).recv.reset();  // b deregisters the region it advertised
+  WriteOp op = signaled(write_op(*net.host(1).send, 0, 8, 0, 77));
   ASSERT_TRUE(net.link(1, 2).post({&op, 1}).ok());
   net.run_all();
   const auto failed = net.of_type(1, CompletionType::write_failed);
@@ -112,19 +112,19 @@ TEST(SimErrors, TargetRegionDeregisteredIsARemoteAccessError) {
 // instead of reading freed memory.
 TEST(SimErrors, SourceReusedBeforeLandingIsVisible) {
   SimNet net(5, {}, 2, 4096, 4096);
-  Member& a = net.member(1);
+  SimHost& a = net.host(1);
   std::memset(a.send->data(), 0x11, 64);
   WriteOp op = with_imm(write_op(*a.send, 0, 64, 0), 1);
   ASSERT_TRUE(net.link(1, 2).post({&op, 1}).ok());
   std::memset(a.send->data(), 0x22, 64);  // too early: no completion yet
   net.run_all();
-  EXPECT_EQ(net.member(2).recv->bytes()[0], std::byte{0x22});
+  EXPECT_EQ(net.host(2).recv->bytes()[0], std::byte{0x22});
 }
 
 TEST(SimErrors, SourceDestroyedBeforeLandingIsALocalProtectionError) {
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
     SimNet net(seed, {}, 2, 4096, 4096);
-    Member& a = net.member(1);
+    SimHost& a = net.host(1);
     auto scratch = a.ep->allocate(4096, Access::local_only);
     ASSERT_TRUE(scratch.ok());
     std::memset(scratch.value()->data(), 0x33, 4096);
@@ -144,30 +144,30 @@ TEST(SimErrors, SourceDestroyedBeforeLandingIsALocalProtectionError) {
     EXPECT_EQ(ca[1].status, 4);  // IBV_WC_LOC_PROT_ERR
     EXPECT_EQ(ca[2].wr_id, 3u);
     EXPECT_STREQ(ca[2].status_text, "Work Request Flushed Error");
-    EXPECT_EQ(net.member(2).recv->bytes()[64], std::byte{0});
+    EXPECT_EQ(net.host(2).recv->bytes()[64], std::byte{0});
     expect_link_down_both(net, 1, 2);
   }
 }
 
 TEST(SimErrors, DisconnectClosesBothEnds) {
   SimNet net(6, {}, 3);
-  WriteOp op = signaled(write_op(*net.member(1).send, 0, 8, 0, 9));
+  WriteOp op = signaled(write_op(*net.host(1).send, 0, 8, 0, 9));
   ASSERT_TRUE(net.link(1, 2).post({&op, 1}).ok());
   net.world.disconnect(net.link(1, 2));
   net.run_all();
-  const auto& ca = net.member(1).completions;
+  const auto& ca = net.host(1).completions;
   ASSERT_EQ(ca.size(), 2u);
   EXPECT_EQ(ca[0].type, CompletionType::write_failed);
   EXPECT_STREQ(ca[0].status_text, "Work Request Flushed Error");
   expect_link_down_both(net, 1, 2);
   EXPECT_FALSE(net.link(1, 3).failed());
-  EXPECT_EQ(net.member(2).recv->bytes()[0], std::byte{0});
+  EXPECT_EQ(net.host(2).recv->bytes()[0], std::byte{0});
 }
 
 TEST(SimErrors, BadConnectInfoIsRefusedLikeVerbs) {
   SimNet net(7, {}, 2);
-  Member& a = net.member(1);
-  Member& b = net.member(2);
+  SimHost& a = net.host(1);
+  SimHost& b = net.host(2);
   ConnectInfo old = b.info();
   old.version = 9;
   auto refused = net.world.connect(*a.ep, a.info(), *b.ep, old);

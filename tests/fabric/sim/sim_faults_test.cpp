@@ -25,7 +25,7 @@ class Stream {
         if (from == to || net_.link(from, to).failed()) continue;
         std::uint32_t& seq = next_[{from, to}];
         WriteOp op = signaled(
-            with_imm(write_op(*net_.member(from).send, seq % 512 * 8, 8, seq % 512 * 8, seq), seq));
+            with_imm(write_op(*net_.host(from).send, seq % 512 * 8, 8, seq % 512 * 8, seq), seq));
         if (net_.link(from, to).post({&op, 1}).ok()) ++seq;
       }
     }
@@ -63,7 +63,7 @@ class Stream {
       while ((got = ep->poll(batch)) > 0) {
         for (std::size_t i = 0; i < got; ++i) {
           const Completion& c = batch[i];
-          net_.member(n).completions.push_back(c);
+          net_.host(n).completions.push_back(c);
           if (c.type == CompletionType::write_failed || c.type == CompletionType::link_down) {
             failed_at_.try_emplace({n, c.peer}, net_.world.now_ns());
           }
@@ -81,7 +81,7 @@ class Stream {
 // Immediates a member received from `peer`, in order.
 std::vector<std::uint32_t> imms_from(SimNet& net, NodeId node, NodeId peer) {
   std::vector<std::uint32_t> out;
-  for (const Completion& c : net.member(node).completions) {
+  for (const Completion& c : net.host(node).completions) {
     if (c.type == CompletionType::received_imm && c.peer == peer) out.push_back(c.imm);
   }
   return out;
@@ -89,7 +89,7 @@ std::vector<std::uint32_t> imms_from(SimNet& net, NodeId node, NodeId peer) {
 
 Completion last_about(SimNet& net, NodeId node, NodeId peer) {
   Completion last;
-  for (const Completion& c : net.member(node).completions) {
+  for (const Completion& c : net.host(node).completions) {
     if (c.peer == peer) last = c;
   }
   return last;
@@ -118,8 +118,8 @@ TEST(SimFaults, CrashFailsPeersAfterTheTimeoutAndLandsAPrefix) {
     stream.run_until(crash_ns, 300);
     net.world.crash(3);
     // Its memory goes with it: the writes on the wire were read before.
-    net.member(3).send.reset();
-    net.member(3).recv.reset();
+    net.host(3).send.reset();
+    net.host(3).recv.reset();
     stream.run_until(crash_ns + 2 * config.link_timeout_ns);
     for (NodeId peer : {1u, 2u}) {
       EXPECT_EQ(stream.failed_at(peer, 3), crash_ns + config.link_timeout_ns) << "seed " << seed;
@@ -155,18 +155,18 @@ TEST(SimFaults, StrictRcNoticesOnlyWhenWriting) {
   net.run_until(5'000);
   net.world.crash(3);
   net.run_until(50'000);
-  WriteOp op = signaled(write_op(*net.member(1).send, 0, 8, 0, 5));
+  WriteOp op = signaled(write_op(*net.host(1).send, 0, 8, 0, 5));
   ASSERT_TRUE(net.link(1, 3).post({&op, 1}).ok());
   net.run_until(149'999);
-  EXPECT_TRUE(net.member(1).completions.empty());
+  EXPECT_TRUE(net.host(1).completions.empty());
   net.run_until(150'000);
-  const auto& c1 = net.member(1).completions;
+  const auto& c1 = net.host(1).completions;
   ASSERT_EQ(c1.size(), 2u);
   EXPECT_EQ(c1[0].type, CompletionType::write_failed);
   EXPECT_EQ(c1[0].wr_id, 5u);
   EXPECT_EQ(c1[1].type, CompletionType::link_down);
   net.run_until(10'000'000);
-  EXPECT_TRUE(net.member(2).completions.empty());
+  EXPECT_TRUE(net.host(2).completions.empty());
   EXPECT_FALSE(net.link(2, 3).failed());
 }
 
@@ -176,15 +176,15 @@ TEST(SimFaults, RestartGivesAFreshEndpointThatConnectsAnew) {
   SimNet net(12, config, 3);
   Stream stream(net, {1, 2, 3});
   stream.run_until(20'000);
-  SimEndpoint* old = net.member(3).ep;
+  SimEndpoint* old = net.host(3).ep;
   net.world.crash(3);
   EXPECT_FALSE(old->alive());
-  WriteOp op = write_op(*net.member(3).send, 0, 8, 0);
+  WriteOp op = write_op(*net.host(3).send, 0, 8, 0);
   EXPECT_EQ(net.link(3, 1).post({&op, 1}).error().code, Errc::closed);
   EXPECT_EQ(old->allocate(64, Access::local_only).error().code, Errc::closed);
   stream.run_until(50'000);
   net.start(3);  // restart: same node, next incarnation, before peers noticed
-  SimEndpoint* fresh = net.member(3).ep;
+  SimEndpoint* fresh = net.host(3).ep;
   EXPECT_NE(fresh, old);
   EXPECT_EQ(fresh->node(), 3u);
   EXPECT_EQ(fresh->incarnation(), 1u);
@@ -196,7 +196,7 @@ TEST(SimFaults, RestartGivesAFreshEndpointThatConnectsAnew) {
   net.connect(2, 3);
   const std::size_t before = imms_from(net, 3, 1).size();
   EXPECT_EQ(before, 0u);  // only the new links reach the new incarnation
-  WriteOp hello = with_imm(write_op(*net.member(1).send, 0, 8, 0), 77);
+  WriteOp hello = with_imm(write_op(*net.host(1).send, 0, 8, 0), 77);
   ASSERT_TRUE(net.link(1, 3).post({&hello, 1}).ok());
   net.run_all();
   const auto imms = imms_from(net, 3, 1);
@@ -228,7 +228,7 @@ TEST(SimFaults, PartitionFailsLinksAcrossAndHealAllowsNewOnes) {
     EXPECT_TRUE(is_prefix(imms_from(net, 3, 1)));
     net.world.heal();
     net.connect(1, 3);
-    WriteOp op = with_imm(write_op(*net.member(1).send, 0, 8, 0), 4242);
+    WriteOp op = with_imm(write_op(*net.host(1).send, 0, 8, 0), 4242);
     ASSERT_TRUE(net.link(1, 3).post({&op, 1}).ok());
     net.run_all();
     EXPECT_EQ(imms_from(net, 3, 1).back(), 4242u);
@@ -293,7 +293,7 @@ TEST(SimFaults, SlowLinkDelaysOnlyItsDirection) {
   net.world.set_link_delay(1, 2, 50'000);
   auto arrival = [&](NodeId from, NodeId to) {
     const std::uint64_t start = net.world.now_ns();
-    WriteOp op = with_imm(write_op(*net.member(from).send, 0, 8, 0), 1);
+    WriteOp op = with_imm(write_op(*net.host(from).send, 0, 8, 0), 1);
     EXPECT_TRUE(net.link(from, to).post({&op, 1}).ok());
     net.run_all();
     return net.world.now_ns() - start;  // the last event: the ACK
@@ -314,7 +314,7 @@ TEST(SimFaults, SlowNicLimitsOnlyItsNode) {
   net.world.set_node_bandwidth(2, 100);  // 0.1 byte per ns
   auto land_ns = [&](NodeId from, NodeId to) {
     const std::uint64_t start = net.world.now_ns();
-    WriteOp op = with_imm(write_op(*net.member(from).send, 0, 10'000, 0), 1);
+    WriteOp op = with_imm(write_op(*net.host(from).send, 0, 10'000, 0), 1);
     EXPECT_TRUE(net.link(from, to).post({&op, 1}).ok());
     const std::uint64_t landed = *net.world.next_event_ns() - start;
     net.run_all();

@@ -50,7 +50,7 @@ class Checker {
     }
     net_.run_all();
     for (NodeId n = 1; n <= kMembers; ++n)
-      net_.member(n).completions.clear();
+      net_.host(n).completions.clear();
     for (NodeId a = 1; a <= kMembers; ++a) {
       for (NodeId b = a + 1; b <= kMembers; ++b)
         connect_with_bogus_region(a, b);
@@ -84,13 +84,12 @@ class Checker {
 
   void connect_with_bogus_region(NodeId a, NodeId b) {
     auto info = [&](NodeId n) {
-      ConnectInfo i = net_.member(n).info();
+      ConnectInfo i = net_.host(n).info();
       i.region_count = 2;
       i.regions[1] = {0x5000'0000, 4096, 0xfff1};
       return i;
     };
-    Result<LinkPair> p =
-        net_.world.connect(*net_.member(a).ep, info(a), *net_.member(b).ep, info(b));
+    Result<LinkPair> p = net_.world.connect(*net_.host(a).ep, info(a), *net_.host(b).ep, info(b));
     ASSERT_TRUE(p.ok());
     links_[{a, b}] = p->a_to_b;
     links_[{b, a}] = p->b_to_a;
@@ -138,7 +137,7 @@ class Checker {
     if (to >= from) ++to;
     SimLink& l = *links_.at({from, to});
     if (net_.world.endpoint(from) == nullptr || l.failed()) return;
-    Member& m = net_.member(from);
+    SimHost& m = net_.host(from);
     std::unique_ptr<MemoryRegion> scratch;
     WriteOp chain[4];
     const auto n = static_cast<std::uint32_t>(rng().between(1, 4));

@@ -15,7 +15,7 @@
 
 namespace ringcast::fabric::sim::test {
 
-struct Member {
+struct SimHost {
   SimEndpoint* ep = nullptr;
   std::unique_ptr<MemoryRegion> recv;
   std::unique_ptr<MemoryRegion> send;
@@ -45,21 +45,21 @@ class SimNet {
     }
   }
 
-  Member& member(NodeId n) { return members_.at(n); }
+  SimHost& host(NodeId n) { return hosts_.at(n); }
   SimLink& link(NodeId from, NodeId to) { return *links_.at({from, to}); }
 
   // A fresh endpoint with fresh regions (first start or restart).
   void start(NodeId n) {
-    Member m;
+    SimHost m;
     m.ep = world.endpoint(n) == nullptr && known(n) ? &world.restart(n) : &world.add_endpoint(n);
     m.recv = std::move(m.ep->allocate(recv_bytes_, Access::remote_write).value());
     m.send = std::move(m.ep->allocate(send_bytes_, Access::local_only).value());
-    members_[n] = std::move(m);
+    hosts_[n] = std::move(m);
   }
 
   Result<LinkPair> try_connect(NodeId a, NodeId b) {
-    Member& ma = member(a);
-    Member& mb = member(b);
+    SimHost& ma = host(a);
+    SimHost& mb = host(b);
     Result<LinkPair> pair = world.connect(*ma.ep, ma.info(), *mb.ep, mb.info());
     if (pair.ok()) {
       links_[{a, b}] = pair->a_to_b;
@@ -76,7 +76,7 @@ class SimNet {
   // Polls every live member's completion queue into its completions list.
   void poll_all() {
     Completion batch[64];
-    for (auto& [n, m] : members_) {
+    for (auto& [n, m] : hosts_) {
       std::size_t got;
       while ((got = m.ep->poll(batch)) > 0)
         m.completions.insert(m.completions.end(), batch, batch + got);
@@ -100,7 +100,7 @@ class SimNet {
 
   std::vector<Completion> of_type(NodeId n, CompletionType type) {
     std::vector<Completion> out;
-    for (const Completion& c : member(n).completions) {
+    for (const Completion& c : host(n).completions) {
       if (c.type == type) out.push_back(c);
     }
     return out;
@@ -109,11 +109,11 @@ class SimNet {
   SimWorld world;
 
  private:
-  bool known(NodeId n) const { return members_.count(n) > 0; }
+  bool known(NodeId n) const { return hosts_.count(n) > 0; }
 
   std::size_t recv_bytes_;
   std::size_t send_bytes_;
-  std::map<NodeId, Member> members_;
+  std::map<NodeId, SimHost> hosts_;
   std::map<std::pair<NodeId, NodeId>, SimLink*> links_;
 };
 

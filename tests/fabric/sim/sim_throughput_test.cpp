@@ -31,7 +31,7 @@ class Streaming {
         post_chain(*l);
       net_.world.run_until(net_.world.now_ns() + 1'000);
       for (NodeId n = 1; n <= 8; ++n) {
-        while (net_.member(n).ep->poll(batch) > 0) {
+        while (net_.host(n).ep->poll(batch) > 0) {
         }
       }
     }
@@ -44,7 +44,7 @@ class Streaming {
     WriteOp chain[4];
     for (std::uint32_t i = 0; i < 4; ++i) {
       const std::uint64_t k = posted_ + i;
-      chain[i] = with_imm(write_op(*net_.member(l.node()).send, 0, 64, k % 1000 * 64, k),
+      chain[i] = with_imm(write_op(*net_.host(l.node()).send, 0, 64, k % 1000 * 64, k),
                           static_cast<std::uint32_t>(k));
       chain[i].signaled = k % 16 == 0;
     }

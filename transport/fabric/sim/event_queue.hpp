@@ -22,7 +22,7 @@ enum class EventKind : std::uint8_t {
   action,       // run the test's scheduled action number `arg`
 };
 
-struct Event {
+struct SimEvent {
   std::uint64_t time_ns = 0;
   std::uint64_t seq = 0;
   std::uint32_t link = 0;
@@ -35,20 +35,20 @@ class EventQueue {
  public:
   bool empty() const noexcept { return heap_.empty(); }
   std::size_t size() const noexcept { return heap_.size(); }
-  const Event& top() const noexcept {
+  const SimEvent& top() const noexcept {
     RC_DEBUG_ASSERT(!heap_.empty());
     return heap_.front();
   }
 
-  void push(Event event) {
+  void push(SimEvent event) {
     event.seq = next_seq_++;
     heap_.push_back(event);
     sift_up(heap_.size() - 1);
   }
 
-  Event pop() noexcept {
+  SimEvent pop() noexcept {
     RC_ASSERT(!heap_.empty());
-    Event out = heap_.front();
+    SimEvent out = heap_.front();
     heap_.front() = heap_.back();
     heap_.pop_back();
     if (!heap_.empty()) sift_down(0);
@@ -58,12 +58,12 @@ class EventQueue {
   void reserve(std::size_t events) { heap_.reserve(events); }
 
  private:
-  static bool before(const Event& a, const Event& b) noexcept {
+  static bool before(const SimEvent& a, const SimEvent& b) noexcept {
     return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;
   }
 
   void sift_up(std::size_t i) noexcept {
-    Event moving = heap_[i];
+    SimEvent moving = heap_[i];
     while (i > 0) {
       const std::size_t parent = (i - 1) / 2;
       if (!before(moving, heap_[parent])) break;
@@ -75,7 +75,7 @@ class EventQueue {
 
   void sift_down(std::size_t i) noexcept {
     const std::size_t n = heap_.size();
-    Event moving = heap_[i];
+    SimEvent moving = heap_[i];
     for (;;) {
       std::size_t child = 2 * i + 1;
       if (child >= n) break;
@@ -87,7 +87,7 @@ class EventQueue {
     heap_[i] = moving;
   }
 
-  std::vector<Event> heap_;
+  std::vector<SimEvent> heap_;
   std::uint64_t next_seq_ = 0;
 };
 

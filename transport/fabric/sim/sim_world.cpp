@@ -100,7 +100,7 @@ std::optional<std::uint64_t> SimWorld::next_event_ns() const noexcept {
 
 bool SimWorld::step() {
   if (queue_.empty()) return false;
-  const Event e = queue_.pop();
+  const SimEvent e = queue_.pop();
   RC_ASSERT(e.time_ns >= now_ns_);
   now_ns_ = e.time_ns;
   ++stats_.events;
@@ -117,7 +117,7 @@ void SimWorld::run_until(std::uint64_t t_ns) {
   now_ns_ = t_ns;
 }
 
-void SimWorld::dispatch(const Event& e) {
+void SimWorld::dispatch(const SimEvent& e) {
   switch (e.kind) {
     case EventKind::land:
       on_land(link(e.link), e.arg);
@@ -151,7 +151,7 @@ void SimWorld::dispatch(const Event& e) {
 void SimWorld::schedule_event(std::uint64_t at_ns, EventKind kind, std::uint32_t link_id,
                               std::uint32_t arg, WcStatus status) {
   RC_ASSERT(at_ns >= now_ns_);
-  Event e;
+  SimEvent e;
   e.time_ns = at_ns;
   e.link = link_id;
   e.arg = arg;

@@ -164,7 +164,7 @@ class SimWorld {
   SimLink& link(std::uint32_t id) noexcept { return *links_[id]; }
   void schedule_event(std::uint64_t at_ns, EventKind kind, std::uint32_t link_id,
                       std::uint32_t arg = 0, WcStatus status = WcStatus::success);
-  void dispatch(const Event& e);
+  void dispatch(const SimEvent& e);
   void mix(std::uint64_t value) noexcept;
   bool blocked(NodeId from, NodeId to) const noexcept;
   std::uint64_t delay_for(NodeId from, NodeId to) const noexcept;

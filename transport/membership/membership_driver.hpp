@@ -1,8 +1,8 @@
-// MemberDriver: binds one process's Member (membership + ring) to a
+// MembershipDriver: binds one process's Membership (state machine and ring) to a
 // fabric::Endpoint and its links. Like ring/RingDriver, it uses only
 // fabric.hpp, so the same code runs over the simulator and over verbs.
 //
-//   auto driver = MemberDriver::create(endpoint, ring_config, membership_config);
+//   auto driver = MembershipDriver::create(endpoint, ring_config, membership_config);
 //   ConnectInfo mine = driver->connect_info(incarnation);   // log + mailbox
 //   ... connect to the other nodes, getting links ...
 //   driver->start(links);          // links[u] -> config.nodes[u] (null: none)
@@ -20,15 +20,15 @@
 
 #include "base/result.hpp"
 #include "fabric/fabric.hpp"
-#include "membership/member.hpp"
+#include "membership/membership.hpp"
 
 namespace ringcast::membership {
 
-class MemberDriver {
+class MembershipDriver {
  public:
-  static Result<std::unique_ptr<MemberDriver>> create(fabric::Endpoint& endpoint,
-                                                      const ring::RingConfig& ring_config,
-                                                      const MembershipConfig& config);
+  static Result<std::unique_ptr<MembershipDriver>> create(fabric::Endpoint& endpoint,
+                                                          const ring::RingConfig& ring_config,
+                                                          const MembershipConfig& config);
 
   // ConnectInfo region order as RingDriver's: [kLogRegion] the receive log,
   // [kMailboxRegion] the mailbox (token slots, wake words, control slots).
@@ -41,7 +41,7 @@ class MemberDriver {
   // incarnation): it starts in a ring of its own with these links, and merge
   // detection brings it into the running ring.
   // epoch_floor: above every ring epoch this node used before (persisted by
-  // the runtime, or derived from the incarnation), see Member::start_joining.
+  // the runtime, or derived from the incarnation), see Membership::start_joining.
   Status start_joining(std::span<fabric::Link* const> links, std::uint64_t epoch_floor);
   // A new link to node index u once its old one failed here (the peer
   // restarted, a partition healed): Errc::invalid_argument while the old one
@@ -49,7 +49,7 @@ class MemberDriver {
   Status add_link(std::size_t u, fabric::Link* link);
   // How to cut a link (rdma_disconnect, SimWorld::disconnect): membership
   // cuts the links to the members a new ring leaves out (fencing, see
-  // Member::next_disconnect). Without it, links are only forgotten.
+  // Membership::next_disconnect). Without it, links are only forgotten.
   void set_disconnect(std::function<void(fabric::Link&)> disconnect) {
     disconnect_ = std::move(disconnect);
   }
@@ -57,32 +57,32 @@ class MemberDriver {
   Status submit(const ring::OutgoingMessage& message);
   // One round: completions in, time, chains out. True when it did something.
   bool progress();
-  std::optional<MemberEvent> next_event() { return member_->next_event(); }
-  Status release_through(std::uint64_t index) { return member_->release_through(index); }
+  std::optional<MemberEvent> next_event() { return membership_->next_event(); }
+  Status release_through(std::uint64_t index) { return membership_->release_through(index); }
   std::optional<std::uint64_t> next_zero_copy_done() noexcept {
-    return member_->next_zero_copy_done();
+    return membership_->next_zero_copy_done();
   }
   std::uint64_t next_deadline_ns() const noexcept {
-    return member_ ? member_->next_deadline_ns() : ring::kNever;
+    return membership_ ? membership_->next_deadline_ns() : ring::kNever;
   }
 
   // Where the member stands and its counters (every ring it was in).
-  StatusSnapshot status() const { return member_->status(); }
+  StatusSnapshot status() const { return membership_->status(); }
   // The send queue and buffer of the ring installed last.
   SendPathSnapshot send_path() const noexcept;
   // Bit u set: a live link to config.nodes[u].
-  NodeMask live_links() const noexcept { return member_->live_links(); }
+  NodeMask live_links() const noexcept { return membership_->live_links(); }
 
-  bool started() const noexcept { return member_ != nullptr; }
-  Member& member() noexcept { return *member_; }
-  const Member& member() const noexcept { return *member_; }
+  bool started() const noexcept { return membership_ != nullptr; }
+  Membership& membership() noexcept { return *membership_; }
+  const Membership& membership() const noexcept { return *membership_; }
   const fabric::MemoryRegion& log_region() const noexcept { return *log_; }
   const fabric::MemoryRegion& mailbox_region() const noexcept { return *mailbox_; }
   fabric::Endpoint& endpoint() noexcept { return *endpoint_; }
 
  private:
-  MemberDriver(fabric::Endpoint& endpoint, const ring::RingConfig& ring_config,
-               const MembershipConfig& config)
+  MembershipDriver(fabric::Endpoint& endpoint, const ring::RingConfig& ring_config,
+                   const MembershipConfig& config)
       : endpoint_(&endpoint), ring_config_(ring_config), config_(config) {}
   Status check_link(std::size_t u, const fabric::Link* link) const;
   Status start_with(std::span<fabric::Link* const> links, bool joining, std::uint64_t epoch_floor);
@@ -99,7 +99,7 @@ class MemberDriver {
   std::unique_ptr<fabric::MemoryRegion> control_staging_;
   std::vector<fabric::Link*> links_;
   std::function<void(fabric::Link&)> disconnect_;
-  std::unique_ptr<Member> member_;
+  std::unique_ptr<Membership> membership_;
   std::array<fabric::Completion, 64> completions_{};
 };
 

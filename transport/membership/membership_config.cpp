@@ -1,8 +1,8 @@
-#include "membership/config.hpp"
+#include "membership/membership_config.hpp"
 
 #include <algorithm>
 
-#include "membership/control.hpp"
+#include "membership/membership_message.hpp"
 
 namespace ringcast::membership {
 

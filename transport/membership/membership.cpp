@@ -1,5 +1,5 @@
-// Member: construction, completions and their routing, time, actions.
-#include "membership/member.hpp"
+// Membership: construction, completions and their routing, time, actions.
+#include "membership/membership.hpp"
 
 #include <algorithm>
 
@@ -29,8 +29,8 @@ const char* phase_name(Phase phase) noexcept {
   return "unknown";
 }
 
-Member::Member(const ring::RingConfig& ring_config, const MembershipConfig& config, NodeId me,
-               const MemberMemory& memory)
+Membership::Membership(const ring::RingConfig& ring_config, const MembershipConfig& config,
+                       NodeId me, const MemberMemory& memory)
     : ring_config_(ring_config),
       config_(config),
       me_(static_cast<std::size_t>(std::find(config.nodes.begin(), config.nodes.end(), me) -
@@ -46,9 +46,9 @@ Member::Member(const ring::RingConfig& ring_config, const MembershipConfig& conf
   cluster_ = config.nodes.size() >= 64 ? ~NodeMask{0} : bit(config.nodes.size()) - 1;
 }
 
-Member::~Member() = default;
+Membership::~Membership() = default;
 
-std::vector<NodeId> Member::nodes_of(NodeMask m) const {
+std::vector<NodeId> Membership::nodes_of(NodeMask m) const {
   std::vector<NodeId> out;
   for (std::size_t i = 0; i < config_.nodes.size(); ++i) {
     if (has(m, i)) out.push_back(config_.nodes[i]);
@@ -58,8 +58,8 @@ std::vector<NodeId> Member::nodes_of(NodeMask m) const {
 
 // Each ring gets the ring config with idle holds short enough that an idle
 // rotation takes at most half the token timeout.
-std::unique_ptr<Member::Gen> Member::make_gen(NodeMask members, RingId id,
-                                              const ring::RingStart& where) {
+std::unique_ptr<Membership::Generation> Membership::make_generation(NodeMask members, RingId id,
+                                                                    const ring::RingStart& where) {
   RC_ASSERT(has(members, me_));
   RC_ASSERT((members & ~cluster_) == 0);
   ring::RingMembership m{id, nodes_of(members), 0};
@@ -74,22 +74,22 @@ std::unique_ptr<Member::Gen> Member::make_gen(NodeMask members, RingId id,
   c.token_retransmit_ns = config_.token_timeout_ns / 2;
   ring::RingStart start = where;
   start.generation = next_generation_++;
-  auto g = std::make_unique<Gen>();
+  auto g = std::make_unique<Generation>();
   g->members = members;
   g->ring = std::make_unique<ring::RingState>(c, std::move(m), memory_.ring, start);
   return g;
 }
 
-void Member::start(NodeMask members, std::uint64_t now_ns) {
+void Membership::start(NodeMask members, std::uint64_t now_ns) {
   start_with(members, members, 1, now_ns);
 }
 
-void Member::start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns) {
+void Membership::start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns) {
   start_with(bit(me_), links | bit(me_), epoch_floor + 1, now_ns);
 }
 
-void Member::start_with(NodeMask members, NodeMask links, std::uint64_t epoch,
-                        std::uint64_t now_ns) {
+void Membership::start_with(NodeMask members, NodeMask links, std::uint64_t epoch,
+                            std::uint64_t now_ns) {
   RC_ASSERT(gens_.empty());
   RC_ASSERT(has(members, me_));
   RC_ASSERT((links & ~cluster_) == 0);
@@ -99,7 +99,7 @@ void Member::start_with(NodeMask members, NodeMask links, std::uint64_t epoch,
   // The cluster's first ring is epoch 1 everywhere; a process that joins
   // later starts in a ring of its own above every epoch it used before.
   const RingId id{config_.nodes[lowest(members)], epoch};
-  auto g = make_gen(members, id, ring::RingStart{});
+  auto g = make_generation(members, id, ring::RingStart{});
   g->installed = true;
   g->regular = {id, nodes_of(members), {}, nodes_of(members), false};
   max_epoch_ = id.epoch;
@@ -109,7 +109,7 @@ void Member::start_with(NodeMask members, NodeMask links, std::uint64_t epoch,
   phase_ = Phase::operational;
 }
 
-Member::Gen& Member::installed() noexcept {
+Membership::Generation& Membership::installed() noexcept {
   for (auto it = gens_.rbegin(); it != gens_.rend(); ++it) {
     if ((*it)->installed) return **it;
   }
@@ -117,26 +117,26 @@ Member::Gen& Member::installed() noexcept {
   return *gens_.back();
 }
 
-const Member::Gen& Member::installed() const noexcept {
-  return const_cast<Member*>(this)->installed();
+const Membership::Generation& Membership::installed() const noexcept {
+  return const_cast<Membership*>(this)->installed();
 }
 
-RingId Member::ring_id() const noexcept {
+RingId Membership::ring_id() const noexcept {
   return installed().id();
 }
-std::vector<NodeId> Member::ring_members() const {
+std::vector<NodeId> Membership::ring_members() const {
   return installed().ring->membership().members;
 }
-const ring::RingState& Member::ring() const noexcept {
+const ring::RingState& Membership::ring() const noexcept {
   return *installed().ring;
 }
 
-ring::RingState* Member::sending_ring() const noexcept {
+ring::RingState* Membership::sending_ring() const noexcept {
   if (gens_.empty() || gens_.back()->ring->frozen()) return nullptr;
   return gens_.back()->ring.get();
 }
 
-Status Member::submit(const ring::OutgoingMessage& message) {
+Status Membership::submit(const ring::OutgoingMessage& message) {
   if (phase_ == Phase::left) return make_error(Errc::link_failed, "submit", "left the ring");
   // The newest ring queues it; a ring that forms later takes the queue over.
   return newest().ring->submit(message);
@@ -144,7 +144,7 @@ Status Member::submit(const ring::OutgoingMessage& message) {
 
 // ---------------------------------------------------------------- completions
 
-void Member::on_completion(const fabric::Completion& c, std::uint64_t now_ns) {
+void Membership::on_completion(const fabric::Completion& c, std::uint64_t now_ns) {
   if (phase_ == Phase::left) return;
   switch (c.type) {
     case fabric::CompletionType::received_imm:
@@ -180,7 +180,7 @@ void Member::on_completion(const fabric::Completion& c, std::uint64_t now_ns) {
 // A batch belongs to the ring named in its last header: the old ring's late
 // batches go to the old log (recovery may need them), the new ring's to the
 // new one, even before it is installed. Validation stays the log's.
-void Member::route_records(const fabric::Completion& c, std::uint64_t now_ns) {
+void Membership::route_records(const fabric::Completion& c, std::uint64_t now_ns) {
   const std::uint64_t offset = std::uint64_t{ring::imm_arg(c.imm)} * ring::kRecordAlignBytes;
   if (offset + ring::kRecordHeaderBytes <= ring_config_.log_bytes) {
     const std::byte* h = memory_.ring.log->data() + offset;
@@ -195,7 +195,7 @@ void Member::route_records(const fabric::Completion& c, std::uint64_t now_ns) {
   newest().ring->on_completion(c, now_ns);  // counts what it drops
 }
 
-void Member::on_write_completion(const fabric::Completion& c) {
+void Membership::on_write_completion(const fabric::Completion& c) {
   if ((c.wr_id >> 32) == kControlWrTag) {
     const std::size_t peer = c.wr_id & 0xFF;
     if (peer < staging_busy_.size()) staging_busy_[peer] = false;
@@ -205,7 +205,7 @@ void Member::on_write_completion(const fabric::Completion& c) {
     g->ring->on_write_finished(c.wr_id);  // each ring takes only its own
 }
 
-void Member::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
+void Membership::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
   if (peer >= config_.nodes.size() || peer == me_ || !has(link_ok_, peer)) return;
   link_ok_ &= ~bit(peer);
   ++counters_.link_failures;
@@ -238,7 +238,7 @@ void Member::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
   }
 }
 
-void Member::on_link_up(std::size_t peer, std::uint64_t now_ns) {
+void Membership::on_link_up(std::size_t peer, std::uint64_t now_ns) {
   if (peer >= config_.nodes.size() || peer == me_ || has(link_ok_, peer)) return;
   link_ok_ |= bit(peer);
   last_seq_seen_[peer] = 0;
@@ -257,7 +257,7 @@ void Member::on_link_up(std::size_t peer, std::uint64_t now_ns) {
 
 // Any sign of the ring (a token, a batch, a wake, holding the token) restarts
 // the token timeout; none for token_timeout_ns means the token is lost.
-void Member::watch_token(std::uint64_t now_ns) {
+void Membership::watch_token(std::uint64_t now_ns) {
   RC_ASSERT(phase_ == Phase::operational);
   const ring::RingState& r = *installed().ring;
   if (r.membership().size() == 1) return;
@@ -275,7 +275,7 @@ void Member::watch_token(std::uint64_t now_ns) {
   }
 }
 
-bool Member::tick(std::uint64_t now_ns) {
+bool Membership::tick(std::uint64_t now_ns) {
   const std::size_t queued = outbox_.total_queued();
   const std::uint64_t gathers = counters_.gathers;
   switch (phase_) {
@@ -322,7 +322,7 @@ bool Member::tick(std::uint64_t now_ns) {
 // whenever its sets change right after it sent (a join merged just after
 // the first ones went), a commit whenever the last joins are still on the
 // wire. On rxe each such skip costs the survivors of a kill -9 50 ms.
-void Member::resend_skipped(std::uint64_t now_ns) {
+void Membership::resend_skipped(std::uint64_t now_ns) {
   NodeMask free = 0;
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (has(skipped_, k) && !staging_busy_[k] && outbox_.has_room(k)) free |= bit(k);
@@ -336,13 +336,13 @@ void Member::resend_skipped(std::uint64_t now_ns) {
 }
 
 // Only a representative with live links outside its ring probes.
-std::uint64_t Member::next_probe_deadline() const noexcept {
-  const Gen& g = installed();
+std::uint64_t Membership::next_probe_deadline() const noexcept {
+  const Generation& g = installed();
   if (lowest(g.members) != me_ || (link_ok_ & ~g.members) == 0) return ring::kNever;
   return next_probe_ns_;
 }
 
-std::uint64_t Member::next_deadline_ns() const noexcept {
+std::uint64_t Membership::next_deadline_ns() const noexcept {
   if (phase_ == Phase::left) return ring::kNever;
   if (outbox_.total_queued() > 0) return 0;
   std::uint64_t t = ring::kNever;
@@ -366,7 +366,7 @@ std::uint64_t Member::next_deadline_ns() const noexcept {
 
 // ---------------------------------------------------------------- actions
 
-std::span<const fabric::WriteOp> Member::pending_chain(std::size_t peer) const noexcept {
+std::span<const fabric::WriteOp> Membership::pending_chain(std::size_t peer) const noexcept {
   if (ring::RingState* r = sending_ring()) {
     const auto& members = r->membership().members;
     const auto it = std::find(members.begin(), members.end(), config_.nodes[peer]);
@@ -378,7 +378,7 @@ std::span<const fabric::WriteOp> Member::pending_chain(std::size_t peer) const n
   return outbox_.front(peer);
 }
 
-void Member::chain_posted(std::size_t peer) noexcept {
+void Membership::chain_posted(std::size_t peer) noexcept {
   if (ring::RingState* r = sending_ring()) {
     const auto& members = r->membership().members;
     const auto it = std::find(members.begin(), members.end(), config_.nodes[peer]);
@@ -393,14 +393,14 @@ void Member::chain_posted(std::size_t peer) noexcept {
   outbox_.pop(peer);
 }
 
-void Member::retire(const ring::RingState& r) noexcept {
+void Membership::retire(const ring::RingState& r) noexcept {
   retired_.tokens += r.counters().tokens_received;
   retired_.records_dropped += r.log().counters().records_dropped;
   retired_.tokens_dropped += r.counters().tokens_dropped;
   retired_.tokens_retransmitted += r.counters().tokens_retransmitted;
 }
 
-StatusSnapshot Member::status() const {
+StatusSnapshot Membership::status() const {
   StatusSnapshot s;
   const RingId id = ring_id();
   s.ring_representative = id.representative;
@@ -424,7 +424,7 @@ StatusSnapshot Member::status() const {
   return s;
 }
 
-std::optional<std::size_t> Member::next_disconnect() noexcept {
+std::optional<std::size_t> Membership::next_disconnect() noexcept {
   if (to_disconnect_ == 0) return std::nullopt;
   const std::size_t peer = lowest(to_disconnect_);
   RC_ASSERT(peer != me_);  // fencing cuts others' links, never a link to myself
@@ -432,7 +432,7 @@ std::optional<std::size_t> Member::next_disconnect() noexcept {
   return peer;
 }
 
-std::optional<std::uint64_t> Member::next_zero_copy_done() noexcept {
+std::optional<std::uint64_t> Membership::next_zero_copy_done() noexcept {
   for (auto& g : gens_) {
     if (auto tag = g->ring->next_zero_copy_done()) return tag;
   }

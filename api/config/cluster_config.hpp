@@ -62,14 +62,14 @@ struct Totem {
   std::uint32_t spin_time_us = 50;          // busy-polling before sleeping on the CQ
   std::uint32_t log_size_bytes = 8u << 20;  // receive log per sender
   std::uint32_t max_message_size_bytes = 1u << 20;  // cpg_max_atomic_msgsize_get()
-  // Membership over verbs (runtime::MemberNode): how long a starting process
+  // Membership over verbs (runtime::MembershipNode): how long a starting process
   // waits to reach every node before it starts with those it reached (or
   // joins a running ring), and how often it re-dials a node it lost.
   std::uint32_t startup_window_ms = 3000;
   std::uint32_t reconnect_interval_ms = 200;
 };
 
-struct Node {
+struct ClusterNode {
   std::uint32_t nodeid = 0;  // 1..2^32-1, unique
   IpAddress address;
   std::uint16_t port = kDefaultPort;       // (address, port) unique
@@ -91,24 +91,24 @@ struct Auth {
   std::uint32_t key_file_line = 0;
 };
 
-struct Config {
+struct ClusterConfig {
   std::string file;  // the path or name it was parsed from
   Totem totem;
-  std::vector<Node> nodes;  // in file order, at least one
+  std::vector<ClusterNode> nodes;  // in file order, at least one
   Rdma rdma;
   Auth auth;
 
   // The node with this id, or nullptr.
-  const Node* node(std::uint32_t nodeid) const;
+  const ClusterNode* node(std::uint32_t nodeid) const;
 };
 
 // Text to Config. file_name is used in messages and to resolve a relative
 // key_file. key_file is only recorded (auth.key_file); load() reads it.
-Parsed<Config> parse(std::string_view text, std::string_view file_name);
+Parsed<ClusterConfig> parse(std::string_view text, std::string_view file_name);
 
 // Reads and parses the file at path (at most kMaxFileBytes), then reads
 // auth.key_file if one is named (owner-only permissions required).
-Parsed<Config> load(const std::string& path);
+Parsed<ClusterConfig> load(const std::string& path);
 
 // $RINGCAST_CONFIG when set and not empty, else kDefaultPath.
 std::string path_from_environment();
@@ -116,16 +116,16 @@ std::string path_from_environment();
 // The index in config.nodes of this process's node. node_id_env is the value
 // of RINGCAST_NODE_ID (empty: unset); when it is unset, the one node whose
 // address is among host_addresses.
-Parsed<std::size_t> find_local_node(const Config& config, std::string_view node_id_env,
+Parsed<std::size_t> find_local_node(const ClusterConfig& config, std::string_view node_id_env,
                                     std::span<const IpAddress> host_addresses);
 
 // The addresses of this host's interfaces (getifaddrs), IPv4 and IPv6.
 Parsed<std::vector<IpAddress>> host_addresses();
 
 struct LocalConfig {
-  Config config;
+  ClusterConfig config;
   std::size_t local_index = 0;
-  const Node& local() const { return config.nodes[local_index]; }
+  const ClusterNode& local() const { return config.nodes[local_index]; }
 };
 
 // load(path_from_environment()), then find_local_node() with

@@ -41,17 +41,17 @@ using ring::RingId;
 using NodeMask = std::uint64_t;
 
 inline constexpr std::size_t kMaxNodes = ring::kMaxMembers;
-inline constexpr std::uint32_t kControlMagic = 0x314D4352;  // "RCM1"
-inline constexpr std::uint16_t kControlVersion = 1;
-inline constexpr std::size_t kControlFixedBytes = 88;
-inline constexpr std::size_t kControlInfoBytes = 56;
+inline constexpr std::uint32_t kMembershipMessageMagic = 0x314D4352;  // "RCM1"
+inline constexpr std::uint16_t kMembershipMessageVersion = 1;
+inline constexpr std::size_t kMembershipMessageFixedBytes = 88;
+inline constexpr std::size_t kMembershipMessageInfoBytes = 56;
 
-constexpr std::size_t control_encoded_bytes(std::size_t infos) noexcept {
-  return kControlFixedBytes + infos * kControlInfoBytes + 4;
+constexpr std::size_t membership_message_bytes(std::size_t infos) noexcept {
+  return kMembershipMessageFixedBytes + infos * kMembershipMessageInfoBytes + 4;
 }
-static_assert(control_encoded_bytes(kMaxNodes) <= ring::kControlSlotBytes);
+static_assert(membership_message_bytes(kMaxNodes) <= ring::kControlSlotBytes);
 
-enum class ControlType : std::uint8_t {
+enum class MembershipMessageType : std::uint8_t {
   join = 1,       // gather: my candidates, my failed set, what I bring
   commit = 2,     // the representative: the new ring and what everyone brings
   recovered = 3,  // recovery source: the records you lacked are written
@@ -70,15 +70,16 @@ struct OldRingInfo {
   friend bool operator==(const OldRingInfo&, const OldRingInfo&) = default;
 };
 
-struct ControlMessage {
-  ControlType type = ControlType::join;
+struct MembershipMessage {
+  MembershipMessageType type = MembershipMessageType::join;
   std::uint8_t sender_index = 0;
   NodeId sender = 0;
   std::uint64_t message_seq = 0;
-  RingId ring;          // commit, recovered, ready: the new ring
-  NodeMask mask_a = 0;  // join: candidates (proc set); commit: members
-  NodeMask mask_b = 0;  // join: failed set
-  NodeMask reach = 0;   // join: itself and the nodes it has live links to
+  RingId ring;              // commit, recovered, ready: the new ring
+  NodeMask candidates = 0;  // join: the sender's candidates (its proc set)
+  NodeMask failed = 0;      // join: the sender's failed set
+  NodeMask members = 0;     // commit: the new ring's members
+  NodeMask reach = 0;       // join: itself and the nodes it has live links to
   // recovered
   RingId old_ring;
   std::uint64_t through_seq = 0;
@@ -88,11 +89,12 @@ struct ControlMessage {
   std::array<OldRingInfo, kMaxNodes> infos{};
 };
 
-// Writes msg into out (at least control_encoded_bytes(info_count)); returns
+// Writes msg into out (at least membership_message_bytes(info_count)); returns
 // the bytes written.
-std::size_t encode_control(const ControlMessage& msg, std::span<std::byte> out) noexcept;
+std::size_t encode_membership_message(const MembershipMessage& msg,
+                                      std::span<std::byte> out) noexcept;
 
-enum class ControlFault : std::uint8_t {
+enum class MembershipMessageFault : std::uint8_t {
   none,
   truncated,
   bad_magic,
@@ -105,9 +107,9 @@ enum class ControlFault : std::uint8_t {
   stale,       // not the message the immediate announced (overwritten since)
 };
 
-const char* control_fault_name(ControlFault fault) noexcept;
+const char* membership_message_fault_name(MembershipMessageFault fault) noexcept;
 
-struct ControlLimits {
+struct MembershipMessageLimits {
   std::span<const NodeId> nodes;  // the cluster, in node order
 };
 
@@ -115,8 +117,9 @@ struct ControlLimits {
 // magic, checksum, version, type, sender, masks within the cluster, counts
 // matching the masks, and consistent fields. Whether the message makes sense
 // now (ring ids, phase) is the receiver's.
-ControlFault decode_control(std::span<const std::byte> bytes, const ControlLimits& limits,
-                            ControlMessage* out) noexcept;
+MembershipMessageFault decode_membership_message(std::span<const std::byte> bytes,
+                                                 const MembershipMessageLimits& limits,
+                                                 MembershipMessage* out) noexcept;
 
 constexpr NodeMask bit(std::size_t index) noexcept {
   return NodeMask{1} << index;
@@ -133,7 +136,7 @@ inline std::size_t lowest(NodeMask m) noexcept {
 
 // The immediate of a control write: kind 11, then the sender's node index
 // (6 bits) and the low 24 bits of the message seq.
-std::uint32_t control_imm(std::size_t sender_index, std::uint64_t message_seq) noexcept;
+std::uint32_t membership_message_imm(std::size_t sender_index, std::uint64_t message_seq) noexcept;
 std::size_t control_imm_sender(std::uint32_t imm) noexcept;
 std::uint32_t control_imm_seq(std::uint32_t imm) noexcept;
 

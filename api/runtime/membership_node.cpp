@@ -1,4 +1,4 @@
-#include "runtime/member_node.hpp"
+#include "runtime/membership_node.hpp"
 
 #include <ctime>
 #include <string>
@@ -36,9 +36,9 @@ Status validate(const MemberNodeOptions& o) {
     return make_error(Errc::invalid_argument, "MemberNodeOptions",
                       "on_events is required (it drains the event stream)");
   }
-  if (o.redial_interval_ns == 0 || o.dial_timeout_ns == 0) {
+  if (o.reconnect_interval_ns == 0 || o.dial_timeout_ns == 0) {
     return make_error(Errc::invalid_argument, "MemberNodeOptions",
-                      "redial_interval_ns and dial_timeout_ns must not be 0");
+                      "reconnect_interval_ns and dial_timeout_ns must not be 0");
   }
   membership::MembershipConfig m = o.membership;
   m.nodes.clear();
@@ -48,7 +48,7 @@ Status validate(const MemberNodeOptions& o) {
   return membership::validate(m, o.ring);
 }
 
-MemberNode::MemberNode(Passkey, const MemberNodeOptions& o)
+MembershipNode::MembershipNode(Passkey, const MemberNodeOptions& o)
     : me_(o.me),
       ring_(o.ring),
       incarnation_(o.incarnation != 0 ? o.incarnation : clock_incarnation()),
@@ -60,9 +60,9 @@ MemberNode::MemberNode(Passkey, const MemberNodeOptions& o)
   peers_.resize(o.members.size());
 }
 
-Result<std::unique_ptr<MemberNode>> MemberNode::start(const MemberNodeOptions& options) {
+Result<std::unique_ptr<MembershipNode>> MembershipNode::start(const MemberNodeOptions& options) {
   RC_TRY(validate(options));
-  auto node = std::make_unique<MemberNode>(Passkey{}, options);
+  auto node = std::make_unique<MembershipNode>(Passkey{}, options);
   RC_TRY(node->open(options));
   RC_TRY(node->begin(options));
   return node;
@@ -70,7 +70,7 @@ Result<std::unique_ptr<MemberNode>> MemberNode::start(const MemberNodeOptions& o
 
 // The endpoint, the driver, the (not yet running) progress thread whose lock
 // the keeper's set-up shares, and the listener.
-Status MemberNode::open(const MemberNodeOptions& o) {
+Status MembershipNode::open(const MemberNodeOptions& o) {
   const MemberAddress& mine = o.members[my_index_];
   fabric::verbs::EndpointOptions eo;
   eo.node = o.me;
@@ -88,7 +88,7 @@ Status MemberNode::open(const MemberNodeOptions& o) {
   mc.nodes.clear();
   for (const auto& a : o.members)
     mc.nodes.push_back(a.node);
-  auto driver = membership::MemberDriver::create(*endpoint_, o.ring, mc);
+  auto driver = membership::MembershipDriver::create(*endpoint_, o.ring, mc);
   RC_TRY(driver);
   driver_ = std::move(*driver);
   fabric::verbs::VerbsEndpoint* ep_raw = endpoint_.get();
@@ -96,8 +96,8 @@ Status MemberNode::open(const MemberNodeOptions& o) {
 
   WaitSource wait{[ep_raw] { return ep_raw->prepare_wait(); }, ep_raw->wait_fd()};
   // The adapter lives in the callback, which lives as long as the thread.
-  auto events = std::make_shared<MemberEvents>(*driver_);
-  auto on_round = [this, events, fn = o.on_events](membership::MemberDriver& d) {
+  auto events = std::make_shared<MembershipEvents>(*driver_);
+  auto on_round = [this, events, fn = o.on_events](membership::MembershipDriver& d) {
     fn(*events);
     if (any_waiting_) adopt_waiting(d);
     if (d.live_links() != logged_links_) log_link_changes(d.live_links());
@@ -113,7 +113,7 @@ Status MemberNode::open(const MemberNodeOptions& o) {
   plan.key = o.key;
   plan.endpoint_lock = [p = progress_.get()] { return p->lock_from_outside(); };
   auto keeper =
-      LinkKeeper::listen(*endpoint_, std::move(plan), {o.redial_interval_ns, o.dial_timeout_ns});
+      LinkKeeper::listen(*endpoint_, std::move(plan), {o.reconnect_interval_ns, o.dial_timeout_ns});
   RC_TRY(keeper);
   keeper_ = std::move(*keeper);
   return {};
@@ -121,7 +121,7 @@ Status MemberNode::open(const MemberNodeOptions& o) {
 
 // Every other member linked, each started within the window of this process:
 // a cluster starting together. Anyone older runs a ring already.
-bool MemberNode::fresh_cluster(const LinkKeeper& keeper, bool every_link) const {
+bool MembershipNode::fresh_cluster(const LinkKeeper& keeper, bool every_link) const {
   if (!every_link) return false;
   const std::uint64_t window_units = startup_window_ns_ / 100'000'000 + 1;
   for (std::size_t i = 0; i < peers_.size(); ++i) {
@@ -133,7 +133,7 @@ bool MemberNode::fresh_cluster(const LinkKeeper& keeper, bool every_link) const 
   return true;
 }
 
-Status MemberNode::begin(const MemberNodeOptions& o) {
+Status MembershipNode::begin(const MemberNodeOptions& o) {
   LinkKeeper::Links links = keeper_->gather(endpoint_->now_ns() + o.startup_window_ns);
   std::vector<fabric::Link*> raw(links.size(), nullptr);
   bool every_link = true;
@@ -145,7 +145,7 @@ Status MemberNode::begin(const MemberNodeOptions& o) {
     if (links[i]) reached += " " + std::to_string(o.members[i].node);
   }
   fresh_ = fresh_cluster(*keeper_, every_link);
-  Status started = progress_->with_driver_quietly([&](membership::MemberDriver& d) {
+  Status started = progress_->with_driver_quietly([&](membership::MembershipDriver& d) {
     for (std::size_t i = 0; i < links.size(); ++i)
       peers_[i].given = std::move(links[i]);
     if (fresh_) return d.start(raw);
@@ -159,17 +159,18 @@ Status MemberNode::begin(const MemberNodeOptions& o) {
   RC_TRY(progress_->start());
   keeper_->start(
       [this](std::size_t i, std::unique_ptr<fabric::Link> link) {
-        progress_->with_driver([&](membership::MemberDriver& d) { adopt(d, i, std::move(link)); });
+        progress_->with_driver(
+            [&](membership::MembershipDriver& d) { adopt(d, i, std::move(link)); });
       },
       [this](std::size_t i) { return missing(i); });
   return {};
 }
 
-MemberNode::~MemberNode() {
+MembershipNode::~MembershipNode() {
   stop();
 }
 
-void MemberNode::stop() {
+void MembershipNode::stop() {
   if (keeper_) keeper_->stop();
   if (progress_) progress_->stop();
 }
@@ -178,8 +179,8 @@ void MemberNode::stop() {
 // live link there; else the peer restarted (or re-dialled) before anything
 // failed here: the old link is cut, and the new one waits for the driver to
 // see it down (adopt_waiting, after each round).
-void MemberNode::adopt(membership::MemberDriver& d, std::size_t index,
-                       std::unique_ptr<fabric::Link> link) {
+void MembershipNode::adopt(membership::MembershipDriver& d, std::size_t index,
+                           std::unique_ptr<fabric::Link> link) {
   PeerLinks& p = peers_[index];
   if (!membership::has(d.live_links(), index)) {
     if (Status s = d.add_link(index, link.get()); !s.ok()) {
@@ -196,7 +197,7 @@ void MemberNode::adopt(membership::MemberDriver& d, std::size_t index,
   any_waiting_ = true;
 }
 
-void MemberNode::adopt_waiting(membership::MemberDriver& d) {
+void MembershipNode::adopt_waiting(membership::MembershipDriver& d) {
   any_waiting_ = false;
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     if (!peers_[i].waiting) continue;
@@ -209,7 +210,7 @@ void MemberNode::adopt_waiting(membership::MemberDriver& d) {
 }
 
 // Links seen going down or up, for the operator (rare: compared per round).
-void MemberNode::log_link_changes(membership::NodeMask now) {
+void MembershipNode::log_link_changes(membership::NodeMask now) {
   std::string down, up;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     if (i == my_index_ || membership::has(now, i) == membership::has(logged_links_, i)) continue;
@@ -221,42 +222,43 @@ void MemberNode::log_link_changes(membership::NodeMask now) {
 }
 
 // A lower member this one has no live link to, and no new link waiting for.
-bool MemberNode::missing(std::size_t index) {
-  return progress_->with_driver_quietly([&](membership::MemberDriver& d) {
+bool MembershipNode::missing(std::size_t index) {
+  return progress_->with_driver_quietly([&](membership::MembershipDriver& d) {
     return !membership::has(d.live_links(), index) && !peers_[index].waiting;
   });
 }
 
 // The round runs here rather than on the progress thread: when this member
 // keeps the token the message goes out, and comes back to us, at once.
-Status MemberNode::submit(const ring::OutgoingMessage& message) {
+Status MembershipNode::submit(const ring::OutgoingMessage& message) {
   return progress_->with_driver_round(
-      [&](membership::MemberDriver& d) { return d.submit(message); });
+      [&](membership::MembershipDriver& d) { return d.submit(message); });
 }
 
-Status MemberNode::submit(const OutgoingTransportMessage& message) {
+Status MembershipNode::submit(const OutgoingTransportMessage& message) {
   return submit(to_ring(message));
 }
 
 // A CPG dispatcher releases after every message: kick the progress thread
 // only when the release gave the ring something to do sooner.
-Status MemberNode::release_through(std::uint64_t index) {
+Status MembershipNode::release_through(std::uint64_t index) {
   return progress_->with_driver_if_due(
-      [index](membership::MemberDriver& d) { return d.release_through(index); });
+      [index](membership::MembershipDriver& d) { return d.release_through(index); });
 }
 
-Result<std::unique_ptr<fabric::MemoryRegion>> MemberNode::allocate(std::size_t bytes) {
-  return progress_->with_driver_quietly([bytes](membership::MemberDriver& d) {
+Result<std::unique_ptr<fabric::MemoryRegion>> MembershipNode::allocate(std::size_t bytes) {
+  return progress_->with_driver_quietly([bytes](membership::MembershipDriver& d) {
     return d.endpoint().allocate(bytes, fabric::Access::local_only);
   });
 }
 
-StatusSnapshot MemberNode::status() {
-  return progress_->with_driver_quietly([](membership::MemberDriver& d) { return d.status(); });
+StatusSnapshot MembershipNode::status() {
+  return progress_->with_driver_quietly([](membership::MembershipDriver& d) { return d.status(); });
 }
 
-SendPathSnapshot MemberNode::send_path() {
-  return progress_->with_driver_quietly([](membership::MemberDriver& d) { return d.send_path(); });
+SendPathSnapshot MembershipNode::send_path() {
+  return progress_->with_driver_quietly(
+      [](membership::MembershipDriver& d) { return d.send_path(); });
 }
 
 }  // namespace ringcast::runtime

@@ -1,19 +1,19 @@
-#include "membership/member_driver.hpp"
+#include "membership/membership_driver.hpp"
 
 #include <algorithm>
 #include <string>
 
 namespace ringcast::membership {
 
-Result<std::unique_ptr<MemberDriver>> MemberDriver::create(fabric::Endpoint& endpoint,
-                                                           const ring::RingConfig& ring_config,
-                                                           const MembershipConfig& config) {
+Result<std::unique_ptr<MembershipDriver>> MembershipDriver::create(
+    fabric::Endpoint& endpoint, const ring::RingConfig& ring_config,
+    const MembershipConfig& config) {
   RC_TRY(validate(config, ring_config));
   if (std::find(config.nodes.begin(), config.nodes.end(), endpoint.node()) == config.nodes.end()) {
-    return make_error(Errc::invalid_argument, "MemberDriver::create",
+    return make_error(Errc::invalid_argument, "MembershipDriver::create",
                       "this node is not in the cluster's node list");
   }
-  std::unique_ptr<MemberDriver> d(new MemberDriver(endpoint, ring_config, config));
+  std::unique_ptr<MembershipDriver> d(new MembershipDriver(endpoint, ring_config, config));
   struct Want {
     std::unique_ptr<fabric::MemoryRegion>* into;
     std::size_t bytes;
@@ -35,7 +35,7 @@ Result<std::unique_ptr<MemberDriver>> MemberDriver::create(fabric::Endpoint& end
   return d;
 }
 
-fabric::ConnectInfo MemberDriver::connect_info(std::uint32_t incarnation) const noexcept {
+fabric::ConnectInfo MembershipDriver::connect_info(std::uint32_t incarnation) const noexcept {
   fabric::ConnectInfo info;
   info.node = endpoint_->node();
   info.incarnation = incarnation;
@@ -45,60 +45,62 @@ fabric::ConnectInfo MemberDriver::connect_info(std::uint32_t incarnation) const 
   return info;
 }
 
-Status MemberDriver::check_link(std::size_t u, const fabric::Link* link) const {
+Status MembershipDriver::check_link(std::size_t u, const fabric::Link* link) const {
   const std::string who = "node " + std::to_string(config_.nodes[u]);
   if (link->peer() != config_.nodes[u]) {
-    return make_error(Errc::invalid_argument, "MemberDriver::start",
+    return make_error(Errc::invalid_argument, "MembershipDriver::start",
                       "the link to " + who + " leads elsewhere");
   }
   if (link->send_capacity() < ring_config_.max_messages_per_visit + 1) {
-    return make_error(Errc::invalid_argument, "MemberDriver::start",
+    return make_error(Errc::invalid_argument, "MembershipDriver::start",
                       "the send queue of the link to " + who + " cannot take a visit's chain");
   }
   auto regions = link->peer_regions();
   if (regions.size() < 2 || regions[ring::kLogRegion].length != ring_config_.log_bytes ||
       regions[ring::kMailboxRegion].length < ring::mailbox_bytes(ring_config_.mailbox_slots)) {
-    return make_error(Errc::protocol, "MemberDriver::start",
+    return make_error(Errc::protocol, "MembershipDriver::start",
                       who + " advertised regions that do not match this ring's config");
   }
   return {};
 }
 
-Status MemberDriver::start(std::span<fabric::Link* const> links) {
+Status MembershipDriver::start(std::span<fabric::Link* const> links) {
   return start_with(links, false, 0);
 }
 
-Status MemberDriver::start_joining(std::span<fabric::Link* const> links,
-                                   std::uint64_t epoch_floor) {
+Status MembershipDriver::start_joining(std::span<fabric::Link* const> links,
+                                       std::uint64_t epoch_floor) {
   return start_with(links, true, epoch_floor);
 }
 
-Status MemberDriver::add_link(std::size_t u, fabric::Link* link) {
-  if (!member_ || u >= links_.size() || link == nullptr || config_.nodes[u] == endpoint_->node()) {
-    return make_error(Errc::invalid_argument, "MemberDriver::add_link", "no such peer");
+Status MembershipDriver::add_link(std::size_t u, fabric::Link* link) {
+  if (!membership_ || u >= links_.size() || link == nullptr ||
+      config_.nodes[u] == endpoint_->node()) {
+    return make_error(Errc::invalid_argument, "MembershipDriver::add_link", "no such peer");
   }
-  if (has(member_->live_links(), u)) {
-    return make_error(Errc::invalid_argument, "MemberDriver::add_link",
+  if (has(membership_->live_links(), u)) {
+    return make_error(Errc::invalid_argument, "MembershipDriver::add_link",
                       "the link to node " + std::to_string(config_.nodes[u]) + " is still up");
   }
   RC_TRY(check_link(u, link));
   links_[u] = link;
-  member_->on_link_up(u, endpoint_->now_ns());
+  membership_->on_link_up(u, endpoint_->now_ns());
   return {};
 }
 
-Status MemberDriver::start_with(std::span<fabric::Link* const> links, bool joining,
-                                std::uint64_t epoch_floor) {
-  if (member_) return make_error(Errc::invalid_argument, "MemberDriver::start", "already started");
+Status MembershipDriver::start_with(std::span<fabric::Link* const> links, bool joining,
+                                    std::uint64_t epoch_floor) {
+  if (membership_)
+    return make_error(Errc::invalid_argument, "MembershipDriver::start", "already started");
   if (links.size() != config_.nodes.size()) {
-    return make_error(Errc::invalid_argument, "MemberDriver::start",
+    return make_error(Errc::invalid_argument, "MembershipDriver::start",
                       "one link slot per node of the cluster is needed");
   }
   NodeMask members = 0;
   for (std::size_t u = 0; u < links.size(); ++u) {
     if (config_.nodes[u] == endpoint_->node()) {
       if (links[u] != nullptr) {
-        return make_error(Errc::invalid_argument, "MemberDriver::start", "a link to myself");
+        return make_error(Errc::invalid_argument, "MembershipDriver::start", "a link to myself");
       }
       members |= bit(u);
     } else if (links[u] != nullptr) {
@@ -109,70 +111,70 @@ Status MemberDriver::start_with(std::span<fabric::Link* const> links, bool joini
   links_.assign(links.begin(), links.end());
   MemberMemory memory{{log_.get(), mailbox_.get(), send_buffer_.get(), staging_.get()},
                       control_staging_.get()};
-  member_ = std::make_unique<Member>(ring_config_, config_, endpoint_->node(), memory);
+  membership_ = std::make_unique<Membership>(ring_config_, config_, endpoint_->node(), memory);
   if (joining) {
-    member_->start_joining(members, epoch_floor, endpoint_->now_ns());
+    membership_->start_joining(members, epoch_floor, endpoint_->now_ns());
   } else {
-    member_->start(members, endpoint_->now_ns());
+    membership_->start(members, endpoint_->now_ns());
   }
   return {};
 }
 
-Status MemberDriver::submit(const ring::OutgoingMessage& message) {
-  if (!member_) return make_error(Errc::invalid_argument, "submit", "not started");
-  return member_->submit(message);
+Status MembershipDriver::submit(const ring::OutgoingMessage& message) {
+  if (!membership_) return make_error(Errc::invalid_argument, "submit", "not started");
+  return membership_->submit(message);
 }
 
-bool MemberDriver::post_chains() {
+bool MembershipDriver::post_chains() {
   bool posted = false;
   for (std::size_t u = 0; u < links_.size(); ++u) {
-    for (auto chain = member_->pending_chain(u); !chain.empty();
-         chain = member_->pending_chain(u)) {
+    for (auto chain = membership_->pending_chain(u); !chain.empty();
+         chain = membership_->pending_chain(u)) {
       if (links_[u] == nullptr) {
-        member_->on_link_failed(u, endpoint_->now_ns());
+        membership_->on_link_failed(u, endpoint_->now_ns());
         break;
       }
       Status s = links_[u]->post(chain);
       if (s.ok()) {
-        member_->chain_posted(u);
+        membership_->chain_posted(u);
         posted = true;
         continue;
       }
       // try_again: the link's send queue drains, this chain stays first.
-      if (s.error().code != Errc::try_again) member_->on_link_failed(u, endpoint_->now_ns());
+      if (s.error().code != Errc::try_again) membership_->on_link_failed(u, endpoint_->now_ns());
       break;
     }
   }
   return posted;
 }
 
-void MemberDriver::cut_links() {
-  while (auto u = member_->next_disconnect()) {
+void MembershipDriver::cut_links() {
+  while (auto u = membership_->next_disconnect()) {
     if (links_[*u] != nullptr && disconnect_) disconnect_(*links_[*u]);
     links_[*u] = nullptr;  // never posted to again
   }
 }
 
-bool MemberDriver::progress() {
-  if (!member_) return false;
+bool MembershipDriver::progress() {
+  if (!membership_) return false;
   const std::size_t n = endpoint_->poll(completions_);
   const std::uint64_t now = endpoint_->now_ns();
   for (std::size_t i = 0; i < n; ++i) {
-    member_->on_completion(completions_[i], now);
+    membership_->on_completion(completions_[i], now);
     cut_links();
   }
-  bool acted = member_->tick(now);
+  bool acted = membership_->tick(now);
   cut_links();
   bool posted = post_chains();
   if (posted) {  // a full outbox may have kept a visit or a message back
-    acted = member_->tick(now) || acted;
+    acted = membership_->tick(now) || acted;
     posted = post_chains() || posted;
   }
   return n > 0 || acted || posted;
 }
 
-SendPathSnapshot MemberDriver::send_path() const noexcept {
-  return ring::send_path_of(member_->ring().send_queue(), ring_config_.send_buffer_bytes);
+SendPathSnapshot MembershipDriver::send_path() const noexcept {
+  return ring::send_path_of(membership_->ring().send_queue(), ring_config_.send_buffer_bytes);
 }
 
 }  // namespace ringcast::membership

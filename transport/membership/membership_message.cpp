@@ -1,4 +1,4 @@
-#include "membership/control.hpp"
+#include "membership/membership_message.hpp"
 
 #include "base/assert.hpp"
 #include "base/crc32c.hpp"
@@ -8,14 +8,14 @@
 namespace ringcast::membership {
 namespace {
 
-std::uint16_t expected_infos(ControlType type, NodeMask members) noexcept {
+std::uint16_t expected_infos(MembershipMessageType type, NodeMask members) noexcept {
   switch (type) {
-    case ControlType::join:
+    case MembershipMessageType::join:
       return 1;
-    case ControlType::commit:
+    case MembershipMessageType::commit:
       return static_cast<std::uint16_t>(count(members));
-    case ControlType::recovered:
-    case ControlType::ready:
+    case MembershipMessageType::recovered:
+    case MembershipMessageType::ready:
       return 0;
   }
   return 0;
@@ -46,31 +46,32 @@ bool get_info(const std::byte* p, OldRingInfo* i) noexcept {
          i->end_position % ring::kRecordAlignBytes == 0 && i->ring.epoch <= i->max_epoch;
 }
 
-bool masks_valid(const ControlMessage& m, NodeMask cluster) noexcept {
-  if ((m.mask_a & ~cluster) != 0 || (m.mask_b & ~cluster) != 0 || (m.reach & ~cluster) != 0) {
+bool masks_valid(const MembershipMessage& m, NodeMask cluster) noexcept {
+  if (((m.candidates | m.members) & ~cluster) != 0 || (m.failed & ~cluster) != 0 ||
+      (m.reach & ~cluster) != 0) {
     return false;
   }
   const NodeMask me = bit(m.sender_index);
   switch (m.type) {
-    case ControlType::join:  // candidates include me and the failed; I did not fail
-      return (m.mask_a & me) != 0 && (m.mask_b & me) == 0 && (m.mask_b & ~m.mask_a) == 0 &&
+    case MembershipMessageType::join:  // candidates include me and the failed; I did not fail
+      return (m.candidates & me) != 0 && (m.failed & me) == 0 && (m.failed & ~m.candidates) == 0 &&
              (m.reach & me) != 0;
-    case ControlType::commit:  // sent by the representative: the lowest member
-      return m.mask_a != 0 && m.mask_b == 0 && lowest(m.mask_a) == m.sender_index &&
+    case MembershipMessageType::commit:  // sent by the representative: the lowest member
+      return m.members != 0 && m.failed == 0 && lowest(m.members) == m.sender_index &&
              m.ring.representative == m.sender;
-    case ControlType::recovered:
-    case ControlType::ready:
-      return m.mask_a == 0 && m.mask_b == 0;
+    case MembershipMessageType::recovered:
+    case MembershipMessageType::ready:
+      return m.members == 0 && m.failed == 0;
   }
   return false;
 }
 
-bool fields_valid(const ControlMessage& m) noexcept {
-  if (m.type == ControlType::recovered) {
+bool fields_valid(const MembershipMessage& m) noexcept {
+  if (m.type == MembershipMessageType::recovered) {
     return m.through_seq >= 1 && m.end_position % ring::kRecordAlignBytes == 0;
   }
   if (m.through_seq != 0 || m.end_position != 0 || m.old_ring != RingId{}) return false;
-  if (m.type == ControlType::commit) {
+  if (m.type == MembershipMessageType::commit) {
     for (std::size_t i = 0; i < m.info_count; ++i) {
       if (m.infos[i].max_epoch >= m.ring.epoch) return false;  // the new epoch grows
     }
@@ -80,13 +81,14 @@ bool fields_valid(const ControlMessage& m) noexcept {
 
 }  // namespace
 
-std::size_t encode_control(const ControlMessage& m, std::span<std::byte> out) noexcept {
+std::size_t encode_membership_message(const MembershipMessage& m,
+                                      std::span<std::byte> out) noexcept {
   RC_ASSERT(m.info_count <= kMaxNodes);
-  const std::size_t length = control_encoded_bytes(m.info_count);
+  const std::size_t length = membership_message_bytes(m.info_count);
   RC_ASSERT(out.size() >= length);
   std::byte* p = out.data();
-  wire::put<std::uint32_t>(p + 0, kControlMagic);
-  wire::put<std::uint16_t>(p + 4, kControlVersion);
+  wire::put<std::uint32_t>(p + 0, kMembershipMessageMagic);
+  wire::put<std::uint16_t>(p + 4, kMembershipMessageVersion);
   wire::put<std::uint16_t>(p + 6, static_cast<std::uint16_t>(length));
   wire::put<std::uint8_t>(p + 8, static_cast<std::uint8_t>(m.type));
   wire::put<std::uint8_t>(p + 9, m.sender_index);
@@ -96,93 +98,101 @@ std::size_t encode_control(const ControlMessage& m, std::span<std::byte> out) no
   wire::put<std::uint32_t>(p + 24, m.ring.representative);
   wire::put<std::uint32_t>(p + 28, 0);
   wire::put<std::uint64_t>(p + 32, m.ring.epoch);
-  wire::put<std::uint64_t>(p + 40, m.mask_a);
-  wire::put<std::uint64_t>(p + 48, m.mask_b);
-  wire::put<std::uint64_t>(p + 56, m.type == ControlType::join ? m.reach : m.through_seq);
+  wire::put<std::uint64_t>(p + 40,
+                           m.type == MembershipMessageType::join ? m.candidates : m.members);
+  wire::put<std::uint64_t>(p + 48, m.failed);
+  wire::put<std::uint64_t>(p + 56, m.type == MembershipMessageType::join ? m.reach : m.through_seq);
   wire::put<std::uint64_t>(p + 64, m.end_position);
   wire::put<std::uint32_t>(p + 72, m.old_ring.representative);
   wire::put<std::uint32_t>(p + 76, 0);
   wire::put<std::uint64_t>(p + 80, m.old_ring.epoch);
   for (std::size_t i = 0; i < m.info_count; ++i)
-    put_info(p + kControlFixedBytes + i * kControlInfoBytes, m.infos[i]);
+    put_info(p + kMembershipMessageFixedBytes + i * kMembershipMessageInfoBytes, m.infos[i]);
   wire::put<std::uint32_t>(p + length - 4, crc32c(out.first(length - 4)));
   return length;
 }
 
-ControlFault decode_control(std::span<const std::byte> bytes, const ControlLimits& limits,
-                            ControlMessage* out) noexcept {
-  if (bytes.size() < control_encoded_bytes(0)) return ControlFault::truncated;
+MembershipMessageFault decode_membership_message(std::span<const std::byte> bytes,
+                                                 const MembershipMessageLimits& limits,
+                                                 MembershipMessage* out) noexcept {
+  if (bytes.size() < membership_message_bytes(0)) return MembershipMessageFault::truncated;
   const std::byte* p = bytes.data();
-  if (wire::get<std::uint32_t>(p) != kControlMagic) return ControlFault::bad_magic;
+  if (wire::get<std::uint32_t>(p) != kMembershipMessageMagic)
+    return MembershipMessageFault::bad_magic;
   const std::size_t length = wire::get<std::uint16_t>(p + 6);
   const std::size_t infos = wire::get<std::uint16_t>(p + 10);
-  if (infos > kMaxNodes || length != control_encoded_bytes(infos)) return ControlFault::bad_length;
-  if (bytes.size() < length) return ControlFault::truncated;
+  if (infos > kMaxNodes || length != membership_message_bytes(infos))
+    return MembershipMessageFault::bad_length;
+  if (bytes.size() < length) return MembershipMessageFault::truncated;
   if (wire::get<std::uint32_t>(p + length - 4) != crc32c(bytes.first(length - 4))) {
-    return ControlFault::bad_checksum;
+    return MembershipMessageFault::bad_checksum;
   }
-  if (wire::get<std::uint16_t>(p + 4) != kControlVersion) return ControlFault::bad_version;
+  if (wire::get<std::uint16_t>(p + 4) != kMembershipMessageVersion)
+    return MembershipMessageFault::bad_version;
   const auto type = wire::get<std::uint8_t>(p + 8);
-  if (type < 1 || type > 4) return ControlFault::bad_type;
-  ControlMessage m;
-  m.type = static_cast<ControlType>(type);
+  if (type < 1 || type > 4) return MembershipMessageFault::bad_type;
+  MembershipMessage m;
+  m.type = static_cast<MembershipMessageType>(type);
   m.sender_index = wire::get<std::uint8_t>(p + 9);
   m.sender = wire::get<std::uint32_t>(p + 12);
   if (m.sender_index >= limits.nodes.size() || limits.nodes[m.sender_index] != m.sender) {
-    return ControlFault::bad_sender;
+    return MembershipMessageFault::bad_sender;
   }
   m.info_count = static_cast<std::uint16_t>(infos);
   m.message_seq = wire::get<std::uint64_t>(p + 16);
   m.ring = {wire::get<std::uint32_t>(p + 24), wire::get<std::uint64_t>(p + 32)};
-  m.mask_a = wire::get<std::uint64_t>(p + 40);
-  m.mask_b = wire::get<std::uint64_t>(p + 48);
-  (m.type == ControlType::join ? m.reach : m.through_seq) = wire::get<std::uint64_t>(p + 56);
+  (m.type == MembershipMessageType::join ? m.candidates : m.members) =
+      wire::get<std::uint64_t>(p + 40);
+  m.failed = wire::get<std::uint64_t>(p + 48);
+  (m.type == MembershipMessageType::join ? m.reach : m.through_seq) =
+      wire::get<std::uint64_t>(p + 56);
   m.end_position = wire::get<std::uint64_t>(p + 64);
   m.old_ring = {wire::get<std::uint32_t>(p + 72), wire::get<std::uint64_t>(p + 80)};
   if (wire::get<std::uint32_t>(p + 28) != 0 || wire::get<std::uint32_t>(p + 76) != 0) {
-    return ControlFault::bad_field;
+    return MembershipMessageFault::bad_field;
   }
   const NodeMask cluster = limits.nodes.size() >= 64 ? ~NodeMask{0} : bit(limits.nodes.size()) - 1;
-  if (!masks_valid(m, cluster) || infos != expected_infos(m.type, m.mask_a)) {
-    return ControlFault::bad_field;
+  if (!masks_valid(m, cluster) || infos != expected_infos(m.type, m.members)) {
+    return MembershipMessageFault::bad_field;
   }
   for (std::size_t i = 0; i < infos; ++i) {
-    if (!get_info(p + kControlFixedBytes + i * kControlInfoBytes, &m.infos[i])) {
-      return ControlFault::bad_field;
+    if (!get_info(p + kMembershipMessageFixedBytes + i * kMembershipMessageInfoBytes,
+                  &m.infos[i])) {
+      return MembershipMessageFault::bad_field;
     }
   }
-  if (!fields_valid(m)) return ControlFault::bad_field;
+  if (!fields_valid(m)) return MembershipMessageFault::bad_field;
   *out = m;
-  return ControlFault::none;
+  return MembershipMessageFault::none;
 }
 
-const char* control_fault_name(ControlFault fault) noexcept {
+const char* membership_message_fault_name(MembershipMessageFault fault) noexcept {
   switch (fault) {
-    case ControlFault::none:
+    case MembershipMessageFault::none:
       return "none";
-    case ControlFault::truncated:
+    case MembershipMessageFault::truncated:
       return "truncated";
-    case ControlFault::bad_magic:
+    case MembershipMessageFault::bad_magic:
       return "bad magic";
-    case ControlFault::bad_length:
+    case MembershipMessageFault::bad_length:
       return "bad length";
-    case ControlFault::bad_checksum:
+    case MembershipMessageFault::bad_checksum:
       return "bad checksum";
-    case ControlFault::bad_version:
+    case MembershipMessageFault::bad_version:
       return "bad version";
-    case ControlFault::bad_type:
+    case MembershipMessageFault::bad_type:
       return "bad type";
-    case ControlFault::bad_sender:
+    case MembershipMessageFault::bad_sender:
       return "bad sender";
-    case ControlFault::bad_field:
+    case MembershipMessageFault::bad_field:
       return "bad field";
-    case ControlFault::stale:
+    case MembershipMessageFault::stale:
       return "stale";
   }
   return "unknown";
 }
 
-std::uint32_t control_imm(std::size_t sender_index, std::uint64_t message_seq) noexcept {
+std::uint32_t membership_message_imm(std::size_t sender_index, std::uint64_t message_seq) noexcept {
   return ring::make_imm(ring::ImmKind::membership,
                         (static_cast<std::uint32_t>(sender_index) << 24) |
                             static_cast<std::uint32_t>(message_seq & 0xFFFFFFu));

@@ -1,4 +1,4 @@
-#include "ring/config.hpp"
+#include "ring/ring_config.hpp"
 
 #include <string>
 

@@ -6,7 +6,7 @@
 
 #include "base/result.hpp"
 #include "fabric/fabric.hpp"
-#include "ring/config.hpp"
+#include "ring/ring_config.hpp"
 
 namespace ringcast::membership {
 

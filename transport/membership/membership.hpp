@@ -1,4 +1,4 @@
-// Member: one process's membership in a Totem ring, sans I/O. It runs the
+// Membership: one process's membership in a Totem ring, sans I/O. It runs the
 // ring (ring/RingState) and, when the ring breaks, Totem's gather, commit and
 // recovery to form a new ring among the members that can still reach each
 // other, on the same registered log and mailbox (docs/protocol.md
@@ -23,8 +23,8 @@
 #include "base/result.hpp"
 #include "base/status_snapshot.hpp"
 #include "fabric/fabric.hpp"
-#include "membership/config.hpp"
-#include "membership/control.hpp"
+#include "membership/membership_config.hpp"
+#include "membership/membership_message.hpp"
 #include "ring/outbox.hpp"
 #include "ring/ring_state.hpp"
 
@@ -69,7 +69,7 @@ struct MembershipCounters {
   std::uint64_t control_sent = 0;
   std::uint64_t control_received = 0;
   std::uint64_t control_dropped = 0;  // invalid, or not making sense now
-  ControlFault last_control_fault = ControlFault::none;
+  MembershipMessageFault last_control_fault = MembershipMessageFault::none;
   std::uint64_t control_stale = 0;      // overwritten by a newer one before read
   std::uint64_t recovery_writes = 0;    // record ranges written to members lacking them
   std::uint64_t records_recovered = 0;  // seqs this member got from a recovery source
@@ -80,14 +80,14 @@ struct MemberMemory {
   const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
 };
 
-class Member {
+class Membership {
  public:
   // The configs must have passed validate(); me must be in config.nodes.
-  Member(const ring::RingConfig& ring_config, const MembershipConfig& config, NodeId me,
-         const MemberMemory& memory);
-  Member(const Member&) = delete;
-  Member& operator=(const Member&) = delete;
-  ~Member();
+  Membership(const ring::RingConfig& ring_config, const MembershipConfig& config, NodeId me,
+             const MemberMemory& memory);
+  Membership(const Membership&) = delete;
+  Membership& operator=(const Membership&) = delete;
+  ~Membership();
 
   // The first ring: `members` (this node among them, in node order), with
   // live links to each. Announced as the first regular configuration. A
@@ -137,7 +137,7 @@ class Member {
   NodeMask live_links() const noexcept { return link_ok_; }
 
  private:
-  struct Gen;
+  struct Generation;
   struct JoinSeen {
     bool valid = false;
     NodeMask proc = 0;
@@ -160,11 +160,11 @@ class Member {
     std::array<std::uint8_t, kMaxNodes> turn{};  // per peer: the next of its due messages
   };
 
-  // member.cpp: completions, routing, time.
+  // membership.cpp: completions, routing, time.
   void start_with(NodeMask members, NodeMask links, std::uint64_t epoch, std::uint64_t now_ns);
-  Gen& installed() noexcept;
-  const Gen& installed() const noexcept;
-  Gen& newest() noexcept { return *gens_.back(); }
+  Generation& installed() noexcept;
+  const Generation& installed() const noexcept;
+  Generation& newest() noexcept { return *gens_.back(); }
   ring::RingState* sending_ring() const noexcept;
   void route_records(const fabric::Completion& c, std::uint64_t now_ns);
   void on_write_completion(const fabric::Completion& c);
@@ -172,7 +172,8 @@ class Member {
   std::uint64_t next_probe_deadline() const noexcept;
   NodeMask mask_of(const ring::RingMembership& m) const;
   std::vector<NodeId> nodes_of(NodeMask m) const;
-  std::unique_ptr<Gen> make_gen(NodeMask members, RingId id, const ring::RingStart& where);
+  std::unique_ptr<Generation> make_generation(NodeMask members, RingId id,
+                                              const ring::RingStart& where);
 
   // Our control writes' work request ids: this tag, then the peer's index.
   static constexpr std::uint64_t kControlWrTag = 0x4D454D42;  // "MEMB"
@@ -183,37 +184,37 @@ class Member {
   void enter_gather(std::uint64_t now_ns, bool send_now = true);
   void on_consensus_timeout(std::uint64_t now_ns);
   void on_control(std::uint32_t imm, std::uint64_t now_ns);
-  void drop_control(ControlFault fault) noexcept;
-  void on_join(const ControlMessage& m, std::uint64_t now_ns);
-  bool merge_join(const ControlMessage& m);
+  void drop_control(MembershipMessageFault fault) noexcept;
+  void on_join(const MembershipMessage& m, std::uint64_t now_ns);
+  bool merge_join(const MembershipMessage& m);
   void sets_changed(std::uint64_t now_ns);
-  bool can_merge(const ControlMessage& m, NodeMask ours) const noexcept;
-  bool everyone_installed(const Gen& g) const noexcept;
+  bool can_merge(const MembershipMessage& m, NodeMask ours) const noexcept;
+  bool everyone_installed(const Generation& g) const noexcept;
   void probe_outsiders(std::uint64_t now_ns);
   void check_consensus(std::uint64_t now_ns);
   void assert_gather_sets() const noexcept;
   OldRingInfo my_info() const;
   // `to`: only these peers (a message skipped for a busy slot, sent again).
   void send_joins(std::uint64_t now_ns, NodeMask to = ~NodeMask{0});
-  void on_commit(const ControlMessage& m, std::uint64_t now_ns);
-  bool plan_commit(const ControlMessage& m, Commit* c) const;
+  void on_commit(const MembershipMessage& m, std::uint64_t now_ns);
+  bool plan_commit(const MembershipMessage& m, Commit* c) const;
   void accept_commit(const Commit& c, std::uint64_t now_ns);
   void abandon_commit();
-  void send_control(std::size_t peer, ControlMessage m, std::span<const fabric::WriteOp> before);
+  void send_control(std::size_t peer, MembershipMessage m, std::span<const fabric::WriteOp> before);
 
   // recovery.cpp: old records to those lacking them, ready, install.
   void send_commit_messages(std::uint64_t now_ns, NodeMask to = ~NodeMask{0});
   void resend_skipped(std::uint64_t now_ns);
-  void send_commit_message(std::size_t peer, ControlType type);
+  void send_commit_message(std::size_t peer, MembershipMessageType type);
   void send_recovery(std::size_t peer);
-  void on_recovered(const ControlMessage& m, std::uint64_t now_ns);
-  void on_ready(const ControlMessage& m, std::uint64_t now_ns);
+  void on_recovered(const MembershipMessage& m, std::uint64_t now_ns);
+  void on_ready(const MembershipMessage& m, std::uint64_t now_ns);
   void check_install(std::uint64_t now_ns);
   void install(std::uint64_t now_ns);
   void leave(std::uint64_t now_ns);
 
   // stream.cpp: the event stream and releases.
-  std::optional<MemberEvent> next_from(Gen& g);
+  std::optional<MemberEvent> next_from(Generation& g);
   void drop_released_generations() noexcept;
 
   ring::RingConfig ring_config_;
@@ -223,8 +224,8 @@ class Member {
   NodeMask cluster_ = 0;
   NodeMask link_ok_ = 0;
   Phase phase_ = Phase::operational;
-  std::deque<std::unique_ptr<Gen>> gens_;  // oldest first; bounded by kMaxGenerations
-  std::size_t stream_ = 0;                 // the generation the event stream reads
+  std::deque<std::unique_ptr<Generation>> gens_;  // oldest first; bounded by kMaxGenerations
+  std::size_t stream_ = 0;                        // the generation the event stream reads
   std::uint8_t next_generation_ = 0;
   std::uint64_t max_epoch_ = 0;
   std::uint64_t next_index_ = 1;

@@ -1,18 +1,18 @@
-// MemberNode: one member per process over verbs, with membership: a member
+// MembershipNode: one member per process over verbs, with membership: a member
 // that fails (its process dies, its connection breaks, it stops forwarding)
 // is left out of a new ring, a restarted process or a healed partition is
 // merged back (transport/membership, docs/protocol.md "Membership").
 //
 //   MemberNodeOptions o{.members = {{1, "10.0.0.1", 7405}, {2, "10.0.0.2", 7405}}, .me = 2};
 //   o.on_events = [](EventSource& events) { ... };  // messages, configuration changes
-//   auto node = MemberNode::start(o);               // returns once the member runs
+//   auto node = MembershipNode::start(o);               // returns once the member runs
 //   (*node)->submit(message);                       // any thread; Errc::try_again when full
 //
 // Start-up: it listens on its address, dials the members with lower node ids
 // and accepts the higher ones (LinkKeeper) for at most startup_window_ns.
 // With every member linked, and every one of them started within that window
 // of this process (their incarnations say when), it is a fresh cluster: the
-// first ring is everyone (MemberDriver::start). Otherwise some members
+// first ring is everyone (MembershipDriver::start). Otherwise some members
 // already run a ring without it (it restarted, or came late) or could not be
 // reached: it starts alone with the links it has, above an epoch floor taken
 // from its incarnation, and membership merges it in (start_joining).
@@ -25,7 +25,7 @@
 //
 // Afterwards the keeper's thread accepts new links and re-dials the lower
 // members this member has no live link to; each new link goes to
-// MemberDriver::add_link, or, while the driver still has the old one up (the
+// MembershipDriver::add_link, or, while the driver still has the old one up (the
 // peer restarted before anything failed here), waits until the old one, cut
 // now, is seen down. Membership's fencing cuts links by rdma_disconnect.
 #pragma once
@@ -36,9 +36,9 @@
 
 #include "base/result.hpp"
 #include "fabric/auth/auth_key.hpp"
-#include "membership/config.hpp"
-#include "membership/member_driver.hpp"
-#include "ring/config.hpp"
+#include "membership/membership_config.hpp"
+#include "membership/membership_driver.hpp"
+#include "ring/ring_config.hpp"
 #include "runtime/progress_thread.hpp"
 #include "runtime/ring_node.hpp"
 #include "runtime/ring_transport.hpp"
@@ -64,7 +64,8 @@ struct MemberNodeOptions {
   // drains the event stream (RingTransport).
   RoundCallback on_events;
   std::uint64_t startup_window_ns = 3'000'000'000;  // see the top
-  std::uint64_t redial_interval_ns = 200'000'000;   // a missing lower member is dialled this often
+  std::uint64_t reconnect_interval_ns =
+      200'000'000;  // a missing lower member is dialled this often
   // One link set-up (either side) at most; a dial to a dead host blocks the
   // re-dialling of the other lower members this long.
   std::uint64_t dial_timeout_ns = 2'000'000'000;
@@ -81,19 +82,19 @@ Status validate(const MemberNodeOptions& options);
 // The incarnation a process starting now takes (see the top).
 std::uint32_t clock_incarnation() noexcept;
 
-using MemberProgressThread = BasicProgressThread<membership::MemberDriver>;
+using MemberProgressThread = BasicProgressThread<membership::MembershipDriver>;
 
-class MemberNode final : public RingTransport {
+class MembershipNode final : public RingTransport {
   struct Passkey {};
 
  public:
   // Returns once the member runs (after at most startup_window_ns plus one
   // dial), or fails naming what could not be set up.
-  static Result<std::unique_ptr<MemberNode>> start(const MemberNodeOptions& options);
-  MemberNode(Passkey, const MemberNodeOptions& options);
-  ~MemberNode() override;
-  MemberNode(const MemberNode&) = delete;
-  MemberNode& operator=(const MemberNode&) = delete;
+  static Result<std::unique_ptr<MembershipNode>> start(const MemberNodeOptions& options);
+  MembershipNode(Passkey, const MemberNodeOptions& options);
+  ~MembershipNode() override;
+  MembershipNode(const MembershipNode&) = delete;
+  MembershipNode& operator=(const MembershipNode&) = delete;
 
   Status submit(const OutgoingTransportMessage& message) override;
   // The same, in the ring's vocabulary (tests and benchmarks of the ring).
@@ -106,7 +107,7 @@ class MemberNode final : public RingTransport {
   const ring::RingConfig& ring_config() const noexcept { return ring_; }
   std::size_t max_message_bytes() const noexcept override { return ring_.max_message_bytes; }
 
-  // fn(MemberDriver&) under the driver lock, from any thread.
+  // fn(MembershipDriver&) under the driver lock, from any thread.
   template <class Fn>
   auto with_driver(Fn&& fn) {
     return progress_->with_driver(std::forward<Fn>(fn));
@@ -128,8 +129,9 @@ class MemberNode final : public RingTransport {
   Status begin(const MemberNodeOptions& options);
   bool fresh_cluster(const LinkKeeper& keeper, bool every_link) const;
   // Under the driver lock.
-  void adopt(membership::MemberDriver& d, std::size_t index, std::unique_ptr<fabric::Link> link);
-  void adopt_waiting(membership::MemberDriver& d);
+  void adopt(membership::MembershipDriver& d, std::size_t index,
+             std::unique_ptr<fabric::Link> link);
+  void adopt_waiting(membership::MembershipDriver& d);
   bool missing(std::size_t index);
   void log_link_changes(membership::NodeMask now);
 
@@ -143,7 +145,7 @@ class MemberNode final : public RingTransport {
   // Destroyed bottom-up once stop() ended both threads: keeper (listener),
   // links, thread, driver (regions), endpoint.
   std::unique_ptr<fabric::verbs::VerbsEndpoint> endpoint_;
-  std::unique_ptr<membership::MemberDriver> driver_;
+  std::unique_ptr<membership::MembershipDriver> driver_;
   std::unique_ptr<MemberProgressThread> progress_;
   std::vector<PeerLinks> peers_;           // by member index; guarded by the driver lock
   bool any_waiting_ = false;               // guarded by the driver lock
