@@ -113,7 +113,16 @@ build_programs() {
       -L "$build" -Wl,-rpath,"$build" -lringcast $(program_libs "$p") >"$log" 2>&1; then
       echo ok >"$bin/$p.build"
     else
-      grep -m1 -E 'error' "$log" >"$bin/$p.build" || echo "compiler failed" >"$bin/$p.build"
+      build_reason "$log" >"$bin/$p.build"
     fi
   done
+}
+
+# The first compiler error without its directory, and the CS_* names the
+# errors are about (names api/compat lacks show up there).
+build_reason() {
+  local first names
+  first=$(grep -m1 -E 'error' "$1" | sed 's#^[^ :]*/##') || first="the compiler failed"
+  names=$(grep -E 'error' "$1" | grep -oE "[‘'\"]CS_[A-Z_0-9]+" | tr -d "‘'\"" | sort -u | paste -sd' ')
+  printf '%s%s\n' "$first" "${names:+ (names missing from api/compat: $names)}"
 }

@@ -20,9 +20,9 @@ budget_s() {
 # The lines matching ERE, in the same order at nodes 1..N (total order).
 same_order() {
   local n=$1 ere=$2 i
-  grep -E -- "$ere" "$logdir/node1.log" >"$tmp/order1" || true
+  grep -a -E -- "$ere" "$logdir/node1.log" >"$tmp/order1" || true
   for ((i = 2; i <= n; i++)); do
-    grep -E -- "$ere" "$logdir/node$i.log" >"$tmp/order$i" || true
+    grep -a -E -- "$ere" "$logdir/node$i.log" >"$tmp/order$i" || true
     cmp -s "$tmp/order1" "$tmp/order$i" ||
       fail "nodes 1 and $i delivered in different orders: $(paste -sd'|' "$tmp/order1") / $(paste -sd'|' "$tmp/order$i")"
   done
@@ -50,8 +50,10 @@ interactive_group() {
     start "$n" "$prog"
   done
   for n in 1 2 3; do
-    wait_lines "$n" '^nodes in group now 3$' 1 90 ||
-      { fail "node $n: the group never reached 3 members (no 'nodes in group now 3')" && return; }
+    wait_lines "$n" '^nodes in group now 3$' 1 90 '^Could not' && continue
+    no_line "$n" '^Could not'
+    fail "node $n: the group never reached 3 members (no 'nodes in group now 3')"
+    return
   done
   for n in 1 2 3; do say_to "$n" "hello from node $n"; done
   for n in 1 2 3; do
@@ -61,8 +63,8 @@ interactive_group() {
   for n in 1 2 3; do say_to "$n" EXIT; done
   for n in 1 2 3; do wait_node "$n" 30; done
   for n in 1 2 3; do
-    exited "$n" 0
     no_line "$n" '^(Could not|failed to get local nodeid)'
+    exited "$n" 0
     has_line "$n" '^Finalize  result is 1 ' 'Finalize  result is 1 (should be 1)'
     library_clean "$n"
   done
@@ -88,14 +90,15 @@ run_testcpg2() {
   new_cluster 1
   start 1 testcpg2
   wait_node 1 30
+  no_line 1 'Assertion'
   exited 1 0
   library_clean 1
   local ids
-  ids=$(grep -oE '(local_get:|confchg nodeid|self delivered nodeid:) [0-9]+' "$logdir/node1.log" |
+  ids=$(grep -a -oE '(local_get:|confchg nodeid|self delivered nodeid:) [0-9]+' "$logdir/node1.log" |
     awk '{ print $NF }' | sort -u | paste -sd,)
   [[ -n $ids ]] || fail "no node id printed"
   [[ $ids != *,* ]] || fail "node ids do not match: $ids"
-  grep -q 'self delivered' "$logdir/node1.log" || notes+="${notes:+; }no self delivery within its 1 s poll"
+  grep -a -q 'self delivered' "$logdir/node1.log" || notes+="${notes:+; }no self delivery within its 1 s poll"
 }
 
 # testzcgc: 100 zero-copy buffers of 1 MiB, never freed, exit 0: the library
@@ -107,8 +110,8 @@ run_testzcgc() {
   local n
   for n in 1 2; do wait_node "$n" 50; done
   for n in 1 2; do
-    exited "$n" 0
     no_line "$n" '^Could not'
+    exited "$n" 0
     library_clean "$n"
   done
 }
@@ -122,8 +125,8 @@ run_cpgverify() {
   for n in 1 2 3; do start "$n" cpgverify -i 200; done
   for n in 1 2 3; do wait_node "$n" 220; done
   for n in 1 2 3; do
-    exited "$n" 0
     no_line "$n" "^(incorrect hash|Couldn't initialize|cpg_join failed|cpg_dispatch failed)"
+    exited "$n" 0
     [[ $(count_lines "$n" '^SIZE [0-9]+ HASH') -gt 0 ]] || fail "node $n: no message verified"
     library_clean "$n"
   done
@@ -146,13 +149,13 @@ run_cpghum() {
   wait_node 1 20
   local n
   for n in 1 2 3; do
-    exited "$n" 0
     no_line "$n" "(don't match|send failed|failed with result|invalid nodeid)"
+    exited "$n" 0
     has_line "$n" '^ +packets recvd: +[1-9]' 'packets recvd: >0'
     library_clean "$n"
   done
   for n in 2 3; do has_line "$n" '^ +packets sent: +[1-9]' 'packets sent: >0'; done
-  notes+="${notes:+; }listener got $(grep -oE 'packets recvd: +[0-9]+' "$logdir/node1.log" | awk '{ print $NF }')"
+  notes+="${notes:+; }listener got $(grep -a -oE 'packets recvd: +[0-9]+' "$logdir/node1.log" | awk '{ print $NF }')"
 }
 
 # The three stress programs print PASS (exit 0) or FAIL (exit 255). Two
@@ -164,8 +167,8 @@ stress() {
   local n
   for n in 1 2; do wait_node "$n" $((${budget[$1]} - 20)); done
   for n in 1 2; do
-    exited "$n" 0
     no_line "$n" '^FAIL'
+    exited "$n" 0
     has_line "$n" '^PASS$' PASS
     library_clean "$n"
   done
@@ -207,14 +210,14 @@ bench() {
   start 2 "$prog"
   for n in 1 2; do wait_node "$n" $((${budget[$prog]} - 20)); done
   for n in 1 2; do
-    exited "$n" 0
     no_line "$n" "(failed with result|returned error|couldn't allocate)"
+    exited "$n" 0
     no_line "$n" '^ *0 messages received'
     [[ $(count_lines "$n" 'messages received .* bytes per write') -eq $rounds ]] ||
       fail "node $n: $(count_lines "$n" 'messages received') result lines, $rounds expected"
     library_clean "$n"
   done
-  notes+="${notes:+; }node 1 last round: $(grep 'messages received' "$logdir/node1.log" | tail -n 1 | tr -s ' ')"
+  notes+="${notes:+; }node 1 last round: $(grep -a 'messages received' "$logdir/node1.log" | tail -n 1 | tr -s ' ')"
 }
 run_cpgbench() { bench cpgbench 7; }
 run_cpgbenchzc() { bench cpgbenchzc 50; }

@@ -86,14 +86,16 @@ wait_node() {
   status[node]=$rc
 }
 
-# wait_lines NODE ERE COUNT SECONDS: true once node$NODE.log has COUNT lines
-# matching ERE; false at the deadline or when the node exited short of them.
+# wait_lines NODE ERE COUNT SECONDS [GIVE_UP_ERE]: true once node$NODE.log
+# has COUNT lines matching ERE; false at the deadline, when the node exited
+# short of them, or once a line matches GIVE_UP_ERE (a failure it reports).
 wait_lines() {
   local log=$logdir/node$1.log end=$((SECONDS + $4)) n
   while [[ $SECONDS -lt $end ]]; do
-    n=$(grep -c -E -- "$2" "$log" 2>/dev/null) || n=0
+    n=$(grep -a -c -E -- "$2" "$log" 2>/dev/null) || n=0
     [[ $n -lt $3 ]] || return 0
     kill -0 "${pids[$1]}" 2>/dev/null || return 1
+    [[ -z ${5:-} ]] || ! grep -a -q -E -- "$5" "$log" 2>/dev/null || return 1
     sleep 0.2
   done
   return 1
@@ -128,21 +130,28 @@ exited() {
 # has_line NODE ERE WHAT / no_line NODE ERE: a line the program prints on
 # success must be there; its failure lines must not.
 has_line() {
-  grep -q -E -- "$2" "$logdir/node$1.log" 2>/dev/null || fail "node $1: no '$3' line"
+  grep -a -q -E -- "$2" "$logdir/node$1.log" 2>/dev/null || fail "node $1: no '$3' line"
 }
 no_line() {
   local line
-  line=$(grep -m1 -E -- "$2" "$logdir/node$1.log" 2>/dev/null) || return 0
+  line=$(grep -a -m1 -E -- "$2" "$logdir/node$1.log" 2>/dev/null) || return 0
   fail "node $1: $line"
 }
-count_lines() { grep -c -E -- "$2" "$logdir/node$1.log" 2>/dev/null || true; }
+count_lines() { grep -a -c -E -- "$2" "$logdir/node$1.log" 2>/dev/null || true; }
 
-# library_clean NODE: no error line from the library (stderr "ringcast: ...")
-# and no call refused that the program ignores (cpg_calls.so: any result
-# other than CS_OK and CS_ERR_TRY_AGAIN, save the ALLOWED result numbers).
+# The library's error lines on stderr. Its other "ringcast: " lines say what
+# it does (the device, the ring formed, links down when a peer process ends),
+# and a connection attempt to a node not started yet is retried.
+readonly library_error_ere='^ringcast: .*(fail|leak|assert|cannot|could not|dropped|refused|error)'
+
+# library_clean NODE: no library error line and no call refused that the
+# program ignores (cpg_calls.so: any result other than CS_OK and
+# CS_ERR_TRY_AGAIN, save the ALLOWED result numbers).
 library_clean() {
   local node=$1 allowed=" 1 6 ${2:-} " line fn r at total
-  no_line "$node" '^ringcast: '
+  line=$(grep -a -E -- "$library_error_ere" "$logdir/node$node.log" 2>/dev/null |
+    grep -v -m1 '^ringcast: connecting to ') || line=""
+  [[ -z $line ]] || fail "node $node: $line"
   [[ -z $reason ]] || return 0
   while read -r _ fn r at; do
     [[ $allowed != *" $r "* ]] || continue
@@ -204,6 +213,7 @@ run_one() {
     return 0
   fi
   printf 'FAIL %s: %s\n' "$p" "$reason"
+  [[ -z $notes ]] || printf '  (%s)\n' "$notes"
   [[ $built != ok ]] && sed -n '1,6s/^/  | /p' "$logdir/build.log" || show_logs
   return 1
 }
