@@ -166,8 +166,11 @@ stress() {
   start 2 "$1"
   local n
   for n in 1 2; do wait_node "$n" $((${budget[$1]} - 20)); done
+  local line
   for n in 1 2; do
-    no_line "$n" '^FAIL'
+    line=$(grep -a -m1 -E '^FAIL' "$logdir/node$n.log") || line=""
+    [[ $line != "FAIL "[0-9]* ]] || line+=" ($(cs_name "${line#FAIL }"))"
+    [[ -z $line ]] || fail "node $n: $line"
     exited "$n" 0
     has_line "$n" '^PASS$' PASS
     library_clean "$n"

@@ -104,8 +104,13 @@ wait_lines() {
 # signal_node NODE SIG
 signal_node() { kill -s "$2" "${pids[$1]}" 2>/dev/null || true; }
 
-# The first reason found: helpers return early once `reason` is set.
-fail() { [[ -n $reason ]] || reason="$*"; }
+# Adds a reason; one already given for another node is not repeated.
+fail() {
+  local text=$* seen
+  seen=$(sed -E 's/(^|; )node [0-9]+: /\1/g' <<<"$reason")
+  [[ "; $seen; " != *"; ${text#node [0-9]: }; "* ]] || return 0
+  reason+="${reason:+; }$text"
+}
 
 # exited NODE WANT: the node's exit status must be WANT (a number, or
 # "signal:NAME" for a program stopped by that signal by design).
@@ -117,7 +122,7 @@ exited() {
     timeout) fail "node $node did not end in time (killed)" ;;
     running) fail "node $node still running" ;;
     *)
-      if [[ $got -gt 128 ]]; then
+      if [[ $got -gt 128 && $got -le 192 ]]; then
         fail "node $node died of SIG$(kill -l $((got - 128))) (exit $got, expected $want)"
       else
         fail "node $node exited $got (expected $want)"
@@ -152,7 +157,6 @@ library_clean() {
   line=$(grep -a -E -- "$library_error_ere" "$logdir/node$node.log" 2>/dev/null |
     grep -v -m1 '^ringcast: connecting to ') || line=""
   [[ -z $line ]] || fail "node $node: $line"
-  [[ -z $reason ]] || return 0
   while read -r _ fn r at; do
     [[ $allowed != *" $r "* ]] || continue
     total=$(awk -v f="$fn" -v r="$r" '$1 == "total" && $2 == f {
