@@ -220,7 +220,7 @@ bench() {
       fail "node $n: $(count_lines "$n" 'messages received') result lines, $rounds expected"
     library_clean "$n"
   done
-  notes+="${notes:+; }node 1 last round: $(grep -a 'messages received' "$logdir/node1.log" | tail -n 1 | tr -s ' ')"
+  notes+="${notes:+; }node 1 last round: $(grep -a 'messages received' "$logdir/node1.log" | tail -n 1 | tr -s ' ' | sed 's/^ //; s/\.$//')"
 }
 run_cpgbench() { bench cpgbench 7; }
 run_cpgbenchzc() { bench cpgbenchzc 50; }
