@@ -9,7 +9,7 @@ reason=""
 notes=""
 logdir=""
 conf=""
-declare -a pids=() status=() stdin_of=() feed_fds=()
+declare -a pids=() status=() stdin_of=() feed_fds=() failed_node=()
 port_next=17600
 
 # The cs_error_t names, from ringcast's header (the values are corosync's).
@@ -104,9 +104,12 @@ wait_lines() {
 # signal_node NODE SIG
 signal_node() { kill -s "$2" "${pids[$1]}" 2>/dev/null || true; }
 
-# Adds a reason; one already given for another node is not repeated.
+# Adds a reason ("node N: ..." or "node N ..."); the same words already given
+# for another node are not repeated. failed_node[N] marks a node with one.
 fail() {
-  local text=$* seen
+  local text=$* seen node=""
+  [[ ! $text =~ ^node\ ([0-9]+)[:\ ] ]] || node=${BASH_REMATCH[1]}
+  [[ -z $node ]] || failed_node[node]=1
   seen=$(sed -E 's/(^|; )node [0-9]+: /\1/g' <<<"$reason")
   [[ "; $seen; " != *"; ${text#node [0-9]: }; "* ]] || return 0
   reason+="${reason:+; }$text"
@@ -118,6 +121,8 @@ exited() {
   local node=$1 want=$2 got=${status[$1]}
   [[ $want != signal:* ]] || want=$((128 + $(kill -l "${want#signal:}")))
   [[ $got == "$want" ]] && return 0
+  # An exit status that follows a failure the node printed adds nothing.
+  [[ -z ${failed_node[node]:-} || ! $got =~ ^[0-9]+$ || $got -gt 128 && $got -le 192 ]] || return 1
   case $got in
     timeout) fail "node $node did not end in time (killed)" ;;
     running) fail "node $node still running" ;;
@@ -135,6 +140,7 @@ exited() {
 # has_line NODE ERE WHAT / no_line NODE ERE: a line the program prints on
 # success must be there; its failure lines must not.
 has_line() {
+  [[ -z ${failed_node[$1]:-} ]] || return 0
   grep -a -q -E -- "$2" "$logdir/node$1.log" 2>/dev/null || fail "node $1: no '$3' line"
 }
 no_line() {
@@ -153,10 +159,12 @@ readonly library_error_ere='^ringcast: .*(fail|leak|assert|cannot|could not|drop
 # program ignores (cpg_calls.so: any result other than CS_OK and
 # CS_ERR_TRY_AGAIN, save the ALLOWED result numbers).
 library_clean() {
-  local node=$1 allowed=" 1 6 ${2:-} " line fn r at total
+  local node=$1 allowed=" 1 6 ${2:-} " line fn r at total failed_before=${failed_node[$1]:-}
   line=$(grep -a -E -- "$library_error_ere" "$logdir/node$node.log" 2>/dev/null |
     grep -v -m1 '^ringcast: connecting to ') || line=""
   [[ -z $line ]] || fail "node $node: $line"
+  # A refused call that the node's own failure line already reported.
+  [[ -z $failed_before ]] || return 0
   while read -r _ fn r at; do
     [[ $allowed != *" $r "* ]] || continue
     total=$(awk -v f="$fn" -v r="$r" '$1 == "total" && $2 == f {
@@ -200,6 +208,7 @@ run_one() {
   pids=()
   status=()
   stdin_of=()
+  failed_node=()
   if [[ $built != ok ]]; then
     reason="build failed: $built"
   else
@@ -230,7 +239,7 @@ run_all() {
   for p in "$@"; do
     if run_one "$p"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done
-  say "ran ${#@} programs in $((SECONDS - t0)) s (embedded mode; logs in $work/logs)"
+  say "ran ${#@} program(s) in $((SECONDS - t0)) s (embedded mode; logs in $work/logs)"
   printf '%d passed, %d failed\n' "$passed" "$failed"
   [[ $failed -eq 0 ]]
 }
