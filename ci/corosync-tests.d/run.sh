@@ -195,7 +195,7 @@ show_logs() {
   for f in "$logdir"/node*.log "$logdir"/node*.calls; do
     [[ -s $f ]] || continue
     printf '  --- %s (last lines)\n' "${f#"$work"/}"
-    tail -n 12 "$f" | cut -c1-200 | sed 's/^/  | /'
+    tail -n 12 "$f" | tr -d '\000' | cut -c1-200 | sed 's/^/  | /'
   done
 }
 
