@@ -10,26 +10,13 @@
 #include <cstdlib>
 #include <utility>
 
+#include "base/unique_fd.hpp"
 #include "config/cluster_config.hpp"
 #include "config/interpret.hpp"
 #include "config/tree.hpp"
 
 namespace ringcast::config {
 namespace {
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Where errors about a file are reported: the file itself, or the line of
 // the configuration that named it.

@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "base/unique_fd.hpp"
 #include "fabric/verbs/completion_queue.hpp"
 #include "fabric/verbs/device.hpp"
 #include "fabric/verbs/endpoint.hpp"
 #include "fabric/verbs/handles.hpp"
 #include "fabric/verbs/numa.hpp"
 #include "fabric/verbs/shared_receive_queue.hpp"
-#include "fabric/verbs/unique_fd.hpp"
 
 namespace ringcast::fabric::verbs {
 

@@ -1,11 +1,12 @@
-// Owns a file descriptor (here: the endpoint's epoll set behind wait_fd()).
+// Owns a file descriptor: closes it when dropped (the verbs endpoint's epoll
+// set, the configuration loader's open files).
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace ringcast::fabric::verbs {
+namespace ringcast {
 
 class UniqueFd {
  public:
@@ -33,4 +34,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace ringcast::fabric::verbs
+}  // namespace ringcast
