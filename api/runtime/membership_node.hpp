@@ -103,6 +103,7 @@ class MembershipNode final : public RingTransport {
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
   StatusSnapshot status() override;
   SendPathSnapshot send_path() override;
+  std::vector<std::uint32_t> linked_nodes() override;
   fabric::NodeId me() const noexcept override { return me_; }
   const ring::RingConfig& ring_config() const noexcept { return ring_; }
   std::size_t max_message_bytes() const noexcept override { return ring_.max_message_bytes; }
