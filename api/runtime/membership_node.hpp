@@ -15,7 +15,9 @@
 // first ring is everyone (MembershipDriver::start). Otherwise some members
 // already run a ring without it (it restarted, or came late) or could not be
 // reached: it starts alone with the links it has, above an epoch floor taken
-// from its incarnation, and membership merges it in (start_joining).
+// from its incarnation, and membership merges it in (start_joining). The
+// CPG layer's first handles wait for that merge (linked_nodes(): the nodes
+// the ring must hold; client/node_startup.cpp).
 //
 // Incarnation: the process's start time in 100 ms units since 2024-01-01
 // (CLOCK_REALTIME), unless options.incarnation is set. It only grows from one
