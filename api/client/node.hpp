@@ -14,9 +14,12 @@
 // their members out of every group (NODEDOWN); nodes that come together
 // (a restart, a healed partition) learn each other's groups from announces
 // (NODEUP), during a sync in which new sends, joins and leaves get TRY_AGAIN.
-// docs/api.md "Configuration changes" says what users see.
+// docs/api.md "Configuration changes" says what users see. Start-up
+// (node_startup.cpp): the first sessions wait until the node is settled in
+// the ring of the nodes it reaches, so that they do not meet its merge.
 //
-// Lock order: control_mutex_ -> gate_ -> transport's lock -> mutex_. mutex_
+// Lock order: control_mutex_ -> gate_ -> transport's lock -> mutex_, and
+// settle_mutex_ -> transport's lock -> mutex_. mutex_
 // guards everything below it and every session's queue and state; it is
 // never held while calling the transport or running an application
 // callback.
