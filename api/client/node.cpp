@@ -37,10 +37,13 @@ runtime::RoundCallback Node::round_callback() {
   return [this](runtime::EventSource& events) { on_round(events); };
 }
 
-void Node::attach(std::unique_ptr<runtime::RingTransport> transport) {
+void Node::attach(std::unique_ptr<runtime::RingTransport> transport,
+                  std::chrono::milliseconds startup_window) {
   RC_ASSERT(transport_ == nullptr);
   node_id_ = transport->me();
   max_message_bytes_ = transport->max_message_bytes();
+  settle_deadline_ = std::chrono::steady_clock::now() + startup_window;
+  settled_.store(startup_window.count() == 0, std::memory_order_release);
   {
     std::lock_guard lock(mutex_);
     transport_ = std::move(transport);

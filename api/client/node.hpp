@@ -14,15 +14,19 @@
 // their members out of every group (NODEDOWN); nodes that come together
 // (a restart, a healed partition) learn each other's groups from announces
 // (NODEUP), during a sync in which new sends, joins and leaves get TRY_AGAIN.
-// docs/api.md "Configuration changes" says what users see.
+// docs/api.md "Configuration changes" says what users see. Start-up
+// (node_startup.cpp): the first sessions wait until the node is settled in
+// the ring of the nodes it reaches, so that they do not meet its merge.
 //
-// Lock order: control_mutex_ -> gate_ -> transport's lock -> mutex_. mutex_
+// Lock order: control_mutex_ -> gate_ -> transport's lock -> mutex_, and
+// settle_mutex_ -> transport's lock -> mutex_. mutex_
 // guards everything below it and every session's queue and state; it is
 // never held while calling the transport or running an application
 // callback.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -63,7 +67,17 @@ class Node : public std::enable_shared_from_this<Node> {
   // round_callback().
   static std::shared_ptr<Node> create();
   runtime::RoundCallback round_callback();
-  void attach(std::unique_ptr<runtime::RingTransport> transport);
+  // startup_window: how long the first sessions may wait for the node to
+  // settle (wait_settled); zero: they never wait.
+  void attach(std::unique_ptr<runtime::RingTransport> transport,
+              std::chrono::milliseconds startup_window = std::chrono::milliseconds(0));
+  // node_startup.cpp. Returns once the node is settled: operational in a
+  // ring that holds every node it has a live link to, with that ring's sync
+  // done; or once the startup window after attach() ended (logged). A
+  // process that starts on a running cluster is so merged into its ring
+  // before its first handle opens, and that handle's join and sends do not
+  // meet the merge. From then on it returns at once.
+  void wait_settled();
 
   // The node new sessions use: the calling thread's Override when one is
   // set (tests run several nodes in one process), else the process's node,
@@ -133,6 +147,8 @@ class Node : public std::enable_shared_from_this<Node> {
  private:
   Node() = default;
   void on_round(runtime::EventSource& events);
+  bool settled_now();
+  void log_unsettled();
   void on_change(const runtime::TransportConfiguration& change);
   // node_sync.cpp: regular configurations, the announces, the sync.
   void apply_regular(const runtime::TransportConfiguration& change);
@@ -201,6 +217,10 @@ class Node : public std::enable_shared_from_this<Node> {
   std::thread announcer_;  // submits our announce (not from on_round: the transport's lock)
   std::condition_variable announce_wake_;
   bool stopping_ = false;
+  // The start-up wait (wait_settled): one caller polls at a time.
+  std::mutex settle_mutex_;
+  std::atomic<bool> settled_{true};
+  std::chrono::steady_clock::time_point settle_deadline_;
   std::uint64_t highest_delivered_ = 0;  // event index
   std::uint64_t released_ = 0;
   std::uint64_t control_invalid_ = 0;

@@ -3,6 +3,7 @@
 // the process exits, like the corosync daemon outlives its clients' handles.
 // The runtime turns the configuration into a running member with membership
 // (runtime/open_transport.hpp).
+#include <chrono>
 #include <mutex>
 
 #include "base/log.hpp"
@@ -24,7 +25,10 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
   // Logs why it failed.
   auto transport = runtime::open_transport(*local, node->round_callback());
   if (!transport.ok()) return cpg::Status(CS_ERR_LIBRARY, transport.error().message());
-  node->attach(std::move(*transport));
+  // The first handles wait up to the startup window more for the merge
+  // into a running ring and its sync (node_startup.cpp).
+  node->attach(std::move(*transport),
+               std::chrono::milliseconds(local->config.totem.startup_window_ms));
   return node;
 }
 

@@ -25,6 +25,8 @@ Session::Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd)
 
 cpg::Result<std::shared_ptr<Session>> Session::open(std::shared_ptr<Node> node,
                                                     Callbacks callbacks) {
+  // A process's first handles wait for its node to settle in the ring.
+  node->wait_settled();
   const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0)
     return cpg::Status(CS_ERR_NO_RESOURCES, std::string("eventfd: ") + std::strerror(errno));

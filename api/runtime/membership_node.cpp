@@ -261,4 +261,13 @@ SendPathSnapshot MembershipNode::send_path() {
       [](membership::MembershipDriver& d) { return d.send_path(); });
 }
 
+std::vector<std::uint32_t> MembershipNode::linked_nodes() {
+  const membership::NodeMask live = progress_->with_driver_quietly(
+      [](membership::MembershipDriver& d) { return d.live_links(); });
+  std::vector<std::uint32_t> out;
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    if (i != my_index_ && membership::has(live, i)) out.push_back(nodes_[i]);
+  return out;
+}
+
 }  // namespace ringcast::runtime

@@ -15,7 +15,9 @@
 // first ring is everyone (MembershipDriver::start). Otherwise some members
 // already run a ring without it (it restarted, or came late) or could not be
 // reached: it starts alone with the links it has, above an epoch floor taken
-// from its incarnation, and membership merges it in (start_joining).
+// from its incarnation, and membership merges it in (start_joining). The
+// CPG layer's first handles wait for that merge (linked_nodes(): the nodes
+// the ring must hold; client/node_startup.cpp).
 //
 // Incarnation: the process's start time in 100 ms units since 2024-01-01
 // (CLOCK_REALTIME), unless options.incarnation is set. It only grows from one
@@ -103,6 +105,7 @@ class MembershipNode final : public RingTransport {
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
   StatusSnapshot status() override;
   SendPathSnapshot send_path() override;
+  std::vector<std::uint32_t> linked_nodes() override;
   fabric::NodeId me() const noexcept override { return me_; }
   const ring::RingConfig& ring_config() const noexcept { return ring_; }
   std::size_t max_message_bytes() const noexcept override { return ring_.max_message_bytes; }

@@ -172,4 +172,11 @@ SendPathSnapshot RingNode::send_path() {
   return progress_->with_driver_quietly([](ring::RingDriver& d) { return d.send_path(); });
 }
 
+std::vector<std::uint32_t> RingNode::linked_nodes() {
+  std::vector<std::uint32_t> out;
+  for (fabric::NodeId n : membership_.members)
+    if (n != me_) out.push_back(n);
+  return out;
+}
+
 }  // namespace ringcast::runtime

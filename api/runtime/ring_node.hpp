@@ -89,6 +89,8 @@ class RingNode final : public RingTransport {
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
   StatusSnapshot status() override;
   SendPathSnapshot send_path() override;
+  // Every other member: the mesh is complete, or the node did not start.
+  std::vector<std::uint32_t> linked_nodes() override;
   // fn(RingDriver&) under the driver lock, from any thread.
   template <class Fn>
   auto with_driver(Fn&& fn) {

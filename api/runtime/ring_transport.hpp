@@ -138,6 +138,10 @@ class RingTransport {
   // status line.
   virtual StatusSnapshot status() = 0;
   virtual SendPathSnapshot send_path() = 0;
+  // The nodes this member has a live link to now, itself not included: the
+  // nodes a ring can take in. A process starting on a running cluster is in
+  // a ring of its own until merged with them (Node::wait_settled).
+  virtual std::vector<std::uint32_t> linked_nodes() = 0;
 };
 
 }  // namespace ringcast::runtime

@@ -37,20 +37,20 @@ SimNodes::SimNodes(std::size_t members, ring::RingConfig ring, std::uint64_t see
   cluster_ = std::move(*c);
   nodes_.resize(members);
   for (std::size_t i = 0; i < members; ++i)
-    attach(i);
+    attach(i, std::chrono::milliseconds(0));
 }
 
-void SimNodes::attach(std::size_t i) {
+void SimNodes::attach(std::size_t i, std::chrono::milliseconds startup_window) {
   auto node = client::Node::create();
-  node->attach(cluster_->attach(i, node->round_callback()));
+  node->attach(cluster_->attach(i, node->round_callback()), startup_window);
   nodes_[i] = std::move(node);
 }
 
-void SimNodes::restart(std::size_t i) {
+void SimNodes::restart(std::size_t i, std::chrono::milliseconds startup_window) {
   Status s = cluster_->restart(i);
   if (!s.ok()) throw std::runtime_error(s.error().message());
   crashed_.push_back(std::move(nodes_[i]));
-  attach(i);
+  attach(i, startup_window);
 }
 
 SimNodes::~SimNodes() {

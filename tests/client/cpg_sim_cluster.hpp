@@ -43,13 +43,17 @@ class SimNodes {
 
   // Faults (runtime::SimCluster's). restart() gives member i a new node (a
   // new process); handles of the crashed one stay usable for error checks.
+  // startup_window: how long its first cpg_initialize may wait for it to be
+  // merged (client::Node::wait_settled, as a process's node does with
+  // totem.startup_window_ms); zero: it does not wait.
   void crash(std::size_t i) { cluster_->crash(i); }
-  void restart(std::size_t i);
+  void restart(std::size_t i,
+               std::chrono::milliseconds startup_window = std::chrono::milliseconds(0));
   void partition(const std::vector<std::size_t>& side) { cluster_->partition(side); }
   void heal() { cluster_->heal(); }
 
  private:
-  void attach(std::size_t i);
+  void attach(std::size_t i, std::chrono::milliseconds startup_window);
   std::unique_ptr<runtime::SimCluster> cluster_;
   std::vector<std::shared_ptr<client::Node>> nodes_;
   std::vector<std::shared_ptr<client::Node>> crashed_;

@@ -71,6 +71,15 @@ class SimCluster::Transport final : public RingTransport {
     if (!alive()) return {};
     return driver().send_path();
   }
+  std::vector<std::uint32_t> linked_nodes() override {
+    std::lock_guard lock(cluster_->mutex_);
+    std::vector<std::uint32_t> out;
+    if (!alive()) return out;
+    const membership::NodeMask live = driver().membership().live_links();
+    for (std::size_t k = 0; k < cluster_->members_.size(); ++k)
+      if (k != member_ && membership::has(live, k)) out.push_back(cluster_->node(k));
+    return out;
+  }
 
  private:
   // The cluster's lock is held.
@@ -175,11 +184,33 @@ Status SimCluster::restart(std::size_t member) {
   m.endpoint = &world_->restart(node(member));
   ++m.incarnation;
   RC_TRY(make_driver(m));
-  const std::vector<fabric::Link*> none(members_.size(), nullptr);
-  RC_TRY(m.driver->start_joining(none, std::uint64_t{m.incarnation} << 32));
+  const std::vector<fabric::Link*> links = link_restarted(member);
+  RC_TRY(m.driver->start_joining(links, std::uint64_t{m.incarnation} << 32));
   next_reconnect_ns_ = world_->now_ns();
   poke(member);
   return {};
+}
+
+// A runtime's start-up links first (LinkKeeper::gather): the new process
+// starts with links to the running members that saw its old link fail and
+// that the network lets it reach. The others come later (reconnect).
+std::vector<fabric::Link*> SimCluster::link_restarted(std::size_t member) {
+  std::vector<fabric::Link*> links(members_.size(), nullptr);
+  Member& a = *members_[member];
+  for (std::size_t j = 0; j < members_.size(); ++j) {
+    Member& b = *members_[j];
+    if (j == member || b.driver == nullptr) continue;
+    if (membership::has(b.driver->membership().live_links(), member)) continue;
+    auto pair = world_->connect(*a.endpoint, a.driver->connect_info(a.incarnation), *b.endpoint,
+                                b.driver->connect_info(b.incarnation));
+    if (!pair) continue;  // cut off
+    links_[member][j] = links[j] = pair->a_to_b;
+    links_[j][member] = pair->b_to_a;
+    Status s = b.driver->add_link(member, pair->b_to_a);
+    RC_ASSERT(s.ok());
+    poke(j);
+  }
+  return links;
 }
 
 void SimCluster::partition(std::span<const std::size_t> side) {

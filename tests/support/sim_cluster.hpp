@@ -13,8 +13,9 @@
 // its transport fails every call with Errc::link_failed from then on; the
 // others see its links fail after SimConfig::link_timeout_ns); restart(i)
 // starts a new incarnation of it (a new MembershipDriver in a ring of its own,
-// start_joining, which attach() then serves) that merge detection brings
-// in; partition(side) cuts side from the rest and heal() lifts it. Like a
+// start_joining, with links to the running members that saw its old links
+// fail, as a runtime's start-up gathers them; attach() then serves it) that
+// merge detection brings in; partition(side) cuts side from the rest and heal() lifts it. Like a
 // runtime, the cluster reconnects every pair of running members whose link
 // both ends saw fail (every 1 ms of virtual time) and hands the new link to
 // both drivers (add_link).
@@ -103,6 +104,7 @@ class SimCluster {
   void poke(std::size_t member);
   void reconnect();
   void reconnect_pair(std::size_t i, std::size_t j);
+  std::vector<fabric::Link*> link_restarted(std::size_t member);
   Status make_driver(Member& m);
 
   SimClusterOptions options_;
