@@ -106,8 +106,8 @@ std::string cluster_file(const RdmaEnv& env, const std::filesystem::path& dir) {
   }
   f << "}\n";
   // It holds the key: only its owner may read it (config::load refuses it otherwise).
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                         std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path.string();
 }
 
