@@ -1,12 +1,12 @@
 #include "base/log.hpp"
 
-#include "base/assert.hpp"
-
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+
+#include "base/assert.hpp"
 
 namespace ringcast {
 namespace {
