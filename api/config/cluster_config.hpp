@@ -89,6 +89,7 @@ struct Auth {
   ClusterKey key;        // empty: no authentication
   std::string key_file;  // as resolved against the config file's directory
   std::uint32_t key_file_line = 0;
+  std::uint32_t key_line = 0;  // of an inline key (load() checks its file's owner and mode)
 };
 
 struct ClusterConfig {

@@ -214,6 +214,7 @@ Problem read_auth(const Block& block, Auth& auth, std::string_view file) {
   Parsed<std::vector<std::byte>> key = parse_hex_key(entry, file);
   if (!key) return key.error();
   auth.key = ClusterKey(std::move(*key));
+  auth.key_line = entry.line;
   return std::nullopt;
 }
 

@@ -54,19 +54,48 @@ Parsed<std::string> read_bounded(const std::string& path, std::size_t max_bytes,
   return text;
 }
 
-// The key file holds the raw key bytes and may be read by its owner only.
+// A key is secret only while nobody else can read or replace the file that
+// holds it, so, as ssh requires of a private key, that file must give group
+// and others no access; and it must be owned by this process's user or by
+// root (anyone else could rewrite it). What is wrong, or "".
+std::string exposure(const struct stat& info) {
+  if (info.st_uid != ::geteuid() && info.st_uid != 0) {
+    return "owned by uid " + std::to_string(info.st_uid) + ", neither this process's user (uid " +
+           std::to_string(::geteuid()) + ") nor root";
+  }
+  if ((info.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return std::string("group or others may access it (mode ") + mode + ")";
+  }
+  return "";
+}
+
+std::string remedy(const struct stat& info) {
+  return info.st_uid != ::geteuid() && info.st_uid != 0 ? "chown it" : "chmod 600 it";
+}
+
+// An inline key makes the cluster file the key's file.
+Problem check_inline_key(const Auth& auth, const std::string& config_path,
+                         const struct stat& info) {
+  const std::string wrong = exposure(info);
+  if (auth.key.empty() || wrong.empty()) return std::nullopt;
+  const std::string is = wrong.starts_with("owned") ? "is " : "";
+  return failed(Blame{config_path, auth.key_line, "auth.key: "},
+                "the cluster file holds the key and " + is + wrong + "; " + remedy(info) +
+                    ", or give the key in a key_file");
+}
+
+// The key file holds the raw key bytes.
 Problem read_key_file(Auth& auth, const std::string& config_path) {
   const Blame blame{config_path, auth.key_file_line, "key_file '" + auth.key_file + "': "};
   struct stat info {};
   Parsed<std::string> bytes = read_bounded(auth.key_file, ClusterKey::kMaxBytes, blame, &info);
   if (!bytes) return bytes.error();
   std::string& secret = *bytes;
-  if ((info.st_mode & 077) != 0) {
+  if (const std::string wrong = exposure(info); !wrong.empty()) {
     explicit_bzero(secret.data(), secret.size());
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    return failed(blame,
-                  std::string("group or others may access it (mode ") + mode + "); chmod 600 it");
+    return failed(blame, wrong + "; " + remedy(info));
   }
   if (secret.size() < ClusterKey::kMinBytes) {
     explicit_bzero(secret.data(), secret.size());
@@ -104,7 +133,9 @@ Parsed<ClusterConfig> load(const std::string& path) {
   Parsed<std::string> text = read_bounded(path, kMaxFileBytes, Blame{path, 0, ""}, &info);
   if (!text) return text.error();
   Parsed<ClusterConfig> config = parse(*text, path);
-  if (!config || config->auth.key_file.empty()) return config;
+  if (!config) return config;
+  if (Problem p = check_inline_key(config->auth, path, info)) return *std::move(p);
+  if (config->auth.key_file.empty()) return config;
   if (Problem p = read_key_file(config->auth, path)) return *std::move(p);
   return config;
 }

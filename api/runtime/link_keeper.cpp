@@ -67,7 +67,10 @@ std::unique_ptr<fabric::Link> LinkKeeper::dial(std::size_t index, std::uint64_t 
   if (link.ok()) return std::move(*link);
   const Errc code = link.error().code;
   if (code != Errc::unreachable && code != Errc::timeout) {
-    log_line("connecting to " + describe(plan_.members[index]) + ": " + link.error().message());
+    const std::string member = describe(plan_.members[index]);
+    std::lock_guard lock(dial_log_mutex_);
+    dial_log_.log(LogLevel::info, member, "connecting to " + member + ": " + link.error().message(),
+                  ep_.now_ns());
   }
   return nullptr;
 }

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "fabric/verbs/endpoint.hpp"
 #include "runtime/link_setup.hpp"
@@ -89,6 +90,8 @@ class LinkKeeper {
   std::vector<std::unique_ptr<fabric::Link>> inbox_;  // by member index
   HandOver hand_over_;                                // set once by start()
   Missing missing_;
+  std::mutex dial_log_mutex_;
+  LogLimiter dial_log_;  // failed dials by member, guarded by dial_log_mutex_
   std::thread acceptor_;
   std::thread dialler_;
   std::atomic<bool> stop_{false};

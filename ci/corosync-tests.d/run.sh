@@ -28,6 +28,9 @@ new_cluster() {
   [[ ${#addrs[@]} -ge $n ]] || die "RINGCAST_RDMA_ADDRS has ${#addrs[@]} addresses, $n needed"
   key=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
   conf=$logdir/cluster.conf
+  # It holds the key: only its owner may read it (ringcast refuses it otherwise).
+  : >"$conf"
+  chmod 600 "$conf"
   {
     echo "rdma {"
     echo "    device: $RINGCAST_RDMA_DEVICE"

@@ -105,6 +105,9 @@ std::string cluster_file(const RdmaEnv& env, const std::filesystem::path& dir) {
       << "\n        port: " << kBasePort + i << "\n    }\n";
   }
   f << "}\n";
+  // It holds the key: only its owner may read it (config::load refuses it otherwise).
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path.string();
 }
 

@@ -122,6 +122,55 @@ TEST_F(ConfigFiles, KeyFileProblemsPointAtTheKeyFileLine) {
   EXPECT_EQ(c.error().message(), prefix + "larger than 4096 bytes");
 }
 
+constexpr std::string_view kInlineKey =
+    "# cluster\nauth {\n  key: "
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n}\n";
+
+// An inline key is as secret as the cluster file that holds it.
+TEST_F(ConfigFiles, AnInlineKeyInAFileOthersMayAccessIsRefused) {
+  const std::string conf =
+      write("ringcast.conf", std::string(kInlineKey) + std::string(kThreeNodes), 0644);
+  Parsed<ClusterConfig> c = load(conf);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message(),
+            conf +
+                ":3: auth.key: the cluster file holds the key and group or others may access it "
+                "(mode 0644); chmod 600 it, or give the key in a key_file");
+  ::chmod(conf.c_str(), 0640);
+  EXPECT_FALSE(load(conf).ok());
+  ::chmod(conf.c_str(), 0600);
+  c = load(conf);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->auth.key.size_bytes(), 32u);
+  // Without a key the cluster file may be readable by all.
+  const std::string open = write("open.conf", std::string(kThreeNodes), 0644);
+  EXPECT_TRUE(load(open).ok());
+}
+
+// A key someone else owns could be replaced by them: refused unless this
+// process's user or root owns it (needs root to give a file away).
+TEST_F(ConfigFiles, AKeyOwnedBySomeoneElseIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
+  write("authkey", std::string(32, 'k'));
+  const std::string conf = write(
+      "ringcast.conf", "# cluster\nauth {\n  key_file: authkey\n}\n" + std::string(kThreeNodes));
+  ASSERT_EQ(::chown((dir_ + "/authkey").c_str(), 4242, 4242), 0) << std::strerror(errno);
+  Parsed<ClusterConfig> c = load(conf);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message(), conf + ":3: key_file '" + dir_ +
+                                     "/authkey': owned by uid 4242, neither this process's user "
+                                     "(uid 0) nor root; chown it");
+  const std::string inline_conf =
+      write("inline.conf", std::string(kInlineKey) + std::string(kThreeNodes));
+  ASSERT_EQ(::chown(inline_conf.c_str(), 4242, 4242), 0) << std::strerror(errno);
+  c = load(inline_conf);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message(), inline_conf +
+                                     ":3: auth.key: the cluster file holds the key and is owned by "
+                                     "uid 4242, neither this process's user (uid 0) nor root; "
+                                     "chown it, or give the key in a key_file");
+}
+
 TEST(ClusterKeyTest, ComparesAndDescribesWithoutShowingBytes) {
   const std::vector<std::byte> bytes(16, std::byte{7});
   ClusterKey a(bytes);

@@ -169,6 +169,9 @@ TEST(Control, ImpossibleFieldsAreRefused) {
   m.infos[0].end_position += 1;
   add("unaligned end", m, MembershipMessageFault::bad_field);
   m = join();
+  m.infos[0].end_position = UINT64_MAX - 63;  // a new ring's base there would wrap
+  add("end beyond the log's range", m, MembershipMessageFault::bad_field);
+  m = join();
   m.infos[0].released_position = m.infos[0].end_position + 64;
   add("released beyond the end", m, MembershipMessageFault::bad_field);
   m = join();
@@ -187,6 +190,9 @@ TEST(Control, ImpossibleFieldsAreRefused) {
   m = recovered();
   m.through_seq = 0;
   add("recovered through 0", m, MembershipMessageFault::bad_field);
+  m = recovered();
+  m.end_position = UINT64_MAX - 63;
+  add("recovered end beyond the log's range", m, MembershipMessageFault::bad_field);
   m = recovered();
   m.members = 1;
   add("recovered with a mask", m, MembershipMessageFault::bad_field);

@@ -205,6 +205,27 @@ TEST_F(ReceiveLogTest, AHeaderAtTheWrongOffsetOrBeyondTheWindowIsDropped) {
   EXPECT_EQ(log_.counters().records_dropped, 3u);
 }
 
+// A checksummed header whose position plus span wraps past 2^64 must not
+// pass the space rule as a small position would.
+TEST_F(ReceiveLogTest, AHeaderWhosePositionWrapsTheU64RangeIsDropped) {
+  auto b = writer_.write_batch({"first"});
+  ASSERT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::none);
+  RecordHeader h = writer_.header(0, 1, Guarantee::agreed);
+  h.position = UINT64_MAX - 63;  // the log's last 64 bytes; + span wraps to 0
+  writer_.write(h, "");
+  EXPECT_NE(log_.on_batch_landed(kLogBytes - 64), RecordFault::none);
+  EXPECT_EQ(log_.received_up_to(), 1u);
+  EXPECT_EQ(log_.counters().records_dropped, 1u);
+}
+
+TEST(LogSpace, TheSpaceRuleDoesNotWrap) {
+  constexpr std::uint64_t kLog = 1u << 20;
+  EXPECT_FALSE(fits_space(UINT64_MAX - 63, 128, 0, 64, kLog));
+  EXPECT_FALSE(fits_space(UINT64_MAX - 63, 64, UINT64_MAX - kLog, UINT64_MAX - 63, kLog));
+  EXPECT_FALSE(fits_space(kMaxLogPosition, 64, kMaxLogPosition, kMaxLogPosition, kLog));
+  EXPECT_TRUE(fits_space(kMaxLogPosition - 64, 64, kMaxLogPosition - kLog, kMaxLogPosition, kLog));
+}
+
 TEST_F(ReceiveLogTest, ARecordCorruptedBeforeDeliveryStopsDeliveryNeverDeliversIt) {
   auto b = writer_.write_batch({"good", "evil", "later"});
   ASSERT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::none);

@@ -5,6 +5,7 @@
 
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
+#include "ring/log_space.hpp"
 #include "ring/record.hpp"
 
 namespace ringcast::ring {
@@ -80,6 +81,15 @@ TEST(Record, RefusesALengthBeyondTheLog) {
   RecordLimits small = kLimits;
   small.log_bytes = 1024;  // max_message 4096 would be allowed, the log is smaller
   EXPECT_EQ(decode(with_field<std::uint32_t>(44, 1000), small), RecordFault::bad_length);
+}
+
+// A position whose record would end beyond the bound (where adding a log
+// length could wrap a u64) is refused, wherever its offset falls.
+TEST(Record, RefusesAPositionNearTheEndOfTheU64Range) {
+  EXPECT_EQ(decode(with_field<std::uint64_t>(24, UINT64_MAX - (1u << 16) + 1)),
+            RecordFault::bad_field);
+  EXPECT_EQ(decode(with_field<std::uint64_t>(24, kMaxLogPosition)), RecordFault::bad_field);
+  EXPECT_EQ(decode(with_field<std::uint64_t>(24, kMaxLogPosition - (1u << 16))), RecordFault::none);
 }
 
 TEST(Record, RefusesARecordStraddlingTheEndOfTheLog) {

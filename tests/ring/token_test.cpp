@@ -6,6 +6,7 @@
 
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
+#include "ring/log_space.hpp"
 #include "ring/token.hpp"
 
 namespace ringcast::ring {
@@ -83,6 +84,17 @@ TEST(Token, RefusesEveryWrongField) {
   // A retransmit request for a seq never assigned, and for seq 0.
   EXPECT_EQ(decode(with_field<std::uint64_t>(64 + 3 * 16, 501)), TokenFault::bad_field);
   EXPECT_EQ(decode(with_field<std::uint64_t>(64 + 3 * 16, 0)), TokenFault::bad_field);
+}
+
+// Positions are record boundaries: aligned, and far enough below 2^64 that
+// the log's arithmetic cannot wrap. A checksummed token that breaks this
+// would make the holder place records no member accepts.
+TEST(Token, RefusesAPositionNoRecordCanHave) {
+  EXPECT_EQ(decode(with_field<std::uint64_t>(40, 64 * 9000 + 8)), TokenFault::bad_field);
+  EXPECT_EQ(decode(with_field<std::uint64_t>(64 + 8, 64 * 8000 + 1)), TokenFault::bad_field);
+  EXPECT_EQ(decode(with_field<std::uint64_t>(40, UINT64_MAX - 63)), TokenFault::bad_field);
+  EXPECT_EQ(decode(with_field<std::uint64_t>(40, kMaxLogPosition + 64)), TokenFault::bad_field);
+  EXPECT_EQ(decode(with_field<std::uint64_t>(40, kMaxLogPosition)), TokenFault::none);
 }
 
 TEST(Token, RefusesInconsistentCountsAndLengths) {

@@ -4,6 +4,8 @@
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
 #include "ring/imm.hpp"
+#include "ring/log_space.hpp"
+#include "ring/record.hpp"
 
 namespace ringcast::membership {
 namespace {
@@ -19,6 +21,12 @@ std::uint16_t expected_infos(MembershipMessageType type, NodeMask members) noexc
       return 0;
   }
   return 0;
+}
+
+// A record boundary within the log's range (ring/log_space.hpp): a new
+// ring's base comes from these ends.
+bool position_possible(std::uint64_t position) noexcept {
+  return position % ring::kRecordAlignBytes == 0 && position <= ring::kMaxLogPosition;
 }
 
 void put_info(std::byte* p, const OldRingInfo& i) noexcept {
@@ -43,7 +51,7 @@ bool get_info(const std::byte* p, OldRingInfo* i) noexcept {
   i->released_position = wire::get<std::uint64_t>(p + 40);
   i->max_epoch = wire::get<std::uint64_t>(p + 48);
   return i->delivered <= i->received_up_to && i->released_position <= i->end_position &&
-         i->end_position % ring::kRecordAlignBytes == 0 && i->ring.epoch <= i->max_epoch;
+         position_possible(i->end_position) && i->ring.epoch <= i->max_epoch;
 }
 
 bool masks_valid(const MembershipMessage& m, NodeMask cluster) noexcept {
@@ -68,7 +76,7 @@ bool masks_valid(const MembershipMessage& m, NodeMask cluster) noexcept {
 
 bool fields_valid(const MembershipMessage& m) noexcept {
   if (m.type == MembershipMessageType::recovered) {
-    return m.through_seq >= 1 && m.end_position % ring::kRecordAlignBytes == 0;
+    return m.through_seq >= 1 && position_possible(m.end_position);
   }
   if (m.through_seq != 0 || m.end_position != 0 || m.old_ring != RingId{}) return false;
   if (m.type == MembershipMessageType::commit) {

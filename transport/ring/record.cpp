@@ -2,6 +2,7 @@
 
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
+#include "ring/log_space.hpp"
 
 namespace ringcast::ring {
 namespace {
@@ -63,6 +64,9 @@ RecordFault decode_record_header(std::span<const std::byte> bytes, const RecordL
     return RecordFault::bad_length;
   }
   if (!fields_possible(h, wire::get<std::uint32_t>(p + 56))) return RecordFault::bad_field;
+  if (h.position > kMaxLogPosition - record_span_bytes(h.payload_bytes)) {
+    return RecordFault::bad_field;  // would end where the log's arithmetic could wrap
+  }
   // Records never straddle the end of the log (the writer skips to the wrap).
   if (h.position % limits.log_bytes + record_span_bytes(h.payload_bytes) > limits.log_bytes) {
     return RecordFault::wrong_position;

@@ -2,15 +2,24 @@
 
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
+#include "ring/log_space.hpp"
+#include "ring/record.hpp"
 
 namespace ringcast::ring {
 namespace {
 
+// Positions are record boundaries: aligned and within the log's range, or
+// the holder would place records no member accepts.
+bool position_possible(std::uint64_t position) noexcept {
+  return position % kRecordAlignBytes == 0 && position <= kMaxLogPosition;
+}
+
 bool fields_consistent(const Token& t) noexcept {
-  if (t.token_seq == 0) return false;
+  if (t.token_seq == 0 || !position_possible(t.next_position)) return false;
   for (std::size_t i = 0; i < t.member_count; ++i) {
     if (t.members[i].received_up_to > t.highest_seq) return false;
     if (t.members[i].released_position > t.next_position) return false;
+    if (!position_possible(t.members[i].released_position)) return false;
   }
   for (std::size_t i = 0; i < t.retransmit_count; ++i) {
     if (t.retransmit[i] == 0 || t.retransmit[i] > t.highest_seq) return false;

@@ -6,6 +6,10 @@
 
 #include <random>
 #include <string>
+#include <vector>
+
+#include "base/crc32c.hpp"
+#include "base/wire.hpp"
 
 #include "fabric/auth/challenge_table.hpp"
 #include "fabric/auth/handshake.hpp"
@@ -151,6 +155,72 @@ TEST(Handshake, DifferentKeysAreCaughtByTheConnectorAndTheComplaintIsLogged) {
   EXPECT_EQ(v.action, ListenerVerdict::Action::refuse);
   EXPECT_EQ(v.reason, kKeysDiffer);
   EXPECT_EQ(v.node, 2u);
+  EXPECT_EQ(l.counters().complaints, 1u);
+  EXPECT_EQ(l.challenges().size(), 0u) << "the complaint took its challenge";
+}
+
+// A complaint for `ticket` from someone who never saw the challenge: it can
+// name the ticket but not the challenge's nonce. Its bytes are a complaint
+// with a checksum both at 8 (over bytes 0..7) and at 24 (over 0..23), so it
+// decodes whatever the complaint's length.
+SetupMessage forged_complaint(std::uint16_t ticket) {
+  std::array<std::byte, 28> bytes{};
+  put_setup_header(bytes.data(), SetupKind::complaint);
+  wire::put<std::uint16_t>(bytes.data() + 4, ticket);
+  wire::put<std::uint32_t>(bytes.data() + 8, crc32c(std::span(bytes).first(8)));
+  wire::put<std::uint32_t>(bytes.data() + 24, crc32c(std::span(bytes).first(24)));
+  return SetupMessage::of(bytes);
+}
+
+TEST(Handshake, AComplaintCannotSpendAnotherPeersChallenge) {
+  ConnectorHandshake c(key_of(1), member(2));
+  ListenerHandshake l(key_of(1), member(1));
+  Challenged ch = challenge(c, l);
+  ASSERT_EQ(ch.verdict.action, ListenerVerdict::Action::challenge);
+  for (std::uint32_t ticket = 0; ticket <= 0xFFFF; ++ticket) {
+    const ListenerVerdict v =
+        l.on_request(forged_complaint(static_cast<std::uint16_t>(ticket)).span(), 9, kNow);
+    ASSERT_EQ(v.action, ListenerVerdict::Action::refuse);
+    ASSERT_EQ(v.node, 0u) << "a forged complaint named node " << v.node;
+  }
+  EXPECT_EQ(l.counters().complaints_ignored, 0x10000u);
+  ASSERT_TRUE(c.on_challenge(ch.verdict.reply.span()).ok());
+  const ListenerVerdict v = l.on_request(c.proof(kConnectorQpn)->span(), kConnectorQpn, kNow);
+  EXPECT_EQ(v.action, ListenerVerdict::Action::admit) << v.reason;
+}
+
+TEST(Handshake, AWrongProofDoesNotSpendTheChallenge) {
+  ConnectorHandshake c(key_of(1), member(2));
+  ListenerHandshake l(key_of(1), member(1));
+  Challenged ch = challenge(c, l);
+  Proof forged;
+  forged.regions = member(3);
+  forged.tag = Tag{std::byte{0x42}};
+  for (std::uint32_t ticket = 0; ticket <= 0xFFFF; ++ticket) {
+    forged.ticket = static_cast<std::uint16_t>(ticket);
+    const ListenerVerdict v = l.on_request(SetupMessage::of(encode(forged)).span(), 5, kNow);
+    ASSERT_EQ(v.action, ListenerVerdict::Action::refuse);
+  }
+  EXPECT_EQ(l.counters().bad_proofs, 1u);
+  EXPECT_EQ(l.counters().stale_tickets, 0xFFFFu);
+  ASSERT_TRUE(c.on_challenge(ch.verdict.reply.span()).ok());
+  const ListenerVerdict v = l.on_request(c.proof(kConnectorQpn)->span(), kConnectorQpn, kNow);
+  EXPECT_EQ(v.action, ListenerVerdict::Action::admit) << v.reason;
+}
+
+TEST(Handshake, TicketsAreNotPredictable) {
+  ListenerHandshake l(key_of(1), member(1));
+  std::vector<std::uint16_t> tickets;
+  for (int i = 0; i < 64; ++i) {
+    ConnectorHandshake c(key_of(1), member(2));
+    Challenged ch = challenge(c, l);
+    ASSERT_EQ(ch.verdict.action, ListenerVerdict::Action::challenge);
+    tickets.push_back(decode_challenge(ch.verdict.reply.span())->ticket);
+  }
+  int in_sequence = 0;
+  for (std::size_t i = 1; i < tickets.size(); ++i)
+    in_sequence += tickets[i] == static_cast<std::uint16_t>(tickets[i - 1] + 1);
+  EXPECT_LT(in_sequence, 4);
 }
 
 TEST(Handshake, AProofWithoutTheKeyIsRefusedAsBad) {
@@ -291,38 +361,44 @@ TEST(Handshake, HostileRequestsAreNeverAdmittedAndMemoryStaysBounded) {
 
 TEST(ChallengeTable, ATicketIsTakenOnceWithinItsLifetime) {
   ChallengeTable t(4, 100);
-  const std::uint16_t first = t.next_ticket();
-  t.add({}, {}, 7, 1000);
+  const std::uint16_t first = t.free_ticket(500);
+  EXPECT_EQ(first, 500);
+  t.add(first, {}, {}, 7, 1000);
   EXPECT_FALSE(t.take(first + 1, 1000).has_value());
+  ASSERT_NE(t.find(first, 1050), nullptr);
+  EXPECT_EQ(t.find(first, 1050)->node, 7u) << "found, left in place";
   auto entry = t.take(first, 1099);
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->node, 7u);
   EXPECT_FALSE(t.take(first, 1099).has_value()) << "taken twice";
-  const std::uint16_t second = t.next_ticket();
-  t.add({}, {}, 8, 2000);
+  const std::uint16_t second = t.free_ticket(9);
+  t.add(second, {}, {}, 8, 2000);
+  EXPECT_EQ(t.find(second, 2100), nullptr) << "expired";
   EXPECT_FALSE(t.take(second, 2100).has_value()) << "expired";
   EXPECT_EQ(t.size(), 0u);
 }
 
 TEST(ChallengeTable, WhenFullTheOldestIsPushedOut) {
   ChallengeTable t(4, 1'000'000);
-  const std::uint16_t oldest = t.next_ticket();
-  for (int i = 0; i < 5; ++i)
-    t.add({}, {}, static_cast<NodeId>(i + 1), 10 + i);
+  std::vector<std::uint16_t> tickets;
+  for (int i = 0; i < 5; ++i) {
+    tickets.push_back(t.free_ticket(static_cast<std::uint16_t>(1000 * i + 1)));
+    t.add(tickets.back(), {}, {}, static_cast<NodeId>(i + 1), 10 + i);
+  }
   EXPECT_EQ(t.size(), 4u);
   EXPECT_EQ(t.pushed_out(), 1u);
-  EXPECT_FALSE(t.take(oldest, 20).has_value());
-  EXPECT_EQ(t.take(oldest + 4, 20)->node, 5u);
+  EXPECT_FALSE(t.take(tickets[0], 20).has_value());
+  EXPECT_EQ(t.take(tickets[4], 20)->node, 5u);
 }
 
-TEST(ChallengeTable, TicketsWrapAround) {
+TEST(ChallengeTable, AFreeTicketIsNeverZeroNorLive) {
   ChallengeTable t(4, 1'000'000);
-  for (int i = 0; i < 70'000; ++i)
-    t.add({}, {}, 1, 10);
-  const std::uint16_t ticket = t.next_ticket();
-  t.add({}, {}, 2, 10);
-  EXPECT_EQ(t.take(ticket, 10)->node, 2u);
-  EXPECT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.free_ticket(0), 1);
+  t.add(65535, {}, {}, 1, 10);
+  t.add(1, {}, {}, 2, 10);
+  t.add(2, {}, {}, 3, 10);
+  EXPECT_EQ(t.free_ticket(65535), 3) << "skips the live ones and 0, wrapping";
+  EXPECT_EQ(t.free_ticket(7), 7);
 }
 
 }  // namespace

@@ -91,10 +91,14 @@ TEST(AuthMessages, AcceptRoundTrips) {
 }
 
 TEST(AuthMessages, ComplaintRoundTripsAndChecksItsCrc) {
-  const auto bytes = encode_complaint(513);
+  Complaint c;
+  c.ticket = 513;
+  for (std::size_t i = 0; i < c.nonce.size(); ++i)
+    c.nonce[i] = std::byte{static_cast<unsigned char>(0xa0 + i)};
+  const auto bytes = encode(c);
   auto back = decode_complaint(bytes);
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(*back, 513);
+  EXPECT_EQ(*back, c);
   for (std::size_t bit = 0; bit < bytes.size() * 8; ++bit) {
     EXPECT_FALSE(decode_complaint(flipped(bytes, bit)).ok()) << "bit " << bit;
   }

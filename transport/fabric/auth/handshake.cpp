@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/wire.hpp"
 #include "fabric/auth/transcript.hpp"
 
 namespace ringcast::fabric::auth {
@@ -84,7 +85,7 @@ Result<SetupMessage> ConnectorHandshake::proof(std::uint32_t connector_qpn) {
 }
 
 SetupMessage ConnectorHandshake::complaint() const noexcept {
-  return SetupMessage::of(encode_complaint(challenge_.ticket));
+  return SetupMessage::of(encode(Complaint{challenge_.ticket, challenge_.nonce}));
 }
 
 Result<ConnectInfo> ConnectorHandshake::on_accept(std::span<const std::byte> accept_data,
@@ -161,15 +162,19 @@ ListenerVerdict ListenerHandshake::on_hello(std::span<const std::byte> data, std
   auto hello = decode_hello(data);
   if (!hello) return refusal(why(hello.error()));
   auto nonce = random_nonce();
-  if (!nonce) return refusal("cannot make a challenge: " + nonce.error().message(), hello->node);
+  auto draw = random_nonce();  // the ticket's: unpredictable, so only the challenge names it
+  if (!nonce || !draw) {
+    const Error& e = nonce ? draw.error() : nonce.error();
+    return refusal("cannot make a challenge: " + e.message(), hello->node);
+  }
+  const std::uint16_t ticket = table_.free_ticket(wire::get<std::uint16_t>(draw->data()));
   HelloBytes hello_bytes;
   std::copy_n(data.begin(), kHelloBytes, hello_bytes.begin());
-  ChallengeBytes challenge =
-      encode(Challenge{ours_.node, ours_.incarnation, table_.next_ticket(), *nonce, {}});
+  ChallengeBytes challenge = encode(Challenge{ours_.node, ours_.incarnation, ticket, *nonce, {}});
   auto tag = challenge_tag(key_, hello_bytes, challenge);
   if (!tag) return refusal("cannot make a challenge: " + tag.error().message(), hello->node);
   set_tag(challenge, *tag);
-  table_.add(hello_bytes, challenge, hello->node, now_ns);
+  table_.add(ticket, hello_bytes, challenge, hello->node, now_ns);
   ListenerVerdict v;
   v.action = ListenerVerdict::Action::challenge;
   v.reply = SetupMessage::of(challenge);
@@ -181,14 +186,24 @@ ListenerVerdict ListenerHandshake::on_proof(std::span<const std::byte> data,
                                             std::uint32_t connector_qpn, std::uint64_t now_ns) {
   auto proof = decode_proof(data);
   if (!proof) return refusal(why(proof.error()));
-  // Taken before the tag is checked: a wrong guess spends the challenge.
-  auto entry = table_.take(proof->ticket, now_ns);
-  if (!entry) return refusal(std::string(kStaleChallenge));
+  const ChallengeTable::Entry* live = table_.find(proof->ticket, now_ns);
+  if (!live) {
+    ++counters_.stale_tickets;
+    return refusal(std::string(kStaleChallenge));
+  }
   ProofBytes proof_bytes;
   std::copy_n(data.begin(), kProofBytes, proof_bytes.begin());
-  auto expected = proof_tag(key_, entry->hello, entry->challenge, proof_bytes, connector_qpn);
-  if (!expected) return refusal("cannot check a proof: " + expected.error().message(), entry->node);
-  if (!tags_equal(*expected, proof->tag)) return refusal(std::string(kBadProof), entry->node);
+  auto expected = proof_tag(key_, live->hello, live->challenge, proof_bytes, connector_qpn);
+  if (!expected) return refusal("cannot check a proof: " + expected.error().message(), live->node);
+  // Taken only once the tag verifies: a guess, or a proof replayed on
+  // another connection, spends nothing the real peer needs. The node it
+  // names is only what the hello claimed.
+  if (!tags_equal(*expected, proof->tag)) {
+    ++counters_.bad_proofs;
+    return refusal(std::string(kBadProof), live->node);
+  }
+  const auto entry = table_.take(proof->ticket, now_ns);
+  RC_ASSERT(entry.has_value());
   // The hello was checked when the challenge was made, and the tag covers it.
   const Hello hello = *decode_hello(entry->hello);
   ListenerVerdict v;
@@ -204,10 +219,18 @@ ListenerVerdict ListenerHandshake::on_proof(std::span<const std::byte> data,
 
 ListenerVerdict ListenerHandshake::on_complaint(std::span<const std::byte> data,
                                                 std::uint64_t now_ns) {
-  auto ticket = decode_complaint(data);
-  if (!ticket) return refusal(why(ticket.error()));
-  auto entry = table_.take(*ticket, now_ns);
-  return refusal(std::string(kKeysDiffer), entry ? entry->node : 0);
+  auto complaint = decode_complaint(data);
+  if (!complaint) return refusal(why(complaint.error()));
+  // Only the peer the challenge went to knows its nonce: anyone else's
+  // complaint spends nothing and names nobody.
+  const ChallengeTable::Entry* live = table_.find(complaint->ticket, now_ns);
+  if (!live || !std::equal(complaint->nonce.begin(), complaint->nonce.end(),
+                           live->challenge.begin() + kChallengeNonceAt)) {
+    ++counters_.complaints_ignored;
+    return refusal(std::string(kUnknownComplaint));
+  }
+  ++counters_.complaints;
+  return refusal(std::string(kKeysDiffer), table_.take(complaint->ticket, now_ns)->node);
 }
 
 Result<SetupMessage> ListenerHandshake::accept(const Admission& admission,

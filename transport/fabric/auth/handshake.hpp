@@ -7,7 +7,8 @@
 //   connect(hello: node, incarnation, Nc)  ---->   not yet: issue a challenge
 //              <---- reject(challenge: node, incarnation, ticket, Nl, tag_L)
 //   check tag_L (else: different keys;
-//     tell the listener with a complaint)
+//     tell the listener with a complaint
+//     that echoes the ticket and Nl)
 //   connect(proof: ticket, regions, tag_C) ---->   ticket live? tag_C right?
 //                                                  (else refuse and log)
 //              <---- accept(accept: node, incarnation, regions, tag_A)
@@ -23,7 +24,11 @@
 //   connector sent an impostor could be written at once;
 // * a proof is good once (the ticket is taken), within the challenge's
 //   lifetime, on the one connection whose QP number it names; a recorded
-//   proof replayed later is refused as a stale challenge.
+//   proof replayed later is refused as a stale challenge;
+// * nobody but the peer a challenge went to can spend it: tickets are
+//   random, a proof takes its ticket only once its tag verifies, and a
+//   complaint only when it echoes the challenge's nonce (else it is ignored
+//   and names no node).
 //
 // Without a key both sides send the open message (a ConnectInfo) and check
 // nothing but its form. A keyed side refuses an unkeyed one and vice versa,
@@ -55,6 +60,8 @@ inline constexpr std::string_view kPeerHasNoKey =
     "no cluster key proof offered, and this node requires one";
 inline constexpr std::string_view kListenerHasNoKey =
     "a cluster key handshake offered, and this node has no cluster key";
+inline constexpr std::string_view kUnknownComplaint =
+    "a complaint about a challenge it was not sent (ignored)";
 inline constexpr std::string_view kKeysDiffer =
     "the peer found this node's cluster key proof wrong: the two nodes have different cluster keys";
 
@@ -135,6 +142,15 @@ struct ListenerVerdict {
   Admission admission;
 };
 
+// What a listener refused, by kind (each refusal is also logged by the
+// backend).
+struct ListenerCounters {
+  std::uint64_t bad_proofs = 0;          // a live ticket, a tag that does not verify
+  std::uint64_t stale_tickets = 0;       // a proof naming no live challenge
+  std::uint64_t complaints = 0;          // from the peer the challenge went to
+  std::uint64_t complaints_ignored = 0;  // naming a challenge the sender was not sent
+};
+
 // The listening side: one per listener, for every request it gets.
 class ListenerHandshake {
  public:
@@ -149,6 +165,7 @@ class ListenerHandshake {
   Result<SetupMessage> accept(const Admission& admission, std::uint32_t listener_qpn) const;
 
   const ChallengeTable& challenges() const noexcept { return table_; }
+  const ListenerCounters& counters() const noexcept { return counters_; }
 
  private:
   ListenerVerdict on_open(std::span<const std::byte> data);
@@ -160,6 +177,7 @@ class ListenerHandshake {
   AuthKey key_;
   ConnectInfo ours_;
   ChallengeTable table_;
+  ListenerCounters counters_;
 };
 
 }  // namespace ringcast::fabric::auth

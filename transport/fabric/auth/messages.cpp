@@ -88,12 +88,13 @@ AcceptBytes encode(const Accept& m) noexcept {
   return out;
 }
 
-ComplaintBytes encode_complaint(std::uint16_t ticket) noexcept {
+ComplaintBytes encode(const Complaint& m) noexcept {
   ComplaintBytes out{};
   std::byte* p = out.data();
   put_setup_header(p, SetupKind::complaint);
-  wire::put<std::uint16_t>(p + 4, ticket);
-  wire::put<std::uint32_t>(p + 8, crc32c({p, 8}));
+  wire::put<std::uint16_t>(p + 4, m.ticket);
+  std::copy(m.nonce.begin(), m.nonce.end(), p + 8);
+  wire::put<std::uint32_t>(p + 24, crc32c({p, 24}));
   return out;
 }
 
@@ -151,14 +152,17 @@ Result<Accept> decode_accept(std::span<const std::byte> bytes) {
   return m;
 }
 
-Result<std::uint16_t> decode_complaint(std::span<const std::byte> bytes) {
+Result<Complaint> decode_complaint(std::span<const std::byte> bytes) {
   RC_TRY(check_frame(bytes, SetupKind::complaint, kComplaintBytes));
   const std::byte* p = bytes.data();
-  RC_TRY(check_crc(p, 8, "complaint"));
+  RC_TRY(check_crc(p, 24, "complaint"));
   if (wire::get<std::uint16_t>(p + 6) != 0) {
     return malformed("complaint", "reserved bytes not zero");
   }
-  return wire::get<std::uint16_t>(p + 4);
+  Complaint m;
+  m.ticket = wire::get<std::uint16_t>(p + 4);
+  copy_out(p + 8, m.nonce);
+  return m;
 }
 
 }  // namespace ringcast::fabric::auth

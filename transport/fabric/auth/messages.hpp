@@ -12,13 +12,16 @@
 //   accept     accept (64 bytes)               listener -> connector
 //      0 header   4 u32 node   8 u32 incarnation   12 u16 flags   14 region block (34)
 //     48 tag[16]
-//   complaint  connect request (12 bytes)      connector -> listener
-//      0 header   4 u16 ticket   6 u16 reserved (0)   8 u32 crc32c of bytes 0..7
+//   complaint  connect request (28 bytes)      connector -> listener
+//      0 header   4 u16 ticket   6 u16 reserved (0)   8 the challenge's nonce[16]
+//     24 u32 crc32c of bytes 0..23
 //
 // A message ends in a tag (challenge, proof, accept: the MAC checks it) or a
 // crc32c (hello, complaint: nothing secret to check yet). What each tag
-// covers is in transcript.hpp. rdma_cm may pad what arrives with zeros;
-// decoders read their length and ignore the rest.
+// covers is in transcript.hpp. A complaint cannot carry a tag (the two sides
+// share no key); it echoes the listener's nonce instead, which only the peer
+// the challenge went to has seen, so nobody else can spend that challenge. rdma_cm may pad what
+// arrives with zeros; decoders read their length and ignore the rest.
 #pragma once
 
 #include <algorithm>
@@ -37,7 +40,8 @@ inline constexpr std::size_t kHelloBytes = 36;
 inline constexpr std::size_t kChallengeBytes = 48;
 inline constexpr std::size_t kProofBytes = 56;
 inline constexpr std::size_t kAcceptBytes = 64;
-inline constexpr std::size_t kComplaintBytes = 12;
+inline constexpr std::size_t kComplaintBytes = 28;
+inline constexpr std::size_t kChallengeNonceAt = 16;  // where a challenge carries its nonce
 static_assert(kHelloBytes <= kPrivateDataBudget && kProofBytes <= kPrivateDataBudget &&
               kComplaintBytes <= kPrivateDataBudget);
 static_assert(kChallengeBytes <= kRejectDataBudget);
@@ -77,6 +81,12 @@ struct Accept {
   Tag tag{};
 };
 
+struct Complaint {
+  std::uint16_t ticket = 0;
+  Nonce nonce{};  // the challenge's, echoed
+  friend bool operator==(const Complaint&, const Complaint&) = default;
+};
+
 // The tag of a tagged message is its last kTagBytes; what precedes it is the
 // part its own tag covers.
 template <std::size_t N>
@@ -93,7 +103,7 @@ HelloBytes encode(const Hello& m) noexcept;
 ChallengeBytes encode(const Challenge& m) noexcept;
 ProofBytes encode(const Proof& m) noexcept;
 AcceptBytes encode(const Accept& m) noexcept;
-ComplaintBytes encode_complaint(std::uint16_t ticket) noexcept;
+ComplaintBytes encode(const Complaint& m) noexcept;
 
 // Each checks the header (version: Errc::refused), the kind, the length, the
 // reserved bytes, the crc or the region block (Errc::protocol); never the
@@ -102,6 +112,6 @@ Result<Hello> decode_hello(std::span<const std::byte> bytes);
 Result<Challenge> decode_challenge(std::span<const std::byte> bytes);
 Result<Proof> decode_proof(std::span<const std::byte> bytes);
 Result<Accept> decode_accept(std::span<const std::byte> bytes);
-Result<std::uint16_t> decode_complaint(std::span<const std::byte> bytes);
+Result<Complaint> decode_complaint(std::span<const std::byte> bytes);
 
 }  // namespace ringcast::fabric::auth

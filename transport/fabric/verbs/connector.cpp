@@ -132,9 +132,14 @@ Error refused_by(const Answer& a, const std::string& remote) {
   return make_error(Errc::unreachable, "connect", remote + ": " + reject_status_text(a.status));
 }
 
-Error we_refuse(const std::string& remote, const Error& why) {
+Error we_refuse(Setup& setup, const Error& why) {
+  const std::string& remote = setup.remote.text;
   const std::string reason = why.detail.empty() ? why.message() : why.detail;
-  log_line("refused " + remote + ": " + reason);
+  {
+    std::lock_guard lock(setup.ep.refusal_log_mutex);
+    setup.ep.refusal_log.log(LogLevel::info, remote, "refused " + remote + ": " + reason,
+                             monotonic_ns());
+  }
   return make_error(Errc::refused, "connect", "we refused " + remote + ": " + reason);
 }
 
@@ -150,7 +155,7 @@ Result<std::unique_ptr<Link>> finish(Setup& setup, Answer& a, auth::ConnectorHan
   const Status checked = peer ? run_check(*peer, setup.options.check) : Status(peer.error());
   if (!checked) {
     rdma_disconnect(a.s.id.get());  // too late to reject: hang up instead
-    return we_refuse(setup.remote.text, checked.error());
+    return we_refuse(setup, checked.error());
   }
   auto lock = lock_endpoint(setup.options);
   if (rdma_migrate_id(a.s.id.get(), setup.ep.cm_channel.get()) != 0) {
@@ -178,7 +183,7 @@ Result<Answer> run_round(Setup& setup, auth::ConnectorHandshake& hs) {
   if (!answer || answer->established || !is_challenge(answer->private_bytes())) return answer;
   if (auto verified = hs.on_challenge(answer->private_bytes()); !verified) {
     if (hs.keyed()) complain(setup, hs);
-    return we_refuse(setup.remote.text, verified.error());
+    return we_refuse(setup, verified.error());
   }
   return request(setup, setup.deadline_ns, [&](std::uint32_t qpn) { return hs.proof(qpn); });
 }

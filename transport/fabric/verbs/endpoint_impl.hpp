@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/unique_fd.hpp"
 #include "fabric/verbs/completion_queue.hpp"
 #include "fabric/verbs/device.hpp"
@@ -111,6 +113,10 @@ struct VerbsEndpoint::Impl {
   Device device;
   NumaPlacement numa;
   std::string local_address;
+  // The refusals connect() logs, by peer: a peer with the wrong key is
+  // redialled every few hundred ms.
+  std::mutex refusal_log_mutex;
+  LogLimiter refusal_log;  // guarded by refusal_log_mutex
   PdHandle pd;
   CompletionQueue cq;
   SharedReceiveQueue srq;

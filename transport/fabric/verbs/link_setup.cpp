@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "base/log.hpp"
+
 namespace ringcast::fabric::verbs {
 namespace {
 
@@ -94,7 +96,7 @@ std::optional<std::string> decode_refusal(std::span<const std::byte> data) {
   if (!text.starts_with(kRefusalTag)) return std::nullopt;
   std::string_view reason = text.substr(kRefusalTag.size());
   reason = reason.substr(0, reason.find('\0'));  // rdma_cm pads with zeros
-  return std::string(reason);
+  return peer_text(reason, kMaxRefusalTextBytes);
 }
 
 std::string reject_status_text(int status) {

@@ -42,7 +42,11 @@ struct Refusal {
   std::uint8_t length = 0;
 };
 Refusal encode_refusal(const std::string& reason) noexcept;
-// The reason, when `data` is a ringcast refusal.
+// The longest reason decode_refusal returns.
+inline constexpr std::size_t kMaxRefusalTextBytes = 160;
+// The reason, when `data` is a ringcast refusal. The peer chose it, so it
+// comes escaped and bounded (base/log.hpp peer_text): it goes into errors
+// and log lines as it is.
 std::optional<std::string> decode_refusal(std::span<const std::byte> data);
 
 // Why the other side's connection manager rejected us, for a status that is

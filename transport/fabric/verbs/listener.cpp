@@ -57,6 +57,8 @@ struct Listener::Impl {
   std::uint16_t port = 0;
   std::string address;
   std::deque<Request> backlog;
+  // Refusals by peer address: anyone who reaches the port can send requests.
+  LogLimiter refusal_log;
 
   // A link, or null when the request was a hello that got its challenge.
   Result<std::unique_ptr<Link>> set_up(Request request, std::uint64_t deadline_ns);
@@ -69,8 +71,9 @@ struct Listener::Impl {
   Error refuse(Request& request, const std::string& reason, NodeId node = 0);
 };
 
-// Every refusal is logged: a peer that fails the key proof, or sends what no
-// member would, is something an operator wants to see on this side too.
+// Every refusal is logged, rate-limited per peer address: a peer that fails
+// the key proof, or sends what no member would, is something an operator
+// wants to see on this side too, but not a line per request of a flood.
 Error Listener::Impl::refuse(Request& request, const std::string& reason, NodeId node) {
   const Refusal refusal = encode_refusal(reason);
   if (rdma_reject(request.id.get(), refusal.bytes.data(), refusal.length) != 0) {
@@ -78,7 +81,8 @@ Error Listener::Impl::refuse(Request& request, const std::string& reason, NodeId
   }
   const std::string who =
       node != 0 ? "node " + std::to_string(node) + " at " + request.from : request.from;
-  log_line("refused " + who + " on " + address + ": " + reason);
+  refusal_log.log(LogLevel::info, request.from, "refused " + who + " on " + address + ": " + reason,
+                  monotonic_ns());
   return make_error(Errc::refused, "accept", "refused " + who + ": " + reason);
 }
 
@@ -205,7 +209,7 @@ Result<std::unique_ptr<Listener>> VerbsEndpoint::listen(std::string_view ip, std
   if (!address) return address.error();
   auth::ListenerHandshake handshake(options.key, options.ours);
   auto impl = std::make_unique<Listener::Impl>(
-      Listener::Impl{*impl_, std::move(options), std::move(handshake), {}, {}, 0, {}, {}});
+      Listener::Impl{*impl_, std::move(options), std::move(handshake), {}, {}, 0, {}, {}, {}});
   impl->channel.reset(rdma_create_event_channel());
   if (!impl->channel)
     return system_error("rdma_create_event_channel", errno, "is rdma_ucm loaded?");
