@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -114,8 +115,12 @@ class Node : public std::enable_shared_from_this<Node> {
                                                            std::string_view group) const;
 
   // --- Zero-copy buffers.
-  cpg::Result<void*> zcb_alloc(std::size_t bytes);  // CS_ERR_NO_MEMORY at the pool's bound
+  // CS_ERR_NO_MEMORY at the pool's bound. A buffer of owner (a session id;
+  // 0: nobody's, the C++ API's RAII buffers) is freed by zcb_free_owned(owner)
+  // unless zcb_free() freed it first.
+  cpg::Result<void*> zcb_alloc(std::size_t bytes, std::uint64_t owner = 0);
   cpg::Status zcb_free(void* buffer);
+  void zcb_free_owned(std::uint64_t owner);
   // Returns once the send is queued; *tag names it for zcb_wait.
   cpg::Status send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
                              std::size_t bytes);
@@ -213,6 +218,11 @@ class Node : public std::enable_shared_from_this<Node> {
   std::unique_ptr<zcb::ZeroCopyPool> pool_;
   std::atomic<zcb::ZeroCopyPool*> pool_ptr_{nullptr};
   cpg::Status pool_error_;
+  // Live buffers with an owner, by address. Held across the pool's free, so
+  // a buffer freed twice at once (by the application and by its handle's
+  // finalize) is freed once and never after another thread got it again.
+  std::mutex owners_mutex_;
+  std::unordered_map<void*, std::uint64_t> zcb_owners_;
 };
 
 }  // namespace ringcast::client

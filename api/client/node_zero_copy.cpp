@@ -2,6 +2,7 @@
 // the NIC reads straight from them.
 #include <chrono>
 
+#include "base/assert.hpp"
 #include "client/errors.hpp"
 #include "client/node.hpp"
 #include "groups/group_message.hpp"
@@ -41,7 +42,7 @@ zcb::ZeroCopyPool* Node::pool() {
   return pool_.get();
 }
 
-cpg::Result<void*> Node::zcb_alloc(std::size_t bytes) {
+cpg::Result<void*> Node::zcb_alloc(std::size_t bytes, std::uint64_t owner) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return pool_error_;
   auto b = p->alloc(bytes);
@@ -51,13 +52,32 @@ cpg::Result<void*> Node::zcb_alloc(std::size_t bytes) {
       return cpg::Status(CS_ERR_NO_MEMORY, b.error().message());
     return to_status(b.error());
   }
+  if (owner != 0) {
+    std::lock_guard lock(owners_mutex_);
+    zcb_owners_.emplace(*b, owner);
+  }
   return *b;
 }
 
 cpg::Status Node::zcb_free(void* buffer) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "no zero-copy buffer was allocated");
-  return to_status(p->free(buffer));
+  std::lock_guard lock(owners_mutex_);
+  ringcast::Status s = p->free(buffer);
+  if (s.ok()) zcb_owners_.erase(buffer);
+  return to_status(s);
+}
+
+void Node::zcb_free_owned(std::uint64_t owner) {
+  zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire);
+  if (p == nullptr) return;  // no buffer was ever allocated
+  std::lock_guard lock(owners_mutex_);
+  std::erase_if(zcb_owners_, [&](const auto& entry) {
+    if (entry.second != owner) return false;
+    const ringcast::Status s = p->free(entry.first);
+    RC_ASSERT(s.ok());  // recorded buffers are live: zcb_free erases what it frees
+    return true;
+  });
 }
 
 cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
