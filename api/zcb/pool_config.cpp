@@ -14,9 +14,10 @@ Status bad(const char* field, const std::string& why) {
 }
 
 // A Segment's length is 32 bits, and the lookup of a pointer scans nothing:
-// these bounds keep chunk and slab indexes in 32 bits.
+// these bounds keep chunk and slab indexes in 32 bits (2^24 slabs of 2 MiB:
+// 32 TiB, beyond any machine's pinnable memory).
 constexpr std::size_t kMaxBufferBytesLimit = std::size_t{1} << 31;
-constexpr std::uint32_t kMaxSlabsLimit = 1u << 16;
+constexpr std::uint32_t kMaxSlabsLimit = 1u << 24;
 
 }  // namespace
 
@@ -30,8 +31,8 @@ Status validate(const PoolConfig& c) {
     return bad("slab_bytes", "must hold fewer than 2^32 buffers of 64 bytes");
   if (c.max_reserved_bytes < c.slab_bytes || c.max_reserved_bytes % c.slab_bytes != 0)
     return bad("max_reserved_bytes", "must be a non-zero multiple of slab_bytes");
-  if (max_slabs(c) > kMaxSlabsLimit)
-    return bad("max_reserved_bytes", "allows more than 65536 slabs");
+  if (c.max_reserved_bytes / c.slab_bytes > kMaxSlabsLimit)
+    return bad("max_reserved_bytes", "allows more than 2^24 slabs");
   if (c.initial_slabs > max_slabs(c))
     return bad("initial_slabs", "must fit max_reserved_bytes / slab_bytes");
   // A buffer's count of sends is 16 bits; it can never exceed the total.

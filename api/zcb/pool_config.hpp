@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "base/result.hpp"
 
@@ -22,7 +23,12 @@ struct PoolConfig {
   std::uint32_t initial_slabs = 2;
   // Bound on registered bytes: at it, alloc() fails with Errc::try_again
   // unless an idle slab can change size class. A multiple of slab_bytes.
+  // Nothing is reserved for it up front: the runtime sets it from the
+  // cluster file or from what the machine lets a process pin.
   std::size_t max_reserved_bytes = std::size_t{64} << 20;
+  // What raises max_reserved_bytes, named in the line logged when alloc()
+  // refuses at the bound.
+  std::string limit_hint = "max_reserved_bytes";
   // Sends begun and not yet ended, over all buffers; beyond: try_again. The
   // ring holds at most send_queue_messages + zero_copy_visits *
   // max_messages_per_visit (1536 by default) zero-copy messages at once.

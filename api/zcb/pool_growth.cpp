@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "base/log.hpp"
 #include "zcb/size_class.hpp"
 #include "zcb/zero_copy_pool.hpp"
 
@@ -35,16 +36,34 @@ ZeroCopyPool::ZeroCopyPool(Key, AllocateRegion allocate, const PoolConfig& confi
       config_(config),
       available_(size_class_count(config.max_buffer_bytes)),
       tokens_(config.max_sends_in_flight) {
-  const std::uint32_t most = max_slabs(config);
-  slabs_.reserve(most);
-  by_address_.reserve(most);
-  spare_slabs_.reserve(most);
-  available_index_.reserve(most);
-  for (auto& slabs_of_class : available_)
-    slabs_of_class.reserve(most);
+  reserve_slab_lists_locked(std::min(kInitialSlabCapacity, max_slabs(config)));
 }
 
 ZeroCopyPool::~ZeroCopyPool() = default;
+
+// Every per-slab list gets room for `slabs`, so that alloc() and free() never
+// allocate: only growth does, doubling the room when the slabs fill it.
+void ZeroCopyPool::reserve_slab_lists_locked(std::uint32_t slabs) {
+  slabs_.reserve(slabs);
+  by_address_.reserve(slabs);
+  spare_slabs_.reserve(slabs);
+  available_index_.reserve(slabs);
+  for (auto& slabs_of_class : available_)
+    slabs_of_class.reserve(slabs);
+}
+
+// At the bound: one line, then one more at 10^3, 10^6, ... refusals, so a
+// program that retries in a loop says so without flooding the log.
+void ZeroCopyPool::log_refusal_locked() {
+  const std::uint64_t refusals = ++counters_.limit_refusals;
+  if (refusals != next_refusal_log_) return;
+  next_refusal_log_ = refusals * 1000;
+  log_line(LogLevel::warning, "zero-copy buffers: allocation refused (" + std::to_string(refusals) +
+                                  " so far): the pool is at its limit of " +
+                                  std::to_string(config_.max_reserved_bytes) +
+                                  " registered bytes with no free buffer of that size; raise " +
+                                  config_.limit_hint + " or free buffers");
+}
 
 // Called when the class has no free chunk and no spare slab is left.
 Result<void*> ZeroCopyPool::grow_and_take(std::uint32_t size_class) {
@@ -56,6 +75,7 @@ Result<void*> ZeroCopyPool::grow_and_take(std::uint32_t size_class) {
     if (void* buffer = take_locked(size_class)) return buffer;
     at_bound = slabs_.size() == max_slabs(config_);
     if (at_bound && reassign_idle_locked(size_class)) return take_locked(size_class);
+    if (at_bound) log_refusal_locked();
   }
   if (at_bound)
     return make_error(Errc::try_again, "ZeroCopyPool::alloc",
@@ -86,6 +106,9 @@ Result<std::unique_ptr<fabric::MemoryRegion>> ZeroCopyPool::register_slab_region
 
 void ZeroCopyPool::add_slab_locked(std::unique_ptr<fabric::MemoryRegion> region) {
   RC_ASSERT(slabs_.size() < max_slabs(config_));
+  if (slabs_.size() == slabs_.capacity())
+    reserve_slab_lists_locked(static_cast<std::uint32_t>(
+        std::min<std::size_t>(2 * slabs_.capacity(), max_slabs(config_))));
   const auto id = static_cast<std::uint32_t>(slabs_.size());
   slabs_.emplace_back(std::move(region));
   available_index_.push_back(kNotAvailable);

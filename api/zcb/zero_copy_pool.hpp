@@ -8,11 +8,13 @@
 // (Endpoint::allocate(Access::local_only) behind the runtime's transport;
 // over verbs, registered on the NIC's NUMA node). The pool keeps the regions. create() registers
 // initial_slabs; afterwards the pool registers one more slab only when a size class has no free
-// buffer and no unassigned slab is left, never beyond max_reserved_bytes. At that bound a slab
-// whose buffers are all free moves to the class that needs one; failing that, alloc() returns
-// Errc::try_again. Slabs are deregistered only when the pool is destroyed. Buffers are powers of
-// two from 64 bytes to max_buffer_bytes, 64-byte aligned (see size_class.hpp, and slab.hpp for why
-// slabs per class).
+// buffer and no unassigned slab is left, never beyond max_reserved_bytes (nothing is reserved for
+// that bound: the runtime sets it to what the process may pin). At that bound a slab whose
+// buffers are all free moves to the class that needs one; failing that, alloc() returns
+// Errc::try_again and a line naming the limit and limit_hint is logged (the first refusal, then
+// at 10^3, 10^6, ... refusals). Slabs are deregistered only when the pool is destroyed, which its
+// owner does before destroying what registered them. Buffers are powers of two from 64 bytes to
+// max_buffer_bytes, 64-byte aligned (see size_class.hpp, and slab.hpp for why slabs per class).
 //
 // Validation. free(), segment(), begin_send(), capacity() and in_flight()
 // find a buffer by its address alone (binary search of the slabs sorted by
@@ -73,6 +75,7 @@ struct PoolCounters {
   std::uint64_t deferred_frees = 0;      // total frees that waited for sends
   std::uint64_t invalid_frees = 0;       // total frees refused (nothing changed)
   std::uint64_t slab_reassignments = 0;  // total idle slabs moved to another class
+  std::uint64_t limit_refusals = 0;      // total allocs refused at max_reserved_bytes
 };
 
 // Registered local memory of `bytes` (Access::local_only), or why not.
@@ -147,8 +150,11 @@ class ZeroCopyPool {
   void assign_locked(std::uint32_t slab, std::uint32_t size_class);
   void make_available_locked(std::uint32_t slab);
   void make_unavailable_locked(std::uint32_t slab) noexcept;
+  void reserve_slab_lists_locked(std::uint32_t slabs);
+  void log_refusal_locked();
 
   static constexpr std::uint32_t kNotAvailable = ~0u;
+  static constexpr std::uint32_t kInitialSlabCapacity = 64;
 
   AllocateRegion allocate_;
   const PoolConfig config_;
@@ -156,8 +162,9 @@ class ZeroCopyPool {
   // Held while one slab is registered; taken before mutex_, never after.
   std::mutex grow_mutex_;
   mutable std::mutex mutex_;
-  // Every vector below is reserved to its bound at construction: adding a
-  // slab never moves a Slab, and no push_back allocates.
+  // Every vector below has room for every slab (reserve_slab_lists_locked):
+  // only adding a slab may allocate (and move the Slabs, whose regions stay
+  // where they are), never alloc() or free().
   std::vector<Slab> slabs_;                            // index = slab id
   std::vector<std::uint32_t> by_address_;              // slab ids sorted by base
   std::vector<std::uint32_t> spare_slabs_;             // registered, no class yet
@@ -165,6 +172,7 @@ class ZeroCopyPool {
   std::vector<std::uint32_t> available_index_;         // per slab: position in available_
   SendTokens tokens_;
   PoolCounters counters_;
+  std::uint64_t next_refusal_log_ = 1;  // limit_refusals at which a line is logged
 };
 
 }  // namespace ringcast::zcb

@@ -153,6 +153,38 @@ TEST(CppApi, ConnectionGroupAndZeroCopyBuffer) {
             CS_ERR_BAD_HANDLE);
 }
 
+// The working sets of corosync's stress_cpgzc (2,000 live buffers of 1 to
+// 100,000 bytes) and testzcgc (100 buffers of 1 MiB) at once: more than the
+// pool's first slabs, well within what the machine lets a process pin.
+TEST(CpgZeroCopy, CorosyncsWorkingSetsFitThePool) {
+  ring::RingConfig ring = small_ring();
+  ring.max_message_bytes = 1u << 20;
+  ring.log_bytes = 4u << 20;
+  ring.send_buffer_bytes = 2u << 20;
+  SimNodes nodes(1, ring);
+  nodes.node(0).set_zero_copy_limit(std::uint64_t{1} << 30, "the test's limit");
+  auto use = nodes.use(0);
+  Recorder rec;
+  cpg_handle_t h = open_recorded(rec);
+  std::vector<void*> buffers;
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 2000; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    void* b = nullptr;
+    ASSERT_EQ(cpg_zcb_alloc(h, 1 + (x >> 33) % 100'000, &b), CS_OK) << i;
+    buffers.push_back(b);
+  }
+  for (int i = 0; i < 100; ++i) {
+    void* b = nullptr;
+    ASSERT_EQ(cpg_zcb_alloc(h, 1u << 20, &b), CS_OK) << i;
+    std::memset(b, i, 1u << 20);
+    buffers.push_back(b);
+  }
+  for (void* b : buffers)
+    ASSERT_EQ(cpg_zcb_free(h, b), CS_OK);
+  cpg_finalize(h);
+}
+
 // A transport that keeps count of the regions it registered, as a verbs
 // protection domain does: destroyed while one is still registered, it logs
 // what ibv_dealloc_pd's EBUSY logs and counts the leak.
