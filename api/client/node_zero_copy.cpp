@@ -13,6 +13,8 @@ namespace ringcast::client {
 
 namespace {
 
+constexpr std::size_t kLargestClassBytes = std::size_t{1} << 20;
+
 std::size_t round_up_pow2(std::size_t n) {
   std::size_t p = 64;
   while (p < n)
@@ -44,8 +46,10 @@ zcb::ZeroCopyPool* Node::pool() {
   std::lock_guard lock(zcb_mutex_);
   if (pool_) return pool_.get();
   zcb::PoolConfig config;
-  config.max_buffer_bytes = round_up_pow2(max_message_bytes_);
-  config.slab_bytes = std::max(config.slab_bytes, config.max_buffer_bytes);
+  // Classes up to 1 MiB in 2 MiB slabs; a larger message's buffer gets a
+  // region of its own (see zcb/large_buffers.cpp).
+  config.max_buffer_bytes = std::min(round_up_pow2(max_message_bytes_), kLargestClassBytes);
+  config.max_alloc_bytes = std::max(max_message_bytes_, config.max_buffer_bytes);
   config.max_reserved_bytes = pool_bound_bytes(zero_copy_max_bytes_, config.slab_bytes);
   config.limit_hint = zero_copy_limit_hint_;
   config.initial_slabs = 1;

@@ -25,6 +25,9 @@ Status validate(const PoolConfig& c) {
   if (!std::has_single_bit(c.max_buffer_bytes) || c.max_buffer_bytes < kMinBufferBytes ||
       c.max_buffer_bytes > kMaxBufferBytesLimit)
     return bad("max_buffer_bytes", "must be a power of two from 64 to 2^31");
+  if (c.max_alloc_bytes != 0 &&
+      (c.max_alloc_bytes < c.max_buffer_bytes || c.max_alloc_bytes > kMaxBufferBytesLimit))
+    return bad("max_alloc_bytes", "must be 0 or from max_buffer_bytes to 2^31");
   if (!std::has_single_bit(c.slab_bytes) || c.slab_bytes < c.max_buffer_bytes)
     return bad("slab_bytes", "must be a power of two, at least max_buffer_bytes");
   if (c.slab_bytes / kMinBufferBytes > std::numeric_limits<std::uint32_t>::max())

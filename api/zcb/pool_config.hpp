@@ -14,6 +14,11 @@ struct PoolConfig {
   // Largest buffer alloc() hands out: the largest size class. A power of two,
   // at least 64. The runtime passes the ring's max_message_bytes rounded up.
   std::size_t max_buffer_bytes = std::size_t{1} << 20;
+  // Largest buffer alloc() hands out at all; 0: max_buffer_bytes. Buffers
+  // above max_buffer_bytes get a region of their own (sized to 4 KiB pages),
+  // deregistered when they are freed: a message-sized slab would park that
+  // much memory in one class. At most 2^31 (a Segment's length is 32 bits).
+  std::size_t max_alloc_bytes = 0;
   // The unit of registration and of growth: one memory region each. A power
   // of two, at least max_buffer_bytes. 2 MiB: a huge page, two buffers of the
   // largest class, 32768 of the smallest.
@@ -37,6 +42,10 @@ struct PoolConfig {
 
 // Errc::invalid_argument naming the first field that is out of range.
 Status validate(const PoolConfig& config);
+
+inline std::size_t max_alloc_bytes(const PoolConfig& config) noexcept {
+  return config.max_alloc_bytes != 0 ? config.max_alloc_bytes : config.max_buffer_bytes;
+}
 
 // Slabs the configuration allows at most (max_reserved_bytes / slab_bytes).
 inline std::uint32_t max_slabs(const PoolConfig& config) noexcept {

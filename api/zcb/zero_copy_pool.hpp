@@ -15,6 +15,9 @@
 // at 10^3, 10^6, ... refusals). Slabs are deregistered only when the pool is destroyed, which its
 // owner does before destroying what registered them. Buffers are powers of two from 64 bytes to
 // max_buffer_bytes, 64-byte aligned (see size_class.hpp, and slab.hpp for why slabs per class).
+// Above that, up to max_alloc_bytes, a buffer is a region of its own, registered by alloc() and
+// deregistered by the free that ends it; it counts against max_reserved_bytes too
+// (large_buffers.cpp).
 //
 // Validation. free(), segment(), begin_send(), capacity() and in_flight()
 // find a buffer by its address alone (binary search of the slabs sorted by
@@ -76,6 +79,7 @@ struct PoolCounters {
   std::uint64_t invalid_frees = 0;       // total frees refused (nothing changed)
   std::uint64_t slab_reassignments = 0;  // total idle slabs moved to another class
   std::uint64_t limit_refusals = 0;      // total allocs refused at max_reserved_bytes
+  std::uint64_t large_buffers = 0;       // live buffers with a region of their own
 };
 
 // Registered local memory of `bytes` (Access::local_only), or why not.
@@ -103,10 +107,10 @@ class ZeroCopyPool {
   ZeroCopyPool& operator=(const ZeroCopyPool&) = delete;
 
   // A buffer of at least size_bytes (0 gives a 64-byte buffer), 64-byte
-  // aligned, its contents unspecified. Errc::too_big above max_buffer_bytes;
+  // aligned, its contents unspecified. Errc::too_big above max_alloc_bytes;
   // Errc::try_again at max_reserved_bytes with no idle slab to move; the
   // allocate function's error (Errc::system, e.g. ENOMEM from ibv_reg_mr) when a new
-  // slab could not be registered.
+  // slab or large buffer could not be registered.
   Result<void*> alloc(std::size_t size_bytes);
   // Errc::invalid_argument, changing nothing, unless `buffer` is the start of
   // a live buffer: nullptr, foreign memory, an interior pointer, a buffer
@@ -139,7 +143,9 @@ class ZeroCopyPool {
   std::optional<ChunkRef> locate(const void* buffer) const noexcept;
   std::optional<ChunkRef> locate_live(const void* buffer) const noexcept;
   void* take_locked(std::uint32_t size_class);
-  void release_locked(ChunkRef ref) noexcept;
+  // A large buffer's region comes back, for the caller to destroy once
+  // mutex_ is released (deregistering is slow); nullptr otherwise.
+  [[nodiscard]] std::unique_ptr<fabric::MemoryRegion> release_locked(ChunkRef ref) noexcept;
 
   // pool_growth.cpp: slabs, classes, growth.
   Result<void*> grow_and_take(std::uint32_t size_class);
@@ -152,8 +158,17 @@ class ZeroCopyPool {
   void make_unavailable_locked(std::uint32_t slab) noexcept;
   void reserve_slab_lists_locked(std::uint32_t slabs);
   void log_refusal_locked();
+  static Error limit_error(const PoolConfig& config);
+  std::uint32_t insert_slab_locked(std::unique_ptr<fabric::MemoryRegion> region);
+
+  // large_buffers.cpp: buffers above the largest class.
+  Result<void*> alloc_large(std::size_t size_bytes);
+  std::unique_ptr<fabric::MemoryRegion> release_large_locked(std::uint32_t slab) noexcept;
 
   static constexpr std::uint32_t kNotAvailable = ~0u;
+  // The class of a single-chunk slab: on no available_ list, never reassigned.
+  static constexpr std::uint32_t kLargeClass = Slab::kNoClass - 1;
+  static constexpr std::size_t kLargePageBytes = 4096;
   static constexpr std::uint32_t kInitialSlabCapacity = 64;
 
   AllocateRegion allocate_;
@@ -170,6 +185,7 @@ class ZeroCopyPool {
   std::vector<std::uint32_t> spare_slabs_;             // registered, no class yet
   std::vector<std::vector<std::uint32_t>> available_;  // per class: slabs with a free chunk
   std::vector<std::uint32_t> available_index_;         // per slab: position in available_
+  std::vector<std::uint32_t> vacant_slabs_;            // ids of freed large buffers, for reuse
   SendTokens tokens_;
   PoolCounters counters_;
   std::uint64_t next_refusal_log_ = 1;  // limit_refusals at which a line is logged

@@ -135,5 +135,74 @@ TEST_F(ZcbPoolGrowth, FreeThenAllocReusesTheMemory) {
   EXPECT_EQ(pool_->counters().bytes_reserved, std::uint64_t{8} << 20);
 }
 
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+TEST_F(ZcbPoolGrowth, ALargeBufferHasARegionOfItsOwnUntilFreed) {
+  PoolConfig c = runtime_like(64 * kMiB);
+  c.max_alloc_bytes = 8 * kMiB;
+  make(c);
+  const std::size_t bytes = 3 * kMiB + 1;
+  auto large = pool_->alloc(bytes);
+  ASSERT_TRUE(large.ok()) << large.error().message();
+  PoolCounters n = pool_->counters();
+  EXPECT_EQ(n.large_buffers, 1u);
+  EXPECT_EQ(n.slabs, 1u);  // the initial slab only
+  EXPECT_EQ(n.bytes_reserved, 2 * kMiB + 3 * kMiB + 4096);
+  EXPECT_EQ(*pool_->capacity(*large), 3 * kMiB + 4096);  // whole pages
+  auto segment = pool_->segment(*large, bytes);
+  ASSERT_TRUE(segment.ok());
+  EXPECT_EQ(segment->offset, 0u);
+  EXPECT_EQ(segment->region->size(), 3 * kMiB + 4096);
+  EXPECT_FALSE(pool_->segment(*large, 3 * kMiB + 4097).ok());
+  EXPECT_FALSE(pool_->free(static_cast<std::byte*>(*large) + 4096).ok());  // interior
+  std::memset(*large, 'L', bytes);
+  ASSERT_TRUE(pool_->free(*large).ok());
+  n = pool_->counters();
+  EXPECT_EQ(n.large_buffers, 0u);
+  EXPECT_EQ(n.bytes_reserved, 2 * kMiB);  // deregistered on free
+  EXPECT_EQ(n.bytes_live, 0u);
+  EXPECT_FALSE(pool_->free(*large).ok());  // its address names nothing now
+  EXPECT_EQ(pool_->alloc(8 * kMiB + 1).error().code, Errc::too_big);
+  // Its slot serves the next one; the small classes are untouched meanwhile.
+  void* small = *pool_->alloc(100);
+  auto again = pool_->alloc(5 * kMiB);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(pool_->free(small).ok());
+  EXPECT_TRUE(pool_->free(*again).ok());
+}
+
+TEST_F(ZcbPoolGrowth, LargeBuffersCountAgainstTheLimit) {
+  PoolConfig c = runtime_like(8 * kMiB);
+  c.max_alloc_bytes = 8 * kMiB;
+  make(c);
+  auto first = pool_->alloc(5 * kMiB);  // 2 MiB slab + 5 MiB
+  ASSERT_TRUE(first.ok());
+  g_lines.clear();
+  set_log_sink(keep_line);
+  auto refused = pool_->alloc(5 * kMiB);
+  set_log_sink(nullptr);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::try_again);
+  EXPECT_EQ(g_lines.size(), 1u);
+  ASSERT_TRUE(pool_->free(*first).ok());
+  EXPECT_TRUE(pool_->alloc(5 * kMiB).ok());
+}
+
+TEST_F(ZcbPoolGrowth, ALargeBufferFreedInFlightWaitsForItsLastSend) {
+  PoolConfig c = runtime_like(64 * kMiB);
+  c.max_alloc_bytes = 4 * kMiB;
+  make(c);
+  void* large = *pool_->alloc(3 * kMiB);
+  auto token = pool_->begin_send(large);
+  ASSERT_TRUE(token.ok());
+  ASSERT_TRUE(pool_->free(large).ok());
+  EXPECT_TRUE(pool_->in_flight(large));
+  EXPECT_EQ(pool_->counters().large_buffers, 1u);  // the NIC may still read it
+  ASSERT_TRUE(pool_->end_send(*token).ok());
+  EXPECT_FALSE(pool_->in_flight(large));
+  EXPECT_EQ(pool_->counters().large_buffers, 0u);
+  EXPECT_EQ(pool_->counters().bytes_reserved, 2 * kMiB);
+}
+
 }  // namespace
 }  // namespace ringcast::zcb
