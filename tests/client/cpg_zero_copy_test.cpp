@@ -185,6 +185,45 @@ TEST(CpgZeroCopy, CorosyncsWorkingSetsFitThePool) {
   cpg_finalize(h);
 }
 
+// A message above the largest size class (1 MiB) is sent from a buffer
+// registered on its own, read by the NIC in place, and the free gives the
+// region back.
+TEST(CpgZeroCopy, ABufferAboveTheLargestClassIsSentInPlace) {
+  ring::RingConfig ring = small_ring();
+  ring.max_message_bytes = 3u << 20;
+  ring.log_bytes = 16u << 20;
+  ring.send_buffer_bytes = 4u << 20;
+  SimNodes nodes(2, ring);
+  Recorder rec[2];
+  cpg_handle_t h[2];
+  for (int i = 0; i < 2; ++i) {
+    auto use = nodes.use(i);
+    h[i] = open_recorded(rec[i]);
+  }
+  const std::vector<cpg_handle_t> all(h, h + 2);
+  ASSERT_TRUE(join_in_order(all, {&rec[0], &rec[1]}, "large"));
+  const std::uint64_t copied_before = bytes_copied(nodes.node(0));
+  constexpr std::size_t kBytes = (2u << 20) + 12345;
+  void* buf = nullptr;
+  ASSERT_EQ(cpg_zcb_alloc(h[0], kBytes, &buf), CS_OK);
+  auto* p = static_cast<unsigned char*>(buf);
+  for (std::size_t i = 0; i < kBytes; ++i)
+    p[i] = static_cast<unsigned char>(i * 7 + i / 4096);
+  ASSERT_EQ(cpg_zcb_mcast_joined(h[0], CPG_TYPE_SAFE, buf, kBytes), CS_OK);
+  ASSERT_TRUE(dispatch_until(
+      all, [&] { return rec[0].messages.size() == 1 && rec[1].messages.size() == 1; }));
+  for (int r = 0; r < 2; ++r) {
+    const std::string& m = rec[r].messages[0];
+    ASSERT_EQ(m.size(), kBytes);
+    for (std::size_t i = 0; i < kBytes; i += 509)
+      ASSERT_EQ(static_cast<unsigned char>(m[i]), static_cast<unsigned char>(i * 7 + i / 4096));
+  }
+  EXPECT_EQ(bytes_copied(nodes.node(0)), copied_before) << "a zero-copy send was copied";
+  EXPECT_EQ(cpg_zcb_free(h[0], buf), CS_OK);
+  for (auto x : all)
+    cpg_finalize(x);
+}
+
 // A transport that keeps count of the regions it registered, as a verbs
 // protection domain does: destroyed while one is still registered, it logs
 // what ibv_dealloc_pd's EBUSY logs and counts the leak.
