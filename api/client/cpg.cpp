@@ -247,7 +247,7 @@ cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void** buffer) {
   if (!s) return CS_ERR_BAD_HANDLE;
   if (buffer == nullptr) return CS_ERR_INVALID_PARAM;
   if (size > s->node().max_message_bytes()) return CS_ERR_TOO_BIG;
-  auto b = s->node().zcb_alloc(size);
+  auto b = s->zcb_alloc(size);
   if (!b) return b.status().code();
   *buffer = *b;
   return CS_OK;

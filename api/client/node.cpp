@@ -58,7 +58,12 @@ Node::~Node() {
   }
   announce_wake_.notify_all();
   if (announcer_.joinable()) announcer_.join();
-  // The transport's thread must stop before the pool and table it calls into.
+  // The transport's thread must stop before the pool and table it calls into,
+  // and the pool's regions must go before the transport they were registered
+  // with (see RingTransport::stop).
+  if (transport_) transport_->stop();
+  pool_ptr_.store(nullptr, std::memory_order_release);
+  pool_.reset();
   transport_.reset();
 }
 

@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -128,8 +129,16 @@ class Node : public std::enable_shared_from_this<Node> {
                                                            std::string_view group) const;
 
   // --- Zero-copy buffers.
-  cpg::Result<void*> zcb_alloc(std::size_t bytes);  // CS_ERR_NO_MEMORY at the pool's bound
+  // CS_ERR_NO_MEMORY at the pool's bound. A buffer of owner (a session id;
+  // 0: nobody's, the C++ API's RAII buffers) is freed by zcb_free_owned(owner)
+  // unless zcb_free() freed it first.
+  cpg::Result<void*> zcb_alloc(std::size_t bytes, std::uint64_t owner = 0);
   cpg::Status zcb_free(void* buffer);
+  void zcb_free_owned(std::uint64_t owner);
+  // The bound on registered zero-copy memory and what raises it (named when
+  // an allocation is refused there); before the first zcb_alloc. Default:
+  // config::default_zero_copy_max_bytes().
+  void set_zero_copy_limit(std::uint64_t max_bytes, std::string hint);
   // Returns once the send is queued; *tag names it for zcb_wait.
   cpg::Status send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
                              std::size_t bytes);
@@ -233,6 +242,13 @@ class Node : public std::enable_shared_from_this<Node> {
   std::unique_ptr<zcb::ZeroCopyPool> pool_;
   std::atomic<zcb::ZeroCopyPool*> pool_ptr_{nullptr};
   cpg::Status pool_error_;
+  std::uint64_t zero_copy_max_bytes_ = 0;  // 0: the default
+  std::string zero_copy_limit_hint_ = "rdma.zero_copy_max_bytes (default: RLIMIT_MEMLOCK)";
+  // Live buffers with an owner, by address. Held across the pool's free, so
+  // a buffer freed twice at once (by the application and by its handle's
+  // finalize) is freed once and never after another thread got it again.
+  std::mutex owners_mutex_;
+  std::unordered_map<void*, std::uint64_t> zcb_owners_;
 };
 
 }  // namespace ringcast::client

@@ -1,14 +1,19 @@
 // The zero-copy half of Node: the pool of registered buffers and sends that
 // the NIC reads straight from them.
+#include <cerrno>
 #include <chrono>
 
+#include "base/assert.hpp"
 #include "client/errors.hpp"
 #include "client/node.hpp"
+#include "config/cluster_config.hpp"
 #include "groups/group_message.hpp"
 
 namespace ringcast::client {
 
 namespace {
+
+constexpr std::size_t kLargestClassBytes = std::size_t{1} << 20;
 
 std::size_t round_up_pow2(std::size_t n) {
   std::size_t p = 64;
@@ -17,7 +22,22 @@ std::size_t round_up_pow2(std::size_t n) {
   return p;
 }
 
+// The limit in whole slabs, at least one: below that nothing could be
+// allocated at all (and the kernel's refusal to pin even one slab is then
+// reported instead).
+std::size_t pool_bound_bytes(std::uint64_t limit_bytes, std::size_t slab_bytes) {
+  if (limit_bytes == 0) limit_bytes = config::default_zero_copy_max_bytes();
+  const std::uint64_t slabs = std::max<std::uint64_t>(limit_bytes / slab_bytes, 1);
+  return static_cast<std::size_t>(slabs * slab_bytes);
+}
+
 }  // namespace
+
+void Node::set_zero_copy_limit(std::uint64_t max_bytes, std::string hint) {
+  std::lock_guard lock(zcb_mutex_);
+  zero_copy_max_bytes_ = max_bytes;
+  zero_copy_limit_hint_ = std::move(hint);
+}
 
 // Created on first use, so a process that never uses zero copy registers
 // nothing for it.
@@ -26,9 +46,12 @@ zcb::ZeroCopyPool* Node::pool() {
   std::lock_guard lock(zcb_mutex_);
   if (pool_) return pool_.get();
   zcb::PoolConfig config;
-  config.max_buffer_bytes = round_up_pow2(max_message_bytes_);
-  config.slab_bytes = std::max(config.slab_bytes, config.max_buffer_bytes);
-  config.max_reserved_bytes = std::max(config.max_reserved_bytes, 4 * config.slab_bytes);
+  // Classes up to 1 MiB in 2 MiB slabs; a larger message's buffer gets a
+  // region of its own (see zcb/large_buffers.cpp).
+  config.max_buffer_bytes = std::min(round_up_pow2(max_message_bytes_), kLargestClassBytes);
+  config.max_alloc_bytes = std::max(max_message_bytes_, config.max_buffer_bytes);
+  config.max_reserved_bytes = pool_bound_bytes(zero_copy_max_bytes_, config.slab_bytes);
+  config.limit_hint = zero_copy_limit_hint_;
   config.initial_slabs = 1;
   // The slabs are the transport's registered memory; the node outlives the pool.
   auto p = zcb::ZeroCopyPool::create(transport_->region_allocator(), config);
@@ -41,15 +64,22 @@ zcb::ZeroCopyPool* Node::pool() {
   return pool_.get();
 }
 
-cpg::Result<void*> Node::zcb_alloc(std::size_t bytes) {
+cpg::Result<void*> Node::zcb_alloc(std::size_t bytes, std::uint64_t owner) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return pool_error_;
   auto b = p->alloc(bytes);
   if (!b) {
     // The pool is at its bound: corosync's answer to a failed allocation.
-    if (b.error().code == Errc::try_again)
+    // The kernel refusing to pin another slab (ENOMEM: RLIMIT_MEMLOCK,
+    // shared with the ring's own memory) is the same answer.
+    if (b.error().code == Errc::try_again ||
+        (b.error().code == Errc::system && b.error().sys_errno == ENOMEM))
       return cpg::Status(CS_ERR_NO_MEMORY, b.error().message());
     return to_status(b.error());
+  }
+  if (owner != 0) {
+    std::lock_guard lock(owners_mutex_);
+    zcb_owners_.emplace(*b, owner);
   }
   return *b;
 }
@@ -57,7 +87,22 @@ cpg::Result<void*> Node::zcb_alloc(std::size_t bytes) {
 cpg::Status Node::zcb_free(void* buffer) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "no zero-copy buffer was allocated");
-  return to_status(p->free(buffer));
+  std::lock_guard lock(owners_mutex_);
+  ringcast::Status s = p->free(buffer);
+  if (s.ok()) zcb_owners_.erase(buffer);
+  return to_status(s);
+}
+
+void Node::zcb_free_owned(std::uint64_t owner) {
+  zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire);
+  if (p == nullptr) return;  // no buffer was ever allocated
+  std::lock_guard lock(owners_mutex_);
+  std::erase_if(zcb_owners_, [&](const auto& entry) {
+    if (entry.second != owner) return false;
+    const ringcast::Status s = p->free(entry.first);
+    RC_ASSERT(s.ok());  // recorded buffers are live: zcb_free erases what it frees
+    return true;
+  });
 }
 
 cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,

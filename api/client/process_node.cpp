@@ -15,6 +15,9 @@ namespace ringcast::client {
 
 namespace {
 
+constexpr const char* kDefaultLimitNote =
+    " (unset: RLIMIT_MEMLOCK, at most a quarter of the memory; ulimit -l)";
+
 cpg::Result<std::shared_ptr<Node>> start_process_node() {
   auto local = config::load_from_environment();
   if (!local.ok()) {
@@ -22,6 +25,10 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
     return cpg::Status(CS_ERR_LIBRARY, local.error().message());
   }
   auto node = Node::create();
+  const std::optional<std::uint64_t>& zcb_limit = local->config.rdma.zero_copy_max_bytes;
+  node->set_zero_copy_limit(
+      zcb_limit.value_or(0),
+      "rdma.zero_copy_max_bytes in " + local->config.file + (zcb_limit ? "" : kDefaultLimitNote));
   // Logs why it failed.
   auto transport = runtime::open_transport(*local, node->round_callback());
   if (!transport.ok()) return cpg::Status(CS_ERR_LIBRARY, transport.error().message());

@@ -85,6 +85,7 @@ cpg::Status Session::close() {
     set_readable_locked(true);  // a blocked dispatcher wakes and sees closed_
   }
   node_->remove_session(this);
+  free_buffers();
   cpg::Status s;
   // A member (or would-be member) leaves with PROCDOWN; a leave already on
   // its way needs nothing more.

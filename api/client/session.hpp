@@ -37,6 +37,10 @@ class Session {
   cpg::Status leave(std::string_view group);
   cpg::Status send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces);
   cpg::Status send_zero_copy(Guarantee guarantee, void* buffer, std::size_t bytes);
+  // cpg_zcb_alloc: a buffer the node records as this handle's, so that
+  // close() frees it if the application did not (corosync's finalize frees
+  // the handle's buffers too). Any handle of the process may free it.
+  cpg::Result<void*> zcb_alloc(std::size_t bytes);
   cpg::Status dispatch(DispatchMode mode);
   int fd() const noexcept { return event_fd_; }
   bool closed() const;
@@ -92,6 +96,12 @@ class Session {
   bool member_ = false;
   bool readable_ = false;
   bool closed_ = false;
+
+  // Held by zcb_alloc and by close() while it frees the handle's buffers, so
+  // that no buffer is recorded for a handle already closed.
+  void free_buffers();
+  std::mutex zcb_mutex_;
+  bool zcb_closed_ = false;
 };
 
 }  // namespace ringcast::client

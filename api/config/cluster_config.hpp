@@ -83,7 +83,17 @@ struct Rdma {
   std::string device;                      // empty: the first device with an active port
   std::optional<std::uint16_t> gid_index;  // empty: chosen from the node's address
   std::uint8_t port = 1;                   // the device's port number (ibv port)
+  // Bound on the memory registered for zero-copy buffers (cpg_zcb_alloc);
+  // empty: default_zero_copy_max_bytes().
+  std::optional<std::uint64_t> zero_copy_max_bytes;
 };
+
+// The default of rdma.zero_copy_max_bytes: what this process may pin, the
+// soft RLIMIT_MEMLOCK, unless that is unlimited or the process holds
+// CAP_IPC_LOCK (the kernel then pins without counting); and at most a quarter
+// of the machine's memory either way, since pinned pages can be neither
+// swapped nor reclaimed and the rest of the system needs the other three.
+std::uint64_t default_zero_copy_max_bytes();
 
 struct Auth {
   ClusterKey key;        // empty: no authentication

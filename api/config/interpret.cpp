@@ -44,13 +44,17 @@ constexpr auto kTotemNames = [] {
 }();
 constexpr std::array<std::string_view, 5> kNodeKeys = {"nodeid", "address", "port", "device",
                                                        "gid_index"};
-constexpr std::array<std::string_view, 3> kRdmaKeys = {"device", "gid_index", "port"};
+constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
+                                                       "zero_copy_max_bytes"};
 constexpr std::array<std::string_view, 2> kAuthKeys = {"key", "key_file"};
 
 constexpr NumberRange kNodeIdRange = {1, 0xffff'ffff, false};
 constexpr NumberRange kPortRange = {1, 65'535, false};
 constexpr NumberRange kGidIndexRange = {0, 1023, false};
 constexpr NumberRange kDevicePortRange = {1, 255, false};
+// One 2 MiB slab at least; 1 TiB at most (more than a machine lets one
+// process pin).
+constexpr NumberRange kZeroCopyBytesRange = {2 * kMiB, 1024 * 1024 * kMiB, true};
 
 std::string section_label(const Block& block) {
   return "section '" + std::string(block.name) + "'";
@@ -177,6 +181,10 @@ Problem read_rdma(const Block& block, Rdma& rdma, std::string_view file) {
       Parsed<std::uint64_t> value = parse_number(entry, file, kDevicePortRange);
       if (!value) return value.error();
       rdma.port = static_cast<std::uint8_t>(*value);
+    } else if (entry.key == "zero_copy_max_bytes") {
+      Parsed<std::uint64_t> value = parse_number(entry, file, kZeroCopyBytesRange);
+      if (!value) return value.error();
+      rdma.zero_copy_max_bytes = *value;
     } else if (Problem p = read_device_entry(entry, rdma.device, rdma.gid_index, file)) {
       return p;
     }

@@ -121,7 +121,7 @@ class MembershipNode final : public RingTransport {
 
   // Stops the keeper and the progress thread; links and regions go with the
   // object. Idempotent.
-  void stop();
+  void stop() override;
 
  private:
   struct PeerLinks {

@@ -99,7 +99,7 @@ class RingNode final : public RingTransport {
 
   // Stops the progress thread; the links and regions go with the object.
   // Idempotent. Peers see the links go down once the object is destroyed.
-  void stop();
+  void stop() override;
 
   fabric::NodeId me() const noexcept override { return me_; }
   const ring::RingMembership& membership() const noexcept { return membership_; }

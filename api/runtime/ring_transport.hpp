@@ -129,6 +129,12 @@ class RingTransport {
   virtual Status release_through(std::uint64_t index) = 0;
   // Local registered memory (Access::local_only), for zero-copy buffers.
   virtual Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) = 0;
+  // Stops the member: once it returns, no round callback runs and the ring
+  // reads no zero-copy buffer again. The owner of allocate()'s regions stops
+  // the transport, destroys the regions, then the transport: over verbs a
+  // region still registered when the transport goes keeps its protection
+  // domain busy (ibv_dealloc_pd fails and the domain leaks). Idempotent.
+  virtual void stop() = 0;
   // allocate() as a function, for a pool that must not know the transport.
   RegionAllocator region_allocator() {
     return [this](std::size_t bytes) { return allocate(bytes); };

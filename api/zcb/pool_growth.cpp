@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "base/log.hpp"
 #include "zcb/size_class.hpp"
 #include "zcb/zero_copy_pool.hpp"
 
@@ -16,6 +17,7 @@ Result<std::unique_ptr<ZeroCopyPool>> ZeroCopyPool::create(AllocateRegion alloca
     auto region = pool->register_slab_region();
     if (!region) return region.error();
     std::lock_guard lock(pool->mutex_);
+    pool->counters_.bytes_reserved += config.slab_bytes;
     pool->add_slab_locked(std::move(*region));
   }
   return pool;
@@ -35,35 +37,63 @@ ZeroCopyPool::ZeroCopyPool(Key, AllocateRegion allocate, const PoolConfig& confi
       config_(config),
       available_(size_class_count(config.max_buffer_bytes)),
       tokens_(config.max_sends_in_flight) {
-  const std::uint32_t most = max_slabs(config);
-  slabs_.reserve(most);
-  by_address_.reserve(most);
-  spare_slabs_.reserve(most);
-  available_index_.reserve(most);
-  for (auto& slabs_of_class : available_)
-    slabs_of_class.reserve(most);
+  reserve_slab_lists_locked(std::min(kInitialSlabCapacity, max_slabs(config)));
 }
 
 ZeroCopyPool::~ZeroCopyPool() = default;
 
+// Every per-slab list gets room for `slabs`, so that alloc() and free() never
+// allocate: only growth does, doubling the room when the slabs fill it.
+void ZeroCopyPool::reserve_slab_lists_locked(std::uint32_t slabs) {
+  slabs_.reserve(slabs);
+  by_address_.reserve(slabs);
+  spare_slabs_.reserve(slabs);
+  available_index_.reserve(slabs);
+  vacant_slabs_.reserve(slabs);
+  for (auto& slabs_of_class : available_)
+    slabs_of_class.reserve(slabs);
+}
+
+Error ZeroCopyPool::limit_error(const PoolConfig& config) {
+  return make_error(Errc::try_again, "ZeroCopyPool::alloc",
+                    "at the limit of " + std::to_string(config.max_reserved_bytes) +
+                        " registered bytes (" + config.limit_hint + ") with no free buffer");
+}
+
+// At the bound: one line, then one more at 10^3, 10^6, ... refusals, so a
+// program that retries in a loop says so without flooding the log.
+void ZeroCopyPool::log_refusal_locked() {
+  const std::uint64_t refusals = ++counters_.limit_refusals;
+  if (refusals != next_refusal_log_) return;
+  next_refusal_log_ = refusals * 1000;
+  log_line(LogLevel::warning, "zero-copy buffers: allocation refused (" + std::to_string(refusals) +
+                                  " so far): the pool is at its limit of " +
+                                  std::to_string(config_.max_reserved_bytes) +
+                                  " registered bytes with no free buffer of that size; raise " +
+                                  config_.limit_hint + " or free buffers");
+}
+
 // Called when the class has no free chunk and no spare slab is left.
 Result<void*> ZeroCopyPool::grow_and_take(std::uint32_t size_class) {
   std::lock_guard grow(grow_mutex_);  // one registration at a time
-  bool at_bound = false;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     // Meanwhile another thread may have registered a slab or freed a buffer.
     if (void* buffer = take_locked(size_class)) return buffer;
-    at_bound = slabs_.size() == max_slabs(config_);
-    if (at_bound && reassign_idle_locked(size_class)) return take_locked(size_class);
+    if (counters_.bytes_reserved + config_.slab_bytes > config_.max_reserved_bytes) {
+      if (reassign_idle_locked(size_class)) return take_locked(size_class);
+      log_refusal_locked();
+      lock.unlock();
+      return limit_error(config_);
+    }
+    // The budget is taken before registering, so that a large buffer
+    // registered meanwhile cannot take it too.
+    counters_.bytes_reserved += config_.slab_bytes;
   }
-  if (at_bound)
-    return make_error(Errc::try_again, "ZeroCopyPool::alloc",
-                      "max_reserved_bytes (" + std::to_string(config_.max_reserved_bytes) +
-                          ") reached and no idle slab");
   auto region = register_slab_region();  // slow: pins memory; mutex_ is free meanwhile
   std::lock_guard lock(mutex_);
   if (!region) {
+    counters_.bytes_reserved -= config_.slab_bytes;
     if (reassign_idle_locked(size_class)) return take_locked(size_class);
     return region.error();
   }
@@ -84,23 +114,39 @@ Result<std::unique_ptr<fabric::MemoryRegion>> ZeroCopyPool::register_slab_region
   return region;
 }
 
+// Its bytes are in bytes_reserved already (the budget taken before registering).
 void ZeroCopyPool::add_slab_locked(std::unique_ptr<fabric::MemoryRegion> region) {
-  RC_ASSERT(slabs_.size() < max_slabs(config_));
-  const auto id = static_cast<std::uint32_t>(slabs_.size());
-  slabs_.emplace_back(std::move(region));
-  available_index_.push_back(kNotAvailable);
+  const std::uint32_t id = insert_slab_locked(std::move(region));
+  spare_slabs_.push_back(id);
+  ++counters_.slabs;
+}
+
+// A slot for the region (a vacant one, or a new one) and its place in
+// by_address_. Regions never overlap: the neighbours end at or before it.
+std::uint32_t ZeroCopyPool::insert_slab_locked(std::unique_ptr<fabric::MemoryRegion> region) {
+  if (slabs_.size() == slabs_.capacity())
+    reserve_slab_lists_locked(static_cast<std::uint32_t>(2 * slabs_.capacity()));
+  std::uint32_t id = 0;
+  if (vacant_slabs_.empty()) {
+    id = static_cast<std::uint32_t>(slabs_.size());
+    slabs_.emplace_back(std::move(region));
+    available_index_.push_back(kNotAvailable);
+  } else {
+    id = vacant_slabs_.back();
+    vacant_slabs_.pop_back();
+    slabs_[id] = Slab(std::move(region));
+    RC_ASSERT(available_index_[id] == kNotAvailable);
+  }
   const std::uintptr_t base = slabs_[id].base();
+  const std::size_t size = slabs_[id].region().size();
   auto after = std::upper_bound(
       by_address_.begin(), by_address_.end(), base,
       [this](std::uintptr_t a, std::uint32_t other) { return a < slabs_[other].base(); });
-  // Regions never overlap: the previous slab ends at or before this base.
   RC_ASSERT(after == by_address_.begin() ||
-            slabs_[*(after - 1)].base() + config_.slab_bytes <= base);
-  RC_ASSERT(after == by_address_.end() || base + config_.slab_bytes <= slabs_[*after].base());
+            slabs_[*(after - 1)].base() + slabs_[*(after - 1)].region().size() <= base);
+  RC_ASSERT(after == by_address_.end() || base + size <= slabs_[*after].base());
   by_address_.insert(after, id);
-  spare_slabs_.push_back(id);
-  ++counters_.slabs;
-  counters_.bytes_reserved += config_.slab_bytes;
+  return id;
 }
 
 bool ZeroCopyPool::adopt_spare_locked(std::uint32_t size_class) {
@@ -117,7 +163,9 @@ bool ZeroCopyPool::adopt_spare_locked(std::uint32_t size_class) {
 bool ZeroCopyPool::reassign_idle_locked(std::uint32_t size_class) {
   for (std::uint32_t id = 0; id < slabs_.size(); ++id) {
     const Slab& slab = slabs_[id];
-    if (!slab.assigned() || slab.size_class() == size_class || !slab.idle()) continue;
+    if (!slab.assigned() || slab.size_class() == size_class || slab.size_class() == kLargeClass ||
+        !slab.idle())
+      continue;
     make_unavailable_locked(id);
     assign_locked(id, size_class);
     ++counters_.slab_reassignments;

@@ -1,5 +1,6 @@
 #include "zcb/slab.hpp"
 
+#include <bit>
 #include <limits>
 
 #include "base/assert.hpp"
@@ -25,6 +26,24 @@ void Slab::assign(std::uint32_t size_class, std::uint32_t chunk_shift) {
   // Highest index first, so the first take() hands out the slab's start.
   for (std::uint32_t i = chunk_count_; i > 0; --i)
     free_chunks_.push_back(i - 1);
+}
+
+void Slab::assign_single(std::uint32_t size_class) {
+  RC_ASSERT(!assigned() && region_ != nullptr && region_->size() > 0);
+  size_class_ = size_class;
+  chunk_shift_ = static_cast<std::uint32_t>(std::bit_width(region_->size() - 1));
+  chunk_count_ = 1;
+  state_.assign(1, ChunkState::free);
+  sends_.assign(1, 0);
+  free_chunks_.assign(1, 0);
+}
+
+std::unique_ptr<fabric::MemoryRegion> Slab::take_region() noexcept {
+  RC_ASSERT(chunk_count_ == 1 && idle());
+  size_class_ = kNoClass;
+  chunk_count_ = 0;
+  free_chunks_.clear();
+  return std::move(region_);
 }
 
 std::optional<std::uint32_t> Slab::chunk_at(std::uintptr_t addr) const noexcept {

@@ -36,11 +36,22 @@ class Slab {
   // Cuts the slab into chunks of 1 << chunk_shift bytes, all free. Allocates
   // the per-chunk arrays: growth path only, never per buffer.
   void assign(std::uint32_t size_class, std::uint32_t chunk_shift);
+  // One chunk, the whole region, whatever its size (a buffer above the
+  // largest class, registered on its own).
+  void assign_single(std::uint32_t size_class);
+  // The region of an idle single-chunk slab, which is left without a class
+  // and without memory (its owner deregisters the region, outside any lock).
+  std::unique_ptr<fabric::MemoryRegion> take_region() noexcept;
 
   std::uint32_t size_class() const noexcept { return size_class_; }
   bool assigned() const noexcept { return size_class_ != kNoClass; }
   std::uintptr_t base() const noexcept { return base_; }
+  // The power of two that aligns chunks (for a single chunk: the region's
+  // size rounded up); capacity_bytes() is what a chunk holds.
   std::size_t chunk_bytes() const noexcept { return std::size_t{1} << chunk_shift_; }
+  std::size_t capacity_bytes() const noexcept {
+    return chunk_count_ == 1 ? region_->size() : chunk_bytes();
+  }
   const fabric::MemoryRegion& region() const noexcept { return *region_; }
 
   // The chunk that starts exactly at addr; nothing for an address outside the

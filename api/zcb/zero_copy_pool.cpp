@@ -18,10 +18,11 @@ constexpr const char* kNotLive = "not the start of a live zero-copy buffer";
 }  // namespace
 
 Result<void*> ZeroCopyPool::alloc(std::size_t size_bytes) {
-  if (size_bytes > config_.max_buffer_bytes)
+  if (size_bytes > max_alloc_bytes(config_))
     return make_error(Errc::too_big, "ZeroCopyPool::alloc",
                       std::to_string(size_bytes) + " bytes, largest buffer " +
-                          std::to_string(config_.max_buffer_bytes));
+                          std::to_string(max_alloc_bytes(config_)));
+  if (size_bytes > config_.max_buffer_bytes) return alloc_large(size_bytes);
   const std::uint32_t size_class = size_class_for(size_bytes);
   {
     std::lock_guard lock(mutex_);
@@ -32,6 +33,7 @@ Result<void*> ZeroCopyPool::alloc(std::size_t size_bytes) {
 
 Status ZeroCopyPool::free(void* buffer) {
   const char* refusal = nullptr;
+  std::unique_ptr<fabric::MemoryRegion> dead;  // deregistered once mutex_ is released
   {
     std::lock_guard lock(mutex_);
     const std::optional<ChunkRef> ref = locate(buffer);
@@ -40,7 +42,7 @@ Status ZeroCopyPool::free(void* buffer) {
       --counters_.buffers_live;
       Slab& slab = slabs_[ref->slab];
       if (slab.sends(ref->chunk) == 0) {
-        release_locked(*ref);
+        dead = release_locked(*ref);
         return {};
       }
       // The NIC may still read it: the memory waits for the last end_send.
@@ -65,7 +67,7 @@ Result<fabric::Segment> ZeroCopyPool::segment(const void* buffer, std::size_t le
     return not_live("ZeroCopyPool::segment", kNotLive);
   }
   const Slab& slab = slabs_[ref->slab];
-  const std::size_t capacity_bytes = slab.chunk_bytes();
+  const std::size_t capacity_bytes = slab.capacity_bytes();
   if (length_bytes > capacity_bytes) {
     lock.unlock();
     return make_error(Errc::invalid_argument, "ZeroCopyPool::segment",
@@ -80,7 +82,7 @@ Result<fabric::Segment> ZeroCopyPool::segment(const void* buffer, std::size_t le
 Result<std::size_t> ZeroCopyPool::capacity(const void* buffer) const {
   std::unique_lock lock(mutex_);
   if (const std::optional<ChunkRef> ref = locate_live(buffer))
-    return slabs_[ref->slab].chunk_bytes();
+    return slabs_[ref->slab].capacity_bytes();
   lock.unlock();
   return not_live("ZeroCopyPool::capacity", kNotLive);
 }
@@ -104,6 +106,7 @@ Result<std::uint64_t> ZeroCopyPool::begin_send(const void* buffer) {
 }
 
 Status ZeroCopyPool::end_send(std::uint64_t token) {
+  std::unique_ptr<fabric::MemoryRegion> dead;  // deregistered once mutex_ is released
   std::unique_lock lock(mutex_);
   const std::optional<ChunkRef> ref = tokens_.end(token);
   if (!ref) {
@@ -115,7 +118,7 @@ Status ZeroCopyPool::end_send(std::uint64_t token) {
   --counters_.sends_in_flight;
   if (slab.sends(ref->chunk) == 0 && slab.state(ref->chunk) == ChunkState::freed_in_flight) {
     --counters_.buffers_deferred;
-    release_locked(*ref);
+    dead = release_locked(*ref);
   }
   return {};
 }
@@ -161,16 +164,18 @@ void* ZeroCopyPool::take_locked(std::uint32_t size_class) {
   const std::uint32_t chunk = slab.take();
   if (!slab.has_free()) make_unavailable_locked(id);
   ++counters_.buffers_live;
-  counters_.bytes_live += slab.chunk_bytes();
+  counters_.bytes_live += slab.capacity_bytes();
   return slab.data_of(chunk);
 }
 
-void ZeroCopyPool::release_locked(ChunkRef ref) noexcept {
+std::unique_ptr<fabric::MemoryRegion> ZeroCopyPool::release_locked(ChunkRef ref) noexcept {
   Slab& slab = slabs_[ref.slab];
+  if (slab.size_class() == kLargeClass) return release_large_locked(ref.slab);
   const bool was_full = !slab.has_free();
   slab.release(ref.chunk);
-  counters_.bytes_live -= slab.chunk_bytes();
+  counters_.bytes_live -= slab.capacity_bytes();
   if (was_full) make_available_locked(ref.slab);
+  return nullptr;
 }
 
 }  // namespace ringcast::zcb

@@ -8,11 +8,16 @@
 // (Endpoint::allocate(Access::local_only) behind the runtime's transport;
 // over verbs, registered on the NIC's NUMA node). The pool keeps the regions. create() registers
 // initial_slabs; afterwards the pool registers one more slab only when a size class has no free
-// buffer and no unassigned slab is left, never beyond max_reserved_bytes. At that bound a slab
-// whose buffers are all free moves to the class that needs one; failing that, alloc() returns
-// Errc::try_again. Slabs are deregistered only when the pool is destroyed. Buffers are powers of
-// two from 64 bytes to max_buffer_bytes, 64-byte aligned (see size_class.hpp, and slab.hpp for why
-// slabs per class).
+// buffer and no unassigned slab is left, never beyond max_reserved_bytes (nothing is reserved for
+// that bound: the runtime sets it to what the process may pin). At that bound a slab whose
+// buffers are all free moves to the class that needs one; failing that, alloc() returns
+// Errc::try_again and a line naming the limit and limit_hint is logged (the first refusal, then
+// at 10^3, 10^6, ... refusals). Slabs are deregistered only when the pool is destroyed, which its
+// owner does before destroying what registered them. Buffers are powers of two from 64 bytes to
+// max_buffer_bytes, 64-byte aligned (see size_class.hpp, and slab.hpp for why slabs per class).
+// Above that, up to max_alloc_bytes, a buffer is a region of its own, registered by alloc() and
+// deregistered by the free that ends it; it counts against max_reserved_bytes too
+// (large_buffers.cpp).
 //
 // Validation. free(), segment(), begin_send(), capacity() and in_flight()
 // find a buffer by its address alone (binary search of the slabs sorted by
@@ -73,6 +78,8 @@ struct PoolCounters {
   std::uint64_t deferred_frees = 0;      // total frees that waited for sends
   std::uint64_t invalid_frees = 0;       // total frees refused (nothing changed)
   std::uint64_t slab_reassignments = 0;  // total idle slabs moved to another class
+  std::uint64_t limit_refusals = 0;      // total allocs refused at max_reserved_bytes
+  std::uint64_t large_buffers = 0;       // live buffers with a region of their own
 };
 
 // Registered local memory of `bytes` (Access::local_only), or why not.
@@ -100,10 +107,10 @@ class ZeroCopyPool {
   ZeroCopyPool& operator=(const ZeroCopyPool&) = delete;
 
   // A buffer of at least size_bytes (0 gives a 64-byte buffer), 64-byte
-  // aligned, its contents unspecified. Errc::too_big above max_buffer_bytes;
+  // aligned, its contents unspecified. Errc::too_big above max_alloc_bytes;
   // Errc::try_again at max_reserved_bytes with no idle slab to move; the
   // allocate function's error (Errc::system, e.g. ENOMEM from ibv_reg_mr) when a new
-  // slab could not be registered.
+  // slab or large buffer could not be registered.
   Result<void*> alloc(std::size_t size_bytes);
   // Errc::invalid_argument, changing nothing, unless `buffer` is the start of
   // a live buffer: nullptr, foreign memory, an interior pointer, a buffer
@@ -136,7 +143,9 @@ class ZeroCopyPool {
   std::optional<ChunkRef> locate(const void* buffer) const noexcept;
   std::optional<ChunkRef> locate_live(const void* buffer) const noexcept;
   void* take_locked(std::uint32_t size_class);
-  void release_locked(ChunkRef ref) noexcept;
+  // A large buffer's region comes back, for the caller to destroy once
+  // mutex_ is released (deregistering is slow); nullptr otherwise.
+  [[nodiscard]] std::unique_ptr<fabric::MemoryRegion> release_locked(ChunkRef ref) noexcept;
 
   // pool_growth.cpp: slabs, classes, growth.
   Result<void*> grow_and_take(std::uint32_t size_class);
@@ -147,8 +156,20 @@ class ZeroCopyPool {
   void assign_locked(std::uint32_t slab, std::uint32_t size_class);
   void make_available_locked(std::uint32_t slab);
   void make_unavailable_locked(std::uint32_t slab) noexcept;
+  void reserve_slab_lists_locked(std::uint32_t slabs);
+  void log_refusal_locked();
+  static Error limit_error(const PoolConfig& config);
+  std::uint32_t insert_slab_locked(std::unique_ptr<fabric::MemoryRegion> region);
+
+  // large_buffers.cpp: buffers above the largest class.
+  Result<void*> alloc_large(std::size_t size_bytes);
+  std::unique_ptr<fabric::MemoryRegion> release_large_locked(std::uint32_t slab) noexcept;
 
   static constexpr std::uint32_t kNotAvailable = ~0u;
+  // The class of a single-chunk slab: on no available_ list, never reassigned.
+  static constexpr std::uint32_t kLargeClass = Slab::kNoClass - 1;
+  static constexpr std::size_t kLargePageBytes = 4096;
+  static constexpr std::uint32_t kInitialSlabCapacity = 64;
 
   AllocateRegion allocate_;
   const PoolConfig config_;
@@ -156,15 +177,18 @@ class ZeroCopyPool {
   // Held while one slab is registered; taken before mutex_, never after.
   std::mutex grow_mutex_;
   mutable std::mutex mutex_;
-  // Every vector below is reserved to its bound at construction: adding a
-  // slab never moves a Slab, and no push_back allocates.
+  // Every vector below has room for every slab (reserve_slab_lists_locked):
+  // only adding a slab may allocate (and move the Slabs, whose regions stay
+  // where they are), never alloc() or free().
   std::vector<Slab> slabs_;                            // index = slab id
   std::vector<std::uint32_t> by_address_;              // slab ids sorted by base
   std::vector<std::uint32_t> spare_slabs_;             // registered, no class yet
   std::vector<std::vector<std::uint32_t>> available_;  // per class: slabs with a free chunk
   std::vector<std::uint32_t> available_index_;         // per slab: position in available_
+  std::vector<std::uint32_t> vacant_slabs_;            // ids of freed large buffers, for reuse
   SendTokens tokens_;
   PoolCounters counters_;
+  std::uint64_t next_refusal_log_ = 1;  // limit_refusals at which a line is logged
 };
 
 }  // namespace ringcast::zcb

@@ -2,6 +2,9 @@
 // exact place and words an operator will see).
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <string>
 
 #include "config/cluster_config.hpp"
@@ -63,8 +66,28 @@ TEST(ConfigDefaults, MinimalFileGetsEveryDefault) {
   EXPECT_EQ(c.rdma.device, "");
   EXPECT_FALSE(c.rdma.gid_index.has_value());
   EXPECT_EQ(c.rdma.port, 1);
+  EXPECT_FALSE(c.rdma.zero_copy_max_bytes.has_value());
   EXPECT_TRUE(c.auth.key.empty());
   EXPECT_EQ(c.auth.key_file, "");
+}
+
+// What a process may pin, and never more than a quarter of the memory.
+TEST(ConfigDefaults, ZeroCopyLimitComesFromTheMachine) {
+  const std::uint64_t limit = default_zero_copy_max_bytes();
+  const auto memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                      static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_GT(limit, 0u);
+  EXPECT_LE(limit, memory / 4);
+  rlimit memlock{};
+  ASSERT_EQ(::getrlimit(RLIMIT_MEMLOCK, &memlock), 0);
+  if (memlock.rlim_cur == RLIM_INFINITY) {
+    EXPECT_EQ(limit, memory / 4);
+  }
+}
+
+TEST(ConfigErrors, ZeroCopyLimitOutOfRange) {
+  const std::string text = std::string(kOneNode) + "rdma {\n  zero_copy_max_bytes: 1M\n}\n";
+  EXPECT_NE(error_of(text).find("zero_copy_max_bytes"), std::string::npos) << error_of(text);
 }
 
 TEST(ConfigDefaults, ConsensusFollowsTheTokenUnlessSet) {
@@ -98,7 +121,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
       "  startup_window_ms: 0\n"
       "  reconnect_interval_ms: 50\n"
       "}\n"
-      "rdma {\n  device: rxe0\n  gid_index: 1\n  port: 2\n}\n"
+      "rdma {\n  device: rxe0\n  gid_index: 1\n  port: 2\n  zero_copy_max_bytes: 3G\n}\n"
       "auth {\n  key: 00112233445566778899aabbccddeeff\n}\n"
       "nodelist {\n"
       "  node {\n    nodeid: 7\n    address: fd00::7\n    port: 9000\n"
@@ -120,6 +143,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.rdma.device, "rxe0");
   EXPECT_EQ(c.rdma.gid_index, 1);
   EXPECT_EQ(c.rdma.port, 2);
+  EXPECT_EQ(c.rdma.zero_copy_max_bytes, std::uint64_t{3} << 30);
   EXPECT_EQ(c.auth.key.size_bytes(), 16u);
   EXPECT_EQ(std::to_integer<int>(c.auth.key.secret_bytes()[1]), 0x11);
   ASSERT_EQ(c.nodes.size(), 2u);
@@ -130,7 +154,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.nodes[0].gid_index, 3);
   EXPECT_EQ(c.nodes[1].address, IpAddress::v4(192, 168, 1, 8)) << "v4-mapped becomes IPv4";
   ASSERT_NE(c.node(8), nullptr);
-  EXPECT_EQ(c.node(8)->line, 32u);
+  EXPECT_EQ(c.node(8)->line, 33u);
   EXPECT_EQ(c.node(9), nullptr);
 }
 

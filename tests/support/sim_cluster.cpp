@@ -29,7 +29,8 @@ class SimCluster::Transport final : public RingTransport {
  public:
   Transport(SimCluster& cluster, std::size_t member, std::uint32_t incarnation)
       : cluster_(&cluster), member_(member), incarnation_(incarnation) {}
-  ~Transport() override {
+  ~Transport() override { stop(); }
+  void stop() override {
     std::lock_guard lock(cluster_->mutex_);
     if (alive()) cluster_->members_[member_]->on_round = nullptr;
   }
