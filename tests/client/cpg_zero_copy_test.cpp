@@ -263,11 +263,13 @@ class DomainTransport final : public runtime::RingTransport {
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override {
     auto region = inner_->allocate(bytes);
     if (!region) return region.error();
-    return std::unique_ptr<fabric::MemoryRegion>(new CountedRegion(std::move(*region), live_));
+    return std::unique_ptr<fabric::MemoryRegion>(
+        std::make_unique<CountedRegion>(std::move(*region), live_));
   }
   void stop() override { inner_->stop(); }
   StatusSnapshot status() override { return inner_->status(); }
   SendPathSnapshot send_path() override { return inner_->send_path(); }
+  std::vector<std::uint32_t> linked_nodes() override { return inner_->linked_nodes(); }
 
  private:
   std::unique_ptr<runtime::RingTransport> inner_;
