@@ -201,7 +201,7 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
     if (iovec[i].iov_base == nullptr && iovec[i].iov_len > 0) return CS_ERR_INVALID_PARAM;
     pieces[i] = {static_cast<const std::byte*>(iovec[i].iov_base), iovec[i].iov_len};
     total += iovec[i].iov_len;
-    if (total > s->node().max_message_bytes()) return CS_ERR_TOO_BIG;
+    if (total > s->node().max_fragmented_bytes()) return CS_ERR_TOO_BIG;
   }
   return s->send(static_cast<ringcast::cpg::Guarantee>(guarantee), std::span(pieces).first(iov_len))
       .code();
@@ -246,7 +246,7 @@ cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void** buffer) {
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (buffer == nullptr) return CS_ERR_INVALID_PARAM;
-  if (size > s->node().max_message_bytes()) return CS_ERR_TOO_BIG;
+  if (size > s->node().max_fragmented_bytes()) return CS_ERR_TOO_BIG;
   auto b = s->zcb_alloc(size);
   if (!b) return b.status().code();
   *buffer = *b;
@@ -266,7 +266,7 @@ cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, 
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
-  if (msg_len > s->node().max_message_bytes()) return CS_ERR_TOO_BIG;
+  if (msg_len > s->node().max_fragmented_bytes()) return CS_ERR_TOO_BIG;
   ringcast::cpg::Status st =
       s->send_zero_copy(static_cast<ringcast::cpg::Guarantee>(guarantee), msg, msg_len);
   if (!st.ok()) return st.code();

@@ -45,6 +45,10 @@ struct Event {
   Member sender;
   std::byte* payload = nullptr;
   std::size_t payload_bytes = 0;
+  // A message put together from fragments: payload points into it (the
+  // record of its last fragment is still pinned by `seq`, as for any message,
+  // so that releases stay in delivery order).
+  std::shared_ptr<std::vector<std::byte>> assembled;
   std::shared_ptr<const std::string> group;
   std::shared_ptr<const ViewEvent> view;
   std::shared_ptr<const RingEvent> ring;

@@ -178,6 +178,17 @@ cpg::Status Node::submit_control(const Session& session, groups::GroupMessageKin
 cpg::Status Node::send(std::string_view group, Guarantee guarantee,
                        std::span<const std::span<const std::byte>> pieces) {
   // While our announce goes out (gate_ held exclusively) or the sync lasts.
+  std::uint64_t total = 0;
+  for (const auto& piece : pieces)
+    total += piece.size();
+  if (total > max_message_bytes_) {
+    if (total > max_fragmented_bytes_)
+      return cpg::Status(CS_ERR_TOO_BIG,
+                         "a message of " + std::to_string(total) +
+                             " bytes is above totem.max_fragmented_message_bytes (" +
+                             std::to_string(max_fragmented_bytes_) + ")");
+    return send_fragmented(group, guarantee, pieces, total);
+  }
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
     return cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
@@ -236,6 +247,14 @@ void Node::on_change(const runtime::TransportConfiguration& change) {
     members_ = ring_->nodes;
     return;
   }
+  // Messages in fragments: a node that left will not finish its own, and
+  // nodes that came in lack the fragments before this point, so nobody may
+  // deliver what is in progress (alike at every member: see
+  // groups/fragment_assembly.hpp).
+  for (std::uint32_t gone : change.left)
+    assembler_.drop_node(gone);
+  if (!change.joined.empty()) assembler_.drop_all();
+  note_abandoned_locked();
   apply_regular(change);
 }
 
@@ -255,6 +274,8 @@ void Node::on_delivery(const runtime::TransportMessage& d, std::uint64_t index) 
   highest_delivered_ = index;
   if (d.group == groups::kControlGroup) {
     on_control(d);
+  } else if (d.group == groups::kFragmentGroup) {
+    on_fragment(d, index);
   } else {
     on_data(d, index);
   }
@@ -274,7 +295,15 @@ void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
     ++sync_skipped_;  // sent before its node's announce: its groups are unknown here
     return;
   }
-  const groups::Group* g = table_.route(d.group, {d.sender, d.sender_pid});
+  // The callback's msg is non-const.
+  deliver_data_locked({d.sender, d.sender_pid}, d.group, const_cast<std::byte*>(d.payload.data()),
+                      d.payload.size(), nullptr, index);
+}
+
+void Node::deliver_data_locked(groups::GroupMember sender, std::uint32_t key, std::byte* payload,
+                               std::size_t bytes, std::shared_ptr<std::vector<std::byte>> assembled,
+                               std::uint64_t index) {
+  const groups::Group* g = table_.route(key, sender);
   if (g == nullptr) return;  // counted by the table
   const bool mine = std::any_of(g->members.begin(), g->members.end(),
                                 [&](const auto& m) { return same_member(m, node_id_, pid_); });
@@ -284,9 +313,10 @@ void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
   Event e;
   e.kind = Event::Kind::message;
   e.seq = index;
-  e.sender = {d.sender, d.sender_pid};
-  e.payload = const_cast<std::byte*>(d.payload.data());  // the callback's msg is non-const
-  e.payload_bytes = d.payload.size();
+  e.sender = {sender.node, sender.pid};
+  e.payload = payload;
+  e.payload_bytes = bytes;
+  e.assembled = std::move(assembled);
   e.group = s->group_ptr_locked();
   s->push_locked(std::move(e));
 }
@@ -300,6 +330,11 @@ void Node::on_control(const runtime::TransportMessage& d) {
     return;
   }
   const groups::GroupMember sender{d.sender, d.sender_pid};
+  if (message->kind == groups::GroupMessageKind::finalize) {
+    // Its process ended: it will not finish a message in fragments.
+    assembler_.drop_member(sender);
+    note_abandoned_locked();
+  }
   if (groups::is_announce(message->kind)) {
     on_announce(*message, sender);
     return;
@@ -435,6 +470,12 @@ Counters Node::counters() const {
   std::lock_guard lock(mutex_);
   c.messages_dropped_not_member = table_.counters().data_dropped_not_member;
   c.zero_copy_sends = zero_copy_sends_;
+  const groups::FragmentCounters& f = assembler_.counters();
+  c.large_messages_sent = large_messages_sent_;
+  c.large_messages_delivered = f.messages_assembled;
+  c.large_messages_abandoned = f.messages_abandoned;
+  c.fragments_refused = f.fragments_refused + f.fragments_orphaned;
+  c.bytes_copied_on_assembly = f.bytes_copied;
   return c;
 }
 

@@ -43,6 +43,7 @@
 
 #include "base/result.hpp"
 #include "client/event.hpp"
+#include "groups/fragment_assembly.hpp"
 #include "groups/group_table.hpp"
 #include "ringcast/ringcast.hpp"
 #include "runtime/ring_transport.hpp"
@@ -104,6 +105,11 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint32_t node_id() const noexcept { return node_id_; }
   std::uint32_t pid() const noexcept { return pid_; }
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
+  // The largest message a send accepts (totem.max_fragmented_message_bytes);
+  // above max_message_bytes() it is sent in fragments (node_fragments.cpp).
+  std::uint64_t max_fragmented_bytes() const noexcept { return max_fragmented_bytes_; }
+  // Before attach(); every member of a cluster must use the same value.
+  void set_max_fragmented_bytes(std::uint64_t bytes);
   runtime::RingTransport& transport() noexcept { return *transport_; }
 
   // --- Sessions (called by Session; the node keeps raw pointers, a session
@@ -172,6 +178,18 @@ class Node : public std::enable_shared_from_this<Node> {
   void on_delivery(const runtime::TransportMessage& d, std::uint64_t index);
   void on_control(const runtime::TransportMessage& d);
   void on_data(const runtime::TransportMessage& d, std::uint64_t index);
+  void deliver_data_locked(groups::GroupMember sender, std::uint32_t key, std::byte* payload,
+                           std::size_t bytes, std::shared_ptr<std::vector<std::byte>> assembled,
+                           std::uint64_t index);
+  // node_fragments.cpp: messages above the ring's atomic size.
+  cpg::Status send_fragmented(std::string_view group, Guarantee guarantee,
+                              std::span<const std::span<const std::byte>> pieces,
+                              std::uint64_t total);
+  cpg::Status submit_fragment(const runtime::OutgoingTransportMessage& m,
+                              std::chrono::steady_clock::time_point give_up);
+  cpg::Status wait_own_large_message();
+  void on_fragment(const runtime::TransportMessage& d, std::uint64_t index);
+  void note_abandoned_locked();
   void queue_ring_change_locked();
   void queue_view(const groups::GroupViewChange& change, Session* leaver);
   Session* local_member(std::string_view group) const;
@@ -233,6 +251,24 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint64_t highest_delivered_ = 0;  // event index
   std::uint64_t released_ = 0;
   std::uint64_t control_invalid_ = 0;
+
+  // Messages in fragments. One large send of the process at a time
+  // (large_send_mutex_), so that a sender's fragments never interleave; it
+  // returns once its own node assembled the message (CS_OK) or gave it up
+  // (CS_ERR_TRY_AGAIN: a configuration change brought nodes in meanwhile),
+  // so that a CS_OK is a message every member delivers.
+  std::uint64_t max_fragmented_bytes_ = std::uint64_t{64} << 20;
+  groups::FragmentAssembler assembler_{max_fragmented_bytes_};
+  std::mutex large_send_mutex_;
+  std::uint64_t next_message_id_ = 1;  // under large_send_mutex_
+  enum class LargeState : std::uint8_t { idle, pending, delivered, abandoned };
+  struct OwnLargeMessage {
+    std::uint64_t id = 0;
+    LargeState state = LargeState::idle;
+  };
+  OwnLargeMessage own_large_;  // under mutex_
+  std::condition_variable large_done_;
+  std::uint64_t large_messages_sent_ = 0;
   std::uint64_t zero_copy_sends_ = 0;
   std::condition_variable zero_copy_done_;
 

@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <chrono>
 
+#include <array>
 #include "base/assert.hpp"
 #include "client/errors.hpp"
+
 #include "client/node.hpp"
 #include "config/cluster_config.hpp"
 #include "groups/group_message.hpp"
@@ -49,7 +51,9 @@ zcb::ZeroCopyPool* Node::pool() {
   // Classes up to 1 MiB in 2 MiB slabs; a larger message's buffer gets a
   // region of its own (see zcb/large_buffers.cpp).
   config.max_buffer_bytes = std::min(round_up_pow2(max_message_bytes_), kLargestClassBytes);
-  config.max_alloc_bytes = std::max(max_message_bytes_, config.max_buffer_bytes);
+  // A buffer may hold the largest message a send accepts (fragmented above
+  // the atomic size).
+  config.max_alloc_bytes = std::max<std::size_t>(max_fragmented_bytes_, config.max_buffer_bytes);
   config.max_reserved_bytes = pool_bound_bytes(zero_copy_max_bytes_, config.slab_bytes);
   config.limit_hint = zero_copy_limit_hint_;
   config.initial_slabs = 1;
@@ -109,6 +113,16 @@ cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, vo
                                  std::size_t bytes) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
+  if (bytes > max_message_bytes_) {
+    // In fragments, copied from the buffer (each fragment needs its header
+    // in front of its slice); the buffer is free again on return.
+    if (bytes > max_fragmented_bytes_)
+      return cpg::Status(CS_ERR_TOO_BIG, "above totem.max_fragmented_message_bytes");
+    if (auto segment = p->segment(buffer, bytes); !segment) return to_status(segment.error());
+    const std::array<std::span<const std::byte>, 1> whole = {
+        std::span<const std::byte>(static_cast<const std::byte*>(buffer), bytes)};
+    return send_fragmented(group, guarantee, whole, bytes);
+  }
   // As in send(): not while our announce goes out or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))

@@ -29,6 +29,7 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
   node->set_zero_copy_limit(
       zcb_limit.value_or(0),
       "rdma.zero_copy_max_bytes in " + local->config.file + (zcb_limit ? "" : kDefaultLimitNote));
+  node->set_max_fragmented_bytes(local->config.totem.max_fragmented_message_bytes);
   // Logs why it failed.
   auto transport = runtime::open_transport(*local, node->round_callback());
   if (!transport.ok()) return cpg::Status(CS_ERR_LIBRARY, transport.error().message());

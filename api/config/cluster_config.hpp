@@ -62,6 +62,8 @@ struct Totem {
   std::uint32_t spin_time_us = 50;          // busy-polling before sleeping on the CQ
   std::uint32_t log_size_bytes = 8u << 20;  // receive log per sender
   std::uint32_t max_message_size_bytes = 1u << 20;  // cpg_max_atomic_msgsize_get()
+  // The largest CPG message; above max_message_size_bytes it goes in fragments.
+  std::uint32_t max_fragmented_message_bytes = 64u << 20;
   // Membership over verbs (runtime::MembershipNode): how long a starting process
   // waits to reach every node before it starts with those it reached (or
   // joins a running ring), and how often it re-dials a node it lost.

@@ -21,7 +21,7 @@ struct TotemKey {
 };
 
 constexpr std::uint64_t kMiB = 1 << 20;
-constexpr std::array<TotemKey, 12> kTotemKeys = {{
+constexpr std::array<TotemKey, 13> kTotemKeys = {{
     {"token_timeout_ms", &Totem::token_timeout_ms, {10, 300'000, false}},
     {"token_retransmits_before_loss", &Totem::token_retransmits_before_loss, {1, 100, false}},
     {"consensus_timeout_ms", &Totem::consensus_timeout_ms, {10, 600'000, false}},
@@ -32,6 +32,7 @@ constexpr std::array<TotemKey, 12> kTotemKeys = {{
     {"spin_time_us", &Totem::spin_time_us, {0, 1'000'000, false}},
     {"log_size_bytes", &Totem::log_size_bytes, {64 << 10, 1024 * kMiB, true}},
     {"max_message_size_bytes", &Totem::max_message_size_bytes, {64, 256 * kMiB, true}},
+    {"max_fragmented_message_bytes", &Totem::max_fragmented_message_bytes, {64, 4095 * kMiB, true}},
     {"startup_window_ms", &Totem::startup_window_ms, {0, 600'000, false}},
     {"reconnect_interval_ms", &Totem::reconnect_interval_ms, {10, 60'000, false}},
 }};

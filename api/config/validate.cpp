@@ -71,6 +71,12 @@ Problem check_totem(Totem& t, const Block* totem, std::string_view file) {
                            " must be at most a quarter of " +
                            shown("log_size_bytes", t.log_size_bytes));
   }
+  if (t.max_fragmented_message_bytes < t.max_message_size_bytes) {
+    return rule_broken(totem, "max_fragmented_message_bytes", "max_message_size_bytes", file,
+                       shown("max_fragmented_message_bytes", t.max_fragmented_message_bytes) +
+                           " must be at least " +
+                           shown("max_message_size_bytes", t.max_message_size_bytes));
+  }
   if (std::uint64_t{t.token_hold_us} >= std::uint64_t{t.token_timeout_ms} * 1000) {
     return rule_broken(totem, "token_hold_us", "token_timeout_ms", file,
                        shown("token_hold_us", t.token_hold_us) + " must be shorter than " +

@@ -43,8 +43,11 @@ std::string GroupMessageError::message() const {
 
 std::uint32_t group_key(std::string_view name) noexcept {
   const std::uint32_t crc = crc32c(std::as_bytes(std::span(name.data(), name.size())));
-  // Key 0 is the control group: a name hashing to it shares key 1 instead.
-  return crc == kControlGroup ? 1 : crc;
+  // Keys 0 and 2^32 - 1 carry control records and fragments: a name hashing
+  // to one of them shares a neighbouring key instead.
+  if (crc == kControlGroup) return 1;
+  if (crc == kFragmentGroup) return kFragmentGroup - 1;
+  return crc;
 }
 
 std::size_t group_message_bytes(const GroupMessage& message) noexcept {

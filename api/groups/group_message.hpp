@@ -29,6 +29,9 @@ namespace ringcast::groups {
 
 // Ring group field of control records; data records never use it.
 inline constexpr std::uint32_t kControlGroup = 0;
+// Ring group field of the fragments of a message larger than the ring's
+// atomic size (groups/fragment.hpp); data records never use it either.
+inline constexpr std::uint32_t kFragmentGroup = 0xffff'ffff;
 // CPG_MAX_NAME_LENGTH: names are 1..128 bytes, binary, not NUL-terminated.
 inline constexpr std::size_t kMaxNameBytes = 128;
 
@@ -102,7 +105,8 @@ constexpr bool valid_group_name(std::string_view name) noexcept {
 }
 
 // The ring group field of a data record for `name`: crc32c of the name bytes,
-// mapped to 1 where it would be kControlGroup. Different names may share a key
+// mapped to 1 where it would be kControlGroup and to kFragmentGroup - 1 where
+// it would be kFragmentGroup. Different names may share a key
 // (see GroupTable::route).
 std::uint32_t group_key(std::string_view name) noexcept;
 

@@ -41,6 +41,13 @@ struct ringcast_counters {
   uint64_t bytes_copied_on_send;
   uint64_t messages_dropped_not_member; /* data from a sender not in its group */
   uint64_t zero_copy_sends;             /* accepted cpg_zcb_mcast_joined() calls */
+  /* Messages above cpg_max_atomic_msgsize_get(), sent in fragments and put
+   * together again by every member (cpg_mcast_joined(3)). */
+  uint64_t large_messages_sent;      /* by this process, and delivered */
+  uint64_t large_messages_delivered; /* assembled here, from every sender */
+  uint64_t large_messages_abandoned; /* given up before their last fragment */
+  uint64_t fragments_refused;        /* malformed, or continuing no message */
+  uint64_t bytes_copied_on_assembly; /* from the receive log into whole messages */
 };
 
 /*

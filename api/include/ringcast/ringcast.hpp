@@ -152,6 +152,12 @@ struct Counters {
   std::uint64_t bytes_copied_on_send = 0;         // cpg_mcast_joined copies; zero-copy adds 0
   std::uint64_t messages_dropped_not_member = 0;  // data from a sender not in its group
   std::uint64_t zero_copy_sends = 0;
+  // Messages above the atomic size (max_message_bytes()), sent in fragments.
+  std::uint64_t large_messages_sent = 0;       // by this process, delivered
+  std::uint64_t large_messages_delivered = 0;  // assembled here, from every sender
+  std::uint64_t large_messages_abandoned = 0;  // given up before their last fragment
+  std::uint64_t fragments_refused = 0;         // malformed, or continuing nothing
+  std::uint64_t bytes_copied_on_assembly = 0;  // from the log into assembled messages
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
