@@ -30,8 +30,11 @@ membership::MembershipConfig fast_membership();
 
 class SimNodes {
  public:
+  // max_fragmented_bytes: each node's totem.max_fragmented_message_bytes
+  // (0: the default).
   explicit SimNodes(std::size_t members, ring::RingConfig ring = small_ring(),
-                    std::uint64_t seed = 1, membership::MembershipConfig membership = {});
+                    std::uint64_t seed = 1, membership::MembershipConfig membership = {},
+                    std::uint64_t max_fragmented_bytes = 0);
   ~SimNodes();
   client::Node& node(std::size_t i) { return *nodes_[i]; }
   std::unique_ptr<client::Node::Override> use(std::size_t i) {
@@ -54,6 +57,7 @@ class SimNodes {
 
  private:
   void attach(std::size_t i, std::chrono::milliseconds startup_window);
+  std::uint64_t max_fragmented_bytes_ = 0;
   std::unique_ptr<runtime::SimCluster> cluster_;
   std::vector<std::shared_ptr<client::Node>> nodes_;
   std::vector<std::shared_ptr<client::Node>> crashed_;
