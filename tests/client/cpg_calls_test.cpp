@@ -261,11 +261,15 @@ TEST(CpgCalls, ArgumentErrors) {
   ASSERT_EQ(cpg_join(h, &g), CS_OK);
   EXPECT_EQ(send_text(h, "x", static_cast<cpg_guarantee_t>(7)), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, nullptr, 1), CS_ERR_INVALID_PARAM);
-  std::string big(small_ring().max_message_bytes + 1, 'x');
-  EXPECT_EQ(send_text(h, big), CS_ERR_TOO_BIG);
-  // Two pieces that are too big together.
-  std::string half(small_ring().max_message_bytes / 2 + 1, 'y');
-  iovec two[2] = {{half.data(), half.size()}, {half.data(), half.size()}};
+  // Above totem.max_fragmented_message_bytes (larger than the atomic size is
+  // sent in fragments: cpg_large_message_test), also two pieces together;
+  // refused on the lengths alone.
+  const std::uint64_t bound = nodes.node(0).max_fragmented_bytes();
+  std::string big(1, 'x');
+  iovec too_big[1] = {{big.data(), static_cast<size_t>(bound + 1)}};
+  EXPECT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, too_big, 1), CS_ERR_TOO_BIG);
+  iovec two[2] = {{big.data(), static_cast<size_t>(bound / 2 + 1)},
+                  {big.data(), static_cast<size_t>(bound / 2)}};
   EXPECT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, two, 2), CS_ERR_TOO_BIG);
   EXPECT_EQ(cpg_dispatch(h, static_cast<cs_dispatch_flags_t>(0)), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(cpg_dispatch(h, static_cast<cs_dispatch_flags_t>(5)), CS_ERR_INVALID_PARAM);

@@ -35,8 +35,7 @@ std::string describe(std::uint32_t node, std::span<const std::byte> bytes) {
          std::to_string(crc32c(bytes));
 }
 
-void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t nodeid, uint32_t, void* msg,
-                size_t len) {
+void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t nodeid, uint32_t, void* msg, size_t len) {
   void* ctx = nullptr;
   cpg_context_get(h, &ctx);
   auto& d = *static_cast<Deliveries*>(ctx);
@@ -145,7 +144,8 @@ TEST(CpgLargeMessages, ArriveWholeInOneOrderWithSmallOnesBetweenTheirFragments) 
     small.join();
     ASSERT_TRUE(wait_for([&] {
       return d[0].size() == 202 && d[1].size() == 202 && d[2].size() == 202;
-    })) << d[0].size() << " " << d[1].size() << " " << d[2].size();
+    })) << d[0].size()
+        << " " << d[1].size() << " " << d[2].size();
   }
   const auto order = d[0].copy();
   EXPECT_EQ(d[1].copy(), order);
@@ -216,8 +216,8 @@ class ManualSender {
       std::array<std::byte, groups::kFragmentHeaderBytes> header;
       groups::encode_fragment_header({groups::group_key("big"), id_, message_.size(), offset_},
                                      header);
-      const std::array<std::span<const std::byte>, 2> parts = {
-          std::span<const std::byte>(header), message_.subspan(offset_, slice)};
+      const std::array<std::span<const std::byte>, 2> parts = {std::span<const std::byte>(header),
+                                                               message_.subspan(offset_, slice)};
       runtime::OutgoingTransportMessage m;
       m.pieces = parts;
       m.group = groups::kFragmentGroup;
@@ -256,7 +256,8 @@ TEST(CpgLargeMessages, ASenderThatDiesMidMessageIsDeliveredNowhere) {
     dying.send_until(big.size() / 2);
     ASSERT_TRUE(wait_for([&] { return counters_of(hs[0]).records_delivered > 0; }));
     nodes.crash(2);
-    ASSERT_TRUE(wait_for([&] { return ring_members(nodes, 0) == 2 && ring_members(nodes, 1) == 2; }));
+    ASSERT_TRUE(
+        wait_for([&] { return ring_members(nodes, 0) == 2 && ring_members(nodes, 1) == 2; }));
     // The stream goes on: a later large message of a survivor arrives.
     const auto after = pattern(2 * small_ring().max_message_bytes + 1, 5);
     EXPECT_EQ(send_bytes(hs[0], after), CS_OK);
@@ -284,7 +285,8 @@ TEST(CpgLargeMessages, AMessageGoesOnWhenOnlyOthersLeave) {
     ManualSender sender(nodes, 0, 1, big);
     sender.send_until(big.size() / 2);
     nodes.crash(2);
-    ASSERT_TRUE(wait_for([&] { return ring_members(nodes, 0) == 2 && ring_members(nodes, 1) == 2; }));
+    ASSERT_TRUE(
+        wait_for([&] { return ring_members(nodes, 0) == 2 && ring_members(nodes, 1) == 2; }));
     sender.send_until(big.size());
     ASSERT_TRUE(wait_for([&] { return d[0].size() == 1 && d[1].size() == 1; }));
   }
@@ -307,7 +309,8 @@ TEST(CpgLargeMessages, AMergeInTheMiddleGivesTheMessageUpEverywhere) {
   {
     Dispatchers dispatch(hs);
     nodes.partition({0});
-    ASSERT_TRUE(wait_for([&] { return ring_members(nodes, 0) == 1 && ring_members(nodes, 1) == 2; }));
+    ASSERT_TRUE(
+        wait_for([&] { return ring_members(nodes, 0) == 1 && ring_members(nodes, 1) == 2; }));
     ManualSender sender(nodes, 1, 1, big);
     sender.send_until(big.size() / 2);
     ASSERT_TRUE(wait_for([&] { return counters_of(hs[2]).records_delivered > 0; }));
@@ -347,8 +350,8 @@ TEST(CpgLargeMessages, OneGibibyte) {
   {
     Dispatchers dispatch(hs);
     EXPECT_EQ(send_bytes(hs[0], big), CS_OK);
-    ASSERT_TRUE(wait_for([&] { return d[0].size() == 1 && d[1].size() == 1; },
-                         std::chrono::seconds(240)));
+    ASSERT_TRUE(
+        wait_for([&] { return d[0].size() == 1 && d[1].size() == 1; }, std::chrono::seconds(240)));
   }
   EXPECT_EQ(d[0].copy(), std::vector<std::string>{describe(nodes.node_id(0), big)});
   EXPECT_EQ(d[1].copy(), d[0].copy());

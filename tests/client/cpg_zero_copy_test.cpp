@@ -70,7 +70,7 @@ TEST(CpgZeroCopy, SendsArriveIntactAndCopyNothing) {
   EXPECT_EQ(cpg_zcb_mcast_joined(h[0], static_cast<cpg_guarantee_t>(9), small, 10),
             CS_ERR_INVALID_PARAM);
   void* huge = nullptr;
-  EXPECT_EQ(cpg_zcb_alloc(h[0], small_ring().max_message_bytes + 1, &huge), CS_ERR_TOO_BIG);
+  EXPECT_EQ(cpg_zcb_alloc(h[0], (std::uint64_t{64} << 20) + 1, &huge), CS_ERR_TOO_BIG);
   EXPECT_EQ(cpg_zcb_free(h[0], small), CS_OK);
   EXPECT_EQ(cpg_zcb_free(h[0], buf), CS_OK);
   for (auto x : all)
