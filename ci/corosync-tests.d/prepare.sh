@@ -104,6 +104,8 @@ build_programs() {
     >"$stub/config.h"
   cc -O2 -Wall -Wextra -Werror -fPIC -shared -I "$root/api/compat" \
     -o "$bin/cpg_calls.so" "$root/ci/corosync-tests.d/cpg_calls.c" -ldl
+  cc -O2 -Wall -Wextra -Werror -fPIC -shared \
+    -o "$bin/alarm_scale.so" "$root/ci/corosync-tests.d/alarm_scale.c"
   for p in "$@"; do
     log=$work/logs/$p/build.log
     mkdir -p "${log%/*}"

@@ -209,6 +209,9 @@ run_cpgbound() {
 bench() {
   local prog=$1 rounds=$2 n
   new_cluster 2
+  # --quick: rounds of 1 s instead of 10 (alarm_scale.so); the budget too.
+  local preload_extra=""
+  [[ $alarm_scale_ms == 1000 ]] || preload_extra=$bin/alarm_scale.so
   start 1 "$prog"
   start 2 "$prog"
   for n in 1 2; do wait_node "$n" $((${budget[$prog]} - 20)); done

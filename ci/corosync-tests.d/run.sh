@@ -67,7 +67,8 @@ start() {
   local node=$1 prog=$2
   shift 2
   (exec env RINGCAST_CONFIG="$conf" RINGCAST_NODE_ID="$node" \
-    CPG_CALLS_LOG="$logdir/node$node.calls" LD_PRELOAD="$bin/cpg_calls.so" \
+    CPG_CALLS_LOG="$logdir/node$node.calls" LD_PRELOAD="$bin/cpg_calls.so${preload_extra:+ $preload_extra}" \
+    ALARM_SCALE_MS="$alarm_scale_ms" \
     stdbuf -oL -eL "$bin/$prog" "$@" <"${stdin_of[$node]:-/dev/null}" \
     >"$logdir/node$node.log" 2>&1) &
   pids[node]=$!
