@@ -59,7 +59,8 @@ struct QuorumView {
 
 class QuorumTracker {
  public:
-  // Before the first ring; the default is one vote, one expected.
+  // Before the first ring (else the ring is counted again); the default:
+  // one vote per node, one expected.
   void set_rules(QuorumRules rules);
   // A regular configuration: ring, and side, the transitional configuration
   // before it (the nodes that went on with us; empty before the first).
