@@ -187,6 +187,27 @@ TEST(QuorumSim, APartitionLeavesTheMajorityQuorateAndTellsTheMinority) {
   }
 }
 
+TEST(QuorumSim, AnEvenSplitLeavesNoSideQuorate) {
+  SimNodes nodes(4, small_ring(), 28, fast_membership(), with_rules(QuorumRules::equal_votes(4)));
+  QuorumLog logs[4];
+  std::vector<quorum_handle_t> hs;
+  for (std::size_t i = 0; i < 4; ++i)
+    hs.push_back(open_tracking(nodes, i, logs[i]));
+  ASSERT_TRUE(until([&] { return logs[3].last().starts_with("quorate=1"); }, hs));
+  nodes.partition({0, 1});
+  const std::string a = nodes_of(nodes, {0, 1});
+  const std::string b = nodes_of(nodes, {2, 3});
+  ASSERT_TRUE(until(
+      [&] {
+        return logs[0].last() == "quorate=0 nodes=" + a &&
+               logs[1].last() == "quorate=0 nodes=" + a &&
+               logs[2].last() == "quorate=0 nodes=" + b && logs[3].last() == "quorate=0 nodes=" + b;
+      },
+      hs));
+  for (quorum_handle_t h : hs)
+    quorum_finalize(h);
+}
+
 TEST(QuorumSim, TrackstopEndsTheNotifications) {
   SimNodes nodes(3, small_ring(), 22, fast_membership(), with_rules(QuorumRules::equal_votes(3)));
   QuorumLog log, watcher;
