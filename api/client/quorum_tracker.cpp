@@ -81,7 +81,7 @@ void QuorumTracker::on_ring(const RingEvent& ring, std::span<const std::uint32_t
   }
   from_configuration_ = true;
   apply_locked(ring);
-  notify_locked(true);
+  notify_locked();
 }
 
 void QuorumTracker::seed(const RingEvent& ring) {
@@ -89,32 +89,37 @@ void QuorumTracker::seed(const RingEvent& ring) {
   if (!ring_) apply_locked(ring);
 }
 
+// Logs when the flag changes, and at the first ring when it is not quorate,
+// so that a node that starts without quorum says why (a quorate start is
+// the normal case and stays quiet).
 void QuorumTracker::apply_locked(const RingEvent& ring) {
+  const bool first = !ring_.has_value();
   ring_ = ring;
   const QuorumCount c = count_votes(rules_, ring.nodes);
   if (waiting_for_all_ && c.all_present) waiting_for_all_ = false;
   const bool was = quorate_;
   quorate_ = !waiting_for_all_ && c.present >= c.needed;
-  if (was == quorate_) return;
+  if (first ? quorate_ : was == quorate_) return;
+  const std::string votes = std::to_string(c.present) + " of " + std::to_string(c.expected) +
+                            " votes present, " + std::to_string(c.needed) + " needed";
   if (quorate_) {
-    log_line("quorate: " + std::to_string(c.present) + " of " + std::to_string(c.expected) +
-             " votes present (" + std::to_string(c.needed) + " needed), nodes " +
-             node_list(ring.nodes));
+    log_line("quorate: " + votes + "; nodes " + node_list(ring.nodes));
+  } else if (waiting_for_all_) {
+    log_line("not quorate: " + votes + ", and wait_for_all: waiting to see all " +
+             std::to_string(rules_.expected_votes) + " expected votes at once");
   } else {
-    log_line("quorum lost: " + std::to_string(c.present) + " of " + std::to_string(c.expected) +
-             " votes present, " + std::to_string(c.needed) + " needed");
+    log_line((was ? "quorum lost: " : "not quorate: ") + votes);
   }
 }
 
-void QuorumTracker::notify_locked(bool with_changes) {
+// Every tracking handle gets the same view (shared, copied once).
+void QuorumTracker::notify_locked() {
   if (tracking_.empty()) return;
   auto view = std::make_shared<QuorumView>();
   view->quorate = quorate_;
   view->ring = *ring_;
-  if (with_changes) {
-    view->joined = joined_;
-    view->left = left_;
-  }
+  view->joined = joined_;
+  view->left = left_;
   std::shared_ptr<const QuorumView> shared = std::move(view);
   for (QuorumHandle* h : tracking_)
     h->push(shared);
@@ -123,14 +128,6 @@ void QuorumTracker::notify_locked(bool with_changes) {
 bool QuorumTracker::quorate() const {
   std::lock_guard lock(mutex_);
   return quorate_;
-}
-
-QuorumView QuorumTracker::current() const {
-  std::lock_guard lock(mutex_);
-  QuorumView v;
-  v.quorate = quorate_;
-  if (ring_) v.ring = *ring_;
-  return v;
 }
 
 cs_error_t QuorumTracker::track(QuorumHandle& handle, unsigned int flags) {

@@ -70,7 +70,6 @@ class QuorumTracker {
   void seed(const RingEvent& ring);
 
   bool quorate() const;
-  QuorumView current() const;
 
   // quorum_trackstart / quorum_trackstop: CS_TRACK_CURRENT and
   // CS_TRACK_CHANGES queue the current state; CS_TRACK_CHANGES and
@@ -80,7 +79,7 @@ class QuorumTracker {
 
  private:
   void apply_locked(const RingEvent& ring);
-  void notify_locked(bool with_changes);
+  void notify_locked();
   bool contains_handle(const QuorumHandle& handle) const;
 
   mutable std::mutex mutex_;
