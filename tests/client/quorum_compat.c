@@ -166,6 +166,10 @@ static void session_v1(void) {
 
 int quorum_compat_session(int expect_quorate) {
   failures = 0;
+  v0_calls = v1_quorum_calls = v1_nodelist_calls = 0;
+  v0_quorate = 2;
+  v0_entries = v1_members = 0;
+  v1_order_ok = 1;
   session_v0(expect_quorate);
   session_v1();
   return failures;

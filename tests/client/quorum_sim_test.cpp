@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -311,6 +312,57 @@ TEST(QuorumSim, WaitForAllHoldsQuorumUntilEveryNodeWasSeen) {
 
 TEST(QuorumSim, WithoutWaitForAllAMajorityIsQuorateAtOnce) {
   restart_two_while_one_is_cut_off(false, 26);
+}
+
+// Random cuts of 5 nodes (each side 1 to 4 nodes), each healed before the
+// next: once the rings settle, exactly the side of 3 or more is quorate, and
+// never two sides at once.
+TEST(QuorumSim, RandomCutsLeaveAtMostTheMajorityQuorate) {
+  for (std::uint64_t seed = 31; seed < 34; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    SimNodes nodes(5, small_ring(), seed, fast_membership(),
+                   with_rules(QuorumRules::equal_votes(5)));
+    QuorumLog logs[5];
+    std::vector<quorum_handle_t> hs;
+    for (std::size_t i = 0; i < 5; ++i)
+      hs.push_back(open_tracking(nodes, i, logs[i]));
+    std::mt19937_64 random(seed);
+    const std::string all = nodes_of(nodes, {0, 1, 2, 3, 4});
+    for (int step = 0; step < 4; ++step) {
+      std::vector<std::size_t> side, rest;
+      for (std::size_t i = 0; i < 5; ++i)
+        (random() % 2 == 0 ? side : rest).push_back(i);
+      if (side.empty() || rest.empty()) continue;
+      nodes.partition(side);
+      const std::string a = nodes_of(nodes, side), b = nodes_of(nodes, rest);
+      const std::string qa = side.size() >= 3 ? "quorate=1" : "quorate=0";
+      const std::string qb = rest.size() >= 3 ? "quorate=1" : "quorate=0";
+      ASSERT_TRUE(until(
+          [&] {
+            for (std::size_t i : side)
+              if (logs[i].last() != qa + " nodes=" + a) return false;
+            for (std::size_t i : rest)
+              if (logs[i].last() != qb + " nodes=" + b) return false;
+            return true;
+          },
+          hs))
+          << "step " << step << ": side " << a << " rest " << b;
+      int quorate_sides = 0;
+      quorate_sides += quorate(hs[side.front()]) + quorate(hs[rest.front()]);
+      EXPECT_EQ(quorate_sides, 1);
+      nodes.heal();
+      ASSERT_TRUE(until(
+          [&] {
+            for (QuorumLog& log : logs)
+              if (log.last() != "quorate=1 nodes=" + all) return false;
+            return true;
+          },
+          hs))
+          << "heal after step " << step;
+    }
+    for (quorum_handle_t h : hs)
+      quorum_finalize(h);
+  }
 }
 
 TEST(QuorumSim, BadHandlesAndArguments) {
