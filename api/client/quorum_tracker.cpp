@@ -62,6 +62,7 @@ void QuorumTracker::set_rules(QuorumRules rules) {
   std::lock_guard lock(mutex_);
   waiting_for_all_ = rules.wait_for_all;
   rules_ = std::move(rules);
+  if (ring_) apply_locked(*ring_);  // rules given after the first ring: count it again
 }
 
 // Who left and joined, as corosync's quorum service reports it: a node of

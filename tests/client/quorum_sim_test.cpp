@@ -382,6 +382,18 @@ TEST(QuorumSim, BadHandlesAndArguments) {
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_ALL), CS_ERR_BAD_HANDLE);
 }
 
+// Rules given after the node's first ring count that ring again at once.
+TEST(QuorumSim, RulesSetAfterTheFirstRingApplyAtOnce) {
+  SimNodes nodes(1);
+  auto use = nodes.use(0);
+  quorum_handle_t h = 0;
+  ASSERT_EQ(quorum_initialize(&h, nullptr, nullptr), CS_OK);
+  EXPECT_EQ(quorate(h), 1);  // the default: one vote per node, of one expected
+  nodes.node(0).quorum().set_rules(QuorumRules::equal_votes(3));
+  EXPECT_EQ(quorate(h), 0);
+  quorum_finalize(h);
+}
+
 // A blocked CS_DISPATCH_BLOCKING returns CS_OK once another thread
 // finalizes the handle.
 TEST(QuorumSim, FinalizeWakesABlockedDispatch) {
