@@ -243,6 +243,7 @@ void Node::on_change(const runtime::TransportConfiguration& change) {
   const bool first = !ring_.has_value();
   ring_ = RingEvent{change.ring.representative, change.ring.epoch,
                     std::vector<std::uint32_t>(change.members.begin(), change.members.end())};
+  quorum_.on_ring(*ring_, side_);
   if (first) {
     members_ = ring_->nodes;
     return;

@@ -43,6 +43,7 @@
 
 #include "base/result.hpp"
 #include "client/event.hpp"
+#include "client/quorum_tracker.hpp"
 #include "groups/fragment_assembly.hpp"
 #include "groups/group_table.hpp"
 #include "ringcast/ringcast.hpp"
@@ -157,6 +158,8 @@ class Node : public std::enable_shared_from_this<Node> {
 
   Counters counters() const;
   bool flow_control_enabled();
+  // Quorum from the ring's nodes and the cluster file's votes (quorum_*).
+  QuorumTracker& quorum() noexcept { return quorum_; }
   std::mutex& mutex() const noexcept { return mutex_; }
 
  private:
@@ -220,6 +223,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::optional<RingEvent> ring_;
   std::vector<std::uint32_t> members_;  // of that configuration
   std::vector<std::uint32_t> side_;     // the transitional one since: who goes on with us
+  QuorumTracker quorum_;
 
   // The sync after a configuration that brought nodes together: every node
   // of the new ring announces its process's groups (announce records, then

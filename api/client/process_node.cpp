@@ -25,6 +25,7 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
     return cpg::Status(CS_ERR_LIBRARY, local.error().message());
   }
   auto node = Node::create();
+  node->quorum().set_rules(QuorumRules::from(local->config));
   const std::optional<std::uint64_t>& zcb_limit = local->config.rdma.zero_copy_max_bytes;
   node->set_zero_copy_limit(
       zcb_limit.value_or(0),

@@ -77,6 +77,7 @@ struct ClusterNode {
   std::uint16_t port = kDefaultPort;       // (address, port) unique
   std::string device;                      // overrides rdma.device when not empty
   std::optional<std::uint16_t> gid_index;  // overrides rdma.gid_index
+  std::uint32_t quorum_votes = 1;          // its votes towards quorum (0: none)
   std::uint32_t line = 0;                  // where its `node {` is, for messages
 };
 
@@ -104,12 +105,21 @@ struct Auth {
   std::uint32_t key_line = 0;  // of an inline key (load() checks its file's owner and mode)
 };
 
+// How the quorum API counts votes (the `quorum` section), with the meanings
+// of corosync's votequorum options; docs/configuration.md "quorum".
+struct Quorum {
+  std::uint32_t expected_votes = 0;  // 0 until validate(): the nodes' votes summed
+  bool two_node = false;             // quorate with 1 vote of 2
+  bool wait_for_all = false;         // validate(): two_node's value unless set
+};
+
 struct ClusterConfig {
   std::string file;  // the path or name it was parsed from
   Totem totem;
   std::vector<ClusterNode> nodes;  // in file order, at least one
   Rdma rdma;
   Auth auth;
+  Quorum quorum;
 
   // The node with this id, or nullptr.
   const ClusterNode* node(std::uint32_t nodeid) const;

@@ -12,7 +12,8 @@ namespace {
 
 using Names = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 4> kSections = {"totem", "nodelist", "rdma", "auth"};
+constexpr std::array<std::string_view, 5> kSections = {"totem", "nodelist", "rdma", "auth",
+                                                       "quorum"};
 
 struct TotemKey {
   std::string_view name;
@@ -43,8 +44,8 @@ constexpr auto kTotemNames = [] {
     names[i] = kTotemKeys[i].name;
   return names;
 }();
-constexpr std::array<std::string_view, 5> kNodeKeys = {"nodeid", "address", "port", "device",
-                                                       "gid_index"};
+constexpr std::array<std::string_view, 6> kNodeKeys = {"nodeid", "address",   "port",
+                                                       "device", "gid_index", "quorum_votes"};
 constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
                                                        "zero_copy_max_bytes"};
 constexpr std::array<std::string_view, 2> kAuthKeys = {"key", "key_file"};
@@ -60,6 +61,8 @@ constexpr NumberRange kZeroCopyBytesRange = {2 * kMiB, 1024 * 1024 * kMiB, true}
 std::string section_label(const Block& block) {
   return "section '" + std::string(block.name) + "'";
 }
+
+}  // namespace
 
 // Every entry's key is known and appears once; no section nests inside block.
 Problem check_keys(const Block& block, Names known, std::string_view file) {
@@ -87,6 +90,8 @@ Problem check_keys(const Block& block, Names known, std::string_view file) {
   }
   return std::nullopt;
 }
+
+namespace {
 
 Problem read_totem(const Block& block, Totem& totem, std::string_view file) {
   if (Problem p = check_keys(block, kTotemNames, file)) return p;
@@ -130,6 +135,7 @@ Problem read_node_entry(const Entry& entry, ClusterNode& node, std::string_view 
     if (!is_id) node.port = static_cast<std::uint16_t>(*value);
     return std::nullopt;
   }
+  if (entry.key == "quorum_votes") return read_quorum_votes(entry, node, file);
   return read_device_entry(entry, node.device, node.gid_index, file);
 }
 
@@ -231,6 +237,7 @@ Problem read_section(const Block& block, ClusterConfig& config, std::string_view
   if (block.name == "totem") return read_totem(block, config.totem, file);
   if (block.name == "nodelist") return read_nodelist(block, config.nodes, file);
   if (block.name == "rdma") return read_rdma(block, config.rdma, file);
+  if (block.name == "quorum") return read_quorum(block, config.quorum, file);
   RC_ASSERT(block.name == "auth");
   return read_auth(block, config.auth, file);
 }

@@ -18,6 +18,17 @@ Parsed<ClusterConfig> interpret(const Block& root, std::string_view file);
 // places of keys in messages).
 Problem validate(ClusterConfig& config, const Block& root, std::string_view file);
 
+// Every entry's key is one of known and appears once; no section nests
+// inside block.
+Problem check_keys(const Block& block, std::span<const std::string_view> known,
+                   std::string_view file);
+
+// The `quorum` section, and the node key `quorum_votes` (quorum.cpp).
+Problem read_quorum(const Block& block, Quorum& quorum, std::string_view file);
+Problem read_quorum_votes(const Entry& entry, ClusterNode& node, std::string_view file);
+// Fills in expected_votes and wait_for_all's default; checks two_node.
+Problem validate_quorum(ClusterConfig& config, const Block* quorum, std::string_view file);
+
 // The entry for key in block, or nullptr (keys are unique once interpreted).
 const Entry* find_entry(const Block& block, std::string_view key);
 // The block named name directly inside parent, or nullptr.

@@ -113,7 +113,8 @@ Problem check_nodes(const std::vector<ClusterNode>& nodes, std::string_view file
 
 Problem validate(ClusterConfig& config, const Block& root, std::string_view file) {
   if (Problem p = check_totem(config.totem, find_block(root, "totem"), file)) return p;
-  return check_nodes(config.nodes, file);
+  if (Problem p = check_nodes(config.nodes, file)) return p;
+  return validate_quorum(config, find_block(root, "quorum"), file);
 }
 
 }  // namespace ringcast::config

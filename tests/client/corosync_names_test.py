@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Every public name of corosync's <corosync/corotypes.h>, <corosync/cpg.h>
-and <corosync/swab.h> exists in ringcast's compat headers.
+"""Every public name of corosync's <corosync/corotypes.h>, <corosync/cpg.h>,
+<corosync/quorum.h> and <corosync/swab.h> exists in ringcast's compat headers.
 
 The names come from the corosync headers installed on this machine (Debian's
-libcpg-dev and libcorosync-common-dev, installed by ci/install-deps), so a
+libcpg-dev, libquorum-dev and libcorosync-common-dev, installed by
+ci/install-deps), so a
 name corosync adds shows up here without anyone listing it:
   - macros from `clang -E -dD`, attributed to the file that defines them by
     the preprocessor's line markers;
@@ -24,7 +25,7 @@ import sys
 import tempfile
 
 SYSTEM_DIR = "/usr/include/corosync"
-HEADERS = ["corotypes.h", "cpg.h", "swab.h"]
+HEADERS = ["corotypes.h", "cpg.h", "quorum.h", "swab.h"]
 
 # Debian installs no swab.h (corosync keeps it for its own build); its three
 # macros are corosync 3.1's whole swab.h.
@@ -132,10 +133,10 @@ def compile_uses(clang, wanted, flags):
 def main():
     source = os.path.realpath(sys.argv[1])
     clang = sys.argv[2] if len(sys.argv) > 2 else "clang"
-    for h in ("corotypes.h", "cpg.h"):
+    for h in ("corotypes.h", "cpg.h", "quorum.h"):
         if not os.path.exists(os.path.join(SYSTEM_DIR, h)):
             sys.exit(f"{SYSTEM_DIR}/{h} is missing: run ci/install-deps "
-                     "(libcpg-dev, libcorosync-common-dev)")
+                     "(libcpg-dev, libquorum-dev, libcorosync-common-dev)")
     theirs = names(clang, SYSTEM_DIR, [], lambda f: f.startswith(SYSTEM_DIR + "/")) | SWAB_NAMES
     api = os.path.join(source, "api")
     ours = names(clang, os.path.join(api, "compat", "corosync"),

@@ -343,7 +343,8 @@ TEST(CpgLargeMessages, OneGibibyte) {
   ring.max_message_bytes = 16u << 20;
   ring.send_buffer_bytes = 32u << 20;
   constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
-  SimNodes nodes(2, ring, 1, {}, kGiB);
+  SimNodes nodes(2, ring, 1, {},
+                 [&](std::size_t, client::Node& n) { n.set_max_fragmented_bytes(kGiB); });
   std::vector<Deliveries> d(2);
   std::vector<cpg_handle_t> hs = {open_on(nodes, 0, d[0]), open_on(nodes, 1, d[1])};
   const auto big = pattern(kGiB, 10);

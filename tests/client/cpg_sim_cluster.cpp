@@ -26,8 +26,8 @@ membership::MembershipConfig fast_membership() {
 }
 
 SimNodes::SimNodes(std::size_t members, ring::RingConfig ring, std::uint64_t seed,
-                   membership::MembershipConfig membership, std::uint64_t max_fragmented_bytes)
-    : max_fragmented_bytes_(max_fragmented_bytes) {
+                   membership::MembershipConfig membership, Prepare prepare)
+    : prepare_(std::move(prepare)) {
   runtime::SimClusterOptions o;
   o.members = members;
   o.ring = ring;
@@ -43,7 +43,7 @@ SimNodes::SimNodes(std::size_t members, ring::RingConfig ring, std::uint64_t see
 
 void SimNodes::attach(std::size_t i, std::chrono::milliseconds startup_window) {
   auto node = client::Node::create();
-  if (max_fragmented_bytes_ != 0) node->set_max_fragmented_bytes(max_fragmented_bytes_);
+  if (prepare_) prepare_(i, *node);
   node->attach(cluster_->attach(i, node->round_callback()), startup_window);
   nodes_[i] = std::move(node);
 }

@@ -30,11 +30,13 @@ membership::MembershipConfig fast_membership();
 
 class SimNodes {
  public:
-  // max_fragmented_bytes: each node's totem.max_fragmented_message_bytes
-  // (0: the default).
+  // prepare(i, node) runs on every new node of member i (a restart's too)
+  // before it is attached to its ring: settings that must precede the first
+  // configuration, such as quorum rules.
+  using Prepare = std::function<void(std::size_t, client::Node&)>;
   explicit SimNodes(std::size_t members, ring::RingConfig ring = small_ring(),
                     std::uint64_t seed = 1, membership::MembershipConfig membership = {},
-                    std::uint64_t max_fragmented_bytes = 0);
+                    Prepare prepare = {});
   ~SimNodes();
   client::Node& node(std::size_t i) { return *nodes_[i]; }
   std::unique_ptr<client::Node::Override> use(std::size_t i) {
@@ -57,8 +59,8 @@ class SimNodes {
 
  private:
   void attach(std::size_t i, std::chrono::milliseconds startup_window);
-  std::uint64_t max_fragmented_bytes_ = 0;
   std::unique_ptr<runtime::SimCluster> cluster_;
+  Prepare prepare_;
   std::vector<std::shared_ptr<client::Node>> nodes_;
   std::vector<std::shared_ptr<client::Node>> crashed_;
 };

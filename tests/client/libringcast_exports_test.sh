@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # libringcast.so exports every function of the C API: each prototype of the
-# given headers (cpg_*, cs_strerror, ringcast_counters_get), and at least the
+# given headers (cpg_*, quorum_*, cs_strerror, ringcast_counters_get), and at least the
 # calls corosync programs use (listed below), as defined functions in the
 # dynamic symbol table.
 #
@@ -15,7 +15,9 @@ cpg_max_atomic_msgsize_get cpg_context_get cpg_context_set cpg_dispatch cpg_join
 cpg_leave cpg_mcast_joined cpg_membership_get cpg_local_get
 cpg_flow_control_state_get cpg_zcb_alloc cpg_zcb_free cpg_zcb_mcast_joined
 cpg_iteration_initialize cpg_iteration_next cpg_iteration_finalize cs_strerror
-ringcast_counters_get"
+ringcast_counters_get quorum_initialize quorum_model_initialize quorum_finalize
+quorum_fd_get quorum_dispatch quorum_getquorate quorum_trackstart quorum_trackstop
+quorum_context_set quorum_context_get"
 
 # Prototypes start a line: "cs_error_t cpg_join(" / "const char* cs_strerror(".
 declared=$(grep -ohE '^(cs_error_t|const char\*) ?[a-z_]+\(' "$@" |

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build into a scratch prefix, then builds the corosync-style C
 # program the way a user would: `cc prog.c $(pkg-config --cflags --libs
-# ringcast)` with <corosync/cpg.h> coming from the installed compat directory,
-# and runs it against the installed libringcast.so.
+# ringcast)` with <corosync/cpg.h> (and <corosync/quorum.h>) coming from the
+# installed compat directory, and runs it against the installed libringcast.so.
 #
 #   pkgconfig_install_test.sh <build dir> <source dir>
 # USER_FLAGS: extra compiler flags (the sanitizer build passes its -fsanitize).
@@ -29,6 +29,14 @@ cc -std=c99 -Wall -Wextra -Werror -pedantic-errors ${USER_FLAGS:-} $cflags "$sou
   $libs -o "$prefix/cpg_compat"
 libdir=$(pkg-config "${flags[@]}" --variable=libdir ringcast)
 LD_LIBRARY_PATH=$libdir "$prefix/cpg_compat"
+
+# <corosync/quorum.h> the same way: the quorum program's checks that need no
+# cluster (bad handles and arguments).
+[ -f "$prefix/include/ringcast/compat/corosync/quorum.h" ] || { echo "compat quorum.h missing" >&2; exit 1; }
+# shellcheck disable=SC2086
+cc -std=c99 -Wall -Wextra -Werror -pedantic-errors ${USER_FLAGS:-} $cflags -DQUORUM_COMPAT_MAIN \
+  "$source/tests/client/quorum_compat.c" $libs -o "$prefix/quorum_compat"
+LD_LIBRARY_PATH=$libdir "$prefix/quorum_compat"
 
 # The native spelling works from the same flags, in C++ too.
 printf '#include <ringcast/cpg.h>\n#include <ringcast/version.h>\n#include <cstdio>\nint main() { std::printf("%%s %%s\\n", ringcast_version(), cs_strerror(CS_OK)); }\n' \

@@ -276,7 +276,7 @@ TEST(ConfigStructureErrors, UnknownSectionWithSuggestion) {
             "'totem'?)");
   EXPECT_EQ(error_of("logging {\n}\n"),
             "ringcast.conf:1:1: unknown section 'logging' (expected one of: totem nodelist rdma "
-            "auth)");
+            "auth quorum)");
 }
 
 TEST(ConfigStructureErrors, SectionTwice) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The manual pages under man/:
 #   man_pages_test.sh lint SOURCE          mandoc -Tlint -Wwarning: no message at all
-#   man_pages_test.sh cover SOURCE         a section 3 page per function of cpg.h and for
-#                                          cs_strerror, named as the function, and no page
+#   man_pages_test.sh cover SOURCE         a section 3 page per function of cpg.h, quorum.h
+#                                          and for cs_strerror, named as the function, no page
 #                                          for a function that does not exist; every key of
 #                                          docs/configuration.md in ringcast.conf(5), every
 #                                          long option of ringcast-bench in its page
@@ -26,8 +26,8 @@ lint() {
 
 # Prototypes start a line: "cs_error_t cpg_join(" (as libringcast_exports_test.sh reads them).
 functions() {
-  { grep -ohE '^cs_error_t ?cpg_[a-z_]+\(' "$source/api/include/ringcast/cpg.h" |
-      sed -E 's/^cs_error_t ?//; s/\($//'
+  { grep -ohE '^cs_error_t ?(cpg|quorum)_[a-z_]+\(' "$source/api/include/ringcast/cpg.h" \
+      "$source/api/include/ringcast/quorum.h" | sed -E 's/^cs_error_t ?//; s/\($//'
     echo cs_strerror; } | sort -u
 }
 
@@ -45,9 +45,10 @@ cover() {
       status=1
     fi
   done
-  have=$(for page in "$source"/man/man3/*.3; do basename "$page" .3; done | grep -v '^cpg_overview$')
+  have=$(for page in "$source"/man/man3/*.3; do basename "$page" .3; done |
+    grep -vE '^(cpg|quorum)_overview$')
   for name in $(comm -13 <(echo "$want") <(echo "$have" | sort)); do
-    echo "man/man3/$name.3 documents a function that cpg.h does not declare" >&2
+    echo "man/man3/$name.3 documents a function that cpg.h and quorum.h do not declare" >&2
     status=1
   done
   echo "$(echo "$want" | wc -l) functions, $(echo "$have" | wc -l) function pages"
@@ -69,7 +70,8 @@ install_and_read() {
   prefix=$(mktemp -d) # global: the EXIT trap runs after this function returned
   trap 'rm -rf "$prefix"' EXIT
   cmake --install "$build" --prefix "$prefix" >/dev/null
-  for name in cpg_zcb_alloc cpg_overview cs_strerror ringcast.conf ringcast-bench; do
+  for name in cpg_zcb_alloc cpg_overview quorum_overview quorum_getquorate cs_strerror \
+    ringcast.conf ringcast-bench; do
     # MANPATH alone: the system's corosync pages must not answer for ours.
     path=$(MANPATH="$prefix/share/man" man -w "$name")
     case $path in

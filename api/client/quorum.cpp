@@ -1,0 +1,106 @@
+// The quorum C API (ringcast/quorum.h, <corosync/quorum.h>): each call finds
+// its handle, checks the arguments C lets be wrong (NULL pointers, models,
+// dispatch flags) and asks the node's QuorumTracker. The answers are the
+// codes corosync's library gives for the same calls.
+#include "ringcast/quorum.h"
+
+#include <mutex>
+
+#include "client/node.hpp"
+#include "client/quorum_handle.hpp"
+
+using ringcast::client::Node;
+using ringcast::client::QuorumHandle;
+using ringcast::client::QuorumHandles;
+
+extern "C" {
+
+cs_error_t quorum_initialize(quorum_handle_t* handle, quorum_callbacks_t* callbacks,
+                             uint32_t* quorum_type) {
+  quorum_model_v0_data_t v0{};
+  v0.model = QUORUM_MODEL_V0;
+  if (callbacks != nullptr) v0.quorum_notify_fn = callbacks->quorum_notify_fn;
+  return quorum_model_initialize(handle, QUORUM_MODEL_V0,
+                                 reinterpret_cast<quorum_model_data_t*>(&v0), quorum_type, nullptr);
+}
+
+cs_error_t quorum_model_initialize(quorum_handle_t* handle, quorum_model_t model,
+                                   quorum_model_data_t* model_data, uint32_t* quorum_type,
+                                   void* context) {
+  if (model != QUORUM_MODEL_V0 && model != QUORUM_MODEL_V1) return CS_ERR_INVALID_PARAM;
+  if (handle == nullptr) return CS_ERR_INVALID_PARAM;
+  auto node = Node::current();
+  if (!node) return node.status().code();
+  auto [error, h] = QuorumHandle::open(*node, model, model_data);
+  if (error != CS_OK) return error;
+  h->context = context;
+  *handle = QuorumHandles::instance().add(std::move(h));
+  // Votes always decide (the `quorum` section's defaults when it is absent).
+  if (quorum_type != nullptr) *quorum_type = QUORUM_SET;
+  return CS_OK;
+}
+
+cs_error_t quorum_finalize(quorum_handle_t handle) {
+  auto h = QuorumHandles::instance().remove(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  h->close();
+  return CS_OK;
+}
+
+cs_error_t quorum_fd_get(quorum_handle_t handle, int* fd) {
+  auto h = QuorumHandles::instance().find(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  if (fd == nullptr) return CS_ERR_INVALID_PARAM;
+  *fd = h->fd();
+  return CS_OK;
+}
+
+cs_error_t quorum_dispatch(quorum_handle_t handle, cs_dispatch_flags_t dispatch_types) {
+  if (dispatch_types != CS_DISPATCH_ONE && dispatch_types != CS_DISPATCH_ALL &&
+      dispatch_types != CS_DISPATCH_BLOCKING && dispatch_types != CS_DISPATCH_ONE_NONBLOCKING)
+    return CS_ERR_INVALID_PARAM;
+  auto h = QuorumHandles::instance().find(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  return h->dispatch(dispatch_types);
+}
+
+cs_error_t quorum_getquorate(quorum_handle_t handle, int* quorate) {
+  auto h = QuorumHandles::instance().find(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  if (quorate == nullptr) return CS_ERR_INVALID_PARAM;
+  *quorate = h->quorate() ? 1 : 0;
+  return CS_OK;
+}
+
+cs_error_t quorum_trackstart(quorum_handle_t handle, unsigned int flags) {
+  auto h = QuorumHandles::instance().find(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  return h->track(flags);
+}
+
+// CS_OK also when the handle was not tracking, as corosync answers.
+cs_error_t quorum_trackstop(quorum_handle_t handle) {
+  auto h = QuorumHandles::instance().find(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  h->untrack();
+  return CS_OK;
+}
+
+cs_error_t quorum_context_set(quorum_handle_t handle, const void* context) {
+  auto h = QuorumHandles::instance().find(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  std::lock_guard lock(QuorumHandles::instance().context_mutex());
+  h->context = context;
+  return CS_OK;
+}
+
+cs_error_t quorum_context_get(quorum_handle_t handle, const void** context) {
+  auto h = QuorumHandles::instance().find(handle);
+  if (!h) return CS_ERR_BAD_HANDLE;
+  if (context == nullptr) return CS_ERR_INVALID_PARAM;
+  std::lock_guard lock(QuorumHandles::instance().context_mutex());
+  *context = h->context;
+  return CS_OK;
+}
+
+}  // extern "C"
