@@ -110,12 +110,14 @@ RecordFault ReceiveLog::check_batch(const RecordHeader& last, std::uint64_t offs
   return RecordFault::none;
 }
 
-RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset) noexcept {
+RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset,
+                                        std::optional<fabric::NodeId> from) noexcept {
   RecordHeader last;
   RecordFault fault = RecordFault::truncated;
   if (offset < limits_.log_bytes && limits_.log_bytes - offset >= kRecordHeaderBytes) {
     fault = decode_record_header(memory_.subspan(offset, kRecordHeaderBytes), limits_, &last);
   }
+  if (fault == RecordFault::none && from && last.sender != *from) fault = RecordFault::wrong_link;
   if (fault == RecordFault::none) fault = check_batch(last, offset);
   if (fault != RecordFault::none) {
     drop(fault);

@@ -58,7 +58,10 @@ class ReceiveLog {
   // A peer's batch landed; the imm named its last record's offset. Validates
   // that header (and that the batch is new and within the window) before
   // marking the batch's seqs landed. Returns the fault when it dropped it.
-  RecordFault on_batch_landed(std::uint64_t last_record_offset) noexcept;
+  // from: the peer whose link the imm came on; the header must name it as
+  // its sender (a member writes its own batches to every other member).
+  RecordFault on_batch_landed(std::uint64_t last_record_offset,
+                              std::optional<fabric::NodeId> from = std::nullopt) noexcept;
 
   // The token holder writes its own records into its own log (header then
   // payload), then marks the batch landed.
