@@ -41,8 +41,9 @@ void warn_once_without_key() {
   static std::once_flag once;
   std::call_once(once, [] {
     log_line(LogLevel::warning,
-             "no cluster key: links are not authenticated, any process that reaches a "
-             "member's port can join (set auth.key_file in the cluster file)");
+             "allow_unauthenticated: no cluster key, links are not authenticated: any "
+             "process that reaches a member's port can join the ring and read and send its "
+             "messages (set auth.key_file in the cluster file)");
   });
 }
 
