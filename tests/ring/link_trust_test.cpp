@@ -209,6 +209,30 @@ TEST(LinkTrust, ABatchWhoseHeaderNamesAnotherSenderIsRefused) {
   EXPECT_TRUE(drain(ring[0]->state).empty());
 }
 
+// Every record of a batch came on the link of its last one: a record before
+// it that names another sender (its header re-sealed) is not delivered as
+// that sender's.
+TEST(LinkTrust, ARecordInsideABatchNamingAnotherSenderIsNotDelivered) {
+  auto ring = make_ring(small_config(), 3);
+  ring[0]->state.tick(0);
+  carry(ring, 0);
+  ASSERT_TRUE(ring[1]->state.submit(message("first")).ok());
+  ASSERT_TRUE(ring[1]->state.submit(message("second")).ok());
+  ring[1]->state.tick(1);
+  carry(ring, 1);
+  ASSERT_EQ(ring[0]->state.log().received_up_to(), 2u);
+  // Member 1's first record, at position 0 in member 0's log, now says node 12.
+  RecordHeader h;
+  auto bytes = ring[0]->log.bytes().first<kRecordHeaderBytes>();
+  ASSERT_EQ(decode_record_header(bytes, RecordLimits{{1, 1}, 64 * 64, 1024}, &h),
+            RecordFault::none);
+  ASSERT_EQ(h.sender, kFirstNode + 1);
+  h.sender = kFirstNode + 2;
+  encode_record_header(h, bytes);
+  EXPECT_TRUE(drain(ring[0]->state).empty());
+  EXPECT_EQ(ring[0]->state.log().counters().last_fault, RecordFault::wrong_link);
+}
+
 TEST(LinkTrust, AWakeNamingAnotherMemberIsRefused) {
   auto ring = make_ring(small_config(), 3);
   fabric::Completion c;

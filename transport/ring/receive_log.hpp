@@ -48,6 +48,9 @@ struct ReceiveCounters {
 
 class ReceiveLog {
  public:
+  // A record whose sender is not known when it lands (recovered ones).
+  static constexpr fabric::NodeId kAnySender = 0;
+
   // memory: the registered log, exactly limits.log_bytes long. A ring formed
   // by membership continues the global positions of the rings before it:
   // its seq 1 starts at base_position, and this member still holds (delivered,
@@ -66,7 +69,9 @@ class ReceiveLog {
   // The token holder writes its own records into its own log (header then
   // payload), then marks the batch landed.
   void place_own(const RecordHeader& header, std::span<const std::byte> payload) noexcept;
-  void mark_landed(std::uint64_t first_seq, std::uint64_t last_seq) noexcept;
+  // from: the node the records came from (kAnySender: not known).
+  void mark_landed(std::uint64_t first_seq, std::uint64_t last_seq,
+                   fabric::NodeId from = kAnySender) noexcept;
 
   // The next record in seq order, if it has landed, every lower seq has, and
   // (for SAFE) seq <= safe_up_to. A SAFE record waiting blocks those after it.
@@ -122,6 +127,11 @@ class ReceiveLog {
   // the commit, twice on the way to a configuration change. Untouched, a
   // page is faulted in when the first seq on it is delivered.
   std::unique_ptr<std::uint64_t[]> end_position_;
+  // Per landed seq % capacity_: the node whose link it came on (every record
+  // of a batch comes with its last one), or kAnySender for records recovered
+  // from another member; a delivered header must name it. Written when the
+  // seq lands, read only for landed seqs, so left uninitialized as above.
+  std::unique_ptr<fabric::NodeId[]> landed_from_;
   std::uint64_t base_position_ = 0;
   std::uint64_t received_up_to_ = 0;
   std::uint64_t delivered_seq_ = 0;

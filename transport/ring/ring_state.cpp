@@ -423,7 +423,7 @@ void RingState::place_batch(std::uint32_t allowed, Batch* batch) {
   }
   if (batch->records > 0) {
     RC_ASSERT(token_.highest_seq - first_seq + 1 == batch->records);  // seqs without gaps
-    log_.mark_landed(first_seq, token_.highest_seq);
+    log_.mark_landed(first_seq, token_.highest_seq, membership_.me());
   }
   counters_.records_sent += batch->records;
 }
