@@ -152,6 +152,8 @@ struct Counters {
   std::uint64_t bytes_copied_on_send = 0;         // cpg_mcast_joined copies; zero-copy adds 0
   std::uint64_t messages_dropped_not_member = 0;  // data from a sender not in its group
   std::uint64_t zero_copy_sends = 0;
+  std::uint64_t writes_wrong_link = 0;          // refused for the link they came on
+  std::uint64_t link_replacements_refused = 0;  // new links refused in place of a live one
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
