@@ -38,6 +38,7 @@
 #include "bench_member.hpp"
 #include "bench_report.hpp"
 #include "config/cluster_config.hpp"
+#include "fabric/auth/auth_key.hpp"
 #include "fabric/verbs/endpoint.hpp"
 #include "matrix.hpp"
 #include "member_process.hpp"
@@ -503,6 +504,16 @@ int run_config_member(const Cli& c) {
   if (c.gid_index < 0 && (me.gid_index || cfg.rdma.gid_index))
     plan.node.gid_index = me.gid_index ? *me.gid_index : *cfg.rdma.gid_index;
   plan.node.me = c.node;
+  // The file's cluster key authenticates this member's links (a member with
+  // another key is refused by the others, and this one fails with the reason).
+  if (!cfg.auth.key.empty()) {
+    auto key = ringcast::fabric::auth::AuthKey::derive(cfg.auth.key.secret_bytes());
+    if (!key.ok()) {
+      std::fprintf(stderr, "ringcast-bench: %s\n", key.error().message().c_str());
+      return 1;
+    }
+    plan.node.key = std::move(*key);
+  }
   plan.my_messages = share(plan, my_index);
   rb::MemberHooks hooks;
   // No parent to say "exit": stay in the ring a little, for the slower members.

@@ -18,12 +18,14 @@ using C = ringcast_counters;
 // The layout is part of the ABI: fields only ever appended, no padding.
 static_assert(offsetof(C, ring_representative) == 4 && offsetof(C, ring_seq) == 8);
 static_assert(offsetof(C, members) == 16 && offsetof(C, tokens_received) == 24);
-static_assert(offsetof(C, zero_copy_sends) == 80 && offsetof(C, large_messages_sent) == 88);
-static_assert(offsetof(C, bytes_copied_on_assembly) == 120 && sizeof(C) == 128);
+static_assert(offsetof(C, zero_copy_sends) == 80 && offsetof(C, writes_wrong_link) == 88);
+static_assert(offsetof(C, link_replacements_refused) == 96 &&
+              offsetof(C, large_messages_sent) == 104);
+static_assert(offsetof(C, bytes_copied_on_assembly) == 136 && sizeof(C) == 144);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 18> kFieldEnds = {
+constexpr std::array<std::size_t, 20> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -36,6 +38,8 @@ constexpr std::array<std::size_t, 18> kFieldEnds = {
     offsetof(C, bytes_copied_on_send),
     offsetof(C, messages_dropped_not_member),
     offsetof(C, zero_copy_sends),
+    offsetof(C, writes_wrong_link),
+    offsetof(C, link_replacements_refused),
     offsetof(C, large_messages_sent),
     offsetof(C, large_messages_delivered),
     offsetof(C, large_messages_abandoned),
@@ -66,6 +70,8 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.bytes_copied_on_send = in.bytes_copied_on_send;
   out.messages_dropped_not_member = in.messages_dropped_not_member;
   out.zero_copy_sends = in.zero_copy_sends;
+  out.writes_wrong_link = in.writes_wrong_link;
+  out.link_replacements_refused = in.link_replacements_refused;
   out.large_messages_sent = in.large_messages_sent;
   out.large_messages_delivered = in.large_messages_delivered;
   out.large_messages_abandoned = in.large_messages_abandoned;

@@ -33,7 +33,11 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
   node->set_max_fragmented_bytes(local->config.totem.max_fragmented_message_bytes);
   // Logs why it failed.
   auto transport = runtime::open_transport(*local, node->round_callback());
-  if (!transport.ok()) return cpg::Status(CS_ERR_LIBRARY, transport.error().message());
+  if (!transport.ok()) {
+    const cs_error_t code =
+        runtime::is_wrong_cluster_key(transport.error()) ? CS_ERR_SECURITY : CS_ERR_LIBRARY;
+    return cpg::Status(code, transport.error().message());
+  }
   // The first handles wait up to the startup window more for the merge
   // into a running ring and its sync (node_startup.cpp).
   node->attach(std::move(*transport),

@@ -99,10 +99,14 @@ struct Rdma {
 std::uint64_t default_zero_copy_max_bytes();
 
 struct Auth {
-  ClusterKey key;        // empty: no authentication
+  ClusterKey key;        // empty: no authentication (only with allow_unauthenticated)
   std::string key_file;  // as resolved against the config file's directory
   std::uint32_t key_file_line = 0;
   std::uint32_t key_line = 0;  // of an inline key (load() checks its file's owner and mode)
+  // auth { allow_unauthenticated: yes }: the file opts out of the key that
+  // load() otherwise requires.
+  bool allow_unauthenticated = false;
+  std::uint32_t allow_unauthenticated_line = 0;
 };
 
 // How the quorum API counts votes (the `quorum` section), with the meanings
@@ -130,7 +134,9 @@ struct ClusterConfig {
 Parsed<ClusterConfig> parse(std::string_view text, std::string_view file_name);
 
 // Reads and parses the file at path (at most kMaxFileBytes), then reads
-// auth.key_file if one is named (owner-only permissions required).
+// auth.key_file if one is named (owner-only permissions required). A file
+// without a cluster key is refused unless it says
+// auth { allow_unauthenticated: yes } (parse() alone does not require one).
 Parsed<ClusterConfig> load(const std::string& path);
 
 // $RINGCAST_CONFIG when set and not empty, else kDefaultPath.

@@ -48,7 +48,7 @@ constexpr std::array<std::string_view, 6> kNodeKeys = {"nodeid", "address",   "p
                                                        "device", "gid_index", "quorum_votes"};
 constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
                                                        "zero_copy_max_bytes"};
-constexpr std::array<std::string_view, 2> kAuthKeys = {"key", "key_file"};
+constexpr std::array<std::string_view, 3> kAuthKeys = {"key", "key_file", "allow_unauthenticated"};
 
 constexpr NumberRange kNodeIdRange = {1, 0xffff'ffff, false};
 constexpr NumberRange kPortRange = {1, 65'535, false};
@@ -207,17 +207,43 @@ std::string resolve_path(std::string_view path, std::string_view config_file) {
   return std::string(config_file.substr(0, slash + 1)) + std::string(path);
 }
 
+Problem read_allow_unauthenticated(const Entry& entry, Auth& auth, std::string_view file) {
+  if (entry.value != "yes" && entry.value != "no") {
+    return error_at(file, entry.line, entry.value_column,
+                    "allow_unauthenticated: 'yes' or 'no', not '" + std::string(entry.value) + "'");
+  }
+  auth.allow_unauthenticated = entry.value == "yes";
+  auth.allow_unauthenticated_line = entry.line;
+  return std::nullopt;
+}
+
+// The cluster key (key or key_file), or allow_unauthenticated: yes to run
+// without one; never both.
 Problem read_auth(const Block& block, Auth& auth, std::string_view file) {
   if (Problem p = check_keys(block, kAuthKeys, file)) return p;
-  if (block.entries.size() == 2) {
-    const Entry& second = block.entries[1];
-    return error_at(file, second.line, second.key_column,
-                    "give the cluster key either as key or as key_file, not both");
+  const Entry* key_entry = nullptr;
+  for (const Entry& e : block.entries) {
+    if (e.key == "allow_unauthenticated") {
+      if (Problem p = read_allow_unauthenticated(e, auth, file)) return p;
+      continue;
+    }
+    if (key_entry != nullptr) {
+      return error_at(file, e.line, e.key_column,
+                      "give the cluster key either as key or as key_file, not both");
+    }
+    key_entry = &e;
   }
-  if (block.entries.empty()) {
-    return error_at(file, block.line, block.column, "section 'auth' has neither key nor key_file");
+  if (key_entry == nullptr) {
+    if (auth.allow_unauthenticated) return std::nullopt;
+    return error_at(file, block.line, block.column,
+                    "section 'auth' has neither key nor key_file (allow_unauthenticated: yes "
+                    "runs without a key)");
   }
-  const Entry& entry = block.entries.front();
+  if (auth.allow_unauthenticated) {
+    return error_at(file, key_entry->line, key_entry->key_column,
+                    "a cluster key and allow_unauthenticated: yes: remove one");
+  }
+  const Entry& entry = *key_entry;
   if (entry.key == "key_file") {
     if (entry.value.empty()) {
       return error_at(file, entry.line, entry.value_column, "key_file: empty path");

@@ -110,6 +110,18 @@ Problem read_key_file(Auth& auth, const std::string& config_path) {
   return std::nullopt;
 }
 
+// Without the key anyone who reaches a member's port could join, so running
+// without one must be asked for in the file itself.
+Problem require_key(const Auth& auth, const std::string& config_path) {
+  if (!auth.key.empty() || !auth.key_file.empty() || auth.allow_unauthenticated) {
+    return std::nullopt;
+  }
+  return failed(Blame{config_path, 0, ""},
+                "no cluster key: add auth { key_file: <path> } (a file of 32 random bytes, "
+                "mode 0600), or run unauthenticated on purpose with "
+                "auth { allow_unauthenticated: yes }");
+}
+
 }  // namespace
 
 const ClusterNode* ClusterConfig::node(std::uint32_t nodeid) const {
@@ -135,6 +147,7 @@ Parsed<ClusterConfig> load(const std::string& path) {
   Parsed<ClusterConfig> config = parse(*text, path);
   if (!config) return config;
   if (Problem p = check_inline_key(config->auth, path, info)) return *std::move(p);
+  if (Problem p = require_key(config->auth, path)) return *std::move(p);
   if (config->auth.key_file.empty()) return config;
   if (Problem p = read_key_file(config->auth, path)) return *std::move(p);
   return config;

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "fabric/auth/handshake.hpp"
+#include "runtime/open_transport.hpp"
 
 namespace ringcast::runtime {
 namespace {
@@ -41,6 +43,26 @@ LinkKeeper::~LinkKeeper() {
 void LinkKeeper::note(const fabric::ConnectInfo& peer, std::size_t index) {
   std::lock_guard lock(seen_mutex_);
   incarnations_[index] = peer.incarnation;
+  linked_ever_ = true;
+}
+
+void LinkKeeper::note_failure(const Error& e) {
+  if (e.code != Errc::refused) return;
+  const std::string text = e.message();
+  if (!fabric::auth::is_key_mismatch(text)) return;
+  std::lock_guard lock(seen_mutex_);
+  ++key_refusals_;
+  last_key_refusal_ = text;
+}
+
+std::optional<Error> LinkKeeper::wrong_key() const {
+  std::lock_guard lock(seen_mutex_);
+  if (linked_ever_ || key_refusals_ == 0) return std::nullopt;
+  return make_error(Errc::refused, std::string(kWrongClusterKeyCall),
+                    "no member accepted this node's cluster key (" + std::to_string(key_refusals_) +
+                        " set-ups refused, no link): check auth.key_file against the other "
+                        "nodes'; last: " +
+                        last_key_refusal_);
 }
 
 std::uint32_t LinkKeeper::incarnation_of(std::size_t index) const {
@@ -65,6 +87,7 @@ Result<std::unique_ptr<LinkKeeper>> LinkKeeper::listen(fabric::verbs::VerbsEndpo
 std::unique_ptr<fabric::Link> LinkKeeper::dial(std::size_t index, std::uint64_t timeout_ns) {
   auto link = dial_member(ep_, plan_, index, std::max<std::uint64_t>(timeout_ns, 1'000'000));
   if (link.ok()) return std::move(*link);
+  note_failure(link.error());
   const Errc code = link.error().code;
   if (code != Errc::unreachable && code != Errc::timeout) {
     const std::string member = describe(plan_.members[index]);
@@ -85,6 +108,7 @@ LinkKeeper::Arrival LinkKeeper::accept_one(std::uint64_t wait_ns) {
   }
   auto link = listener_->accept(times_.dial_timeout_ns);
   // timeout: nobody came; refused: the listener logged why.
+  if (!link.ok()) note_failure(link.error());
   if (!link.ok() || !*link) return {};
   const std::size_t i = index_of(plan_.members, (*link)->peer());
   if (i >= plan_.members.size() || i <= plan_.my_index) {  // the check admits none such

@@ -21,6 +21,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -60,6 +62,12 @@ class LinkKeeper {
   // me (0: none seen).
   std::uint32_t incarnation_of(std::size_t index) const;
 
+  // Set when no link was ever set up here and at least one member refused
+  // this node's cluster key (or offered a proof this node refused): the keys
+  // differ. Read after gather(), to stop a node with the wrong key at
+  // start-up instead of running it alone (MembershipNode::begin).
+  std::optional<Error> wrong_key() const;
+
   void start(HandOver hand_over, Missing missing);
   // Ends both threads (within one accept wait or one dial). Idempotent.
   void stop();
@@ -71,6 +79,7 @@ class LinkKeeper {
   };
   LinkKeeper(fabric::verbs::VerbsEndpoint& ep, LinkPlan plan, KeeperTimes times);
   void note(const fabric::ConnectInfo& peer, std::size_t index);
+  void note_failure(const Error& e);
   std::unique_ptr<fabric::Link> dial(std::size_t index, std::uint64_t timeout_ns);
   Arrival accept_one(std::uint64_t timeout_ns);
   void destroy(std::unique_ptr<fabric::Link> link);
@@ -83,6 +92,9 @@ class LinkKeeper {
   std::unique_ptr<fabric::verbs::Listener> listener_;
   mutable std::mutex seen_mutex_;
   std::vector<std::uint32_t> incarnations_;  // by member index, guarded by seen_mutex_
+  bool linked_ever_ = false;                 // a link passed set-up; seen_mutex_
+  std::uint64_t key_refusals_ = 0;           // set-ups that failed on the key; seen_mutex_
+  std::string last_key_refusal_;             // seen_mutex_
   // Arrivals before start() wait here for gather() (at most one per member:
   // a newer one replaces the older); after it they go to hand_over_.
   std::mutex inbox_mutex_;

@@ -1,5 +1,9 @@
 #include "runtime/link_setup.hpp"
 
+#include <arpa/inet.h>
+
+#include <array>
+#include <optional>
 #include <string>
 
 #include "base/log.hpp"
@@ -41,8 +45,9 @@ void warn_once_without_key() {
   static std::once_flag once;
   std::call_once(once, [] {
     log_line(LogLevel::warning,
-             "no cluster key: links are not authenticated, any process that reaches a "
-             "member's port can join (set auth.key_file in the cluster file)");
+             "allow_unauthenticated: no cluster key, links are not authenticated: any "
+             "process that reaches a member's port can join the ring and read and send its "
+             "messages (set auth.key_file in the cluster file)");
   });
 }
 
@@ -79,13 +84,40 @@ Result<std::unique_ptr<fabric::verbs::Listener>> listen_for_links(fabric::verbs:
     return accept_peer(plan, peer, i);
   };
   const MemberAddress& mine = plan.members[plan.my_index];
-  auto listener = ep.listen(mine.ip, mine.port, link_options(plan, check));
+  auto options = link_options(plan, check);
+  options.address_check = [plan](const fabric::ConnectInfo& peer, std::string_view from) -> Status {
+    const std::size_t i = index_of(plan.members, peer.node);
+    if (i >= plan.members.size()) return {};  // `check` refuses it
+    return check_peer_address(plan.members[i], from);
+  };
+  auto listener = ep.listen(mine.ip, mine.port, options);
   if (!listener.ok()) {
     Error e = listener.error();
     e.detail = "listening as " + describe(mine) + ": " + e.detail;
     return e;
   }
   return listener;
+}
+
+// Both as binary addresses: "::ffff:10.0.0.2" is 10.0.0.2, and two
+// spellings of one IPv6 address are one.
+Status check_peer_address(const MemberAddress& member, std::string_view from) {
+  const auto binary = [](std::string_view text) {
+    std::string t(text);
+    if (t.rfind("::ffff:", 0) == 0 && t.find('.') != std::string::npos) t = t.substr(7);
+    std::array<unsigned char, 17> out{};  // the family, then the address
+    out[0] = 4;
+    if (::inet_pton(AF_INET, t.c_str(), out.data() + 1) == 1) return std::optional(out);
+    out[0] = 6;
+    if (::inet_pton(AF_INET6, t.c_str(), out.data() + 1) == 1) return std::optional(out);
+    return std::optional<std::array<unsigned char, 17>>();
+  };
+  const auto expected = binary(member.ip);
+  const auto got = binary(from);
+  if (expected && got && *expected == *got) return {};
+  return make_error(
+      Errc::refused, "member accept",
+      "claims to be " + describe(member) + " but connects from " + peer_text(from, 64));
 }
 
 Result<std::unique_ptr<fabric::Link>> dial_member(fabric::verbs::VerbsEndpoint& ep,

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -55,6 +56,11 @@ Result<std::unique_ptr<fabric::Link>> dial_member(fabric::verbs::VerbsEndpoint& 
 
 // Says once per process (log) that links are not authenticated.
 void warn_once_without_key();
+
+// Refuses a peer that connects from another address than its member's
+// configured one (a listener's check: anyone who reaches the port can claim
+// any node id).
+Status check_peer_address(const MemberAddress& member, std::string_view from);
 
 // Refuses a peer whose regions do not fit `ring`.
 Status check_peer_regions(const fabric::ConnectInfo& peer, const ring::RingConfig& ring);

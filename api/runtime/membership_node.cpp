@@ -58,6 +58,7 @@ MembershipNode::MembershipNode(Passkey, const MemberNodeOptions& o)
     if (o.members[i].node == o.me) my_index_ = i;
   }
   peers_.resize(o.members.size());
+  replacement_ = LinkReplacement(o.members.size());
 }
 
 Result<std::unique_ptr<MembershipNode>> MembershipNode::start(const MemberNodeOptions& options) {
@@ -144,10 +145,17 @@ Status MembershipNode::begin(const MemberNodeOptions& o) {
     every_link = every_link && links[i] != nullptr;
     if (links[i]) reached += " " + std::to_string(o.members[i].node);
   }
+  // Every member it reached refused its key and none took it: a node with
+  // the wrong key stops here, with the reason, instead of running alone.
+  // Only at start-up: later, a node that runs a ring keeps it whatever a
+  // newcomer's key (the keeper logs those refusals, rate-limited).
+  if (auto wrong = keeper_->wrong_key()) return *wrong;
   fresh_ = fresh_cluster(*keeper_, every_link);
   Status started = progress_->with_driver_quietly([&](membership::MembershipDriver& d) {
-    for (std::size_t i = 0; i < links.size(); ++i)
+    for (std::size_t i = 0; i < links.size(); ++i) {
       peers_[i].given = std::move(links[i]);
+      peers_[i].given_incarnation = keeper_->incarnation_of(i);
+    }
     if (fresh_) return d.start(raw);
     return d.start_joining(raw, std::uint64_t{incarnation_} << 32);
   });
@@ -159,8 +167,11 @@ Status MembershipNode::begin(const MemberNodeOptions& o) {
   RC_TRY(progress_->start());
   keeper_->start(
       [this](std::size_t i, std::unique_ptr<fabric::Link> link) {
+        // On the thread that set the link up, right after: the keeper noted
+        // this link's incarnation last (one thread sets up each member's).
+        const std::uint32_t incarnation = keeper_->incarnation_of(i);
         progress_->with_driver(
-            [&](membership::MembershipDriver& d) { adopt(d, i, std::move(link)); });
+            [&](membership::MembershipDriver& d) { adopt(d, i, std::move(link), incarnation); });
       },
       [this](std::size_t i) { return missing(i); });
   return {};
@@ -180,7 +191,7 @@ void MembershipNode::stop() {
 // failed here: the old link is cut, and the new one waits for the driver to
 // see it down (adopt_waiting, after each round).
 void MembershipNode::adopt(membership::MembershipDriver& d, std::size_t index,
-                           std::unique_ptr<fabric::Link> link) {
+                           std::unique_ptr<fabric::Link> link, std::uint32_t incarnation) {
   PeerLinks& p = peers_[index];
   if (!membership::has(d.live_links(), index)) {
     if (Status s = d.add_link(index, link.get()); !s.ok()) {
@@ -189,12 +200,31 @@ void MembershipNode::adopt(membership::MembershipDriver& d, std::size_t index,
       return;  // `link` goes (the lock is held)
     }
     p.given = std::move(link);  // the old one goes: the driver no longer points at it
+    p.given_incarnation = incarnation;
     p.waiting.reset();
     return;
   }
+  if (!may_replace(index, incarnation)) return;  // `link` goes (the lock is held)
   if (p.given) endpoint_->disconnect(*p.given);
   p.waiting = std::move(link);
+  p.waiting_incarnation = incarnation;
   any_waiting_ = true;
+}
+
+// A live link is cut for a new one only within LinkReplacement's bounds.
+bool MembershipNode::may_replace(std::size_t index, std::uint32_t incarnation) {
+  const std::uint64_t now_ns = endpoint_->now_ns();
+  const Replacement r =
+      replacement_.decide(index, peers_[index].given_incarnation, incarnation, now_ns);
+  if (r == Replacement::allowed) return true;
+  ++replacements_refused_;
+  const std::string peer = node_text(nodes_[index]);
+  replacement_log_.log(LogLevel::warning, peer,
+                       node_text(me_) + ": kept the live link to " + peer +
+                           ", refused a new one (incarnation " + std::to_string(incarnation) +
+                           "): " + replacement_text(r),
+                       now_ns);
+  return false;
 }
 
 void MembershipNode::adopt_waiting(membership::MembershipDriver& d) {
@@ -205,7 +235,7 @@ void MembershipNode::adopt_waiting(membership::MembershipDriver& d) {
       any_waiting_ = true;
       continue;
     }
-    adopt(d, i, std::move(peers_[i].waiting));
+    adopt(d, i, std::move(peers_[i].waiting), peers_[i].waiting_incarnation);
   }
 }
 
@@ -253,7 +283,11 @@ Result<std::unique_ptr<fabric::MemoryRegion>> MembershipNode::allocate(std::size
 }
 
 StatusSnapshot MembershipNode::status() {
-  return progress_->with_driver_quietly([](membership::MembershipDriver& d) { return d.status(); });
+  return progress_->with_driver_quietly([this](membership::MembershipDriver& d) {
+    StatusSnapshot s = d.status();
+    s.link_replacements_refused = replacements_refused_;
+    return s;
+  });
 }
 
 SendPathSnapshot MembershipNode::send_path() {

@@ -36,11 +36,13 @@
 #include <memory>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "fabric/auth/auth_key.hpp"
 #include "membership/membership_config.hpp"
 #include "membership/membership_driver.hpp"
 #include "ring/ring_config.hpp"
+#include "runtime/link_replacement.hpp"
 #include "runtime/progress_thread.hpp"
 #include "runtime/ring_node.hpp"
 #include "runtime/ring_transport.hpp"
@@ -127,13 +129,16 @@ class MembershipNode final : public RingTransport {
   struct PeerLinks {
     std::unique_ptr<fabric::Link> given;    // the driver's (or was)
     std::unique_ptr<fabric::Link> waiting;  // new, until the driver sees `given` down
+    std::uint32_t given_incarnation = 0;    // the peer's, as it advertised on each link
+    std::uint32_t waiting_incarnation = 0;
   };
   Status open(const MemberNodeOptions& options);
   Status begin(const MemberNodeOptions& options);
   bool fresh_cluster(const LinkKeeper& keeper, bool every_link) const;
   // Under the driver lock.
-  void adopt(membership::MembershipDriver& d, std::size_t index,
-             std::unique_ptr<fabric::Link> link);
+  void adopt(membership::MembershipDriver& d, std::size_t index, std::unique_ptr<fabric::Link> link,
+             std::uint32_t incarnation);
+  bool may_replace(std::size_t index, std::uint32_t incarnation);
   void adopt_waiting(membership::MembershipDriver& d);
   bool missing(std::size_t index);
   void log_link_changes(membership::NodeMask now);
@@ -150,8 +155,13 @@ class MembershipNode final : public RingTransport {
   std::unique_ptr<fabric::verbs::VerbsEndpoint> endpoint_;
   std::unique_ptr<membership::MembershipDriver> driver_;
   std::unique_ptr<MemberProgressThread> progress_;
-  std::vector<PeerLinks> peers_;           // by member index; guarded by the driver lock
-  bool any_waiting_ = false;               // guarded by the driver lock
+  std::vector<PeerLinks> peers_;  // by member index; guarded by the driver lock
+  bool any_waiting_ = false;      // guarded by the driver lock
+  // Replacing a live link (guarded by the driver lock): bounded, see
+  // link_replacement.hpp; refusals counted and logged rate-limited.
+  LinkReplacement replacement_{0};
+  std::uint64_t replacements_refused_ = 0;
+  LogLimiter replacement_log_;
   membership::NodeMask logged_links_ = 0;  // live links last logged; the driver lock
   std::unique_ptr<LinkKeeper> keeper_;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "base/result.hpp"
 #include "config/cluster_config.hpp"
@@ -18,5 +19,13 @@ namespace ringcast::runtime {
 // Blocks until the member runs; a failure is logged and returned.
 Result<std::unique_ptr<RingTransport>> open_transport(const config::LocalConfig& local,
                                                       RoundCallback on_events);
+
+// The `call` of the error a node stops with at start-up when no member
+// accepted its cluster key and it never had an authenticated peer
+// (Errc::refused): its key is not the cluster's.
+inline constexpr std::string_view kWrongClusterKeyCall = "cluster key";
+inline bool is_wrong_cluster_key(const Error& e) noexcept {
+  return e.code == Errc::refused && e.call == kWrongClusterKeyCall;
+}
 
 }  // namespace ringcast::runtime

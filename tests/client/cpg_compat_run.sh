@@ -39,7 +39,12 @@ fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/cpg-compat.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
+# A cluster key (load() refuses a file without one): 32 random bytes, 0600.
+(umask 077 && head -c 32 /dev/urandom >"$dir/authkey")
 {
+  echo "auth {"
+  echo "    key_file: authkey"
+  echo "}"
   echo "rdma {"
   echo "    device: $device"
   if [ -n "${RINGCAST_GID_INDEX:-}" ] && [ "$RINGCAST_GID_INDEX" -ge 0 ]; then

@@ -74,6 +74,8 @@ TEST(CpgCounters, MatchTheNodeAndCountCopiesOfCopyingSendsOnly) {
   const cpg::Counters direct = nodes.node(0).counters();
   EXPECT_EQ(after.bytes_copied_on_send, direct.bytes_copied_on_send);
   EXPECT_EQ(after.zero_copy_sends, direct.zero_copy_sends);
+  EXPECT_EQ(after.writes_wrong_link, 0u) << "nobody wrote on the wrong link";
+  EXPECT_EQ(after.link_replacements_refused, 0u);
   EXPECT_EQ(after.ring_seq, direct.ring_seq);
   // Another node's handle reads that node, which sent nothing meanwhile.
   const ringcast_counters other_after = read_counters(h[1]);

@@ -169,12 +169,17 @@ std::string cluster_file(const RdmaEnv& env, const std::filesystem::path& dir) {
   f << "rdma {\n";
   if (!env.device.empty()) f << "    device: " << env.device << "\n";
   if (env.gid_index >= 0) f << "    gid_index: " << env.gid_index << "\n";
-  f << "}\nnodelist {\n";
+  f << "}\nauth {\n    key: 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n}\n";
+  f << "nodelist {\n";
   for (int i = 0; i < 3; ++i) {
     f << "    node {\n        nodeid: " << i + 1 << "\n        address: " << env.addrs[i]
       << "\n        port: " << kBasePort + i << "\n    }\n";
   }
   f << "}\n";
+  f.close();
+  // It holds the key: only its owner may read it (config::load refuses it otherwise).
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   return path.string();
 }
 

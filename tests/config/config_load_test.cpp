@@ -49,11 +49,35 @@ class ConfigFiles : public ::testing::Test {
 };
 
 TEST_F(ConfigFiles, LoadsAFile) {
-  const std::string path = write("ringcast.conf", kThreeNodes);
+  const std::string path = write(
+      "ringcast.conf", "auth {\n  allow_unauthenticated: yes\n}\n" + std::string(kThreeNodes));
   Parsed<ClusterConfig> c = load(path);
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->file, path);
   EXPECT_EQ(c->nodes.size(), 3u);
+  EXPECT_TRUE(c->auth.allow_unauthenticated);
+}
+
+// Without a key anyone who reaches a member's port could join: a file must
+// name one, or opt out in so many words.
+TEST_F(ConfigFiles, AFileWithoutAKeyIsRefusedUnlessItOptsOut) {
+  const std::string path = write("ringcast.conf", kThreeNodes);
+  Parsed<ClusterConfig> c = load(path);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("no cluster key"), std::string::npos) << c.error().message();
+  EXPECT_NE(c.error().message().find("allow_unauthenticated: yes"), std::string::npos);
+  write("no.conf", "auth {\n  allow_unauthenticated: no\n}\n" + std::string(kThreeNodes));
+  EXPECT_FALSE(load(dir_ + "/no.conf").ok());
+  write("maybe.conf", "auth {\n  allow_unauthenticated: maybe\n}\n" + std::string(kThreeNodes));
+  c = load(dir_ + "/maybe.conf");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().line, 2u);
+  write("authkey", std::string(32, 'k'));
+  write("both.conf", "auth {\n  key_file: authkey\n  allow_unauthenticated: yes\n}\n" +
+                         std::string(kThreeNodes));
+  c = load(dir_ + "/both.conf");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message().find("remove one"), std::string::npos) << c.error().message();
 }
 
 TEST_F(ConfigFiles, MissingFileNamesPathAndErrno) {
@@ -143,7 +167,8 @@ TEST_F(ConfigFiles, AnInlineKeyInAFileOthersMayAccessIsRefused) {
   ASSERT_TRUE(c.ok()) << c.error().message();
   EXPECT_EQ(c->auth.key.size_bytes(), 32u);
   // Without a key the cluster file may be readable by all.
-  const std::string open = write("open.conf", std::string(kThreeNodes), 0644);
+  const std::string open = write(
+      "open.conf", "auth {\n  allow_unauthenticated: yes\n}\n" + std::string(kThreeNodes), 0644);
   EXPECT_TRUE(load(open).ok());
 }
 
@@ -269,7 +294,8 @@ class ScopedEnv {
 };
 
 TEST_F(ConfigFiles, LoadFromEnvironment) {
-  const std::string path = write("ringcast.conf", kThreeNodes);
+  const std::string path = write(
+      "ringcast.conf", "auth {\n  allow_unauthenticated: yes\n}\n" + std::string(kThreeNodes));
   {
     ScopedEnv config("RINGCAST_CONFIG", path.c_str());
     ScopedEnv node("RINGCAST_NODE_ID", "3");

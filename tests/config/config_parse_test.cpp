@@ -308,7 +308,7 @@ TEST(ConfigStructureErrors, UnknownKeyWithSuggestions) {
             "'address'?)");
   EXPECT_EQ(error_of("auth {\n  secret: 1\n}\n"),
             "ringcast.conf:2:3: unknown key 'secret' in section 'auth' (expected one of: key "
-            "key_file)");
+            "key_file allow_unauthenticated)");
 }
 
 TEST(ConfigStructureErrors, KeyTwice) {
@@ -444,7 +444,8 @@ TEST(ConfigAuthErrors, KeyOrKeyFileButNotBoth) {
       error_of("auth {\n  key_file: /k\n  key: 00112233445566778899aabbccddeeff\n}\n" + nodes),
       "ringcast.conf:3:3: give the cluster key either as key or as key_file, not both");
   EXPECT_EQ(error_of("auth {\n}\n" + nodes),
-            "ringcast.conf:1:1: section 'auth' has neither key nor key_file");
+            "ringcast.conf:1:1: section 'auth' has neither key nor key_file "
+            "(allow_unauthenticated: yes runs without a key)");
   EXPECT_EQ(error_of("auth {\n  key_file: \"\"\n}\n" + nodes),
             "ringcast.conf:2:14: key_file: empty path");
 }

@@ -86,6 +86,14 @@ const char* fault_name(FaultKind kind) {
       return "restart";
     case FaultKind::heal:
       return "heal";
+    case FaultKind::forged_token:
+      return "forged_token";
+    case FaultKind::wrong_link:
+      return "wrong_link";
+    case FaultKind::duplicate_write:
+      return "duplicate_write";
+    case FaultKind::corrupt_control:
+      return "corrupt_control";
   }
   return "?";
 }
@@ -133,7 +141,27 @@ FaultScenario make_fault_scenario(std::uint64_t seed) {
     at += r.one_in(2) ? r.below(s.membership.consensus_timeout_ns + s.sim.link_timeout_ns)
                       : r.below(window_ns);
   }
+  add_trust_faults(s, window_ns);
   return s;
+}
+
+// ------------------------------------------------------------ trust faults
+
+// One seed in three gets one to four writes that a member must refuse
+// (docs/operations.md "Threat model"), at random times during the traffic.
+void add_trust_faults(FaultScenario& s, std::uint64_t window_ns) {
+  SimRandom r(s.seed ^ 0x5452555354464c54ull);  // "TRUSTFLT"
+  if (s.members < 2 || !r.one_in(3)) return;
+  const std::uint64_t count = r.between(1, 4);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    Fault f;
+    f.at_ns = r.below(window_ns + 1);
+    f.kind =
+        static_cast<FaultKind>(static_cast<std::uint8_t>(FaultKind::forged_token) + r.below(4));
+    f.a = static_cast<std::uint32_t>(r.below(s.members));
+    f.b = static_cast<std::uint32_t>((f.a + 1 + r.below(s.members - 1)) % s.members);
+    s.faults.push_back(f);  // scheduled by time, like the others
+  }
 }
 
 std::size_t FaultScenario::message_count() const {
@@ -166,6 +194,7 @@ std::string FaultScenario::describe() const {
   for (const Fault& f : faults) {
     o << " " << fault_name(f.kind) << "@" << f.at_ns << "(" << f.a;
     if (f.kind == FaultKind::one_way) o << "->" << f.b;
+    if (f.kind >= FaultKind::forged_token) o << "<-" << f.b;
     if (f.kind == FaultKind::partition) {
       o << " side";
       for (auto i : f.side)

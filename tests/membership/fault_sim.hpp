@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ enum class FaultKind : std::uint8_t {
   lose_token,
   restart,  // a crashed member comes back: a new process, a new incarnation
   heal,     // partitions and one-way breaks end; the harness reconnects
+  // Writes a member must refuse (see add_trust_faults); `a` is the target,
+  // `b` the member whose link carries the write.
+  forged_token,     // a token from b, not a's ring predecessor, claiming all hold all
+  wrong_link,       // a control message and a batch signal in another's name, from b
+  duplicate_write,  // b's next write with immediate to a lands twice
+  corrupt_control,  // bytes of a's control slots overwritten
 };
 const char* fault_name(FaultKind kind);
 
@@ -69,6 +76,9 @@ struct FaultScenario {
 };
 
 FaultScenario make_fault_scenario(std::uint64_t seed);
+// Adds the faults of hostile or broken writes, drawn from a stream of their
+// own (the other faults of a seed stay as they were).
+void add_trust_faults(FaultScenario& s, std::uint64_t window_ns);
 
 // A configuration change one member delivered, for tests that look at when.
 struct ChangeSeen {
@@ -92,6 +102,10 @@ struct FaultRunResult {
   std::uint64_t records_recovered = 0;
   std::uint64_t control_dropped = 0;
   std::uint64_t faults = 0;
+  // Trust faults applied, by name (fault_name), and the writes the members
+  // refused for the link they came on (StatusSnapshot::writes_wrong_link).
+  std::map<std::string, std::uint64_t> fault_counts;
+  std::uint64_t writes_wrong_link = 0;
   std::vector<ChangeSeen> changes_seen;                   // in delivery order
   std::vector<std::vector<std::uint64_t>> delivered_ids;  // [member]: sender << 32 | counter
 };

@@ -10,6 +10,9 @@
 #include "fault_sim.hpp"
 #include "membership/generation.hpp"
 #include "membership/membership_driver.hpp"
+#include "membership/membership_message.hpp"
+#include "ring/imm.hpp"
+#include "ring/token.hpp"
 #include "support/ring_oracle.hpp"
 
 namespace ringcast::membership::fault_test {
@@ -66,6 +69,13 @@ class Run {
   void schedule_faults();
   void apply(const Fault& f);
   bool active(const Node& n) const { return !n.crashed && now() >= n.paused_until_ns; }
+  // Trust faults (fault_trust block below): writes a member must refuse.
+  void apply_trust_fault(const Fault& f);
+  void forge_token(std::size_t a, std::size_t b);
+  void send_in_anothers_name(std::size_t a, std::size_t b);
+  void corrupt_control(std::size_t a);
+  void post_forged(std::size_t from, std::size_t to, std::span<const std::byte> bytes,
+                   std::uint8_t region, std::uint64_t offset, std::uint32_t imm);
   void step(Node& n);
   bool submit_due(Node& n);
   bool deliver(Node& n);
@@ -97,6 +107,8 @@ class Run {
   FaultRunResult result_;
   std::uint64_t quiet_after_ns_ = 0;  // no fault acts after this
   bool trace_;
+  // Per endpoint: a local region the trust faults write from.
+  std::vector<std::pair<const fabric::Endpoint*, std::unique_ptr<fabric::MemoryRegion>>> forge_;
 };
 
 Status Run::set_up() {
@@ -265,6 +277,12 @@ void Run::apply(const Fault& f) {
       world_.heal();
       reconnecting_ = true;
       return;
+    case FaultKind::forged_token:
+    case FaultKind::wrong_link:
+    case FaultKind::duplicate_write:
+    case FaultKind::corrupt_control:
+      apply_trust_fault(f);
+      return;
     case FaultKind::lose_token: {
       // Whatever token sits in (or lands next in) these slots is refused.
       auto slots = nodes_[f.a].driver->mailbox_region().bytes().first(
@@ -283,6 +301,130 @@ void Run::schedule_faults() {
         std::max(quiet_after_ns_,
                  f.at_ns + (f.kind == FaultKind::pause ? f.duration_ns : s_.sim.link_timeout_ns));
   }
+}
+
+// ------------------------------------------------------------ trust faults
+// What a stray or hostile member can write: anything, anywhere in a peer's
+// log and mailbox, but only on its own link. Each fault here must be
+// refused by the member it targets (checked by the oracle: nothing wrong is
+// delivered, nothing accepted is lost, the cluster settles).
+
+void Run::apply_trust_fault(const Fault& f) {
+  if (nodes_[f.a].crashed || nodes_[f.b].crashed) return;
+  ++result_.fault_counts[fault_name(f.kind)];
+  switch (f.kind) {
+    case FaultKind::forged_token:
+      return forge_token(f.a, f.b);
+    case FaultKind::wrong_link:
+      return send_in_anothers_name(f.a, f.b);
+    case FaultKind::duplicate_write:
+      return world_.duplicate_next_landing(node_of(f.b), node_of(f.a));
+    case FaultKind::corrupt_control:
+      return corrupt_control(f.a);
+    default:
+      return;
+  }
+}
+
+void Run::post_forged(std::size_t from, std::size_t to, std::span<const std::byte> bytes,
+                      std::uint8_t region, std::uint64_t offset, std::uint32_t imm) {
+  fabric::Link* link = links_[from][to];
+  if (link == nullptr || link->failed() || bytes.size() > ring::kControlSlotBytes) return;
+  const fabric::Endpoint* ep = nodes_[from].ep;
+  auto it = std::find_if(forge_.begin(), forge_.end(), [&](auto& e) { return e.first == ep; });
+  if (it == forge_.end()) {
+    auto r = nodes_[from].ep->allocate(ring::kControlSlotBytes, fabric::Access::local_only);
+    if (!r) return fail("forge region: " + r.error().message());
+    forge_.emplace_back(ep, std::move(*r));
+    it = forge_.end() - 1;
+  }
+  std::copy(bytes.begin(), bytes.end(), it->second->data());
+  fabric::WriteOp op;
+  op.segments[0] = {it->second.get(), 0, static_cast<std::uint32_t>(bytes.size())};
+  op.segment_count = 1;
+  op.remote_region = region;
+  op.remote_offset = offset;
+  op.with_imm = true;
+  op.imm = imm;
+  const fabric::WriteOp chain[] = {op};
+  (void)link->post(chain);  // a full send queue: this fault does nothing
+}
+
+// A token in a's mailbox from b (never a's predecessor): the newest token a
+// holds there, moved on, claiming every member holds every seq.
+void Run::forge_token(std::size_t a, std::size_t b) {
+  const ring::RingState& r = nodes_[a].driver->membership().ring();
+  const ring::RingMembership& rm = r.membership();
+  if (rm.size() < 2 || rm.members[rm.predecessor_index()] == node_of(b)) return;
+  const auto mailbox = nodes_[a].driver->mailbox_region().bytes();
+  ring::Token newest;
+  for (std::uint32_t slot = 0; slot < s_.ring.mailbox_slots; ++slot) {
+    ring::Token t;
+    if (ring::decode_token(mailbox.subspan(slot * ring::kTokenSlotBytes, ring::kTokenSlotBytes),
+                           {rm.ring, rm.size()}, &t) == ring::TokenFault::none &&
+        t.token_seq > newest.token_seq) {
+      newest = t;
+    }
+  }
+  if (newest.token_seq == 0) return;
+  // In the slot of the newest token, which the predecessor does not write
+  // again for a while: a token it writes there meanwhile would read ours.
+  newest.token_seq += std::uint64_t{s_.ring.mailbox_slots} * 1000;
+  for (std::size_t i = 0; i < rm.size(); ++i)
+    newest.members[i].received_up_to = newest.highest_seq;
+  std::vector<std::byte> bytes(ring::kTokenSlotBytes);
+  bytes.resize(ring::encode_token(newest, bytes));
+  const auto slot = static_cast<std::uint32_t>(newest.token_seq % s_.ring.mailbox_slots);
+  post_forged(b, a, bytes, ring::kMailboxRegion, slot * ring::kTokenSlotBytes,
+              ring::make_imm(ring::ImmKind::token, slot));
+}
+
+// From b to a, in the name of c: a join (in c's control slot, announced as
+// c's), a batch signal and a wake. Writes that land go where nobody reads
+// them unless the immediate is believed.
+void Run::send_in_anothers_name(std::size_t a, std::size_t b) {
+  std::size_t c = a;
+  for (std::size_t k = 0; k < s_.members; ++k) {
+    if (k != a && k != b) c = k;
+  }
+  const Membership& m = nodes_[a].driver->membership();
+  MembershipMessage join;
+  join.type = MembershipMessageType::join;
+  join.sender_index = static_cast<std::uint8_t>(c);
+  join.sender = node_of(c);
+  join.message_seq = std::uint64_t{1} << 40;  // newer than anything c will send
+  join.candidates = (NodeMask{1} << s_.members) - 1;
+  join.reach = join.candidates;
+  join.info_count = 1;
+  join.infos[0].ring = m.ring_id();
+  join.infos[0].max_epoch = m.ring_id().epoch + 1000;
+  std::vector<std::byte> bytes(ring::kControlSlotBytes);
+  bytes.resize(encode_membership_message(join, bytes));
+  const std::uint64_t control =
+      ring::control_area_offset(s_.ring.mailbox_slots) + c * ring::kControlSlotBytes;
+  post_forged(b, a, bytes, ring::kMailboxRegion, control,
+              membership_message_imm(c, join.message_seq));
+  // Eight bytes into the last wake word (no member of a small ring uses it).
+  const std::uint64_t spare_wake =
+      std::uint64_t{s_.ring.mailbox_slots} * ring::kTokenSlotBytes + (ring::kMaxMembers - 1) * 8;
+  const std::byte word[8] = {};
+  post_forged(b, a, word, ring::kMailboxRegion, spare_wake, ring::records_imm(0));
+  const auto& members = m.ring().membership().members;
+  const auto it = std::find(members.begin(), members.end(), node_of(c));
+  if (it != members.end() && c != a) {
+    post_forged(b, a, word, ring::kMailboxRegion, spare_wake,
+                ring::control_imm(ring::ControlImmType::wake,
+                                  static_cast<std::uint32_t>(it - members.begin())));
+  }
+}
+
+// Scribbles over a's control slots: a message landed there and not read yet
+// is refused (its checksum), and its sender's next repeat replaces it.
+void Run::corrupt_control(std::size_t a) {
+  auto slots = nodes_[a].driver->mailbox_region().bytes().subspan(
+      ring::control_area_offset(s_.ring.mailbox_slots), s_.members * ring::kControlSlotBytes);
+  for (int i = 0; i < 64; ++i)
+    slots[world_.rng().below(slots.size())] = std::byte(world_.rng().below(256));
 }
 
 // ------------------------------------------------------------ applications
@@ -535,6 +677,7 @@ FaultRunResult Run::go() {
     result_.token_losses += c.token_losses;
     result_.records_recovered += c.records_recovered;
     result_.control_dropped += c.control_dropped;
+    result_.writes_wrong_link += n.driver->membership().writes_wrong_link();
   }
   if (!oracle_.failed()) oracle_.finish(live);
   result_.ok = !oracle_.failed();

@@ -196,6 +196,7 @@ TEST(RingState, AStaleTokenIsDropped) {
   fabric::Completion replay;
   replay.type = fabric::CompletionType::received_imm;
   replay.imm = token_write.imm;
+  replay.peer = ring[0]->state.membership().me();  // on the right link: refused as stale
   ring[1]->state.on_completion(replay, 4);
   EXPECT_EQ(ring[1]->state.counters().tokens_dropped, 1u);
   EXPECT_EQ(ring[1]->state.counters().last_token_fault, TokenFault::stale);

@@ -26,6 +26,14 @@ struct StatusSnapshot {
   std::uint64_t retransmissions = 0;    // tokens written again, record ranges rewritten
   std::uint64_t reformations = 0;       // rings installed after the first
   std::uint64_t control_dropped = 0;    // invalid membership messages refused
+
+  // Writes refused for the link they came on: a token not from the ring
+  // predecessor, a wake, batch or control message naming a sender other than
+  // the peer of its link (also counted among the drops of their kind).
+  std::uint64_t writes_wrong_link = 0;
+  // New links refused in place of a live one (runtime: an older incarnation,
+  // or a replacement too soon after the last).
+  std::uint64_t link_replacements_refused = 0;
 };
 
 // The send path of the ring a member sends on, for cpg_flow_control_state_get

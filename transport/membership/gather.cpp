@@ -148,10 +148,16 @@ void Membership::drop_control(MembershipMessageFault fault) noexcept {
   counters_.last_control_fault = fault;
 }
 
-void Membership::on_control(std::uint32_t imm, std::uint64_t now_ns) {
-  const std::size_t sender = control_imm_sender(imm);
-  if (sender >= config_.nodes.size() || sender == me_)
-    return drop_control(MembershipMessageFault::bad_sender);
+// The sender is the peer whose link the immediate came on: its own control
+// slot is the one read, whatever the immediate says (which must agree).
+void Membership::on_control(const fabric::Completion& c, std::uint64_t now_ns) {
+  const std::uint32_t imm = c.imm;
+  const auto node = std::find(config_.nodes.begin(), config_.nodes.end(), c.peer);
+  const auto sender = static_cast<std::size_t>(node - config_.nodes.begin());
+  if (node == config_.nodes.end() || sender == me_ || control_imm_sender(imm) != sender) {
+    ++counters_.control_wrong_link;
+    return drop_control(MembershipMessageFault::wrong_link);
+  }
   const std::size_t offset =
       ring::control_area_offset(ring_config_.mailbox_slots) + sender * ring::kControlSlotBytes;
   MembershipMessage m;

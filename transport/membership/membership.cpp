@@ -150,7 +150,7 @@ void Membership::on_completion(const fabric::Completion& c, std::uint64_t now_ns
     case fabric::CompletionType::received_imm:
       switch (ring::imm_kind(c.imm)) {
         case ring::ImmKind::membership:
-          on_control(c.imm, now_ns);
+          on_control(c, now_ns);
           return;
         case ring::ImmKind::records:
           route_records(c, now_ns);
@@ -398,6 +398,7 @@ void Membership::retire(const ring::RingState& r) noexcept {
   retired_.records_dropped += r.log().counters().records_dropped;
   retired_.tokens_dropped += r.counters().tokens_dropped;
   retired_.tokens_retransmitted += r.counters().tokens_retransmitted;
+  retired_.writes_wrong_link += r.counters().writes_wrong_link;
 }
 
 StatusSnapshot Membership::status() const {
@@ -421,7 +422,15 @@ StatusSnapshot Membership::status() const {
   s.control_dropped = counters_.control_dropped;
   s.tokens_passed = ring().counters().tokens_passed;
   s.records_delivered = ring().log().counters().records_delivered;
+  s.writes_wrong_link = writes_wrong_link();
   return s;
+}
+
+std::uint64_t Membership::writes_wrong_link() const noexcept {
+  std::uint64_t n = counters_.control_wrong_link + retired_.writes_wrong_link;
+  for (const auto& g : gens_)
+    n += g->ring->counters().writes_wrong_link;
+  return n;
 }
 
 std::optional<std::size_t> Membership::next_disconnect() noexcept {

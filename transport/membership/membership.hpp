@@ -70,9 +70,10 @@ struct MembershipCounters {
   std::uint64_t control_received = 0;
   std::uint64_t control_dropped = 0;  // invalid, or not making sense now
   MembershipMessageFault last_control_fault = MembershipMessageFault::none;
-  std::uint64_t control_stale = 0;      // overwritten by a newer one before read
-  std::uint64_t recovery_writes = 0;    // record ranges written to members lacking them
-  std::uint64_t records_recovered = 0;  // seqs this member got from a recovery source
+  std::uint64_t control_stale = 0;       // overwritten by a newer one before read
+  std::uint64_t control_wrong_link = 0;  // naming a sender other than its link's peer
+  std::uint64_t recovery_writes = 0;     // record ranges written to members lacking them
+  std::uint64_t records_recovered = 0;   // seqs this member got from a recovery source
 };
 
 struct MemberMemory {
@@ -135,6 +136,8 @@ class Membership {
   const MembershipConfig& config() const noexcept { return config_; }
   std::size_t generations() const noexcept { return gens_.size(); }
   NodeMask live_links() const noexcept { return link_ok_; }
+  // Writes refused for the link they came on, every ring included.
+  std::uint64_t writes_wrong_link() const noexcept;
 
  private:
   struct Generation;
@@ -183,7 +186,7 @@ class Membership {
   // that would be outdated at once cost the others a round).
   void enter_gather(std::uint64_t now_ns, bool send_now = true);
   void on_consensus_timeout(std::uint64_t now_ns);
-  void on_control(std::uint32_t imm, std::uint64_t now_ns);
+  void on_control(const fabric::Completion& c, std::uint64_t now_ns);
   void drop_control(MembershipMessageFault fault) noexcept;
   void on_join(const MembershipMessage& m, std::uint64_t now_ns);
   bool merge_join(const MembershipMessage& m);
@@ -264,6 +267,7 @@ class Membership {
     std::uint64_t records_dropped = 0;
     std::uint64_t tokens_dropped = 0;
     std::uint64_t tokens_retransmitted = 0;
+    std::uint64_t writes_wrong_link = 0;
   } retired_;
   void retire(const ring::RingState& r) noexcept;
 };

@@ -163,6 +163,7 @@ bool MembershipDriver::progress() {
     membership_->on_completion(completions_[i], now);
     cut_links();
   }
+  if (n > 0) log_wrong_links(now);
   bool acted = membership_->tick(now);
   cut_links();
   bool posted = post_chains();
@@ -171,6 +172,21 @@ bool MembershipDriver::progress() {
     posted = post_chains() || posted;
   }
   return n > 0 || acted || posted;
+}
+
+// A peer can make these at will, so they are logged rate-limited; the
+// counters (StatusSnapshot::writes_wrong_link) have every one.
+void MembershipDriver::log_wrong_links(std::uint64_t now_ns) {
+  const std::uint64_t refused = membership_->writes_wrong_link();
+  if (refused == wrong_link_logged_) return;
+  const std::uint64_t fresh = refused - wrong_link_logged_;
+  wrong_link_logged_ = refused;
+  wrong_link_log_.log(LogLevel::warning, "wrong link",
+                      "refused " + std::to_string(fresh) +
+                          " write(s) that came on the wrong link (a token not from the ring "
+                          "predecessor, or a sender other than the link's peer); " +
+                          std::to_string(refused) + " in all",
+                      now_ns);
 }
 
 SendPathSnapshot MembershipDriver::send_path() const noexcept {

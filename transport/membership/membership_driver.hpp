@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "fabric/fabric.hpp"
 #include "membership/membership.hpp"
@@ -87,6 +88,7 @@ class MembershipDriver {
   Status check_link(std::size_t u, const fabric::Link* link) const;
   Status start_with(std::span<fabric::Link* const> links, bool joining, std::uint64_t epoch_floor);
   bool post_chains();
+  void log_wrong_links(std::uint64_t now_ns);
   void cut_links();
 
   fabric::Endpoint* endpoint_;
@@ -101,6 +103,8 @@ class MembershipDriver {
   std::function<void(fabric::Link&)> disconnect_;
   std::unique_ptr<Membership> membership_;
   std::array<fabric::Completion, 64> completions_{};
+  LogLimiter wrong_link_log_;
+  std::uint64_t wrong_link_logged_ = 0;
 };
 
 }  // namespace ringcast::membership

@@ -196,6 +196,8 @@ const char* membership_message_fault_name(MembershipMessageFault fault) noexcept
       return "bad field";
     case MembershipMessageFault::stale:
       return "stale";
+    case MembershipMessageFault::wrong_link:
+      return "wrong link";
   }
   return "unknown";
 }

@@ -105,6 +105,7 @@ enum class MembershipMessageFault : std::uint8_t {
   bad_sender,  // index outside the cluster or not the node at that index
   bad_field,   // masks, counts or positions impossible
   stale,       // not the message the immediate announced (overwritten since)
+  wrong_link,  // the immediate names a sender other than the peer it came from
 };
 
 const char* membership_message_fault_name(MembershipMessageFault fault) noexcept;

@@ -14,6 +14,7 @@ ReceiveLog::ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits,
       capacity_(limits.log_bytes / kRecordAlignBytes),
       landed_((capacity_ + 63) / 64, 0),
       end_position_(std::make_unique_for_overwrite<std::uint64_t[]>(capacity_)),
+      landed_from_(std::make_unique_for_overwrite<fabric::NodeId[]>(capacity_)),
       base_position_(base_position),
       next_position_(base_position),
       released_position_(released_position) {
@@ -35,6 +36,7 @@ bool ReceiveLog::mark_recovered(std::uint64_t through) noexcept {
   for (std::uint64_t s = received_up_to_ + 1; s <= through; ++s) {
     if (!landed(s)) {
       set_landed(s);
+      landed_from_[s % capacity_] = kAnySender;
       ++counters_.records_landed;
     }
   }
@@ -110,18 +112,20 @@ RecordFault ReceiveLog::check_batch(const RecordHeader& last, std::uint64_t offs
   return RecordFault::none;
 }
 
-RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset) noexcept {
+RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset,
+                                        std::optional<fabric::NodeId> from) noexcept {
   RecordHeader last;
   RecordFault fault = RecordFault::truncated;
   if (offset < limits_.log_bytes && limits_.log_bytes - offset >= kRecordHeaderBytes) {
     fault = decode_record_header(memory_.subspan(offset, kRecordHeaderBytes), limits_, &last);
   }
+  if (fault == RecordFault::none && from && last.sender != *from) fault = RecordFault::wrong_link;
   if (fault == RecordFault::none) fault = check_batch(last, offset);
   if (fault != RecordFault::none) {
     drop(fault);
     return fault;
   }
-  mark_landed(last.seq - last.batch_index + 1, last.seq);
+  mark_landed(last.seq - last.batch_index + 1, last.seq, from.value_or(kAnySender));
   ++counters_.batches_landed;
   return RecordFault::none;
 }
@@ -145,13 +149,15 @@ void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> pay
   }
 }
 
-void ReceiveLog::mark_landed(std::uint64_t first, std::uint64_t last) noexcept {
+void ReceiveLog::mark_landed(std::uint64_t first, std::uint64_t last,
+                             fabric::NodeId from) noexcept {
   RC_ASSERT(first > received_up_to_);
   RC_ASSERT(first <= last);
   RC_ASSERT(last - received_up_to_ <= capacity_);
   for (std::uint64_t s = first; s <= last; ++s) {
     RC_ASSERT(!landed(s));
     set_landed(s);
+    landed_from_[s % capacity_] = from;
   }
   counters_.records_landed += last - first + 1;
   advance_received();
@@ -187,7 +193,11 @@ std::optional<Delivery> ReceiveLog::next_delivery(std::uint64_t safe_up_to) noex
   const std::uint64_t seq = delivered_seq_ + 1;
   if (stuck_ || seq > received_up_to_) return std::nullopt;
   RecordHeader h;
-  const RecordFault fault = locate(next_position_, seq, &h);
+  RecordFault fault = locate(next_position_, seq, &h);
+  const fabric::NodeId from = landed_from_[seq % capacity_];
+  if (fault == RecordFault::none && from != kAnySender && h.sender != from) {
+    fault = RecordFault::wrong_link;
+  }
   if (fault != RecordFault::none) {
     stuck_ = true;
     drop(fault);

@@ -48,6 +48,9 @@ struct ReceiveCounters {
 
 class ReceiveLog {
  public:
+  // A record whose sender is not known when it lands (recovered ones).
+  static constexpr fabric::NodeId kAnySender = 0;
+
   // memory: the registered log, exactly limits.log_bytes long. A ring formed
   // by membership continues the global positions of the rings before it:
   // its seq 1 starts at base_position, and this member still holds (delivered,
@@ -58,12 +61,17 @@ class ReceiveLog {
   // A peer's batch landed; the imm named its last record's offset. Validates
   // that header (and that the batch is new and within the window) before
   // marking the batch's seqs landed. Returns the fault when it dropped it.
-  RecordFault on_batch_landed(std::uint64_t last_record_offset) noexcept;
+  // from: the peer whose link the imm came on; the header must name it as
+  // its sender (a member writes its own batches to every other member).
+  RecordFault on_batch_landed(std::uint64_t last_record_offset,
+                              std::optional<fabric::NodeId> from = std::nullopt) noexcept;
 
   // The token holder writes its own records into its own log (header then
   // payload), then marks the batch landed.
   void place_own(const RecordHeader& header, std::span<const std::byte> payload) noexcept;
-  void mark_landed(std::uint64_t first_seq, std::uint64_t last_seq) noexcept;
+  // from: the node the records came from (kAnySender: not known).
+  void mark_landed(std::uint64_t first_seq, std::uint64_t last_seq,
+                   fabric::NodeId from = kAnySender) noexcept;
 
   // The next record in seq order, if it has landed, every lower seq has, and
   // (for SAFE) seq <= safe_up_to. A SAFE record waiting blocks those after it.
@@ -119,6 +127,11 @@ class ReceiveLog {
   // the commit, twice on the way to a configuration change. Untouched, a
   // page is faulted in when the first seq on it is delivered.
   std::unique_ptr<std::uint64_t[]> end_position_;
+  // Per landed seq % capacity_: the node whose link it came on (every record
+  // of a batch comes with its last one), or kAnySender for records recovered
+  // from another member; a delivered header must name it. Written when the
+  // seq lands, read only for landed seqs, so left uninitialized as above.
+  std::unique_ptr<fabric::NodeId[]> landed_from_;
   std::uint64_t base_position_ = 0;
   std::uint64_t received_up_to_ = 0;
   std::uint64_t delivered_seq_ = 0;

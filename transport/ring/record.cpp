@@ -99,6 +99,8 @@ const char* record_fault_name(RecordFault fault) noexcept {
       return "wrong position";
     case RecordFault::duplicate:
       return "duplicate";
+    case RecordFault::wrong_link:
+      return "wrong link";
   }
   return "unknown";
 }

@@ -74,6 +74,7 @@ enum class RecordFault : std::uint8_t {
   wrong_seq,       // not the seq the receiver expected here
   wrong_position,  // position does not match where it was found
   duplicate,       // a batch the receiver already has
+  wrong_link,      // its sender is not the peer whose link it came on
 };
 
 const char* record_fault_name(RecordFault fault) noexcept;

@@ -29,6 +29,9 @@ struct RingMembership {
 
   std::size_t size() const noexcept { return members.size(); }
   std::size_t successor_index() const noexcept { return (my_index + 1) % members.size(); }
+  std::size_t predecessor_index() const noexcept {
+    return (my_index + members.size() - 1) % members.size();
+  }
   fabric::NodeId me() const noexcept { return members[my_index]; }
 };
 

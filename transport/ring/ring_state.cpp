@@ -149,25 +149,40 @@ void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
   const std::uint32_t arg = imm_arg(c.imm);
   switch (imm_kind(c.imm)) {
     case ImmKind::records:
-      log_.on_batch_landed(std::uint64_t{arg} * kRecordAlignBytes);  // counts what it drops
+      // Counts what it drops; a member writes only its own batches.
+      if (log_.on_batch_landed(std::uint64_t{arg} * kRecordAlignBytes, c.peer) ==
+          RecordFault::wrong_link) {
+        ++counters_.writes_wrong_link;
+      }
       return;
     case ImmKind::token:
       if (frozen_) return;  // a late token of a ring membership ended
-      on_token_imm(arg, now_ns);
+      on_token_imm(arg, c.peer, now_ns);
       return;
     case ImmKind::control:
-      if (control_imm_type(c.imm) == ControlImmType::wake &&
-          control_arg(c.imm) < membership_.size() && control_arg(c.imm) != membership_.my_index) {
-        ++counters_.wakes_received;
-        wake_pending_ = true;
-        return;
-      }
-      ++counters_.imm_dropped;
+      on_wake_imm(c);
       return;
     case ImmKind::membership:
       ++counters_.imm_dropped;  // membership takes its own before the ring sees them
       return;
   }
+}
+
+// A wake names its sender's member index; it counts only from that member's link.
+void RingState::on_wake_imm(const fabric::Completion& c) noexcept {
+  const std::uint32_t from = control_arg(c.imm);
+  if (control_imm_type(c.imm) != ControlImmType::wake || from >= membership_.size() ||
+      from == membership_.my_index) {
+    ++counters_.imm_dropped;
+    return;
+  }
+  if (membership_.members[from] != c.peer) {
+    ++counters_.imm_dropped;
+    ++counters_.writes_wrong_link;
+    return;
+  }
+  ++counters_.wakes_received;
+  wake_pending_ = true;
 }
 
 // What this member knows better than the token: it cannot be told it
@@ -186,10 +201,16 @@ TokenFault RingState::check_token_against_me(const Token& t) const noexcept {
   return TokenFault::none;
 }
 
-void RingState::on_token_imm(std::uint32_t slot, std::uint64_t now_ns) {
+// Only the ring predecessor passes the token here; whatever else writes a
+// token into the mailbox (a stray or hostile member, a node outside the ring)
+// is refused before the slot is read.
+void RingState::on_token_imm(std::uint32_t slot, fabric::NodeId from, std::uint64_t now_ns) {
   Token t;
   TokenFault fault = TokenFault::bad_field;
-  if (slot < config_.mailbox_slots) {
+  if (from != membership_.members[membership_.predecessor_index()]) {
+    fault = TokenFault::wrong_link;
+    ++counters_.writes_wrong_link;
+  } else if (slot < config_.mailbox_slots) {
     auto bytes = memory_.mailbox->bytes().subspan(slot * kTokenSlotBytes, kTokenSlotBytes);
     fault = decode_token(bytes, TokenLimits{membership_.ring, membership_.size()}, &t);
   }
@@ -402,7 +423,7 @@ void RingState::place_batch(std::uint32_t allowed, Batch* batch) {
   }
   if (batch->records > 0) {
     RC_ASSERT(token_.highest_seq - first_seq + 1 == batch->records);  // seqs without gaps
-    log_.mark_landed(first_seq, token_.highest_seq);
+    log_.mark_landed(first_seq, token_.highest_seq, membership_.me());
   }
   counters_.records_sent += batch->records;
 }

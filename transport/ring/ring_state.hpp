@@ -81,6 +81,9 @@ struct RingCounters {
   std::uint64_t visits_outbox_limited = 0;  // a destination's outbox was full
   std::uint64_t catch_up_waits = 0;         // tokens kept until this member had every seq before it
   std::uint64_t tokens_retransmitted = 0;   // passed tokens written again (token_retransmit_ns)
+  // Tokens, wakes and batches refused because they came on a link other than
+  // the one their kind may come on (also counted as dropped by kind).
+  std::uint64_t writes_wrong_link = 0;
 };
 
 class RingState {
@@ -177,7 +180,8 @@ class RingState {
   };
 
   void on_imm(const fabric::Completion& c, std::uint64_t now_ns);
-  void on_token_imm(std::uint32_t slot, std::uint64_t now_ns);
+  void on_token_imm(std::uint32_t slot, fabric::NodeId from, std::uint64_t now_ns);
+  void on_wake_imm(const fabric::Completion& c) noexcept;
   TokenFault check_token_against_me(const Token& t) const noexcept;
   void on_write_done(std::uint64_t wr_id) noexcept;
   void fail(Error error);

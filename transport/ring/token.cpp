@@ -128,6 +128,8 @@ const char* token_fault_name(TokenFault fault) noexcept {
       return "bad field";
     case TokenFault::stale:
       return "stale";
+    case TokenFault::wrong_link:
+      return "wrong link";
   }
   return "unknown";
 }

@@ -93,6 +93,7 @@ enum class TokenFault : std::uint8_t {
   wrong_members,  // member count not the ring's
   bad_field,      // counts, progress or retransmit requests impossible
   stale,          // not newer than the newest token this member accepted
+  wrong_link,     // not from this member's ring predecessor
 };
 
 const char* token_fault_name(TokenFault fault) noexcept;

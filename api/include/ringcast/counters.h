@@ -41,6 +41,12 @@ struct ringcast_counters {
   uint64_t bytes_copied_on_send;
   uint64_t messages_dropped_not_member; /* data from a sender not in its group */
   uint64_t zero_copy_sends;             /* accepted cpg_zcb_mcast_joined() calls */
+  /* Writes refused for the link they came on: a token not from the ring
+   * predecessor, a record, wake or control message naming another sender. */
+  uint64_t writes_wrong_link;
+  /* New links refused in place of a live one: an older incarnation, or a
+   * replacement less than a second after the last. */
+  uint64_t link_replacements_refused;
   /* Messages above cpg_max_atomic_msgsize_get(), sent in fragments and put
    * together again by every member (cpg_mcast_joined(3)). */
   uint64_t large_messages_sent;      /* by this process, and delivered */

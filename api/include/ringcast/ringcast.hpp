@@ -152,6 +152,8 @@ struct Counters {
   std::uint64_t bytes_copied_on_send = 0;         // cpg_mcast_joined copies; zero-copy adds 0
   std::uint64_t messages_dropped_not_member = 0;  // data from a sender not in its group
   std::uint64_t zero_copy_sends = 0;
+  std::uint64_t writes_wrong_link = 0;          // refused for the link they came on
+  std::uint64_t link_replacements_refused = 0;  // new links refused in place of a live one
   // Messages above the atomic size (max_message_bytes()), sent in fragments.
   std::uint64_t large_messages_sent = 0;       // by this process, delivered
   std::uint64_t large_messages_delivered = 0;  // assembled here, from every sender

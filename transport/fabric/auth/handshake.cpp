@@ -32,6 +32,21 @@ bool is_stale_challenge(std::string_view reason) noexcept {
   return reason.starts_with(kStaleChallengeStart);
 }
 
+namespace {
+constexpr std::string_view kConnectorFindsKeysDiffer =
+    "its cluster key proof is wrong: the two nodes have different cluster keys";
+constexpr std::string_view kConnectorHasNoKey =
+    "it requires a cluster key and this node has none (no auth key configured)";
+}  // namespace
+
+bool is_key_mismatch(std::string_view text) noexcept {
+  for (std::string_view reason : {kBadProof, kPeerHasNoKey, kListenerHasNoKey, kKeysDiffer,
+                                  kConnectorFindsKeysDiffer, kConnectorHasNoKey}) {
+    if (text.find(reason) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 // ---- connector ----
 
 ConnectorHandshake::ConnectorHandshake(AuthKey key, const ConnectInfo& ours)
@@ -51,7 +66,7 @@ Result<SetupMessage> ConnectorHandshake::start() {
 
 Status ConnectorHandshake::on_challenge(std::span<const std::byte> reject_data) {
   if (!keyed()) {
-    return refused("it requires a cluster key and this node has none (no auth key configured)");
+    return refused(std::string(kConnectorHasNoKey));
   }
   if (stage_ != Stage::hello_sent) {
     return make_error(Errc::protocol, "connection set-up", "a challenge answered no hello");
@@ -64,7 +79,7 @@ Status ConnectorHandshake::on_challenge(std::span<const std::byte> reject_data) 
   challenge_ = *challenge;
   if (!tags_equal(*expected, challenge->tag)) {
     stage_ = Stage::done;
-    return refused("its cluster key proof is wrong: the two nodes have different cluster keys");
+    return refused(std::string(kConnectorFindsKeysDiffer));
   }
   stage_ = Stage::challenged;
   return {};

@@ -68,6 +68,11 @@ inline constexpr std::string_view kKeysDiffer =
 // A refusal the connector should answer by starting over (a fresh hello).
 bool is_stale_challenge(std::string_view reason) noexcept;
 
+// Whether a set-up error's text says the two sides' keys do not match (a
+// proof refused either way, a key on one side only): as the listener tells
+// the peer, as a connector says when it refuses the listener's proof.
+bool is_key_mismatch(std::string_view text) noexcept;
+
 // A set-up message ready for rdma_cm.
 struct SetupMessage {
   std::array<std::byte, 64> bytes{};

@@ -157,6 +157,14 @@ void SimWorld::on_land(SimLink& l, std::uint32_t write) {
     c.imm = w.imm;
     c.byte_len = w.length;
     deliver(*l.target_, c);
+    if (l.duplicate_next_) {
+      l.duplicate_next_ = false;
+      copy_sources(w, reinterpret_cast<std::byte*>(w.remote_addr));  // NOLINT: as above
+      if (tracing())
+        trace("n%u>n%u land again wr=%llu", l.node(), l.peer(),
+              static_cast<unsigned long long>(w.wr_id));
+      deliver(*l.target_, c);
+    }
   }
   if (!l.acks_cut_) schedule_event(ack_time_ns(l), EventKind::ack, l.id_, i);
 }

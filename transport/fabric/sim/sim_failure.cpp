@@ -227,6 +227,12 @@ void SimWorld::set_link_delay(NodeId from, NodeId to, std::uint64_t extra_ns) {
   for_links_between(from, to, [extra_ns](SimLink& l) { l.extra_delay_ns_ = extra_ns; });
 }
 
+void SimWorld::duplicate_next_landing(NodeId from, NodeId to) {
+  trace("n%u>n%u duplicate next landing", from, to);
+  mix((std::uint64_t{from} << 32) ^ to ^ 0xD0B1Eull);
+  for_links_between(from, to, [](SimLink& l) { l.duplicate_next_ = true; });
+}
+
 void SimWorld::set_node_bandwidth(NodeId node, std::uint64_t bytes_per_us) {
   trace("n%u bandwidth %llu bytes/us", node, static_cast<unsigned long long>(bytes_per_us));
   mix(bytes_per_us ^ (std::uint64_t{node} << 40));

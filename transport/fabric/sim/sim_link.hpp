@@ -76,6 +76,7 @@ class SimLink final : public Link {
   std::uint64_t last_land_ns_ = 0;
   std::uint64_t last_ack_ns_ = 0;
   std::uint64_t extra_delay_ns_ = 0;  // set_link_delay(owner, peer)
+  bool duplicate_next_ = false;       // duplicate_next_landing(owner, peer)
 };
 
 }  // namespace ringcast::fabric::sim

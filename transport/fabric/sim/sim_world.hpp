@@ -135,6 +135,10 @@ class SimWorld {
   // Adds extra_ns to every write from `from` to `to` (and to the ACKs of
   // to's writes to from), on existing and future links: a slow member.
   void set_link_delay(NodeId from, NodeId to, std::uint64_t extra_ns);
+  // The next write with immediate from `from` to `to` (on links that exist
+  // now) lands twice: its bytes are written again and its immediate is
+  // reported a second time, as a buggy peer or a replay would.
+  void duplicate_next_landing(NodeId from, NodeId to);
   // Egress bandwidth of `node` (its live endpoint and later incarnations),
   // instead of SimConfig::bandwidth_bytes_per_us: a member with a slow NIC.
   void set_node_bandwidth(NodeId node, std::uint64_t bytes_per_us);

@@ -52,10 +52,14 @@ struct EndpointOptions {
 // version). Return an error (Errc::refused) to refuse the connection; its
 // message is the reason the peer is given.
 using PeerCheck = std::function<Status(const ConnectInfo& peer)>;
+// Listener only: vets the address a request came from (as inet_ntop writes
+// it, without the port) against the node the peer claims, before `check`.
+using PeerAddressCheck = std::function<Status(const ConnectInfo& peer, std::string_view address)>;
 
 struct LinkOptions {
-  ConnectInfo ours;  // what the peer learns: our node, the regions it may write
-  PeerCheck check;   // optional
+  ConnectInfo ours;                // what the peer learns: our node, the regions it may write
+  PeerCheck check;                 // optional
+  PeerAddressCheck address_check;  // optional; listen() only
   // The link key (fabric/auth): with one, set-up is the challenge-response
   // handshake of fabric/auth/handshake.hpp and the peer must hold the same
   // key; empty, both sides must be empty too and nothing is authenticated.

@@ -130,6 +130,11 @@ Result<std::unique_ptr<Link>> Listener::Impl::set_up(Request request, std::uint6
 Result<std::unique_ptr<Link>> Listener::Impl::admit(Request& request,
                                                     const auth::ListenerVerdict& verdict,
                                                     std::uint64_t deadline_ns) {
+  if (options.address_check) {
+    if (Status from = options.address_check(verdict.peer, request.from); !from) {
+      return refuse(request, from.error().detail, verdict.node);
+    }
+  }
   if (auto checked = run_check(verdict.peer, options.check); !checked) {
     return refuse(request, checked.error().detail, verdict.node);
   }
