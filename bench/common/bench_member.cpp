@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "order_digest.hpp"
+#include "payload_watch.hpp"
 #include "runtime/status_line.hpp"
 
 namespace ringcast::bench {
@@ -107,13 +108,16 @@ struct Sink {
   struct TraceEntry {
     std::uint64_t seq, position, index;
     std::uint32_t sender, size, crc;
+    OrderDigest::Samples samples;  // what the digest mixed (sampled payloads only)
   };
   bool tracing = std::getenv("RINGCAST_BENCH_TRACE") != nullptr;
   std::vector<TraceEntry> trace;
+  PayloadWatch watch;  // with the trace: a record's bytes that change while read
   std::uint64_t cases = 0;
 
   void reset() {
     trace.clear();
+    watch.reset();
     digest = OrderDigest{};
     fifo = FifoCheck(ids);
     samples.clear();
@@ -141,7 +145,7 @@ struct Sink {
       if (slots != nullptr) slots->release(*tag);
     std::uint64_t last_seq = 0;
     while (auto del = d.next_delivery()) {
-      take(*del);
+      take(*del, d);
       last_seq = del->seq;
     }
     if (last_seq == 0) return;
@@ -152,18 +156,24 @@ struct Sink {
   }
 
   // The time first: a latency sample must not include the checking.
-  void take(const ring::Delivery& del) {
+  void take(const ring::Delivery& del, ring::RingDriver& d) {
     last_ns = now_ns();
-    if (full_payload_check)
+    if (tracing) watch.before(del);
+    const bool sampled = !full_payload_check && del.payload.size() > 2 * OrderDigest::kSampledBytes;
+    OrderDigest::Samples mixed;
+    if (!sampled) {
       digest.add(del.seq, del.sender, del.payload);
-    else
-      digest.add_sampled(del.seq, del.sender, del.payload);
+    } else {
+      mixed = OrderDigest::samples_of(del.payload);
+      digest.add_samples(del.seq, del.sender, del.payload.size(), mixed);
+    }
     bytes += del.payload.size();
     if (tracing) {
       trace.push_back({del.seq, del.position,
                        del.payload.size() >= kStampBytes ? payload_index(del.payload) : 0,
                        del.sender, static_cast<std::uint32_t>(del.payload.size()),
-                       crc32c(del.payload)});
+                       crc32c(del.payload), mixed});
+      watch.after(del, d, me);
     }
     if (del.payload.size() < kStampBytes) {
       fifo.add(0, 0);  // counted as a violation: we never send such a message
@@ -255,7 +265,9 @@ std::uint64_t remote_warmup_messages(const MemberPlan& plan) {
   return std::min<std::uint64_t>((plan.total_messages - plan.my_messages) / 10, 100);
 }
 
-// One line per delivery, "seq position sender index size crc", in
+// One line per delivery, "seq position sender index size crc first_crc
+// last_crc" (the last two: the sampled checksums the digest mixed, 0 when it
+// read the whole payload), in
 // $RINGCAST_BENCH_TRACE/node<N>-case<K>.trace: when the order check fails,
 // `diff` of two members' files shows the first record they disagree on.
 void write_trace(std::uint32_t node, std::uint64_t case_number,
@@ -268,10 +280,30 @@ void write_trace(std::uint32_t node, std::uint64_t case_number,
     return;
   }
   for (const auto& e : trace)
-    std::fprintf(f, "%llu %llu %u %llu %u %08x\n", static_cast<unsigned long long>(e.seq),
+    std::fprintf(f, "%llu %llu %u %llu %u %08x %08x %08x\n", static_cast<unsigned long long>(e.seq),
                  static_cast<unsigned long long>(e.position), e.sender,
-                 static_cast<unsigned long long>(e.index), e.size, e.crc);
+                 static_cast<unsigned long long>(e.index), e.size, e.crc, e.samples.first_crc,
+                 e.samples.last_crc);
   std::fclose(f);
+}
+
+// Records whose bytes changed while read (PayloadWatch), next to the trace
+// in node<N>-case<K>.changes, and each on stderr (bounded).
+void write_changes(std::uint32_t node, std::uint64_t case_number, std::uint64_t count,
+                   const std::vector<PayloadWatch::Change>& changes) {
+  if (count == 0) return;
+  const std::string path = std::string(std::getenv("RINGCAST_BENCH_TRACE")) + "/node" +
+                           std::to_string(node) + "-case" + std::to_string(case_number) +
+                           ".changes";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fprintf(stderr, "ringcast-bench: node %u: %llu records changed while read\n", node,
+               static_cast<unsigned long long>(count));
+  for (const auto& c : changes) {
+    const std::string line = PayloadWatch::describe(c);
+    if (f != nullptr) std::fprintf(f, "%s\n", line.c_str());
+    std::fprintf(stderr, "ringcast-bench: node %u changed while read: %s\n", node, line.c_str());
+  }
+  if (f != nullptr) std::fclose(f);
 }
 
 // Sends my part, waits for every delivery (and, zero copy, for every buffer
@@ -281,6 +313,8 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
   MemberResult r;
   r.node = node.me();
   std::vector<Sink::TraceEntry> trace;
+  std::vector<PayloadWatch::Change> changes;
+  std::uint64_t changed = 0;
   node.with_driver([&](ring::RingDriver& d) {
     sink.prepare(plan, warmup_messages(plan), remote_warmup_messages(plan));
     if (plan.zero_copy) {
@@ -316,9 +350,14 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
     // messages may arrive as soon as every member reported, and they belong
     // to the next case's counters.
     trace.swap(sink.trace);
+    changes = sink.watch.take_changes();
+    changed = sink.watch.count();
     sink.reset();
   });
-  if (sink.tracing) write_trace(node.me(), sink.cases++, trace);
+  if (sink.tracing) {
+    write_changes(node.me(), sink.cases, changed, changes);
+    write_trace(node.me(), sink.cases++, trace);
+  }
   if (r.error.empty() && r.delivered != plan.total_messages) {
     r.error =
         "delivered " + std::to_string(r.delivered) + " of " + std::to_string(plan.total_messages);
