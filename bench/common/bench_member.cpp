@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "case_digest.hpp"
 #include "order_digest.hpp"
 #include "payload_watch.hpp"
 #include "runtime/status_line.hpp"
@@ -90,7 +91,7 @@ struct Sink {
       : me(node.me), ids(member_ids(node)), fifo(ids) {}
   fabric::NodeId me;
   std::vector<std::uint32_t> ids;
-  OrderDigest digest;
+  CaseDigest digest;
   FifoCheck fifo;
   std::vector<std::uint64_t> samples;
   std::vector<std::uint64_t> remote_samples;
@@ -98,7 +99,6 @@ struct Sink {
   std::uint64_t last_ns = 0;
   std::uint64_t warmup = 0;                        // my first messages, not sampled
   std::uint64_t remote_warmup = kNoRemoteSamples;  // the others' first messages, not sampled
-  bool full_payload_check = true;
   std::string release_error;
   ZeroCopySlots* slots = nullptr;
   std::atomic<std::uint64_t> own_delivered{0};
@@ -118,7 +118,7 @@ struct Sink {
   void reset() {
     trace.clear();
     watch.reset();
-    digest = OrderDigest{};
+    digest.reset();
     fifo = FifoCheck(ids);
     samples.clear();
     remote_samples.clear();
@@ -137,7 +137,7 @@ struct Sink {
     remote_warmup = remote_warmup_messages;
     if (remote_warmup != kNoRemoteSamples)
       remote_samples.reserve(plan.total_messages - plan.my_messages);
-    full_payload_check = plan.full_payload_check;
+    digest.set_mode(plan.full_payload_check);
   }
 
   void on_round(ring::RingDriver& d) {
@@ -159,14 +159,7 @@ struct Sink {
   void take(const ring::Delivery& del, ring::RingDriver& d) {
     last_ns = now_ns();
     if (tracing) watch.before(del);
-    const bool sampled = !full_payload_check && del.payload.size() > 2 * OrderDigest::kSampledBytes;
-    OrderDigest::Samples mixed;
-    if (!sampled) {
-      digest.add(del.seq, del.sender, del.payload);
-    } else {
-      mixed = OrderDigest::samples_of(del.payload);
-      digest.add_samples(del.seq, del.sender, del.payload.size(), mixed);
-    }
+    const OrderDigest::Samples mixed = digest.add(del.seq, del.sender, del.payload);
     bytes += del.payload.size();
     if (tracing) {
       trace.push_back({del.seq, del.position,
@@ -461,6 +454,7 @@ MemberResult run_member(const MemberPlan& plan, const MemberHooks& hooks) {
   series.next_case = [&]() -> std::optional<MemberPlan> {
     if (given) return std::nullopt;
     given = true;
+    std::this_thread::sleep_for(std::chrono::nanoseconds(plan.start_delay_ns));
     return plan;
   };
   series.report = [&](const MemberResult& r) {
