@@ -27,6 +27,8 @@ class PayloadWatch {
  public:
   static constexpr std::size_t kSample = OrderDigest::kSampledBytes;
   static constexpr std::size_t kMaxChanges = 64;
+  // Where the header keeps the record's index in its batch (ring/record.hpp).
+  static constexpr std::size_t kBatchIndexAt = 48;
 
   struct Change {
     std::uint64_t seq = 0, position = 0, offset = 0, log_bytes = 0;
@@ -69,7 +71,7 @@ class PayloadWatch {
     c.offset = del.position % c.log_bytes;
     c.sender = del.sender;
     c.size = static_cast<std::uint32_t>(size);
-    std::memcpy(&c.batch_index, p - ring::kRecordHeaderBytes + 48, 4);
+    std::memcpy(&c.batch_index, p - ring::kRecordHeaderBytes + kBatchIndexAt, 4);
     c.own = del.sender == me;
     c.header_changed = header_changed;
     c.first_diff = first;
