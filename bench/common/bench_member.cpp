@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "case_digest.hpp"
 #include "order_digest.hpp"
+#include "payload_watch.hpp"
 #include "runtime/status_line.hpp"
 
 namespace ringcast::bench {
@@ -89,7 +91,7 @@ struct Sink {
       : me(node.me), ids(member_ids(node)), fifo(ids) {}
   fabric::NodeId me;
   std::vector<std::uint32_t> ids;
-  OrderDigest digest;
+  CaseDigest digest;
   FifoCheck fifo;
   std::vector<std::uint64_t> samples;
   std::vector<std::uint64_t> remote_samples;
@@ -97,7 +99,6 @@ struct Sink {
   std::uint64_t last_ns = 0;
   std::uint64_t warmup = 0;                        // my first messages, not sampled
   std::uint64_t remote_warmup = kNoRemoteSamples;  // the others' first messages, not sampled
-  bool full_payload_check = true;
   std::string release_error;
   ZeroCopySlots* slots = nullptr;
   std::atomic<std::uint64_t> own_delivered{0};
@@ -107,14 +108,17 @@ struct Sink {
   struct TraceEntry {
     std::uint64_t seq, position, index;
     std::uint32_t sender, size, crc;
+    OrderDigest::Samples samples;  // what the digest mixed (sampled payloads only)
   };
   bool tracing = std::getenv("RINGCAST_BENCH_TRACE") != nullptr;
   std::vector<TraceEntry> trace;
+  PayloadWatch watch;  // with the trace: a record's bytes that change while read
   std::uint64_t cases = 0;
 
   void reset() {
     trace.clear();
-    digest = OrderDigest{};
+    watch.reset();
+    digest.reset();
     fifo = FifoCheck(ids);
     samples.clear();
     remote_samples.clear();
@@ -133,7 +137,7 @@ struct Sink {
     remote_warmup = remote_warmup_messages;
     if (remote_warmup != kNoRemoteSamples)
       remote_samples.reserve(plan.total_messages - plan.my_messages);
-    full_payload_check = plan.full_payload_check;
+    digest.set_mode(plan.full_payload_check);
   }
 
   void on_round(ring::RingDriver& d) {
@@ -141,7 +145,7 @@ struct Sink {
       if (slots != nullptr) slots->release(*tag);
     std::uint64_t last_seq = 0;
     while (auto del = d.next_delivery()) {
-      take(*del);
+      take(*del, d);
       last_seq = del->seq;
     }
     if (last_seq == 0) return;
@@ -152,18 +156,17 @@ struct Sink {
   }
 
   // The time first: a latency sample must not include the checking.
-  void take(const ring::Delivery& del) {
+  void take(const ring::Delivery& del, ring::RingDriver& d) {
     last_ns = now_ns();
-    if (full_payload_check)
-      digest.add(del.seq, del.sender, del.payload);
-    else
-      digest.add_sampled(del.seq, del.sender, del.payload);
+    if (tracing) watch.before(del);
+    const OrderDigest::Samples mixed = digest.add(del.seq, del.sender, del.payload);
     bytes += del.payload.size();
     if (tracing) {
       trace.push_back({del.seq, del.position,
                        del.payload.size() >= kStampBytes ? payload_index(del.payload) : 0,
                        del.sender, static_cast<std::uint32_t>(del.payload.size()),
-                       crc32c(del.payload)});
+                       crc32c(del.payload), mixed});
+      watch.after(del, d, me);
     }
     if (del.payload.size() < kStampBytes) {
       fifo.add(0, 0);  // counted as a violation: we never send such a message
@@ -255,7 +258,9 @@ std::uint64_t remote_warmup_messages(const MemberPlan& plan) {
   return std::min<std::uint64_t>((plan.total_messages - plan.my_messages) / 10, 100);
 }
 
-// One line per delivery, "seq position sender index size crc", in
+// One line per delivery, "seq position sender index size crc first_crc
+// last_crc" (the last two: the sampled checksums the digest mixed, 0 when it
+// read the whole payload), in
 // $RINGCAST_BENCH_TRACE/node<N>-case<K>.trace: when the order check fails,
 // `diff` of two members' files shows the first record they disagree on.
 void write_trace(std::uint32_t node, std::uint64_t case_number,
@@ -268,10 +273,30 @@ void write_trace(std::uint32_t node, std::uint64_t case_number,
     return;
   }
   for (const auto& e : trace)
-    std::fprintf(f, "%llu %llu %u %llu %u %08x\n", static_cast<unsigned long long>(e.seq),
+    std::fprintf(f, "%llu %llu %u %llu %u %08x %08x %08x\n", static_cast<unsigned long long>(e.seq),
                  static_cast<unsigned long long>(e.position), e.sender,
-                 static_cast<unsigned long long>(e.index), e.size, e.crc);
+                 static_cast<unsigned long long>(e.index), e.size, e.crc, e.samples.first_crc,
+                 e.samples.last_crc);
   std::fclose(f);
+}
+
+// Records whose bytes changed while read (PayloadWatch), next to the trace
+// in node<N>-case<K>.changes, and each on stderr (bounded).
+void write_changes(std::uint32_t node, std::uint64_t case_number, std::uint64_t count,
+                   const std::vector<PayloadWatch::Change>& changes) {
+  if (count == 0) return;
+  const std::string path = std::string(std::getenv("RINGCAST_BENCH_TRACE")) + "/node" +
+                           std::to_string(node) + "-case" + std::to_string(case_number) +
+                           ".changes";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  std::fprintf(stderr, "ringcast-bench: node %u: %llu records changed while read\n", node,
+               static_cast<unsigned long long>(count));
+  for (const auto& c : changes) {
+    const std::string line = PayloadWatch::describe(c);
+    if (f != nullptr) std::fprintf(f, "%s\n", line.c_str());
+    std::fprintf(stderr, "ringcast-bench: node %u changed while read: %s\n", node, line.c_str());
+  }
+  if (f != nullptr) std::fclose(f);
 }
 
 // Sends my part, waits for every delivery (and, zero copy, for every buffer
@@ -281,6 +306,8 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
   MemberResult r;
   r.node = node.me();
   std::vector<Sink::TraceEntry> trace;
+  std::vector<PayloadWatch::Change> changes;
+  std::uint64_t changed = 0;
   node.with_driver([&](ring::RingDriver& d) {
     sink.prepare(plan, warmup_messages(plan), remote_warmup_messages(plan));
     if (plan.zero_copy) {
@@ -316,9 +343,14 @@ MemberResult run_case(runtime::RingNode& node, Sink& sink, ZeroCopySlots& slots,
     // messages may arrive as soon as every member reported, and they belong
     // to the next case's counters.
     trace.swap(sink.trace);
+    changes = sink.watch.take_changes();
+    changed = sink.watch.count();
     sink.reset();
   });
-  if (sink.tracing) write_trace(node.me(), sink.cases++, trace);
+  if (sink.tracing) {
+    write_changes(node.me(), sink.cases, changed, changes);
+    write_trace(node.me(), sink.cases++, trace);
+  }
   if (r.error.empty() && r.delivered != plan.total_messages) {
     r.error =
         "delivered " + std::to_string(r.delivered) + " of " + std::to_string(plan.total_messages);
@@ -422,6 +454,7 @@ MemberResult run_member(const MemberPlan& plan, const MemberHooks& hooks) {
   series.next_case = [&]() -> std::optional<MemberPlan> {
     if (given) return std::nullopt;
     given = true;
+    std::this_thread::sleep_for(std::chrono::nanoseconds(plan.start_delay_ns));
     return plan;
   };
   series.report = [&](const MemberResult& r) {

@@ -36,6 +36,10 @@ struct MemberPlan {
   // (ringcast-bench --members: one host); the send time travels in the payload.
   bool sample_remote = false;
   std::uint64_t deliver_timeout_ns = 600'000'000'000;
+  // run_member: wait this long after the ring is up before taking the case,
+  // as a member that reads its case late does (the tests: the others' first
+  // messages then arrive before this member knows the case).
+  std::uint64_t start_delay_ns = 0;
   // Optional: the size and guarantee of my index-th message (mixed workloads,
   // the rdma tests); sizes below kStampBytes are raised to it.
   std::function<void(std::uint64_t index, std::uint32_t* size_bytes, ring::Guarantee* guarantee)>
