@@ -42,6 +42,8 @@ struct Event {
   // message: the record stays in the receive log (pinned by `seq`) until the
   // callback returned; `group` is the session's group name when it was queued.
   std::uint64_t seq = 0;
+  // The node's log bytes delivered before this message (Node::EvictionLimits).
+  std::uint64_t log_mark = 0;
   Member sender;
   std::byte* payload = nullptr;
   std::size_t payload_bytes = 0;

@@ -49,6 +49,7 @@ void Node::attach(std::unique_ptr<runtime::RingTransport> transport,
     transport_ = std::move(transport);
   }
   announcer_ = std::thread([this] { run_announcer(); });
+  evictor_ = std::thread([this] { run_evictor(); });
 }
 
 Node::~Node() {
@@ -57,7 +58,9 @@ Node::~Node() {
     stopping_ = true;
   }
   announce_wake_.notify_all();
+  evict_wake_.notify_all();
   if (announcer_.joinable()) announcer_.join();
+  if (evictor_.joinable()) evictor_.join();
   // The transport's thread must stop before the pool and table it calls into,
   // and the pool's regions must go before the transport they were registered
   // with (see RingTransport::stop).
@@ -132,7 +135,7 @@ RingEvent Node::ring_event() const {
   return e;
 }
 
-cpg::Status Node::submit_control(const Session& session, groups::GroupMessageKind kind,
+cpg::Status Node::submit_control(std::uint64_t session_id, groups::GroupMessageKind kind,
                                  std::string_view group, bool wait_for_room) {
   std::array<std::byte, groups::kMaxGroupMessageBytes> buffer;
   const std::size_t n = groups::encode_group_message({kind, std::string(group)}, buffer);
@@ -155,7 +158,7 @@ cpg::Status Node::submit_control(const Session& session, groups::GroupMessageKin
         // Queued before the submit: an inline round may deliver it at once.
         std::lock_guard lock(mutex_);
         blocked = sync_blocks_locked(kind);
-        if (!blocked) own_controls_.push_back({session.id, kind});
+        if (!blocked) own_controls_.push_back({session_id, kind});
       }
       if (blocked) {
         s = cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
@@ -208,6 +211,7 @@ void Node::on_round(runtime::EventSource& events) {
         on_delivery(e->message, e->index);
       }
     }
+    evict_stalled_locked();
     while (auto tag = events.next_zero_copy_done()) {
       if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) (void)p->end_send(*tag);
       zero_copy_done = true;
@@ -253,6 +257,7 @@ void Node::queue_ring_change_locked() {
 void Node::on_delivery(const runtime::TransportMessage& d, std::uint64_t index) {
   RC_ASSERT(index > highest_delivered_);
   highest_delivered_ = index;
+  log_bytes_delivered_ += log_span_bytes(d.payload.size());
   if (d.group == groups::kControlGroup) {
     on_control(d);
   } else {
@@ -284,6 +289,7 @@ void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
   Event e;
   e.kind = Event::Kind::message;
   e.seq = index;
+  e.log_mark = log_bytes_delivered_ - log_span_bytes(d.payload.size());
   e.sender = {d.sender, d.sender_pid};
   e.payload = const_cast<std::byte*>(d.payload.data());  // the callback's msg is non-const
   e.payload_bytes = d.payload.size();
@@ -435,6 +441,8 @@ Counters Node::counters() const {
   std::lock_guard lock(mutex_);
   c.messages_dropped_not_member = table_.counters().data_dropped_not_member;
   c.zero_copy_sends = zero_copy_sends_;
+  c.handles_evicted = handles_evicted_;
+  c.joins_refused = joins_refused_;
   return c;
 }
 

@@ -62,6 +62,25 @@ inline runtime::DeliveryGuarantee to_transport(Guarantee guarantee) {
   return static_cast<runtime::DeliveryGuarantee>(guarantee);
 }
 
+// The receive-log bytes a delivered message takes: the ring's record, a
+// 64-byte header and the payload padded to 64 bytes (ring/record.hpp, which
+// this layer does not see).
+constexpr std::uint64_t log_span_bytes(std::uint64_t payload_bytes) noexcept {
+  return (64 + payload_bytes + 63) / 64 * 64;
+}
+
+// What one handle may leave unreleased before it is evicted (docs/api.md,
+// "Eviction"): a handle whose oldest undispatched message has waited
+// max_age while the log it holds from that message on (its own messages
+// and everything delivered after them, which cannot be released either)
+// reached max_bytes. Both must hold, so a handle that is slow but keeps
+// dispatching, or one that holds a message in a quiet cluster, is never
+// evicted. max_bytes zero: never.
+struct EvictionLimits {
+  std::uint64_t max_bytes = 0;
+  std::chrono::milliseconds max_age{0};
+};
+
 class Node : public std::enable_shared_from_this<Node> {
  public:
   // A node without a ring yet: attach() one, whose round callback is
@@ -117,9 +136,9 @@ class Node : public std::enable_shared_from_this<Node> {
   bool group_taken(std::string_view group, const Session* except) const;
   RingEvent ring_event() const;
 
-  // Submits a control record (join, leave, finalize) of `session`.
+  // Submits a control record (join, leave, finalize) of session `session_id`.
   // try_again passes up unless wait_for_room.
-  cpg::Status submit_control(const Session& session, groups::GroupMessageKind kind,
+  cpg::Status submit_control(std::uint64_t session_id, groups::GroupMessageKind kind,
                              std::string_view group, bool wait_for_room);
   cpg::Status send(std::string_view group, Guarantee guarantee,
                    std::span<const std::span<const std::byte>> pieces);
@@ -144,6 +163,10 @@ class Node : public std::enable_shared_from_this<Node> {
                              std::size_t bytes);
   bool zcb_in_flight(const void* buffer);
   cpg::Status zcb_wait(const void* buffer);
+
+  // Before the first session; max_bytes is raised to the largest message
+  // (a handle must be able to hold one).
+  void set_eviction_limits(EvictionLimits limits);
 
   // A session dispatched a message: unpin it and release what nobody holds.
   void unpin(Session& session, std::uint64_t seq);
@@ -177,6 +200,10 @@ class Node : public std::enable_shared_from_this<Node> {
   Session* local_member(std::string_view group) const;
   Session* session_by_id(std::uint64_t id) const;
   std::uint64_t release_frontier() const;
+  // node_evict.cpp.
+  void evict_stalled_locked();
+  void evict_locked(Session& session, std::uint64_t held_bytes, std::chrono::milliseconds age);
+  void run_evictor();
   zcb::ZeroCopyPool* pool();
 
   mutable std::mutex mutex_;
@@ -235,6 +262,22 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint64_t control_invalid_ = 0;
   std::uint64_t zero_copy_sends_ = 0;
   std::condition_variable zero_copy_done_;
+
+  // Eviction (node_evict.cpp).
+  EvictionLimits eviction_;
+  std::uint64_t log_bytes_delivered_ = 0;  // record spans delivered, ever
+  std::uint64_t handles_evicted_ = 0;
+  std::uint64_t joins_refused_ = 0;
+  // The finalizes of evicted sessions, sent by evictor_ (not from on_round:
+  // the transport's lock; not by the announcer: a finalize waits out a sync
+  // that needs our announce).
+  struct Eviction {
+    std::uint64_t session = 0;
+    std::string group;
+  };
+  std::deque<Eviction> evictions_;
+  std::condition_variable evict_wake_;
+  std::thread evictor_;
 
   // The zero-copy pool, made on first use under zcb_mutex_; on_round reads
   // pool_ptr_ without that lock.

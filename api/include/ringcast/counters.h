@@ -41,6 +41,14 @@ struct ringcast_counters {
   uint64_t bytes_copied_on_send;
   uint64_t messages_dropped_not_member; /* data from a sender not in its group */
   uint64_t zero_copy_sends;             /* accepted cpg_zcb_mcast_joined() calls */
+  /* Handles of this process evicted for holding the receive log past
+   * totem.handle_unreleased_max_bytes for totem.handle_unreleased_max_ms
+   * (their next call returns CS_ERR_LIBRARY; docs/api.md, "Eviction"). */
+  uint64_t handles_evicted;
+  /* cpg_join() calls of this process the ring refused at delivery (a group
+   * or member bound, or a name whose key another group has): the handle is
+   * out of the group again and its sends return CS_ERR_NOT_EXIST. */
+  uint64_t joins_refused;
 };
 
 /*

@@ -152,6 +152,8 @@ struct Counters {
   std::uint64_t bytes_copied_on_send = 0;         // cpg_mcast_joined copies; zero-copy adds 0
   std::uint64_t messages_dropped_not_member = 0;  // data from a sender not in its group
   std::uint64_t zero_copy_sends = 0;
+  std::uint64_t handles_evicted = 0;  // this process's handles evicted (docs/api.md "Eviction")
+  std::uint64_t joins_refused = 0;    // this process's joins refused at delivery (a bound)
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
