@@ -93,13 +93,6 @@ Result<TakenIncarnation> unusable(bool required, std::uint32_t fallback, const c
 
 }  // namespace
 
-std::optional<std::uint32_t> next_incarnation(std::optional<std::uint32_t> last,
-                                              std::uint32_t clock_units) noexcept {
-  if (last && *last == std::numeric_limits<std::uint32_t>::max()) return std::nullopt;
-  const std::uint32_t after = last ? *last + 1 : 1;
-  return clock_units > after ? clock_units : after;
-}
-
 Result<TakenIncarnation> take_incarnation(const std::string& dir, std::uint32_t node,
                                           std::uint32_t clock_units, bool required) {
   const std::uint32_t clock_only = clock_units != 0 ? clock_units : 1;

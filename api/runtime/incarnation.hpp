@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -28,9 +29,14 @@
 namespace ringcast::runtime {
 
 // max(last + 1, clock_units), never 0; last == UINT32_MAX: nullopt (the
-// numbers are used up; nothing larger exists).
-std::optional<std::uint32_t> next_incarnation(std::optional<std::uint32_t> last,
-                                              std::uint32_t clock_units) noexcept;
+// numbers are used up; nothing larger exists). Inline: the fault simulation
+// restarts its members by this rule too.
+constexpr std::optional<std::uint32_t> next_incarnation(std::optional<std::uint32_t> last,
+                                                        std::uint32_t clock_units) noexcept {
+  if (last && *last == std::numeric_limits<std::uint32_t>::max()) return std::nullopt;
+  const std::uint32_t after = last ? *last + 1 : 1;
+  return clock_units > after ? clock_units : after;
+}
 
 struct TakenIncarnation {
   std::uint32_t incarnation = 0;
