@@ -121,6 +121,38 @@ bool Node::group_taken(std::string_view group, const Session* except) const {
   return false;
 }
 
+cpg::Status Node::join_check_locked(std::string_view group) const {
+  const std::uint32_t key = groups::group_key(group);
+  for (const Eviction& e : evictions_) {
+    if (groups::group_key(e.group) == key)
+      return cpg::Status(CS_ERR_TRY_AGAIN,
+                         "an evicted handle of this process is leaving the group");
+  }
+  const groups::GroupLimits& limits = table_.limits();
+  if (const groups::Group* g = table_.find(group)) {
+    if (g->members.size() < limits.max_members) return {};
+    return cpg::Status(CS_ERR_NO_RESOURCES, "the group has " + std::to_string(limits.max_members) +
+                                                " members, the most a group may have");
+  }
+  if (table_.group_count() < limits.max_groups) return {};
+  return cpg::Status(CS_ERR_NO_RESOURCES, "the cluster has " + std::to_string(limits.max_groups) +
+                                              " groups, the most it may have");
+}
+
+// Our own join came back refused (others took the last place, or a bound
+// this node could not see at cpg_join): the handle is out of the group, and
+// its sends say why.
+void Node::refuse_join_locked(Session& session, const groups::Ignored& why) {
+  const std::string text = groups::ignore_reason_name(why.reason);
+  if (!session.join_refused_locked("the ring refused this handle's join of '" +
+                                   session.group_locked() + "' (" + text + ")")) {
+    return;
+  }
+  ++joins_refused_;
+  log_line("node " + std::to_string(node_id_) + ": the join of group '" + session.group_locked() +
+           "' by pid " + std::to_string(pid_) + " was refused: " + text);
+}
+
 RingEvent Node::ring_event() const {
   {
     std::lock_guard lock(mutex_);
@@ -326,7 +358,11 @@ void Node::on_control(const runtime::TransportMessage& d) {
     return;
   }
   auto change = table_.apply(*message, sender);
-  if (!change.ok()) return;  // ignored, counted by the table
+  if (!change.ok()) {  // ignored, counted by the table
+    if (own != nullptr && message->kind == groups::GroupMessageKind::join)
+      refuse_join_locked(*own, change.error());
+    return;
+  }
   Session* leaver = nullptr;
   if (own != nullptr && message->kind == groups::GroupMessageKind::join) own->joined_locked();
   if (own != nullptr && message->kind == groups::GroupMessageKind::leave && own->member_locked())
@@ -353,6 +389,11 @@ void Node::queue_view(const groups::GroupViewChange& change, Session* leaver) {
   e.kind = Event::Kind::view;
   e.view = std::move(v);
   target->push_locked(std::move(e));
+}
+
+void Node::set_group_limits(groups::GroupLimits limits) {
+  std::lock_guard lock(mutex_);
+  table_ = groups::GroupTable(limits);
 }
 
 // --- Releases.

@@ -134,6 +134,11 @@ class Node : public std::enable_shared_from_this<Node> {
   // Whether `group` (or a group with the same key) is joined or being
   // joined by a session of this process other than `except`.
   bool group_taken(std::string_view group, const Session* except) const;
+  // What the ring would answer to a join of `group` by this process, as far
+  // as the table this node has delivered tells (the table is the same at
+  // every member): CS_ERR_NO_RESOURCES beyond a bound, CS_ERR_TRY_AGAIN
+  // while an evicted handle's finalize for that key is still to go out.
+  cpg::Status join_check_locked(std::string_view group) const;
   RingEvent ring_event() const;
 
   // Submits a control record (join, leave, finalize) of session `session_id`.
@@ -164,6 +169,9 @@ class Node : public std::enable_shared_from_this<Node> {
   bool zcb_in_flight(const void* buffer);
   cpg::Status zcb_wait(const void* buffer);
 
+  // The group table's bounds (tests make them small); before the first
+  // session.
+  void set_group_limits(groups::GroupLimits limits);
   // Before the first session; max_bytes is raised to the largest message
   // (a handle must be able to hold one).
   void set_eviction_limits(EvictionLimits limits);
@@ -197,6 +205,7 @@ class Node : public std::enable_shared_from_this<Node> {
   void on_data(const runtime::TransportMessage& d, std::uint64_t index);
   void queue_ring_change_locked();
   void queue_view(const groups::GroupViewChange& change, Session* leaver);
+  void refuse_join_locked(Session& session, const groups::Ignored& why);
   Session* local_member(std::string_view group) const;
   Session* session_by_id(std::uint64_t id) const;
   std::uint64_t release_frontier() const;

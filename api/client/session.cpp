@@ -83,6 +83,14 @@ void Session::unpin_locked(std::uint64_t seq) {
   pinned_.pop_front();
 }
 
+bool Session::join_refused_locked(std::string why) {
+  if (closed_ || evicted_ || (state_ != State::joining && state_ != State::leaving)) return false;
+  state_ = State::unjoined;
+  member_ = false;
+  join_refused_why_ = std::move(why);
+  return true;
+}
+
 Session::State Session::evict_locked(std::string why) {
   RC_ASSERT(!closed_ && !evicted_);
   const State was = state_;
@@ -133,6 +141,8 @@ cpg::Status Session::join(std::string_view group) {
                        "another handle of this process is in this group (or one whose name "
                        "has the same key)");
     }
+    if (cpg::Status refused = node_->join_check_locked(group); !refused.ok()) return refused;
+    join_refused_why_.clear();
     state_ = State::joining;
     group_ = std::make_shared<const std::string>(group);
   }
@@ -164,14 +174,18 @@ cpg::Status Session::leave(std::string_view group) {
   return s;
 }
 
+cpg::Status Session::not_in_group_locked() const {
+  if (!join_refused_why_.empty()) return cpg::Status(CS_ERR_NOT_EXIST, join_refused_why_);
+  return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+}
+
 cpg::Status Session::send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces) {
   std::shared_ptr<const std::string> group;
   {
     std::lock_guard lock(node_->mutex());
     if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
     if (evicted_) return evicted_status();
-    if (state_ != State::joining && state_ != State::joined)
-      return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+    if (state_ != State::joining && state_ != State::joined) return not_in_group_locked();
     group = group_;
   }
   return node_->send(*group, guarantee, pieces);
@@ -183,8 +197,7 @@ cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size
     std::lock_guard lock(node_->mutex());
     if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
     if (evicted_) return evicted_status();
-    if (state_ != State::joining && state_ != State::joined)
-      return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+    if (state_ != State::joining && state_ != State::joined) return not_in_group_locked();
     group = group_;
   }
   return node_->send_zero_copy(*group, guarantee, buffer, bytes);

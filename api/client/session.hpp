@@ -77,6 +77,9 @@ class Session {
   // finalize). Returns the state it was in.
   State evict_locked(std::string why);
   bool evicted_locked() const noexcept { return evicted_; }
+  // Our own join came back refused: out of the group again; sends return
+  // CS_ERR_NOT_EXIST with `why`. False when the handle was not joining.
+  bool join_refused_locked(std::string why);
   // In the group's membership: from our own join's delivery to our own
   // leave's. Only then does the node queue the group's events here; before,
   // (node, pid) may still name an earlier handle of this process.
@@ -98,6 +101,7 @@ class Session {
   bool run_one();
   bool wait_readable();
   cpg::Status dispatch_loop(DispatchMode mode);
+  cpg::Status not_in_group_locked() const;
   void run_callback(const Event& e);
   void set_readable_locked(bool readable);
 
@@ -117,6 +121,7 @@ class Session {
   bool closed_ = false;
   bool evicted_ = false;
   std::string evicted_why_;
+  std::string join_refused_why_;  // since the last refused join, until the next join
 
   // Held by zcb_alloc and by close() while it frees the handle's buffers, so
   // that no buffer is recorded for a handle already closed.
