@@ -19,11 +19,12 @@ using C = ringcast_counters;
 static_assert(offsetof(C, ring_representative) == 4 && offsetof(C, ring_seq) == 8);
 static_assert(offsetof(C, members) == 16 && offsetof(C, tokens_received) == 24);
 static_assert(offsetof(C, zero_copy_sends) == 80 && offsetof(C, handles_evicted) == 88);
-static_assert(offsetof(C, joins_refused) == 96 && sizeof(C) == 104);
+static_assert(offsetof(C, joins_refused) == 96 && offsetof(C, messages_unsent_on_leave) == 104);
+static_assert(sizeof(C) == 112);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 15> kFieldEnds = {
+constexpr std::array<std::size_t, 16> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -38,6 +39,7 @@ constexpr std::array<std::size_t, 15> kFieldEnds = {
     offsetof(C, zero_copy_sends),
     offsetof(C, handles_evicted),
     offsetof(C, joins_refused),
+    offsetof(C, messages_unsent_on_leave),
     sizeof(C),
 };
 constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
@@ -65,6 +67,7 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.zero_copy_sends = in.zero_copy_sends;
   out.handles_evicted = in.handles_evicted;
   out.joins_refused = in.joins_refused;
+  out.messages_unsent_on_leave = in.messages_unsent_on_leave;
   return out;
 }
 

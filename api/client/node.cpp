@@ -244,6 +244,9 @@ void Node::on_round(runtime::EventSource& events) {
       }
     }
     evict_stalled_locked();
+    if (!has_left()) {
+      if (std::optional<std::uint64_t> unsent = events.left_unsent()) on_left_locked(*unsent);
+    }
     while (auto tag = events.next_zero_copy_done()) {
       if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) (void)p->end_send(*tag);
       zero_copy_done = true;
@@ -484,6 +487,7 @@ Counters Node::counters() const {
   c.zero_copy_sends = zero_copy_sends_;
   c.handles_evicted = handles_evicted_;
   c.joins_refused = joins_refused_;
+  c.messages_unsent_on_leave = unsent_on_leave_;
   return c;
 }
 

@@ -181,6 +181,10 @@ class Node : public std::enable_shared_from_this<Node> {
   void release_unpinned();
 
   Counters counters() const;
+  // The node left the ring for good (node_evict.cpp): every handle's
+  // dispatch returns left_status() once its queue is empty.
+  bool has_left() const noexcept { return left_.load(std::memory_order_acquire); }
+  cpg::Status left_status() const;
   bool flow_control_enabled();
   std::mutex& mutex() const noexcept { return mutex_; }
 
@@ -211,6 +215,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint64_t release_frontier() const;
   // node_evict.cpp.
   void evict_stalled_locked();
+  void on_left_locked(std::uint64_t unsent);
   void evict_locked(Session& session, std::uint64_t held_bytes, std::chrono::milliseconds age);
   void run_evictor();
   zcb::ZeroCopyPool* pool();
@@ -285,6 +290,8 @@ class Node : public std::enable_shared_from_this<Node> {
     std::string group;
   };
   std::deque<Eviction> evictions_;
+  std::atomic<bool> left_{false};
+  std::uint64_t unsent_on_leave_ = 0;
   std::condition_variable evict_wake_;
   std::thread evictor_;
 

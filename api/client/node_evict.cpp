@@ -77,4 +77,25 @@ void Node::run_evictor() {
   }
 }
 
+// The node left the ring for good: nothing it sends goes out again, and
+// messages accepted but still queued are lost. Without this, an application
+// that only dispatches would wait for ever and never learn either.
+void Node::on_left_locked(std::uint64_t unsent) {
+  unsent_on_leave_ = unsent;
+  left_.store(true, std::memory_order_release);
+  log_line("node " + std::to_string(node_id_) + " left the ring for good; " +
+           std::to_string(unsent) +
+           " accepted messages were still queued and are not sent; every handle's "
+           "cpg_dispatch returns CS_ERR_LIBRARY once its queue is empty");
+  for (Session* s : sessions_)
+    s->wake_locked();
+}
+
+cpg::Status Node::left_status() const {
+  std::lock_guard lock(mutex_);
+  return cpg::Status(CS_ERR_LIBRARY, "this process's node left the ring for good (" +
+                                         std::to_string(unsent_on_leave_) +
+                                         " queued messages not sent); finalize the handle");
+}
+
 }  // namespace ringcast::client

@@ -247,7 +247,7 @@ void Session::run_callback(const Event& e) {
 // Waits until the eventfd is readable; false once the session is closed.
 bool Session::wait_readable() {
   for (;;) {
-    if (closed()) return false;
+    if (closed() || node_->has_left()) return false;
     pollfd p{event_fd_, POLLIN, 0};
     const int n = ::poll(&p, 1, -1);
     if (n > 0) return !closed();
@@ -257,8 +257,12 @@ bool Session::wait_readable() {
 
 cpg::Status Session::dispatch(DispatchMode mode) {
   cpg::Status s = dispatch_loop(mode);
-  std::lock_guard lock(node_->mutex());
-  return evicted_ ? evicted_status() : s;
+  {
+    std::lock_guard lock(node_->mutex());
+    if (evicted_) return evicted_status();
+    if (!node_->has_left() || !events_.empty() || closed_) return s;
+  }
+  return node_->left_status();
 }
 
 cpg::Status Session::dispatch_loop(DispatchMode mode) {

@@ -77,6 +77,8 @@ class Session {
   // finalize). Returns the state it was in.
   State evict_locked(std::string why);
   bool evicted_locked() const noexcept { return evicted_; }
+  // Wakes a blocked dispatcher (the node left the ring).
+  void wake_locked() { set_readable_locked(true); }
   // Our own join came back refused: out of the group again; sends return
   // CS_ERR_NOT_EXIST with `why`. False when the handle was not joining.
   bool join_refused_locked(std::string why);

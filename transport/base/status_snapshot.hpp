@@ -26,6 +26,10 @@ struct StatusSnapshot {
   std::uint64_t retransmissions = 0;    // tokens written again, record ranges rewritten
   std::uint64_t reformations = 0;       // rings installed after the first
   std::uint64_t control_dropped = 0;    // invalid membership messages refused
+  // Left the ring for good (it cannot go on in any ring; sends fail), and
+  // how many accepted messages were still queued then: never sent.
+  bool left = false;
+  std::uint64_t messages_unsent_on_leave = 0;
 };
 
 // The send path of the ring a member sends on, for cpg_flow_control_state_get

@@ -421,6 +421,8 @@ StatusSnapshot Membership::status() const {
   s.control_dropped = counters_.control_dropped;
   s.tokens_passed = ring().counters().tokens_passed;
   s.records_delivered = ring().log().counters().records_delivered;
+  s.left = phase_ == Phase::left;
+  s.messages_unsent_on_leave = counters_.messages_unsent_on_leave;
   return s;
 }
 

@@ -49,6 +49,10 @@ struct ringcast_counters {
    * or member bound, or a name whose key another group has): the handle is
    * out of the group again and its sends return CS_ERR_NOT_EXIST. */
   uint64_t joins_refused;
+  /* Messages cpg_mcast_joined() accepted that were still queued when this
+   * process's node left the ring for good, never sent (every handle's
+   * cpg_dispatch() then returns CS_ERR_LIBRARY; docs/api.md). */
+  uint64_t messages_unsent_on_leave;
 };
 
 /*

@@ -154,6 +154,7 @@ struct Counters {
   std::uint64_t zero_copy_sends = 0;
   std::uint64_t handles_evicted = 0;  // this process's handles evicted (docs/api.md "Eviction")
   std::uint64_t joins_refused = 0;    // this process's joins refused at delivery (a bound)
+  std::uint64_t messages_unsent_on_leave = 0;  // queued when the node left the ring for good
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
