@@ -236,6 +236,7 @@ void Node::on_round(runtime::EventSource& events) {
   bool zero_copy_done = false;
   {
     std::lock_guard lock(mutex_);
+    if (eviction_.max_bytes != 0) round_now_ = std::chrono::steady_clock::now();
     while (auto e = events.next_event()) {
       if (e->change != nullptr) {
         on_change(*e->change);
@@ -325,6 +326,7 @@ void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
   e.kind = Event::Kind::message;
   e.seq = index;
   e.log_mark = log_bytes_delivered_ - log_span_bytes(d.payload.size());
+  e.queued_at = round_now_;
   e.sender = {d.sender, d.sender_pid};
   e.payload = const_cast<std::byte*>(d.payload.data());  // the callback's msg is non-const
   e.payload_bytes = d.payload.size();

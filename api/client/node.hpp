@@ -280,6 +280,9 @@ class Node : public std::enable_shared_from_this<Node> {
   // Eviction (node_evict.cpp).
   EvictionLimits eviction_;
   std::uint64_t log_bytes_delivered_ = 0;  // record spans delivered, ever
+  // When the current round began; read once per round, only while eviction
+  // is on (a clock read per message would cost more).
+  std::chrono::steady_clock::time_point round_now_;
   std::uint64_t handles_evicted_ = 0;
   std::uint64_t joins_refused_ = 0;
   // The finalizes of evicted sessions, sent by evictor_ (not from on_round:

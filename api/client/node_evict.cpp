@@ -29,7 +29,7 @@ void Node::set_eviction_limits(EvictionLimits limits) {
 // Each round, on the transport's thread: the oldest pin of each session.
 void Node::evict_stalled_locked() {
   if (eviction_.max_bytes == 0) return;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = round_now_;
   // evict_locked leaves the list as it is; a session is evicted once.
   for (Session* s : sessions_) {
     if (!s->has_pinned_locked()) continue;

@@ -71,7 +71,7 @@ void Session::set_readable_locked(bool readable) {
 void Session::push_locked(Event event) {
   if (closed_ || evicted_) return;
   if (event.kind == Event::Kind::message)
-    pinned_.push_back({event.seq, event.log_mark, std::chrono::steady_clock::now()});
+    pinned_.push_back({event.seq, event.log_mark, event.queued_at});
   events_.push_back(std::move(event));
   set_readable_locked(true);
 }
