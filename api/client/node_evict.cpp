@@ -64,8 +64,9 @@ void Node::run_evictor() {
   for (;;) {
     evict_wake_.wait(lock, [this] { return stopping_ || !evictions_.empty(); });
     if (stopping_) return;
-    const Eviction e = std::move(evictions_.front());
-    evictions_.pop_front();
+    // Stays queued until submitted: a join of the same group by a new
+    // handle waits until then (join_check_locked), so it is ordered after.
+    const Eviction e = evictions_.front();
     lock.unlock();
     const cpg::Status s =
         submit_control(e.session, groups::GroupMessageKind::finalize, e.group, true);
@@ -74,6 +75,7 @@ void Node::run_evictor() {
                ": the finalize of an evicted handle in group '" + e.group +
                "' could not be sent: " + s.message());
     lock.lock();
+    evictions_.pop_front();
   }
 }
 
