@@ -21,11 +21,12 @@ static_assert(offsetof(C, members) == 16 && offsetof(C, tokens_received) == 24);
 static_assert(offsetof(C, zero_copy_sends) == 80 && offsetof(C, writes_wrong_link) == 88);
 static_assert(offsetof(C, link_replacements_refused) == 96 &&
               offsetof(C, large_messages_sent) == 104);
-static_assert(offsetof(C, bytes_copied_on_assembly) == 136 && sizeof(C) == 144);
+static_assert(offsetof(C, bytes_copied_on_assembly) == 136 && offsetof(C, handles_evicted) == 144);
+static_assert(offsetof(C, messages_unsent_on_leave) == 160 && sizeof(C) == 168);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 20> kFieldEnds = {
+constexpr std::array<std::size_t, 23> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -45,6 +46,9 @@ constexpr std::array<std::size_t, 20> kFieldEnds = {
     offsetof(C, large_messages_abandoned),
     offsetof(C, fragments_refused),
     offsetof(C, bytes_copied_on_assembly),
+    offsetof(C, handles_evicted),
+    offsetof(C, joins_refused),
+    offsetof(C, messages_unsent_on_leave),
     sizeof(C),
 };
 constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
@@ -77,6 +81,9 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.large_messages_abandoned = in.large_messages_abandoned;
   out.fragments_refused = in.fragments_refused;
   out.bytes_copied_on_assembly = in.bytes_copied_on_assembly;
+  out.handles_evicted = in.handles_evicted;
+  out.joins_refused = in.joins_refused;
+  out.messages_unsent_on_leave = in.messages_unsent_on_leave;
   return out;
 }
 

@@ -211,6 +211,7 @@ cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
                               struct cpg_address* member_list, int* member_list_entries) {
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
+  if (s->evicted()) return CS_ERR_LIBRARY;
   if (cs_error_t e = check_name(groupName); e != CS_OK) return e;
   if (member_list == nullptr || member_list_entries == nullptr) return CS_ERR_INVALID_PARAM;
   // *member_list_entries is output only, as in corosync, whose callers pass
@@ -236,6 +237,7 @@ cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
                                       cpg_flow_control_state_t* flow_control_enabled) {
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
+  if (s->evicted()) return CS_ERR_LIBRARY;
   if (flow_control_enabled == nullptr) return CS_ERR_INVALID_PARAM;
   *flow_control_enabled =
       s->node().flow_control_enabled() ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
@@ -245,6 +247,7 @@ cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
 cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void** buffer) {
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
+  if (s->evicted()) return CS_ERR_LIBRARY;
   if (buffer == nullptr) return CS_ERR_INVALID_PARAM;
   if (size > s->node().max_fragmented_bytes()) return CS_ERR_TOO_BIG;
   auto b = s->zcb_alloc(size);
@@ -278,6 +281,7 @@ cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t it
                                     cpg_iteration_handle_t* cpg_iteration_handle) {
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
+  if (s->evicted()) return CS_ERR_LIBRARY;
   if (cpg_iteration_handle == nullptr) return CS_ERR_INVALID_PARAM;
   const bool one = iteration_type == CPG_ITERATION_ONE_GROUP;
   if (!one && iteration_type != CPG_ITERATION_NAME_ONLY && iteration_type != CPG_ITERATION_ALL)

@@ -2,6 +2,7 @@
 // and the application's cpg_dispatch (its own thread).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ struct Event {
   // message: the record stays in the receive log (pinned by `seq`) until the
   // callback returned; `group` is the session's group name when it was queued.
   std::uint64_t seq = 0;
+  // The node's log bytes delivered before this message (Node::EvictionLimits).
+  std::uint64_t log_mark = 0;
+  std::chrono::steady_clock::time_point queued_at;  // the round's time (eviction only)
   Member sender;
   std::byte* payload = nullptr;
   std::size_t payload_bytes = 0;

@@ -49,6 +49,7 @@ void Node::attach(std::unique_ptr<runtime::RingTransport> transport,
     transport_ = std::move(transport);
   }
   announcer_ = std::thread([this] { run_announcer(); });
+  evictor_ = std::thread([this] { run_evictor(); });
 }
 
 Node::~Node() {
@@ -57,7 +58,9 @@ Node::~Node() {
     stopping_ = true;
   }
   announce_wake_.notify_all();
+  evict_wake_.notify_all();
   if (announcer_.joinable()) announcer_.join();
+  if (evictor_.joinable()) evictor_.join();
   // The transport's thread must stop before the pool and table it calls into,
   // and the pool's regions must go before the transport they were registered
   // with (see RingTransport::stop).
@@ -118,6 +121,38 @@ bool Node::group_taken(std::string_view group, const Session* except) const {
   return false;
 }
 
+cpg::Status Node::join_check_locked(std::string_view group) const {
+  const std::uint32_t key = groups::group_key(group);
+  for (const Eviction& e : evictions_) {
+    if (groups::group_key(e.group) == key)
+      return cpg::Status(CS_ERR_TRY_AGAIN,
+                         "an evicted handle of this process is leaving the group");
+  }
+  const groups::GroupLimits& limits = table_.limits();
+  if (const groups::Group* g = table_.find(group)) {
+    if (g->members.size() < limits.max_members) return {};
+    return cpg::Status(CS_ERR_NO_RESOURCES, "the group has " + std::to_string(limits.max_members) +
+                                                " members, the most a group may have");
+  }
+  if (table_.group_count() < limits.max_groups) return {};
+  return cpg::Status(CS_ERR_NO_RESOURCES, "the cluster has " + std::to_string(limits.max_groups) +
+                                              " groups, the most it may have");
+}
+
+// Our own join came back refused (others took the last place, or a bound
+// this node could not see at cpg_join): the handle is out of the group, and
+// its sends say why.
+void Node::refuse_join_locked(Session& session, const groups::Ignored& why) {
+  const std::string text = groups::ignore_reason_name(why.reason);
+  if (!session.join_refused_locked("the ring refused this handle's join of '" +
+                                   session.group_locked() + "' (" + text + ")")) {
+    return;
+  }
+  ++joins_refused_;
+  log_line("node " + std::to_string(node_id_) + ": the join of group '" + session.group_locked() +
+           "' by pid " + std::to_string(pid_) + " was refused: " + text);
+}
+
 RingEvent Node::ring_event() const {
   {
     std::lock_guard lock(mutex_);
@@ -132,7 +167,7 @@ RingEvent Node::ring_event() const {
   return e;
 }
 
-cpg::Status Node::submit_control(const Session& session, groups::GroupMessageKind kind,
+cpg::Status Node::submit_control(std::uint64_t session_id, groups::GroupMessageKind kind,
                                  std::string_view group, bool wait_for_room) {
   std::array<std::byte, groups::kMaxGroupMessageBytes> buffer;
   const std::size_t n = groups::encode_group_message({kind, std::string(group)}, buffer);
@@ -155,7 +190,7 @@ cpg::Status Node::submit_control(const Session& session, groups::GroupMessageKin
         // Queued before the submit: an inline round may deliver it at once.
         std::lock_guard lock(mutex_);
         blocked = sync_blocks_locked(kind);
-        if (!blocked) own_controls_.push_back({session.id, kind});
+        if (!blocked) own_controls_.push_back({session_id, kind});
       }
       if (blocked) {
         s = cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
@@ -212,12 +247,17 @@ void Node::on_round(runtime::EventSource& events) {
   bool zero_copy_done = false;
   {
     std::lock_guard lock(mutex_);
+    if (eviction_.max_bytes != 0) round_now_ = std::chrono::steady_clock::now();
     while (auto e = events.next_event()) {
       if (e->change != nullptr) {
         on_change(*e->change);
       } else {
         on_delivery(e->message, e->index);
       }
+    }
+    evict_stalled_locked();
+    if (!has_left()) {
+      if (std::optional<std::uint64_t> unsent = events.left_unsent()) on_left_locked(*unsent);
     }
     while (auto tag = events.next_zero_copy_done()) {
       if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) (void)p->end_send(*tag);
@@ -273,6 +313,7 @@ void Node::queue_ring_change_locked() {
 void Node::on_delivery(const runtime::TransportMessage& d, std::uint64_t index) {
   RC_ASSERT(index > highest_delivered_);
   highest_delivered_ = index;
+  log_bytes_delivered_ += log_span_bytes(d.payload.size());
   if (d.group == groups::kControlGroup) {
     on_control(d);
   } else if (d.group == groups::kFragmentGroup) {
@@ -298,12 +339,12 @@ void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
   }
   // The callback's msg is non-const.
   deliver_data_locked({d.sender, d.sender_pid}, d.group, const_cast<std::byte*>(d.payload.data()),
-                      d.payload.size(), nullptr, index);
+                      d.payload.size(), nullptr, index, d.payload.size());
 }
 
 void Node::deliver_data_locked(groups::GroupMember sender, std::uint32_t key, std::byte* payload,
                                std::size_t bytes, std::shared_ptr<std::vector<std::byte>> assembled,
-                               std::uint64_t index) {
+                               std::uint64_t index, std::size_t record_bytes) {
   const groups::Group* g = table_.route(key, sender);
   if (g == nullptr) return;  // counted by the table
   const bool mine = std::any_of(g->members.begin(), g->members.end(),
@@ -314,6 +355,8 @@ void Node::deliver_data_locked(groups::GroupMember sender, std::uint32_t key, st
   Event e;
   e.kind = Event::Kind::message;
   e.seq = index;
+  e.log_mark = log_bytes_delivered_ - log_span_bytes(record_bytes);
+  e.queued_at = round_now_;
   e.sender = {sender.node, sender.pid};
   e.payload = payload;
   e.payload_bytes = bytes;
@@ -356,7 +399,11 @@ void Node::on_control(const runtime::TransportMessage& d) {
     return;
   }
   auto change = table_.apply(*message, sender);
-  if (!change.ok()) return;  // ignored, counted by the table
+  if (!change.ok()) {  // ignored, counted by the table
+    if (own != nullptr && message->kind == groups::GroupMessageKind::join)
+      refuse_join_locked(*own, change.error());
+    return;
+  }
   Session* leaver = nullptr;
   if (own != nullptr && message->kind == groups::GroupMessageKind::join) own->joined_locked();
   if (own != nullptr && message->kind == groups::GroupMessageKind::leave && own->member_locked())
@@ -383,6 +430,11 @@ void Node::queue_view(const groups::GroupViewChange& change, Session* leaver) {
   e.kind = Event::Kind::view;
   e.view = std::move(v);
   target->push_locked(std::move(e));
+}
+
+void Node::set_group_limits(groups::GroupLimits limits) {
+  std::lock_guard lock(mutex_);
+  table_ = groups::GroupTable(limits);
 }
 
 // --- Releases.
@@ -479,6 +531,9 @@ Counters Node::counters() const {
   c.large_messages_abandoned = f.messages_abandoned;
   c.fragments_refused = f.fragments_refused + f.fragments_orphaned;
   c.bytes_copied_on_assembly = f.bytes_copied;
+  c.handles_evicted = handles_evicted_;
+  c.joins_refused = joins_refused_;
+  c.messages_unsent_on_leave = unsent_on_leave_;
   return c;
 }
 

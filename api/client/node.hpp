@@ -64,6 +64,25 @@ inline runtime::DeliveryGuarantee to_transport(Guarantee guarantee) {
   return static_cast<runtime::DeliveryGuarantee>(guarantee);
 }
 
+// The receive-log bytes a delivered message takes: the ring's record, a
+// 64-byte header and the payload padded to 64 bytes (ring/record.hpp, which
+// this layer does not see).
+constexpr std::uint64_t log_span_bytes(std::uint64_t payload_bytes) noexcept {
+  return (64 + payload_bytes + 63) / 64 * 64;
+}
+
+// What one handle may leave unreleased before it is evicted (docs/api.md,
+// "Eviction"): a handle whose oldest undispatched message has waited
+// max_age while the log it holds from that message on (its own messages
+// and everything delivered after them, which cannot be released either)
+// reached max_bytes. Both must hold, so a handle that is slow but keeps
+// dispatching, or one that holds a message in a quiet cluster, is never
+// evicted. max_bytes zero: never.
+struct EvictionLimits {
+  std::uint64_t max_bytes = 0;
+  std::chrono::milliseconds max_age{0};
+};
+
 class Node : public std::enable_shared_from_this<Node> {
  public:
   // A node without a ring yet: attach() one, whose round callback is
@@ -122,11 +141,16 @@ class Node : public std::enable_shared_from_this<Node> {
   // Whether `group` (or a group with the same key) is joined or being
   // joined by a session of this process other than `except`.
   bool group_taken(std::string_view group, const Session* except) const;
+  // What the ring would answer to a join of `group` by this process, as far
+  // as the table this node has delivered tells (the table is the same at
+  // every member): CS_ERR_NO_RESOURCES beyond a bound, CS_ERR_TRY_AGAIN
+  // while an evicted handle's finalize for that key is still to go out.
+  cpg::Status join_check_locked(std::string_view group) const;
   RingEvent ring_event() const;
 
-  // Submits a control record (join, leave, finalize) of `session`.
+  // Submits a control record (join, leave, finalize) of session `session_id`.
   // try_again passes up unless wait_for_room.
-  cpg::Status submit_control(const Session& session, groups::GroupMessageKind kind,
+  cpg::Status submit_control(std::uint64_t session_id, groups::GroupMessageKind kind,
                              std::string_view group, bool wait_for_room);
   cpg::Status send(std::string_view group, Guarantee guarantee,
                    std::span<const std::span<const std::byte>> pieces);
@@ -152,11 +176,22 @@ class Node : public std::enable_shared_from_this<Node> {
   bool zcb_in_flight(const void* buffer);
   cpg::Status zcb_wait(const void* buffer);
 
+  // The group table's bounds (tests make them small); before the first
+  // session.
+  void set_group_limits(groups::GroupLimits limits);
+  // Before the first session; max_bytes is raised to the largest message
+  // (a handle must be able to hold one).
+  void set_eviction_limits(EvictionLimits limits);
+
   // A session dispatched a message: unpin it and release what nobody holds.
   void unpin(Session& session, std::uint64_t seq);
   void release_unpinned();
 
   Counters counters() const;
+  // The node left the ring for good (node_evict.cpp): every handle's
+  // dispatch returns left_status() once its queue is empty.
+  bool has_left() const noexcept { return left_.load(std::memory_order_acquire); }
+  cpg::Status left_status() const;
   bool flow_control_enabled();
   // Quorum from the ring's nodes and the cluster file's votes (quorum_*).
   QuorumTracker& quorum() noexcept { return quorum_; }
@@ -181,9 +216,11 @@ class Node : public std::enable_shared_from_this<Node> {
   void on_delivery(const runtime::TransportMessage& d, std::uint64_t index);
   void on_control(const runtime::TransportMessage& d);
   void on_data(const runtime::TransportMessage& d, std::uint64_t index);
+  // record_bytes: the payload size of the record delivered now (the last
+  // fragment's, for a message in fragments), for the eviction bound.
   void deliver_data_locked(groups::GroupMember sender, std::uint32_t key, std::byte* payload,
                            std::size_t bytes, std::shared_ptr<std::vector<std::byte>> assembled,
-                           std::uint64_t index);
+                           std::uint64_t index, std::size_t record_bytes);
   // node_fragments.cpp: messages above the ring's atomic size.
   cpg::Status send_fragmented(std::string_view group, Guarantee guarantee,
                               std::span<const std::span<const std::byte>> pieces,
@@ -195,9 +232,15 @@ class Node : public std::enable_shared_from_this<Node> {
   void note_abandoned_locked();
   void queue_ring_change_locked();
   void queue_view(const groups::GroupViewChange& change, Session* leaver);
+  void refuse_join_locked(Session& session, const groups::Ignored& why);
   Session* local_member(std::string_view group) const;
   Session* session_by_id(std::uint64_t id) const;
   std::uint64_t release_frontier() const;
+  // node_evict.cpp.
+  void evict_stalled_locked();
+  void on_left_locked(std::uint64_t unsent);
+  void evict_locked(Session& session, std::uint64_t held_bytes, std::chrono::milliseconds age);
+  void run_evictor();
   zcb::ZeroCopyPool* pool();
 
   mutable std::mutex mutex_;
@@ -275,6 +318,27 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint64_t large_messages_sent_ = 0;
   std::uint64_t zero_copy_sends_ = 0;
   std::condition_variable zero_copy_done_;
+
+  // Eviction (node_evict.cpp).
+  EvictionLimits eviction_;
+  std::uint64_t log_bytes_delivered_ = 0;  // record spans delivered, ever
+  // When the current round began; read once per round, only while eviction
+  // is on (a clock read per message would cost more).
+  std::chrono::steady_clock::time_point round_now_;
+  std::uint64_t handles_evicted_ = 0;
+  std::uint64_t joins_refused_ = 0;
+  // The finalizes of evicted sessions, sent by evictor_ (not from on_round:
+  // the transport's lock; not by the announcer: a finalize waits out a sync
+  // that needs our announce).
+  struct Eviction {
+    std::uint64_t session = 0;
+    std::string group;
+  };
+  std::deque<Eviction> evictions_;
+  std::atomic<bool> left_{false};
+  std::uint64_t unsent_on_leave_ = 0;
+  std::condition_variable evict_wake_;
+  std::thread evictor_;
 
   // The zero-copy pool, made on first use under zcb_mutex_; on_round reads
   // pool_ptr_ without that lock.

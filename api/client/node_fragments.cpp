@@ -152,7 +152,7 @@ void Node::on_fragment(const runtime::TransportMessage& d, std::uint64_t index) 
   }
   std::byte* bytes = m.bytes->data();
   const std::size_t size = m.bytes->size();
-  deliver_data_locked(m.sender, m.group, bytes, size, std::move(m.bytes), index);
+  deliver_data_locked(m.sender, m.group, bytes, size, std::move(m.bytes), index, d.payload.size());
 }
 
 void Node::note_abandoned_locked() {

@@ -18,6 +18,15 @@ namespace {
 constexpr const char* kDefaultLimitNote =
     " (unset: RLIMIT_MEMLOCK, at most a quarter of the memory; ulimit -l)";
 
+// handle_unreleased_max_ms 0: no eviction.
+EvictionLimits eviction_limits_of(const config::Totem& t) {
+  EvictionLimits l;
+  if (t.handle_unreleased_max_ms == 0) return l;
+  l.max_bytes = t.handle_unreleased_max_bytes;
+  l.max_age = std::chrono::milliseconds(t.handle_unreleased_max_ms);
+  return l;
+}
+
 cpg::Result<std::shared_ptr<Node>> start_process_node() {
   auto local = config::load_from_environment();
   if (!local.ok()) {
@@ -42,6 +51,7 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
   // into a running ring and its sync (node_startup.cpp).
   node->attach(std::move(*transport),
                std::chrono::milliseconds(local->config.totem.startup_window_ms));
+  node->set_eviction_limits(eviction_limits_of(local->config.totem));
   return node;
 }
 

@@ -43,7 +43,17 @@ Session::~Session() {
 
 bool Session::closed() const {
   std::lock_guard lock(node_->mutex());
-  return closed_;
+  return closed_ || evicted_;
+}
+
+bool Session::evicted() const {
+  std::lock_guard lock(node_->mutex());
+  return evicted_;
+}
+
+cpg::Status Session::evicted_status() const {
+  return cpg::Status(CS_ERR_LIBRARY, "the handle was evicted (" + evicted_why_ +
+                                         "); finalize it and open a new one");
 }
 
 void Session::set_readable_locked(bool readable) {
@@ -59,8 +69,9 @@ void Session::set_readable_locked(bool readable) {
 }
 
 void Session::push_locked(Event event) {
-  if (closed_) return;
-  if (event.kind == Event::Kind::message) pinned_.push_back(event.seq);
+  if (closed_ || evicted_) return;
+  if (event.kind == Event::Kind::message)
+    pinned_.push_back({event.seq, event.log_mark, event.queued_at});
   events_.push_back(std::move(event));
   set_readable_locked(true);
 }
@@ -68,8 +79,29 @@ void Session::push_locked(Event event) {
 void Session::unpin_locked(std::uint64_t seq) {
   // A close() in a callback cleared the pins already.
   if (pinned_.empty()) return;
-  RC_ASSERT(pinned_.front() == seq);  // dispatched in queue order
+  RC_ASSERT(pinned_.front().seq == seq);  // dispatched in queue order
   pinned_.pop_front();
+}
+
+bool Session::join_refused_locked(std::string why) {
+  if (closed_ || evicted_ || (state_ != State::joining && state_ != State::leaving)) return false;
+  state_ = State::unjoined;
+  member_ = false;
+  join_refused_why_ = std::move(why);
+  return true;
+}
+
+Session::State Session::evict_locked(std::string why) {
+  RC_ASSERT(!closed_ && !evicted_);
+  const State was = state_;
+  evicted_ = true;
+  evicted_why_ = std::move(why);
+  events_.clear();
+  pinned_.clear();
+  member_ = false;
+  state_ = State::unjoined;   // its finalize goes out from the node; close() sends none
+  set_readable_locked(true);  // a blocked dispatcher wakes and sees evicted_
+  return was;
 }
 
 cpg::Status Session::close() {
@@ -90,7 +122,7 @@ cpg::Status Session::close() {
   // A member (or would-be member) leaves with PROCDOWN; a leave already on
   // its way needs nothing more.
   if (was == State::joining || was == State::joined) {
-    s = node_->submit_control(*this, groups::GroupMessageKind::finalize, *group_, true);
+    s = node_->submit_control(id, groups::GroupMessageKind::finalize, *group_, true);
   }
   node_->release_unpinned();
   return s;
@@ -101,6 +133,7 @@ cpg::Status Session::join(std::string_view group) {
   {
     std::lock_guard lock(node_->mutex());
     if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
+    if (evicted_) return evicted_status();
     if (state_ != State::unjoined)
       return bad_state(CS_ERR_EXIST, "this handle is already in a group (one group per handle)");
     if (node_->group_taken(group, this)) {
@@ -108,10 +141,12 @@ cpg::Status Session::join(std::string_view group) {
                        "another handle of this process is in this group (or one whose name "
                        "has the same key)");
     }
+    if (cpg::Status refused = node_->join_check_locked(group); !refused.ok()) return refused;
+    join_refused_why_.clear();
     state_ = State::joining;
     group_ = std::make_shared<const std::string>(group);
   }
-  cpg::Status s = node_->submit_control(*this, groups::GroupMessageKind::join, group, false);
+  cpg::Status s = node_->submit_control(id, groups::GroupMessageKind::join, group, false);
   if (!s.ok()) {
     std::lock_guard lock(node_->mutex());
     state_ = State::unjoined;
@@ -125,12 +160,13 @@ cpg::Status Session::leave(std::string_view group) {
   {
     std::lock_guard lock(node_->mutex());
     if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
+    if (evicted_) return evicted_status();
     if ((state_ != State::joining && state_ != State::joined) || *group_ != group)
       return bad_state(CS_ERR_NOT_EXIST, "this handle has not joined that group");
     was = state_;
     state_ = State::leaving;
   }
-  cpg::Status s = node_->submit_control(*this, groups::GroupMessageKind::leave, group, false);
+  cpg::Status s = node_->submit_control(id, groups::GroupMessageKind::leave, group, false);
   if (!s.ok()) {
     std::lock_guard lock(node_->mutex());
     if (state_ == State::leaving) state_ = was;
@@ -138,13 +174,18 @@ cpg::Status Session::leave(std::string_view group) {
   return s;
 }
 
+cpg::Status Session::not_in_group_locked() const {
+  if (!join_refused_why_.empty()) return cpg::Status(CS_ERR_NOT_EXIST, join_refused_why_);
+  return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+}
+
 cpg::Status Session::send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces) {
   std::shared_ptr<const std::string> group;
   {
     std::lock_guard lock(node_->mutex());
     if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
-    if (state_ != State::joining && state_ != State::joined)
-      return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+    if (evicted_) return evicted_status();
+    if (state_ != State::joining && state_ != State::joined) return not_in_group_locked();
     group = group_;
   }
   return node_->send(*group, guarantee, pieces);
@@ -155,8 +196,8 @@ cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size
   {
     std::lock_guard lock(node_->mutex());
     if (closed_) return bad_state(CS_ERR_BAD_HANDLE, "the handle is finalized");
-    if (state_ != State::joining && state_ != State::joined)
-      return bad_state(CS_ERR_NOT_EXIST, "this handle is not in a group");
+    if (evicted_) return evicted_status();
+    if (state_ != State::joining && state_ != State::joined) return not_in_group_locked();
     group = group_;
   }
   return node_->send_zero_copy(*group, guarantee, buffer, bytes);
@@ -168,8 +209,8 @@ bool Session::run_one() {
   Event e;
   {
     std::lock_guard lock(node_->mutex());
-    if (closed_ || events_.empty()) {
-      if (!closed_) set_readable_locked(false);
+    if (closed_ || evicted_ || events_.empty()) {
+      if (!closed_ && !evicted_) set_readable_locked(false);
       return false;
     }
     e = std::move(events_.front());
@@ -206,7 +247,7 @@ void Session::run_callback(const Event& e) {
 // Waits until the eventfd is readable; false once the session is closed.
 bool Session::wait_readable() {
   for (;;) {
-    if (closed()) return false;
+    if (closed() || node_->has_left()) return false;
     pollfd p{event_fd_, POLLIN, 0};
     const int n = ::poll(&p, 1, -1);
     if (n > 0) return !closed();
@@ -215,6 +256,16 @@ bool Session::wait_readable() {
 }
 
 cpg::Status Session::dispatch(DispatchMode mode) {
+  cpg::Status s = dispatch_loop(mode);
+  {
+    std::lock_guard lock(node_->mutex());
+    if (evicted_) return evicted_status();
+    if (!node_->has_left() || !events_.empty() || closed_) return s;
+  }
+  return node_->left_status();
+}
+
+cpg::Status Session::dispatch_loop(DispatchMode mode) {
   switch (mode) {
     case DispatchMode::one_nonblocking:
       return run_one() ? cpg::Status{} : cpg::Status(CS_ERR_TRY_AGAIN, "no callback pending");

@@ -8,6 +8,7 @@
 // session is closed, so that a blocked dispatcher wakes and returns).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -44,6 +45,10 @@ class Session {
   cpg::Status dispatch(DispatchMode mode);
   int fd() const noexcept { return event_fd_; }
   bool closed() const;
+  // Evicted by the node (Node::EvictionLimits): every call but finalize and
+  // the local queries returns this.
+  cpg::Status evicted_status() const;
+  bool evicted() const;
 
   Node& node() const noexcept { return *node_; }
   const std::shared_ptr<Node>& node_ptr() const noexcept { return node_; }
@@ -56,9 +61,27 @@ class Session {
   const std::string& group_locked() const noexcept { return *group_; }
   const std::shared_ptr<const std::string>& group_ptr_locked() const noexcept { return group_; }
   void push_locked(Event event);
+  // A queued or running message: its event index, the node's log bytes
+  // before it, and when it was queued.
+  struct Pin {
+    std::uint64_t seq = 0;
+    std::uint64_t log_mark = 0;
+    std::chrono::steady_clock::time_point at;
+  };
   bool has_pinned_locked() const noexcept { return !pinned_.empty(); }
-  std::uint64_t oldest_pinned_locked() const noexcept { return pinned_.front(); }
+  std::uint64_t oldest_pinned_locked() const noexcept { return pinned_.front().seq; }
+  const Pin& oldest_pin_locked() const noexcept { return pinned_.front(); }
   void unpin_locked(std::uint64_t seq);
+  // The node evicts it: nothing more is queued, what was is dropped and
+  // unpinned, and it is out of its group here (the node sends its
+  // finalize). Returns the state it was in.
+  State evict_locked(std::string why);
+  bool evicted_locked() const noexcept { return evicted_; }
+  // Wakes a blocked dispatcher (the node left the ring).
+  void wake_locked() { set_readable_locked(true); }
+  // Our own join came back refused: out of the group again; sends return
+  // CS_ERR_NOT_EXIST with `why`. False when the handle was not joining.
+  bool join_refused_locked(std::string why);
   // In the group's membership: from our own join's delivery to our own
   // leave's. Only then does the node queue the group's events here; before,
   // (node, pid) may still name an earlier handle of this process.
@@ -79,6 +102,8 @@ class Session {
   Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd);
   bool run_one();
   bool wait_readable();
+  cpg::Status dispatch_loop(DispatchMode mode);
+  cpg::Status not_in_group_locked() const;
   void run_callback(const Event& e);
   void set_readable_locked(bool readable);
 
@@ -92,10 +117,13 @@ class Session {
   State state_ = State::unjoined;
   std::shared_ptr<const std::string> group_ = std::make_shared<const std::string>();
   std::deque<Event> events_;
-  std::deque<std::uint64_t> pinned_;  // seqs of queued or running messages
+  std::deque<Pin> pinned_;  // queued or running messages, in queue order
   bool member_ = false;
   bool readable_ = false;
   bool closed_ = false;
+  bool evicted_ = false;
+  std::string evicted_why_;
+  std::string join_refused_why_;  // since the last refused join, until the next join
 
   // Held by zcb_alloc and by close() while it frees the handle's buffers, so
   // that no buffer is recorded for a handle already closed.

@@ -69,6 +69,12 @@ struct Totem {
   // joins a running ring), and how often it re-dials a node it lost.
   std::uint32_t startup_window_ms = 3000;
   std::uint32_t reconnect_interval_ms = 200;
+  // Eviction of a handle that stops dispatching (docs/api.md "Eviction"):
+  // evicted once its oldest undispatched message waited handle_unreleased_
+  // max_ms while the receive log it holds reached handle_unreleased_max_bytes.
+  // Bytes 0: half of log_size_bytes (validation fills it in); ms 0: never.
+  std::uint32_t handle_unreleased_max_bytes = 0;
+  std::uint32_t handle_unreleased_max_ms = 5000;
 };
 
 struct ClusterNode {
@@ -117,9 +123,21 @@ struct Quorum {
   bool wait_for_all = false;         // validate(): two_node's value unless set
 };
 
+// The host's side of a node (the `system` section, as corosync's).
+struct System {
+  // Where the node keeps what must survive a restart (its incarnation).
+  // Empty: default_state_dir().
+  std::string state_dir;
+};
+
+// /var/lib/ringcast for root; else $XDG_STATE_HOME/ringcast, else
+// $HOME/.local/state/ringcast (docs/operations.md "State directory").
+std::string default_state_dir();
+
 struct ClusterConfig {
   std::string file;  // the path or name it was parsed from
   Totem totem;
+  System system;
   std::vector<ClusterNode> nodes;  // in file order, at least one
   Rdma rdma;
   Auth auth;

@@ -12,8 +12,8 @@ namespace {
 
 using Names = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 5> kSections = {"totem", "nodelist", "rdma", "auth",
-                                                       "quorum"};
+constexpr std::array<std::string_view, 6> kSections = {"totem", "nodelist", "rdma", "auth",
+                                                       "quorum", "system"};
 
 struct TotemKey {
   std::string_view name;
@@ -22,7 +22,7 @@ struct TotemKey {
 };
 
 constexpr std::uint64_t kMiB = 1 << 20;
-constexpr std::array<TotemKey, 13> kTotemKeys = {{
+constexpr std::array<TotemKey, 15> kTotemKeys = {{
     {"token_timeout_ms", &Totem::token_timeout_ms, {10, 300'000, false}},
     {"token_retransmits_before_loss", &Totem::token_retransmits_before_loss, {1, 100, false}},
     {"consensus_timeout_ms", &Totem::consensus_timeout_ms, {10, 600'000, false}},
@@ -36,6 +36,8 @@ constexpr std::array<TotemKey, 13> kTotemKeys = {{
     {"max_fragmented_message_bytes", &Totem::max_fragmented_message_bytes, {64, 4095 * kMiB, true}},
     {"startup_window_ms", &Totem::startup_window_ms, {0, 600'000, false}},
     {"reconnect_interval_ms", &Totem::reconnect_interval_ms, {10, 60'000, false}},
+    {"handle_unreleased_max_bytes", &Totem::handle_unreleased_max_bytes, {64, 1024 * kMiB, true}},
+    {"handle_unreleased_max_ms", &Totem::handle_unreleased_max_ms, {0, 3'600'000, false}},
 }};
 
 constexpr auto kTotemNames = [] {
@@ -49,6 +51,7 @@ constexpr std::array<std::string_view, 6> kNodeKeys = {"nodeid", "address",   "p
 constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
                                                        "zero_copy_max_bytes"};
 constexpr std::array<std::string_view, 3> kAuthKeys = {"key", "key_file", "allow_unauthenticated"};
+constexpr std::array<std::string_view, 1> kSystemKeys = {"state_dir"};
 
 constexpr NumberRange kNodeIdRange = {1, 0xffff'ffff, false};
 constexpr NumberRange kPortRange = {1, 65'535, false};
@@ -259,7 +262,18 @@ Problem read_auth(const Block& block, Auth& auth, std::string_view file) {
   return std::nullopt;
 }
 
+Problem read_system(const Block& block, System& system, std::string_view file) {
+  if (Problem p = check_keys(block, kSystemKeys, file)) return p;
+  for (const Entry& entry : block.entries) {
+    if (entry.value.empty())
+      return error_at(file, entry.line, entry.value_column, "state_dir: empty path");
+    system.state_dir = resolve_path(entry.value, file);
+  }
+  return std::nullopt;
+}
+
 Problem read_section(const Block& block, ClusterConfig& config, std::string_view file) {
+  if (block.name == "system") return read_system(block, config.system, file);
   if (block.name == "totem") return read_totem(block, config.totem, file);
   if (block.name == "nodelist") return read_nodelist(block, config.nodes, file);
   if (block.name == "rdma") return read_rdma(block, config.rdma, file);

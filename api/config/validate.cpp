@@ -1,5 +1,6 @@
 // Rules that involve more than one key or node. A message points at the key
 // that was written in the file (the later one when both were).
+#include <algorithm>
 #include <bit>
 #include <string>
 
@@ -85,6 +86,26 @@ Problem check_totem(Totem& t, const Block* totem, std::string_view file) {
   return std::nullopt;
 }
 
+// The eviction bound: at least the largest message (a handle holds one while
+// it runs), below the log (the log would be full before it is reached).
+Problem check_handle_bounds(Totem& t, const Block* totem, std::string_view file) {
+  if (t.handle_unreleased_max_bytes == 0) {
+    t.handle_unreleased_max_bytes = std::max(t.log_size_bytes / 2, t.max_message_size_bytes);
+  }
+  if (t.handle_unreleased_max_bytes < t.max_message_size_bytes) {
+    return rule_broken(totem, "handle_unreleased_max_bytes", "max_message_size_bytes", file,
+                       shown("handle_unreleased_max_bytes", t.handle_unreleased_max_bytes) +
+                           " must be at least " +
+                           shown("max_message_size_bytes", t.max_message_size_bytes));
+  }
+  if (t.handle_unreleased_max_bytes >= t.log_size_bytes) {
+    return rule_broken(totem, "handle_unreleased_max_bytes", "log_size_bytes", file,
+                       shown("handle_unreleased_max_bytes", t.handle_unreleased_max_bytes) +
+                           " must be below " + shown("log_size_bytes", t.log_size_bytes));
+  }
+  return std::nullopt;
+}
+
 // Node ids are unique, and so are (address, port) pairs: two processes may
 // share a host when their ports differ.
 Problem check_nodes(const std::vector<ClusterNode>& nodes, std::string_view file) {
@@ -113,6 +134,7 @@ Problem check_nodes(const std::vector<ClusterNode>& nodes, std::string_view file
 
 Problem validate(ClusterConfig& config, const Block& root, std::string_view file) {
   if (Problem p = check_totem(config.totem, find_block(root, "totem"), file)) return p;
+  if (Problem p = check_handle_bounds(config.totem, find_block(root, "totem"), file)) return p;
   if (Problem p = check_nodes(config.nodes, file)) return p;
   return validate_quorum(config, find_block(root, "quorum"), file);
 }

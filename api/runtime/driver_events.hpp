@@ -95,6 +95,11 @@ class MembershipEvents final : public EventSource {
     return driver_->next_zero_copy_done();
   }
   Status release_through(std::uint64_t index) override { return driver_->release_through(index); }
+  std::optional<std::uint64_t> left_unsent() const noexcept override {
+    const membership::Membership& m = driver_->membership();
+    if (m.phase() != membership::Phase::left) return std::nullopt;
+    return m.counters().messages_unsent_on_leave;
+  }
 
  private:
   membership::MembershipDriver* driver_;

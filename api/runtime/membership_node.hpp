@@ -19,11 +19,14 @@
 // CPG layer's first handles wait for that merge (linked_nodes(): the nodes
 // the ring must hold; client/node_startup.cpp).
 //
-// Incarnation: the process's start time in 100 ms units since 2024-01-01
-// (CLOCK_REALTIME), unless options.incarnation is set. It only grows from one
-// process of a node to the next (clocks that do not step back, restarts more
-// than 100 ms apart), so a restarted process's rings (epoch floor
-// incarnation << 32) never reuse an id of its previous life.
+// Incarnation: options.incarnation, which open_transport takes from the
+// state directory (runtime/incarnation.hpp: max(last + 1, clock), so it only
+// grows from one process of a node to the next whatever the clock does); 0:
+// clock_incarnation(), the start time in 100 ms units since 2024-01-01
+// (CLOCK_REALTIME). A restarted process's rings (epoch floor
+// incarnation << 32) so never reuse an id of its previous life. Peers whose
+// clocks differ by more than the window never count as starting together:
+// each starts alone and membership merges them (docs/operations.md).
 //
 // Afterwards the keeper's thread accepts new links and re-dials the lower
 // members this member has no live link to; each new link goes to

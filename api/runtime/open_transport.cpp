@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "runtime/incarnation.hpp"
 #include "runtime/membership_node.hpp"
 
 namespace ringcast::runtime {
@@ -32,6 +33,18 @@ membership::MembershipConfig membership_of(const config::Totem& t) {
   return m;
 }
 
+// This process's incarnation, kept in the state directory (incarnation.hpp):
+// a configured directory must work, the default one may fall back to the
+// clock (logged).
+Result<std::uint32_t> incarnation_of(const config::ClusterConfig& c, std::uint32_t node) {
+  const bool configured = !c.system.state_dir.empty();
+  const std::string dir = configured ? c.system.state_dir : config::default_state_dir();
+  auto taken = take_incarnation(dir, node, clock_incarnation(), configured);
+  RC_TRY(taken);
+  if (!taken->warning.empty()) log_line("node " + std::to_string(node) + ": " + taken->warning);
+  return taken->incarnation;
+}
+
 Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
   const config::ClusterConfig& c = local.config;
   MemberNodeOptions o;
@@ -51,6 +64,9 @@ Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
   o.startup_window_ns = std::uint64_t{c.totem.startup_window_ms} * kNsPerMs;
   o.reconnect_interval_ns = std::uint64_t{c.totem.reconnect_interval_ms} * kNsPerMs;
   o.progress.spin_ns = std::uint64_t{c.totem.spin_time_us} * 1000;
+  auto incarnation = incarnation_of(c, o.me);
+  RC_TRY(incarnation);
+  o.incarnation = *incarnation;
   // The link key (never the cluster key itself) proves membership at every
   // connection set-up; no key in the file: links are not authenticated.
   if (!c.auth.key.empty()) {

@@ -102,6 +102,11 @@ class EventSource {
   virtual std::optional<std::uint64_t> next_zero_copy_done() noexcept = 0;
   // Every event up to index is no longer used by the application.
   virtual Status release_through(std::uint64_t index) = 0;
+  // Once this member has left the ring for good (it cannot go on in any
+  // ring: membership met a record its ending ring cannot deliver past), how
+  // many accepted messages were still queued then and are never sent;
+  // nullopt while it has not. A static ring never leaves.
+  virtual std::optional<std::uint64_t> left_unsent() const noexcept { return std::nullopt; }
 
  protected:
   ~EventSource() = default;

@@ -276,7 +276,7 @@ TEST(ConfigStructureErrors, UnknownSectionWithSuggestion) {
             "'totem'?)");
   EXPECT_EQ(error_of("logging {\n}\n"),
             "ringcast.conf:1:1: unknown section 'logging' (expected one of: totem nodelist rdma "
-            "auth quorum)");
+            "auth quorum system)");
 }
 
 TEST(ConfigStructureErrors, SectionTwice) {
@@ -476,6 +476,40 @@ TEST(ConfigRuleErrors, ConsensusAtLeastToken) {
 TEST(ConfigRuleErrors, MaxMessagesWithinWindow) {
   EXPECT_EQ(error_of(with_totem("  window_size: 32\n")),
             "ringcast.conf:2:3: max_messages (64) must not exceed window_size (32)");
+}
+
+TEST(ConfigEviction, DefaultsAndBounds) {
+  const ClusterConfig d = parsed(kOneNode);
+  EXPECT_EQ(d.totem.handle_unreleased_max_bytes, 4u << 20) << "half the default log";
+  EXPECT_EQ(d.totem.handle_unreleased_max_ms, 5000u);
+  const ClusterConfig small =
+      parsed(with_totem("  log_size_bytes: 256k\n"
+                        "  max_message_size_bytes: 64k\n"));
+  EXPECT_EQ(small.totem.handle_unreleased_max_bytes, 128u << 10);
+  const ClusterConfig set =
+      parsed(with_totem("  handle_unreleased_max_bytes: 2M\n"
+                        "  handle_unreleased_max_ms: 0\n"));
+  EXPECT_EQ(set.totem.handle_unreleased_max_bytes, 2u << 20);
+  EXPECT_EQ(set.totem.handle_unreleased_max_ms, 0u);
+  EXPECT_EQ(error_of(with_totem("  handle_unreleased_max_bytes: 512k\n")),
+            "ringcast.conf:2:3: handle_unreleased_max_bytes (524288) must be at least "
+            "max_message_size_bytes (1048576)");
+  EXPECT_EQ(error_of(with_totem("  handle_unreleased_max_bytes: 8M\n")),
+            "ringcast.conf:2:3: handle_unreleased_max_bytes (8388608) must be below "
+            "log_size_bytes (8388608)");
+}
+
+TEST(ConfigSystem, StateDirIsResolvedAgainstTheFile) {
+  EXPECT_EQ(parsed(kOneNode).system.state_dir, "") << "empty: default_state_dir()";
+  const std::string abs = "system {\n  state_dir: /var/lib/rc\n}\n" + std::string(kOneNode);
+  EXPECT_EQ(parsed(abs).system.state_dir, "/var/lib/rc");
+  Parsed<ClusterConfig> rel =
+      parse("system {\n  state_dir: state\n}\n" + std::string(kOneNode), "/etc/rc/ringcast.conf");
+  ASSERT_TRUE(rel.ok());
+  EXPECT_EQ(rel->system.state_dir, "/etc/rc/state");
+  EXPECT_EQ(error_of("system {\n  state_dir: \"\"\n}\n" + std::string(kOneNode)),
+            "ringcast.conf:2:15: state_dir: empty path");
+  EXPECT_FALSE(default_state_dir().empty());
 }
 
 TEST(ConfigRuleErrors, LogSizeAndMessageSize) {

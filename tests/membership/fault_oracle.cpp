@@ -161,6 +161,13 @@ void FaultOracle::on_restart(std::size_t m, std::uint32_t next_counter) {
   own_from_[m] = next_counter;
 }
 
+void FaultOracle::on_incarnation(std::size_t m, std::uint32_t before, std::uint32_t after) {
+  if (after <= before) {
+    fail("member " + std::to_string(m) + " restarted with incarnation " + std::to_string(after) +
+         ", not above its previous " + std::to_string(before));
+  }
+}
+
 bool FaultOracle::delivered_own(std::size_t m) const {
   const auto& seen = views_[m].seen[m];
   for (std::uint32_t c = own_from_[m]; c < sent_bytes_[m].size(); ++c) {

@@ -9,6 +9,8 @@
 //     in C (a transitional configuration is C' of the regular one it ends);
 //   * SAFE: a SAFE message delivered in a regular configuration sits intact
 //     in the log of every member of it that is still in that ring;
+//   * incarnations: a member's restarted process has a larger incarnation
+//     than its previous one, whatever its clock did;
 //   * at the end: every running member delivered the messages its running
 //     process submitted (nothing of a survivor lost), and the members of each
 //     final ring delivered the same messages in it.
@@ -39,6 +41,9 @@ class FaultOracle {
   // Member m restarted: a new process with an empty view; its messages from
   // now on (counter >= next_counter) must not be lost.
   void on_restart(std::size_t m, std::uint32_t next_counter);
+  // Member m's process restarts with incarnation `after`: incarnations of a
+  // member strictly increase, whatever its clock did.
+  void on_incarnation(std::size_t m, std::uint32_t before, std::uint32_t after);
   // At the end. live[m]: member m is running (never crashed, or restarted).
   void finish(const std::vector<bool>& live);
 

@@ -66,6 +66,25 @@ Fault pick_fault(SimRandom& r, std::size_t members, std::uint64_t at_ns,
   return f;
 }
 
+// Clock steps come from their own stream of the seed, so that the scenarios
+// of seeds without one stay what they were. One seed in eight gets one or
+// two: an NTP-sized correction, a step of a day, or none at all (a restart
+// within the same 100 ms).
+void add_clock_steps(FaultScenario& s, std::uint64_t window_ns) {
+  SimRandom r(s.seed ^ 0x434c4f434b535450ull);  // "CLOCKSTP"
+  if (!r.one_in(8)) return;
+  const std::uint64_t steps = r.between(1, 2);
+  for (std::uint64_t i = 0; i < steps; ++i) {
+    Fault f;
+    f.at_ns = r.below(window_ns + 2 * s.membership.consensus_timeout_ns);
+    f.kind = FaultKind::clock_step;
+    f.a = f.b = static_cast<std::uint32_t>(r.below(s.members));
+    const std::int64_t size = r.one_in(3) ? 0 : r.one_in(2) ? 50 : 864'000;
+    f.clock_step_units = static_cast<std::int64_t>(r.between(0, 2 * size)) - size;
+    s.faults.push_back(f);
+  }
+}
+
 }  // namespace
 
 const char* fault_name(FaultKind kind) {
@@ -94,6 +113,8 @@ const char* fault_name(FaultKind kind) {
       return "duplicate_write";
     case FaultKind::corrupt_control:
       return "corrupt_control";
+    case FaultKind::clock_step:
+      return "clock_step";
   }
   return "?";
 }
@@ -142,6 +163,7 @@ FaultScenario make_fault_scenario(std::uint64_t seed) {
                       : r.below(window_ns);
   }
   add_trust_faults(s, window_ns);
+  add_clock_steps(s, window_ns);
   return s;
 }
 
@@ -201,6 +223,7 @@ std::string FaultScenario::describe() const {
         o << " " << i;
     }
     if (f.duration_ns) o << " " << f.duration_ns << "ns";
+    if (f.kind == FaultKind::clock_step) o << " " << f.clock_step_units << "units";
     o << ")";
   }
   return o.str();

@@ -8,6 +8,9 @@
 // (a mailbox's token slots scribbled over), and their ends: a crashed member
 // restarts (a new incarnation that must be merged in), a partition heals
 // (the harness reconnects, as the runtime would, and the rings must merge).
+// A clock step moves a member's wall clock back or forward and restarts its
+// process: its incarnation comes from the runtime's rule (last + 1 or the
+// clock, whichever is larger) and must grow, and it must be merged in again.
 // Two faults close together hit the gather or the recovery of the first.
 //
 // Everything is chosen from the seed, so a seed replays exactly:
@@ -47,6 +50,11 @@ enum class FaultKind : std::uint8_t {
   wrong_link,       // a control message and a batch signal in another's name, from b
   duplicate_write,  // b's next write with immediate to a lands twice
   corrupt_control,  // bytes of a's control slots overwritten
+  // The member's wall clock steps by Fault::clock_step_units (back or
+  // forward), and its process restarts at once: the new incarnation must
+  // still be larger than the last (runtime/incarnation.hpp), and the member
+  // is merged in again. On a crashed member only the clock steps.
+  clock_step,
 };
 const char* fault_name(FaultKind kind);
 
@@ -55,8 +63,9 @@ struct Fault {
   FaultKind kind = FaultKind::crash;
   std::uint32_t a = 0;  // member indexes
   std::uint32_t b = 0;
-  std::uint64_t duration_ns = 0;    // pause: how long; slow: the extra delay
-  std::vector<std::uint32_t> side;  // partition: one side (the rest is the other)
+  std::uint64_t duration_ns = 0;      // pause: how long; slow: the extra delay
+  std::vector<std::uint32_t> side;    // partition: one side (the rest is the other)
+  std::int64_t clock_step_units = 0;  // clock_step: 100 ms units, negative: back
 };
 
 struct FaultScenario {
@@ -106,6 +115,7 @@ struct FaultRunResult {
   // refused for the link they came on (StatusSnapshot::writes_wrong_link).
   std::map<std::string, std::uint64_t> fault_counts;
   std::uint64_t writes_wrong_link = 0;
+  std::uint32_t max_incarnation = 0;                      // the largest any member restarted with
   std::vector<ChangeSeen> changes_seen;                   // in delivery order
   std::vector<std::vector<std::uint64_t>> delivered_ids;  // [member]: sender << 32 | counter
 };

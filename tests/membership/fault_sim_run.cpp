@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <memory>
 
 #include "fabric/sim/sim_world.hpp"
@@ -13,6 +14,7 @@
 #include "membership/membership_message.hpp"
 #include "ring/imm.hpp"
 #include "ring/token.hpp"
+#include "runtime/incarnation.hpp"
 #include "support/ring_oracle.hpp"
 
 namespace ringcast::membership::fault_test {
@@ -40,6 +42,9 @@ struct Node {
   std::uint64_t delivered_index = 0;
   bool crashed = false;
   std::uint32_t incarnation = 0;
+  // Its wall clock in incarnation units (100 ms): it stands still (every
+  // restart falls in the same 100 ms) unless a clock_step moves it.
+  std::uint32_t clock_units = 0;
   std::uint64_t paused_until_ns = 0;
   std::string last_state;  // traced when it changes
 };
@@ -64,6 +69,7 @@ class Run {
   Status set_up();
   Status make_driver(Node& n);
   void restart(Node& n);
+  void step_clock(Node& n, std::int64_t units);
   void reconnect();
   bool expect_one_ring() const;
   void schedule_faults();
@@ -167,7 +173,12 @@ void Run::restart(Node& n) {
   }
   graveyard_.push_back(std::move(n.driver));
   n.ep = &world_.restart(node_of(n.index));
-  ++n.incarnation;
+  // The runtime's rule, with the last incarnation as the state file keeps it.
+  const std::optional<std::uint32_t> next = runtime::next_incarnation(n.incarnation, n.clock_units);
+  if (!next) return fail("restart: incarnations used up");
+  oracle_.on_incarnation(n.index, n.incarnation, *next);
+  n.incarnation = *next;
+  result_.max_incarnation = std::max(result_.max_incarnation, n.incarnation);
   if (Status st = make_driver(n); !st.ok()) return fail("restart: " + st.error().message());
   std::vector<fabric::Link*> none(s_.members, nullptr);
   // Its epochs start above the old process's (which used fewer than 2^32).
@@ -181,6 +192,18 @@ void Run::restart(Node& n) {
   ring_of_[n.index] = n.driver->membership().ring_id();
   oracle_.on_restart(n.index, n.counter);
   reconnecting_ = true;
+}
+
+// A clock stepped back or forward (clamped to the clock's range), then the
+// process restarts, as after a reboot that an NTP step came with.
+void Run::step_clock(Node& n, std::int64_t units) {
+  const std::int64_t stepped = std::int64_t{n.clock_units} + units;
+  n.clock_units = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(stepped, 0, std::numeric_limits<std::uint32_t>::max()));
+  if (n.crashed) return;  // its restart, if one comes, meets the stepped clock
+  world_.crash(node_of(n.index));
+  n.crashed = true;
+  restart(n);
 }
 
 // What the runtime does: a pair of running members whose link is down at
@@ -282,6 +305,9 @@ void Run::apply(const Fault& f) {
     case FaultKind::duplicate_write:
     case FaultKind::corrupt_control:
       apply_trust_fault(f);
+      return;
+    case FaultKind::clock_step:
+      step_clock(nodes_[f.a], f.clock_step_units);
       return;
     case FaultKind::lose_token: {
       // Whatever token sits in (or lands next in) these slots is refused.

@@ -34,6 +34,10 @@ struct StatusSnapshot {
   // New links refused in place of a live one (runtime: an older incarnation,
   // or a replacement too soon after the last).
   std::uint64_t link_replacements_refused = 0;
+  // Left the ring for good (it cannot go on in any ring; sends fail), and
+  // how many accepted messages were still queued then: never sent.
+  bool left = false;
+  std::uint64_t messages_unsent_on_leave = 0;
 };
 
 // The send path of the ring a member sends on, for cpg_flow_control_state_get

@@ -423,6 +423,8 @@ StatusSnapshot Membership::status() const {
   s.tokens_passed = ring().counters().tokens_passed;
   s.records_delivered = ring().log().counters().records_delivered;
   s.writes_wrong_link = writes_wrong_link();
+  s.left = phase_ == Phase::left;
+  s.messages_unsent_on_leave = counters_.messages_unsent_on_leave;
   return s;
 }
 

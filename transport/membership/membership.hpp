@@ -70,10 +70,11 @@ struct MembershipCounters {
   std::uint64_t control_received = 0;
   std::uint64_t control_dropped = 0;  // invalid, or not making sense now
   MembershipMessageFault last_control_fault = MembershipMessageFault::none;
-  std::uint64_t control_stale = 0;       // overwritten by a newer one before read
-  std::uint64_t control_wrong_link = 0;  // naming a sender other than its link's peer
-  std::uint64_t recovery_writes = 0;     // record ranges written to members lacking them
-  std::uint64_t records_recovered = 0;   // seqs this member got from a recovery source
+  std::uint64_t control_stale = 0;             // overwritten by a newer one before read
+  std::uint64_t control_wrong_link = 0;        // naming a sender other than its link's peer
+  std::uint64_t recovery_writes = 0;           // record ranges written to members lacking them
+  std::uint64_t records_recovered = 0;         // seqs this member got from a recovery source
+  std::uint64_t messages_unsent_on_leave = 0;  // queued when it left the ring for good
 };
 
 struct MemberMemory {

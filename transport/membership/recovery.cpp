@@ -187,8 +187,11 @@ void Membership::install(std::uint64_t now_ns) {
 
 void Membership::leave(std::uint64_t now_ns) {
   (void)now_ns;
-  for (auto& g : gens_)
+  // Accepted, never to be sent: the application is told (the status's left).
+  for (auto& g : gens_) {
+    counters_.messages_unsent_on_leave += g->ring->send_queue().size();
     g->ring->freeze();
+  }
   phase_ = Phase::left;
 }
 

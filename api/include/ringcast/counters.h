@@ -54,6 +54,18 @@ struct ringcast_counters {
   uint64_t large_messages_abandoned; /* given up before their last fragment */
   uint64_t fragments_refused;        /* malformed, or continuing no message */
   uint64_t bytes_copied_on_assembly; /* from the receive log into whole messages */
+  /* Handles of this process evicted for holding the receive log past
+   * totem.handle_unreleased_max_bytes for totem.handle_unreleased_max_ms
+   * (their next call returns CS_ERR_LIBRARY; docs/api.md, "Eviction"). */
+  uint64_t handles_evicted;
+  /* cpg_join() calls of this process the ring refused at delivery (a group
+   * or member bound, or a name whose key another group has): the handle is
+   * out of the group again and its sends return CS_ERR_NOT_EXIST. */
+  uint64_t joins_refused;
+  /* Messages cpg_mcast_joined() accepted that were still queued when this
+   * process's node left the ring for good, never sent (every handle's
+   * cpg_dispatch() then returns CS_ERR_LIBRARY; docs/api.md). */
+  uint64_t messages_unsent_on_leave;
 };
 
 /*

@@ -160,6 +160,9 @@ struct Counters {
   std::uint64_t large_messages_abandoned = 0;  // given up before their last fragment
   std::uint64_t fragments_refused = 0;         // malformed, or continuing nothing
   std::uint64_t bytes_copied_on_assembly = 0;  // from the log into assembled messages
+  std::uint64_t handles_evicted = 0;  // this process's handles evicted (docs/api.md "Eviction")
+  std::uint64_t joins_refused = 0;    // this process's joins refused at delivery (a bound)
+  std::uint64_t messages_unsent_on_leave = 0;  // queued when the node left the ring for good
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
