@@ -58,6 +58,25 @@ cpg_handle_t open_on(SimNodes& nodes, std::size_t i, Deliveries& d) {
   return h;
 }
 
+// Until every handle's node has every handle's join of "big" (the table a
+// delivery is routed by): a message sent earlier may be ordered before a join.
+void wait_group_of(const std::vector<cpg_handle_t>& hs) {
+  const cpg_name g = name_of("big");
+  const auto all_in = [&] {
+    for (cpg_handle_t h : hs) {
+      cpg_address members[CPG_MEMBERS_MAX];
+      int n = 0;
+      if (cpg_membership_get(h, const_cast<cpg_name*>(&g), members, &n) != CS_OK) return false;
+      if (n != static_cast<int>(hs.size())) return false;
+    }
+    return true;
+  };
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!all_in() && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(all_in());
+}
+
 std::vector<std::byte> pattern(std::size_t bytes, std::uint32_t seed) {
   std::vector<std::byte> out(bytes);
   std::uint32_t x = seed * 2654435761u + 1;
@@ -122,6 +141,7 @@ TEST(CpgLargeMessages, ArriveWholeInOneOrderWithSmallOnesBetweenTheirFragments) 
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   uint32_t atomic = 0;
   ASSERT_EQ(cpg_max_atomic_msgsize_get(hs[0], &atomic), CS_OK);
   EXPECT_EQ(atomic, small_ring().max_message_bytes);  // keeps its meaning
@@ -185,6 +205,7 @@ TEST(CpgLargeMessages, ZeroCopyBuffersOfAnySizeUpToTheBound) {
   SimNodes nodes(2);
   std::vector<Deliveries> d(2);
   std::vector<cpg_handle_t> hs = {open_on(nodes, 0, d[0]), open_on(nodes, 1, d[1])};
+  wait_group_of(hs);
   const auto big = pattern(3 * small_ring().max_message_bytes + 5, 3);
   void* buffer = nullptr;
   ASSERT_EQ(cpg_zcb_alloc(hs[1], big.size(), &buffer), CS_OK);
@@ -249,6 +270,7 @@ TEST(CpgLargeMessages, ASenderThatDiesMidMessageIsDeliveredNowhere) {
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   const auto big = pattern(4 * small_ring().max_message_bytes, 4);
   {
     Dispatchers dispatch({hs[0], hs[1]});
@@ -279,6 +301,7 @@ TEST(CpgLargeMessages, AMessageGoesOnWhenOnlyOthersLeave) {
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   const auto big = pattern(4 * small_ring().max_message_bytes, 6);
   {
     Dispatchers dispatch({hs[0], hs[1]});
@@ -305,6 +328,7 @@ TEST(CpgLargeMessages, AMergeInTheMiddleGivesTheMessageUpEverywhere) {
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   const auto big = pattern(4 * small_ring().max_message_bytes, 7);
   {
     Dispatchers dispatch(hs);
@@ -346,6 +370,7 @@ TEST(CpgLargeMessages, OneGibibyte) {
   SimNodes nodes(2, ring, 1, {}, kGiB);
   std::vector<Deliveries> d(2);
   std::vector<cpg_handle_t> hs = {open_on(nodes, 0, d[0]), open_on(nodes, 1, d[1])};
+  wait_group_of(hs);
   const auto big = pattern(kGiB, 10);
   {
     Dispatchers dispatch(hs);
