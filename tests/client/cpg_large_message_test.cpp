@@ -274,9 +274,15 @@ TEST(CpgLargeMessages, ASenderThatDiesMidMessageIsDeliveredNowhere) {
   const auto big = pattern(4 * small_ring().max_message_bytes, 4);
   {
     Dispatchers dispatch({hs[0], hs[1]});
+    const auto before0 = counters_of(hs[0]).records_delivered;
+    const auto before1 = counters_of(hs[1]).records_delivered;
     ManualSender dying(nodes, 2, 1, big);
     dying.send_until(big.size() / 2);
-    ASSERT_TRUE(wait_for([&] { return counters_of(hs[0]).records_delivered > 0; }));
+    // Both survivors hold its first two fragments before it dies.
+    ASSERT_TRUE(wait_for([&] {
+      return counters_of(hs[0]).records_delivered >= before0 + 2 &&
+             counters_of(hs[1]).records_delivered >= before1 + 2;
+    }));
     nodes.crash(2);
     ASSERT_TRUE(
         wait_for([&] { return ring_members(nodes, 0) == 2 && ring_members(nodes, 1) == 2; }));
@@ -335,9 +341,10 @@ TEST(CpgLargeMessages, AMergeInTheMiddleGivesTheMessageUpEverywhere) {
     nodes.partition({0});
     ASSERT_TRUE(
         wait_for([&] { return ring_members(nodes, 0) == 1 && ring_members(nodes, 1) == 2; }));
+    const auto before = counters_of(hs[2]).records_delivered;
     ManualSender sender(nodes, 1, 1, big);
     sender.send_until(big.size() / 2);
-    ASSERT_TRUE(wait_for([&] { return counters_of(hs[2]).records_delivered > 0; }));
+    ASSERT_TRUE(wait_for([&] { return counters_of(hs[2]).records_delivered >= before + 2; }));
     nodes.heal();
     ASSERT_TRUE(wait_for([&] {
       return ring_members(nodes, 0) == 3 && ring_members(nodes, 1) == 3 &&
