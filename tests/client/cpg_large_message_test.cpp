@@ -58,6 +58,25 @@ cpg_handle_t open_on(SimNodes& nodes, std::size_t i, Deliveries& d) {
   return h;
 }
 
+// Until every handle's node has every handle's join of "big" (the table a
+// delivery is routed by): a message sent earlier may be ordered before a join.
+void wait_group_of(const std::vector<cpg_handle_t>& hs) {
+  const cpg_name g = name_of("big");
+  const auto all_in = [&] {
+    for (cpg_handle_t h : hs) {
+      cpg_address members[CPG_MEMBERS_MAX];
+      int n = 0;
+      if (cpg_membership_get(h, const_cast<cpg_name*>(&g), members, &n) != CS_OK) return false;
+      if (n != static_cast<int>(hs.size())) return false;
+    }
+    return true;
+  };
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!all_in() && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(all_in());
+}
+
 std::vector<std::byte> pattern(std::size_t bytes, std::uint32_t seed) {
   std::vector<std::byte> out(bytes);
   std::uint32_t x = seed * 2654435761u + 1;
@@ -122,6 +141,7 @@ TEST(CpgLargeMessages, ArriveWholeInOneOrderWithSmallOnesBetweenTheirFragments) 
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   uint32_t atomic = 0;
   ASSERT_EQ(cpg_max_atomic_msgsize_get(hs[0], &atomic), CS_OK);
   EXPECT_EQ(atomic, small_ring().max_message_bytes);  // keeps its meaning
@@ -185,6 +205,7 @@ TEST(CpgLargeMessages, ZeroCopyBuffersOfAnySizeUpToTheBound) {
   SimNodes nodes(2);
   std::vector<Deliveries> d(2);
   std::vector<cpg_handle_t> hs = {open_on(nodes, 0, d[0]), open_on(nodes, 1, d[1])};
+  wait_group_of(hs);
   const auto big = pattern(3 * small_ring().max_message_bytes + 5, 3);
   void* buffer = nullptr;
   ASSERT_EQ(cpg_zcb_alloc(hs[1], big.size(), &buffer), CS_OK);
@@ -249,12 +270,19 @@ TEST(CpgLargeMessages, ASenderThatDiesMidMessageIsDeliveredNowhere) {
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   const auto big = pattern(4 * small_ring().max_message_bytes, 4);
   {
     Dispatchers dispatch({hs[0], hs[1]});
+    const auto before0 = counters_of(hs[0]).records_delivered;
+    const auto before1 = counters_of(hs[1]).records_delivered;
     ManualSender dying(nodes, 2, 1, big);
     dying.send_until(big.size() / 2);
-    ASSERT_TRUE(wait_for([&] { return counters_of(hs[0]).records_delivered > 0; }));
+    // Both survivors hold its first two fragments before it dies.
+    ASSERT_TRUE(wait_for([&] {
+      return counters_of(hs[0]).records_delivered >= before0 + 2 &&
+             counters_of(hs[1]).records_delivered >= before1 + 2;
+    }));
     nodes.crash(2);
     ASSERT_TRUE(
         wait_for([&] { return ring_members(nodes, 0) == 2 && ring_members(nodes, 1) == 2; }));
@@ -279,6 +307,7 @@ TEST(CpgLargeMessages, AMessageGoesOnWhenOnlyOthersLeave) {
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   const auto big = pattern(4 * small_ring().max_message_bytes, 6);
   {
     Dispatchers dispatch({hs[0], hs[1]});
@@ -305,15 +334,17 @@ TEST(CpgLargeMessages, AMergeInTheMiddleGivesTheMessageUpEverywhere) {
   std::vector<cpg_handle_t> hs;
   for (std::size_t i = 0; i < 3; ++i)
     hs.push_back(open_on(nodes, i, d[i]));
+  wait_group_of(hs);
   const auto big = pattern(4 * small_ring().max_message_bytes, 7);
   {
     Dispatchers dispatch(hs);
     nodes.partition({0});
     ASSERT_TRUE(
         wait_for([&] { return ring_members(nodes, 0) == 1 && ring_members(nodes, 1) == 2; }));
+    const auto before = counters_of(hs[2]).records_delivered;
     ManualSender sender(nodes, 1, 1, big);
     sender.send_until(big.size() / 2);
-    ASSERT_TRUE(wait_for([&] { return counters_of(hs[2]).records_delivered > 0; }));
+    ASSERT_TRUE(wait_for([&] { return counters_of(hs[2]).records_delivered >= before + 2; }));
     nodes.heal();
     ASSERT_TRUE(wait_for([&] {
       return ring_members(nodes, 0) == 3 && ring_members(nodes, 1) == 3 &&
@@ -347,6 +378,7 @@ TEST(CpgLargeMessages, OneGibibyte) {
                  [&](std::size_t, client::Node& n) { n.set_max_fragmented_bytes(kGiB); });
   std::vector<Deliveries> d(2);
   std::vector<cpg_handle_t> hs = {open_on(nodes, 0, d[0]), open_on(nodes, 1, d[1])};
+  wait_group_of(hs);
   const auto big = pattern(kGiB, 10);
   {
     Dispatchers dispatch(hs);
