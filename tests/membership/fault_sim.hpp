@@ -5,7 +5,8 @@
 // list of faults at random virtual times: crashes, partitions, one-way link
 // failures, slow members (links with a long delay), paused processes (not
 // polled: the token stops there while its links stay up), and lost tokens
-// (a mailbox's token slots scribbled over), and their ends: a crashed member
+// (a mailbox's token slots scribbled over), corrupted records (a byte of a
+// landing header or payload changed), and their ends: a crashed member
 // restarts (a new incarnation that must be merged in), a partition heals
 // (the harness reconnects, as the runtime would, and the rings must merge).
 // Two faults close together hit the gather or the recovery of the first.
@@ -40,6 +41,10 @@ enum class FaultKind : std::uint8_t {
   lose_token,
   restart,  // a crashed member comes back: a new process, a new incarnation
   heal,     // partitions and one-way breaks end; the harness reconnects
+  // The next batch of records that lands at member a has one byte changed:
+  // in the header of the write's first record, or in its payload.
+  corrupt_record,
+  corrupt_payload,
 };
 const char* fault_name(FaultKind kind);
 
@@ -69,6 +74,9 @@ struct FaultScenario {
 };
 
 FaultScenario make_fault_scenario(std::uint64_t seed);
+// Adds corrupt_record and corrupt_payload faults, drawn from a stream of
+// their own so that the other faults of a seed stay as they were.
+void add_corruption_faults(FaultScenario& s, std::uint64_t window_ns);
 
 // A configuration change one member delivered, for tests that look at when.
 struct ChangeSeen {
@@ -92,6 +100,8 @@ struct FaultRunResult {
   std::uint64_t records_recovered = 0;
   std::uint64_t control_dropped = 0;
   std::uint64_t faults = 0;
+  std::uint64_t corruptions = 0;                          // record bytes changed as they landed
+  std::uint64_t records_repaired = 0;                     // records that checked once written again
   std::vector<ChangeSeen> changes_seen;                   // in delivery order
   std::vector<std::vector<std::uint64_t>> delivered_ids;  // [member]: sender << 32 | counter
 };

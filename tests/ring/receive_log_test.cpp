@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/crc32c.hpp"
 #include "base/wire.hpp"
 #include "ring/log_space.hpp"
 #include "ring/receive_log.hpp"
@@ -52,8 +53,9 @@ class Writer {
     return h;
   }
 
-  void write(const RecordHeader& h, const std::string& payload) {
+  void write(RecordHeader h, const std::string& payload) {
     const std::uint64_t offset = h.position % kLogBytes;
+    h.payload_crc = crc32c(std::as_bytes(std::span(payload)));
     encode_record_header(h, memory_.subspan(offset).first<kRecordHeaderBytes>());
     std::memcpy(memory_.data() + offset + kRecordHeaderBytes, payload.data(), payload.size());
   }

@@ -26,6 +26,11 @@ struct StatusSnapshot {
   std::uint64_t retransmissions = 0;    // tokens written again, record ranges rewritten
   std::uint64_t reformations = 0;       // rings installed after the first
   std::uint64_t control_dropped = 0;    // invalid membership messages refused
+  // Delivery stopped at a record that failed its checks (header or payload
+  // checksum), and records that then checked once another member wrote them
+  // again (docs/protocol.md "Repair").
+  std::uint64_t record_stalls = 0;
+  std::uint64_t records_repaired = 0;
 };
 
 // The send path of the ring a member sends on, for cpg_flow_control_state_get

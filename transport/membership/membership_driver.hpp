@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "fabric/fabric.hpp"
 #include "membership/membership.hpp"
@@ -88,6 +89,7 @@ class MembershipDriver {
   Status start_with(std::span<fabric::Link* const> links, bool joining, std::uint64_t epoch_floor);
   bool post_chains();
   void cut_links();
+  void report_repairs(std::uint64_t now_ns);
 
   fabric::Endpoint* endpoint_;
   ring::RingConfig ring_config_;
@@ -101,6 +103,13 @@ class MembershipDriver {
   std::function<void(fabric::Link&)> disconnect_;
   std::unique_ptr<Membership> membership_;
   std::array<fabric::Completion, 64> completions_{};
+  // A stalled log is never silent: a line when delivery stops at a record
+  // that fails, when no member writes it again, and when this member leaves.
+  LogLimiter repair_log_;
+  RingId stalls_ring_;
+  std::uint64_t stalls_seen_ = 0;
+  std::uint64_t unrepaired_seen_ = 0;
+  bool left_logged_ = false;
 };
 
 }  // namespace ringcast::membership

@@ -185,8 +185,9 @@ void Membership::install(std::uint64_t now_ns) {
   RC_ASSERT(&installed() == &next);
 }
 
-void Membership::leave(std::uint64_t now_ns) {
+void Membership::leave(std::uint64_t now_ns, std::string reason) {
   (void)now_ns;
+  left_reason_ = std::move(reason);
   for (auto& g : gens_)
     g->ring->freeze();
   phase_ = Phase::left;
