@@ -36,7 +36,7 @@ bool RingState::stall_suspected() const noexcept {
 // After each tick: starts or stops watching, and asks when a stall lasted.
 void RingState::watch_repair(std::uint64_t now_ns) {
   if (!stall_suspected()) {
-    repair_ = Repair{};
+    if (repair_.watching) repair_ = Repair{};
     return;
   }
   // What it waits for: the record delivery stopped at, or the next seq to land.
