@@ -18,11 +18,12 @@ using C = ringcast_counters;
 // The layout is part of the ABI: fields only ever appended, no padding.
 static_assert(offsetof(C, ring_representative) == 4 && offsetof(C, ring_seq) == 8);
 static_assert(offsetof(C, members) == 16 && offsetof(C, tokens_received) == 24);
-static_assert(offsetof(C, zero_copy_sends) == 80 && sizeof(C) == 88);
+static_assert(offsetof(C, zero_copy_sends) == 80 && offsetof(C, record_stalls) == 88);
+static_assert(offsetof(C, records_repaired) == 96 && sizeof(C) == 104);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 13> kFieldEnds = {
+constexpr std::array<std::size_t, 15> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -35,6 +36,8 @@ constexpr std::array<std::size_t, 13> kFieldEnds = {
     offsetof(C, bytes_copied_on_send),
     offsetof(C, messages_dropped_not_member),
     offsetof(C, zero_copy_sends),
+    offsetof(C, record_stalls),
+    offsetof(C, records_repaired),
     sizeof(C),
 };
 constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
@@ -60,6 +63,8 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.bytes_copied_on_send = in.bytes_copied_on_send;
   out.messages_dropped_not_member = in.messages_dropped_not_member;
   out.zero_copy_sends = in.zero_copy_sends;
+  out.record_stalls = in.record_stalls;
+  out.records_repaired = in.records_repaired;
   return out;
 }
 

@@ -431,6 +431,8 @@ Counters Node::counters() const {
   c.tokens_dropped = t.tokens_dropped;
   c.records_delivered = t.records_delivered;
   c.records_dropped = t.records_dropped;
+  c.record_stalls = t.record_stalls;
+  c.records_repaired = t.records_repaired;
   c.bytes_copied_on_send = transport_->send_path().bytes_copied_on_send;
   std::lock_guard lock(mutex_);
   c.messages_dropped_not_member = table_.counters().data_dropped_not_member;

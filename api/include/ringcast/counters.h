@@ -41,6 +41,11 @@ struct ringcast_counters {
   uint64_t bytes_copied_on_send;
   uint64_t messages_dropped_not_member; /* data from a sender not in its group */
   uint64_t zero_copy_sends;             /* accepted cpg_zcb_mcast_joined() calls */
+  /* A record failed its checks (header or payload checksum) and delivery
+   * stopped until another member wrote it again: how often, and how many
+   * records then checked (docs/protocol.md "Repair"). */
+  uint64_t record_stalls;
+  uint64_t records_repaired;
 };
 
 /*

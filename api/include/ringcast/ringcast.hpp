@@ -152,6 +152,8 @@ struct Counters {
   std::uint64_t bytes_copied_on_send = 0;         // cpg_mcast_joined copies; zero-copy adds 0
   std::uint64_t messages_dropped_not_member = 0;  // data from a sender not in its group
   std::uint64_t zero_copy_sends = 0;
+  std::uint64_t record_stalls = 0;     // a record failed its checks; delivery waited for a repair
+  std::uint64_t records_repaired = 0;  // records that checked once another member wrote them again
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
