@@ -98,7 +98,7 @@ struct RingCounters {
 inline constexpr std::uint64_t kRepairAfterNs = 1'000'000;
 inline constexpr std::uint64_t kRepairMissingAfterNs = 20'000'000;
 inline constexpr std::uint32_t kRepairRoundsPerMember = 2;
-// Most a repair writes at once beyond its first record.
+// Most a repair writes at once (its first record whatever its size).
 inline constexpr std::uint32_t kRepairMaxRecords = 64;
 inline constexpr std::uint64_t kRepairMaxBytes = 256u << 10;
 
