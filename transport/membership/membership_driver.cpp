@@ -174,34 +174,39 @@ bool MembershipDriver::progress() {
   return n > 0 || acted || posted;
 }
 
+// Called every round: compares two counters and builds text only for a line.
 void MembershipDriver::report_repairs(std::uint64_t now_ns) {
   const Membership& m = *membership_;
   const ring::RingState& r = m.ring();
-  const std::string ring = std::to_string(r.membership().ring.representative) + "/" +
-                           std::to_string(r.membership().ring.epoch);
   // Of the installed ring only: the hot path must not sum every ring's.
   const std::uint64_t stalls = r.log().counters().stalls;
   if (r.membership().ring != stalls_ring_) {
     stalls_ring_ = r.membership().ring;
     stalls_seen_ = 0;
   }
-  if (stalls != stalls_seen_) {
-    stalls_seen_ = stalls;
+  const bool stalled = stalls != stalls_seen_;
+  const bool unrepaired = m.counters().unrepaired_gathers != unrepaired_seen_;
+  const bool left = m.phase() == Phase::left && !left_logged_;
+  if (!stalled && !unrepaired && !left) return;
+  stalls_seen_ = stalls;
+  unrepaired_seen_ = m.counters().unrepaired_gathers;
+  const std::string seq = std::to_string(r.log().wanted().seq);
+  const std::string ring = std::to_string(r.membership().ring.representative) + "/" +
+                           std::to_string(r.membership().ring.epoch);
+  if (stalled) {
     repair_log_.log(LogLevel::warning, "stall",
-                    "delivery stopped at seq " + std::to_string(r.log().wanted().seq) +
-                        " of ring " + ring + " (" +
+                    "delivery stopped at seq " + seq + " of ring " + ring + " (" +
                         ring::record_fault_name(r.log().counters().last_fault) +
                         "): asking the members that hold it to write it again",
                     now_ns);
   }
-  if (m.counters().unrepaired_gathers != unrepaired_seen_) {
-    unrepaired_seen_ = m.counters().unrepaired_gathers;
+  if (unrepaired) {
     repair_log_.log(LogLevel::warning, "unrepaired",
-                    "no member wrote seq " + std::to_string(r.log().wanted().seq) + " of ring " +
-                        ring + " again in time: forming a new ring to recover it",
+                    "no member wrote seq " + seq + " of ring " + ring +
+                        " again in time: forming a new ring to recover it",
                     now_ns);
   }
-  if (m.phase() == Phase::left && !left_logged_) {
+  if (left) {
     left_logged_ = true;
     log_line(LogLevel::warning, "left the ring: " + m.left_reason());
   }

@@ -26,13 +26,6 @@ std::uint64_t staging_tail(const RingConfig& c) noexcept {
 
 }  // namespace
 
-// Stalled: delivery stopped at a record that failed, or this member lacks
-// seqs the token says exist (a batch it dropped, or one still on its way).
-bool RingState::stall_suspected() const noexcept {
-  if (frozen_ || failed_ || membership_.size() == 1) return false;
-  return log_.stuck() || log_.received_up_to() < token_.highest_seq;
-}
-
 // After each tick: starts or stops watching, and asks when a stall lasted.
 void RingState::watch_repair(std::uint64_t now_ns) {
   if (!stall_suspected()) {
@@ -104,11 +97,12 @@ void RingState::ask_repair(std::uint64_t now_ns) {
   outbox_.commit(target, 1);
 }
 
+// Asked often (every round of the caller's loop): the common case first.
 std::uint64_t RingState::repair_deadline_ns() const noexcept {
-  if (!stall_suspected()) return kNever;
-  if (!repair_.watching) return 0;  // delivery found a bad record outside tick()
-  if (repair_.exhausted) return kNever;
-  return repair_.next_ask_ns;
+  if (!repair_.watching) {
+    return stall_suspected() ? 0 : kNever;  // delivery found a bad record outside tick()
+  }
+  return repair_.exhausted ? kNever : repair_.next_ask_ns;
 }
 
 // A member asks for records from a seq: if this member's copy of them checks,

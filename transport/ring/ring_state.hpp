@@ -217,7 +217,12 @@ class RingState {
     bool asked = false;  // a request is out; only then are repairs accepted
     bool exhausted = false;
   };
-  bool stall_suspected() const noexcept;
+  // Stalled: delivery stopped at a record that failed, or this member lacks
+  // seqs the token says exist (a batch it dropped, or one still on its way).
+  bool stall_suspected() const noexcept {
+    if (frozen_ || failed_ || membership_.size() == 1) return false;
+    return log_.stuck() || log_.received_up_to() < token_.highest_seq;
+  }
   void watch_repair(std::uint64_t now_ns);
   void ask_repair(std::uint64_t now_ns);
   std::uint64_t repair_deadline_ns() const noexcept;
