@@ -22,11 +22,12 @@ static_assert(offsetof(C, zero_copy_sends) == 80 && offsetof(C, writes_wrong_lin
 static_assert(offsetof(C, link_replacements_refused) == 96 &&
               offsetof(C, large_messages_sent) == 104);
 static_assert(offsetof(C, bytes_copied_on_assembly) == 136 && offsetof(C, handles_evicted) == 144);
-static_assert(offsetof(C, messages_unsent_on_leave) == 160 && sizeof(C) == 168);
+static_assert(offsetof(C, messages_unsent_on_leave) == 160 && offsetof(C, record_stalls) == 168);
+static_assert(offsetof(C, records_repaired) == 176 && sizeof(C) == 184);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 23> kFieldEnds = {
+constexpr std::array<std::size_t, 25> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -49,6 +50,8 @@ constexpr std::array<std::size_t, 23> kFieldEnds = {
     offsetof(C, handles_evicted),
     offsetof(C, joins_refused),
     offsetof(C, messages_unsent_on_leave),
+    offsetof(C, record_stalls),
+    offsetof(C, records_repaired),
     sizeof(C),
 };
 constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
@@ -84,6 +87,8 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.handles_evicted = in.handles_evicted;
   out.joins_refused = in.joins_refused;
   out.messages_unsent_on_leave = in.messages_unsent_on_leave;
+  out.record_stalls = in.record_stalls;
+  out.records_repaired = in.records_repaired;
   return out;
 }
 

@@ -521,6 +521,8 @@ Counters Node::counters() const {
   c.records_dropped = t.records_dropped;
   c.writes_wrong_link = t.writes_wrong_link;
   c.link_replacements_refused = t.link_replacements_refused;
+  c.record_stalls = t.record_stalls;
+  c.records_repaired = t.records_repaired;
   c.bytes_copied_on_send = transport_->send_path().bytes_copied_on_send;
   std::lock_guard lock(mutex_);
   c.messages_dropped_not_member = table_.counters().data_dropped_not_member;

@@ -1,6 +1,6 @@
 // One line of a member's status, for the bench output and logs:
 //   ring 1.7 members 1,2,4,5 operational tokens 1234 retransmissions 3
-//   reformations 2 dropped records 0 tokens 0 control 0 wrong-link 0
+//   reformations 2 dropped records 0 tokens 0 control 0 wrong-link 0 stalls 0 repaired 0
 #pragma once
 
 #include <string>
@@ -20,7 +20,8 @@ inline std::string status_line(const StatusSnapshot& s) {
          std::to_string(s.retransmissions) + " reformations " + std::to_string(s.reformations) +
          " dropped records " + std::to_string(s.records_dropped) + " tokens " +
          std::to_string(s.tokens_dropped) + " control " + std::to_string(s.control_dropped) +
-         " wrong-link " + std::to_string(s.writes_wrong_link);
+         " wrong-link " + std::to_string(s.writes_wrong_link) + " stalls " +
+         std::to_string(s.record_stalls) + " repaired " + std::to_string(s.records_repaired);
 }
 
 }  // namespace ringcast::runtime

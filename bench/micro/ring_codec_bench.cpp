@@ -9,7 +9,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
+#include "base/crc32c.hpp"
 #include "ring/flow_control.hpp"
 #include "ring/record.hpp"
 #include "ring/token.hpp"
@@ -151,6 +153,33 @@ void BM_RecordHeaderRefuse(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_RecordHeaderRefuse);
+
+// The payload checksum: what a sender pays per record placed and every
+// receiver per record received (docs/protocol.md "Payload checksum"), with
+// the CPU's crc32 instruction when it has one (crc32c_hardware) and the
+// portable byte-table loop.
+void BM_Crc32c(benchmark::State& state) {
+  std::vector<std::byte> payload(static_cast<std::size_t>(state.range(0)), std::byte{0x5a});
+  std::uint32_t crc = 0;
+  for (auto _ : state) {
+    crc = crc32c(payload);
+    benchmark::DoNotOptimize(crc);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * payload.size()));
+  state.SetLabel(crc32c_hardware() ? "crc32 instruction" : "table");
+}
+BENCHMARK(BM_Crc32c)->Arg(64)->Arg(1024)->Arg(65536);
+
+void BM_Crc32cPortable(benchmark::State& state) {
+  std::vector<std::byte> payload(static_cast<std::size_t>(state.range(0)), std::byte{0x5a});
+  std::uint32_t crc = 0;
+  for (auto _ : state) {
+    crc = crc32c_portable(payload);
+    benchmark::DoNotOptimize(crc);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * payload.size()));
+}
+BENCHMARK(BM_Crc32cPortable)->Arg(64)->Arg(1024)->Arg(65536);
 
 }  // namespace
 }  // namespace ringcast::ring

@@ -14,12 +14,30 @@ namespace {
 
 TEST(Crc32c, MatchesTheStandardCheckValue) {
   // The CRC-32C check value of "123456789" (RFC 3720, appendix B.4).
+  // Long buffers take the three-stream path, joined by the zero-shift tables.
+  std::vector<std::byte> big(3 * 3 * 8192 + 3 * 256 * 2 + 13);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<std::byte>((i * 2654435761u) >> 13);
+  for (std::size_t length : {767u, 768u, 769u, 1536u, 24575u, 24576u, 24577u, 40000u}) {
+    const auto piece = std::span<const std::byte>(big).subspan(5, length);
+    ASSERT_EQ(crc32c(piece, 0x12345678), crc32c_portable(piece, 0x12345678)) << length;
+  }
+  ASSERT_EQ(crc32c(big), crc32c_portable(big));
   const char* text = "123456789";
   auto bytes = std::as_bytes(std::span(text, std::strlen(text)));
   EXPECT_EQ(crc32c(bytes), 0xE3069283u);
 }
 
 TEST(Crc32c, ChainsWithASeed) {
+  // Long buffers take the three-stream path, joined by the zero-shift tables.
+  std::vector<std::byte> big(3 * 3 * 8192 + 3 * 256 * 2 + 13);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<std::byte>((i * 2654435761u) >> 13);
+  for (std::size_t length : {767u, 768u, 769u, 1536u, 24575u, 24576u, 24577u, 40000u}) {
+    const auto piece = std::span<const std::byte>(big).subspan(5, length);
+    ASSERT_EQ(crc32c(piece, 0x12345678), crc32c_portable(piece, 0x12345678)) << length;
+  }
+  ASSERT_EQ(crc32c(big), crc32c_portable(big));
   const char* text = "123456789";
   auto all = std::as_bytes(std::span(text, 9));
   EXPECT_EQ(crc32c(all.subspan(4), crc32c(all.first(4))), crc32c(all));
@@ -40,6 +58,15 @@ TEST(Crc32c, EveryPathAgreesWithTheTable) {
       ASSERT_EQ(crc32c(piece, 0xDEADBEEF), crc32c_portable(piece, 0xDEADBEEF));
     }
   }
+  // Long buffers take the three-stream path, joined by the zero-shift tables.
+  std::vector<std::byte> big(3 * 3 * 8192 + 3 * 256 * 2 + 13);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<std::byte>((i * 2654435761u) >> 13);
+  for (std::size_t length : {767u, 768u, 769u, 1536u, 24575u, 24576u, 24577u, 40000u}) {
+    const auto piece = std::span<const std::byte>(big).subspan(5, length);
+    ASSERT_EQ(crc32c(piece, 0x12345678), crc32c_portable(piece, 0x12345678)) << length;
+  }
+  ASSERT_EQ(crc32c(big), crc32c_portable(big));
   const char* text = "123456789";
   EXPECT_EQ(crc32c_portable(std::as_bytes(std::span(text, 9))), 0xE3069283u);
   std::printf("crc32c path: %s\n", crc32c_hardware() ? "crc32 instruction" : "byte table");

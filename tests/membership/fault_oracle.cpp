@@ -15,7 +15,8 @@ FaultOracle::FaultOracle(std::vector<fabric::NodeId> nodes)
       sent_bytes_(members_),
       sent_guarantee_(members_),
       views_(members_),
-      own_from_(members_, 0) {
+      own_from_(members_, 0),
+      corrupted_(members_) {
   for (auto& v : views_) {
     v.next_counter.assign(members_, 0);
     v.seen.resize(members_);
@@ -142,7 +143,9 @@ void FaultOracle::on_message(std::size_t m, const MemberEvent& e, std::span<cons
     const std::uint64_t offset = d.position % log_bytes;
     for (std::size_t j = 0; j < members_; ++j) {
       if (ring_of[j] != e.ring) continue;
-      if (std::memcmp(logs[j].data() + offset, record.data(), record.size()) != 0) {
+      const auto theirs = logs[j].subspan(offset, record.size());
+      if (std::memcmp(theirs.data(), record.data(), record.size()) != 0 &&
+          differs_beyond_corruption(j, offset, theirs, record)) {
         fail(at + "delivered SAFE seq " + std::to_string(d.seq) + " before member " +
              std::to_string(j) + " of its ring had it");
         return;
@@ -165,6 +168,28 @@ void FaultOracle::on_incarnation(std::size_t m, std::uint32_t before, std::uint3
   if (after <= before) {
     fail("member " + std::to_string(m) + " restarted with incarnation " + std::to_string(after) +
          ", not above its previous " + std::to_string(before));
+  }
+}
+
+void FaultOracle::on_corrupted(std::size_t m, std::uint64_t log_offset) {
+  corrupted_[m].push_back(log_offset);
+}
+
+bool FaultOracle::differs_beyond_corruption(std::size_t j, std::uint64_t offset,
+                                            std::span<const std::byte> theirs,
+                                            std::span<const std::byte> record) const {
+  for (std::size_t i = 0; i < record.size(); ++i) {
+    if (theirs[i] == record[i]) continue;
+    const auto& bad = corrupted_[j];
+    if (std::find(bad.begin(), bad.end(), offset + i) == bad.end()) return true;
+  }
+  return false;
+}
+
+void FaultOracle::check_not_silent(std::size_t m, bool corrupted, std::uint64_t noticed) {
+  if (corrupted && noticed == 0) {
+    fail("member " + std::to_string(m) +
+         ": a corrupted record landed and no counter shows it was refused (silent)");
   }
 }
 

@@ -11,6 +11,11 @@
 //     in the log of every member of it that is still in that ring;
 //   * incarnations: a member's restarted process has a larger incarnation
 //     than its previous one, whatever its clock did;
+//   * nothing wrong is delivered: a payload differs from the sender's in no
+//     byte (check_content), whatever was corrupted on the way;
+//   * no member stalls silently: one that met a corrupted record shows it in
+//     its counters (check_not_silent); one that stalls for good fails the
+//     harness's liveness check, and one that left must say why;
 //   * at the end: every running member delivered the messages its running
 //     process submitted (nothing of a survivor lost), and the members of each
 //     final ring delivered the same messages in it.
@@ -46,6 +51,15 @@ class FaultOracle {
   void on_incarnation(std::size_t m, std::uint32_t before, std::uint32_t after);
   // At the end. live[m]: member m is running (never crashed, or restarted).
   void finish(const std::vector<bool>& live);
+
+  // The harness changed the byte at this offset of member m's log as it
+  // landed: until m fetches the record again, that byte may differ there
+  // from the sender's (SAFE counts a landed batch as held; m refuses the
+  // bad copy at delivery and fetches it from a member that holds it).
+  void on_corrupted(std::size_t m, std::uint64_t log_offset);
+  // Member m met a corrupted record (in the ring it runs at the end); noticed:
+  // what its counters show of refused records and stalled deliveries.
+  void check_not_silent(std::size_t m, bool corrupted, std::uint64_t noticed);
 
   bool delivered_own(std::size_t m) const;
   std::uint64_t delivered_total() const { return delivered_total_; }
@@ -100,6 +114,10 @@ class FaultOracle {
   std::uint64_t changes_total_ = 0;
   std::string failure_;
   std::vector<std::byte> scratch_;
+  std::vector<std::vector<std::uint64_t>> corrupted_;  // [member]: log offsets
+  bool differs_beyond_corruption(std::size_t j, std::uint64_t offset,
+                                 std::span<const std::byte> theirs,
+                                 std::span<const std::byte> record) const;
 };
 
 }  // namespace ringcast::membership::fault_test

@@ -115,6 +115,10 @@ const char* fault_name(FaultKind kind) {
       return "corrupt_control";
     case FaultKind::clock_step:
       return "clock_step";
+    case FaultKind::corrupt_record:
+      return "corrupt_record";
+    case FaultKind::corrupt_payload:
+      return "corrupt_payload";
   }
   return "?";
 }
@@ -164,6 +168,7 @@ FaultScenario make_fault_scenario(std::uint64_t seed) {
   }
   add_trust_faults(s, window_ns);
   add_clock_steps(s, window_ns);
+  add_corruption_faults(s, window_ns);
   return s;
 }
 
@@ -183,6 +188,20 @@ void add_trust_faults(FaultScenario& s, std::uint64_t window_ns) {
     f.a = static_cast<std::uint32_t>(r.below(s.members));
     f.b = static_cast<std::uint32_t>((f.a + 1 + r.below(s.members - 1)) % s.members);
     s.faults.push_back(f);  // scheduled by time, like the others
+  }
+}
+
+// One seed in four gets one or two, at any member, while messages flow.
+void add_corruption_faults(FaultScenario& s, std::uint64_t window_ns) {
+  SimRandom r(s.seed ^ 0x434f525255505421ull);  // "CORRUPT!"
+  if (!r.one_in(4)) return;
+  const std::uint64_t count = r.between(1, 2);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    Fault f;
+    f.at_ns = r.below(window_ns);
+    f.kind = r.one_in(2) ? FaultKind::corrupt_record : FaultKind::corrupt_payload;
+    f.a = f.b = static_cast<std::uint32_t>(r.below(s.members));
+    s.faults.push_back(f);
   }
 }
 

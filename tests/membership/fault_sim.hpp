@@ -5,7 +5,8 @@
 // list of faults at random virtual times: crashes, partitions, one-way link
 // failures, slow members (links with a long delay), paused processes (not
 // polled: the token stops there while its links stay up), and lost tokens
-// (a mailbox's token slots scribbled over), and their ends: a crashed member
+// (a mailbox's token slots scribbled over), corrupted records (a byte of a
+// landing header or payload changed), and their ends: a crashed member
 // restarts (a new incarnation that must be merged in), a partition heals
 // (the harness reconnects, as the runtime would, and the rings must merge).
 // A clock step moves a member's wall clock back or forward and restarts its
@@ -55,6 +56,10 @@ enum class FaultKind : std::uint8_t {
   // still be larger than the last (runtime/incarnation.hpp), and the member
   // is merged in again. On a crashed member only the clock steps.
   clock_step,
+  // The next batch of records that lands at member a has one byte changed:
+  // in the header of the write's first record, or in its payload.
+  corrupt_record,
+  corrupt_payload,
 };
 const char* fault_name(FaultKind kind);
 
@@ -88,6 +93,9 @@ FaultScenario make_fault_scenario(std::uint64_t seed);
 // Adds the faults of hostile or broken writes, drawn from a stream of their
 // own (the other faults of a seed stay as they were).
 void add_trust_faults(FaultScenario& s, std::uint64_t window_ns);
+// Adds corrupt_record and corrupt_payload faults, drawn from a stream of
+// their own so that the other faults of a seed stay as they were.
+void add_corruption_faults(FaultScenario& s, std::uint64_t window_ns);
 
 // A configuration change one member delivered, for tests that look at when.
 struct ChangeSeen {
@@ -116,6 +124,8 @@ struct FaultRunResult {
   std::map<std::string, std::uint64_t> fault_counts;
   std::uint64_t writes_wrong_link = 0;
   std::uint32_t max_incarnation = 0;                      // the largest any member restarted with
+  std::uint64_t corruptions = 0;                          // record bytes changed as they landed
+  std::uint64_t records_repaired = 0;                     // records that checked once written again
   std::vector<ChangeSeen> changes_seen;                   // in delivery order
   std::vector<std::vector<std::uint64_t>> delivered_ids;  // [member]: sender << 32 | counter
 };

@@ -5,7 +5,11 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <string_view>
 
+#include "base/log.hpp"
+#include "base/wire.hpp"
 #include "fabric/sim/sim_world.hpp"
 #include "fault_oracle.hpp"
 #include "fault_sim.hpp"
@@ -47,7 +51,18 @@ struct Node {
   std::uint32_t clock_units = 0;
   std::uint64_t paused_until_ns = 0;
   std::string last_state;  // traced when it changes
+  // corrupt_record / corrupt_payload: the next records write that lands here.
+  std::optional<FaultKind> corrupt_next;
+  std::uint64_t corruptions = 0;
+  RingId corrupted_ring;  // the ring installed when the last one landed
 };
+
+// Log lines of the drivers that say a delivery stopped (the "never silent"
+// rule reads it); the simulation is single-threaded.
+std::uint64_t g_stall_lines = 0;
+void count_stall_lines(std::string_view line) {
+  if (line.find("delivery stopped") != std::string_view::npos) ++g_stall_lines;
+}
 
 class Run {
  public:
@@ -55,6 +70,7 @@ class Run {
       : s_(s),
         world_(s.seed, s.sim),
         rng_(s.seed ^ 0x4150505300ull),
+        corrupt_rng_(s.seed ^ 0x42595445464c4950ull),  // "BYTEFLIP"
         oracle_(nodes()),
         trace_(trace) {}
   FaultRunResult go();
@@ -74,6 +90,9 @@ class Run {
   bool expect_one_ring() const;
   void schedule_faults();
   void apply(const Fault& f);
+  void corrupt_landing(fabric::NodeId to, std::span<std::byte> bytes, bool with_imm,
+                       std::uint32_t imm);
+  void check_corruption_noticed();
   bool active(const Node& n) const { return !n.crashed && now() >= n.paused_until_ns; }
   // Trust faults (fault_trust block below): writes a member must refuse.
   void apply_trust_fault(const Fault& f);
@@ -97,6 +116,7 @@ class Run {
   const FaultScenario& s_;
   fabric::sim::SimWorld world_;
   SimRandom rng_;
+  SimRandom corrupt_rng_;
   std::vector<Node> nodes_;
   std::vector<std::unique_ptr<MembershipDriver>> graveyard_;  // crashed processes' memory
   MembershipConfig membership_;
@@ -123,6 +143,9 @@ Status Run::set_up() {
       std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
     });
   }
+  world_.set_land_hook([this](fabric::NodeId, fabric::NodeId to, std::span<std::byte> bytes,
+                              bool with_imm,
+                              std::uint32_t imm) { corrupt_landing(to, bytes, with_imm, imm); });
   membership_ = s_.membership;
   membership_.nodes = nodes();
   nodes_.resize(s_.members);
@@ -309,6 +332,10 @@ void Run::apply(const Fault& f) {
     case FaultKind::clock_step:
       step_clock(nodes_[f.a], f.clock_step_units);
       return;
+    case FaultKind::corrupt_record:
+    case FaultKind::corrupt_payload:
+      if (!nodes_[f.a].crashed) nodes_[f.a].corrupt_next = f.kind;
+      return;
     case FaultKind::lose_token: {
       // Whatever token sits in (or lands next in) these slots is refused.
       auto slots = nodes_[f.a].driver->mailbox_region().bytes().first(
@@ -318,6 +345,61 @@ void Run::apply(const Fault& f) {
       return;
     }
   }
+}
+
+// A batch of records landing in an armed member's log: one byte of the
+// write's first record changes, in its header or its payload (a write
+// starts at a record's header; with several records in it, the first is not
+// the one the imm names, so both the landing check and the delivery check
+// meet corrupted headers). Repairs and recovery writes are left alone.
+void Run::corrupt_landing(fabric::NodeId to, std::span<std::byte> bytes, bool with_imm,
+                          std::uint32_t imm) {
+  Node& n = nodes_[(to - 100) / 3];
+  if (!n.corrupt_next || n.crashed || !with_imm || ring::imm_kind(imm) != ring::ImmKind::records) {
+    return;
+  }
+  const auto log = logs_[n.index];
+  if (bytes.data() < log.data() || bytes.data() + bytes.size() > log.data() + log.size() ||
+      bytes.size() < ring::kRecordHeaderBytes) {
+    return;
+  }
+  // Records of the running ring only: an ending ring's records are checked
+  // once, at the commit, and one corrupted after that makes the member leave
+  // (docs/protocol.md "Repair" says where repair ends).
+  const Membership& m = n.driver->membership();
+  const RingId id{wire::get<std::uint32_t>(bytes.data() + 4),
+                  wire::get<std::uint64_t>(bytes.data() + 8)};
+  if (m.phase() != Phase::operational || id != m.ring_id()) return;
+  std::size_t at = corrupt_rng_.below(ring::kRecordHeaderBytes);
+  if (*n.corrupt_next == FaultKind::corrupt_payload) {
+    const auto payload = wire::get<std::uint32_t>(bytes.data() + 44);
+    if (payload == 0 || payload > bytes.size() - ring::kRecordHeaderBytes) return;  // the next one
+    at = ring::kRecordHeaderBytes + corrupt_rng_.below(payload);
+  }
+  bytes[at] ^= std::byte(static_cast<unsigned char>(1 + corrupt_rng_.below(255)));
+  oracle_.on_corrupted(n.index, static_cast<std::uint64_t>(bytes.data() + at - log.data()));
+  n.corrupt_next.reset();
+  ++n.corruptions;
+  ++result_.corruptions;
+  n.corrupted_ring = n.driver->membership().ring_id();
+}
+
+// No member stalls silently: a member that met a corrupted record in the
+// ring it still runs says so in its counters (a refused batch or a stalled
+// delivery), and each stall got a log line. (A ring that ended meanwhile may
+// have recovered the record before anything read it.)
+void Run::check_corruption_noticed() {
+  std::uint64_t stalls = 0;
+  for (const Node& n : nodes_) {
+    if (n.crashed) continue;
+    const StatusSnapshot st = n.driver->status();
+    stalls += st.record_stalls;
+    result_.records_repaired += st.records_repaired;
+    oracle_.check_not_silent(
+        n.index, n.corruptions > 0 && n.driver->membership().ring_id() == n.corrupted_ring,
+        st.records_dropped + st.record_stalls);
+  }
+  if (stalls > 0 && g_stall_lines == 0) fail("a delivery stopped and no log line said so");
 }
 
 void Run::schedule_faults() {
@@ -566,7 +648,9 @@ void Run::step(Node& n) {
     }
   }
   if (n.driver->membership().phase() == Phase::left) {
-    fail("member " + std::to_string(n.index) + " left the ring");
+    const std::string& why = n.driver->membership().left_reason();
+    fail("member " + std::to_string(n.index) +
+         " left the ring: " + (why.empty() ? "(silently)" : why));
   }
   if (world_.stats().cq_overflows != 0) fail("a completion queue overflowed");
 }
@@ -662,6 +746,8 @@ std::string Run::dump() const {
 }
 
 FaultRunResult Run::go() {
+  g_stall_lines = 0;
+  set_log_sink(count_stall_lines);
   if (Status st = set_up(); !st.ok()) fail("set-up: " + st.error().message());
   schedule_faults();
   for (Node& n : nodes_)
@@ -705,7 +791,9 @@ FaultRunResult Run::go() {
     result_.control_dropped += c.control_dropped;
     result_.writes_wrong_link += n.driver->membership().writes_wrong_link();
   }
+  if (!oracle_.failed()) check_corruption_noticed();
   if (!oracle_.failed()) oracle_.finish(live);
+  set_log_sink(nullptr);
   result_.ok = !oracle_.failed();
   result_.failure = oracle_.failure();
   result_.virtual_ns = now();

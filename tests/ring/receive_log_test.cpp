@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/crc32c.hpp"
 #include "base/wire.hpp"
 #include "ring/log_space.hpp"
 #include "ring/receive_log.hpp"
@@ -52,8 +53,9 @@ class Writer {
     return h;
   }
 
-  void write(const RecordHeader& h, const std::string& payload) {
+  void write(RecordHeader h, const std::string& payload) {
     const std::uint64_t offset = h.position % kLogBytes;
+    h.payload_crc = crc32c(std::as_bytes(std::span(payload)));
     encode_record_header(h, memory_.subspan(offset).first<kRecordHeaderBytes>());
     std::memcpy(memory_.data() + offset + kRecordHeaderBytes, payload.data(), payload.size());
   }
@@ -236,6 +238,83 @@ TEST_F(ReceiveLogTest, ARecordCorruptedBeforeDeliveryStopsDeliveryNeverDeliversI
   EXPECT_EQ(log_.counters().last_fault, RecordFault::bad_checksum);
   EXPECT_TRUE(drain().empty());
   EXPECT_EQ(log_.counters().records_dropped, 1u) << "counted once";
+}
+
+TEST_F(ReceiveLogTest, ACorruptedPayloadIsNeverReceivedAndTheLogSaysWhatItWants) {
+  auto b = writer_.write_batch({"one", "two"});
+  memory_[kRecordHeaderBytes + 1] ^= std::byte{0x40};  // "one" -> "o.e"
+  ASSERT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::none) << "its last header checks";
+  EXPECT_EQ(log_.received_up_to(), 0u) << "received means checked";
+  EXPECT_TRUE(drain().empty());
+  EXPECT_EQ(log_.counters().stalls, 1u);
+  EXPECT_EQ(log_.counters().records_dropped, 1u);
+  EXPECT_EQ(log_.counters().last_fault, RecordFault::bad_payload);
+  EXPECT_EQ(log_.wanted().seq, 1u);
+  EXPECT_EQ(log_.wanted().position, 0u);
+  // Another member writes the record again (here: the bytes are fixed).
+  memory_[kRecordHeaderBytes + 1] ^= std::byte{0x40};
+  EXPECT_EQ(log_.accept_repair(2), 2u);
+  EXPECT_EQ(log_.received_up_to(), 2u);
+  EXPECT_EQ(drain(), (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ(log_.counters().records_repaired, 2u);
+  EXPECT_EQ(log_.counters().stalls, 1u);
+}
+
+TEST_F(ReceiveLogTest, ARepairThatDoesNotCheckChangesNothing) {
+  auto b = writer_.write_batch({"one", "two"});
+  memory_[kRecordHeaderBytes] ^= std::byte{1};
+  ASSERT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::none);
+  EXPECT_EQ(log_.accept_repair(2), 0u);
+  EXPECT_EQ(log_.received_up_to(), 0u);
+  EXPECT_TRUE(drain().empty());
+  EXPECT_EQ(log_.counters().stalls, 1u) << "one stall, counted once";
+}
+
+TEST_F(ReceiveLogTest, ABatchWhoseLastHeaderFailsIsWantedFromItsFirstSeq) {
+  auto a = writer_.write_batch({"a"});
+  auto b = writer_.write_batch({"b1", "b2"});
+  ASSERT_EQ(log_.on_batch_landed(a.last_offset), RecordFault::none);
+  EXPECT_EQ(drain(), (std::vector<std::string>{"a"}));
+  memory_[b.last_offset + 20] ^= std::byte{2};
+  EXPECT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::bad_checksum);
+  EXPECT_EQ(log_.wanted().seq, 2u);
+  EXPECT_EQ(log_.wanted().position, 128u);
+  memory_[b.last_offset + 20] ^= std::byte{2};
+  EXPECT_EQ(log_.accept_repair(2), 2u);
+  EXPECT_EQ(drain(), (std::vector<std::string>{"b1", "b2"}));
+}
+
+// The holder's side: the run of records that check from a seq, one write.
+TEST_F(ReceiveLogTest, FindRunCoversTheRecordsThatCheckAndStopsAtTheLap) {
+  auto b = writer_.write_batch({"one", "two", "three"});
+  ASSERT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::none);
+  auto run = log_.find_run(1, 0, 64, 1u << 20);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->offset, 0u);
+  EXPECT_EQ(run->records, 3u);
+  EXPECT_EQ(run->bytes, 3 * 128u);
+  run = log_.find_run(2, 128, 1, 1u << 20);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->records, 1u);
+  EXPECT_FALSE(log_.find_run(4, 384, 64, 1u << 20)) << "not landed here";
+  EXPECT_FALSE(log_.find_run(2, 0, 64, 1u << 20)) << "not there";
+  memory_[128 + kRecordHeaderBytes] ^= std::byte{1};
+  EXPECT_FALSE(log_.find_run(2, 128, 64, 1u << 20)) << "its own copy does not check";
+  run = log_.find_run(1, 0, 64, 1u << 20);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->records, 1u) << "stops before the record that does not check";
+}
+
+TEST_F(ReceiveLogTest, ASlowBatchLandingAfterARepairIsNotADuplicate) {
+  auto a = writer_.write_batch({"a1", "a2"});
+  auto b = writer_.write_batch({"b1"});
+  // a's batch is late; a repair wrote its first record (the bytes are there).
+  EXPECT_EQ(log_.accept_repair(1), 1u);
+  EXPECT_EQ(log_.received_up_to(), 1u);
+  ASSERT_EQ(log_.on_batch_landed(a.last_offset), RecordFault::none);
+  ASSERT_EQ(log_.on_batch_landed(b.last_offset), RecordFault::none);
+  EXPECT_EQ(drain(), (std::vector<std::string>{"a1", "a2", "b1"}));
+  EXPECT_EQ(log_.counters().records_dropped, 0u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,9 +55,13 @@ std::vector<std::unique_ptr<Member>> make_ring(const RingConfig& c, std::size_t 
   return ring;
 }
 
+// Changes a landed write's bytes before its imm: (target, bytes).
+using Corrupt = std::function<void(std::size_t, std::span<std::byte>)>;
+
 // Executes every queued chain: copies the bytes, then hands the target its
 // immediates and the sender its signaled completions. Returns writes done.
-std::size_t carry(std::vector<std::unique_ptr<Member>>& ring, std::uint64_t now) {
+std::size_t carry(std::vector<std::unique_ptr<Member>>& ring, std::uint64_t now,
+                  const Corrupt& corrupt = {}) {
   std::size_t writes = 0;
   for (std::size_t from = 0; from < ring.size(); ++from) {
     for (std::size_t to = 0; to < ring.size(); ++to) {
@@ -66,11 +71,15 @@ std::size_t carry(std::vector<std::unique_ptr<Member>>& ring, std::uint64_t now)
         for (const fabric::WriteOp& op : chain) {
           HeapRegion& target = op.remote_region == kLogRegion ? ring[to]->log : ring[to]->mailbox;
           std::byte* at = target.data() + op.remote_offset;
+          std::byte* const first = at;
           for (std::size_t s = 0; s < op.segment_count; ++s) {
             const auto& seg = op.segments[s];
             EXPECT_TRUE(target.contains(at, seg.length));
             std::memcpy(at, seg.region->data() + seg.offset, seg.length);
             at += seg.length;
+          }
+          if (corrupt && op.remote_region == kLogRegion) {
+            corrupt(to, {first, static_cast<std::size_t>(at - first)});
           }
           ++writes;
           if (op.with_imm) {
@@ -411,6 +420,91 @@ TEST(RingState, BusyHoldPassesWhenAnotherMemberHasWork) {
   send_from_0(ring, "a0", 1'001);
   EXPECT_FALSE(ring[0]->state.holds_token()) << "member 1 has a backlog (and unsettled records)";
   EXPECT_EQ(ring[0]->state.counters().busy_holds, 0u);
+}
+
+// Repair (docs/protocol.md "Repair"): a member whose copy of a record fails
+// its checks fetches it from a member that holds it, and delivers it.
+TEST(RingState, ACorruptedPayloadIsFetchedAgainFromAHolder) {
+  auto ring = make_ring(small_config(), 3);
+  ASSERT_TRUE(ring[0]->state.submit(message("the payload")).ok());
+  ring[0]->state.tick(0);
+  bool once = true;
+  carry(ring, 1, [&](std::size_t to, std::span<std::byte> bytes) {
+    if (to == 1 && once) bytes[kRecordHeaderBytes + 4] ^= std::byte{0x20};
+    once = once && to != 1;
+  });
+  RingState& stalled = ring[1]->state;
+  EXPECT_TRUE(drain(stalled).empty()) << "a corrupted payload is never delivered";
+  EXPECT_EQ(stalled.log().counters().stalls, 1u);
+  EXPECT_EQ(stalled.log().counters().last_fault, RecordFault::bad_payload);
+  stalled.tick(2);
+  EXPECT_EQ(stalled.counters().repairs_requested, 0u) << "not before kRepairAfterNs";
+  EXPECT_LE(stalled.next_deadline_ns(), 2 + kRepairAfterNs);
+  stalled.tick(2 + kRepairAfterNs);
+  EXPECT_EQ(stalled.counters().repairs_requested, 1u);
+  carry(ring, 3 + kRepairAfterNs);  // the request
+  carry(ring, 4 + kRepairAfterNs);  // the answer
+  EXPECT_EQ(ring[0]->state.counters().repairs_served, 1u) << "the sender held it";
+  EXPECT_EQ(stalled.counters().repairs_received, 1u);
+  EXPECT_EQ(stalled.log().counters().records_repaired, 1u);
+  EXPECT_EQ(drain(stalled), (std::vector<std::string>{"the payload"}));
+  EXPECT_EQ(drain(ring[2]->state), (std::vector<std::string>{"the payload"}));
+}
+
+TEST(RingState, ABatchWhoseHeaderFailedAtLandingIsFetchedAgain) {
+  auto ring = make_ring(small_config(), 2);
+  ASSERT_TRUE(ring[0]->state.submit(message("first")).ok());
+  ASSERT_TRUE(ring[0]->state.submit(message("second")).ok());
+  ring[0]->state.tick(0);
+  carry(ring, 1, [](std::size_t to, std::span<std::byte> bytes) {
+    if (to == 1) bytes[bytes.size() - 128 + 30] ^= std::byte{1};  // the last record's header
+  });
+  RingState& stalled = ring[1]->state;
+  EXPECT_EQ(stalled.log().counters().records_dropped, 1u);
+  EXPECT_EQ(stalled.log().received_up_to(), 0u);
+  stalled.tick(2);
+  stalled.tick(2 + kRepairAfterNs);
+  carry(ring, 3 + kRepairAfterNs);
+  carry(ring, 4 + kRepairAfterNs);
+  EXPECT_EQ(drain(stalled), (std::vector<std::string>{"first", "second"}));
+}
+
+// No holder's copy checks: each is asked kRepairRoundsPerMember times, then
+// the ring gives up (membership forms a new ring; a ring alone fails).
+TEST(RingState, WhenNoHolderHasACopyThatChecksTheRepairGivesUp) {
+  auto ring = make_ring(small_config(), 2);
+  ASSERT_TRUE(ring[0]->state.submit(message("doomed")).ok());
+  ring[0]->state.tick(0);
+  carry(ring, 1, [](std::size_t to, std::span<std::byte> bytes) {
+    if (to == 1) bytes[kRecordHeaderBytes] ^= std::byte{1};
+  });
+  ring[0]->log.data()[kRecordHeaderBytes] ^= std::byte{1};  // the sender's own copy too
+  RingState& stalled = ring[1]->state;
+  std::uint64_t now = 2;
+  stalled.tick(now);
+  for (int i = 0; i < 10 && !stalled.repair_exhausted(); ++i) {
+    now += kRepairAfterNs;
+    stalled.tick(now);
+    carry(ring, now);
+  }
+  EXPECT_TRUE(stalled.repair_exhausted());
+  EXPECT_EQ(stalled.counters().repairs_requested, kRepairRoundsPerMember);
+  EXPECT_EQ(ring[0]->state.counters().repairs_refused, kRepairRoundsPerMember);
+  EXPECT_TRUE(drain(stalled).empty());
+  stalled.fail_unrepaired();
+  EXPECT_TRUE(stalled.failed());
+  EXPECT_EQ(stalled.failure().code, Errc::protocol);
+}
+
+TEST(RingState, ARepairRequestFromTheWrongLinkIsDropped) {
+  auto ring = make_ring(small_config(), 3);
+  fabric::Completion c;
+  c.type = fabric::CompletionType::received_imm;
+  c.peer = ring[2]->state.membership().me();  // claims to be member 1
+  c.imm = control_imm(ControlImmType::repair_request, 1);
+  ring[0]->state.on_completion(c, 0);
+  EXPECT_EQ(ring[0]->state.counters().imm_dropped, 1u);
+  EXPECT_EQ(ring[0]->state.counters().repairs_served, 0u);
 }
 
 }  // namespace

@@ -38,6 +38,11 @@ struct StatusSnapshot {
   // how many accepted messages were still queued then: never sent.
   bool left = false;
   std::uint64_t messages_unsent_on_leave = 0;
+  // Delivery stopped at a record that failed its checks (header or payload
+  // checksum), and records that then checked once another member wrote them
+  // again (docs/protocol.md "Repair").
+  std::uint64_t record_stalls = 0;
+  std::uint64_t records_repaired = 0;
 };
 
 // The send path of the ring a member sends on, for cpg_flow_control_state_get

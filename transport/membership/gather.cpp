@@ -412,7 +412,11 @@ void Membership::accept_commit(const Commit& c, std::uint64_t now_ns) {
   phase_ = Phase::commit;
   max_epoch_ = c.ring.epoch;
   commit_deadline_ns_ = now_ns + config_.consensus_timeout_ns;
-  commit_->recovered = installed().ring->log().received_up_to() >= c.through;
+  // Held means landed and checking: a record that fails here (corrupted
+  // after this member reported it) keeps it from being ready, the commit
+  // times out, and the next gather's info stops before it (my_info).
+  const ring::ReceiveLog& log = installed().ring->log();
+  commit_->recovered = log.received_up_to() >= c.through && log.end_of(c.through).has_value();
   ring::RingStart where;
   where.base_position = c.base_position;
   where.my_released_position = gens_.front()->ring->log().released_position();

@@ -275,12 +275,32 @@ void Membership::watch_token(std::uint64_t now_ns) {
   }
 }
 
+// The ring asked every member that held a record it lacks and none wrote it
+// again in time: a new ring's recovery writes it again from a member whose
+// copy checks (or, if none has one, ends the ring before it at every member
+// alike). Repeated without end it would only churn: then this member leaves.
+void Membership::watch_repair(std::uint64_t now_ns) {
+  RC_ASSERT(phase_ == Phase::operational);
+  if (!installed().ring->repair_exhausted()) return;
+  if (++counters_.unrepaired_gathers > kMaxUnrepairedGathers) {
+    return leave(now_ns,
+                 "records kept failing their checks here and no member could write them "
+                 "again (" +
+                     std::to_string(kMaxUnrepairedGathers) +
+                     " new rings formed "
+                     "for it): this member's log memory or NIC may be faulty");
+  }
+  enter_gather(now_ns);
+  check_consensus(now_ns);
+}
+
 bool Membership::tick(std::uint64_t now_ns) {
   const std::size_t queued = outbox_.total_queued();
   const std::uint64_t gathers = counters_.gathers;
   switch (phase_) {
     case Phase::operational:
       watch_token(now_ns);
+      if (phase_ == Phase::operational) watch_repair(now_ns);
       if (phase_ == Phase::operational && now_ns >= next_probe_deadline()) {
         probe_outsiders(now_ns);
       }
@@ -399,6 +419,8 @@ void Membership::retire(const ring::RingState& r) noexcept {
   retired_.tokens_dropped += r.counters().tokens_dropped;
   retired_.tokens_retransmitted += r.counters().tokens_retransmitted;
   retired_.writes_wrong_link += r.counters().writes_wrong_link;
+  retired_.record_stalls += r.log().counters().stalls;
+  retired_.records_repaired += r.log().counters().records_repaired;
 }
 
 StatusSnapshot Membership::status() const {
@@ -416,6 +438,12 @@ StatusSnapshot Membership::status() const {
     s.records_dropped += g->ring->log().counters().records_dropped;
     s.tokens_dropped += g->ring->counters().tokens_dropped;
     s.retransmissions += g->ring->counters().tokens_retransmitted;
+  }
+  s.record_stalls = retired_.record_stalls;
+  s.records_repaired = retired_.records_repaired;
+  for (const auto& g : gens_) {
+    s.record_stalls += g->ring->log().counters().stalls;
+    s.records_repaired += g->ring->log().counters().records_repaired;
   }
   s.retransmissions += counters_.recovery_writes + retired_.tokens_retransmitted;
   s.reformations = counters_.reformations;

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/result.hpp"
@@ -75,7 +76,15 @@ struct MembershipCounters {
   std::uint64_t recovery_writes = 0;           // record ranges written to members lacking them
   std::uint64_t records_recovered = 0;         // seqs this member got from a recovery source
   std::uint64_t messages_unsent_on_leave = 0;  // queued when it left the ring for good
+  // Gathers started because a record failed its checks here and no member
+  // wrote it again (ring/repair.cpp); beyond kMaxUnrepairedGathers it leaves.
+  std::uint64_t unrepaired_gathers = 0;
 };
+
+// A member whose log keeps failing records no member can write again (its
+// memory or NIC is broken, or a peer keeps sending garbage) would form ring
+// after ring: after this many it leaves and says why (left_reason()).
+inline constexpr std::uint64_t kMaxUnrepairedGathers = 4;
 
 struct MemberMemory {
   ring::LocalMemory ring;                                 // mailbox: mailbox_bytes()
@@ -139,6 +148,8 @@ class Membership {
   NodeMask live_links() const noexcept { return link_ok_; }
   // Writes refused for the link they came on, every ring included.
   std::uint64_t writes_wrong_link() const noexcept;
+  // Why phase() is left; empty otherwise.
+  const std::string& left_reason() const noexcept { return left_reason_; }
 
  private:
   struct Generation;
@@ -173,6 +184,7 @@ class Membership {
   void route_records(const fabric::Completion& c, std::uint64_t now_ns);
   void on_write_completion(const fabric::Completion& c);
   void watch_token(std::uint64_t now_ns);
+  void watch_repair(std::uint64_t now_ns);
   std::uint64_t next_probe_deadline() const noexcept;
   NodeMask mask_of(const ring::RingMembership& m) const;
   std::vector<NodeId> nodes_of(NodeMask m) const;
@@ -215,7 +227,7 @@ class Membership {
   void on_ready(const MembershipMessage& m, std::uint64_t now_ns);
   void check_install(std::uint64_t now_ns);
   void install(std::uint64_t now_ns);
-  void leave(std::uint64_t now_ns);
+  void leave(std::uint64_t now_ns, std::string reason);
 
   // stream.cpp: the event stream and releases.
   std::optional<MemberEvent> next_from(Generation& g);
@@ -263,12 +275,15 @@ class Membership {
   std::vector<std::uint64_t> last_seq_seen_;  // per peer: newest message accepted
 
   MembershipCounters counters_;
+  std::string left_reason_;
   struct Retired {  // counters of the rings dropped so far
     std::uint64_t tokens = 0;
     std::uint64_t records_dropped = 0;
     std::uint64_t tokens_dropped = 0;
     std::uint64_t tokens_retransmitted = 0;
     std::uint64_t writes_wrong_link = 0;
+    std::uint64_t record_stalls = 0;
+    std::uint64_t records_repaired = 0;
   } retired_;
   void retire(const ring::RingState& r) noexcept;
 };

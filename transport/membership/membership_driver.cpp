@@ -166,6 +166,7 @@ bool MembershipDriver::progress() {
   if (n > 0) log_wrong_links(now);
   bool acted = membership_->tick(now);
   cut_links();
+  report_repairs(now);
   bool posted = post_chains();
   if (posted) {  // a full outbox may have kept a visit or a message back
     acted = membership_->tick(now) || acted;
@@ -187,6 +188,44 @@ void MembershipDriver::log_wrong_links(std::uint64_t now_ns) {
                           "predecessor, or a sender other than the link's peer); " +
                           std::to_string(refused) + " in all",
                       now_ns);
+}
+
+// Called every round: compares two counters and builds text only for a line.
+void MembershipDriver::report_repairs(std::uint64_t now_ns) {
+  const Membership& m = *membership_;
+  const ring::RingState& r = m.ring();
+  // Of the installed ring only: the hot path must not sum every ring's.
+  const std::uint64_t stalls = r.log().counters().stalls;
+  if (r.membership().ring != stalls_ring_) {
+    stalls_ring_ = r.membership().ring;
+    stalls_seen_ = 0;
+  }
+  const bool stalled = stalls != stalls_seen_;
+  const bool unrepaired = m.counters().unrepaired_gathers != unrepaired_seen_;
+  const bool left = m.phase() == Phase::left && !left_logged_;
+  if (!stalled && !unrepaired && !left) return;
+  stalls_seen_ = stalls;
+  unrepaired_seen_ = m.counters().unrepaired_gathers;
+  const std::string seq = std::to_string(r.log().wanted().seq);
+  const std::string ring = std::to_string(r.membership().ring.representative) + "/" +
+                           std::to_string(r.membership().ring.epoch);
+  if (stalled) {
+    repair_log_.log(LogLevel::warning, "stall",
+                    "delivery stopped at seq " + seq + " of ring " + ring + " (" +
+                        ring::record_fault_name(r.log().counters().last_fault) +
+                        "): asking the members that hold it to write it again",
+                    now_ns);
+  }
+  if (unrepaired) {
+    repair_log_.log(LogLevel::warning, "unrepaired",
+                    "no member wrote seq " + seq + " of ring " + ring +
+                        " again in time: forming a new ring to recover it",
+                    now_ns);
+  }
+  if (left) {
+    left_logged_ = true;
+    log_line(LogLevel::warning, "left the ring: " + m.left_reason());
+  }
 }
 
 SendPathSnapshot MembershipDriver::send_path() const noexcept {

@@ -90,6 +90,7 @@ class MembershipDriver {
   bool post_chains();
   void log_wrong_links(std::uint64_t now_ns);
   void cut_links();
+  void report_repairs(std::uint64_t now_ns);
 
   fabric::Endpoint* endpoint_;
   ring::RingConfig ring_config_;
@@ -105,6 +106,13 @@ class MembershipDriver {
   std::array<fabric::Completion, 64> completions_{};
   LogLimiter wrong_link_log_;
   std::uint64_t wrong_link_logged_ = 0;
+  // A stalled log is never silent: a line when delivery stops at a record
+  // that fails, when no member writes it again, and when this member leaves.
+  LogLimiter repair_log_;
+  RingId stalls_ring_;
+  std::uint64_t stalls_seen_ = 0;
+  std::uint64_t unrepaired_seen_ = 0;
+  bool left_logged_ = false;
 };
 
 }  // namespace ringcast::membership

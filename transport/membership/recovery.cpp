@@ -185,8 +185,9 @@ void Membership::install(std::uint64_t now_ns) {
   RC_ASSERT(&installed() == &next);
 }
 
-void Membership::leave(std::uint64_t now_ns) {
+void Membership::leave(std::uint64_t now_ns, std::string reason) {
   (void)now_ns;
+  left_reason_ = std::move(reason);
   // Accepted, never to be sent: the application is told (the status's left).
   for (auto& g : gens_) {
     counters_.messages_unsent_on_leave += g->ring->send_queue().size();

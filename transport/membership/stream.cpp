@@ -49,7 +49,7 @@ std::optional<MemberEvent> Membership::next_from(Generation& g) {
     if (log.delivered_seq() < limit) {
       d = log.next_delivery(limit);
       if (!d) {  // everything up to limit is in the log: only a corrupted header stops it
-        leave(0);
+        leave(0, "a record of the ending ring failed its checks after recovery");
         return std::nullopt;
       }
       RC_ASSERT(d->seq <= limit);

@@ -121,6 +121,8 @@ bool RingDriver::progress() {
   for (std::size_t i = 0; i < n; ++i)
     state_->on_completion(completions_[i], now);
   bool acted = state_->tick(now);
+  // Alone, a ring cannot form another whose recovery would rewrite the record.
+  if (state_->repair_exhausted() && !state_->failed()) state_->fail_unrepaired();
   bool posted = post_chains();
   if (posted && state_->holds_token()) {  // the outbox had been full: try once more now
     acted = state_->tick(now) || acted;
@@ -146,6 +148,8 @@ StatusSnapshot RingDriver::status() const {
   s.tokens_dropped = state_->counters().tokens_dropped;
   s.records_delivered = state_->log().counters().records_delivered;
   s.records_dropped = state_->log().counters().records_dropped;
+  s.record_stalls = state_->log().counters().stalls;
+  s.records_repaired = state_->log().counters().records_repaired;
   return s;
 }
 

@@ -5,8 +5,11 @@
 //      the link is FIFO, so every record of the batch has landed with it.
 //   01 token:   the mailbox slot the token was written to.
 //   10 control: bits 29..24 the control type, 23..0 its argument. Type 0 is
-//      a wake (argument: the sender's member index); the other types are left
-//      to membership.
+//      a wake (argument: the sender's member index); type 1 a repair request
+//      (argument: the sender's member index; the request is in its slot of
+//      the mailbox's repair area); type 2 a repair (argument: how many
+//      records the write carrying it wrote again, from the requested seq);
+//      the other types are left to membership.
 //   11 reserved for membership.
 #pragma once
 
@@ -17,7 +20,7 @@
 namespace ringcast::ring {
 
 enum class ImmKind : std::uint8_t { records = 0, token = 1, control = 2, membership = 3 };
-enum class ControlImmType : std::uint8_t { wake = 0 };
+enum class ControlImmType : std::uint8_t { wake = 0, repair_request = 1, repaired = 2 };
 
 inline constexpr std::uint32_t kImmArgMask = (1u << 30) - 1;
 // Largest log the records immediate can address.

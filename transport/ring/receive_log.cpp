@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/crc32c.hpp"
 #include "ring/log_space.hpp"
 
 namespace ringcast::ring {
@@ -16,6 +17,7 @@ ReceiveLog::ReceiveLog(std::span<std::byte> memory, const RecordLimits& limits,
       end_position_(std::make_unique_for_overwrite<std::uint64_t[]>(capacity_)),
       landed_from_(std::make_unique_for_overwrite<fabric::NodeId[]>(capacity_)),
       base_position_(base_position),
+      received_end_(base_position),
       next_position_(base_position),
       released_position_(released_position) {
   RC_ASSERT(memory.size() == limits.log_bytes);
@@ -56,21 +58,84 @@ std::optional<std::uint64_t> ReceiveLog::end_of(std::uint64_t through) const noe
   return next;
 }
 
+std::optional<RepairRun> ReceiveLog::find_run(std::uint64_t seq, std::uint64_t position,
+                                              std::uint32_t max_records,
+                                              std::uint64_t max_bytes) const noexcept {
+  if (seq == 0 || seq > received_up_to_ || max_records == 0) return std::nullopt;
+  RecordHeader h;
+  if (locate(position, seq, &h) != RecordFault::none) return std::nullopt;
+  RepairRun run{h.position % limits_.log_bytes, record_span_bytes(h.payload_bytes), 1};
+  std::uint64_t next = h.position + run.bytes;
+  while (run.records < max_records && seq + run.records <= received_up_to_) {
+    if (next % limits_.log_bytes == 0) break;  // the next lap: another write
+    if (read_at(next, seq + run.records, &h) != RecordFault::none) break;  // or on the next lap
+    const std::uint64_t span = record_span_bytes(h.payload_bytes);
+    if (run.bytes + span > max_bytes) break;
+    run.bytes += span;
+    run.records += 1;
+    next += span;
+  }
+  RC_ASSERT(run.offset + run.bytes <= limits_.log_bytes);
+  return run;
+}
+
+ReceiveLog::Wanted ReceiveLog::wanted() const noexcept {
+  if (stuck_) return {delivered_seq_ + 1, next_position_};
+  return {received_up_to_ + 1, received_end_};
+}
+
+std::uint32_t ReceiveLog::accept_repair(std::uint32_t records) noexcept {
+  const Wanted from = wanted();
+  if (stuck_) {  // a header changed after it was received: check it again
+    RecordHeader h;
+    if (locate(from.position, from.seq, &h) != RecordFault::none) return 0;
+    landed_from_[from.seq % capacity_] = kAnySender;  // written by a holder whose copy checked
+    stuck_ = false;
+    counters_.records_repaired += 1;
+    return 1;
+  }
+  const std::uint64_t last = from.seq - 1 + std::min<std::uint64_t>(records, capacity_);
+  for (std::uint64_t s = from.seq; s <= last; ++s) {
+    if (!landed(s)) set_landed(s);
+  }
+  const std::uint64_t before = received_up_to_;
+  advance_received();
+  repaired_through_ = std::max(repaired_through_, received_up_to_);
+  const auto repaired = static_cast<std::uint32_t>(received_up_to_ - before);
+  counters_.records_repaired += repaired;
+  return repaired;
+}
+
 bool ReceiveLog::landed(std::uint64_t seq) const noexcept {
   const std::uint64_t bit = seq % capacity_;
   return (landed_[bit / 64] >> (bit % 64)) & 1u;
 }
 
+// Landed from no particular link (recovery, a repair): land() names one.
 void ReceiveLog::set_landed(std::uint64_t seq) noexcept {
   const std::uint64_t bit = seq % capacity_;
   landed_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+  landed_from_[bit] = kAnySender;
 }
 
-void ReceiveLog::advance_received() noexcept {
+void ReceiveLog::advance_received(std::uint64_t own_last) noexcept {
   while (landed(received_up_to_ + 1)) {
-    const std::uint64_t bit = (received_up_to_ + 1) % capacity_;
+    const std::uint64_t seq = received_up_to_ + 1;
+    RecordHeader h;
+    const RecordFault fault = locate(received_end_, seq, &h, seq > own_last);
+    if (fault != RecordFault::none) {
+      if (!receive_stuck_) {  // counted once per stall; checked again at each landing
+        receive_stuck_ = true;
+        ++counters_.stalls;
+        drop(fault);
+      }
+      return;
+    }
+    receive_stuck_ = false;
+    const std::uint64_t bit = seq % capacity_;
     landed_[bit / 64] &= ~(std::uint64_t{1} << (bit % 64));
-    ++received_up_to_;
+    received_up_to_ = seq;
+    received_end_ = h.position + record_span_bytes(h.payload_bytes);
   }
 }
 
@@ -121,13 +186,36 @@ RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset,
   }
   if (fault == RecordFault::none && from && last.sender != *from) fault = RecordFault::wrong_link;
   if (fault == RecordFault::none) fault = check_batch(last, offset);
+  if (fault != RecordFault::none && absorbed_by_repair(last, offset, fault)) {
+    return RecordFault::none;
+  }
   if (fault != RecordFault::none) {
     drop(fault);
     return fault;
   }
-  mark_landed(last.seq - last.batch_index + 1, last.seq, from.value_or(kAnySender));
+  land(last.seq - last.batch_index + 1, last.seq, from.value_or(kAnySender));
+  advance_received();
   ++counters_.batches_landed;
   return RecordFault::none;
+}
+
+// A batch that was only slow, not lost, lands after a repair wrote some of
+// its records again (the repair could not tell): its seqs not landed yet
+// land now; it is not a duplicate.
+bool ReceiveLog::absorbed_by_repair(const RecordHeader& last, std::uint64_t offset,
+                                    RecordFault fault) noexcept {
+  if (fault != RecordFault::duplicate && fault != RecordFault::wrong_seq) return false;
+  const std::uint64_t first = last.seq - last.batch_index + 1;
+  if (first > repaired_through_ || last.position % limits_.log_bytes != offset) return false;
+  if (last.seq > received_up_to_ && (last.seq - received_up_to_ > capacity_ || !fits_here(last))) {
+    return false;
+  }
+  for (std::uint64_t s = std::max(first, received_up_to_ + 1); s <= last.seq; ++s) {
+    if (!landed(s)) set_landed(s);
+  }
+  advance_received();
+  ++counters_.batches_landed;
+  return true;
 }
 
 void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> payload) noexcept {
@@ -143,14 +231,16 @@ void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> pay
   RC_ASSERT(fits_here(h));
   RC_ASSERT(h.seq > received_up_to_);
   RC_ASSERT(h.seq - received_up_to_ <= capacity_);
-  encode_record_header(h, memory_.subspan(offset).first<kRecordHeaderBytes>());
-  if (!payload.empty()) {
-    std::memcpy(memory_.data() + offset + kRecordHeaderBytes, payload.data(), payload.size());
-  }
+  const auto copy = memory_.subspan(offset + kRecordHeaderBytes, payload.size());
+  if (!payload.empty()) std::memcpy(copy.data(), payload.data(), payload.size());
+  // Of the copy: a zero-copy source may change under the NIC, this member's
+  // copy (what a repair sends) does not.
+  RecordHeader sealed = h;
+  sealed.payload_crc = crc32c(copy);
+  encode_record_header(sealed, memory_.subspan(offset).first<kRecordHeaderBytes>());
 }
 
-void ReceiveLog::mark_landed(std::uint64_t first, std::uint64_t last,
-                             fabric::NodeId from) noexcept {
+void ReceiveLog::land(std::uint64_t first, std::uint64_t last, fabric::NodeId from) noexcept {
   RC_ASSERT(first > received_up_to_);
   RC_ASSERT(first <= last);
   RC_ASSERT(last - received_up_to_ <= capacity_);
@@ -160,16 +250,25 @@ void ReceiveLog::mark_landed(std::uint64_t first, std::uint64_t last,
     landed_from_[s % capacity_] = from;
   }
   counters_.records_landed += last - first + 1;
-  advance_received();
 }
 
-RecordFault ReceiveLog::read_at(std::uint64_t position, std::uint64_t seq,
-                                RecordHeader* out) const noexcept {
+void ReceiveLog::mark_landed(std::uint64_t first, std::uint64_t last,
+                             fabric::NodeId from) noexcept {
+  land(first, last, from);
+  advance_received(last);
+}
+
+RecordFault ReceiveLog::read_at(std::uint64_t position, std::uint64_t seq, RecordHeader* out,
+                                bool check_payload) const noexcept {
   const std::uint64_t offset = position % limits_.log_bytes;
   RecordFault fault = decode_record_header(memory_.subspan(offset), limits_, out);
   if (fault != RecordFault::none) return fault;
   if (out->seq != seq) return RecordFault::wrong_seq;
   if (out->position != position) return RecordFault::wrong_position;
+  if (check_payload &&
+      !payload_intact(*out, memory_.subspan(offset + kRecordHeaderBytes, out->payload_bytes))) {
+    return RecordFault::bad_payload;
+  }
   return RecordFault::none;
 }
 
@@ -179,30 +278,39 @@ RecordFault ReceiveLog::read_at(std::uint64_t position, std::uint64_t seq,
 // this lap (the space rule keeps the next lap off it until we release), and
 // a header there cannot name this seq and this position, so trying it first
 // is unambiguous.
-RecordFault ReceiveLog::locate(std::uint64_t next, std::uint64_t seq,
-                               RecordHeader* out) const noexcept {
-  const RecordFault here = read_at(next, seq, out);
+RecordFault ReceiveLog::locate(std::uint64_t next, std::uint64_t seq, RecordHeader* out,
+                               bool check_payload) const noexcept {
+  const RecordFault here = read_at(next, seq, out, check_payload);
   const std::uint64_t offset = next % limits_.log_bytes;
   if (here == RecordFault::none || offset == 0) return here;
   // Neither place holds it: report what was wrong where it should have been.
-  const RecordFault lap = read_at(next - offset + limits_.log_bytes, seq, out);
+  const RecordFault lap = read_at(next - offset + limits_.log_bytes, seq, out, check_payload);
   return lap == RecordFault::none ? lap : here;
 }
 
 std::optional<Delivery> ReceiveLog::next_delivery(std::uint64_t safe_up_to) noexcept {
   const std::uint64_t seq = delivered_seq_ + 1;
-  if (stuck_ || seq > received_up_to_) return std::nullopt;
+  if (seq > received_up_to_) return std::nullopt;
   RecordHeader h;
-  RecordFault fault = locate(next_position_, seq, &h);
+  // Checked again on every call while stuck: membership's recovery, or a
+  // repair, may have written the record again meanwhile. The payload was
+  // checked when the seq was received; the sender against the link it came
+  // on (a record a repair or recovery wrote is from a member whose own copy
+  // checked: kAnySender).
+  RecordFault fault = locate(next_position_, seq, &h, false);
   const fabric::NodeId from = landed_from_[seq % capacity_];
   if (fault == RecordFault::none && from != kAnySender && h.sender != from) {
     fault = RecordFault::wrong_link;
   }
   if (fault != RecordFault::none) {
-    stuck_ = true;
-    drop(fault);
+    if (!stuck_) {
+      stuck_ = true;
+      ++counters_.stalls;
+      drop(fault);
+    }
     return std::nullopt;
   }
+  stuck_ = false;
   if (h.guarantee == Guarantee::safe && seq > safe_up_to) return std::nullopt;
   RC_ASSERT(h.position >= next_position_);  // locate found it here or at the next lap
   const std::uint64_t offset = h.position % limits_.log_bytes;

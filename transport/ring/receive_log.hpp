@@ -8,10 +8,17 @@
 // received_up_to() lies within one log length of this member's released
 // position, and a record is at least 64 bytes.
 //
-// Delivery walks the log in seq order: the record after the one at p is at p,
-// or at the next lap if it did not fit before the end of the log. The header
-// found there must name exactly that seq and that position; anything else is
-// counted and delivery stops there (a stuck log), it never delivers garbage.
+// A seq counts as received only once it and every seq before it landed and
+// checked: the header found where the record after the previous one ends (at
+// that position, or at the next lap if it did not fit before the end of the
+// log) must name exactly that seq and that position, and the payload must
+// match its checksum. So received_up_to(), which the token carries to every
+// member (SAFE delivery, catching up), never counts a corrupted copy.
+// Delivery walks the same chain and checks the headers again (the log is
+// remotely writable). A record that fails is counted and the log stops there
+// (a stalled log); it never delivers garbage. A stalled log heals when the
+// record is written again by a member whose copy checks (accept_repair; the
+// ring state asks for it, docs/protocol.md "Repair").
 #pragma once
 
 #include <cstdint>
@@ -44,6 +51,17 @@ struct ReceiveCounters {
   std::uint64_t bytes_delivered = 0;
   std::uint64_t records_dropped = 0;  // headers that failed validation
   RecordFault last_fault = RecordFault::none;
+  std::uint64_t stalls = 0;            // times delivery stopped at a record that failed
+  std::uint64_t records_repaired = 0;  // records that checked once written again
+};
+
+// A run of consecutive records that check in this member's log, to be
+// written again into a member whose copy did not: one write of `bytes` from
+// log offset `offset`.
+struct RepairRun {
+  std::uint64_t offset = 0;
+  std::uint64_t bytes = 0;
+  std::uint32_t records = 0;
 };
 
 class ReceiveLog {
@@ -93,6 +111,26 @@ class ReceiveLog {
   // those bytes landed); nothing when a header there fails validation.
   std::optional<std::uint64_t> end_of(std::uint64_t through_seq) const noexcept;
 
+  // --- Repair (docs/protocol.md "Repair").
+  // The first record to fetch again, and where it starts (or its lap):
+  // delivery's next when stuck(), else the one after received_up_to().
+  struct Wanted {
+    std::uint64_t seq = 0;
+    std::uint64_t position = 0;
+  };
+  Wanted wanted() const noexcept;
+  // Another member's log: records from `seq` found at `position` (or its
+  // lap) that landed here and check, at most max_records and max_bytes (the
+  // first whatever its size), contiguous in the log. Nothing when the first
+  // does not check.
+  std::optional<RepairRun> find_run(std::uint64_t seq, std::uint64_t position,
+                                    std::uint32_t max_records,
+                                    std::uint64_t max_bytes) const noexcept;
+  // Someone wrote up to `records` records from wanted() again: the records
+  // after the delivered ones that now check in a row are landed, and
+  // delivery goes on. Returns how many of them lie beyond what was wanted.
+  std::uint32_t accept_repair(std::uint32_t records) noexcept;
+
   std::uint64_t base_position() const noexcept { return base_position_; }
   std::uint64_t received_up_to() const noexcept { return received_up_to_; }
   std::uint64_t delivered_seq() const noexcept { return delivered_seq_; }
@@ -100,7 +138,7 @@ class ReceiveLog {
   std::uint64_t released_position() const noexcept { return released_position_; }
   std::uint64_t capacity_records() const noexcept { return capacity_; }
   std::uint64_t log_bytes() const noexcept { return limits_.log_bytes; }
-  // The head record failed validation; delivery cannot go on in this ring.
+  // The head record failed validation; delivery waits for a repair.
   bool stuck() const noexcept { return stuck_; }
   const ReceiveCounters& counters() const noexcept { return counters_; }
   std::span<const std::byte> memory() const noexcept { return memory_; }
@@ -108,12 +146,19 @@ class ReceiveLog {
  private:
   bool landed(std::uint64_t seq) const noexcept;
   void set_landed(std::uint64_t seq) noexcept;
-  void advance_received() noexcept;
+  void land(std::uint64_t first, std::uint64_t last, fabric::NodeId from) noexcept;
+  // own_last: seqs up to it were placed by this member (place_own sealed
+  // their payload checksum over its own copy): their payloads are not read.
+  void advance_received(std::uint64_t own_last = 0) noexcept;
   bool fits_here(const RecordHeader& h) const noexcept;
   RecordFault check_batch(const RecordHeader& last, std::uint64_t offset) const noexcept;
-  RecordFault read_at(std::uint64_t position, std::uint64_t seq, RecordHeader* out) const noexcept;
-  RecordFault locate(std::uint64_t next, std::uint64_t seq, RecordHeader* out) const noexcept;
+  RecordFault read_at(std::uint64_t position, std::uint64_t seq, RecordHeader* out,
+                      bool check_payload = true) const noexcept;
+  RecordFault locate(std::uint64_t next, std::uint64_t seq, RecordHeader* out,
+                     bool check_payload = true) const noexcept;
   void drop(RecordFault fault) noexcept;
+  bool absorbed_by_repair(const RecordHeader& last, std::uint64_t offset,
+                          RecordFault fault) noexcept;
 
   std::span<std::byte> memory_;
   RecordLimits limits_;
@@ -134,11 +179,14 @@ class ReceiveLog {
   std::unique_ptr<fabric::NodeId[]> landed_from_;
   std::uint64_t base_position_ = 0;
   std::uint64_t received_up_to_ = 0;
+  std::uint64_t received_end_ = 0;  // where the record after received_up_to_ starts (or its lap)
+  bool receive_stuck_ = false;      // the record after received_up_to_ landed and failed
   std::uint64_t delivered_seq_ = 0;
   std::uint64_t next_position_ = 0;  // where the record after delivered_seq_ starts (or its lap)
   std::uint64_t released_seq_ = 0;
   std::uint64_t released_position_ = 0;
   bool stuck_ = false;
+  std::uint64_t repaired_through_ = 0;  // highest seq a repair made land
   ReceiveCounters counters_;
 };
 

@@ -1,5 +1,6 @@
 #include "ring/record.hpp"
 
+#include "base/assert.hpp"
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
 #include "ring/log_space.hpp"
@@ -9,9 +10,9 @@ namespace {
 
 constexpr std::size_t kCrcOffset = 60;
 
-bool fields_possible(const RecordHeader& h, std::uint32_t reserved) noexcept {
+bool fields_possible(const RecordHeader& h) noexcept {
   if (h.guarantee > Guarantee::safe) return false;
-  if (h.flags != 0 || reserved != 0) return false;
+  if (h.flags != 0) return false;
   if (h.seq == 0 || h.batch_index == 0 || h.batch_index > h.seq) return false;
   return h.position % kRecordAlignBytes == 0;
 }
@@ -34,7 +35,7 @@ void encode_record_header(const RecordHeader& h,
   wire::put<std::uint8_t>(p + 52, static_cast<std::uint8_t>(h.guarantee));
   wire::put<std::uint8_t>(p + 53, h.flags);
   wire::put<std::uint16_t>(p + 54, kRecordVersion);
-  wire::put<std::uint32_t>(p + 56, 0);
+  wire::put<std::uint32_t>(p + 56, h.payload_crc);
   wire::put<std::uint32_t>(p + kCrcOffset, crc32c(out.first(kCrcOffset)));
 }
 
@@ -59,11 +60,12 @@ RecordFault decode_record_header(std::span<const std::byte> bytes, const RecordL
   h.batch_index = wire::get<std::uint32_t>(p + 48);
   h.guarantee = static_cast<Guarantee>(wire::get<std::uint8_t>(p + 52));
   h.flags = wire::get<std::uint8_t>(p + 53);
+  h.payload_crc = wire::get<std::uint32_t>(p + 56);
   if (h.payload_bytes > limits.max_message_bytes ||
       record_span_bytes(h.payload_bytes) > limits.log_bytes) {
     return RecordFault::bad_length;
   }
-  if (!fields_possible(h, wire::get<std::uint32_t>(p + 56))) return RecordFault::bad_field;
+  if (!fields_possible(h)) return RecordFault::bad_field;
   if (h.position > kMaxLogPosition - record_span_bytes(h.payload_bytes)) {
     return RecordFault::bad_field;  // would end where the log's arithmetic could wrap
   }
@@ -73,6 +75,11 @@ RecordFault decode_record_header(std::span<const std::byte> bytes, const RecordL
   }
   *out = h;
   return RecordFault::none;
+}
+
+bool payload_intact(const RecordHeader& header, std::span<const std::byte> payload) noexcept {
+  RC_ASSERT(payload.size() == header.payload_bytes);
+  return crc32c(payload) == header.payload_crc;
 }
 
 const char* record_fault_name(RecordFault fault) noexcept {
@@ -101,6 +108,8 @@ const char* record_fault_name(RecordFault fault) noexcept {
       return "duplicate";
     case RecordFault::wrong_link:
       return "wrong link";
+    case RecordFault::bad_payload:
+      return "bad payload checksum";
   }
   return "unknown";
 }

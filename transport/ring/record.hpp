@@ -2,7 +2,9 @@
 // padded to the 64-byte alignment. The header says what the record is and
 // where it belongs; it arrives from a peer, so it is validated before any of
 // it is used (decode_record_header), and a record that fails is dropped and
-// counted, never trusted.
+// counted, never trusted. The payload has a checksum of its own, checked
+// before delivery (payload_intact): the header CRC does not cover it, and
+// deliveries are read in place from remotely writable memory.
 //
 // Header layout (little-endian, 64 bytes):
 //    0 u32 magic "RCR1"           4 u32 ring representative
@@ -14,7 +16,7 @@
 //          records one token visit sent); the batch's last record names the
 //          batch size, so its first seq is seq - batch_index + 1
 //   52 u8  guarantee             53 u8 flags (none defined: 0)
-//   54 u16 version (1)           56 u32 reserved (0)
+//   54 u16 version (2)           56 u32 crc32c of the payload bytes
 //   60 u32 crc32c of bytes 0..59
 #pragma once
 
@@ -30,7 +32,7 @@ namespace ringcast::ring {
 inline constexpr std::size_t kRecordHeaderBytes = 64;
 inline constexpr std::size_t kRecordAlignBytes = 64;
 inline constexpr std::uint32_t kRecordMagic = 0x31524352;  // "RCR1"
-inline constexpr std::uint16_t kRecordVersion = 1;
+inline constexpr std::uint16_t kRecordVersion = 2;
 
 // Ordered from weakest to strongest. UNORDERED and FIFO are delivered as
 // AGREED (in total order); SAFE waits until every member holds the record.
@@ -47,6 +49,7 @@ struct RecordHeader {
   std::uint32_t batch_index = 1;
   Guarantee guarantee = Guarantee::agreed;
   std::uint8_t flags = 0;
+  std::uint32_t payload_crc = 0;  // crc32c of the payload (of nothing: 0)
 
   friend bool operator==(const RecordHeader&, const RecordHeader&) = default;
 };
@@ -70,11 +73,12 @@ enum class RecordFault : std::uint8_t {
   bad_version,
   wrong_ring,      // a record of another ring (an older or foreign one)
   bad_length,      // payload beyond the configured maximum or the log
-  bad_field,       // guarantee, flags, reserved or batch index impossible
+  bad_field,       // guarantee, flags or batch index impossible
   wrong_seq,       // not the seq the receiver expected here
   wrong_position,  // position does not match where it was found
   duplicate,       // a batch the receiver already has
   wrong_link,      // its sender is not the peer whose link it came on
+  bad_payload,     // the payload's bytes do not match its checksum
 };
 
 const char* record_fault_name(RecordFault fault) noexcept;
@@ -91,5 +95,8 @@ struct RecordLimits {
 // Fills *out only when it returns RecordFault::none.
 RecordFault decode_record_header(std::span<const std::byte> bytes, const RecordLimits& limits,
                                  RecordHeader* out) noexcept;
+
+// The payload that follows a decoded header matches its checksum.
+bool payload_intact(const RecordHeader& header, std::span<const std::byte> payload) noexcept;
 
 }  // namespace ringcast::ring

@@ -160,6 +160,14 @@ void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
       on_token_imm(arg, c.peer, now_ns);
       return;
     case ImmKind::control:
+      if (control_imm_type(c.imm) == ControlImmType::repair_request && !frozen_) {
+        on_repair_request(control_arg(c.imm), c.peer);
+        return;
+      }
+      if (control_imm_type(c.imm) == ControlImmType::repaired) {
+        on_repaired(control_arg(c.imm));
+        return;
+      }
       on_wake_imm(c);
       return;
     case ImmKind::membership:
@@ -338,17 +346,23 @@ bool RingState::tick(std::uint64_t now_ns) {
   const bool visited = advance(now_ns);
   const bool woke = maybe_wake(now_ns);
   const bool resent = maybe_retransmit(now_ns);
-  return visited || woke || resent;
+  const std::uint64_t asked = counters_.repairs_requested;
+  watch_repair(now_ns);
+  return visited || woke || resent || counters_.repairs_requested != asked;
 }
 
 std::uint64_t RingState::next_deadline_ns() const noexcept {
   if (failed_ || frozen_) return kNever;
   if (outbox_.total_queued() > 0) return 0;
+  return std::min(token_deadline_ns(), repair_deadline_ns());
+}
+
+std::uint64_t RingState::token_deadline_ns() const noexcept {
   const bool single = membership_.size() == 1;
   if (token_in_hand_) {
     if (single) return solo_dirty_ && !queue_.empty() ? 0 : kNever;
     if ((idle_at_arrival_ || keeping_) && queue_.empty() && !wake_pending_) return hold_until_ns_;
-    if (behind() && !queue_.empty()) return kNever;  // waits for a landing
+    if (behind() && !queue_.empty()) return kNever;  // waits for a landing (or a repair)
     return 0;
   }
   std::uint64_t t = kNever;

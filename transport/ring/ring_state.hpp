@@ -36,7 +36,8 @@ inline constexpr std::uint64_t kNever = UINT64_MAX;
 inline constexpr std::uint8_t kLogRegion = 0;
 inline constexpr std::uint8_t kMailboxRegion = 1;
 
-// Local-only staging: the outgoing token copies, then the 64-byte wake word.
+// Local-only staging: the outgoing token copies, then 64 bytes: the wake word
+// (8 bytes) and, 32 bytes in, this member's repair request.
 constexpr std::size_t staging_bytes(const RingConfig& c) noexcept {
   return c.token_staging_slots * kTokenSlotBytes + 64;
 }
@@ -84,7 +85,25 @@ struct RingCounters {
   // Tokens, wakes and batches refused because they came on a link other than
   // the one their kind may come on (also counted as dropped by kind).
   std::uint64_t writes_wrong_link = 0;
+  // Repair (docs/protocol.md "Repair").
+  std::uint64_t repairs_requested = 0;  // requests this member sent for a stalled log
+  std::uint64_t repairs_received = 0;   // repairs that let its delivery go on
+  std::uint64_t repairs_served = 0;     // records runs it wrote again for others
+  std::uint64_t repairs_refused = 0;    // requests its own copy could not serve
 };
+
+// How long a stalled log waits before it asks for the record again, and how
+// often it asks before it gives up (then membership forms a new ring, whose
+// recovery writes the records again from a member that holds them). Soon
+// when a record failed its checks here; later when seqs are only missing,
+// since a large batch on a slow link is still on its way (asking then
+// costs a second copy of it, nothing else).
+inline constexpr std::uint64_t kRepairAfterNs = 1'000'000;
+inline constexpr std::uint64_t kRepairMissingAfterNs = 20'000'000;
+inline constexpr std::uint32_t kRepairRoundsPerMember = 2;
+// Most a repair writes at once (its first record whatever its size).
+inline constexpr std::uint32_t kRepairMaxRecords = 64;
+inline constexpr std::uint64_t kRepairMaxBytes = 256u << 10;
 
 class RingState {
  public:
@@ -168,6 +187,11 @@ class RingState {
   std::uint64_t safe_up_to() const noexcept { return safe_up_to_; }
   bool failed() const noexcept { return failed_; }
   const Error& failure() const noexcept { return failure_; }
+  // Delivery is stalled at a record no member wrote again in time: every
+  // member that held it was asked kRepairRoundsPerMember times. Membership
+  // then forms a new ring; a ring on its own fails (fail_unrepaired).
+  bool repair_exhausted() const noexcept { return repair_.exhausted; }
+  void fail_unrepaired();
 
  private:
   struct Batch {
@@ -186,6 +210,29 @@ class RingState {
   void on_write_done(std::uint64_t wr_id) noexcept;
   void fail(Error error);
 
+  // repair.cpp: a stalled log asks another member for the record again; a
+  // member whose copy checks writes it again.
+  struct Repair {
+    bool watching = false;  // the log is stalled (or may be) since since_ns
+    std::uint64_t since_ns = 0;
+    std::uint64_t mark = 0;         // the seq it stalls at: a new one starts over
+    std::uint64_t next_ask_ns = 0;  // the next request (or giving up) is due then
+    std::uint32_t attempts = 0;
+    bool asked = false;  // a request is out; only then are repairs accepted
+    bool exhausted = false;
+  };
+  // Stalled: delivery stopped at a record that failed, or this member lacks
+  // seqs the token says exist (a batch it dropped, or one still on its way).
+  bool stall_suspected() const noexcept {
+    if (frozen_ || failed_ || membership_.size() == 1) return false;
+    return log_.stuck() || log_.received_up_to() < token_.highest_seq;
+  }
+  void watch_repair(std::uint64_t now_ns);
+  void ask_repair(std::uint64_t now_ns);
+  std::uint64_t repair_deadline_ns() const noexcept;
+  void on_repair_request(std::uint32_t from, fabric::NodeId peer);
+  void on_repaired(std::uint32_t records);
+
   void accept_token(std::uint64_t now_ns) noexcept;
   bool should_hold(std::uint64_t now_ns) const noexcept;
   bool may_keep(std::uint64_t now_ns) const noexcept;
@@ -203,6 +250,7 @@ class RingState {
                          std::optional<std::uint32_t> staging_slot,
                          std::size_t token_bytes) const noexcept;
   bool maybe_wake(std::uint64_t now_ns);
+  std::uint64_t token_deadline_ns() const noexcept;
   bool maybe_retransmit(std::uint64_t now_ns);
   // Not when the token this member passed last carries a backlog of its own:
   // then nobody holds it (no idle hold with a backlog, no busy hold with
@@ -260,6 +308,8 @@ class RingState {
   bool retransmit_armed_ = false;
   std::uint64_t retransmit_at_ns_ = 0;
   std::uint64_t passed_highest_ = 0;
+  Repair repair_;
+  std::uint64_t drops_seen_ = 0;  // records_dropped when the last stall began
   bool frozen_ = false;
   bool failed_ = false;
   Error failure_;

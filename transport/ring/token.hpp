@@ -66,13 +66,20 @@ inline constexpr std::size_t kMaxTokenBytes =
 inline constexpr std::size_t kTokenSlotBytes = (kMaxTokenBytes + 63) / 64 * 64;
 // After the token slots, a mailbox has one 8-byte wake word per member.
 inline constexpr std::size_t kWakeAreaBytes = kMaxMembers * 8;
+// Then one repair request slot per member (ring_state.cpp, docs/protocol.md
+// "Repair"): member i of the ring writes its requests to slot i only.
+inline constexpr std::size_t kRepairSlotBytes = 32;
+inline constexpr std::size_t kRepairAreaBytes = kMaxMembers * kRepairSlotBytes;
+constexpr std::size_t repair_area_offset(std::size_t slots) noexcept {
+  return slots * kTokenSlotBytes + kWakeAreaBytes;
+}
 // Then one control slot per peer (membership's messages, membership/membership_message.hpp):
 // peer u of the cluster's node list writes its messages to slot u only.
 inline constexpr std::size_t kControlSlotBytes = 4096;
 inline constexpr std::size_t kControlAreaBytes = kMaxMembers * kControlSlotBytes;
 
 constexpr std::size_t control_area_offset(std::size_t slots) noexcept {
-  return slots * kTokenSlotBytes + kWakeAreaBytes;
+  return repair_area_offset(slots) + kRepairAreaBytes;
 }
 constexpr std::size_t mailbox_bytes(std::size_t slots) noexcept {
   return control_area_offset(slots) + kControlAreaBytes;

@@ -66,6 +66,11 @@ struct ringcast_counters {
    * process's node left the ring for good, never sent (every handle's
    * cpg_dispatch() then returns CS_ERR_LIBRARY; docs/api.md). */
   uint64_t messages_unsent_on_leave;
+  /* A record failed its checks (header or payload checksum) and delivery
+   * stopped until another member wrote it again: how often, and how many
+   * records then checked (docs/protocol.md "Repair"). */
+  uint64_t record_stalls;
+  uint64_t records_repaired;
 };
 
 /*

@@ -163,6 +163,8 @@ struct Counters {
   std::uint64_t handles_evicted = 0;  // this process's handles evicted (docs/api.md "Eviction")
   std::uint64_t joins_refused = 0;    // this process's joins refused at delivery (a bound)
   std::uint64_t messages_unsent_on_leave = 0;  // queued when the node left the ring for good
+  std::uint64_t record_stalls = 0;     // a record failed its checks; delivery waited for a repair
+  std::uint64_t records_repaired = 0;  // records that checked once another member wrote them again
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with

@@ -143,6 +143,11 @@ void SimWorld::on_land(SimLink& l, std::uint32_t write) {
   if (target_region(l, w) == nullptr) return refuse(l, i, WcStatus::remote_access_error);
   if (!sources_readable(l, w)) return refuse(l, i, WcStatus::local_protection_error);
   copy_sources(w, reinterpret_cast<std::byte*>(w.remote_addr));  // NOLINT: the rkey checked it
+  if (land_hook_) {
+    land_hook_(l.node(), l.peer(),
+               {reinterpret_cast<std::byte*>(w.remote_addr), w.length},  // NOLINT
+               w.with_imm, w.imm);
+  }
   w.landed = true;
   ++stats_.writes_landed;
   stats_.bytes_landed += w.length;

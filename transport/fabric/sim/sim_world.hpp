@@ -44,9 +44,10 @@
 // (not polled) keeps its links: the NIC still lands and acknowledges writes.
 //
 // Faults: crash, restart, partition, heal, break_link_one_way, set_link_delay,
-// set_node_bandwidth, disconnect, and schedule() to run one at a given virtual
-// time; rng() gives tests the same seeded stream to choose faults and their
-// times (BUGGIFY-style: draw whether and when, the seed replays the choice).
+// set_node_bandwidth, disconnect, set_land_hook (bytes changed as they land),
+// and schedule() to run one at a given virtual time; rng() gives tests the same seeded stream to
+// choose faults and their times (BUGGIFY-style: draw whether and when, the seed replays the
+// choice).
 #pragma once
 
 #include <cstdint>
@@ -144,6 +145,12 @@ class SimWorld {
   void set_node_bandwidth(NodeId node, std::uint64_t bytes_per_us);
   // Runs `action` at virtual time at_ns (>= now), in event order.
   void schedule(std::uint64_t at_ns, std::function<void(SimWorld&)> action);
+  // Called for every write that lands, after its bytes are in the target's
+  // memory and before its imm completes there: a test may change those bytes
+  // (a corrupted write, caught or not by the receiver's checks).
+  using LandHook = std::function<void(NodeId from, NodeId to, std::span<std::byte> bytes,
+                                      bool with_imm, std::uint32_t imm)>;
+  void set_land_hook(LandHook hook) { land_hook_ = std::move(hook); }
   // The world's random stream. Drawing from it shifts every later draw, so a
   // test that draws stays deterministic per seed.
   SimRandom& rng() noexcept { return rng_; }
@@ -228,6 +235,7 @@ class SimWorld {
   };
   std::vector<Bandwidth> bandwidths_;
   std::function<void(std::string_view)> trace_;
+  LandHook land_hook_;
 };
 
 }  // namespace ringcast::fabric::sim

@@ -1,0 +1,161 @@
+// Repair (docs/protocol.md "Repair"): a member whose delivery stalls at a
+// record that fails its checks, or that never received a batch every other
+// member has, asks a member that holds the record to write it again. Every
+// member holds the bytes until the stalled one releases them (the space
+// rule), so the record is fetched, never lost; the stalled member checks it
+// again like any record before it delivers it.
+#include <algorithm>
+#include <string>
+
+#include "base/assert.hpp"
+
+#include "base/wire.hpp"
+#include "ring/imm.hpp"
+#include "ring/ring_state.hpp"
+
+namespace ringcast::ring {
+namespace {
+
+// Request layout (little-endian, kRepairSlotBytes): u64 seq, u64 position,
+// u64 ring epoch, u32 ring representative, u32 most records wanted.
+constexpr std::size_t kRequestStagingOffset = 32;
+
+std::uint64_t staging_tail(const RingConfig& c) noexcept {
+  return std::uint64_t{c.token_staging_slots} * kTokenSlotBytes;
+}
+
+}  // namespace
+
+// After each tick: starts or stops watching, and asks when a stall lasted.
+void RingState::watch_repair(std::uint64_t now_ns) {
+  if (!stall_suspected()) {
+    if (repair_.watching) repair_ = Repair{};
+    return;
+  }
+  // What it waits for: the record delivery stopped at, or the next seq to land.
+  const std::uint64_t mark = log_.stuck() ? log_.delivered_seq() + 1 : log_.received_up_to() + 1;
+  if (!repair_.watching || repair_.mark != mark) {
+    repair_ = Repair{};
+    repair_.watching = true;
+    repair_.since_ns = now_ns;
+    repair_.mark = mark;
+    // A record that failed here (at delivery, or a batch refused as it
+    // landed) is not coming in another way.
+    const std::uint64_t drops = log_.counters().records_dropped;
+    const bool failed_here = log_.stuck() || drops != drops_seen_;
+    drops_seen_ = drops;
+    repair_.next_ask_ns = now_ns + (failed_here ? kRepairAfterNs : kRepairMissingAfterNs);
+    return;
+  }
+  if (repair_.exhausted || now_ns < repair_.next_ask_ns) return;
+  ask_repair(now_ns);
+}
+
+// The next member that holds the wanted seq (the token says it received
+// it), in ring order after this member, one per attempt.
+void RingState::ask_repair(std::uint64_t now_ns) {
+  repair_.next_ask_ns = now_ns + kRepairAfterNs;
+  const std::size_t n = membership_.size();
+  auto holds = [&](std::size_t k) {
+    return token_.members[(membership_.my_index + k) % n].received_up_to >= repair_.mark;
+  };
+  std::size_t holders = 0;
+  for (std::size_t k = 1; k < n; ++k)
+    holders += holds(k) ? 1 : 0;
+  if (holders == 0) return;  // still on its way everywhere: nothing to ask yet
+  if (repair_.attempts >= kRepairRoundsPerMember * (n - 1)) {
+    repair_.exhausted = true;
+    return;
+  }
+  std::size_t target = n;
+  for (std::size_t k = 1, nth = repair_.attempts % holders; k < n && target == n; ++k) {
+    if (holds(k) && nth-- == 0) target = (membership_.my_index + k) % n;
+  }
+  RC_ASSERT(target < n);
+  if (!outbox_.has_room(target)) return;  // asked on the next round
+  ++repair_.attempts;
+  repair_.asked = true;
+  ++counters_.repairs_requested;
+  const ReceiveLog::Wanted wanted = log_.wanted();
+  std::byte* req = memory_.staging->data() + staging_tail(config_) + kRequestStagingOffset;
+  wire::put<std::uint64_t>(req + 0, wanted.seq);
+  wire::put<std::uint64_t>(req + 8, wanted.position);
+  wire::put<std::uint64_t>(req + 16, membership_.ring.epoch);
+  wire::put<std::uint32_t>(req + 24, membership_.ring.representative);
+  wire::put<std::uint32_t>(req + 28, kRepairMaxRecords);
+  fabric::WriteOp& op = outbox_.open(target)[0];
+  op = fabric::WriteOp{};
+  op.segments[0] = {memory_.staging, staging_tail(config_) + kRequestStagingOffset,
+                    static_cast<std::uint32_t>(kRepairSlotBytes)};
+  op.segment_count = 1;
+  op.remote_region = kMailboxRegion;
+  op.remote_offset = repair_area_offset(config_.mailbox_slots) +
+                     std::uint64_t{membership_.my_index} * kRepairSlotBytes;
+  op.with_imm = true;
+  op.imm =
+      control_imm(ControlImmType::repair_request, static_cast<std::uint32_t>(membership_.my_index));
+  outbox_.commit(target, 1);
+}
+
+// Asked often (every round of the caller's loop): the common case first.
+std::uint64_t RingState::repair_deadline_ns() const noexcept {
+  if (!repair_.watching) {
+    return stall_suspected() ? 0 : kNever;  // delivery found a bad record outside tick()
+  }
+  return repair_.exhausted ? kNever : repair_.next_ask_ns;
+}
+
+// A member asks for records from a seq: if this member's copy of them checks,
+// one write puts them at the same offset of the asker's log (its bytes there
+// belong to those records until it releases them), with an imm saying how
+// many. Otherwise nothing: the asker's timer moves on to another holder.
+void RingState::on_repair_request(std::uint32_t from, fabric::NodeId peer) {
+  if (from >= membership_.size() || from == membership_.my_index ||
+      membership_.members[from] != peer) {
+    ++counters_.imm_dropped;
+    return;
+  }
+  const std::byte* req = memory_.mailbox->data() + repair_area_offset(config_.mailbox_slots) +
+                         std::size_t{from} * kRepairSlotBytes;
+  const std::uint64_t seq = wire::get<std::uint64_t>(req + 0);
+  const std::uint64_t position = wire::get<std::uint64_t>(req + 8);
+  const RingId ring{wire::get<std::uint32_t>(req + 24), wire::get<std::uint64_t>(req + 16)};
+  const std::uint32_t most = std::min(wire::get<std::uint32_t>(req + 28), kRepairMaxRecords);
+  std::optional<RepairRun> run;
+  if (ring == membership_.ring) run = log_.find_run(seq, position, most, kRepairMaxBytes);
+  if (!run || !outbox_.has_room(from)) {
+    ++counters_.repairs_refused;
+    return;
+  }
+  fabric::WriteOp& op = outbox_.open(from)[0];
+  op = fabric::WriteOp{};
+  op.segments[0] = {memory_.log, run->offset, static_cast<std::uint32_t>(run->bytes)};
+  op.segment_count = 1;
+  op.remote_region = kLogRegion;
+  op.remote_offset = run->offset;
+  op.with_imm = true;
+  op.imm = control_imm(ControlImmType::repaired, run->records);
+  outbox_.commit(from, 1);
+  ++counters_.repairs_served;
+}
+
+// Records written again from the wanted seq: the log checks them as it checks
+// any record. A repair nobody asked for (a late answer to an earlier request)
+// is checked the same way; bytes that do not check change nothing.
+void RingState::on_repaired(std::uint32_t records) {
+  if (!repair_.asked) return;
+  if (log_.accept_repair(records) > 0) {
+    ++counters_.repairs_received;
+    repair_ = Repair{};  // the next tick watches again if more is missing
+  }
+}
+
+void RingState::fail_unrepaired() {
+  fail(make_error(Errc::protocol, "repair",
+                  "seq " + std::to_string(repair_.mark) + " of ring " +
+                      std::to_string(membership_.ring.representative) + "/" +
+                      std::to_string(membership_.ring.epoch) +
+                      " failed its checks here and no member wrote it again"));
+}
+
+}  // namespace ringcast::ring
