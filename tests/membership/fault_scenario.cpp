@@ -1,5 +1,6 @@
 // The scenarios of the fault simulations, all drawn from the seed.
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 
 #include "fabric/sim/random.hpp"
@@ -68,26 +69,24 @@ Fault pick_fault(SimRandom& r, std::size_t members, std::uint64_t at_ns,
 
 }  // namespace
 
+namespace {
+
+// In FaultKind's order.
+const FaultKindCounter kKindCounters[] = {
+    FaultKindCounter("crash"),   FaultKindCounter("partition"), FaultKindCounter("one_way"),
+    FaultKindCounter("slow"),    FaultKindCounter("pause"),     FaultKindCounter("lose_token"),
+    FaultKindCounter("restart"), FaultKindCounter("heal"),
+};
+static_assert(std::size(kKindCounters) == static_cast<std::size_t>(FaultKind::heal) + 1);
+
+}  // namespace
+
+const FaultKindCounter& fault_counter(FaultKind kind) {
+  return kKindCounters[static_cast<std::size_t>(kind)];
+}
+
 const char* fault_name(FaultKind kind) {
-  switch (kind) {
-    case FaultKind::crash:
-      return "crash";
-    case FaultKind::partition:
-      return "partition";
-    case FaultKind::one_way:
-      return "one-way";
-    case FaultKind::slow:
-      return "slow";
-    case FaultKind::pause:
-      return "pause";
-    case FaultKind::lose_token:
-      return "lose-token";
-    case FaultKind::restart:
-      return "restart";
-    case FaultKind::heal:
-      return "heal";
-  }
-  return "?";
+  return fault_counter(kind).name();
 }
 
 FaultScenario make_fault_scenario(std::uint64_t seed) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fabric/sim/sim_config.hpp"
+#include "fault_counts.hpp"
 #include "membership/membership_config.hpp"
 #include "ring/record.hpp"
 #include "ring/ring_config.hpp"
@@ -42,6 +43,7 @@ enum class FaultKind : std::uint8_t {
   heal,     // partitions and one-way breaks end; the harness reconnects
 };
 const char* fault_name(FaultKind kind);
+const FaultKindCounter& fault_counter(FaultKind kind);
 
 struct Fault {
   std::uint64_t at_ns = 0;
@@ -91,8 +93,9 @@ struct FaultRunResult {
   std::uint64_t token_losses = 0;
   std::uint64_t records_recovered = 0;
   std::uint64_t control_dropped = 0;
-  std::uint64_t faults = 0;
-  std::vector<ChangeSeen> changes_seen;                   // in delivery order
+  std::uint64_t faults = 0;              // scheduled faults reached (some find nothing to do)
+  FaultCounts applied;                   // by kind: the faults that acted
+  std::vector<ChangeSeen> changes_seen;  // in delivery order
   std::vector<std::vector<std::uint64_t>> delivered_ids;  // [member]: sender << 32 | counter
 };
 
