@@ -126,6 +126,11 @@ RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset) noexcept {
   return RecordFault::none;
 }
 
+bool ReceiveLog::may_place_own(const RecordHeader& h) const noexcept {
+  return h.seq > received_up_to_ && h.seq - received_up_to_ <= capacity_ && !landed(h.seq) &&
+         fits_here(h);
+}
+
 void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> payload) noexcept {
   const std::uint64_t span = record_span_bytes(h.payload_bytes);
   const std::uint64_t offset = h.position % limits_.log_bytes;

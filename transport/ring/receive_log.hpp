@@ -84,11 +84,12 @@ class ReceiveLog {
   // walking the validated headers after the delivered ones (the caller knows
   // those bytes landed); nothing when a header there fails validation.
   std::optional<std::uint64_t> end_of(std::uint64_t through_seq) const noexcept;
-  // The space rule from this member's side: a record with this seq, position
-  // and payload size covers nothing it holds unreleased. Checked for every
-  // landed batch, and by the token holder before it places its own (a token
-  // that is forged or corrupted could give it a position that fails it).
-  bool fits_here(const RecordHeader& h) const noexcept;
+  // Whether place_own may put a record with this seq, position and payload
+  // size here: a seq not landed yet, within the landed window, covering
+  // nothing this member holds unreleased. The token holder asks before it
+  // places: a forged or corrupted token can name seqs or positions that
+  // fail it (an honest one never does).
+  bool may_place_own(const RecordHeader& h) const noexcept;
 
   std::uint64_t base_position() const noexcept { return base_position_; }
   std::uint64_t received_up_to() const noexcept { return received_up_to_; }
@@ -106,6 +107,7 @@ class ReceiveLog {
   bool landed(std::uint64_t seq) const noexcept;
   void set_landed(std::uint64_t seq) noexcept;
   void advance_received() noexcept;
+  bool fits_here(const RecordHeader& h) const noexcept;
   RecordFault check_batch(const RecordHeader& last, std::uint64_t offset) const noexcept;
   RecordFault read_at(std::uint64_t position, std::uint64_t seq, RecordHeader* out) const noexcept;
   RecordFault locate(std::uint64_t next, std::uint64_t seq, RecordHeader* out) const noexcept;

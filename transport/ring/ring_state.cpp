@@ -394,13 +394,13 @@ void RingState::place_batch(std::uint32_t allowed, Batch* batch) {
       break;
     }
     // A token that contradicts this member's own log (forged or corrupted:
-    // an honest ring never does) places nothing: the record would cover
-    // what this member still holds.
+    // an honest ring never does) places nothing: the record would overwrite
+    // a landed seq or cover what this member still holds.
     RecordHeader next;
     next.seq = token_.highest_seq + 1;
     next.position = position;
     next.payload_bytes = m.payload_bytes;
-    if (!log_.fits_here(next)) {
+    if (!log_.may_place_own(next)) {
       ++counters_.placements_refused;
       break;
     }
