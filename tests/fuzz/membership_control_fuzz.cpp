@@ -3,12 +3,21 @@
 // into a message that keeps every promise the decoder makes, never crash,
 // hang or read out of bounds (ASan + UBSan). A decoded message must also
 // survive re-encoding unchanged (the decoder and the encoder agree).
+//
+// Input: u8 options, then the message. Unless the options say otherwise the
+// harness makes the byte length agree with the info count (bit 0 keeps it)
+// and recomputes the crc at the end of that length (bit 1 keeps it), so
+// mutations reach the checks behind the crc.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "base/assert.hpp"
+#include "fuzz_support.hpp"
 #include "membership/membership_message.hpp"
+#include "membership_samples.hpp"
 
 namespace ringcast::membership {
 namespace {
@@ -48,12 +57,48 @@ void check(const MembershipMessage& m) {
   }
 }
 
+// Offsets of the layout (membership_message.hpp): byte length, info count.
+constexpr std::size_t kLengthAt = 6;
+constexpr std::size_t kInfoCountAt = 10;
+
+void reseal(std::span<std::byte> m, std::uint8_t options) {
+  if (m.size() < kMembershipMessageFixedBytes) return;
+  if ((options & 1) == 0) {
+    const std::size_t n =
+        membership_message_bytes(wire::get<std::uint16_t>(m.data() + kInfoCountAt));
+    wire::put<std::uint16_t>(m.data() + kLengthAt, static_cast<std::uint16_t>(n));
+  }
+  const std::size_t length = wire::get<std::uint16_t>(m.data() + kLengthAt);
+  if ((options & 2) == 0 && length >= 4) fuzz::reseal_crc_at(m, length - 4);
+}
+
 }  // namespace
 }  // namespace ringcast::membership
 
+ringcast::fuzz::Seeds make_seeds() {
+  using namespace ringcast::membership;
+  ringcast::fuzz::Seeds seeds;
+  for (const MembershipMessage& m : ringcast::fuzz::sample_messages(kNodes, 5)) {
+    std::vector<std::byte> bytes(ringcast::ring::kControlSlotBytes);
+    bytes.resize(encode_membership_message(m, bytes));
+    MembershipMessage back;
+    RC_ASSERT(decode_membership_message(bytes, MembershipMessageLimits{kNodes}, &back) ==
+              MembershipMessageFault::none);
+    ringcast::fuzz::Writer w;
+    w.u8(0).bytes(bytes);
+    seeds.push_back(w.take());
+  }
+  return seeds;
+}
+
+RINGCAST_FUZZ_SEEDS()
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ringcast::membership;
-  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+  if (size < 1) return 0;
+  std::vector<std::byte> bytes(size - 1);
+  std::copy_n(data + 1, size - 1, reinterpret_cast<std::uint8_t*>(bytes.data()));
+  reseal(bytes, data[0]);
   MembershipMessage m;
   if (decode_membership_message(bytes, MembershipMessageLimits{kNodes}, &m) !=
       MembershipMessageFault::none)

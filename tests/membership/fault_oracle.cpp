@@ -2,12 +2,35 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "support/ring_oracle.hpp"
 
 namespace ringcast::membership::fault_test {
 
 using ring::sim_test::fill_payload;
+
+namespace {
+
+std::vector<fabric::NodeId> sorted(std::vector<fabric::NodeId> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+// a \ b, of sorted lists.
+std::vector<fabric::NodeId> minus(const std::vector<fabric::NodeId>& a,
+                                  const std::vector<fabric::NodeId>& b) {
+  std::vector<fabric::NodeId> out;
+  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+bool contains(const std::vector<fabric::NodeId>& v, fabric::NodeId n) {
+  return std::find(v.begin(), v.end(), n) != v.end();
+}
+std::string ring_text(std::uint32_t representative, std::uint64_t epoch) {
+  return std::to_string(representative) + "/" + std::to_string(epoch);
+}
+
+}  // namespace
 
 FaultOracle::FaultOracle(std::vector<fabric::NodeId> nodes)
     : members_(nodes.size()),
@@ -76,9 +99,69 @@ void FaultOracle::on_change(std::size_t m, const ConfigurationChange& c) {
     }
     compare_move(m, v.config, next, v.in_config);
   }
+  check_transition(m, c);
   v.config = std::move(next);
   v.configured = true;
   v.in_config.clear();
+}
+
+// The member lists of a change, against the configuration it ends. A
+// transitional change lists the members of the ending ring that go on
+// together: all inside that ring, left = the rest of it.
+void FaultOracle::check_transition(std::size_t m, const ConfigurationChange& c) {
+  View& v = views_[m];
+  const std::string at = "member " + std::to_string(m) + ": ";
+  const std::vector<fabric::NodeId> members = sorted(c.members);
+  if (c.transitional) {
+    if (!v.configured || v.config.transitional) return;  // on_change reports it
+    const std::string what =
+        at + "transitional configuration of ring " + ring_text(c.ring.representative, c.ring.epoch);
+    if (!minus(members, v.regular_members).empty()) {
+      fail(what + " lists members that were not in that ring");
+    } else if (sorted(c.left) != minus(v.regular_members, members)) {
+      fail(what + ": its left list is not the ring's other members");
+    }
+    return;
+  }
+  const std::string what =
+      at + "regular configuration of ring " + ring_text(c.ring.representative, c.ring.epoch);
+  if (v.configured && v.config.transitional && !minus(v.config.members, members).empty()) {
+    fail(what + " lacks members its transitional configuration said go on together");
+  }
+  if (v.configured && (sorted(c.left) != minus(v.regular_members, members) ||
+                       sorted(c.joined) != minus(members, v.regular_members))) {
+    fail(what + ": left or joined differ from what the ring lost and gained");
+  }
+  check_arrival(m, c, Arrival{m, v.configured, v.config});
+  v.regular_members = members;
+}
+
+// Members arriving in the same ring: those that came through a transitional
+// configuration of the same ring name the same members, each other among
+// them; one that came from elsewhere is in nobody else's list, and nobody
+// else is in its own.
+void FaultOracle::check_arrival(std::size_t m, const ConfigurationChange& c, const Arrival& a) {
+  auto& arrived = arrivals_[{c.ring.representative, c.ring.epoch}];
+  for (const Arrival& b : arrived) {
+    const bool same_ring = a.from_ring && b.from_ring &&
+                           a.from.representative == b.from.representative &&
+                           a.from.epoch == b.from.epoch;
+    const bool both_transitional = a.from.transitional && b.from.transitional;
+    bool wrong = false;
+    if (same_ring && both_transitional) {
+      wrong = a.from.members != b.from.members || !contains(a.from.members, nodes_[b.member]);
+    } else if (!same_ring) {
+      wrong = (a.from_ring && a.from.transitional && contains(a.from.members, nodes_[b.member])) ||
+              (b.from_ring && b.from.transitional && contains(b.from.members, nodes_[m]));
+    }
+    if (wrong) {
+      fail("members " + std::to_string(b.member) + " and " + std::to_string(m) + " entered ring " +
+           ring_text(c.ring.representative, c.ring.epoch) +
+           " with transitional configurations that disagree on who went on together");
+      return;
+    }
+  }
+  arrived.push_back(a);
 }
 
 bool FaultOracle::check_content(std::size_t m, const MemberEvent& e, std::uint32_t counter) {

@@ -7,6 +7,11 @@
 //   * virtual synchrony: members that move from configuration C to the same
 //     next configuration C' delivered the same messages, in the same order,
 //     in C (a transitional configuration is C' of the regular one it ends);
+//   * transitional configurations: the one ending ring R at a member lists
+//     exactly the members of R that go on with it into its next ring (a
+//     subset of both rings; left = the rest of R), the same list at every
+//     member coming from R, and nobody who came from elsewhere; a regular
+//     change's left and joined are what its ring lost and gained;
 //   * SAFE: a SAFE message delivered in a regular configuration sits intact
 //     in the log of every member of it that is still in that ring;
 //   * incarnations: a member's restarted process has a larger incarnation
@@ -84,9 +89,16 @@ class FaultOracle {
   struct View {
     ConfigKey config;
     bool configured = false;
+    std::vector<fabric::NodeId> regular_members;  // of the last regular configuration
+    std::vector<fabric::NodeId> transitional_left;
     std::vector<Message> in_config;  // delivered in the current configuration
     std::vector<std::uint32_t> next_counter;
     std::vector<std::vector<bool>> seen;  // [sender][counter]
+  };
+  struct Arrival {  // how one member came into a regular configuration
+    std::size_t member = 0;
+    bool from_ring = false;  // false: a fresh process (no configuration before)
+    ConfigKey from;          // the transitional configuration it came through
   };
   struct Moved {  // what the first member seen moving C -> C' delivered in C
     std::size_t member = 0;
@@ -99,6 +111,8 @@ class FaultOracle {
                   std::span<const std::span<const std::byte>> logs,
                   std::span<const ring::RingId> ring_of, std::uint64_t log_bytes,
                   std::uint64_t now_ns);
+  void check_transition(std::size_t m, const ConfigurationChange& c);
+  void check_arrival(std::size_t m, const ConfigurationChange& c, const Arrival& a);
   void compare_move(std::size_t m, const ConfigKey& from, const ConfigKey& to,
                     const std::vector<Message>& messages);
 
@@ -109,6 +123,7 @@ class FaultOracle {
   std::vector<View> views_;
   std::vector<std::uint32_t> own_from_;  // [m]: first counter of its running process
   std::map<std::pair<ConfigKey, ConfigKey>, Moved> moves_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::vector<Arrival>> arrivals_;  // by ring
   std::map<std::tuple<std::uint32_t, std::uint64_t, std::uint64_t>, Message> order_;
   std::uint64_t delivered_total_ = 0;
   std::uint64_t changes_total_ = 0;

@@ -1,5 +1,6 @@
 // The scenarios of the fault simulations, all drawn from the seed.
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 
 #include "fabric/sim/random.hpp"
@@ -87,40 +88,29 @@ void add_clock_steps(FaultScenario& s, std::uint64_t window_ns) {
 
 }  // namespace
 
+namespace {
+
+// In FaultKind's order.
+const FaultKindCounter kKindCounters[] = {
+    FaultKindCounter("crash"),           FaultKindCounter("partition"),
+    FaultKindCounter("one_way"),         FaultKindCounter("slow"),
+    FaultKindCounter("pause"),           FaultKindCounter("lose_token"),
+    FaultKindCounter("restart"),         FaultKindCounter("heal"),
+    FaultKindCounter("forged_token"),    FaultKindCounter("wrong_link"),
+    FaultKindCounter("duplicate_write"), FaultKindCounter("corrupt_control"),
+    FaultKindCounter("clock_step"),      FaultKindCounter("corrupt_record"),
+    FaultKindCounter("corrupt_payload"),
+};
+static_assert(std::size(kKindCounters) == static_cast<std::size_t>(FaultKind::corrupt_payload) + 1);
+
+}  // namespace
+
+const FaultKindCounter& fault_counter(FaultKind kind) {
+  return kKindCounters[static_cast<std::size_t>(kind)];
+}
+
 const char* fault_name(FaultKind kind) {
-  switch (kind) {
-    case FaultKind::crash:
-      return "crash";
-    case FaultKind::partition:
-      return "partition";
-    case FaultKind::one_way:
-      return "one-way";
-    case FaultKind::slow:
-      return "slow";
-    case FaultKind::pause:
-      return "pause";
-    case FaultKind::lose_token:
-      return "lose-token";
-    case FaultKind::restart:
-      return "restart";
-    case FaultKind::heal:
-      return "heal";
-    case FaultKind::forged_token:
-      return "forged_token";
-    case FaultKind::wrong_link:
-      return "wrong_link";
-    case FaultKind::duplicate_write:
-      return "duplicate_write";
-    case FaultKind::corrupt_control:
-      return "corrupt_control";
-    case FaultKind::clock_step:
-      return "clock_step";
-    case FaultKind::corrupt_record:
-      return "corrupt_record";
-    case FaultKind::corrupt_payload:
-      return "corrupt_payload";
-  }
-  return "?";
+  return fault_counter(kind).name();
 }
 
 FaultScenario make_fault_scenario(std::uint64_t seed) {

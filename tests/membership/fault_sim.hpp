@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fabric/sim/sim_config.hpp"
+#include "fault_counts.hpp"
 #include "membership/membership_config.hpp"
 #include "ring/record.hpp"
 #include "ring/ring_config.hpp"
@@ -62,6 +63,7 @@ enum class FaultKind : std::uint8_t {
   corrupt_payload,
 };
 const char* fault_name(FaultKind kind);
+const FaultKindCounter& fault_counter(FaultKind kind);
 
 struct Fault {
   std::uint64_t at_ns = 0;
@@ -118,10 +120,10 @@ struct FaultRunResult {
   std::uint64_t token_losses = 0;
   std::uint64_t records_recovered = 0;
   std::uint64_t control_dropped = 0;
-  std::uint64_t faults = 0;
-  // Trust faults applied, by name (fault_name), and the writes the members
-  // refused for the link they came on (StatusSnapshot::writes_wrong_link).
-  std::map<std::string, std::uint64_t> fault_counts;
+  std::uint64_t faults = 0;  // scheduled faults reached (some find nothing to do)
+  FaultCounts applied;       // by kind: the faults that acted
+  // The writes the members refused for the link they came on
+  // (StatusSnapshot::writes_wrong_link).
   std::uint64_t writes_wrong_link = 0;
   std::uint32_t max_incarnation = 0;                      // the largest any member restarted with
   std::uint64_t corruptions = 0;                          // record bytes changed as they landed

@@ -288,11 +288,15 @@ bool Run::expect_one_ring() const {
 
 void Run::apply(const Fault& f) {
   ++result_.faults;
+  const bool crashed = nodes_[f.a].crashed;
+  if ((f.kind == FaultKind::crash && crashed) || (f.kind == FaultKind::restart && !crashed)) {
+    return;  // nothing to do: crashed already, or running
+  }
+  result_.applied.add(fault_counter(f.kind));
   const fabric::NodeId a = node_of(f.a);
   const fabric::NodeId b = node_of(f.b);
   switch (f.kind) {
     case FaultKind::crash:
-      if (nodes_[f.a].crashed) return;  // crashed already
       world_.crash(a);
       nodes_[f.a].crashed = true;
       return;
@@ -419,7 +423,6 @@ void Run::schedule_faults() {
 
 void Run::apply_trust_fault(const Fault& f) {
   if (nodes_[f.a].crashed || nodes_[f.b].crashed) return;
-  ++result_.fault_counts[fault_name(f.kind)];
   switch (f.kind) {
     case FaultKind::forged_token:
       return forge_token(f.a, f.b);

@@ -44,7 +44,7 @@ TEST(TrustFaults, AForgedTokenIsRefused) {
   ASSERT_TRUE(r.ok) << r.failure;
   EXPECT_GE(r.writes_wrong_link, 10u);
   EXPECT_EQ(r.reformations, 0u);
-  EXPECT_EQ(r.fault_counts.at("forged_token"), 20u);
+  EXPECT_EQ(r.applied.get(fault_counter(FaultKind::forged_token)), 20u);
 }
 
 // Member 1 writes member 0 a join in member 3's name (in member 3's control

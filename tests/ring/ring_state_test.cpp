@@ -507,5 +507,61 @@ TEST(RingState, ARepairRequestFromTheWrongLinkIsDropped) {
   EXPECT_EQ(ring[0]->state.counters().repairs_served, 0u);
 }
 
+// A token whose next position lies ahead of where this member's log says
+// the ring is (found by tests/fuzz/membership_fuzz: highest seq 0, next
+// position 2048 in a fresh ring) must not make the holder place a record
+// its own log refuses: no placement, a counter, and no abort.
+TEST(RingState, ATokenWhosePositionTheLogRefusesPlacesNothing) {
+  const RingConfig c = small_config();
+  auto ring = make_ring(c, 2);
+  Member& m = *ring[1];
+  ASSERT_TRUE(m.state.submit(message("x")).ok());
+  Token t;
+  t.ring = m.state.membership().ring;
+  t.token_seq = c.mailbox_slots;  // newer than any seen, in slot 0
+  t.highest_seq = 0;
+  t.next_position = 2048;
+  t.member_count = 2;
+  encode_token(t, m.mailbox.bytes().first(kTokenSlotBytes));
+  fabric::Completion token;
+  token.type = fabric::CompletionType::received_imm;
+  token.peer = ring[0]->state.membership().me();
+  token.imm = make_imm(ImmKind::token, 0);
+  m.state.on_completion(token, 1);
+  ASSERT_EQ(m.state.counters().tokens_received, 1u);
+  m.state.tick(2);
+  EXPECT_EQ(m.state.counters().records_sent, 0u);
+  EXPECT_EQ(m.state.counters().placements_refused, 1u);
+  EXPECT_EQ(m.state.log().received_up_to(), 0u);
+}
+
+// A forged token (found by tests/fuzz/ring_state_fuzz) is held while the
+// real holder's batch lands: the seqs the held token would assign have
+// landed already, and placing one again would overwrite it. Nothing is
+// placed, a counter says why, and nothing aborts.
+TEST(RingState, AHeldTokenOvertakenByLandedSeqsPlacesNothing) {
+  const RingConfig c = small_config();
+  auto ring = make_ring(c, 2);
+  Member& m = *ring[1];
+  Token t;
+  t.ring = m.state.membership().ring;
+  t.token_seq = c.mailbox_slots;  // newer than any seen, in slot 0
+  t.member_count = 2;
+  encode_token(t, m.mailbox.bytes().first(kTokenSlotBytes));
+  fabric::Completion token;
+  token.type = fabric::CompletionType::received_imm;
+  token.peer = ring[0]->state.membership().me();
+  token.imm = make_imm(ImmKind::token, 0);
+  m.state.on_completion(token, 1);
+  ASSERT_TRUE(m.state.holds_token());
+  send_from_0(ring, "a", 2);  // the real holder's seq 1 lands at member 1
+  ASSERT_EQ(m.state.log().received_up_to(), 1u);
+  ASSERT_TRUE(m.state.submit(message("b")).ok());
+  m.state.tick(3);
+  EXPECT_EQ(m.state.counters().records_sent, 0u);
+  EXPECT_EQ(m.state.counters().placements_refused, 1u);
+  EXPECT_EQ(drain(m.state), (std::vector<std::string>{"a"}));
+}
+
 }  // namespace
 }  // namespace ringcast::ring

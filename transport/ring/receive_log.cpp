@@ -218,6 +218,11 @@ bool ReceiveLog::absorbed_by_repair(const RecordHeader& last, std::uint64_t offs
   return true;
 }
 
+bool ReceiveLog::may_place_own(const RecordHeader& h) const noexcept {
+  return h.seq > received_up_to_ && h.seq - received_up_to_ <= capacity_ && !landed(h.seq) &&
+         fits_here(h);
+}
+
 void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> payload) noexcept {
   const std::uint64_t span = record_span_bytes(h.payload_bytes);
   const std::uint64_t offset = h.position % limits_.log_bytes;

@@ -110,6 +110,12 @@ class ReceiveLog {
   // walking the validated headers after the delivered ones (the caller knows
   // those bytes landed); nothing when a header there fails validation.
   std::optional<std::uint64_t> end_of(std::uint64_t through_seq) const noexcept;
+  // Whether place_own may put a record with this seq, position and payload
+  // size here: a seq not landed yet, within the landed window, covering
+  // nothing this member holds unreleased. The token holder asks before it
+  // places: a forged or corrupted token can name seqs or positions that
+  // fail it (an honest one never does).
+  bool may_place_own(const RecordHeader& h) const noexcept;
 
   // --- Repair (docs/protocol.md "Repair").
   // The first record to fetch again, and where it starts (or its lap):

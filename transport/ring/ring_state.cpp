@@ -428,6 +428,17 @@ void RingState::place_batch(std::uint32_t allowed, Batch* batch) {
       ++counters_.visits_space_limited;
       break;
     }
+    // A token that contradicts this member's own log (forged or corrupted:
+    // an honest ring never does) places nothing: the record would overwrite
+    // a landed seq or cover what this member still holds.
+    RecordHeader next;
+    next.seq = token_.highest_seq + 1;
+    next.position = position;
+    next.payload_bytes = m.payload_bytes;
+    if (!log_.may_place_own(next)) {
+      ++counters_.placements_refused;
+      break;
+    }
     if (m.zero_copy && !batch->zero_copy_entry) {
       batch->zero_copy_entry = zero_copy_.open();
       if (!batch->zero_copy_entry) break;  // earlier zero-copy visits still in flight

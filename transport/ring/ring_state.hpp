@@ -78,7 +78,11 @@ struct RingCounters {
   std::uint64_t imm_dropped = 0;  // immediates of unknown kind or argument
   std::uint64_t visits = 0;
   std::uint64_t records_sent = 0;
-  std::uint64_t visits_space_limited = 0;   // stopped by the space rule
+  std::uint64_t visits_space_limited = 0;  // stopped by the space rule
+  // Visits stopped because this member's own log refused the seq or the
+  // position the token gave (a forged or corrupted token: an honest ring
+  // never does).
+  std::uint64_t placements_refused = 0;
   std::uint64_t visits_outbox_limited = 0;  // a destination's outbox was full
   std::uint64_t catch_up_waits = 0;         // tokens kept until this member had every seq before it
   std::uint64_t tokens_retransmitted = 0;   // passed tokens written again (token_retransmit_ns)
