@@ -9,7 +9,7 @@
  * A message: u64 sender node id, u64 its number, u64 its size, then 64-bit
  * words of a sequence seeded by the three (the last word cut to fit).
  * Output lines (stdout):
- *   confchg members=<ids> left=<id:reason,...>
+ *   confchg members=<ids, ascending> left=<id:reason,...>
  *   deliver <node> <number> <bytes> ok|corrupt@<offset>
  *   sent <bytes> <cs_error_t>
  *   counters records=<n> large=<n> abandoned=<n> assembled_bytes=<n>
@@ -80,6 +80,11 @@ static void deliver_cb(cpg_handle_t handle, const struct cpg_name* group, uint32
   fflush(stdout);
 }
 
+static int compare_ids(const void* a, const void* b) {
+  const uint32_t x = *(const uint32_t*)a, y = *(const uint32_t*)b;
+  return x < y ? -1 : x > y;
+}
+
 static void confchg_cb(cpg_handle_t handle, const struct cpg_name* group,
                        const struct cpg_address* members, size_t n_members,
                        const struct cpg_address* left, size_t n_left,
@@ -89,9 +94,14 @@ static void confchg_cb(cpg_handle_t handle, const struct cpg_name* group,
   (void)group;
   (void)joined;
   (void)n_joined;
+  uint32_t ids[128];
+  size_t n = n_members < 128 ? n_members : 128;
+  for (i = 0; i < n; i++)
+    ids[i] = members[i].nodeid;
+  qsort(ids, n, sizeof ids[0], compare_ids); /* CPG lists them in join order */
   printf("confchg members=");
-  for (i = 0; i < n_members; i++)
-    printf("%s%u", i ? "," : "", members[i].nodeid);
+  for (i = 0; i < n; i++)
+    printf("%s%u", i ? "," : "", ids[i]);
   printf(" left=");
   for (i = 0; i < n_left; i++)
     printf("%s%u:%u", i ? "," : "", left[i].nodeid, left[i].reason);
