@@ -12,8 +12,8 @@ namespace {
 
 using Names = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 6> kSections = {"totem", "nodelist", "rdma", "auth",
-                                                       "quorum", "system"};
+constexpr std::array<std::string_view, 6> kSections = {"totem", "nodelist", "rdma",
+                                                       "auth",  "quorum",   "system"};
 
 struct TotemKey {
   std::string_view name;
