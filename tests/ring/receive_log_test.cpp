@@ -260,6 +260,19 @@ TEST_F(ReceiveLogTest, ACorruptedPayloadIsNeverReceivedAndTheLogSaysWhatItWants)
   EXPECT_EQ(log_.counters().stalls, 1u);
 }
 
+// Found by tests/fuzz/receive_log_fuzz: records written by a recovery
+// source whose payload fails its checksum used to abort the member (an
+// assertion that every recovered seq was received). Now the seqs before it
+// are received and the recovery is refused, so the commit times out.
+TEST_F(ReceiveLogTest, ARecoveredRecordWithABadPayloadIsRefusedNotFatal) {
+  writer_.write_batch({"one", "two"});
+  const std::uint64_t second = record_span_bytes(3);
+  memory_[second + kRecordHeaderBytes] ^= std::byte{0x01};  // "two" -> "uwo"
+  EXPECT_FALSE(log_.mark_recovered(2));
+  EXPECT_EQ(log_.received_up_to(), 1u);
+  EXPECT_EQ(drain(), (std::vector<std::string>{"one"}));
+}
+
 TEST_F(ReceiveLogTest, ARepairThatDoesNotCheckChangesNothing) {
   auto b = writer_.write_batch({"one", "two"});
   memory_[kRecordHeaderBytes] ^= std::byte{1};

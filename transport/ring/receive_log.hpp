@@ -104,7 +104,9 @@ class ReceiveLog {
   void release_inherited(std::uint64_t position) noexcept;
   // Membership's recovery: every seq up to through_seq is now in the log
   // (written by a survivor that held them); marks those not landed yet.
-  // False (nothing changed) when through_seq is beyond the landed window.
+  // False when through_seq is beyond the landed window (nothing changed), or
+  // when a record up to it fails its payload checksum (those before it are
+  // received).
   bool mark_recovered(std::uint64_t through_seq) noexcept;
   // Where the record after through_seq (>= delivered_seq()) starts, found by
   // walking the validated headers after the delivered ones (the caller knows
