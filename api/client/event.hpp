@@ -53,6 +53,9 @@ struct Event {
   // record of its last fragment is still pinned by `seq`, as for any message,
   // so that releases stay in delivery order).
   std::shared_ptr<std::vector<std::byte>> assembled;
+  // Copied out of the log (payload points into `assembled`) for a handle
+  // that did not dispatch (Node::EvictionLimits): no longer pinned.
+  bool spilled = false;
   std::shared_ptr<const std::string> group;
   std::shared_ptr<const ViewEvent> view;
   std::shared_ptr<const RingEvent> ring;

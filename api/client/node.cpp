@@ -534,6 +534,8 @@ Counters Node::counters() const {
   c.fragments_refused = f.fragments_refused + f.fragments_orphaned;
   c.bytes_copied_on_assembly = f.bytes_copied;
   c.handles_evicted = handles_evicted_;
+  c.messages_spilled = messages_spilled_;
+  c.bytes_copied_on_spill = bytes_copied_on_spill_;
   c.joins_refused = joins_refused_;
   c.messages_unsent_on_leave = unsent_on_leave_;
   return c;

@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/result.hpp"
 #include "client/event.hpp"
 #include "client/quorum_tracker.hpp"
@@ -71,16 +72,26 @@ constexpr std::uint64_t log_span_bytes(std::uint64_t payload_bytes) noexcept {
   return (64 + payload_bytes + 63) / 64 * 64;
 }
 
-// What one handle may leave unreleased before it is evicted (docs/api.md,
-// "Eviction"): a handle whose oldest undispatched message has waited
-// max_age while the log it holds from that message on (its own messages
+// What one handle may leave unreleased (docs/api.md, "Eviction"). Once the
+// log it holds from its oldest undispatched message on (its own messages
 // and everything delivered after them, which cannot be released either)
-// reached max_bytes. Both must hold, so a handle that is slow but keeps
-// dispatching, or one that holds a message in a quiet cluster, is never
-// evicted. max_bytes zero: never.
+// reached max_bytes and that message waited spill_after, its queued messages
+// are copied out of the log into the process's memory, up to
+// spill_max_bytes of copies, and the log is
+// released past them: a program that sends without dispatching (corosync's
+// programs retry CS_ERR_TRY_AGAIN in a loop) holds memory, as its queue
+// under corosync would, instead of every sender's room. Beyond that, a
+// handle whose oldest pinned message has also waited max_age is evicted.
+// Both must hold, so a handle that is slow but keeps dispatching, or one
+// that holds a message in a quiet cluster, is never evicted. max_bytes
+// zero: neither; max_age zero: no eviction.
 struct EvictionLimits {
   std::uint64_t max_bytes = 0;
   std::chrono::milliseconds max_age{0};
+  std::uint64_t spill_max_bytes = 0;
+  // Short: the copies are for a handle that waits on something else, not
+  // for one that dispatches a moment later.
+  std::chrono::milliseconds spill_after{100};
 };
 
 class Node : public std::enable_shared_from_this<Node> {
@@ -238,6 +249,8 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint64_t release_frontier() const;
   // node_evict.cpp.
   void evict_stalled_locked();
+  // Whether it copied any: the session's oldest pin changed.
+  bool spill_locked(Session& session, std::uint64_t held_bytes);
   void on_left_locked(std::uint64_t unsent);
   void evict_locked(Session& session, std::uint64_t held_bytes, std::chrono::milliseconds age);
   void run_evictor();
@@ -326,6 +339,9 @@ class Node : public std::enable_shared_from_this<Node> {
   // is on (a clock read per message would cost more).
   std::chrono::steady_clock::time_point round_now_;
   std::uint64_t handles_evicted_ = 0;
+  std::uint64_t messages_spilled_ = 0;
+  std::uint64_t bytes_copied_on_spill_ = 0;
+  LogLimiter spill_log_;  // a stalled handle spills each round: bounded lines
   std::uint64_t joins_refused_ = 0;
   // The finalizes of evicted sessions, sent by evictor_ (not from on_round:
   // the transport's lock; not by the announcer: a finalize waits out a sync

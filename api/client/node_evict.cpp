@@ -1,13 +1,17 @@
-// Eviction: a handle that stops dispatching would hold its node's receive
-// log for ever (its messages stay pinned, and the log is released only up to
-// the oldest pinned message of any handle). Once the log is full, the space
-// rule makes every sender of the cluster wait, while the token keeps
-// turning: no timeout fires and nothing says why. So a handle whose oldest
-// undispatched message has waited EvictionLimits::max_age while the log held
-// from it on reached max_bytes is evicted: its queue is dropped and
-// released, its next call returns CS_ERR_LIBRARY, its finalize goes out (the
-// other members see CPG_REASON_PROCDOWN), a log line and a counter say who
-// and why. The node stays in the ring; the process may open a new handle.
+// Spill and eviction: a handle that stops dispatching would hold its node's
+// receive log for ever (its messages stay pinned, and the log is released
+// only up to the oldest pinned message of any handle). Once the log is full,
+// the space rule makes every sender of the cluster wait, while the token
+// keeps turning: no timeout fires and nothing says why. Worse, a program
+// that retries its own CS_ERR_TRY_AGAIN before it dispatches (as corosync's
+// test programs do) waits for room that only its own dispatch would free.
+// So once a handle holds EvictionLimits::max_bytes of the log, its queued
+// messages are copied out (spilled, up to spill_max_bytes a handle) and the
+// log is released past them. A handle that holds the log beyond that, for
+// max_age, is evicted: its queue is dropped and released, its next call
+// returns CS_ERR_LIBRARY, its finalize goes out (the other members see
+// CPG_REASON_PROCDOWN), a log line and a counter say who and why. The node
+// stays in the ring; the process may open a new handle.
 #include <algorithm>
 #include <string>
 
@@ -33,11 +37,36 @@ void Node::evict_stalled_locked() {
   // evict_locked leaves the list as it is; a session is evicted once.
   for (Session* s : sessions_) {
     if (!s->has_pinned_locked()) continue;
-    const Session::Pin& oldest = s->oldest_pin_locked();
-    const std::uint64_t held = log_bytes_delivered_ - oldest.log_mark;
-    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - oldest.at);
-    if (held >= eviction_.max_bytes && age >= eviction_.max_age) evict_locked(*s, held, age);
+    std::uint64_t held = log_bytes_delivered_ - s->oldest_pin_locked().log_mark;
+    if (held < eviction_.max_bytes) continue;
+    if (now - s->oldest_pin_locked().at >= eviction_.spill_after && spill_locked(*s, held)) {
+      if (!s->has_pinned_locked()) continue;
+      held = log_bytes_delivered_ - s->oldest_pin_locked().log_mark;
+    }
+    const auto age =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - s->oldest_pin_locked().at);
+    if (eviction_.max_age.count() != 0 && held >= eviction_.max_bytes && age >= eviction_.max_age)
+      evict_locked(*s, held, age);
   }
+}
+
+bool Node::spill_locked(Session& session, std::uint64_t held_bytes) {
+  const Session::Spill done = session.spill_locked(eviction_.spill_max_bytes);
+  if (done.messages == 0) return false;
+  messages_spilled_ += done.messages;
+  bytes_copied_on_spill_ += done.bytes_copied;
+  const auto now_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(round_now_.time_since_epoch()).count());
+  spill_log_.log(LogLevel::info, "spill",
+                 "node " + std::to_string(node_id_) + ": a handle of pid " + std::to_string(pid_) +
+                     " in group '" + session.group_locked() + "' held " +
+                     std::to_string(held_bytes) + " bytes of the receive log undispatched; " +
+                     std::to_string(done.messages) + " queued messages (" +
+                     std::to_string(done.bytes_copied) +
+                     " bytes) copied out of the log (totem.handle_unreleased_max_bytes, "
+                     "handle_spill_max_bytes)",
+                 now_ns);
+  return true;
 }
 
 void Node::evict_locked(Session& session, std::uint64_t held_bytes, std::chrono::milliseconds age) {

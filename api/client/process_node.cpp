@@ -18,12 +18,12 @@ namespace {
 constexpr const char* kDefaultLimitNote =
     " (unset: RLIMIT_MEMLOCK, at most a quarter of the memory; ulimit -l)";
 
-// handle_unreleased_max_ms 0: no eviction.
+// handle_unreleased_max_ms 0: no eviction (a spill still frees the log).
 EvictionLimits eviction_limits_of(const config::Totem& t) {
   EvictionLimits l;
-  if (t.handle_unreleased_max_ms == 0) return l;
   l.max_bytes = t.handle_unreleased_max_bytes;
   l.max_age = std::chrono::milliseconds(t.handle_unreleased_max_ms);
+  l.spill_max_bytes = t.handle_spill_max_bytes;
   return l;
 }
 

@@ -83,6 +83,33 @@ void Session::unpin_locked(std::uint64_t seq) {
   pinned_.pop_front();
 }
 
+Session::Spill Session::spill_locked(std::uint64_t budget) {
+  std::size_t unspilled = 0;
+  for (const Event& e : events_)
+    unspilled += e.kind == Event::Kind::message && !e.spilled;
+  RC_ASSERT(pinned_.size() >= unspilled);
+  // The pins of running callbacks come first; the queued messages' after
+  // them, in queue order, and spills take the oldest first.
+  const std::size_t running = pinned_.size() - unspilled;
+  Spill done;
+  for (Event& e : events_) {
+    if (e.kind != Event::Kind::message || e.spilled) continue;
+    if (spilled_bytes_ + e.payload_bytes > budget) break;
+    if (e.assembled == nullptr) {
+      e.assembled =
+          std::make_shared<std::vector<std::byte>>(e.payload, e.payload + e.payload_bytes);
+      e.payload = e.assembled->data();
+      done.bytes_copied += e.payload_bytes;
+    }
+    e.spilled = true;
+    spilled_bytes_ += e.payload_bytes;
+    ++done.messages;
+  }
+  const auto first = pinned_.begin() + static_cast<std::ptrdiff_t>(running);
+  pinned_.erase(first, first + static_cast<std::ptrdiff_t>(done.messages));
+  return done;
+}
+
 bool Session::join_refused_locked(std::string why) {
   if (closed_ || evicted_ || (state_ != State::joining && state_ != State::leaving)) return false;
   state_ = State::unjoined;
@@ -98,6 +125,7 @@ Session::State Session::evict_locked(std::string why) {
   evicted_why_ = std::move(why);
   events_.clear();
   pinned_.clear();
+  spilled_bytes_ = 0;
   member_ = false;
   state_ = State::unjoined;   // its finalize goes out from the node; close() sends none
   set_readable_locked(true);  // a blocked dispatcher wakes and sees evicted_
@@ -114,6 +142,7 @@ cpg::Status Session::close() {
     was = state_;
     events_.clear();
     pinned_.clear();
+    spilled_bytes_ = 0;
     set_readable_locked(true);  // a blocked dispatcher wakes and sees closed_
   }
   node_->remove_session(this);
@@ -215,10 +244,11 @@ bool Session::run_one() {
     }
     e = std::move(events_.front());
     events_.pop_front();
+    if (e.spilled) spilled_bytes_ -= e.payload_bytes;
     if (events_.empty()) set_readable_locked(false);
   }
   run_callback(e);
-  if (e.kind == Event::Kind::message) node_->unpin(*this, e.seq);
+  if (e.kind == Event::Kind::message && !e.spilled) node_->unpin(*this, e.seq);
   return true;
 }
 

@@ -72,6 +72,18 @@ class Session {
   std::uint64_t oldest_pinned_locked() const noexcept { return pinned_.front().seq; }
   const Pin& oldest_pin_locked() const noexcept { return pinned_.front(); }
   void unpin_locked(std::uint64_t seq);
+  // Copies queued messages out of the receive log, oldest first, while the
+  // handle's copies stay within `budget` bytes; they are unpinned, so the
+  // log can be released past them. A message whose callback runs stays
+  // pinned (the application holds its pointer).
+  struct Spill {
+    std::uint64_t messages = 0;
+    std::uint64_t bytes_copied = 0;
+  };
+  Spill spill_locked(std::uint64_t budget);
+  // Bytes of queued messages held outside the log (copies and messages put
+  // together from fragments that are unpinned).
+  std::uint64_t spilled_bytes_locked() const noexcept { return spilled_bytes_; }
   // The node evicts it: nothing more is queued, what was is dropped and
   // unpinned, and it is out of its group here (the node sends its
   // finalize). Returns the state it was in.
@@ -118,6 +130,7 @@ class Session {
   std::shared_ptr<const std::string> group_ = std::make_shared<const std::string>();
   std::deque<Event> events_;
   std::deque<Pin> pinned_;  // queued or running messages, in queue order
+  std::uint64_t spilled_bytes_ = 0;
   bool member_ = false;
   bool readable_ = false;
   bool closed_ = false;

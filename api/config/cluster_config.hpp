@@ -75,6 +75,9 @@ struct Totem {
   // Bytes 0: half of log_size_bytes (validation fills it in); ms 0: never.
   std::uint32_t handle_unreleased_max_bytes = 0;
   std::uint32_t handle_unreleased_max_ms = 5000;
+  // Before that, a handle holding handle_unreleased_max_bytes has its queued
+  // messages copied out of the log, up to this many bytes (0: never).
+  std::uint32_t handle_spill_max_bytes = 64u << 20;
 };
 
 struct ClusterNode {

@@ -22,7 +22,7 @@ struct TotemKey {
 };
 
 constexpr std::uint64_t kMiB = 1 << 20;
-constexpr std::array<TotemKey, 15> kTotemKeys = {{
+constexpr std::array<TotemKey, 16> kTotemKeys = {{
     {"token_timeout_ms", &Totem::token_timeout_ms, {10, 300'000, false}},
     {"token_retransmits_before_loss", &Totem::token_retransmits_before_loss, {1, 100, false}},
     {"consensus_timeout_ms", &Totem::consensus_timeout_ms, {10, 600'000, false}},
@@ -38,6 +38,7 @@ constexpr std::array<TotemKey, 15> kTotemKeys = {{
     {"reconnect_interval_ms", &Totem::reconnect_interval_ms, {10, 60'000, false}},
     {"handle_unreleased_max_bytes", &Totem::handle_unreleased_max_bytes, {64, 1024 * kMiB, true}},
     {"handle_unreleased_max_ms", &Totem::handle_unreleased_max_ms, {0, 3'600'000, false}},
+    {"handle_spill_max_bytes", &Totem::handle_spill_max_bytes, {0, 4095 * kMiB, true}},
 }};
 
 constexpr auto kTotemNames = [] {

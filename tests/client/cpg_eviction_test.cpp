@@ -6,8 +6,12 @@
 // next call returns CS_ERR_LIBRARY, the other members see it leave with
 // CPG_REASON_PROCDOWN, its node stays in the ring, the stream goes on, and
 // a counter says so. A handle that is slow but keeps dispatching is not.
+// Before eviction, a handle's queued messages are copied out of the log (a
+// spill, bounded a handle), so a program that sends without dispatching
+// loses nothing and stalls nobody.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -106,6 +110,71 @@ TEST(CpgEviction, AStalledHandleIsEvictedAndTheStreamGoesOn) {
   }
   EXPECT_EQ(cpg_finalize(c.h[0]), CS_OK);
   EXPECT_EQ(cpg_finalize(c.h[1]), CS_OK);
+}
+
+client::EvictionLimits spilling_limits(std::uint64_t spill_max_bytes) {
+  client::EvictionLimits l = tight_limits();
+  l.spill_max_bytes = spill_max_bytes;
+  return l;
+}
+
+std::string numbered(int k) {
+  std::string text(kMessageBytes, 'n');
+  const std::string tag = std::to_string(k) + ":";
+  text.replace(0, tag.size(), tag);
+  return text;
+}
+
+// corosync's cpgbound: the handle retries CS_ERR_TRY_AGAIN of its own send
+// and dispatches only once it went out, while another node floods the group
+// with three logs' worth. Its queue is copied out of the log instead of
+// holding it: the flood goes on, its own send goes out, it is not evicted,
+// and its dispatch then delivers every message, in the ring's order.
+TEST(CpgEviction, AHandleThatSendsBeforeItDispatchesIsSpilledNotEvicted) {
+  Cluster c(spilling_limits(64u << 20));
+  ASSERT_TRUE(join_in_order({c.h[0], c.h[1], c.h[2]}, {&c.rec[0], &c.rec[1], &c.rec[2]}, "sp"));
+  const std::vector<cpg_handle_t> live = {c.h[0], c.h[1]};
+  for (int k = 0; k < kMessages; ++k)
+    ASSERT_EQ(send_bounded(c.h[0], numbered(k), live, 10s), CS_OK) << "message " << k;
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  cs_error_t own = CS_ERR_TRY_AGAIN;
+  while (own == CS_ERR_TRY_AGAIN && std::chrono::steady_clock::now() < give_up) {
+    own = send_text(c.h[2], numbered(kMessages));
+    if (own == CS_ERR_TRY_AGAIN) std::this_thread::sleep_for(100us);
+  }
+  ASSERT_EQ(own, CS_OK) << "its own send waits for room only its dispatch would free";
+  ASSERT_TRUE(dispatch_until({c.h[0], c.h[1], c.h[2]}, [&] {
+    return c.rec[0].messages.size() == kMessages + 1 && c.rec[2].messages.size() == kMessages + 1;
+  }));
+  // Every message, in the order the other members delivered them.
+  EXPECT_TRUE(c.rec[2].messages == c.rec[0].messages);
+  for (int k = 0; k <= kMessages; ++k)
+    EXPECT_EQ(std::count(c.rec[2].messages.begin(), c.rec[2].messages.end(), numbered(k)), 1)
+        << "message " << k;
+  const auto counters = c.nodes.node(2).counters();
+  EXPECT_EQ(counters.handles_evicted, 0u);
+  EXPECT_GT(counters.messages_spilled, 0u);
+  EXPECT_GE(counters.bytes_copied_on_spill, counters.messages_spilled * kMessageBytes);
+  for (cpg_handle_t h : c.h)
+    EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
+// The spill is bounded: a handle that never dispatches is evicted once its
+// copies reach handle_spill_max_bytes and the log fills behind it again.
+TEST(CpgEviction, AHandleBeyondItsSpillIsEvicted) {
+  Cluster c(spilling_limits(256u << 10));
+  ASSERT_TRUE(join_in_order({c.h[0], c.h[1], c.h[2]}, {&c.rec[0], &c.rec[1], &c.rec[2]}, "sb"));
+  const std::vector<cpg_handle_t> live = {c.h[0], c.h[1]};
+  const std::string text(kMessageBytes, 'b');
+  for (int k = 0; k < kMessages; ++k)
+    ASSERT_EQ(send_bounded(c.h[0], text, live, 10s), CS_OK) << "message " << k;
+  ASSERT_TRUE(dispatch_until(live, [&] { return saw_procdown_of(c.rec[0], c.nodes.node_id(2)); }));
+  const auto counters = c.nodes.node(2).counters();
+  EXPECT_EQ(counters.handles_evicted, 1u);
+  EXPECT_EQ(counters.bytes_copied_on_spill, 256u << 10) << "copies stop at the bound";
+  EXPECT_EQ(cpg_dispatch(c.h[2], CS_DISPATCH_ALL), CS_ERR_LIBRARY);
+  for (cpg_handle_t h : c.h)
+    EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
 // A consumer that dispatches late but keeps dispatching holds the log only

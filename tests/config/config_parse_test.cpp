@@ -482,6 +482,7 @@ TEST(ConfigEviction, DefaultsAndBounds) {
   const ClusterConfig d = parsed(kOneNode);
   EXPECT_EQ(d.totem.handle_unreleased_max_bytes, 4u << 20) << "half the default log";
   EXPECT_EQ(d.totem.handle_unreleased_max_ms, 5000u);
+  EXPECT_EQ(d.totem.handle_spill_max_bytes, 64u << 20);
   const ClusterConfig small =
       parsed(with_totem("  log_size_bytes: 256k\n"
                         "  max_message_size_bytes: 64k\n"));
@@ -491,6 +492,9 @@ TEST(ConfigEviction, DefaultsAndBounds) {
                         "  handle_unreleased_max_ms: 0\n"));
   EXPECT_EQ(set.totem.handle_unreleased_max_bytes, 2u << 20);
   EXPECT_EQ(set.totem.handle_unreleased_max_ms, 0u);
+  EXPECT_EQ(parsed(with_totem("  handle_spill_max_bytes: 0\n")).totem.handle_spill_max_bytes, 0u);
+  EXPECT_EQ(parsed(with_totem("  handle_spill_max_bytes: 1G\n")).totem.handle_spill_max_bytes,
+            1u << 30);
   EXPECT_EQ(error_of(with_totem("  handle_unreleased_max_bytes: 512k\n")),
             "ringcast.conf:2:3: handle_unreleased_max_bytes (524288) must be at least "
             "max_message_size_bytes (1048576)");

@@ -71,6 +71,12 @@ struct ringcast_counters {
    * records then checked (docs/protocol.md "Repair"). */
   uint64_t record_stalls;
   uint64_t records_repaired;
+  /* Messages a handle had not dispatched when it held
+   * totem.handle_unreleased_max_bytes of the receive log, moved out of the
+   * log into the process's memory (up to totem.handle_spill_max_bytes a
+   * handle), and the bytes copied for them (docs/api.md, "Eviction"). */
+  uint64_t messages_spilled;
+  uint64_t bytes_copied_on_spill;
 };
 
 /*

@@ -165,6 +165,9 @@ struct Counters {
   std::uint64_t messages_unsent_on_leave = 0;  // queued when the node left the ring for good
   std::uint64_t record_stalls = 0;     // a record failed its checks; delivery waited for a repair
   std::uint64_t records_repaired = 0;  // records that checked once another member wrote them again
+  std::uint64_t messages_spilled =
+      0;  // undispatched, copied out of the log (docs/api.md "Eviction")
+  std::uint64_t bytes_copied_on_spill = 0;
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
