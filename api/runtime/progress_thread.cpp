@@ -1,6 +1,7 @@
 #include "runtime/progress_thread.hpp"
 
 #include "base/assert.hpp"
+#include "runtime/spin_policy.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -58,24 +59,26 @@ bool ProgressLoop::round(std::uint64_t* deadline_ns) {
 
 void ProgressLoop::run() {
   fabric::Endpoint& ep = endpoint_;
-  std::uint64_t last_activity_ns = ep.now_ns();
+  SpinPolicy spin(options_.spin_ns, options_.max_spin_ns);
+  spin.on_activity(ep.now_ns());
   while (!stop_.load()) {
     std::uint64_t deadline_ns = ring::kNever;
     const bool worked = round(&deadline_ns);
     const bool kicked = kicked_.exchange(false);
     const std::uint64_t now_ns = ep.now_ns();
     if (worked || kicked) {
-      last_activity_ns = now_ns;
+      spin.on_activity(now_ns);
       let_waiters_in();
       continue;
     }
+    spin.on_idle_round();
     // Due but nothing to do yet (a full link), or still within the spin.
-    if (deadline_ns <= now_ns || now_ns - last_activity_ns < options_.spin_ns) {
+    if (deadline_ns <= now_ns || spin.spinning(now_ns)) {
       if (options_.yield_while_spinning) std::this_thread::yield();
       continue;
     }
     sleep_until(deadline_ns);
-    last_activity_ns = ep.now_ns();
+    spin.on_wake(ep.now_ns());
   }
 }
 

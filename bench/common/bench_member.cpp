@@ -389,7 +389,7 @@ void print_case_counters(runtime::RingNode& node, ring::RingCounters* before) {
   std::fprintf(stderr,
                "ringcast-bench counters node %u: visits %llu records %llu passes %llu "
                "busy_holds %llu holds %llu wakes %llu/%llu outbox_limited %llu "
-               "space_limited %llu catch_up %llu\n",
+               "space_limited %llu catch_up %llu busy_hold_waits %llu\n",
                node.me(), static_cast<unsigned long long>(now.visits - b.visits),
                static_cast<unsigned long long>(now.records_sent - b.records_sent),
                static_cast<unsigned long long>(now.tokens_passed - b.tokens_passed),
@@ -399,7 +399,8 @@ void print_case_counters(runtime::RingNode& node, ring::RingCounters* before) {
                static_cast<unsigned long long>(now.wakes_received - b.wakes_received),
                static_cast<unsigned long long>(now.visits_outbox_limited - b.visits_outbox_limited),
                static_cast<unsigned long long>(now.visits_space_limited - b.visits_space_limited),
-               static_cast<unsigned long long>(now.catch_up_waits - b.catch_up_waits));
+               static_cast<unsigned long long>(now.catch_up_waits - b.catch_up_waits),
+               static_cast<unsigned long long>(now.busy_hold_waits - b.busy_hold_waits));
   node.with_driver([](ring::RingDriver& d) {
     const ring::ReceiveLog& log = d.state().log();
     std::fprintf(stderr,

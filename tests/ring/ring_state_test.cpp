@@ -58,46 +58,54 @@ std::vector<std::unique_ptr<Member>> make_ring(const RingConfig& c, std::size_t 
 // Changes a landed write's bytes before its imm: (target, bytes).
 using Corrupt = std::function<void(std::size_t, std::span<std::byte>)>;
 
-// Executes every queued chain: copies the bytes, then hands the target its
-// immediates and the sender its signaled completions. Returns writes done.
+// Executes the chains `from` queued for `to`: copies the bytes, then hands the
+// target its immediates and the sender its signaled completions. Returns
+// writes done.
+std::size_t carry_chains(std::vector<std::unique_ptr<Member>>& ring, std::size_t from,
+                         std::size_t to, std::uint64_t now, const Corrupt& corrupt = {}) {
+  std::size_t writes = 0;
+  for (auto chain = ring[from]->state.pending_chain(to); !chain.empty();
+       chain = ring[from]->state.pending_chain(to)) {
+    for (const fabric::WriteOp& op : chain) {
+      HeapRegion& target = op.remote_region == kLogRegion ? ring[to]->log : ring[to]->mailbox;
+      std::byte* at = target.data() + op.remote_offset;
+      std::byte* const first = at;
+      for (std::size_t s = 0; s < op.segment_count; ++s) {
+        const auto& seg = op.segments[s];
+        EXPECT_TRUE(target.contains(at, seg.length));
+        std::memcpy(at, seg.region->data() + seg.offset, seg.length);
+        at += seg.length;
+      }
+      if (corrupt && op.remote_region == kLogRegion) {
+        corrupt(to, {first, static_cast<std::size_t>(at - first)});
+      }
+      ++writes;
+      if (op.with_imm) {
+        fabric::Completion c;
+        c.type = fabric::CompletionType::received_imm;
+        c.peer = ring[from]->state.membership().me();
+        c.imm = op.imm;
+        ring[to]->state.on_completion(c, now);
+      }
+      if (op.signaled) {
+        fabric::Completion c;
+        c.type = fabric::CompletionType::write_done;
+        c.wr_id = op.wr_id;
+        ring[from]->state.on_completion(c, now);
+      }
+    }
+    ring[from]->state.chain_posted(to);
+  }
+  return writes;
+}
+
+// Executes every queued chain.
 std::size_t carry(std::vector<std::unique_ptr<Member>>& ring, std::uint64_t now,
                   const Corrupt& corrupt = {}) {
   std::size_t writes = 0;
   for (std::size_t from = 0; from < ring.size(); ++from) {
     for (std::size_t to = 0; to < ring.size(); ++to) {
-      if (to == from) continue;
-      for (auto chain = ring[from]->state.pending_chain(to); !chain.empty();
-           chain = ring[from]->state.pending_chain(to)) {
-        for (const fabric::WriteOp& op : chain) {
-          HeapRegion& target = op.remote_region == kLogRegion ? ring[to]->log : ring[to]->mailbox;
-          std::byte* at = target.data() + op.remote_offset;
-          std::byte* const first = at;
-          for (std::size_t s = 0; s < op.segment_count; ++s) {
-            const auto& seg = op.segments[s];
-            EXPECT_TRUE(target.contains(at, seg.length));
-            std::memcpy(at, seg.region->data() + seg.offset, seg.length);
-            at += seg.length;
-          }
-          if (corrupt && op.remote_region == kLogRegion) {
-            corrupt(to, {first, static_cast<std::size_t>(at - first)});
-          }
-          ++writes;
-          if (op.with_imm) {
-            fabric::Completion c;
-            c.type = fabric::CompletionType::received_imm;
-            c.peer = ring[from]->state.membership().me();
-            c.imm = op.imm;
-            ring[to]->state.on_completion(c, now);
-          }
-          if (op.signaled) {
-            fabric::Completion c;
-            c.type = fabric::CompletionType::write_done;
-            c.wr_id = op.wr_id;
-            ring[from]->state.on_completion(c, now);
-          }
-        }
-        ring[from]->state.chain_posted(to);
-      }
+      if (to != from) writes += carry_chains(ring, from, to, now, corrupt);
     }
   }
   return writes;
@@ -352,6 +360,50 @@ TEST(RingState, BusyHoldPassesAfterSendingSafe) {
     got = drain(ring[2]->state);
   }
   EXPECT_EQ(got, (std::vector<std::string>{"s0"}));
+}
+
+// A busy holder whose outbox to a member other than its successor is full
+// (that link has not taken the earlier chains yet) waits for the link instead
+// of passing the token: the message would otherwise wait a whole rotation.
+TEST(RingState, BusyHoldWaitsForAFullOutboxInsteadOfPassing) {
+  auto ring = rotated_ring(busy_config(), 3);
+  send_from_0(ring, "m0", 0);
+  RingState& s = ring[0]->state;
+  ASSERT_TRUE(s.holding_busy());
+  std::vector<std::string> sent{"m0"};
+  // Member 2's link takes nothing; member 1's takes everything.
+  while (s.outbox().has_room(2)) {
+    sent.push_back("q" + std::to_string(sent.size()));
+    ASSERT_TRUE(s.submit(message(sent.back())).ok());
+    s.tick(1);
+    carry_chains(ring, 0, 1, 1);
+  }
+  sent.push_back("waits");
+  ASSERT_TRUE(s.submit(message(sent.back())).ok());
+  s.tick(2);
+  EXPECT_TRUE(s.holding_busy()) << "kept: nobody else needs the token";
+  EXPECT_EQ(s.counters().tokens_passed, 1u) << "only the first rotation's pass";
+  EXPECT_EQ(s.counters().busy_hold_waits, 1u);
+  EXPECT_EQ(s.send_queue().size(), 1u) << "nothing placed while member 2's outbox is full";
+  EXPECT_EQ(s.next_deadline_ns(), 0u) << "the driver posts the queued chains at once";
+  carry(ring, 3);  // the link drains
+  s.tick(3);
+  carry(ring, 3);
+  EXPECT_TRUE(s.holding_busy());
+  EXPECT_TRUE(s.send_queue().empty());
+  for (auto& m : ring)
+    EXPECT_EQ(drain(m->state), sent);
+  // The hold stays bounded: with the outbox full at its end, the token goes.
+  while (s.outbox().has_room(2)) {
+    ASSERT_TRUE(s.submit(message("late")).ok());
+    s.tick(4);
+    carry_chains(ring, 0, 1, 4);
+  }
+  ASSERT_TRUE(s.submit(message("late")).ok());
+  s.tick(4);
+  EXPECT_TRUE(s.holds_token());
+  s.tick(1'000);
+  EXPECT_FALSE(s.holds_token()) << "passed at the end of the hold";
 }
 
 TEST(RingState, BusyHoldPassesWhenLogSpaceRunsLow) {

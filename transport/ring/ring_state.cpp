@@ -304,7 +304,12 @@ bool RingState::should_hold(std::uint64_t now_ns) const noexcept {
 // other member can need it (docs/protocol.md "Busy hold"). Every record still
 // comes from the one holder, so the order is the token's as before.
 bool RingState::may_keep(std::uint64_t now_ns) const noexcept {
-  if (membership_.size() == 1 || wake_pending_ || now_ns >= hold_until_ns_) return false;
+  return now_ns < hold_until_ns_ && nobody_else_needs_token();
+}
+
+// (a) to (d) and (f) of the busy hold; (e), its time bound, is may_keep's.
+bool RingState::nobody_else_needs_token() const noexcept {
+  if (membership_.size() == 1 || wake_pending_) return false;
   // (f) not in the ring's first rotation: every member installs it then.
   if (!token_seen_by_all()) return false;
   // (b) nobody else had work queued when it last held the token.
@@ -337,8 +342,29 @@ bool RingState::advance(std::uint64_t now_ns) {
       (!outbox_.has_room(membership_.successor_index()) || !free_staging_slot())) {
     return false;  // the driver drains the outbox or a token write completes; retried at once
   }
+  if (now_ns < hold_until_ns_ && kept_visit_blocked()) {
+    if (!waiting_resource_) ++counters_.busy_hold_waits;
+    waiting_resource_ = true;
+    return false;  // this member's own completions free it; the deadline says when to look
+  }
+  waiting_resource_ = false;
   visit(now_ns);
   return true;
+}
+
+// A kept token whose next visit could place nothing for want of a local
+// resource (the outbox of a destination whose link has not taken the earlier
+// chains, or the zero-copy table) waits for it instead of passing: both come
+// back with this member's own completions, while a pass would make the
+// queued message wait a whole rotation (the successor's full outbox makes
+// any holder wait, advance(); without this rule a non-successor's, with 3 or
+// more members, or a full zero-copy table made a busy holder pass after every
+// such visit). Nobody else needs the token meanwhile, and the hold stays
+// bounded by token_hold_ns.
+bool RingState::kept_visit_blocked() const noexcept {
+  if (!keeping_ || queue_.empty() || !nobody_else_needs_token()) return false;
+  if (!every_destination_has_room()) return true;
+  return queue_.front().zero_copy && zero_copy_.full();
 }
 
 bool RingState::tick(std::uint64_t now_ns) {
@@ -362,7 +388,8 @@ std::uint64_t RingState::token_deadline_ns() const noexcept {
   if (token_in_hand_) {
     if (single) return solo_dirty_ && !queue_.empty() ? 0 : kNever;
     if ((idle_at_arrival_ || keeping_) && queue_.empty() && !wake_pending_) return hold_until_ns_;
-    if (behind() && !queue_.empty()) return kNever;  // waits for a landing (or a repair)
+    if (behind() && !queue_.empty()) return kNever;   // waits for a landing (or a repair)
+    if (kept_visit_blocked()) return hold_until_ns_;  // or a completion frees what it needs
     return 0;
   }
   std::uint64_t t = kNever;

@@ -85,7 +85,10 @@ struct RingCounters {
   std::uint64_t placements_refused = 0;
   std::uint64_t visits_outbox_limited = 0;  // a destination's outbox was full
   std::uint64_t catch_up_waits = 0;         // tokens kept until this member had every seq before it
-  std::uint64_t tokens_retransmitted = 0;   // passed tokens written again (token_retransmit_ns)
+  // Busy holds that waited for a local resource (a destination's outbox, the
+  // zero-copy table) instead of passing the token for want of it.
+  std::uint64_t busy_hold_waits = 0;
+  std::uint64_t tokens_retransmitted = 0;  // passed tokens written again (token_retransmit_ns)
   // Tokens, wakes and batches refused because they came on a link other than
   // the one their kind may come on (also counted as dropped by kind).
   std::uint64_t writes_wrong_link = 0;
@@ -240,6 +243,8 @@ class RingState {
   void accept_token(std::uint64_t now_ns) noexcept;
   bool should_hold(std::uint64_t now_ns) const noexcept;
   bool may_keep(std::uint64_t now_ns) const noexcept;
+  bool nobody_else_needs_token() const noexcept;
+  bool kept_visit_blocked() const noexcept;
   void post_records(const Batch& batch);
   bool advance(std::uint64_t now_ns);
   void visit(std::uint64_t now_ns);
@@ -308,6 +313,7 @@ class RingState {
   std::uint64_t own_safe_seq_ = 0;       // highest SAFE seq this member placed
 
   bool waiting_catch_up_ = false;
+  bool waiting_resource_ = false;  // a kept token waits for kept_visit_blocked() to clear
   // Token retransmission (config.token_retransmit_ns): armed at a pass.
   bool retransmit_armed_ = false;
   std::uint64_t retransmit_at_ns_ = 0;

@@ -25,6 +25,8 @@ class ZeroCopyTracker {
   std::optional<std::uint64_t> next_done() noexcept;
 
   std::uint32_t in_use() const noexcept { return count_; }
+  // open() would fail: every entry's tags are still to be handed back.
+  bool full() const noexcept { return count_ == entries_.size(); }
 
  private:
   struct Entry {
