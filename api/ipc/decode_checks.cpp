@@ -1,5 +1,8 @@
 #include "ipc/decode_checks.hpp"
 
+#include <algorithm>
+#include <span>
+
 #include "ipc/frame_codec.hpp"
 
 namespace ringcast::ipc::detail {
@@ -29,9 +32,15 @@ IpcStatus check_complete(const FieldReader& r, MessageType type, std::size_t fra
 }
 
 IpcStatus check_group(const GroupName& group, MessageType type) {
-  if (group.length <= kMaxGroupNameBytes) return {};
-  return ipc_error(IpcErrc::bad_group_name, named(type) + " names a group of " + num(group.length) +
-                                                " bytes (at most " + num(kMaxGroupNameBytes) + ")");
+  if (group.length > kMaxGroupNameBytes)
+    return ipc_error(IpcErrc::bad_group_name, named(type) + " names a group of " +
+                                                  num(group.length) + " bytes (at most " +
+                                                  num(kMaxGroupNameBytes) + ")");
+  // Zeros past the name keep one encoding per name (and no stray bytes).
+  const auto tail = std::span(group.value).subspan(group.length);
+  if (std::all_of(tail.begin(), tail.end(), [](char c) { return c == 0; })) return {};
+  return ipc_error(IpcErrc::bad_group_name,
+                   named(type) + " group name has bytes past its length of " + num(group.length));
 }
 
 IpcStatus check_reserved(std::uint32_t value, MessageType type) {

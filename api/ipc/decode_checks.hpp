@@ -15,6 +15,7 @@ namespace ringcast::ipc::detail {
 IpcStatus check_complete(const FieldReader& r, MessageType type, std::size_t frame_bytes);
 // The fixed fields were all there (before a variable part is read).
 IpcStatus check_fixed(const FieldReader& r, MessageType type, std::size_t frame_bytes);
+// At most kMaxGroupNameBytes, zeros past the length.
 IpcStatus check_group(const GroupName& group, MessageType type);
 IpcStatus check_reserved(std::uint32_t value, MessageType type);
 IpcStatus check_field(bool ok, MessageType type, const char* field, std::uint64_t value);

@@ -12,6 +12,8 @@ template <class... F>
 struct Overload : F... {
   using F::operator()...;
 };
+template <class... F>
+Overload(F...) -> Overload<F...>;  // clang before 17 deduces no aggregate
 
 void header(FieldWriter& w, MessageType type, std::uint64_t request_id) {
   w.u32(static_cast<std::uint32_t>(type)).u32(0).u64(request_id);

@@ -84,6 +84,9 @@ TEST(RequestDecoder, GroupNamesLongerThanCpgAllowsAreRefused) {
     put32(f, kBody + 8, kMaxGroupNameBytes + 1);
     EXPECT_EQ(request_error(f), IpcErrc::bad_group_name);
   }
+  auto stray = frame_of(Request{1, Join{7, GroupName::of("abc")}});
+  stray[kBody + 12 + 3] = std::byte{'d'};  // past the name's 3 bytes
+  EXPECT_EQ(request_error(stray), IpcErrc::bad_group_name);
   auto it = frame_of(Request{1, Iteration{7, 3, {}}});
   put32(it, kBody + 12, 0xffffffff);
   EXPECT_EQ(request_error(it), IpcErrc::bad_group_name);
