@@ -29,14 +29,19 @@ ProcessId process(FieldReader& r) {
   return p;
 }
 
+// Ring capacities are checked where the rings are attached (channel.cpp):
+// the decoder knows no geometry.
 IpcResult<EventBody> welcome(In& in) {
   Welcome m;
   m.version = in.r.u32();
   m.error = in.r.u32();
   m.node_id = in.r.u32();
-  const std::uint32_t reserved = in.r.u32();
+  m.max_frame_bytes = in.r.u32();
+  m.request_ring_bytes = in.r.u64();
+  m.event_ring_bytes = in.r.u64();
+  m.zcb_segment_bytes = in.r.u64();
+  m.log_bytes = in.r.u64();
   RC_TRY(in.done());
-  RC_TRY(check_reserved(reserved, in.type));
   return EventBody{m};
 }
 

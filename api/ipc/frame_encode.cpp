@@ -62,7 +62,11 @@ void confchg_fields(FieldWriter& w, const Confchg& m) {
 
 void fields(FieldWriter& w, EncodedFrame& out, const EventBody& body) {
   std::visit(Overload{
-                 [&](const Welcome& m) { w.u32(m.version).u32(m.error).u32(m.node_id).u32(0); },
+                 [&](const Welcome& m) {
+                   w.u32(m.version).u32(m.error).u32(m.node_id).u32(m.max_frame_bytes);
+                   w.u64(m.request_ring_bytes).u64(m.event_ring_bytes);
+                   w.u64(m.zcb_segment_bytes).u64(m.log_bytes);
+                 },
                  [&](const Reply& m) { w.u32(m.error).u32(0).u64(m.value); },
                  [&](const ReplyMembers& m) {
                    w.u32(m.error).u32(static_cast<std::uint32_t>(m.members.size()));

@@ -142,10 +142,19 @@ struct Request {
 };
 
 // ---- events ----
+// The daemon's answer to hello, sent over the unix socket with the
+// descriptors of the client's channel (channel.hpp) when error is 0. version
+// and error keep their place in every version of the protocol, so a client
+// of another version can still read why it was refused.
 struct Welcome {
   std::uint32_t version = kProtocolVersion;
   std::uint32_t error = 0;  // cs_error_t: 0 (CS_OK) when the daemon accepts
   std::uint32_t node_id = 0;
+  std::uint32_t max_frame_bytes = 0;     // in either ring
+  std::uint64_t request_ring_bytes = 0;  // capacities (ring_header.hpp)
+  std::uint64_t event_ring_bytes = 0;
+  std::uint64_t zcb_segment_bytes = 0;  // 0: no zero-copy segment
+  std::uint64_t log_bytes = 0;          // 0: no receive log mapped
 };
 // The answer to a request without a list: its cs_error_t and one value (a
 // handle, a zcb offset, the local node id).

@@ -50,7 +50,7 @@ inline std::vector<Request> requests() {
 inline std::vector<Event> events() {
   const auto g = GroupName::of("group-β");
   return {
-      {1, Welcome{kProtocolVersion, 0, 3}},
+      {1, Welcome{kProtocolVersion, 0, 3, 65536, 1 << 20, 1 << 19, 1 << 22, 1 << 24}},
       {2, Reply{0, 0xabcdef}},
       {3, ReplyMembers{0, {{1, 100}, {2, 200}, {3, 300}}}},
       {4, ReplyIteration{0, {{g, {1, 100}}, {GroupName::of("other"), {2, 7}}}}},
