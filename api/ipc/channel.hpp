@@ -60,7 +60,9 @@ struct ClientChannel {
 
 // ---- the daemon ----
 // The client's hello; Errc::refused naming both versions on a mismatch
-// (after answering it with a welcome that says so).
+// (after answering it with a welcome that says so). It blocks in recv: call
+// it once the socket is readable, so a client that sends nothing holds up
+// no one. Descriptors a client attaches are discarded, never taken.
 Result<Hello> receive_hello(int socket_fd);
 Result<DaemonChannel> create_channel(const ChannelSizes& sizes);
 // welcome's sizes are filled from the channel; log_fd < 0: no log.

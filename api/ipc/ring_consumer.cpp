@@ -41,6 +41,7 @@ Status RingConsumer::refresh_head() {
 }
 
 void RingConsumer::copy_out(std::uint64_t at, std::span<std::byte> out) const noexcept {
+  if (out.empty()) return;  // memcpy wants real pointers, even for 0 bytes
   const std::uint64_t offset = at & mask_;
   const std::uint64_t first = std::min<std::uint64_t>(out.size(), mask_ + 1 - offset);
   std::memcpy(out.data(), data_ + offset, first);

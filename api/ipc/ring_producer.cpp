@@ -52,6 +52,7 @@ Status RingProducer::refresh_tail() {
 }
 
 void RingProducer::copy_in(std::uint64_t at, std::span<const std::byte> bytes) noexcept {
+  if (bytes.empty()) return;  // memcpy wants real pointers, even for 0 bytes
   const std::uint64_t offset = at & mask_;
   const std::uint64_t first = std::min<std::uint64_t>(bytes.size(), mask_ + 1 - offset);
   std::memcpy(data_ + offset, bytes.data(), first);

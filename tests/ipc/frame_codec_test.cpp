@@ -43,7 +43,9 @@ TEST(FrameCodec, EveryEventRoundTrips) {
 }
 
 TEST(FrameCodec, FieldsComeBackWhereTheyWere) {
-  auto mcast = decode_request(samples::frame_of(samples::requests()[5]), samples::request_limits());
+  // The payload points into the frame: it must outlive the decoded request.
+  const auto frame = samples::frame_of(samples::requests()[5]);
+  auto mcast = decode_request(frame, samples::request_limits());
   ASSERT_TRUE(mcast.ok());
   const auto& m = std::get<Mcast>(mcast->body);
   EXPECT_EQ(m.handle, 7u);
