@@ -28,13 +28,17 @@ Result<RingProducer> RingProducer::attach(std::span<std::byte> segment,
   p.header_ = std::launder(reinterpret_cast<RingHeader*>(segment.data()));
   p.data_ = segment.data() + kRingHeaderBytes;
   p.mask_ = segment.size() - kRingHeaderBytes - 1;
-  // Start where the ring stands (the creator's fresh header: 0).
+  // Start where the ring stands (the creator's fresh header: 0), with the
+  // frames still unconsumed counted as taken.
   p.head_ = p.header_->head.load(std::memory_order_acquire);
-  p.tail_seen_ = p.head_;
+  p.tail_seen_ = p.header_->tail.load(std::memory_order_acquire);
   p.max_frame_bytes_ = max_frame_bytes;
   p.doorbell_fd_ = doorbell_fd;
-  if (p.head_ % kFrameAlign != 0)
-    return make_error(Errc::protocol, "RingProducer::attach", "head not a multiple of 8");
+  if (p.head_ % kFrameAlign != 0 || p.tail_seen_ % kFrameAlign != 0 ||
+      p.head_ - p.tail_seen_ > p.mask_ + 1)
+    return make_error(Errc::protocol, "RingProducer::attach",
+                      "head " + std::to_string(p.head_) + " and tail " +
+                          std::to_string(p.tail_seen_) + " do not fit the ring");
   return p;
 }
 

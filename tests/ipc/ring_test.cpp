@@ -80,6 +80,22 @@ TEST(ByteRing, FramesWrapAroundTheEndIntact) {
   EXPECT_GT(ring.header().head.load(), 10 * 4096u);
 }
 
+TEST(ByteRing, AProducerAttachingToARingInUseKeepsItsUnconsumedFrames) {
+  auto ring = make_ring(4096, 1024);
+  const auto first = pattern(1000, 1);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(ring.producer->push(first).ok());
+  auto again = RingProducer::attach(ring.segment.mapping.bytes(), 1024, -1);
+  ASSERT_TRUE(again.ok());
+  int pushed = 0;
+  while (again->push(pattern(1000, 2)).ok())
+    ++pushed;
+  EXPECT_EQ(pushed, 1);  // the room the three frames left, no more
+  std::vector<std::byte> out;
+  ASSERT_TRUE(*ring.consumer->pop(out));
+  EXPECT_EQ(out, first);
+}
+
 TEST(ByteRing, FrameAboveTheMaximumIsTooBig) {
   auto ring = make_ring(4096, 1024);
   auto refused = ring.producer->push(pattern(1025, 0));
