@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -44,19 +45,26 @@ Status send_frame(int socket_fd, const EncodedFrame& frame, std::span<const int>
 // Rings above this are refused before any size arithmetic.
 constexpr std::uint64_t kMaxRingBytes = std::uint64_t{1} << 30;
 
+// The ring's part of its segment (all of it unless pages are over 4 KiB).
+std::span<std::byte> ring_span(const Mapping& mapping, std::uint64_t capacity) {
+  return mapping.bytes().first(
+      std::min<std::size_t>(mapping.bytes().size(), ring_segment_bytes(capacity)));
+}
+
 Result<SharedSegment> create_ring_segment(const char* name, std::uint64_t capacity) {
   if (capacity > kMaxRingBytes)
     return make_error(Errc::invalid_argument, "create_channel", "ring above 1 GiB");
-  auto segment = create_sealed_segment(name, ring_segment_bytes(capacity), PeerAccess::read_write);
+  auto segment = create_sealed_segment(name, page_rounded(ring_segment_bytes(capacity)),
+                                       PeerAccess::read_write);
   if (!segment) return segment.error();
-  RC_TRY(init_ring(segment->mapping.bytes()));
+  RC_TRY(init_ring(ring_span(segment->mapping, capacity)));
   return segment;
 }
 
 Result<Mapping> map_ring(UniqueFd& fd, std::uint64_t capacity) {
   if (capacity > kMaxRingBytes)
     return make_error(Errc::protocol, "receive_welcome", "ring above 1 GiB");
-  return map_received(fd.get(), ring_segment_bytes(capacity), PeerAccess::read_write);
+  return map_received(fd.get(), page_rounded(ring_segment_bytes(capacity)), PeerAccess::read_write);
 }
 
 // Version and error, read where every version keeps them.
@@ -149,10 +157,11 @@ Result<DaemonChannel> create_channel(const ChannelSizes& sizes) {
     if (!created) return created.error();
     bell->emplace(std::move(*created));
   }
-  auto requests = RingConsumer::attach(c.request_segment.mapping.bytes(), sizes.max_frame_bytes);
+  auto requests = RingConsumer::attach(
+      ring_span(c.request_segment.mapping, sizes.request_ring_bytes), sizes.max_frame_bytes);
   if (!requests) return requests.error();
-  auto events = RingProducer::attach(c.event_segment.mapping.bytes(), sizes.max_frame_bytes,
-                                     c.event_bell->fd());
+  auto events = RingProducer::attach(ring_span(c.event_segment.mapping, sizes.event_ring_bytes),
+                                     sizes.max_frame_bytes, c.event_bell->fd());
   if (!events) return events.error();
   c.requests.emplace(std::move(*requests));
   c.events.emplace(std::move(*events));
@@ -186,10 +195,11 @@ Result<ClientChannel> receive_welcome(int socket_fd) {
   ClientChannel c;
   c.welcome = std::get<Welcome>(decoded->body);
   RC_TRY(map_channel(c, got->fds));
-  auto requests = RingProducer::attach(c.request_segment.bytes(), c.welcome.max_frame_bytes,
-                                       c.request_bell->fd());
+  auto requests = RingProducer::attach(ring_span(c.request_segment, c.welcome.request_ring_bytes),
+                                       c.welcome.max_frame_bytes, c.request_bell->fd());
   if (!requests) return requests.error();
-  auto events = RingConsumer::attach(c.event_segment.bytes(), c.welcome.max_frame_bytes);
+  auto events = RingConsumer::attach(ring_span(c.event_segment, c.welcome.event_ring_bytes),
+                                     c.welcome.max_frame_bytes);
   if (!events) return events.error();
   c.requests.emplace(std::move(*requests));
   c.events.emplace(std::move(*events));

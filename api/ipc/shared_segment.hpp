@@ -53,6 +53,10 @@ struct SharedSegment {
   Mapping mapping;
 };
 
+// bytes rounded up to a whole number of pages (a ring is a 4 KiB header
+// plus its capacity: on a host of 64 KiB pages its segment is rounded up).
+std::size_t page_rounded(std::size_t bytes) noexcept;
+
 // memfd_create(name) of `bytes` (a multiple of the page size), mapped
 // read-write here, sealed for `access`.
 Result<SharedSegment> create_sealed_segment(const std::string& name, std::size_t bytes,
