@@ -1,0 +1,226 @@
+// The messages of the client-daemon protocol, decoded: one struct per type.
+// Requests travel from a client to the daemon in the client's request ring,
+// events from the daemon to the client in its event ring (hello and welcome
+// go over the unix socket, before the rings exist). The byte layouts are in
+// frame_codec.hpp and docs/protocol.md ("Client and daemon frames").
+//
+// Spans in a decoded message (an inline payload) point into the frame the
+// decoder was given: private memory the caller keeps alive while it uses them.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace ringcast::ipc {
+
+// Raised on any change of a layout or of a type's meaning; both sides refuse
+// a peer of another version at hello (check_version, frame_codec.hpp).
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+// CPG's own bounds (CPG_MAX_NAME_LENGTH, CPG_MEMBERS_MAX); tests/ipc checks
+// they match <ringcast/cpg.h>.
+inline constexpr std::size_t kMaxGroupNameBytes = 128;
+inline constexpr std::uint32_t kMaxMembers = 128;
+// Entries of one iteration reply: every member of every group of a cluster
+// of kMaxMembers processes in up to 8 groups each.
+inline constexpr std::uint32_t kMaxIterationEntries = 1024;
+
+enum class MessageType : std::uint32_t {
+  // requests, client to daemon
+  hello = 1,
+  initialize = 2,
+  finalize = 3,
+  join = 4,
+  leave = 5,
+  mcast = 6,
+  zcb_mcast = 7,
+  zcb_alloc = 8,
+  zcb_free = 9,
+  membership_get = 10,
+  local_get = 11,
+  iteration = 12,
+  release = 13,
+  // events, daemon to client
+  welcome = 64,
+  reply = 65,
+  reply_members = 66,
+  reply_iteration = 67,
+  deliver_inline = 68,
+  deliver_ref = 69,
+  confchg = 70,
+  totem_confchg = 71,
+};
+
+inline constexpr std::uint32_t kFirstRequest = 1, kLastRequest = 13;
+inline constexpr std::uint32_t kFirstEvent = 64, kLastEvent = 71;
+
+const char* message_type_name(MessageType type) noexcept;
+
+struct GroupName {
+  std::uint32_t length = 0;  // at most kMaxGroupNameBytes
+  std::array<char, kMaxGroupNameBytes> value{};
+  std::string_view view() const noexcept { return {value.data(), length}; }
+  static GroupName of(std::string_view name) noexcept;  // cut at kMaxGroupNameBytes
+  friend bool operator==(const GroupName&, const GroupName&) = default;
+};
+
+struct ProcessId {
+  std::uint32_t node = 0;
+  std::uint32_t pid = 0;
+  friend bool operator==(const ProcessId&, const ProcessId&) = default;
+};
+
+// ---- requests ----
+struct Hello {
+  std::uint32_t version = kProtocolVersion;
+  std::uint32_t pid = 0;
+};
+struct Initialize {
+  std::uint32_t model = 1;  // CPG_MODEL_V1 (cpg_initialize too)
+  std::uint32_t flags = 0;  // 0 or CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF
+};
+struct Finalize {
+  std::uint64_t handle = 0;
+};
+struct Join {
+  std::uint64_t handle = 0;
+  GroupName group;
+};
+struct Leave {
+  std::uint64_t handle = 0;
+  GroupName group;
+};
+struct Mcast {
+  std::uint64_t handle = 0;
+  std::uint32_t guarantee = 0;  // cpg_guarantee_t
+  std::span<const std::byte> payload;
+};
+// A send from the client's zero-copy segment: the NIC reads those bytes.
+struct ZcbMcast {
+  std::uint64_t handle = 0;
+  std::uint32_t guarantee = 0;
+  std::uint64_t offset = 0;  // into the client's zcb segment
+  std::uint64_t length = 0;
+};
+struct ZcbAlloc {
+  std::uint64_t handle = 0;
+  std::uint64_t bytes = 0;
+};
+struct ZcbFree {
+  std::uint64_t handle = 0;
+  std::uint64_t offset = 0;
+};
+struct MembershipGet {
+  std::uint64_t handle = 0;
+  GroupName group;
+};
+struct LocalGet {
+  std::uint64_t handle = 0;
+};
+struct Iteration {
+  std::uint64_t handle = 0;
+  std::uint32_t kind = 3;  // CPG_ITERATION_NAME_ONLY 1, ONE_GROUP 2, ALL 3
+  GroupName group;         // for ONE_GROUP
+};
+// The client is done with a delivery by reference: its log bytes may be reused.
+struct Release {
+  std::uint64_t handle = 0;
+  std::uint64_t delivery_id = 0;
+};
+
+using RequestBody = std::variant<Hello, Initialize, Finalize, Join, Leave, Mcast, ZcbMcast,
+                                 ZcbAlloc, ZcbFree, MembershipGet, LocalGet, Iteration, Release>;
+
+struct Request {
+  std::uint64_t request_id = 0;  // echoed by the reply
+  RequestBody body;
+};
+
+// ---- events ----
+// The daemon's answer to hello, sent over the unix socket with the
+// descriptors of the client's channel (channel.hpp) when error is 0. version
+// and error keep their place in every version of the protocol, so a client
+// of another version can still read why it was refused.
+struct Welcome {
+  std::uint32_t version = kProtocolVersion;
+  std::uint32_t error = 0;  // cs_error_t: 0 (CS_OK) when the daemon accepts
+  std::uint32_t node_id = 0;
+  std::uint32_t max_frame_bytes = 0;     // in either ring
+  std::uint64_t request_ring_bytes = 0;  // capacities (ring_header.hpp)
+  std::uint64_t event_ring_bytes = 0;
+  std::uint64_t zcb_segment_bytes = 0;  // 0: no zero-copy segment
+  std::uint64_t log_bytes = 0;          // 0: no receive log mapped
+};
+// The answer to a request without a list: its cs_error_t and one value (a
+// handle, a zcb offset, the local node id).
+struct Reply {
+  std::uint32_t error = 0;
+  std::uint64_t value = 0;
+};
+struct ReplyMembers {
+  std::uint32_t error = 0;
+  std::vector<ProcessId> members;  // at most kMaxMembers
+};
+struct IterationEntry {
+  GroupName group;
+  ProcessId process;
+};
+struct ReplyIteration {
+  std::uint32_t error = 0;
+  std::vector<IterationEntry> entries;  // at most kMaxIterationEntries
+};
+struct DeliverInline {
+  std::uint64_t handle = 0;
+  GroupName group;
+  ProcessId sender;
+  std::span<const std::byte> payload;
+};
+// A delivery the client reads in the daemon's receive log (mapped read-only)
+// and hands back with Release{delivery_id}.
+struct DeliverRef {
+  std::uint64_t handle = 0;
+  GroupName group;
+  ProcessId sender;
+  std::uint64_t delivery_id = 0;
+  std::uint64_t log_offset = 0;
+  std::uint64_t length = 0;
+};
+struct ConfchgEntry {
+  ProcessId process;
+  std::uint32_t reason = 0;  // cpg_reason_t
+  friend bool operator==(const ConfchgEntry&, const ConfchgEntry&) = default;
+};
+struct Confchg {
+  std::uint64_t handle = 0;
+  GroupName group;
+  std::vector<ConfchgEntry> members, left, joined;  // each at most kMaxMembers
+};
+struct TotemConfchg {
+  std::uint64_t handle = 0;
+  std::uint32_t ring_node = 0;
+  std::uint64_t ring_seq = 0;
+  std::vector<std::uint32_t> nodes;  // at most kMaxMembers
+};
+
+using EventBody = std::variant<Welcome, Reply, ReplyMembers, ReplyIteration, DeliverInline,
+                               DeliverRef, Confchg, TotemConfchg>;
+
+struct Event {
+  std::uint64_t request_id = 0;  // of the request a reply answers; 0 otherwise
+  EventBody body;
+};
+
+MessageType type_of(const RequestBody& body) noexcept;
+MessageType type_of(const EventBody& body) noexcept;
+
+// Every request is answered (a reply or the welcome) except a release.
+inline bool expects_reply(MessageType type) noexcept {
+  return type != MessageType::release;
+}
+
+}  // namespace ringcast::ipc
