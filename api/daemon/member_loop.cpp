@@ -71,8 +71,7 @@ bool MemberLoop::settled(runtime::RingTransport& transport) const {
   });
 }
 
-void MemberLoop::check_ready(runtime::RingTransport& transport,
-                             const std::function<void()>& on_ready) {
+void MemberLoop::check_ready(runtime::RingTransport& transport, const Hooks& hooks) {
   if (ready_) return;
   const bool late = std::chrono::steady_clock::now() - started_ >= startup_window_;
   if (!settled(transport)) {
@@ -86,7 +85,7 @@ void MemberLoop::check_ready(runtime::RingTransport& transport,
   log_line("node " + std::to_string(transport.me()) + " is in an operational ring: members" +
            nodes_text(s.members));
   log_notify_failure(notify("READY=1\nSTATUS=in an operational ring"));
-  if (on_ready) on_ready();
+  if (hooks.on_ready) hooks.on_ready();
 }
 
 int MemberLoop::stop(runtime::RingTransport& transport, int signal) {
@@ -97,11 +96,11 @@ int MemberLoop::stop(runtime::RingTransport& transport, int signal) {
   return kExitOk;
 }
 
-int MemberLoop::run(runtime::RingTransport& transport, int stop_fd,
-                    const std::function<void()>& on_ready) {
+int MemberLoop::run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks) {
   started_ = std::chrono::steady_clock::now();
   for (;;) {
-    check_ready(transport, on_ready);
+    check_ready(transport, hooks);
+    if (ready_ && hooks.on_tick) hooks.on_tick();
     if (left_.load()) {
       transport.stop();
       return kExitFailed;

@@ -31,7 +31,13 @@ class MemberLoop {
   // the member leaves the ring for good; returns the exit status (0 after
   // a stop). On a stop it says STOPPING=1 and stops the transport: the
   // caller destroys it, which closes every link (rdma_disconnect).
-  int run(runtime::RingTransport& transport, int stop_fd, const std::function<void()>& on_ready);
+  // on_ready runs once, when READY=1 goes out; on_tick after that, at every
+  // turn of the loop (about twice a second, and at once after each wake).
+  struct Hooks {
+    std::function<void()> on_ready;
+    std::function<void()> on_tick;
+  };
+  int run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks);
 
   bool ready() const noexcept { return ready_; }
   // Messages drained and released so far (any thread).
@@ -41,7 +47,7 @@ class MemberLoop {
   void drain(runtime::EventSource& events);
   // Operational, and every node it has a link to is in its ring.
   bool settled(runtime::RingTransport& transport) const;
-  void check_ready(runtime::RingTransport& transport, const std::function<void()>& on_ready);
+  void check_ready(runtime::RingTransport& transport, const Hooks& hooks);
   int stop(runtime::RingTransport& transport, int signal);
 
   std::chrono::milliseconds startup_window_;

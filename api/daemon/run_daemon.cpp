@@ -12,6 +12,7 @@
 #include "daemon/detach.hpp"
 #include "daemon/member_loop.hpp"
 #include "daemon/node_lock.hpp"
+#include "daemon/status_writer.hpp"
 #include "daemon/stop_signals.hpp"
 #include "runtime/open_transport.hpp"
 
@@ -54,6 +55,16 @@ struct Starter {
   }
 };
 
+// The status file (for ringcast-cfgtool) exists while the loop runs ready.
+int run_loop(MemberLoop& loop, const config::LocalConfig& local, runtime::RingTransport& transport,
+             int stop_fd, Starter& starter) {
+  StatusWriter status(local, status_path(run_dir_of(local.config), local.local().nodeid));
+  MemberLoop::Hooks hooks;
+  hooks.on_ready = [&] { starter.report(kExitOk); };
+  hooks.on_tick = [&] { status.update(transport); };
+  return loop.run(transport, stop_fd, hooks);
+}
+
 int run_member(const config::LocalConfig& local, Starter& starter) {
   const std::uint32_t node = local.local().nodeid;
   const std::string lock = lock_path(run_dir_of(local.config), node);
@@ -80,7 +91,7 @@ int run_member(const config::LocalConfig& local, Starter& starter) {
               " does not start (exit status 1): " + transport.error().message());
     return starter.report(kExitFailed);
   }
-  const int code = loop.run(**transport, signals->get(), [&] { starter.report(kExitOk); });
+  const int code = run_loop(loop, local, **transport, signals->get(), starter);
   transport->reset();  // closes every link: the others see this node leave now
   log_line("node " + std::to_string(node) + " stopped");
   return starter.report(code);

@@ -1,18 +1,23 @@
 // ringcastd's main loop (api/daemon/member_loop.cpp) over simulated members:
 // READY=1 on systemd's socket once the node is in the ring of every node,
 // events released as they come (a sender is never held up by the daemon),
-// STOPPING=1 and exit status 0 on a stop.
+// STOPPING=1 and exit status 0 on a stop; the status file while it runs.
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "config/cluster_config.hpp"
 #include "daemon/member_loop.hpp"
+#include "daemon/node_status.hpp"
+#include "daemon/status_writer.hpp"
 #include "notify_socket.hpp"
 #include "support/sim_cluster.hpp"
 
@@ -84,8 +89,27 @@ bool delivered(const MemberLoop& loop, std::uint64_t messages) {
   return loop.messages() == messages;
 }
 
+// The simulated members' nodes (1, 2, 3) as a cluster file names them.
+config::LocalConfig three_node_file() {
+  auto c = config::parse(
+      "nodelist {\n node {\n  nodeid: 1\n  address: 10.0.0.1\n }\n node {\n  nodeid: 2\n"
+      "  address: 10.0.0.2\n }\n node {\n  nodeid: 3\n  address: 10.0.0.3\n }\n}\n",
+      "ringcast.conf");
+  EXPECT_TRUE(c.ok()) << c.error().message();
+  return config::LocalConfig{*c, 0};
+}
+
+std::optional<NodeStatus> read_status(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return in ? parse_status(text.str()) : std::nullopt;
+}
+
 TEST(MemberLoop, ReadyInTheRingOfAllReleasesEverythingStopsOnRequest) {
   test::NotifySocket socket(scratch_socket());
+  const std::string status_file = socket.name() + ".status";
+  std::optional<NodeStatus> status_seen;
   ::setenv("NOTIFY_SOCKET", socket.name().c_str(), 1);
   Cluster cluster(3);
   int stop[2];
@@ -93,7 +117,14 @@ TEST(MemberLoop, ReadyInTheRingOfAllReleasesEverythingStopsOnRequest) {
   bool told_ready = false;
   int code = -1;
   std::thread daemon([&] {
-    code = cluster.loops[0]->run(*cluster.transports[0], stop[0], [&] { told_ready = true; });
+    StatusWriter writer(three_node_file(), status_file);
+    MemberLoop::Hooks hooks;
+    hooks.on_ready = [&] { told_ready = true; };
+    hooks.on_tick = [&] {
+      writer.update(*cluster.transports[0]);
+      if (!status_seen) status_seen = read_status(status_file);
+    };
+    code = cluster.loops[0]->run(*cluster.transports[0], stop[0], hooks);
   });
   EXPECT_EQ(socket.receive(), "READY=1\nSTATUS=in an operational ring");
   EXPECT_EQ(cluster.sim->ring_members(0).size(), 3u) << cluster.sim->describe(0);
@@ -108,6 +139,14 @@ TEST(MemberLoop, ReadyInTheRingOfAllReleasesEverythingStopsOnRequest) {
   EXPECT_EQ(code, 0);
   EXPECT_TRUE(told_ready);
   EXPECT_TRUE(cluster.loops[0]->ready());
+  // What ringcast-cfgtool reads, while the loop ran; gone once it stopped.
+  ASSERT_TRUE(status_seen.has_value());
+  EXPECT_EQ(status_seen->node, 1u);
+  EXPECT_EQ(status_seen->pid, ::getpid());
+  EXPECT_EQ(status_seen->members, (std::vector<std::uint32_t>{1, 2, 3}));
+  EXPECT_EQ(status_seen->links,
+            (std::vector<std::pair<std::uint32_t, bool>>{{2, true}, {3, true}}));
+  EXPECT_FALSE(read_status(status_file).has_value());
   ::unsetenv("NOTIFY_SOCKET");
   ::close(stop[0]);
   ::close(stop[1]);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ringcastd as a process, without RDMA:
-#   ringcastd_test.sh process RINGCASTD   each way it refuses to start: its exit
-#                                         status and the line that says why
+#   ringcastd_test.sh process RINGCASTD CFGTOOL
+#                                         each way ringcastd refuses to start: its
+#                                         exit status and the line that says why;
+#                                         ringcast-cfgtool -s with and without a daemon
 #   ringcastd_test.sh install BUILD       cmake --install into a scratch prefix:
 #                                         sbin/ringcastd, the unit naming it, and
 #                                         systemd-analyze verify clean on the unit
@@ -83,6 +85,26 @@ process() {
     flock "$scratch/run/ringcastd-1.lock" "$bin" -c "$conf"
 }
 
+# ringcast-cfgtool reads the daemon's status file; the pid in it must run.
+cfgtool() {
+  local tool=$1 conf=$scratch/ringcast.conf status=$scratch/run/ringcastd-1.status dead
+  cluster_file "" >"$conf"
+  expect 0 "usage: ringcast-cfgtool" -- "$tool" -h
+  expect 2 "unexpected argument '-x'" -- "$tool" -x
+  expect 3 "ringcast-cfgtool: $scratch/none.conf: cannot open" -- "$tool" -s -c "$scratch/none.conf"
+  expect 1 "no ringcastd of node 1 is in a ring ($status does not exist)" -- "$tool" -s -c "$conf"
+  mkdir -p "$scratch/run"
+  printf 'node 1\npid %s\naddress 127.0.0.1\nring 1 5\noperational 1\nmembers 1\ncounter reformations 0\n' \
+    $$ >"$status"
+  expect 0 "Ring ID 1:5, operational, members 1" -- "$tool" -s -c "$conf"
+  RINGCAST_CONFIG=$conf expect 0 "		nodeid:  1:	localhost" -- "$tool"
+  sh -c 'exit 0' &
+  dead=$!
+  wait "$dead"
+  sed -i "s/^pid .*/pid $dead/" "$status"
+  expect 1 "was left by a daemon that is gone" -- "$tool" -s -c "$conf"
+}
+
 install() {
   local build=$1 prefix=$scratch/prefix unit out
   command -v systemd-analyze >/dev/null || { fail "systemd-analyze is missing: run ci/install-deps"; return; }
@@ -100,7 +122,10 @@ install() {
 }
 
 case $mode in
-  process) process "$2" ;;
+  process)
+    process "$2"
+    cfgtool "$3"
+    ;;
   install) install "$2" ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
