@@ -5,8 +5,9 @@
 #                                         exit status and the line that says why;
 #                                         ringcast-cfgtool -s with and without a daemon
 #   ringcastd_test.sh install BUILD       cmake --install into a scratch prefix:
-#                                         sbin/ringcastd, the unit naming it, and
-#                                         systemd-analyze verify clean on the unit
+#                                         sbin/ringcastd and ringcast-cfgtool, the
+#                                         units naming the binary, and
+#                                         systemd-analyze verify clean on each
 set -euo pipefail
 mode=$1
 scratch=$(mktemp -d)
@@ -56,7 +57,7 @@ CONF
 process() {
   local bin=$1 conf=$scratch/ringcast.conf
   expect 0 "usage: ringcastd [-f] [-c FILE] [-n NODEID] [-h] [-v]" -- "$bin" -h
-  expect 0 "ringcastd 0." -- "$bin" -v
+  expect 0 "ringcastd " -- "$bin" -v
   expect 2 "ringcastd: unknown option -x" -- "$bin" -x
   expect 2 "usage: ringcastd" -- "$bin" -f -c
   expect 3 "ringcastd: error: $scratch/none.conf: cannot open" -- "$bin" -f -c "$scratch/none.conf"
@@ -66,7 +67,7 @@ process() {
   cluster_file "" >"$conf"
   expect 3 "error: $conf: -n 9 is not in the nodelist (nodes: 1)" -- "$bin" -f -c "$conf" -n 9
   RINGCAST_NODE_ID=9 expect 3 "RINGCAST_NODE_ID=9 is not in the nodelist" -- "$bin" -f -c "$conf"
-  cluster_file "" 192.0.2.1 >"$scratch/elsewhere.conf"
+  cluster_file "" 203.0.113.77 >"$scratch/elsewhere.conf"
   expect 3 "no node of the nodelist has an address of this host" -- \
     "$bin" -f -c "$scratch/elsewhere.conf"
   # No device of that name, on any host: the ring member cannot open.
@@ -106,19 +107,29 @@ cfgtool() {
 }
 
 install() {
-  local build=$1 prefix=$scratch/prefix unit out
+  local build=$1 prefix=$scratch/prefix units unit out
   command -v systemd-analyze >/dev/null || { fail "systemd-analyze is missing: run ci/install-deps"; return; }
   cmake --install "$build" --prefix "$prefix" >/dev/null
   [ -x "$prefix/sbin/ringcastd" ] || fail "sbin/ringcastd was not installed"
-  unit=$prefix/lib/systemd/system/ringcastd.service
-  [ -f "$unit" ] || { fail "ringcastd.service was not installed"; return; }
-  grep -qx "ExecStart=$prefix/sbin/ringcastd -f \$RINGCASTD_OPTIONS" "$unit" ||
-    fail "the unit does not run the installed binary: $(grep ExecStart "$unit")"
-  grep -qx "Type=notify" "$unit" || fail "the unit is not Type=notify"
-  # verify also runs man for each Documentation= page: ours, from the prefix.
-  out=$(MANPATH="$prefix/share/man" systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out"
-  [ -z "$out" ] || fail "systemd-analyze verify said: $out"
-  echo "ok: $unit verifies clean"
+  [ -x "$prefix/sbin/ringcast-cfgtool" ] || fail "sbin/ringcast-cfgtool was not installed"
+  units=$prefix/lib/systemd/system
+  [ -f "$units/ringcastd.service" ] || { fail "ringcastd.service was not installed"; return; }
+  [ -f "$units/ringcastd@.service" ] || { fail "ringcastd@.service was not installed"; return; }
+  grep -qx "ExecStart=$prefix/sbin/ringcastd -f \$RINGCASTD_OPTIONS" "$units/ringcastd.service" ||
+    fail "the unit does not run the installed binary: $(grep ExecStart "$units/ringcastd.service")"
+  grep -qx "ExecStart=$prefix/sbin/ringcastd -f -n %i \$RINGCASTD_OPTIONS" "$units/ringcastd@.service" ||
+    fail "the template does not run the installed binary for its node"
+  # The template is checked as an instance (node 2), as systemd runs it.
+  ln -s ringcastd@.service "$units/ringcastd@2.service"
+  for unit in ringcastd.service ringcastd@2.service; do
+    grep -qx "Type=notify" "$units/$unit" || fail "$unit is not Type=notify"
+    # verify also runs man for each Documentation= page: ours, from the prefix.
+    out=$(MANPATH="$prefix/share/man" systemd-analyze verify "$units/$unit" 2>&1) ||
+      fail "systemd-analyze verify $unit: $out"
+    # It reports a bad line and goes on with status 0: any output is a failure.
+    [ -z "$out" ] || fail "systemd-analyze verify $unit said: $out"
+    echo "ok: $units/$unit verifies clean"
+  done
 }
 
 case $mode in
