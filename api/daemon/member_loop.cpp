@@ -98,6 +98,7 @@ int MemberLoop::stop(runtime::RingTransport& transport, int signal) {
 
 int MemberLoop::run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks) {
   started_ = std::chrono::steady_clock::now();
+  // Unbounded on purpose: a daemon runs until it is stopped or leaves.
   for (;;) {
     check_ready(transport, hooks);
     if (ready_ && hooks.on_tick) hooks.on_tick();
