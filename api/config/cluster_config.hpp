@@ -131,16 +131,31 @@ struct System {
   // Where the node keeps what must survive a restart (its incarnation).
   // Empty: default_state_dir().
   std::string state_dir;
+  // Where ringcastd keeps what lives as long as it runs (its lock,
+  // ringcastd-<nodeid>.lock). Empty: default_run_dir().
+  std::string run_dir;
+};
+
+// Where ringcastd logs (the `logging` section, as corosync's): the library
+// in a process of its own (embedded) always logs to stderr.
+struct Logging {
+  bool to_stderr = true;
+  bool to_syslog = false;
 };
 
 // /var/lib/ringcast for root; else $XDG_STATE_HOME/ringcast, else
 // $HOME/.local/state/ringcast (docs/operations.md "State directory").
 std::string default_state_dir();
 
+// /run/ringcast for root; else $XDG_RUNTIME_DIR/ringcast, else
+// /tmp/ringcast-<uid> (docs/operations.md "Running ringcastd").
+std::string default_run_dir();
+
 struct ClusterConfig {
   std::string file;  // the path or name it was parsed from
   Totem totem;
   System system;
+  Logging logging;
   std::vector<ClusterNode> nodes;  // in file order, at least one
   Rdma rdma;
   Auth auth;
@@ -167,7 +182,8 @@ std::string path_from_environment();
 // of RINGCAST_NODE_ID (empty: unset); when it is unset, the one node whose
 // address is among host_addresses.
 Parsed<std::size_t> find_local_node(const ClusterConfig& config, std::string_view node_id_env,
-                                    std::span<const IpAddress> host_addresses);
+                                    std::span<const IpAddress> host_addresses,
+                                    std::string_view node_id_source = "RINGCAST_NODE_ID=");
 
 // The addresses of this host's interfaces (getifaddrs), IPv4 and IPv6.
 Parsed<std::vector<IpAddress>> host_addresses();
@@ -181,5 +197,11 @@ struct LocalConfig {
 // load(path_from_environment()), then find_local_node() with
 // $RINGCAST_NODE_ID and host_addresses().
 Parsed<LocalConfig> load_from_environment();
+
+// load(path), then find_local_node() with node_id (empty: by this host's
+// addresses). node_id_source names where node_id came from in messages
+// ("RINGCAST_NODE_ID=", or ringcastd's "-n ").
+Parsed<LocalConfig> load_local(const std::string& path, std::string_view node_id,
+                               std::string_view node_id_source);
 
 }  // namespace ringcast::config

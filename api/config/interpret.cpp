@@ -12,8 +12,8 @@ namespace {
 
 using Names = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 6> kSections = {"totem", "nodelist", "rdma",
-                                                       "auth",  "quorum",   "system"};
+constexpr std::array<std::string_view, 7> kSections = {"totem",  "nodelist", "rdma",   "auth",
+                                                       "quorum", "system",   "logging"};
 
 struct TotemKey {
   std::string_view name;
@@ -52,7 +52,8 @@ constexpr std::array<std::string_view, 6> kNodeKeys = {"nodeid", "address",   "p
 constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
                                                        "zero_copy_max_bytes"};
 constexpr std::array<std::string_view, 3> kAuthKeys = {"key", "key_file", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 1> kSystemKeys = {"state_dir"};
+constexpr std::array<std::string_view, 2> kSystemKeys = {"state_dir", "run_dir"};
+constexpr std::array<std::string_view, 2> kLoggingKeys = {"to_stderr", "to_syslog"};
 
 constexpr NumberRange kNodeIdRange = {1, 0xffff'ffff, false};
 constexpr NumberRange kPortRange = {1, 65'535, false};
@@ -211,12 +212,17 @@ std::string resolve_path(std::string_view path, std::string_view config_file) {
   return std::string(config_file.substr(0, slash + 1)) + std::string(path);
 }
 
-Problem read_allow_unauthenticated(const Entry& entry, Auth& auth, std::string_view file) {
+Problem read_yes_no(const Entry& entry, bool& value, std::string_view file) {
   if (entry.value != "yes" && entry.value != "no") {
     return error_at(file, entry.line, entry.value_column,
-                    "allow_unauthenticated: 'yes' or 'no', not '" + std::string(entry.value) + "'");
+                    std::string(entry.key) + ": 'yes' or 'no', not " + quoted(entry.value));
   }
-  auth.allow_unauthenticated = entry.value == "yes";
+  value = entry.value == "yes";
+  return std::nullopt;
+}
+
+Problem read_allow_unauthenticated(const Entry& entry, Auth& auth, std::string_view file) {
+  if (Problem p = read_yes_no(entry, auth.allow_unauthenticated, file)) return p;
   auth.allow_unauthenticated_line = entry.line;
   return std::nullopt;
 }
@@ -267,8 +273,19 @@ Problem read_system(const Block& block, System& system, std::string_view file) {
   if (Problem p = check_keys(block, kSystemKeys, file)) return p;
   for (const Entry& entry : block.entries) {
     if (entry.value.empty())
-      return error_at(file, entry.line, entry.value_column, "state_dir: empty path");
-    system.state_dir = resolve_path(entry.value, file);
+      return error_at(file, entry.line, entry.value_column,
+                      std::string(entry.key) + ": empty path");
+    std::string& dir = entry.key == "run_dir" ? system.run_dir : system.state_dir;
+    dir = resolve_path(entry.value, file);
+  }
+  return std::nullopt;
+}
+
+Problem read_logging(const Block& block, Logging& logging, std::string_view file) {
+  if (Problem p = check_keys(block, kLoggingKeys, file)) return p;
+  for (const Entry& entry : block.entries) {
+    bool& flag = entry.key == "to_syslog" ? logging.to_syslog : logging.to_stderr;
+    if (Problem p = read_yes_no(entry, flag, file)) return p;
   }
   return std::nullopt;
 }
@@ -279,6 +296,7 @@ Problem read_section(const Block& block, ClusterConfig& config, std::string_view
   if (block.name == "nodelist") return read_nodelist(block, config.nodes, file);
   if (block.name == "rdma") return read_rdma(block, config.rdma, file);
   if (block.name == "quorum") return read_quorum(block, config.quorum, file);
+  if (block.name == "logging") return read_logging(block, config.logging, file);
   RC_ASSERT(block.name == "auth");
   return read_auth(block, config.auth, file);
 }

@@ -39,16 +39,17 @@ std::string node_ids(const ClusterConfig& config) {
   return out;
 }
 
-Parsed<std::size_t> by_node_id(const ClusterConfig& config, std::string_view text) {
-  const std::string name(kNodeIdEnv);
+Parsed<std::size_t> by_node_id(const ClusterConfig& config, std::string_view text,
+                               std::string_view source) {
+  const std::string name(source);
   const std::optional<std::uint32_t> id = parse_node_id(text);
   if (!id) {
-    return about(config, name + "=" + quoted(text) + " is not a node id (1 to 4294967295)");
+    return about(config, name + quoted(text) + " is not a node id (1 to 4294967295)");
   }
   for (std::size_t i = 0; i < config.nodes.size(); ++i) {
     if (config.nodes[i].nodeid == *id) return i;
   }
-  return about(config, name + "=" + std::to_string(*id) +
+  return about(config, name + std::to_string(*id) +
                            " is not in the nodelist (nodes: " + node_ids(config) + ")");
 }
 
@@ -105,8 +106,9 @@ std::optional<IpAddress> from_sockaddr(const sockaddr* sa) {
 }  // namespace
 
 Parsed<std::size_t> find_local_node(const ClusterConfig& config, std::string_view node_id_env,
-                                    std::span<const IpAddress> host_addresses) {
-  if (!node_id_env.empty()) return by_node_id(config, node_id_env);
+                                    std::span<const IpAddress> host_addresses,
+                                    std::string_view node_id_source) {
+  if (!node_id_env.empty()) return by_node_id(config, node_id_env, node_id_source);
   return by_address(config, host_addresses);
 }
 
@@ -126,20 +128,25 @@ Parsed<std::vector<IpAddress>> host_addresses() {
   return addresses;
 }
 
-Parsed<LocalConfig> load_from_environment() {
-  Parsed<ClusterConfig> config = load(path_from_environment());
+Parsed<LocalConfig> load_local(const std::string& path, std::string_view node_id,
+                               std::string_view node_id_source) {
+  Parsed<ClusterConfig> config = load(path);
   if (!config) return config.error();
-  const char* env = std::getenv(std::string(kNodeIdEnv).c_str());
-  const std::string_view node_id = env != nullptr ? env : "";
   std::vector<IpAddress> host;
   if (node_id.empty()) {
     Parsed<std::vector<IpAddress>> listed_addresses = host_addresses();
     if (!listed_addresses) return listed_addresses.error();
     host = std::move(*listed_addresses);
   }
-  Parsed<std::size_t> index = find_local_node(*config, node_id, host);
+  Parsed<std::size_t> index = find_local_node(*config, node_id, host, node_id_source);
   if (!index) return index.error();
   return LocalConfig{std::move(*config), *index};
+}
+
+Parsed<LocalConfig> load_from_environment() {
+  const char* env = std::getenv(std::string(kNodeIdEnv).c_str());
+  return load_local(path_from_environment(), env != nullptr ? env : "",
+                    std::string(kNodeIdEnv) + "=");
 }
 
 }  // namespace ringcast::config

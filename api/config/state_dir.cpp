@@ -1,4 +1,5 @@
-// The default of system.state_dir: see default_state_dir().
+// The defaults of system.state_dir and system.run_dir: see
+// default_state_dir() and default_run_dir().
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,6 +19,16 @@ std::string default_state_dir() {
   const char* home = std::getenv("HOME");
   if (home != nullptr && home[0] == '/') return std::string(home) + "/.local/state/ringcast";
   return ".ringcast-state";
+}
+
+// A run directory goes with the boot (tmpfs): root's is the services' one,
+// a user's the per-user one systemd-logind makes, else a name of its own in
+// /tmp.
+std::string default_run_dir() {
+  if (::geteuid() == 0) return "/run/ringcast";
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  if (xdg != nullptr && xdg[0] == '/') return std::string(xdg) + "/ringcast";
+  return "/tmp/ringcast-" + std::to_string(::geteuid());
 }
 
 }  // namespace ringcast::config

@@ -239,6 +239,17 @@ TEST(LocalNode, BadEnvironmentNodeIds) {
   EXPECT_FALSE(find_local_node(c, "4294967296", {}).ok());
 }
 
+// ringcastd's -n chooses the node as the variable does, and says so.
+TEST(LocalNode, MessagesNameWhereTheNodeIdCameFrom) {
+  const ClusterConfig c = three_nodes();
+  Parsed<std::size_t> index = find_local_node(c, "9", {}, "-n ");
+  ASSERT_FALSE(index.ok());
+  EXPECT_EQ(index.error().message(), "ringcast.conf: -n 9 is not in the nodelist (nodes: 1, 2, 3)");
+  index = find_local_node(c, "2", {}, "-n ");
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ(*index, 1u);
+}
+
 TEST(LocalNode, ByHostAddress) {
   const ClusterConfig c = three_nodes();
   const IpAddress host[] = {*IpAddress::parse("::1"), *IpAddress::parse("fd00::3"),

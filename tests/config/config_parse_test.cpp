@@ -274,9 +274,9 @@ TEST(ConfigStructureErrors, UnknownSectionWithSuggestion) {
   EXPECT_EQ(error_of("totm {\n}\n"),
             "ringcast.conf:1:1: unknown section 'totm' (did you mean "
             "'totem'?)");
-  EXPECT_EQ(error_of("logging {\n}\n"),
-            "ringcast.conf:1:1: unknown section 'logging' (expected one of: totem nodelist rdma "
-            "auth quorum system)");
+  EXPECT_EQ(error_of("resources {\n}\n"),
+            "ringcast.conf:1:1: unknown section 'resources' (expected one of: totem nodelist rdma "
+            "auth quorum system logging)");
 }
 
 TEST(ConfigStructureErrors, SectionTwice) {
@@ -514,6 +514,36 @@ TEST(ConfigSystem, StateDirIsResolvedAgainstTheFile) {
   EXPECT_EQ(error_of("system {\n  state_dir: \"\"\n}\n" + std::string(kOneNode)),
             "ringcast.conf:2:15: state_dir: empty path");
   EXPECT_FALSE(default_state_dir().empty());
+}
+
+TEST(ConfigSystem, RunDirIsResolvedAgainstTheFile) {
+  EXPECT_EQ(parsed(kOneNode).system.run_dir, "") << "empty: default_run_dir()";
+  Parsed<ClusterConfig> rel =
+      parse("system {\n  run_dir: run\n  state_dir: /s\n}\n" + std::string(kOneNode),
+            "/etc/rc/ringcast.conf");
+  ASSERT_TRUE(rel.ok()) << rel.error().message();
+  EXPECT_EQ(rel->system.run_dir, "/etc/rc/run");
+  EXPECT_EQ(rel->system.state_dir, "/s");
+  EXPECT_EQ(error_of("system {\n  run_dir: \"\"\n}\n" + std::string(kOneNode)),
+            "ringcast.conf:2:13: run_dir: empty path");
+  EXPECT_TRUE(default_run_dir().ends_with("ringcast") ||
+              default_run_dir().starts_with("/tmp/ringcast-"))
+      << default_run_dir();
+}
+
+TEST(ConfigLogging, StderrByDefaultSyslogOnRequest) {
+  const ClusterConfig plain = parsed(kOneNode);
+  EXPECT_TRUE(plain.logging.to_stderr);
+  EXPECT_FALSE(plain.logging.to_syslog);
+  const ClusterConfig c =
+      parsed("logging {\n  to_syslog: yes\n  to_stderr: no\n}\n" + std::string(kOneNode));
+  EXPECT_TRUE(c.logging.to_syslog);
+  EXPECT_FALSE(c.logging.to_stderr);
+  EXPECT_EQ(error_of("logging {\n  to_syslog: on\n}\n" + std::string(kOneNode)),
+            "ringcast.conf:2:14: to_syslog: 'yes' or 'no', not 'on'");
+  EXPECT_EQ(error_of("logging {\n  to_logfile: yes\n}\n" + std::string(kOneNode)),
+            "ringcast.conf:2:3: unknown key 'to_logfile' in section 'logging' (expected one of: "
+            "to_stderr to_syslog)");
 }
 
 TEST(ConfigRuleErrors, LogSizeAndMessageSize) {

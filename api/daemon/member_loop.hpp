@@ -1,0 +1,60 @@
+// ringcastd's main loop around the node's ring member (a RingTransport:
+// MembershipNode over verbs, or a simulated member in tests).
+//
+// The member runs on its own threads; this loop only waits: for the member
+// to be in an operational ring (then on_ready: READY=1 to systemd), for a
+// stop signal (then it leaves the ring at once), and for the member to leave
+// the ring for good (then it exits non-zero, for systemd to restart it).
+// Until clients attach, the member's events are drained and released as
+// they come, and each configuration change is logged.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+#include "runtime/ring_transport.hpp"
+
+namespace ringcast::daemon {
+
+class MemberLoop {
+ public:
+  // startup_window: how long a node that reaches peers outside its ring
+  // waits to be merged with them before it is ready anyway (logged).
+  explicit MemberLoop(std::chrono::milliseconds startup_window) : startup_window_(startup_window) {}
+
+  // The transport's round callback (runs on its thread).
+  runtime::RoundCallback round_callback();
+
+  // Until stop_fd (a signalfd, or any descriptor in tests) is readable, or
+  // the member leaves the ring for good; returns the exit status (0 after
+  // a stop). On a stop it says STOPPING=1 and stops the transport: the
+  // caller destroys it, which closes every link (rdma_disconnect).
+  // on_ready runs once, when READY=1 goes out; on_tick after that, at every
+  // turn of the loop (about twice a second, and at once after each wake).
+  struct Hooks {
+    std::function<void()> on_ready;
+    std::function<void()> on_tick;
+  };
+  int run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks);
+
+  bool ready() const noexcept { return ready_; }
+  // Messages drained and released so far (any thread).
+  std::uint64_t messages() const noexcept { return messages_.load(std::memory_order_relaxed); }
+
+ private:
+  void drain(runtime::EventSource& events);
+  // Operational, and every node it has a link to is in its ring.
+  bool settled(runtime::RingTransport& transport) const;
+  void check_ready(runtime::RingTransport& transport, const Hooks& hooks);
+  int stop(runtime::RingTransport& transport, int signal);
+
+  std::chrono::milliseconds startup_window_;
+  std::chrono::steady_clock::time_point started_{};
+  bool ready_ = false;
+  std::atomic<bool> left_{false};  // set by the round callback
+  std::atomic<std::uint64_t> messages_{0};
+};
+
+}  // namespace ringcast::daemon

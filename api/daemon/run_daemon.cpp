@@ -1,0 +1,123 @@
+#include "daemon/run_daemon.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "base/log.hpp"
+#include "config/cluster_config.hpp"
+#include "daemon/daemon_log.hpp"
+#include "daemon/detach.hpp"
+#include "daemon/member_loop.hpp"
+#include "daemon/node_lock.hpp"
+#include "daemon/status_writer.hpp"
+#include "daemon/stop_signals.hpp"
+#include "runtime/open_transport.hpp"
+
+namespace ringcast::daemon {
+
+namespace {
+
+// Absolute, so that paths the file names relative to itself (key_file,
+// state_dir) still hold once a background daemon has moved to /.
+std::string absolute(const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+config::Parsed<config::LocalConfig> load_config(const Options& o) {
+  const std::string path =
+      absolute(o.config_path.empty() ? config::path_from_environment() : o.config_path);
+  if (!o.node_id.empty()) return config::load_local(path, o.node_id, "-n ");
+  const char* env = std::getenv(std::string(config::kNodeIdEnv).c_str());
+  return config::load_local(path, env != nullptr ? env : "", std::string(config::kNodeIdEnv) + "=");
+}
+
+std::string run_dir_of(const config::ClusterConfig& c) {
+  return c.system.run_dir.empty() ? config::default_run_dir() : c.system.run_dir;
+}
+
+// Once the node is in a ring (or the start failed), the terminal's stderr
+// is let go: a background daemon logs to syslog from then on.
+struct Starter {
+  std::optional<Detached> detached;
+
+  int report(int code) {
+    if (!detached) return code;
+    detached->report(code);
+    use_log_targets(LogTargets{false, true, false});
+    detached.reset();
+    return code;
+  }
+};
+
+// The status file (for ringcast-cfgtool) exists while the loop runs ready.
+int run_loop(MemberLoop& loop, const config::LocalConfig& local, runtime::RingTransport& transport,
+             int stop_fd, Starter& starter) {
+  StatusWriter status(local, status_path(run_dir_of(local.config), local.local().nodeid));
+  MemberLoop::Hooks hooks;
+  hooks.on_ready = [&] { starter.report(kExitOk); };
+  hooks.on_tick = [&] { status.update(transport); };
+  return loop.run(transport, stop_fd, hooks);
+}
+
+int run_member(const config::LocalConfig& local, Starter& starter) {
+  const std::uint32_t node = local.local().nodeid;
+  const std::string lock = lock_path(run_dir_of(local.config), node);
+  Result<UniqueFd> held = take_node_lock(lock);
+  if (!held.ok()) {
+    const Error& e = held.error();
+    const bool locked = e.code == Errc::try_again;
+    log_error("node " + std::to_string(node) +
+              " cannot start: " + (locked ? e.detail : e.message()));
+    return starter.report(locked ? kExitLocked : kExitFailed);
+  }
+  Result<UniqueFd> signals = stop_signal_fd();
+  if (!signals.ok()) {
+    log_error("cannot take the stop signals: " + signals.error().message());
+    return starter.report(kExitFailed);
+  }
+  log_line("ringcastd " RINGCAST_VERSION_STRING ": node " + std::to_string(node) + " of " +
+           local.config.file + " starts (lock " + lock + ")");
+  MemberLoop loop(std::chrono::milliseconds(local.config.totem.startup_window_ms));
+  auto transport = runtime::open_transport(local, loop.round_callback());
+  if (!transport.ok()) {
+    // open_transport logged the reason at info level; this is the verdict.
+    log_error("node " + std::to_string(node) +
+              " does not start (exit status 1): " + transport.error().message());
+    return starter.report(kExitFailed);
+  }
+  const int code = run_loop(loop, local, **transport, signals->get(), starter);
+  transport->reset();  // closes every link: the others see this node leave now
+  log_line("node " + std::to_string(node) + " stopped");
+  return starter.report(code);
+}
+
+}  // namespace
+
+int run_daemon(const Options& options) {
+  use_log_targets(log_targets(true, false));
+  auto local = load_config(options);
+  if (!local.ok()) {
+    log_error(local.error().message());
+    return kExitConfig;
+  }
+  const config::Logging& logging = local->config.logging;
+  use_log_targets(log_targets(logging.to_stderr, logging.to_syslog));
+  Starter starter;
+  if (!options.foreground) {
+    auto detached = Detached::detach();
+    if (!detached.ok()) {
+      log_error("cannot go into the background: " + detached.error().message());
+      return kExitFailed;
+    }
+    starter.detached.emplace(std::move(*detached));
+  }
+  return run_member(*local, starter);
+}
+
+}  // namespace ringcast::daemon
