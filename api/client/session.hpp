@@ -8,6 +8,7 @@
 // session is closed, so that a blocked dispatcher wakes and returns).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -119,7 +120,9 @@ class Session {
   std::deque<Event> events_;
   std::deque<Pin> pinned_;  // queued or running messages, in queue order
   bool member_ = false;
-  bool readable_ = false;
+  // Also read without the lock by a dispatch loop: false means the queue is
+  // empty, so the loop ends without another trip through the node's lock.
+  std::atomic<bool> readable_{false};
   bool closed_ = false;
   bool evicted_ = false;
   std::string evicted_why_;
