@@ -68,7 +68,7 @@ void Session::set_readable_locked(bool readable) {
   readable_.store(readable, std::memory_order_release);
 }
 
-void Session::push_locked(Event event) {
+void Session::push_locked(Event&& event) {
   if (closed_ || evicted_) return;
   if (event.kind == Event::Kind::message)
     pinned_.push_back({event.seq, event.log_mark, event.queued_at});

@@ -61,7 +61,7 @@ class Session {
   State state_locked() const noexcept { return state_; }
   const std::string& group_locked() const noexcept { return *group_; }
   const std::shared_ptr<const std::string>& group_ptr_locked() const noexcept { return group_; }
-  void push_locked(Event event);
+  void push_locked(Event&& event);
   // A queued or running message: its event index, the node's log bytes
   // before it, and when it was queued.
   struct Pin {
