@@ -209,7 +209,7 @@ class Path {
 
 class RingPath final : public Path {
  public:
-  explicit RingPath(Sim& sim) : sim_(&sim) {
+  explicit RingPath(Sim& sim) {
     tallies.resize(sim.size());
     for (std::size_t i = 0; i < sim.size(); ++i) {
       sim.member(i).on_round = [t = &tallies[i]](runtime::EventSource& events) {
@@ -234,7 +234,6 @@ class RingPath final : public Path {
   void deliver() override {}
 
  private:
-  Sim* sim_;
   std::vector<std::unique_ptr<DirectTransport>> transports_;
 };
 
