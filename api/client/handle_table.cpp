@@ -1,5 +1,6 @@
 #include "client/handle_table.hpp"
 
+#include <array>
 #include <random>
 
 namespace ringcast::client {
@@ -27,9 +28,31 @@ cpg_handle_t HandleTable::add(std::shared_ptr<Session> session) {
 }
 
 std::shared_ptr<Session> HandleTable::find(cpg_handle_t handle) const {
-  std::lock_guard lock(mutex_);
-  auto it = sessions_.find(handle);
-  return it == sessions_.end() ? nullptr : it->second;
+  // A program calls cpg_mcast_joined and cpg_dispatch on the same handles
+  // over and over: each thread keeps the last ones it found (a slot per
+  // handle modulo kCached; handles are consecutive), valid while no handle
+  // was removed since, so that those calls skip the table's lock.
+  struct Last {
+    cpg_handle_t handle = 0;
+    std::uint64_t removals = 0;
+    std::weak_ptr<Session> session;
+  };
+  constexpr std::size_t kCached = 4;
+  thread_local std::array<Last, kCached> cache;
+  Last& last = cache[handle % kCached];
+  const std::uint64_t removals = removals_.load(std::memory_order_acquire);
+  if (last.handle == handle && last.removals == removals) {
+    if (auto s = last.session.lock()) return s;
+  }
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(handle);
+    if (it == sessions_.end()) return nullptr;
+    s = it->second;
+  }
+  last = Last{handle, removals, s};
+  return s;
 }
 
 std::shared_ptr<Session> HandleTable::remove(cpg_handle_t handle) {
@@ -38,6 +61,7 @@ std::shared_ptr<Session> HandleTable::remove(cpg_handle_t handle) {
   if (it == sessions_.end()) return nullptr;
   auto s = std::move(it->second);
   sessions_.erase(it);
+  removals_.fetch_add(1, std::memory_order_release);  // every thread's find() looks again
   std::erase_if(iterations_, [handle](const auto& kv) { return kv.second->owner == handle; });
   return s;
 }

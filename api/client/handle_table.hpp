@@ -1,11 +1,13 @@
 // The process's CPG handles: cpg_handle_t -> Session. A lookup hands out a
 // shared_ptr, so a session stays alive while any call on it runs, even when
-// another thread finalizes the handle meanwhile. Handles are never reused
+// another thread finalizes the handle meanwhile; a finalized handle is not
+// found again, by any thread, once remove() returned. Handles are never reused
 // (a stale handle is CS_ERR_BAD_HANDLE, never someone else's session), and
 // start from a random value so that a handle from another process or run
 // does not happen to match.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -43,6 +45,9 @@ class HandleTable {
   mutable std::mutex mutex_;
   std::uint64_t next_;
   std::unordered_map<cpg_handle_t, std::shared_ptr<Session>> sessions_;
+  // Handles removed so far: a thread's cached lookup (find) is valid while
+  // this has not moved.
+  std::atomic<std::uint64_t> removals_{0};
   std::unordered_map<cpg_iteration_handle_t, std::shared_ptr<Iteration>> iterations_;
 };
 

@@ -266,6 +266,7 @@ void Node::on_round(runtime::EventSource& events) {
     const std::uint64_t frontier = release_frontier();
     if (frontier > released_) {
       released_ = frontier;
+      release_mark_ = release_mark_locked();
       (void)events.release_through(frontier);
     }
   }
@@ -447,17 +448,34 @@ std::uint64_t Node::release_frontier() const {
   return f;
 }
 
+// The log bytes delivered before the oldest message still held: how far a
+// release through the frontier frees the log.
+std::uint64_t Node::release_mark_locked() const {
+  std::uint64_t mark = log_bytes_delivered_;
+  for (const Session* s : sessions_) {
+    if (s->has_pinned_locked()) mark = std::min(mark, s->oldest_pin_locked().log_mark);
+  }
+  return mark;
+}
+
 void Node::unpin(Session& session, std::uint64_t seq) {
   std::uint64_t target = 0;
   {
     std::lock_guard lock(mutex_);
     session.unpin_locked(seq);
     const std::uint64_t f = release_frontier();
-    // Batched: each release is a trip through the transport's lock. The
-    // last record of a burst is released at once, so an idle log is empty.
-    if (f > released_ && (f - released_ >= 32 || !session.has_pinned_locked())) {
-      released_ = f;
-      target = f;
+    // Each release from here is a trip through the transport's lock, which
+    // the progress thread holds while it works: batched, by records and by
+    // log bytes. What is left is released by the transport's next round
+    // (on_round, under the lock it holds anyway), which comes when anything
+    // arrives or the token moves.
+    if (f > released_) {
+      const std::uint64_t mark = release_mark_locked();
+      if (f - released_ >= kReleaseBatchRecords || mark >= release_mark_ + kReleaseBatchBytes) {
+        released_ = f;
+        release_mark_ = mark;
+        target = f;
+      }
     }
   }
   if (target != 0) (void)transport_->release_through(target);
@@ -468,7 +486,10 @@ void Node::release_unpinned() {
   {
     std::lock_guard lock(mutex_);
     const std::uint64_t f = release_frontier();
-    if (f > released_) released_ = target = f;
+    if (f > released_) {
+      released_ = target = f;
+      release_mark_ = release_mark_locked();
+    }
   }
   if (target != 0) (void)transport_->release_through(target);
 }

@@ -194,7 +194,8 @@ class Node : public std::enable_shared_from_this<Node> {
   // (a handle must be able to hold one).
   void set_eviction_limits(EvictionLimits limits);
 
-  // A session dispatched a message: unpin it and release what nobody holds.
+  // A session dispatched a message: unpin it; what nobody holds is released
+  // now once enough waits, else by the transport's next round.
   void unpin(Session& session, std::uint64_t seq);
   void release_unpinned();
 
@@ -247,6 +248,7 @@ class Node : public std::enable_shared_from_this<Node> {
   Session* local_member(std::string_view group) const;
   Session* session_by_id(std::uint64_t id) const;
   std::uint64_t release_frontier() const;
+  std::uint64_t release_mark_locked() const;
   // node_evict.cpp.
   void evict_stalled_locked();
   // Whether it copied any: the session's oldest pin changed.
@@ -310,6 +312,12 @@ class Node : public std::enable_shared_from_this<Node> {
   std::chrono::steady_clock::time_point settle_deadline_;
   std::uint64_t highest_delivered_ = 0;  // event index
   std::uint64_t released_ = 0;
+  // The log bytes delivered before the oldest record still held at the last
+  // release (release_mark_locked). A dispatcher releases through the
+  // transport's lock only once this many records or bytes wait (unpin).
+  std::uint64_t release_mark_ = 0;
+  static constexpr std::uint64_t kReleaseBatchRecords = 32;
+  static constexpr std::uint64_t kReleaseBatchBytes = 64u << 10;
   std::uint64_t control_invalid_ = 0;
 
   // Messages in fragments. One large send of the process at a time

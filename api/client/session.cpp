@@ -57,7 +57,7 @@ cpg::Status Session::evicted_status() const {
 }
 
 void Session::set_readable_locked(bool readable) {
-  if (readable == readable_) return;
+  if (readable == readable_.load(std::memory_order_relaxed)) return;
   if (readable) {
     const std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
@@ -65,10 +65,10 @@ void Session::set_readable_locked(bool readable) {
     std::uint64_t value = 0;
     [[maybe_unused]] ssize_t n = ::read(event_fd_, &value, sizeof value);
   }
-  readable_ = readable;
+  readable_.store(readable, std::memory_order_release);
 }
 
-void Session::push_locked(Event event) {
+void Session::push_locked(Event&& event) {
   if (closed_ || evicted_) return;
   if (event.kind == Event::Kind::message)
     pinned_.push_back({event.seq, event.log_mark, event.queued_at});
@@ -287,6 +287,9 @@ bool Session::wait_readable() {
 
 cpg::Status Session::dispatch(DispatchMode mode) {
   cpg::Status s = dispatch_loop(mode);
+  // Eviction and close leave the fd readable, so a drained queue (the
+  // common end of a dispatch) needs no trip through the node's lock.
+  if (!readable_.load(std::memory_order_acquire) && !node_->has_left()) return s;
   {
     std::lock_guard lock(node_->mutex());
     if (evicted_) return evicted_status();
@@ -300,7 +303,7 @@ cpg::Status Session::dispatch_loop(DispatchMode mode) {
     case DispatchMode::one_nonblocking:
       return run_one() ? cpg::Status{} : cpg::Status(CS_ERR_TRY_AGAIN, "no callback pending");
     case DispatchMode::all:
-      while (run_one()) {
+      while (run_one() && readable_.load(std::memory_order_acquire)) {
       }
       return {};
     case DispatchMode::one:
@@ -310,7 +313,7 @@ cpg::Status Session::dispatch_loop(DispatchMode mode) {
       return {};
     case DispatchMode::blocking:
       for (;;) {
-        while (run_one()) {
+        while (run_one() && readable_.load(std::memory_order_acquire)) {
         }
         if (!wait_readable()) return {};
       }

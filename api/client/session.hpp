@@ -8,6 +8,7 @@
 // session is closed, so that a blocked dispatcher wakes and returns).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -60,7 +61,7 @@ class Session {
   State state_locked() const noexcept { return state_; }
   const std::string& group_locked() const noexcept { return *group_; }
   const std::shared_ptr<const std::string>& group_ptr_locked() const noexcept { return group_; }
-  void push_locked(Event event);
+  void push_locked(Event&& event);
   // A queued or running message: its event index, the node's log bytes
   // before it, and when it was queued.
   struct Pin {
@@ -132,7 +133,9 @@ class Session {
   std::deque<Pin> pinned_;  // queued or running messages, in queue order
   std::uint64_t spilled_bytes_ = 0;
   bool member_ = false;
-  bool readable_ = false;
+  // Also read without the lock by a dispatch loop: false means the queue is
+  // empty, so the loop ends without another trip through the node's lock.
+  std::atomic<bool> readable_{false};
   bool closed_ = false;
   bool evicted_ = false;
   std::string evicted_why_;
