@@ -46,6 +46,11 @@ std::string cluster_file(const RdmaEnv& env, const std::filesystem::path& dir) {
   if (!env.device.empty()) f << "    device: " << env.device << "\n";
   if (env.gid_index >= 0) f << "    gid_index: " << env.gid_index << "\n";
   f << "}\nauth {\n    key: 1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100\n}\n";
+  // A visit writes up to a log's worth of 1 MiB records (8 MiB) before the
+  // token on each link; under emulation on a loaded host that is several
+  // seconds at 2 to 4 MB/s, and a 1-s token timeout would form new rings in
+  // the middle of a message (abandoning it), which this test does not test.
+  f << "totem {\n    token_timeout_ms: 10000\n}\n";
   f << "nodelist {\n";
   for (int i = 0; i < kMembers; ++i) {
     f << "    node {\n        nodeid: " << i + 1 << "\n        address: " << env.addrs[i]

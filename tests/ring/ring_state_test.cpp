@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/wire.hpp"
 #include "heap_region.hpp"
 #include "ring/imm.hpp"
 #include "ring/ring_state.hpp"
@@ -546,6 +547,136 @@ TEST(RingState, WhenNoHolderHasACopyThatChecksTheRepairGivesUp) {
   stalled.fail_unrepaired();
   EXPECT_TRUE(stalled.failed());
   EXPECT_EQ(stalled.failure().code, Errc::protocol);
+}
+
+// A write on its way: its chain taken off the outbox with the bytes read at
+// once (a NIC reads its source as it sends), landed later by land().
+struct InFlight {
+  std::size_t from = 0;
+  std::size_t to = 0;
+  std::vector<fabric::WriteOp> ops;
+  std::vector<std::vector<std::byte>> bytes;
+};
+
+InFlight take_chain(std::vector<std::unique_ptr<Member>>& ring, std::size_t from, std::size_t to) {
+  InFlight w{from, to, {}, {}};
+  for (const fabric::WriteOp& op : ring[from]->state.pending_chain(to)) {
+    w.ops.push_back(op);
+    auto& b = w.bytes.emplace_back();
+    for (std::size_t s = 0; s < op.segment_count; ++s) {
+      const std::byte* src = op.segments[s].region->data() + op.segments[s].offset;
+      b.insert(b.end(), src, src + op.segments[s].length);
+    }
+  }
+  ring[from]->state.chain_posted(to);
+  return w;
+}
+
+void land(std::vector<std::unique_ptr<Member>>& ring, const InFlight& w, std::uint64_t now) {
+  for (std::size_t i = 0; i < w.ops.size(); ++i) {
+    const fabric::WriteOp& op = w.ops[i];
+    HeapRegion& target = op.remote_region == kLogRegion ? ring[w.to]->log : ring[w.to]->mailbox;
+    std::memcpy(target.data() + op.remote_offset, w.bytes[i].data(), w.bytes[i].size());
+    if (op.with_imm) {
+      fabric::Completion c;
+      c.type = fabric::CompletionType::received_imm;
+      c.peer = ring[w.from]->state.membership().me();
+      c.imm = op.imm;
+      ring[w.to]->state.on_completion(c, now);
+    }
+  }
+}
+
+// A repair answer still on its way must not land on bytes the asker released
+// meanwhile: member 1's copy of a record fails, it asks member 2, whose
+// answer is slow; it must not go on (ask member 0, deliver, release) while
+// that answer can still land, or the answer later lands on a record of the
+// next lap. Both members must deliver the same, with only the one stall.
+TEST(RingState, ASlowRepairAnswerNeverLandsOnReleasedBytes) {
+  RingConfig c = small_config();
+  c.token_hold_ns = 0;
+  auto ring = make_ring(c, 3);
+  ASSERT_TRUE(ring[0]->state.submit(message("the payload")).ok());
+  ring[0]->state.tick(0);
+  carry(ring, 0, [](std::size_t to, std::span<std::byte> bytes) {
+    if (to == 1) bytes[kRecordHeaderBytes + 4] ^= std::byte{0x20};
+  });
+  RingState& stalled = ring[1]->state;
+  ASSERT_EQ(stalled.log().counters().stalls, 1u);
+  // The token goes round, so that member 2 shows it holds the record too.
+  for (std::uint64_t t = 1; t < 4; ++t) {
+    for (auto& m : ring)
+      m->state.tick(t);
+    carry(ring, t);
+  }
+  std::uint64_t now = 4 + kRepairAfterNs;
+  stalled.tick(now);
+  ASSERT_EQ(stalled.counters().repairs_requested, 1u);
+  while (!ring[1]->state.pending_chain(2).empty())  // the request to member 2, which answers
+    land(ring, take_chain(ring, 1, 2), now);
+  ASSERT_EQ(ring[2]->state.counters().repairs_served, 1u) << "member 2 was asked first";
+  ASSERT_FALSE(ring[2]->state.pending_chain(1).empty());
+  const InFlight answer = take_chain(ring, 2, 1);
+  ASSERT_EQ(answer.ops.size(), 1u);
+  std::vector<std::vector<std::string>> got(3);
+  const std::string big(1000, 'x');
+  bool landed = false;
+  for (int round = 0; round < 60; ++round) {
+    now += kRepairAfterNs;
+    if (round < 24) (void)ring[0]->state.submit(message(big));  // try_again when full
+    for (auto& m : ring)
+      m->state.tick(now);
+    carry(ring, now);
+    // Once member 1 holds an undelivered record of a later lap at the
+    // answer's offset, the answer lands there.
+    const std::byte* h = ring[1]->log.data() + answer.ops[0].remote_offset;
+    if (!landed && wire::get<std::uint64_t>(h + 24) >= c.log_bytes &&
+        wire::get<std::uint64_t>(h + 16) > stalled.log().delivered_seq()) {
+      land(ring, answer, now);
+      landed = true;
+    }
+    if (round == 40 && !landed) {
+      land(ring, answer, now);  // never went on without it: lands now
+      landed = true;
+    }
+    for (std::size_t m = 0; m < ring.size(); ++m) {
+      for (auto& text : drain(ring[m]->state))
+        got[m].push_back(text);
+    }
+  }
+  EXPECT_EQ(got[1].size(), got[2].size());
+  EXPECT_EQ(got[1], got[2]);
+  EXPECT_EQ(stalled.log().counters().stalls, 1u) << "a later record was hit";
+  EXPECT_EQ(got[0].front(), "the payload");
+}
+
+// A seq only missing is on its way (its write has not landed): it is never
+// fetched from another member, whose copy would let this member deliver and
+// release the bytes that write then lands on.
+TEST(RingState, ASeqOnItsWayIsNotFetchedFromAnotherMember) {
+  RingConfig c = small_config();
+  c.token_hold_ns = 0;
+  auto ring = make_ring(c, 3);
+  ASSERT_TRUE(ring[0]->state.submit(message("slow")).ok());
+  ring[0]->state.tick(0);
+  std::vector<InFlight> slow;  // member 0's writes to member 2, in order
+  std::uint64_t now = 0;
+  for (int round = 0; round < 100; ++round) {  // 100 ms
+    while (!ring[0]->state.pending_chain(2).empty())
+      slow.push_back(take_chain(ring, 0, 2));
+    carry(ring, now);
+    now += kRepairAfterNs;
+    for (auto& m : ring)
+      m->state.tick(now);
+  }
+  RingState& behind = ring[2]->state;
+  ASSERT_FALSE(slow.empty());
+  EXPECT_EQ(behind.log().received_up_to(), 0u);
+  EXPECT_EQ(drain(ring[1]->state), (std::vector<std::string>{"slow"})) << "the token went round";
+  EXPECT_EQ(behind.counters().repairs_requested, 0u);
+  for (const InFlight& w : slow)
+    land(ring, w, now);
+  EXPECT_EQ(drain(behind), (std::vector<std::string>{"slow"}));
 }
 
 TEST(RingState, ARepairRequestFromTheWrongLinkIsDropped) {

@@ -71,7 +71,7 @@ OldRingInfo Membership::my_info() const {
     end = log.end_of(info.delivered);
   }
   info.end_position = end.value_or(log.base_position());
-  info.released_position = gens_.front()->ring->log().released_position();
+  info.released_position = gens_.front()->ring->released_for_peers();
   info.max_epoch = max_epoch_;
   // What the receivers' decode_membership_message requires of an info, true of mine.
   RC_ASSERT(info.delivered <= info.received_up_to);
@@ -419,13 +419,14 @@ void Membership::accept_commit(const Commit& c, std::uint64_t now_ns) {
   commit_->recovered = log.received_up_to() >= c.through && log.end_of(c.through).has_value();
   ring::RingStart where;
   where.base_position = c.base_position;
-  where.my_released_position = gens_.front()->ring->log().released_position();
+  where.my_released_position = gens_.front()->ring->released_for_peers();
   for (std::size_t k = 0; k < config_.nodes.size(); ++k) {
     if (has(c.members, k)) where.member_released.push_back(c.infos[k].released_position);
   }
   auto g = make_generation(c.members, c.ring, where);
   g->ring->adopt_queue(*newest().ring);
   gens_.push_back(std::move(g));
+  update_release_caps();
   const bool representative = lowest(c.members) == me_;
   if (!representative) newest().ring->start(now_ns);
   send_commit_messages(now_ns);

@@ -38,7 +38,8 @@ Membership::Membership(const ring::RingConfig& ring_config, const MembershipConf
       memory_(memory),
       outbox_(config.nodes.size(), kControlChains, kControlChainOps),
       staging_busy_(config.nodes.size(), false),
-      last_seq_seen_(config.nodes.size(), 0) {
+      last_seq_seen_(config.nodes.size(), 0),
+      repair_owed_(config.nodes.size()) {
   RC_ASSERT(validate(config, ring_config).ok());
   RC_ASSERT(me_ < config.nodes.size());
   RC_ASSERT(memory.control_staging->size() >= config.nodes.size() * ring::kControlSlotBytes);
@@ -155,8 +156,16 @@ void Membership::on_completion(const fabric::Completion& c, std::uint64_t now_ns
         case ring::ImmKind::records:
           route_records(c, now_ns);
           return;
-        case ring::ImmKind::token:
         case ring::ImmKind::control:
+          if (ring::control_imm_type(c.imm) == ring::ControlImmType::repair_request) {
+            return on_repair_request(c);
+          }
+          if (ring::control_imm_type(c.imm) == ring::ControlImmType::repaired) {
+            return route_repair_answer(c, now_ns);
+          }
+          newest().ring->on_completion(c, now_ns);
+          return;
+        case ring::ImmKind::token:
           newest().ring->on_completion(c, now_ns);
           return;
       }
@@ -206,7 +215,9 @@ void Membership::on_write_completion(const fabric::Completion& c) {
 }
 
 void Membership::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
-  if (peer >= config_.nodes.size() || peer == me_ || !has(link_ok_, peer)) return;
+  if (peer >= config_.nodes.size() || peer == me_) return;
+  forget_repairs(peer);
+  if (!has(link_ok_, peer)) return;
   link_ok_ &= ~bit(peer);
   ++counters_.link_failures;
   // Chains not posted yet will not be; their staging slot is free again.
@@ -240,6 +251,7 @@ void Membership::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
 
 void Membership::on_link_up(std::size_t peer, std::uint64_t now_ns) {
   if (peer >= config_.nodes.size() || peer == me_ || has(link_ok_, peer)) return;
+  forget_repairs(peer);  // a new link: the old one carries nothing more
   link_ok_ |= bit(peer);
   last_seq_seen_[peer] = 0;
   staging_busy_[peer] = false;
@@ -297,6 +309,8 @@ void Membership::watch_repair(std::uint64_t now_ns) {
 bool Membership::tick(std::uint64_t now_ns) {
   const std::size_t queued = outbox_.total_queued();
   const std::uint64_t gathers = counters_.gathers;
+  for (std::size_t k = 0; repair_owed_total_ > 0 && k < repair_owed_.size(); ++k)
+    answer_repairs(k);
   switch (phase_) {
     case Phase::operational:
       watch_token(now_ns);

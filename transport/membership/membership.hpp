@@ -171,6 +171,7 @@ class Membership {
     std::uint64_t end_position = 0;     // where the record after `through` starts
     std::uint64_t base_position = 0;    // the new ring's seq 1
     bool recovered = false;
+    NodeMask recovery_written = 0;               // source: peers its recovery writes went to
     NodeMask ready = 0;                          // representative: members that reported ready
     std::array<std::uint8_t, kMaxNodes> turn{};  // per peer: the next of its due messages
   };
@@ -229,6 +230,13 @@ class Membership {
   void install(std::uint64_t now_ns);
   void leave(std::uint64_t now_ns, std::string reason);
 
+  // repair_answers.cpp: repair requests and answers, across the rings.
+  void on_repair_request(const fabric::Completion& c);
+  void answer_repairs(std::size_t peer);
+  void route_repair_answer(const fabric::Completion& c, std::uint64_t now_ns);
+  void update_release_caps() noexcept;
+  void forget_repairs(std::size_t peer) noexcept;
+
   // stream.cpp: the event stream and releases.
   std::optional<MemberEvent> next_from(Generation& g);
   void drop_released_generations() noexcept;
@@ -273,6 +281,10 @@ class Membership {
   NodeMask skipped_ = 0;
   std::uint64_t message_seq_ = 0;
   std::vector<std::uint64_t> last_seq_seen_;  // per peer: newest message accepted
+  // Per peer: the member indexes of its repair requests not answered yet
+  // (the outbox was full), in the order they came.
+  std::vector<std::vector<std::uint32_t>> repair_owed_;
+  std::size_t repair_owed_total_ = 0;
 
   MembershipCounters counters_;
   std::string left_reason_;

@@ -61,9 +61,12 @@ void Membership::send_commit_message(std::size_t peer, MembershipMessageType typ
 // `through`, at the same offsets in every log: at most two writes (the range
 // may wrap), straight from this member's log, then the message saying so on
 // the same link (FIFO: the records have landed when it arrives). Bytes the
-// peer already holds are rewritten with themselves.
+// peer already holds are rewritten with themselves. The records go once per
+// commit; a repeat is the message alone, which lands after them all the
+// same: a copy still on its way when the peer is ready, delivers and
+// releases them could land on the new ring's records.
 void Membership::send_recovery(std::size_t peer) {
-  const Commit& c = *commit_;
+  Commit& c = *commit_;
   if (!has(link_ok_, peer)) return;
   // The group's source writes to the group's members; plan_commit bounded
   // their ranges to at most one log length before the source's end.
@@ -86,6 +89,7 @@ void Membership::send_recovery(std::size_t peer) {
     pos += length;
   }
   RC_ASSERT(pos == c.end_position);  // within one log length: two writes cover it
+  if (has(c.recovery_written, peer)) n = 0;
   MembershipMessage m;
   m.type = MembershipMessageType::recovered;
   m.ring = c.ring;
@@ -94,7 +98,10 @@ void Membership::send_recovery(std::size_t peer) {
   m.end_position = c.end_position;
   const std::uint64_t sent = counters_.control_sent;
   send_control(peer, m, std::span<const fabric::WriteOp>(ops.data(), n));
-  if (counters_.control_sent != sent) ++counters_.recovery_writes;
+  if (counters_.control_sent != sent && n > 0) {
+    ++counters_.recovery_writes;
+    c.recovery_written |= bit(peer);
+  }
 }
 
 // Before marking anything, every header from the delivered ones up to

@@ -88,7 +88,9 @@ Status Membership::release_through(std::uint64_t index) {
 void Membership::drop_released_generations() noexcept {
   while (stream_ > 0 && gens_.size() > 1) {
     const ring::RingState& front = *gens_.front()->ring;
-    if (front.log().released_seq() != front.log().delivered_seq() || front.zero_copy_in_use() > 0) {
+    // Nor while an answer it asked for may still land in the log.
+    if (front.log().released_seq() != front.log().delivered_seq() || front.zero_copy_in_use() > 0 ||
+        front.awaits_answer()) {
       break;
     }
     RC_ASSERT(gens_.front()->ending);  // the stream passed it: a later ring ended it
@@ -99,8 +101,9 @@ void Membership::drop_released_generations() noexcept {
     --stream_;
   }
   for (std::size_t i = 1; i < gens_.size(); ++i) {
-    gens_[i]->ring->release_inherited(gens_[i - 1]->ring->log().released_position());
+    gens_[i]->ring->release_inherited(gens_[i - 1]->ring->released_for_peers());
   }
+  update_release_caps();
 }
 
 }  // namespace ringcast::membership

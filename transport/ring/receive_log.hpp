@@ -148,6 +148,9 @@ class ReceiveLog {
   std::uint64_t log_bytes() const noexcept { return limits_.log_bytes; }
   // The head record failed validation; delivery waits for a repair.
   bool stuck() const noexcept { return stuck_; }
+  // The seq after received_up_to() landed (its write is complete) and failed
+  // its checks.
+  bool receive_stuck() const noexcept { return receive_stuck_; }
   const ReceiveCounters& counters() const noexcept { return counters_; }
   std::span<const std::byte> memory() const noexcept { return memory_; }
 

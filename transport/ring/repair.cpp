@@ -1,9 +1,17 @@
-// Repair (docs/protocol.md "Repair"): a member whose delivery stalls at a
-// record that fails its checks, or that never received a batch every other
-// member has, asks a member that holds the record to write it again. Every
-// member holds the bytes until the stalled one releases them (the space
-// rule), so the record is fetched, never lost; the stalled member checks it
-// again like any record before it delivers it.
+// Repair (docs/protocol.md "Repair"): a member whose log stalls at a record
+// that failed its checks here (it landed, so its write is complete), or at a
+// batch it refused as it landed, asks a member that holds the record to write
+// it again. Every member holds the bytes until the stalled one releases them
+// (the space rule), so the record is fetched, never lost; the stalled member
+// checks it again like any record before it delivers it.
+//
+// Every write into a log must land before the member releases the bytes it
+// covers, or it lands on a record placed there after the release. So a seq
+// that is only missing is not asked for (on a reliable connection its write
+// is on its way, and a copy fetched first would let the member release what
+// that write then lands on), and a request has exactly one answer (the
+// records, or none): one is out at a time, and until its answer landed the
+// member reports no release beyond the bytes it may write.
 #include <algorithm>
 #include <string>
 
@@ -26,6 +34,15 @@ std::uint64_t staging_tail(const RingConfig& c) noexcept {
 
 }  // namespace
 
+// Whether the record the log waits for failed here: at delivery, landed and
+// failing its checks, or a batch refused as it landed since the last look.
+bool RingState::failed_here() noexcept {
+  const std::uint64_t drops = log_.counters().records_dropped;
+  const bool dropped = drops != drops_seen_;
+  drops_seen_ = drops;
+  return log_.stuck() || log_.receive_stuck() || dropped;
+}
+
 // After each tick: starts or stops watching, and asks when a stall lasted.
 void RingState::watch_repair(std::uint64_t now_ns) {
   if (!stall_suspected()) {
@@ -39,15 +56,14 @@ void RingState::watch_repair(std::uint64_t now_ns) {
     repair_.watching = true;
     repair_.since_ns = now_ns;
     repair_.mark = mark;
-    // A record that failed here (at delivery, or a batch refused as it
-    // landed) is not coming in another way.
-    const std::uint64_t drops = log_.counters().records_dropped;
-    const bool failed_here = log_.stuck() || drops != drops_seen_;
-    drops_seen_ = drops;
-    repair_.next_ask_ns = now_ns + (failed_here ? kRepairAfterNs : kRepairMissingAfterNs);
+  }
+  if (!repair_.failed) {
+    if (!failed_here()) return;  // on its way: its landing ticks again
+    repair_.failed = true;
+    repair_.next_ask_ns = now_ns + kRepairAfterNs;
     return;
   }
-  if (repair_.exhausted || now_ns < repair_.next_ask_ns) return;
+  if (repair_.exhausted || awaited_.pending || now_ns < repair_.next_ask_ns) return;
   ask_repair(now_ns);
 }
 
@@ -74,9 +90,12 @@ void RingState::ask_repair(std::uint64_t now_ns) {
   RC_ASSERT(target < n);
   if (!outbox_.has_room(target)) return;  // asked on the next round
   ++repair_.attempts;
-  repair_.asked = true;
   ++counters_.repairs_requested;
   const ReceiveLog::Wanted wanted = log_.wanted();
+  // The answer writes the records from the wanted one on (at its position
+  // or the next lap), all unreleased here: nothing from there on is
+  // reported released until it landed.
+  awaited_ = Awaited{true, target, wanted.position};
   std::byte* req = memory_.staging->data() + staging_tail(config_) + kRequestStagingOffset;
   wire::put<std::uint64_t>(req + 0, wanted.seq);
   wire::put<std::uint64_t>(req + 8, wanted.position);
@@ -99,21 +118,51 @@ void RingState::ask_repair(std::uint64_t now_ns) {
 
 // Asked often (every round of the caller's loop): the common case first.
 std::uint64_t RingState::repair_deadline_ns() const noexcept {
+  if (answers_owed_total_ > 0) return 0;
   if (!repair_.watching) {
     return stall_suspected() ? 0 : kNever;  // delivery found a bad record outside tick()
   }
-  return repair_.exhausted ? kNever : repair_.next_ask_ns;
+  if (!repair_.failed) return log_.stuck() ? 0 : kNever;  // else a landing or a drop ticks
+  return repair_.exhausted || awaited_.pending ? kNever : repair_.next_ask_ns;
+}
+
+// A ring run alone (RingDriver) answers here; membership answers for its
+// rings itself (Membership::on_repair_request), frozen ones included.
+void RingState::on_repair_request(std::uint32_t from, fabric::NodeId peer) {
+  const std::optional<fabric::WriteOp> answer = repair_answer(from, peer);
+  if (!answer) return;
+  if (!outbox_.has_room(from)) {  // answered once the link drains
+    ++answers_owed_[from];
+    ++answers_owed_total_;
+    return;
+  }
+  outbox_.open(from)[0] = *answer;
+  outbox_.commit(from, 1);
+}
+
+void RingState::answer_owed_repairs() {
+  for (std::size_t k = 0; k < answers_owed_.size() && answers_owed_total_ > 0; ++k) {
+    while (answers_owed_[k] > 0 && outbox_.has_room(k)) {
+      --answers_owed_[k];
+      --answers_owed_total_;
+      if (auto answer = repair_answer(static_cast<std::uint32_t>(k), membership_.members[k])) {
+        outbox_.open(k)[0] = *answer;
+        outbox_.commit(k, 1);
+      }
+    }
+  }
 }
 
 // A member asks for records from a seq: if this member's copy of them checks,
 // one write puts them at the same offset of the asker's log (its bytes there
 // belong to those records until it releases them), with an imm saying how
-// many. Otherwise nothing: the asker's timer moves on to another holder.
-void RingState::on_repair_request(std::uint32_t from, fabric::NodeId peer) {
+// many. Otherwise a write of nothing with an imm saying none: the asker's
+// timer moves on to another holder.
+std::optional<fabric::WriteOp> RingState::repair_answer(std::uint32_t from, fabric::NodeId peer) {
   if (from >= membership_.size() || from == membership_.my_index ||
       membership_.members[from] != peer) {
     ++counters_.imm_dropped;
-    return;
+    return std::nullopt;
   }
   const std::byte* req = memory_.mailbox->data() + repair_area_offset(config_.mailbox_slots) +
                          std::size_t{from} * kRepairSlotBytes;
@@ -123,27 +172,41 @@ void RingState::on_repair_request(std::uint32_t from, fabric::NodeId peer) {
   const std::uint32_t most = std::min(wire::get<std::uint32_t>(req + 28), kRepairMaxRecords);
   std::optional<RepairRun> run;
   if (ring == membership_.ring) run = log_.find_run(seq, position, most, kRepairMaxBytes);
-  if (!run || !outbox_.has_room(from)) {
+  if (!run) {
     ++counters_.repairs_refused;
-    return;
+    return repair_refusal();
   }
-  fabric::WriteOp& op = outbox_.open(from)[0];
-  op = fabric::WriteOp{};
+  fabric::WriteOp op;
   op.segments[0] = {memory_.log, run->offset, static_cast<std::uint32_t>(run->bytes)};
   op.segment_count = 1;
   op.remote_region = kLogRegion;
   op.remote_offset = run->offset;
   op.with_imm = true;
   op.imm = control_imm(ControlImmType::repaired, run->records);
-  outbox_.commit(from, 1);
   ++counters_.repairs_served;
+  return op;
 }
 
-// Records written again from the wanted seq: the log checks them as it checks
-// any record. A repair nobody asked for (a late answer to an earlier request)
-// is checked the same way; bytes that do not check change nothing.
-void RingState::on_repaired(std::uint32_t records) {
-  if (!repair_.asked) return;
+fabric::WriteOp RingState::repair_refusal() noexcept {
+  fabric::WriteOp op;
+  op.segment_count = 0;
+  op.remote_region = kLogRegion;
+  op.remote_offset = 0;
+  op.with_imm = true;
+  op.imm = control_imm(ControlImmType::repaired, 0);
+  return op;
+}
+
+// The answer to this member's request: records written again from the
+// wanted seq, checked as the log checks any record (bytes that do not check
+// change nothing), or none. Either way nothing more of it can land.
+void RingState::on_repaired(std::uint32_t records, fabric::NodeId peer) {
+  if (!awaits_answer_from(peer)) {  // no request of this ring is out there
+    ++counters_.imm_dropped;
+    return;
+  }
+  awaited_ = Awaited{};
+  if (records == 0) return;  // the next holder is asked when next_ask_ns comes
   if (log_.accept_repair(records) > 0) {
     ++counters_.repairs_received;
     repair_ = Repair{};  // the next tick watches again if more is missing

@@ -45,7 +45,8 @@ RingState::RingState(const RingConfig& config, RingMembership membership, const 
       outbox_(membership_.size(), kChainsPerMember, config.max_messages_per_visit + 1),
       zero_copy_(config.zero_copy_visits, config.max_messages_per_visit),
       batch_ops_(config.max_messages_per_visit),
-      staging_busy_(config.token_staging_slots, false) {
+      staging_busy_(config.token_staging_slots, false),
+      answers_owed_(membership_.size(), 0) {
   RC_ASSERT(validate(config).ok());
   RC_ASSERT(membership_.size() >= 1);
   RC_ASSERT(membership_.size() <= kMaxMembers);
@@ -160,12 +161,12 @@ void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
       on_token_imm(arg, c.peer, now_ns);
       return;
     case ImmKind::control:
-      if (control_imm_type(c.imm) == ControlImmType::repair_request && !frozen_) {
+      if (control_imm_type(c.imm) == ControlImmType::repair_request) {
         on_repair_request(control_arg(c.imm), c.peer);
         return;
       }
       if (control_imm_type(c.imm) == ControlImmType::repaired) {
-        on_repaired(control_arg(c.imm));
+        on_repaired(control_arg(c.imm), c.peer);
         return;
       }
       on_wake_imm(c);
@@ -199,7 +200,7 @@ void RingState::on_wake_imm(const fabric::Completion& c) noexcept {
 TokenFault RingState::check_token_against_me(const Token& t) const noexcept {
   const MemberProgress& mine = t.members[membership_.my_index];
   if (mine.received_up_to > log_.received_up_to() ||
-      mine.released_position > log_.released_position()) {
+      mine.released_position > released_for_peers()) {
     return TokenFault::bad_field;
   }
   if (t.highest_seq < log_.received_up_to() || t.highest_seq < token_.highest_seq ||
@@ -259,7 +260,7 @@ void RingState::accept_token(std::uint64_t now_ns) noexcept {
   RC_ASSERT(token_in_hand_);
   RC_ASSERT(token_.token_seq == last_token_seq_);
   retransmit_armed_ = false;
-  token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
+  token_.members[membership_.my_index] = {log_.received_up_to(), released_for_peers()};
   absorb_progress();
   // Idle: nothing new for a whole rotation, and at the end of this member's
   // previous visit every member already had everything (so every member has
@@ -373,6 +374,7 @@ bool RingState::tick(std::uint64_t now_ns) {
   const bool woke = maybe_wake(now_ns);
   const bool resent = maybe_retransmit(now_ns);
   const std::uint64_t asked = counters_.repairs_requested;
+  if (answers_owed_total_ > 0) answer_owed_repairs();
   watch_repair(now_ns);
   return visited || woke || resent || counters_.repairs_requested != asked;
 }
@@ -411,7 +413,7 @@ void RingState::visit(std::uint64_t now_ns) {
   RC_ASSERT(token_in_hand_);
   RC_ASSERT(!frozen_);
   ++counters_.visits;
-  token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
+  token_.members[membership_.my_index] = {log_.received_up_to(), released_for_peers()};
   absorb_progress();
   const auto backlog = queue_.size();
   std::uint32_t allowed = 0;
@@ -427,7 +429,7 @@ void RingState::visit(std::uint64_t now_ns) {
   RC_ASSERT(!batch.zero_copy_entry || batch.records > 0);
   solo_dirty_ = batch.records > 0;
   flow_.record_visit(&token_.fcc, &token_.backlog, batch.records, queue_.size());
-  token_.members[membership_.my_index] = {log_.received_up_to(), log_.released_position()};
+  token_.members[membership_.my_index] = {log_.received_up_to(), released_for_peers()};
   absorb_progress();
   last_visit_highest_ = token_.highest_seq;
   last_visit_settled_ = safe_up_to_ == token_.highest_seq;

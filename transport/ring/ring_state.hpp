@@ -12,6 +12,7 @@
 // docs/protocol.md states the protocol and the invariants this code keeps.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -99,14 +100,12 @@ struct RingCounters {
   std::uint64_t repairs_refused = 0;    // requests its own copy could not serve
 };
 
-// How long a stalled log waits before it asks for the record again, and how
-// often it asks before it gives up (then membership forms a new ring, whose
-// recovery writes the records again from a member that holds them). Soon
-// when a record failed its checks here; later when seqs are only missing,
-// since a large batch on a slow link is still on its way (asking then
-// costs a second copy of it, nothing else).
+// How long a log whose record failed here waits before it asks for it again
+// (and at least between two requests), and how often it asks each holder
+// before it gives up (then membership forms a new ring, whose recovery writes
+// the records again from a member that holds them). A seq only missing is
+// never asked for: its write is on its way (repair.cpp).
 inline constexpr std::uint64_t kRepairAfterNs = 1'000'000;
-inline constexpr std::uint64_t kRepairMissingAfterNs = 20'000'000;
 inline constexpr std::uint32_t kRepairRoundsPerMember = 2;
 // Most a repair writes at once (its first record whatever its size).
 inline constexpr std::uint32_t kRepairMaxRecords = 64;
@@ -200,6 +199,38 @@ class RingState {
   bool repair_exhausted() const noexcept { return repair_.exhausted; }
   void fail_unrepaired();
 
+  // --- Repair answers (repair.cpp). A holder answers every request with
+  // exactly one write on the asker's link: the records, or none (a refusal).
+  // The answer to the request from member `from` (in the request's slot of
+  // this member's repair area), or nothing when the request is not from that
+  // member of this ring.
+  std::optional<fabric::WriteOp> repair_answer(std::uint32_t from, fabric::NodeId peer);
+  // The answer to a request whose ring this member no longer runs.
+  static fabric::WriteOp repair_refusal() noexcept;
+  // This member waits for the answer of `node` (membership routes answers to
+  // the ring that asked: a link carries them in the order it carried the
+  // requests).
+  bool awaits_answer_from(fabric::NodeId node) const noexcept {
+    return awaited_.pending && membership_.members[awaited_.from] == node;
+  }
+  bool awaits_answer() const noexcept { return awaited_.pending; }
+  std::uint64_t answer_hold() const noexcept { return awaited_.hold; }
+  // The link to `node` failed: nothing more lands from it, its answer
+  // included.
+  void forget_answer_from(fabric::NodeId node) noexcept {
+    if (awaits_answer_from(node)) awaited_ = Awaited{};
+  }
+  // Membership: an older ring of this member still waits for an answer that
+  // may write from this position on; this ring reports no release beyond it.
+  void set_release_cap(std::uint64_t position) noexcept { release_cap_ = position; }
+  // The released position this member reports on the token (and to a new
+  // ring): its log's, but none of the bytes an awaited answer may still
+  // write (a late answer must never land on a record placed after a release).
+  std::uint64_t released_for_peers() const noexcept {
+    std::uint64_t r = std::min(log_.released_position(), release_cap_);
+    return awaited_.pending ? std::min(r, awaited_.hold) : r;
+  }
+
  private:
   struct Batch {
     std::uint32_t records = 0;
@@ -223,10 +254,18 @@ class RingState {
     bool watching = false;  // the log is stalled (or may be) since since_ns
     std::uint64_t since_ns = 0;
     std::uint64_t mark = 0;         // the seq it stalls at: a new one starts over
+    bool failed = false;            // it failed here (not only on its way)
     std::uint64_t next_ask_ns = 0;  // the next request (or giving up) is due then
     std::uint32_t attempts = 0;
-    bool asked = false;  // a request is out; only then are repairs accepted
     bool exhausted = false;
+  };
+  // The one request whose answer is still to land: until it has, the bytes
+  // from `hold` on may still be written by it, so this member reports no
+  // release beyond them.
+  struct Awaited {
+    bool pending = false;
+    std::size_t from = 0;  // the holder's member index
+    std::uint64_t hold = 0;
   };
   // Stalled: delivery stopped at a record that failed, or this member lacks
   // seqs the token says exist (a batch it dropped, or one still on its way).
@@ -234,11 +273,13 @@ class RingState {
     if (frozen_ || failed_ || membership_.size() == 1) return false;
     return log_.stuck() || log_.received_up_to() < token_.highest_seq;
   }
+  bool failed_here() noexcept;
   void watch_repair(std::uint64_t now_ns);
   void ask_repair(std::uint64_t now_ns);
   std::uint64_t repair_deadline_ns() const noexcept;
   void on_repair_request(std::uint32_t from, fabric::NodeId peer);
-  void on_repaired(std::uint32_t records);
+  void answer_owed_repairs();
+  void on_repaired(std::uint32_t records, fabric::NodeId peer);
 
   void accept_token(std::uint64_t now_ns) noexcept;
   bool should_hold(std::uint64_t now_ns) const noexcept;
@@ -319,7 +360,11 @@ class RingState {
   std::uint64_t retransmit_at_ns_ = 0;
   std::uint64_t passed_highest_ = 0;
   Repair repair_;
-  std::uint64_t drops_seen_ = 0;  // records_dropped when the last stall began
+  Awaited awaited_;
+  std::uint64_t drops_seen_ = 0;             // records_dropped when the last stall began
+  std::vector<std::uint32_t> answers_owed_;  // per member: requests not answered yet (full outbox)
+  std::uint64_t answers_owed_total_ = 0;
+  std::uint64_t release_cap_ = UINT64_MAX;  // set_release_cap
   bool frozen_ = false;
   bool failed_ = false;
   Error failure_;
