@@ -23,11 +23,12 @@ static_assert(offsetof(C, link_replacements_refused) == 96 &&
               offsetof(C, large_messages_sent) == 104);
 static_assert(offsetof(C, bytes_copied_on_assembly) == 136 && offsetof(C, handles_evicted) == 144);
 static_assert(offsetof(C, messages_unsent_on_leave) == 160 && offsetof(C, record_stalls) == 168);
-static_assert(offsetof(C, records_repaired) == 176 && sizeof(C) == 184);
+static_assert(offsetof(C, records_repaired) == 176 && offsetof(C, zero_copy_bytes_copied) == 184);
+static_assert(offsetof(C, zero_copy_bytes_from_buffer) == 192 && sizeof(C) == 200);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 25> kFieldEnds = {
+constexpr std::array<std::size_t, 27> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -52,6 +53,8 @@ constexpr std::array<std::size_t, 25> kFieldEnds = {
     offsetof(C, messages_unsent_on_leave),
     offsetof(C, record_stalls),
     offsetof(C, records_repaired),
+    offsetof(C, zero_copy_bytes_copied),
+    offsetof(C, zero_copy_bytes_from_buffer),
     sizeof(C),
 };
 constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
@@ -89,6 +92,8 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.messages_unsent_on_leave = in.messages_unsent_on_leave;
   out.record_stalls = in.record_stalls;
   out.records_repaired = in.records_repaired;
+  out.zero_copy_bytes_copied = in.zero_copy_bytes_copied;
+  out.zero_copy_bytes_from_buffer = in.zero_copy_bytes_from_buffer;
   return out;
 }
 
