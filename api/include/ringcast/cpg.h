@@ -16,8 +16,9 @@
  *     message (corosync treats it as AGREED). UNORDERED and FIFO are
  *     delivered in the total order, as AGREED, as in corosync.
  *   - Real zero copy: cpg_zcb_alloc() hands out registered memory that the NIC
- *     reads directly when the message is sent, and deliveries point into the
- *     receive log (valid until the callback returns).
+ *     reads directly when the message is sent (from totem.zcb_copy_below_bytes
+ *     up; a smaller one is copied, which costs less), and deliveries point
+ *     into the receive log (valid until the callback returns).
  *   - Messages are never fragmented: the largest message is
  *     cpg_max_atomic_msgsize_get(); a larger one is refused with
  *     CS_ERR_TOO_BIG.

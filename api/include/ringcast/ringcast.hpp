@@ -238,6 +238,7 @@ class Connection {
   Result<ZeroCopyBuffer> allocate(std::size_t bytes);
   // Sends the first `bytes` of the buffer and returns at once: the buffer is
   // in flight (do not write to it) until buffer.in_flight() turns false.
+  // Below totem.zcb_copy_below_bytes it was copied and is not in flight.
   Status send(Guarantee guarantee, ZeroCopyBuffer& buffer, std::size_t bytes);
 
   Status dispatch(DispatchMode mode);
