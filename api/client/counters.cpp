@@ -24,11 +24,13 @@ static_assert(offsetof(C, link_replacements_refused) == 96 &&
 static_assert(offsetof(C, bytes_copied_on_assembly) == 136 && offsetof(C, handles_evicted) == 144);
 static_assert(offsetof(C, messages_unsent_on_leave) == 160 && offsetof(C, record_stalls) == 168);
 static_assert(offsetof(C, records_repaired) == 176 && offsetof(C, messages_spilled) == 184);
-static_assert(offsetof(C, bytes_copied_on_spill) == 192 && sizeof(C) == 200);
+static_assert(offsetof(C, bytes_copied_on_spill) == 192 &&
+              offsetof(C, zero_copy_bytes_copied) == 200);
+static_assert(offsetof(C, zero_copy_bytes_from_buffer) == 208 && sizeof(C) == 216);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 27> kFieldEnds = {
+constexpr std::array<std::size_t, 29> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -55,6 +57,8 @@ constexpr std::array<std::size_t, 27> kFieldEnds = {
     offsetof(C, records_repaired),
     offsetof(C, messages_spilled),
     offsetof(C, bytes_copied_on_spill),
+    offsetof(C, zero_copy_bytes_copied),
+    offsetof(C, zero_copy_bytes_from_buffer),
     sizeof(C),
 };
 constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
@@ -94,6 +98,8 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.records_repaired = in.records_repaired;
   out.messages_spilled = in.messages_spilled;
   out.bytes_copied_on_spill = in.bytes_copied_on_spill;
+  out.zero_copy_bytes_copied = in.zero_copy_bytes_copied;
+  out.zero_copy_bytes_from_buffer = in.zero_copy_bytes_from_buffer;
   return out;
 }
 

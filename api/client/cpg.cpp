@@ -276,7 +276,9 @@ cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer) {
 }
 
 // corosync's buffer is the caller's again when the call returns; so is
-// ringcast's: the call waits until the NIC has read it (docs/api.md).
+// ringcast's: a send that was copied (below totem.zcb_copy_below_bytes) is
+// not in flight, and one read in place waits until the NIC has read it
+// (docs/api.md).
 cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
                                 size_t msg_len) {
   auto s = HandleTable::instance().find(handle);

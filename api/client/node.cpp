@@ -548,6 +548,8 @@ Counters Node::counters() const {
   std::lock_guard lock(mutex_);
   c.messages_dropped_not_member = table_.counters().data_dropped_not_member;
   c.zero_copy_sends = zero_copy_sends_;
+  c.zero_copy_bytes_copied = zero_copy_bytes_copied_;
+  c.zero_copy_bytes_from_buffer = zero_copy_bytes_from_buffer_;
   const groups::FragmentCounters& f = assembler_.counters();
   c.large_messages_sent = large_messages_sent_;
   c.large_messages_delivered = f.messages_assembled;

@@ -45,6 +45,7 @@
 #include "base/result.hpp"
 #include "client/event.hpp"
 #include "client/quorum_tracker.hpp"
+#include "config/cluster_config.hpp"
 #include "groups/fragment_assembly.hpp"
 #include "groups/group_table.hpp"
 #include "ringcast/ringcast.hpp"
@@ -181,9 +182,13 @@ class Node : public std::enable_shared_from_this<Node> {
   // an allocation is refused there); before the first zcb_alloc. Default:
   // config::default_zero_copy_max_bytes().
   void set_zero_copy_limit(std::uint64_t max_bytes, std::string hint);
-  // Returns once the send is queued; *tag names it for zcb_wait.
+  // Returns once the send is queued. Below the crossover (set_zcb_copy_below)
+  // and above the atomic size the bytes are copied and the buffer is free on
+  // return; otherwise it is in flight until the NIC has read it (zcb_wait).
   cpg::Status send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
                              std::size_t bytes);
+  // totem.zcb_copy_below_bytes; before the first send.
+  void set_zcb_copy_below(std::uint32_t bytes) noexcept { zcb_copy_below_bytes_ = bytes; }
   bool zcb_in_flight(const void* buffer);
   cpg::Status zcb_wait(const void* buffer);
 
@@ -240,6 +245,9 @@ class Node : public std::enable_shared_from_this<Node> {
   cpg::Status submit_fragment(const runtime::OutgoingTransportMessage& m,
                               std::chrono::steady_clock::time_point give_up);
   cpg::Status wait_own_large_message();
+  // node_zero_copy.cpp: a zero-copy send that is copied instead.
+  cpg::Status send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_view group,
+                                    Guarantee guarantee, void* buffer, std::size_t bytes);
   void on_fragment(const runtime::TransportMessage& d, std::uint64_t index);
   void note_abandoned_locked();
   void queue_ring_change_locked();
@@ -338,6 +346,9 @@ class Node : public std::enable_shared_from_this<Node> {
   std::condition_variable large_done_;
   std::uint64_t large_messages_sent_ = 0;
   std::uint64_t zero_copy_sends_ = 0;
+  std::uint64_t zero_copy_bytes_copied_ = 0;       // of zero-copy sends that were copied
+  std::uint64_t zero_copy_bytes_from_buffer_ = 0;  // read by the NIC from the buffer
+  std::uint32_t zcb_copy_below_bytes_ = config::kDefaultZcbCopyBelowBytes;
   std::condition_variable zero_copy_done_;
 
   // Eviction (node_evict.cpp).

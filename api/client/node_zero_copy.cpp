@@ -109,20 +109,18 @@ void Node::zcb_free_owned(std::uint64_t owner) {
   });
 }
 
+// Below the crossover a copy costs less than a write of its own: the copied
+// record joins the visit's one write of copied records, and the call need not
+// wait for the token. Above the atomic size the fragments are copied anyway
+// (each needs its header in front of its slice).
 cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
                                  std::size_t bytes) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
-  if (bytes > max_message_bytes_) {
-    // In fragments, copied from the buffer (each fragment needs its header
-    // in front of its slice); the buffer is free again on return.
-    if (bytes > max_fragmented_bytes_)
-      return cpg::Status(CS_ERR_TOO_BIG, "above totem.max_fragmented_message_bytes");
-    if (auto segment = p->segment(buffer, bytes); !segment) return to_status(segment.error());
-    const std::array<std::span<const std::byte>, 1> whole = {
-        std::span<const std::byte>(static_cast<const std::byte*>(buffer), bytes)};
-    return send_fragmented(group, guarantee, whole, bytes);
-  }
+  if (bytes > max_fragmented_bytes_)
+    return cpg::Status(CS_ERR_TOO_BIG, "above totem.max_fragmented_message_bytes");
+  if (bytes > max_message_bytes_ || bytes < zcb_copy_below_bytes_)
+    return send_zero_copy_copied(*p, group, guarantee, buffer, bytes);
   // As in send(): not while our announce goes out or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
@@ -144,6 +142,22 @@ cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, vo
   }
   std::lock_guard lock(mutex_);
   ++zero_copy_sends_;
+  zero_copy_bytes_from_buffer_ += bytes;
+  return {};
+}
+
+cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_view group,
+                                        Guarantee guarantee, void* buffer, std::size_t bytes) {
+  // The same checks as a zero-copy send: a live buffer of this process that
+  // holds the bytes.
+  if (auto segment = pool.segment(buffer, bytes); !segment) return to_status(segment.error());
+  const std::array<std::span<const std::byte>, 1> whole = {
+      std::span<const std::byte>(static_cast<const std::byte*>(buffer), bytes)};
+  cpg::Status s = send(group, guarantee, whole);
+  if (!s.ok()) return s;
+  std::lock_guard lock(mutex_);
+  ++zero_copy_sends_;
+  zero_copy_bytes_copied_ += bytes;
   return {};
 }
 

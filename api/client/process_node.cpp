@@ -40,6 +40,7 @@ cpg::Result<std::shared_ptr<Node>> start_process_node() {
       zcb_limit.value_or(0),
       "rdma.zero_copy_max_bytes in " + local->config.file + (zcb_limit ? "" : kDefaultLimitNote));
   node->set_max_fragmented_bytes(local->config.totem.max_fragmented_message_bytes);
+  node->set_zcb_copy_below(local->config.totem.zcb_copy_below_bytes);
   // Logs why it failed.
   auto transport = runtime::open_transport(*local, node->round_callback());
   if (!transport.ok()) {

@@ -50,6 +50,11 @@ struct IpAddress {
   friend bool operator==(const IpAddress&, const IpAddress&) = default;
 };
 
+// The default of totem.zcb_copy_below_bytes: the smallest zero-copy send that
+// the NIC reads from its buffer; smaller ones are copied, which costs less
+// than a write of their own (docs/performance.md, "Zero copy or a copy").
+inline constexpr std::uint32_t kDefaultZcbCopyBelowBytes = 16u << 10;
+
 // The ring's timing and sizing (the `totem` section). Units are in the names.
 struct Totem {
   std::uint32_t token_timeout_ms = 1000;
@@ -78,6 +83,10 @@ struct Totem {
   // Before that, a handle holding handle_unreleased_max_bytes has its queued
   // messages copied out of the log, up to this many bytes (0: never).
   std::uint32_t handle_spill_max_bytes = 64u << 20;
+  // cpg_zcb_mcast_joined of fewer bytes is copied like cpg_mcast_joined and
+  // returns at once; 0: every send up to max_message_size_bytes is zero copy.
+  // Unset: the default, at most max_message_size_bytes (validation).
+  std::uint32_t zcb_copy_below_bytes = kDefaultZcbCopyBelowBytes;
 };
 
 struct ClusterNode {

@@ -22,7 +22,7 @@ struct TotemKey {
 };
 
 constexpr std::uint64_t kMiB = 1 << 20;
-constexpr std::array<TotemKey, 16> kTotemKeys = {{
+constexpr std::array<TotemKey, 17> kTotemKeys = {{
     {"token_timeout_ms", &Totem::token_timeout_ms, {10, 300'000, false}},
     {"token_retransmits_before_loss", &Totem::token_retransmits_before_loss, {1, 100, false}},
     {"consensus_timeout_ms", &Totem::consensus_timeout_ms, {10, 600'000, false}},
@@ -39,6 +39,7 @@ constexpr std::array<TotemKey, 16> kTotemKeys = {{
     {"handle_unreleased_max_bytes", &Totem::handle_unreleased_max_bytes, {64, 1024 * kMiB, true}},
     {"handle_unreleased_max_ms", &Totem::handle_unreleased_max_ms, {0, 3'600'000, false}},
     {"handle_spill_max_bytes", &Totem::handle_spill_max_bytes, {0, 4095 * kMiB, true}},
+    {"zcb_copy_below_bytes", &Totem::zcb_copy_below_bytes, {0, 256 * kMiB, true}},
 }};
 
 constexpr auto kTotemNames = [] {
@@ -47,6 +48,7 @@ constexpr auto kTotemNames = [] {
     names[i] = kTotemKeys[i].name;
   return names;
 }();
+static_assert(kTotemNames.size() <= 32);  // check_keys() keeps a line per known key
 constexpr std::array<std::string_view, 6> kNodeKeys = {"nodeid", "address",   "port",
                                                        "device", "gid_index", "quorum_votes"};
 constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
@@ -71,7 +73,7 @@ std::string section_label(const Block& block) {
 
 // Every entry's key is known and appears once; no section nests inside block.
 Problem check_keys(const Block& block, Names known, std::string_view file) {
-  std::array<std::uint32_t, 16> first_line{};  // per known key; 0 = not seen yet
+  std::array<std::uint32_t, 32> first_line{};  // per known key; 0 = not seen yet
   RC_ASSERT(known.size() <= first_line.size());
   for (const Entry& entry : block.entries) {
     const auto it = std::find(known.begin(), known.end(), entry.key);

@@ -16,6 +16,7 @@ static_assert(kDefaults.max_messages <= kDefaults.window_size);
 static_assert(std::has_single_bit(kDefaults.log_size_bytes));
 static_assert(kDefaults.max_message_size_bytes <= kDefaults.log_size_bytes / 4);
 static_assert(std::uint64_t{kDefaults.token_hold_us} < kDefaults.token_timeout_ms * 1000ull);
+static_assert(kDefaults.zcb_copy_below_bytes <= kDefaults.max_message_size_bytes);
 
 struct Place {
   std::uint32_t line = 0;
@@ -106,6 +107,25 @@ Problem check_handle_bounds(Totem& t, const Block* totem, std::string_view file)
   return std::nullopt;
 }
 
+// Sends of max_message_size_bytes and more are copied anyway (in
+// fragments above it), so a crossover above it would only say "copy
+// everything", which cpg_mcast_joined already does: refused when written,
+// the default is lowered to it.
+Problem check_zcb_crossover(Totem& t, const Block* totem, std::string_view file) {
+  const bool set = totem != nullptr && find_entry(*totem, "zcb_copy_below_bytes");
+  if (!set) {
+    t.zcb_copy_below_bytes = std::min(t.zcb_copy_below_bytes, t.max_message_size_bytes);
+    return std::nullopt;
+  }
+  if (t.zcb_copy_below_bytes > t.max_message_size_bytes) {
+    return rule_broken(totem, "zcb_copy_below_bytes", "max_message_size_bytes", file,
+                       shown("zcb_copy_below_bytes", t.zcb_copy_below_bytes) + " must not exceed " +
+                           shown("max_message_size_bytes", t.max_message_size_bytes) +
+                           " (a larger send is copied in fragments anyway)");
+  }
+  return std::nullopt;
+}
+
 // Node ids are unique, and so are (address, port) pairs: two processes may
 // share a host when their ports differ.
 Problem check_nodes(const std::vector<ClusterNode>& nodes, std::string_view file) {
@@ -135,6 +155,7 @@ Problem check_nodes(const std::vector<ClusterNode>& nodes, std::string_view file
 Problem validate(ClusterConfig& config, const Block& root, std::string_view file) {
   if (Problem p = check_totem(config.totem, find_block(root, "totem"), file)) return p;
   if (Problem p = check_handle_bounds(config.totem, find_block(root, "totem"), file)) return p;
+  if (Problem p = check_zcb_crossover(config.totem, find_block(root, "totem"), file)) return p;
   if (Problem p = check_nodes(config.nodes, file)) return p;
   return validate_quorum(config, find_block(root, "quorum"), file);
 }

@@ -5,8 +5,10 @@
  *
  * Allocates one buffer with cpg_zcb_alloc(), writes a sequence number into
  * it before every send, and multicasts it with cpg_zcb_mcast_joined(): the
- * NIC reads the buffer itself, nothing is copied. cpg_zcb_mcast_joined()
- * returns once the NIC has read it, so the next iteration may write it.
+ * NIC reads the buffer itself, nothing is copied (below the node's
+ * totem.zcb_copy_below_bytes, where a copy is cheaper, the library copies it).
+ * Either way the buffer is free again when cpg_zcb_mcast_joined() returns, so
+ * the next iteration may write it.
  * Prints messages/s and MB/s, and how many of its own messages came back.
  */
 #include <corosync/cpg.h>

@@ -1,6 +1,7 @@
 // ringcast_counters_get() over a simulated cluster: the same numbers as the
 // node's counters, copies counted for cpg_mcast_joined and not for zero-copy
-// sends, size versioning, and its error paths.
+// sends read from their buffers, size versioning, and its error paths
+// (zero-copy sends below the crossover: cpg_zcb_crossover_test.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -33,6 +34,7 @@ bool last_view_has(Recorder& rec, std::size_t n) {
 
 TEST(CpgCounters, MatchTheNodeAndCountCopiesOfCopyingSendsOnly) {
   SimNodes nodes(3);
+  nodes.node(0).set_zcb_copy_below(1024);  // the 3000-byte sends below go from their buffer
   Recorder rec[3];
   cpg_handle_t h[3];
   cpg_name g = name_of("counted");
@@ -68,12 +70,15 @@ TEST(CpgCounters, MatchTheNodeAndCountCopiesOfCopyingSendsOnly) {
   EXPECT_EQ(after.bytes_copied_on_send - before.bytes_copied_on_send, 5u * 1000u)
       << "copies of cpg_mcast_joined only";
   EXPECT_EQ(after.zero_copy_sends - before.zero_copy_sends, 4u);
+  EXPECT_EQ(after.zero_copy_bytes_from_buffer - before.zero_copy_bytes_from_buffer, 4u * 3000u);
+  EXPECT_EQ(after.zero_copy_bytes_copied, before.zero_copy_bytes_copied);
   EXPECT_GE(after.records_delivered - before.records_delivered, 9u);
   EXPECT_GT(after.tokens_received, before.tokens_received);
   // The node's own numbers, through the C struct.
   const cpg::Counters direct = nodes.node(0).counters();
   EXPECT_EQ(after.bytes_copied_on_send, direct.bytes_copied_on_send);
   EXPECT_EQ(after.zero_copy_sends, direct.zero_copy_sends);
+  EXPECT_EQ(after.zero_copy_bytes_from_buffer, direct.zero_copy_bytes_from_buffer);
   EXPECT_EQ(after.writes_wrong_link, 0u) << "nobody wrote on the wrong link";
   EXPECT_EQ(after.link_replacements_refused, 0u);
   EXPECT_EQ(after.ring_seq, direct.ring_seq);

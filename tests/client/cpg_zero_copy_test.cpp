@@ -20,6 +20,7 @@ std::uint64_t bytes_copied(client::Node& n) {
 
 TEST(CpgZeroCopy, SendsArriveIntactAndCopyNothing) {
   SimNodes nodes(3);
+  nodes.node(0).set_zcb_copy_below(0);  // every send from its buffer, whatever the default
   Recorder rec[3];
   cpg_handle_t h[3];
   for (int i = 0; i < 3; ++i) {

@@ -120,6 +120,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
       "  max_message_size_bytes: 64k\n"
       "  startup_window_ms: 0\n"
       "  reconnect_interval_ms: 50\n"
+      "  zcb_copy_below_bytes: 8k\n"
       "}\n"
       "rdma {\n  device: rxe0\n  gid_index: 1\n  port: 2\n  zero_copy_max_bytes: 3G\n}\n"
       "auth {\n  key: 00112233445566778899aabbccddeeff\n}\n"
@@ -140,6 +141,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.totem.max_message_size_bytes, 64u << 10);
   EXPECT_EQ(c.totem.startup_window_ms, 0u);
   EXPECT_EQ(c.totem.reconnect_interval_ms, 50u);
+  EXPECT_EQ(c.totem.zcb_copy_below_bytes, 8u << 10);
   EXPECT_EQ(c.rdma.device, "rxe0");
   EXPECT_EQ(c.rdma.gid_index, 1);
   EXPECT_EQ(c.rdma.port, 2);
@@ -154,7 +156,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.nodes[0].gid_index, 3);
   EXPECT_EQ(c.nodes[1].address, IpAddress::v4(192, 168, 1, 8)) << "v4-mapped becomes IPv4";
   ASSERT_NE(c.node(8), nullptr);
-  EXPECT_EQ(c.node(8)->line, 33u);
+  EXPECT_EQ(c.node(8)->line, 34u);
   EXPECT_EQ(c.node(9), nullptr);
 }
 
@@ -501,6 +503,25 @@ TEST(ConfigEviction, DefaultsAndBounds) {
   EXPECT_EQ(error_of(with_totem("  handle_unreleased_max_bytes: 8M\n")),
             "ringcast.conf:2:3: handle_unreleased_max_bytes (8388608) must be below "
             "log_size_bytes (8388608)");
+}
+
+// The zero-copy crossover: a default that follows a smaller atomic size, a
+// value of its own, 0 for "never copy", and nothing above the atomic size.
+TEST(ConfigZeroCopyCrossover, DefaultsAndBounds) {
+  EXPECT_EQ(parsed(kOneNode).totem.zcb_copy_below_bytes, kDefaultZcbCopyBelowBytes);
+  EXPECT_EQ(parsed(with_totem("  max_message_size_bytes: 4k\n")).totem.zcb_copy_below_bytes, 4096u)
+      << "the default stays within the atomic size";
+  EXPECT_EQ(parsed(with_totem("  zcb_copy_below_bytes: 2k\n")).totem.zcb_copy_below_bytes, 2048u);
+  EXPECT_EQ(parsed(with_totem("  zcb_copy_below_bytes: 0\n")).totem.zcb_copy_below_bytes, 0u);
+  EXPECT_EQ(parsed(with_totem("  zcb_copy_below_bytes: 1M\n")).totem.zcb_copy_below_bytes,
+            1u << 20);
+  EXPECT_EQ(error_of(with_totem("  max_message_size_bytes: 64k\n  zcb_copy_below_bytes: 128k\n")),
+            "ringcast.conf:3:3: zcb_copy_below_bytes (131072) must not exceed "
+            "max_message_size_bytes (65536) (a larger send is copied in fragments anyway)");
+  EXPECT_NE(error_of(with_totem("  zcb_copy_below_bytes: 512M\n")).find("zcb_copy_below_bytes"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_totem("  zcb_copy_below_bytes: -1\n")).find("zcb_copy_below_bytes"),
+            std::string::npos);
 }
 
 TEST(ConfigSystem, StateDirIsResolvedAgainstTheFile) {

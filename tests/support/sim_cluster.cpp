@@ -389,9 +389,24 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
   return did;
 }
 
+void SimCluster::pause() {
+  std::lock_guard lock(mutex_);  // the thread is between passes or waiting
+  paused_ = true;
+}
+
+void SimCluster::resume() {
+  std::lock_guard lock(mutex_);
+  paused_ = false;
+  wake_.notify_all();
+}
+
 void SimCluster::run() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
+    if (paused_) {
+      wake_.wait(lock);
+      continue;
+    }
     const std::uint64_t target = std::max(world_->now_ns(), real_elapsed_ns());
     if (run_due(target)) {
       // Let the application threads in before the next pass.

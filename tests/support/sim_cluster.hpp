@@ -91,6 +91,12 @@ class SimCluster {
 
   // Stops the thread; idempotent. The transports then stop making progress.
   void stop();
+  // While paused the thread runs nothing (no event, round or visit: virtual
+  // time stands still), and the transports' calls still work (a submit
+  // queues): for tests that show a call returned without the ring's help.
+  // resume() catches virtual time up with the real clock.
+  void pause();
+  void resume();
 
  private:
   struct Member;
@@ -117,6 +123,7 @@ class SimCluster {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
+  bool paused_ = false;
   std::uint64_t start_real_ns_ = 0;
   std::thread thread_;
 };

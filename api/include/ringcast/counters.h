@@ -36,8 +36,10 @@ struct ringcast_counters {
   uint64_t tokens_dropped;
   uint64_t records_delivered; /* messages and control records delivered by the ring */
   uint64_t records_dropped;   /* records from peers with invalid headers */
-  /* Bytes cpg_mcast_joined() copied into the send buffer (accepted sends
-   * only); cpg_zcb_mcast_joined() adds nothing: the NIC reads the buffer. */
+  /* Bytes copied into the send buffer on send (accepted sends only):
+   * cpg_mcast_joined(), and cpg_zcb_mcast_joined() of a message below
+   * totem.zcb_copy_below_bytes (those are also in zero_copy_bytes_copied).
+   * A zero-copy send at or above it adds nothing: the NIC reads the buffer. */
   uint64_t bytes_copied_on_send;
   uint64_t messages_dropped_not_member; /* data from a sender not in its group */
   uint64_t zero_copy_sends;             /* accepted cpg_zcb_mcast_joined() calls */
@@ -77,6 +79,12 @@ struct ringcast_counters {
    * handle), and the bytes copied for them (docs/api.md, "Eviction"). */
   uint64_t messages_spilled;
   uint64_t bytes_copied_on_spill;
+  /* The bytes of accepted cpg_zcb_mcast_joined() calls, by how they went:
+   * copied (below totem.zcb_copy_below_bytes, or above the atomic size, in
+   * fragments) or read by the NIC from the buffer itself (docs/api.md,
+   * "Zero-copy sends and deliveries"). */
+  uint64_t zero_copy_bytes_copied;
+  uint64_t zero_copy_bytes_from_buffer;
 };
 
 /*

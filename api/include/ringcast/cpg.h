@@ -16,8 +16,9 @@
  *     message (corosync treats it as AGREED). UNORDERED and FIFO are
  *     delivered in the total order, as AGREED, as in corosync.
  *   - Real zero copy: cpg_zcb_alloc() hands out registered memory that the NIC
- *     reads directly when the message is sent, and deliveries point into the
- *     receive log (valid until the callback returns).
+ *     reads directly when the message is sent (from totem.zcb_copy_below_bytes
+ *     up; a smaller one is copied, which costs less), and deliveries point
+ *     into the receive log (valid until the callback returns).
  *   - Messages are never fragmented: the largest message is
  *     cpg_max_atomic_msgsize_get(); a larger one is refused with
  *     CS_ERR_TOO_BIG.
@@ -328,8 +329,10 @@ cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer);
 /*
  * Multicasts msg_len bytes of a buffer of cpg_zcb_alloc() without copying:
  * the RDMA writes that carry the message read the buffer itself. Returns once
- * the NIC has read it: the buffer is then the caller's again (docs/api.md,
- * "Zero-copy sends and deliveries"). Errors as cpg_mcast_joined(), plus
+ * the NIC has read it: the buffer is then the caller's again. A message below
+ * totem.zcb_copy_below_bytes (16 KiB by default), where a copy is cheaper, is
+ * copied as by cpg_mcast_joined() instead and the call returns at once
+ * (docs/api.md, "Zero-copy sends and deliveries"). Errors as cpg_mcast_joined(), plus
  * CS_ERR_INVALID_PARAM if msg is not a live buffer of this handle or msg_len
  * exceeds its size.
  */

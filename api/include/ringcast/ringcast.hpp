@@ -148,8 +148,8 @@ struct Counters {
   std::uint64_t tokens_passed = 0;
   std::uint64_t tokens_dropped = 0;
   std::uint64_t records_delivered = 0;
-  std::uint64_t records_dropped = 0;              // invalid headers from peers
-  std::uint64_t bytes_copied_on_send = 0;         // cpg_mcast_joined copies; zero-copy adds 0
+  std::uint64_t records_dropped = 0;       // invalid headers from peers
+  std::uint64_t bytes_copied_on_send = 0;  // copying sends (and zero-copy ones below the crossover)
   std::uint64_t messages_dropped_not_member = 0;  // data from a sender not in its group
   std::uint64_t zero_copy_sends = 0;
   std::uint64_t writes_wrong_link = 0;          // refused for the link they came on
@@ -168,6 +168,10 @@ struct Counters {
   std::uint64_t messages_spilled =
       0;  // undispatched, copied out of the log (docs/api.md "Eviction")
   std::uint64_t bytes_copied_on_spill = 0;
+  // The bytes of zero-copy sends: copied (below totem.zcb_copy_below_bytes,
+  // or in fragments), or read by the NIC from the buffer.
+  std::uint64_t zero_copy_bytes_copied = 0;
+  std::uint64_t zero_copy_bytes_from_buffer = 0;
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with
@@ -237,6 +241,7 @@ class Connection {
   Result<ZeroCopyBuffer> allocate(std::size_t bytes);
   // Sends the first `bytes` of the buffer and returns at once: the buffer is
   // in flight (do not write to it) until buffer.in_flight() turns false.
+  // Below totem.zcb_copy_below_bytes it was copied and is not in flight.
   Status send(Guarantee guarantee, ZeroCopyBuffer& buffer, std::size_t bytes);
 
   Status dispatch(DispatchMode mode);
