@@ -57,6 +57,7 @@ Result<bool> wait_for_frames(RingConsumer& ring, Doorbell& doorbell, const WaitP
     if (ring.has_frames()) return true;
     std::this_thread::yield();
   } while (now_ns() < spin_end);
+  if (stats != nullptr) ++stats->announced;
   if (!ring.prepare_sleep()) return true;
   if (stats != nullptr) ++stats->sleeps;
   auto rang = doorbell.wait(policy.max_sleep_ns);

@@ -37,6 +37,10 @@ struct WaitPolicy {
 };
 
 struct WaitStats {
+  // Times the consumer told the producer it would sleep: each allows the
+  // producer one doorbell write, even when frames came in time and the
+  // consumer took the announcement back instead of sleeping.
+  std::uint64_t announced = 0;
   std::uint64_t sleeps = 0;    // times the consumer slept on the doorbell
   std::uint64_t timeouts = 0;  // sleeps that ran max_sleep_ns out without a ring
 };

@@ -106,20 +106,26 @@ std::vector<std::byte> EncodedFrame::joined() const {
   return all;
 }
 
-void encode(const Request& request, EncodedFrame& out) {
+namespace {
+
+// Requests and events share the frame: a header, then the body's fields.
+template <class Frame>
+void encode_frame(const Frame& frame, EncodedFrame& out) {
   out.fixed.clear();
   out.payload = {};
   FieldWriter w(out.fixed);
-  header(w, type_of(request.body), request.request_id);
-  fields(w, out, request.body);
+  header(w, type_of(frame.body), frame.request_id);
+  fields(w, out, frame.body);
+}
+
+}  // namespace
+
+void encode(const Request& request, EncodedFrame& out) {
+  encode_frame(request, out);
 }
 
 void encode(const Event& event, EncodedFrame& out) {
-  out.fixed.clear();
-  out.payload = {};
-  FieldWriter w(out.fixed);
-  header(w, type_of(event.body), event.request_id);
-  fields(w, out, event.body);
+  encode_frame(event, out);
 }
 
 IpcStatus check_version(std::uint32_t library_version, std::uint32_t daemon_version) {

@@ -19,19 +19,10 @@
 #include "ipc/fd_passing.hpp"
 #include "ipc/frame_codec.hpp"
 #include "ipc/quota.hpp"
+#include "socket_pair.hpp"
 
 namespace ringcast::ipc {
 namespace {
-
-struct SocketPair {
-  UniqueFd daemon, client;
-  SocketPair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
-    daemon = UniqueFd(fds[0]);
-    client = UniqueFd(fds[1]);
-  }
-};
 
 constexpr ChannelSizes kSizes{4096, 1 << 14, 1 << 14, 1 << 16};
 constexpr std::uint64_t kRequests = 2000;

@@ -16,19 +16,10 @@
 #include "ipc/fd_passing.hpp"
 #include "ipc/peer_credentials.hpp"
 #include "ipc/shared_segment.hpp"
+#include "socket_pair.hpp"
 
 namespace ringcast::ipc {
 namespace {
-
-struct SocketPair {
-  UniqueFd a, b;
-  SocketPair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds), 0);
-    a = UniqueFd(fds[0]);
-    b = UniqueFd(fds[1]);
-  }
-};
 
 bool same_file(int x, int y) {
   struct stat sx {
@@ -45,9 +36,9 @@ TEST(FdPassing, DescriptorsAndDataArriveInOrder) {
   auto doorbell = Doorbell::create();
   ASSERT_TRUE(segment.ok() && doorbell.ok());
   const int sent[] = {segment->fd.get(), doorbell->fd()};
-  ASSERT_TRUE(send_fds(pair.a.get(), kTag, sent).ok());
+  ASSERT_TRUE(send_fds(pair.daemon.get(), kTag, sent).ok());
   std::byte data[8];
-  auto got = receive_fds(pair.b.get(), data, 4);
+  auto got = receive_fds(pair.client.get(), data, 4);
   ASSERT_TRUE(got.ok()) << got.error().message();
   EXPECT_EQ(got->bytes, 2u);
   EXPECT_EQ(data[0], std::byte{'r'});
@@ -66,9 +57,9 @@ TEST(FdPassing, AForkedClientMapsTheSegmentCannotShrinkItAndRingsTheDoorbell) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     // The client: everything it knows came over the socket.
-    pair.a.reset();
+    pair.daemon.reset();
     std::byte data[8];
-    auto got = receive_fds(pair.b.get(), data, 2);
+    auto got = receive_fds(pair.client.get(), data, 2);
     if (!got.ok() || got->fds.size() != 2) ::_exit(2);
     auto mapping = map_received(got->fds[0].get(), 1 << 16, PeerAccess::read_write);
     if (!mapping.ok()) ::_exit(3);
@@ -78,7 +69,7 @@ TEST(FdPassing, AForkedClientMapsTheSegmentCannotShrinkItAndRingsTheDoorbell) {
     ::_exit(bell.ring().ok() ? 0 : 5);
   }
   const int sent[] = {segment->fd.get(), doorbell->fd()};
-  ASSERT_TRUE(send_fds(pair.a.get(), kTag, sent).ok());
+  ASSERT_TRUE(send_fds(pair.daemon.get(), kTag, sent).ok());
   auto rang = doorbell->wait(10'000'000'000);
   ASSERT_TRUE(rang.ok() && *rang);
   int status = 0;
@@ -94,9 +85,9 @@ TEST(FdPassing, MoreDescriptorsThanExpectedAreRefusedAndClosed) {
   auto doorbell = Doorbell::create();
   ASSERT_TRUE(doorbell.ok());
   const int sent[] = {doorbell->fd(), doorbell->fd(), doorbell->fd()};
-  ASSERT_TRUE(send_fds(pair.a.get(), kTag, sent).ok());
+  ASSERT_TRUE(send_fds(pair.daemon.get(), kTag, sent).ok());
   std::byte data[8];
-  auto got = receive_fds(pair.b.get(), data, 2);
+  auto got = receive_fds(pair.client.get(), data, 2);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, Errc::protocol);
 }
@@ -105,28 +96,28 @@ TEST(FdPassing, TheHelpersRefuseWhatCannotWork) {
   SocketPair pair;
   int many[kMaxPassedFds + 1];
   std::fill(std::begin(many), std::end(many), 0);
-  EXPECT_EQ(send_fds(pair.a.get(), kTag, many).error().code, Errc::invalid_argument);
-  EXPECT_EQ(send_fds(pair.a.get(), {}, std::span<const int>()).error().code,
+  EXPECT_EQ(send_fds(pair.daemon.get(), kTag, many).error().code, Errc::invalid_argument);
+  EXPECT_EQ(send_fds(pair.daemon.get(), {}, std::span<const int>()).error().code,
             Errc::invalid_argument);
   std::byte data[8];
-  EXPECT_EQ(receive_fds(pair.b.get(), data, kMaxPassedFds + 1).error().code,
+  EXPECT_EQ(receive_fds(pair.client.get(), data, kMaxPassedFds + 1).error().code,
             Errc::invalid_argument);
   EXPECT_EQ(send_fds(-1, kTag, {}).error().code, Errc::system);
 }
 
 TEST(FdPassing, APeerThatClosedIsReportedAsClosed) {
   SocketPair pair;
-  pair.a.reset();
+  pair.daemon.reset();
   std::byte data[8];
-  auto got = receive_fds(pair.b.get(), data, 1);
+  auto got = receive_fds(pair.client.get(), data, 1);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, Errc::closed);
-  EXPECT_FALSE(send_fds(pair.b.get(), kTag, {}).ok());  // EPIPE, no SIGPIPE
+  EXPECT_FALSE(send_fds(pair.client.get(), kTag, {}).ok());  // EPIPE, no SIGPIPE
 }
 
 TEST(PeerCredentials, AreTheConnectingProcesss) {
   SocketPair pair;
-  auto cred = peer_credentials(pair.b.get());
+  auto cred = peer_credentials(pair.client.get());
   ASSERT_TRUE(cred.ok()) << cred.error().message();
   EXPECT_EQ(cred->pid, ::getpid());
   EXPECT_EQ(cred->uid, ::getuid());

@@ -40,6 +40,7 @@ bool frame_ok(const std::vector<std::byte>& frame, std::uint64_t want_seq) {
 struct StreamResult {
   std::uint64_t received = 0;
   std::uint64_t bad = 0;
+  std::uint64_t announced = 0;  // sleeps announced, taken back or not
   std::uint64_t sleeps = 0;
   std::uint64_t timeouts = 0;  // sleeps that ran their 5 s out: a lost wake-up
 };
@@ -75,6 +76,7 @@ StreamResult run_stream(TestRing& ring, std::uint64_t frames, std::chrono::micro
     EXPECT_TRUE(woke.ok());
   }
   producer.join();
+  r.announced = stats.announced;
   r.sleeps = stats.sleeps;
   r.timeouts = stats.timeouts;
   return r;
@@ -93,7 +95,11 @@ TEST(RingStream, AMillionFramesArriveInOrderIntactWithFewDoorbellWrites) {
               static_cast<unsigned long long>(ring.producer->doorbell_writes()), per_frame,
               static_cast<unsigned long long>(r.sleeps));
   EXPECT_LT(per_frame, 0.1);
-  EXPECT_LE(ring.producer->doorbell_writes(), r.sleeps);
+  // One write at most per announcement (the producer clears the flag it
+  // rings for); comparing with the sleeps alone missed the announcements the
+  // consumer took back when a frame came in time, and failed 1 run in 40.
+  EXPECT_LE(ring.producer->doorbell_writes(), r.announced);
+  EXPECT_LE(r.sleeps, r.announced);
 }
 
 TEST(RingStream, ASlowStreamWakesTheSleepingConsumerForEveryFrame) {
