@@ -41,6 +41,8 @@ IpcResult<EventBody> welcome(In& in) {
   m.event_ring_bytes = in.r.u64();
   m.zcb_segment_bytes = in.r.u64();
   m.log_bytes = in.r.u64();
+  m.atomic_message_bytes = in.r.u64();
+  m.largest_message_bytes = in.r.u64();
   RC_TRY(in.done());
   return EventBody{m};
 }
@@ -82,6 +84,20 @@ IpcResult<EventBody> reply_iteration(In& in) {
   }
   RC_TRY(in.done());
   return EventBody{std::move(m)};
+}
+
+IpcResult<EventBody> deliver_part(In& in) {
+  DeliverPart m;
+  m.handle = in.r.u64();
+  const std::uint32_t payload_bytes = in.r.u32();
+  const std::uint32_t reserved = in.r.u32();
+  RC_TRY(in.fixed());
+  RC_TRY(check_reserved(reserved, in.type));
+  RC_TRY(check_size(payload_bytes, in.limits.max_message_bytes, in.type, "payload"));
+  RC_TRY(check_count(payload_bytes, payload_bytes, 1, in.r, in.type, "payload bytes"));
+  m.payload = in.r.bytes(payload_bytes);
+  RC_TRY(in.done());
+  return EventBody{m};
 }
 
 IpcResult<EventBody> deliver_inline(In& in) {
@@ -177,6 +193,8 @@ IpcResult<EventBody> body(In& in) {
       return confchg(in);
     case MessageType::totem_confchg:
       return totem_confchg(in);
+    case MessageType::deliver_part:
+      return deliver_part(in);
     default:
       break;
   }

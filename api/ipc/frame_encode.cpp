@@ -40,6 +40,10 @@ void fields(FieldWriter& w, EncodedFrame& out, const RequestBody& body) {
           [&](const LocalGet& m) { w.u64(m.handle); },
           [&](const Iteration& m) { w.u64(m.handle).u32(m.kind).group(m.group); },
           [&](const Release& m) { w.u64(m.handle).u64(m.delivery_id); },
+          [&](const McastPart& m) {
+            w.u64(m.handle).u32(static_cast<std::uint32_t>(m.payload.size())).u32(0);
+            out.payload = m.payload;
+          },
       },
       body);
 }
@@ -66,6 +70,7 @@ void fields(FieldWriter& w, EncodedFrame& out, const EventBody& body) {
                    w.u32(m.version).u32(m.error).u32(m.node_id).u32(m.max_frame_bytes);
                    w.u64(m.request_ring_bytes).u64(m.event_ring_bytes);
                    w.u64(m.zcb_segment_bytes).u64(m.log_bytes);
+                   w.u64(m.atomic_message_bytes).u64(m.largest_message_bytes);
                  },
                  [&](const Reply& m) { w.u32(m.error).u32(0).u64(m.value); },
                  [&](const ReplyMembers& m) {
@@ -88,6 +93,10 @@ void fields(FieldWriter& w, EncodedFrame& out, const EventBody& body) {
                    w.u64(m.delivery_id).u64(m.log_offset).u64(m.length);
                  },
                  [&](const Confchg& m) { confchg_fields(w, m); },
+                 [&](const DeliverPart& m) {
+                   w.u64(m.handle).u32(static_cast<std::uint32_t>(m.payload.size())).u32(0);
+                   out.payload = m.payload;
+                 },
                  [&](const TotemConfchg& m) {
                    w.u64(m.handle).u32(m.ring_node).u32(static_cast<std::uint32_t>(m.nodes.size()));
                    w.u64(m.ring_seq);

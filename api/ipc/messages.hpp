@@ -20,7 +20,7 @@ namespace ringcast::ipc {
 
 // Raised on any change of a layout or of a type's meaning; both sides refuse
 // a peer of another version at hello (check_version, frame_codec.hpp).
-inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;
 
 // CPG's own bounds (CPG_MAX_NAME_LENGTH, CPG_MEMBERS_MAX); tests/ipc checks
 // they match <ringcast/cpg.h>.
@@ -45,6 +45,10 @@ enum class MessageType : std::uint32_t {
   local_get = 11,
   iteration = 12,
   release = 13,
+  // A leading part of the message the next mcast of that handle ends: a
+  // message larger than a frame travels as parts, then its last bytes in
+  // the mcast.
+  mcast_part = 14,
   // events, daemon to client
   welcome = 64,
   reply = 65,
@@ -54,10 +58,13 @@ enum class MessageType : std::uint32_t {
   deliver_ref = 69,
   confchg = 70,
   totem_confchg = 71,
+  // A leading part of the message the next deliver_inline of that handle
+  // ends (as mcast_part, the other way).
+  deliver_part = 72,
 };
 
-inline constexpr std::uint32_t kFirstRequest = 1, kLastRequest = 13;
-inline constexpr std::uint32_t kFirstEvent = 64, kLastEvent = 71;
+inline constexpr std::uint32_t kFirstRequest = 1, kLastRequest = 14;
+inline constexpr std::uint32_t kFirstEvent = 64, kLastEvent = 72;
 
 const char* message_type_name(MessageType type) noexcept;
 
@@ -133,8 +140,17 @@ struct Release {
   std::uint64_t delivery_id = 0;
 };
 
-using RequestBody = std::variant<Hello, Initialize, Finalize, Join, Leave, Mcast, ZcbMcast,
-                                 ZcbAlloc, ZcbFree, MembershipGet, LocalGet, Iteration, Release>;
+// Bytes of a message larger than one frame; the mcast that follows (same
+// handle, nothing of that handle in between) carries its last bytes and its
+// guarantee. The daemon refuses parts beyond the largest message.
+struct McastPart {
+  std::uint64_t handle = 0;
+  std::span<const std::byte> payload;
+};
+
+using RequestBody =
+    std::variant<Hello, Initialize, Finalize, Join, Leave, Mcast, ZcbMcast, ZcbAlloc, ZcbFree,
+                 MembershipGet, LocalGet, Iteration, Release, McastPart>;
 
 struct Request {
   std::uint64_t request_id = 0;  // echoed by the reply
@@ -155,6 +171,10 @@ struct Welcome {
   std::uint64_t event_ring_bytes = 0;
   std::uint64_t zcb_segment_bytes = 0;  // 0: no zero-copy segment
   std::uint64_t log_bytes = 0;          // 0: no receive log mapped
+  // The ring's atomic size (cpg_max_atomic_msgsize_get) and the largest
+  // message a send accepts (totem.max_fragmented_message_bytes).
+  std::uint64_t atomic_message_bytes = 0;
+  std::uint64_t largest_message_bytes = 0;
 };
 // The answer to a request without a list: its cs_error_t and one value (a
 // handle, a zcb offset, the local node id).
@@ -207,8 +227,15 @@ struct TotemConfchg {
   std::vector<std::uint32_t> nodes;  // at most kMaxMembers
 };
 
+// Bytes of a delivery larger than one frame; the deliver_inline that
+// follows for that handle carries its last bytes, its group and sender.
+struct DeliverPart {
+  std::uint64_t handle = 0;
+  std::span<const std::byte> payload;
+};
+
 using EventBody = std::variant<Welcome, Reply, ReplyMembers, ReplyIteration, DeliverInline,
-                               DeliverRef, Confchg, TotemConfchg>;
+                               DeliverRef, Confchg, TotemConfchg, DeliverPart>;
 
 struct Event {
   std::uint64_t request_id = 0;  // of the request a reply answers; 0 otherwise
@@ -218,9 +245,10 @@ struct Event {
 MessageType type_of(const RequestBody& body) noexcept;
 MessageType type_of(const EventBody& body) noexcept;
 
-// Every request is answered (a reply or the welcome) except a release.
+// Every request is answered (a reply or the welcome) except a release and
+// a message's leading parts (its mcast is answered).
 inline bool expects_reply(MessageType type) noexcept {
-  return type != MessageType::release;
+  return type != MessageType::release && type != MessageType::mcast_part;
 }
 
 }  // namespace ringcast::ipc

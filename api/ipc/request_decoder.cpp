@@ -55,6 +55,20 @@ IpcResult<RequestBody> mcast(In& in) {
   return RequestBody{m};
 }
 
+IpcResult<RequestBody> mcast_part(In& in) {
+  McastPart m;
+  m.handle = in.r.u64();
+  const std::uint32_t payload_bytes = in.r.u32();
+  const std::uint32_t reserved = in.r.u32();
+  RC_TRY(check_fixed(in.r, in.type, in.frame_bytes));
+  RC_TRY(check_reserved(reserved, in.type));
+  RC_TRY(check_size(payload_bytes, in.limits.max_message_bytes, in.type, "payload"));
+  RC_TRY(check_count(payload_bytes, payload_bytes, 1, in.r, in.type, "payload bytes"));
+  m.payload = in.r.bytes(payload_bytes);
+  RC_TRY(in.done());
+  return RequestBody{m};
+}
+
 IpcResult<RequestBody> zcb_mcast(In& in) {
   ZcbMcast m;
   m.handle = in.r.u64();
@@ -124,6 +138,8 @@ IpcResult<RequestBody> body(In& in) {
       return mcast(in);
     case MessageType::zcb_mcast:
       return zcb_mcast(in);
+    case MessageType::mcast_part:
+      return mcast_part(in);
     case MessageType::zcb_alloc:
       return zcb_alloc(in);
     case MessageType::zcb_free:

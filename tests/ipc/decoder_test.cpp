@@ -56,7 +56,7 @@ TEST(RequestDecoder, BytesAfterTheFieldsAreRefused) {
 }
 
 TEST(RequestDecoder, UnknownTypesAreRefused) {
-  for (std::uint32_t type : {0u, 14u, 63u, 72u, 0xffffffffu}) {
+  for (std::uint32_t type : {0u, 15u, 63u, 73u, 0xffffffffu}) {
     auto f = frame_of(Request{1, Finalize{7}});
     put32(f, 0, type);
     EXPECT_EQ(request_error(f), IpcErrc::unknown_type) << type;
@@ -106,6 +106,7 @@ TEST(RequestDecoder, SizesAboveTheLimitsAreTooBig) {
   const auto limits = samples::request_limits();
   std::vector<std::byte> big(limits.max_message_bytes + 1);
   EXPECT_EQ(request_error(frame_of(Request{1, Mcast{7, 0, big}})), IpcErrc::too_big);
+  EXPECT_EQ(request_error(frame_of(Request{1, McastPart{7, big}})), IpcErrc::too_big);
   EXPECT_EQ(request_error(frame_of(Request{1, ZcbMcast{7, 0, 0, limits.max_message_bytes + 1}})),
             IpcErrc::too_big);
   EXPECT_EQ(request_error(frame_of(Request{1, ZcbAlloc{7, limits.max_zcb_alloc_bytes + 1}})),

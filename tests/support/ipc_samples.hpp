@@ -44,13 +44,15 @@ inline std::vector<Request> requests() {
       {11, LocalGet{7}},
       {12, Iteration{7, 2, g}},
       {13, Release{7, 99}},
+      {14, McastPart{7, payload()}},
   };
 }
 
 inline std::vector<Event> events() {
   const auto g = GroupName::of("group-β");
   return {
-      {1, Welcome{kProtocolVersion, 0, 3, 65536, 1 << 20, 1 << 19, 1 << 22, 1 << 24}},
+      {1, Welcome{kProtocolVersion, 0, 3, 65536, 1 << 20, 1 << 19, 1 << 22, 1 << 24, 1 << 20,
+                  std::uint64_t{64} << 20}},
       {2, Reply{0, 0xabcdef}},
       {3, ReplyMembers{0, {{1, 100}, {2, 200}, {3, 300}}}},
       {4, ReplyIteration{0, {{g, {1, 100}}, {GroupName::of("other"), {2, 7}}}}},
@@ -58,6 +60,7 @@ inline std::vector<Event> events() {
       {0, DeliverRef{7, g, {2, 200}, 55, 1 << 20, 4000}},
       {0, Confchg{7, g, {{{1, 100}, 1}, {{2, 200}, 1}}, {{{3, 300}, 5}}, {{{2, 200}, 1}}}},
       {0, TotemConfchg{7, 1, 42, {1, 2, 3}}},
+      {0, DeliverPart{7, payload()}},
   };
 }
 
