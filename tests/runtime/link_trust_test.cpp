@@ -36,13 +36,20 @@ TEST(LinkReplacement, AnOlderIncarnationNeverReplacesALiveLink) {
   EXPECT_EQ(r.decide(1, 5, 6, 1'000'000), Replacement::allowed);
 }
 
+TEST(LinkReplacement, TheSameIncarnationNeverReplacesALiveLink) {
+  LinkReplacement r(3, 1'000);
+  EXPECT_EQ(r.decide(1, 5, 5, 0), Replacement::same_incarnation);
+  EXPECT_EQ(r.decide(1, 5, 5, 1'000'000), Replacement::same_incarnation) << "not even later";
+  EXPECT_EQ(r.decide(1, 5, 6, 1'000'000), Replacement::allowed);
+}
+
 TEST(LinkReplacement, ReplacementsAreBoundedPerMember) {
   LinkReplacement r(3, 1'000);
-  EXPECT_EQ(r.decide(2, 5, 5, 100), Replacement::allowed) << "the peer saw the link fail first";
-  EXPECT_EQ(r.decide(2, 5, 6, 500), Replacement::too_soon) << "even a newer incarnation waits";
-  EXPECT_EQ(r.decide(1, 5, 5, 500), Replacement::allowed) << "another member is not held up";
-  EXPECT_EQ(r.decide(2, 5, 5, 1'099), Replacement::too_soon);
-  EXPECT_EQ(r.decide(2, 5, 5, 1'100), Replacement::allowed);
+  EXPECT_EQ(r.decide(2, 5, 6, 100), Replacement::allowed) << "the peer restarted";
+  EXPECT_EQ(r.decide(2, 6, 7, 500), Replacement::too_soon) << "even a newer incarnation waits";
+  EXPECT_EQ(r.decide(1, 5, 6, 500), Replacement::allowed) << "another member is not held up";
+  EXPECT_EQ(r.decide(2, 6, 7, 1'099), Replacement::too_soon);
+  EXPECT_EQ(r.decide(2, 6, 7, 1'100), Replacement::allowed);
   EXPECT_EQ(r.decide(7, 0, 1, 5'000), Replacement::too_soon) << "not a member";
 }
 
