@@ -96,13 +96,26 @@ int MemberLoop::stop(runtime::RingTransport& transport, int signal) {
   return kExitOk;
 }
 
+bool MemberLoop::has_left(runtime::RingTransport& transport, const Hooks& hooks) {
+  if (!hooks.left) return left_.load();
+  const StatusSnapshot s = transport.status();
+  if (s.operational && s.ring_seq != logged_ring_seq_) {
+    logged_ring_seq_ = s.ring_seq;
+    log_line("ring " + std::to_string(s.ring_representative) + ":" + std::to_string(s.ring_seq) +
+             " members" + nodes_text(s.members));
+  }
+  if (!hooks.left()) return false;
+  if (!left_.exchange(true)) log_error("the node left the ring for good and cannot go on");
+  return true;
+}
+
 int MemberLoop::run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks) {
   started_ = std::chrono::steady_clock::now();
   // Unbounded on purpose: a daemon runs until it is stopped or leaves.
   for (;;) {
     check_ready(transport, hooks);
     if (ready_ && hooks.on_tick) hooks.on_tick();
-    if (left_.load()) {
+    if (has_left(transport, hooks)) {
       transport.stop();
       return kExitFailed;
     }
