@@ -20,7 +20,8 @@ constexpr std::size_t kRequestsPerRound = 64;
 constexpr int kFullRingPollMs = 1;
 // Asleep with nothing to wait for: a bound, so a lost wake-up costs little.
 constexpr int kIdlePollMs = 100;
-// While busy, how often the socket is checked for a hang-up.
+// How often, between sleeps, the socket is checked for a hang-up and the
+// sessions for evictions.
 constexpr std::uint64_t kSocketCheckNs = 10'000'000;
 
 std::uint64_t now_ns() {
@@ -209,6 +210,7 @@ void ClientConnection::serve() {
     if (now - last_socket_check_ns_ > kSocketCheckNs) {
       last_socket_check_ns_ = now;
       if (!socket_alive()) break;
+      sessions_->notice_evictions();
     }
     if (busy || spin.spinning(now)) {
       if (!busy) std::this_thread::yield();

@@ -116,11 +116,21 @@ bool ClientSessions::dispatch_one(std::uint64_t id, Handle& h) {
   const cpg::Status s = h.session->dispatch(cpg::DispatchMode::one_nonblocking);
   if (s.ok()) return true;
   if (s.code() == CS_ERR_TRY_AGAIN) return false;  // nothing pending
+  stop_dispatching(id, h, s);
+  return false;
+}
+
+// Once per handle: bounded by the handles.
+void ClientSessions::stop_dispatching(std::uint64_t id, Handle& h, const cpg::Status& why) {
   h.stopped = true;
   if (h.session->evicted()) counters_.evicted.fetch_add(1, std::memory_order_relaxed);
   log_line(LogLevel::warning, "client pid " + std::to_string(pid_) + " handle " +
-                                  std::to_string(id) + ": " + s.message());
-  return false;
+                                  std::to_string(id) + ": " + why.message());
+}
+
+void ClientSessions::notice_evictions() {
+  for (auto& [id, h] : handles_)
+    if (!h.stopped && h.session->evicted()) stop_dispatching(id, h, h.session->evicted_status());
 }
 
 bool ClientSessions::dispatch() {

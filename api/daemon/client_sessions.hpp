@@ -46,6 +46,9 @@ class ClientSessions {
   // Runs the sessions' pending callbacks while the writer is idle; true when
   // any ran.
   bool dispatch();
+  // Counts and logs handles the node evicted meanwhile, even while the
+  // writer waits for room (no dispatch then tells).
+  void notice_evictions();
   // The eventfds of the sessions that have something to dispatch (readable
   // while their queue is not empty), to sleep on.
   void add_poll_fds(std::vector<pollfd>& fds) const;
@@ -71,6 +74,7 @@ class ClientSessions {
   void iteration(std::uint64_t request_id, const ipc::Iteration& m);
   ipc::IpcStatus check_parts(const ipc::Request& request);
   bool dispatch_one(std::uint64_t id, Handle& h);
+  void stop_dispatching(std::uint64_t id, Handle& h, const cpg::Status& why);
 
   std::shared_ptr<client::Node> node_;
   EventWriter& writer_;

@@ -3,6 +3,8 @@
 // real sockets and rings. Two clients on two nodes see one order; a client
 // that goes (its socket closed) leaves its group with PROCDOWN and the ring
 // stays; finalize sends its leave.
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -11,48 +13,12 @@
 #include <string>
 #include <thread>
 
-#include "raw_client.hpp"
-#include "ringcast/cpg.h"
-#include "sim_daemons.hpp"
+#include "client_test_support.hpp"
 
 namespace ringcast::daemon_test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::unique_ptr<RawClient> connect(SimDaemons& d, std::size_t i) {
-  auto c = RawClient::connect(d.path(i));
-  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message());
-  return c.ok() ? std::move(*c) : nullptr;
-}
-
-// Retries while the ring syncs (CS_ERR_TRY_AGAIN), bounded.
-std::uint32_t join(RawClient& c, std::uint64_t handle, const std::string& group) {
-  for (int i = 0; i < 2000; ++i) {
-    const std::uint32_t e = c.join(handle, group);
-    if (e != CS_ERR_TRY_AGAIN) return e;
-    std::this_thread::sleep_for(5ms);
-  }
-  return CS_ERR_TRY_AGAIN;
-}
-
-bool has_members(const RawClient& c, std::size_t n) {
-  for (const Got& g : c.confchgs())
-    if (g.members.size() == n) return true;
-  return false;
-}
-
-// Sends while CS_ERR_TRY_AGAIN (the ring's flow control), reading meanwhile.
-std::uint32_t send(RawClient& c, std::uint64_t handle, const std::string& text) {
-  for (int i = 0; i < 20000; ++i) {
-    const std::uint64_t id = c.mcast(handle, text);
-    if (!c.read_until([&] { return c.reply_to(id).has_value(); })) return 0xffffffffu;
-    const std::uint32_t e = c.reply_to(id)->error;
-    if (e != CS_ERR_TRY_AGAIN) return e;
-    std::this_thread::sleep_for(200us);
-  }
-  return CS_ERR_TRY_AGAIN;
-}
 
 std::string text_of(int sender, int i) {
   std::string s = std::to_string(sender) + ":" + std::to_string(i) + ":";
@@ -112,16 +78,74 @@ TEST(ClientServer, AClientThatGoesMidSendIsProcdownAndTheRingStays) {
   a->send(ipc::McastPart{ha, std::as_bytes(std::span("part", 4))}, 0);
   a->close_socket();
   a.reset();
-  ASSERT_TRUE(b->read_until([&] {
-    for (const Got& g : b->confchgs())
-      if (g.left.size() == 1 && g.left[0].reason == CPG_REASON_PROCDOWN &&
-          g.left[0].process.node == d.node(0).node_id())
-        return true;
-    return false;
-  })) << b->confchgs().size();
+  ASSERT_TRUE(b->read_until([&] { return saw_procdown(*b, d.node(0).node_id()); }));
   EXPECT_EQ(d.node(1).transport().status().ring_seq, ring);
   EXPECT_EQ(d.server(0).counters().malformed.load(), 0u);
   EXPECT_TRUE(b->read_until([&] { return d.server(0).counters().connected.load() == 0; }));
+}
+
+// A user the cluster file does not name gets a welcome that says
+// CS_ERR_ACCESS, and is counted. Root (these tests' usual user) is always
+// let in, so the refused client is a child that became nobody.
+TEST(ClientServer, AUserNotAllowedIsRefused) {
+  SimDaemonOptions o;
+  o.members = 1;
+  o.server.allow_own_user = false;
+  SimDaemons d(o);
+  const std::string dir = d.path(0).substr(0, d.path(0).rfind('/'));
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  auto refused = [&] {
+    auto fd = connect_to(d.path(0));
+    if (!fd) return false;
+    auto w = ipc::receive_welcome(fd->get());
+    return !w && w.error().message().find("cs_error_t 11") != std::string::npos;
+  };
+  if (::getuid() != 0) {
+    EXPECT_TRUE(refused());
+  } else {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+      ::_exit(refused() ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    // Allowed by its group: the same user gets in.
+  }
+  EXPECT_EQ(d.server(0).counters().refused.load(), 1u);
+  EXPECT_EQ(d.server(0).counters().accepted.load(), 0u);
+}
+
+// A client that stops reading its events: its event ring fills, its
+// Session's queue grows at the node, and the node evicts it (PROCDOWN for
+// the other member); the other client's stream goes on, and the evicted
+// client's next call says CS_ERR_LIBRARY.
+TEST(ClientServer, AClientThatStopsReadingIsEvicted) {
+  SimDaemonOptions o;
+  o.server.sizes = ipc::ChannelSizes{16 << 10, 64 << 10, 64 << 10, 0};
+  o.eviction.max_bytes = 128u << 10;
+  o.eviction.max_age = 200ms;
+  SimDaemons d(o);
+  auto a = connect(d, 0), b = connect(d, 1);
+  ASSERT_TRUE(a && b);
+  const std::uint64_t ha = a->initialize(), hb = b->initialize();
+  ASSERT_EQ(join(*a, ha, "ev"), CS_OK);
+  ASSERT_EQ(join(*b, hb, "ev"), CS_OK);
+  ASSERT_TRUE(a->read_until([&] { return has_members(*a, 2); }));
+  ASSERT_TRUE(b->read_until([&] { return has_members(*b, 2); }));
+  // 16 KiB messages (parts both ways), 3 MiB: three times the ring's log.
+  const std::string payload(16u << 10, 'e');
+  for (int i = 0; i < 192 && !saw_procdown(*b, d.node(0).node_id()); ++i)
+    ASSERT_EQ(send(*b, hb, payload), CS_OK) << i;
+  ASSERT_TRUE(b->read_until([&] { return saw_procdown(*b, d.node(0).node_id()); }));
+  EXPECT_EQ(d.server(0).counters().evicted.load(), 1u);
+  EXPECT_TRUE(still_served(*b, hb, "after the eviction"));
+  auto r = a->call(ipc::Mcast{ha, 2, std::as_bytes(std::span("late", 4))});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error, CS_ERR_LIBRARY);
+  EXPECT_FALSE(a->decode_failed);
 }
 
 }  // namespace
