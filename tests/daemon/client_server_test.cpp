@@ -84,6 +84,31 @@ TEST(ClientServer, AClientThatGoesMidSendIsProcdownAndTheRingStays) {
   EXPECT_TRUE(b->read_until([&] { return d.server(0).counters().connected.load() == 0; }));
 }
 
+// A stop hangs up every client; a daemon started again replaces the socket
+// file the first one left (as a killed daemon leaves it) and serves again.
+TEST(ClientServer, AStopHangsUpAndTheSocketFileIsReplaced) {
+  SimDaemonOptions o;
+  o.members = 1;
+  SimDaemons d(o);
+  auto a = connect(d, 0);
+  ASSERT_TRUE(a);
+  ASSERT_NE(a->initialize(), 0u);
+  EXPECT_EQ(d.server(0).counters().connected.load(), 1u);
+  const std::string path = d.path(0);
+  d.server(0).stop();
+  EXPECT_TRUE(a->hung_up(5s));
+  auto left = daemon::listen_on(path);  // a file left behind, nobody listening
+  ASSERT_TRUE(left.ok()) << left.error().message();
+  left->reset();
+  daemon::ServerOptions so;
+  so.socket_path = path;
+  auto again = daemon::ClientServer::start(d.node_ptr(0), so);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  auto b = connect(d, 0);
+  ASSERT_TRUE(b);
+  EXPECT_NE(b->initialize(), 0u);
+}
+
 // A user the cluster file does not name gets a welcome that says
 // CS_ERR_ACCESS, and is counted. Root (these tests' usual user) is always
 // let in, so the refused client is a child that became nobody.

@@ -67,6 +67,7 @@ class SimDaemons {
   }
 
   client::Node& node(std::size_t i) { return *nodes_[i]; }
+  const std::shared_ptr<client::Node>& node_ptr(std::size_t i) { return nodes_[i]; }
   daemon::ClientServer& server(std::size_t i) { return *servers_[i]; }
   const std::string& path(std::size_t i) { return servers_[i]->path(); }
   runtime::SimCluster& cluster() { return *cluster_; }
