@@ -88,10 +88,11 @@ void MemberLoop::check_ready(runtime::RingTransport& transport, const Hooks& hoo
   if (hooks.on_ready) hooks.on_ready();
 }
 
-int MemberLoop::stop(runtime::RingTransport& transport, int signal) {
+int MemberLoop::stop(runtime::RingTransport& transport, int signal, const Hooks& hooks) {
   log_line(std::string(signal_name(signal)) + ": node " + std::to_string(transport.me()) +
            " leaves the ring");
   log_notify_failure(notify("STOPPING=1"));
+  if (hooks.on_stop) hooks.on_stop();
   transport.stop();
   return kExitOk;
 }
@@ -123,7 +124,7 @@ int MemberLoop::run(runtime::RingTransport& transport, int stop_fd, const Hooks&
     const int n = ::poll(&p, 1, ready_ ? kRunningPollMs : kStartingPollMs);
     if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       const int signal = read_stop_signal(stop_fd);
-      return stop(transport, signal);
+      return stop(transport, signal, hooks);
     }
   }
 }

@@ -36,11 +36,13 @@ class MemberLoop {
   // on_ready runs once, when READY=1 goes out; on_tick after that, at every
   // turn of the loop (about twice a second, and at once after each wake).
   // left: set when the rounds go elsewhere (round_callback() unused):
-  // whether the member left the ring for good.
+  // whether the member left the ring for good. on_stop: on a stop signal,
+  // before the member stops (the clients' finalizes still go out).
   struct Hooks {
     std::function<void()> on_ready;
     std::function<void()> on_tick;
     std::function<bool()> left;
+    std::function<void()> on_stop;
   };
   int run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks);
 
@@ -53,7 +55,7 @@ class MemberLoop {
   // Operational, and every node it has a link to is in its ring.
   bool settled(runtime::RingTransport& transport) const;
   void check_ready(runtime::RingTransport& transport, const Hooks& hooks);
-  int stop(runtime::RingTransport& transport, int signal);
+  int stop(runtime::RingTransport& transport, int signal, const Hooks& hooks);
   bool has_left(runtime::RingTransport& transport, const Hooks& hooks);
 
   std::chrono::milliseconds startup_window_;

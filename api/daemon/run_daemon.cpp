@@ -88,8 +88,12 @@ int run_loop(MemberLoop& loop, const config::LocalConfig& local,
     status.update(transport, server ? server->counters().list() : ServerCounters{}.list());
   };
   hooks.left = [&] { return node->has_left(); };
+  // The clients see their socket hang up; their sessions close while the
+  // ring still takes their finalizes.
+  hooks.on_stop = [&] {
+    if (server) server->stop();
+  };
   const int code = loop.run(transport, stop_fd, hooks);
-  // The clients see their socket hang up; their sessions close.
   if (server) server->stop();
   return code;
 }

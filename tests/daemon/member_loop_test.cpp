@@ -176,6 +176,7 @@ TEST(MemberLoop, ANodeTakesTheRoundsAndTheStatusFileHasTheClientCounters) {
   std::optional<NodeStatus> status_seen;
   ServerCounters counters;
   counters.connected = 2;
+  bool stopped_live = false;
   int code = -1;
   std::thread daemon([&] {
     StatusWriter writer(three_node_file(), status_file);
@@ -185,6 +186,8 @@ TEST(MemberLoop, ANodeTakesTheRoundsAndTheStatusFileHasTheClientCounters) {
       if (!status_seen) status_seen = read_status(status_file);
     };
     hooks.left = [&] { return node->has_left(); };
+    // Before the member stops: a submit still goes out.
+    hooks.on_stop = [&] { stopped_live = node->transport().status().operational; };
     code = loop.run(node->transport(), stop[0], hooks);
   });
   EXPECT_EQ(socket.receive(), "READY=1\nSTATUS=in an operational ring");
@@ -194,6 +197,7 @@ TEST(MemberLoop, ANodeTakesTheRoundsAndTheStatusFileHasTheClientCounters) {
   daemon.join();
   EXPECT_EQ(code, 0);
   EXPECT_EQ(loop.messages(), 0u);
+  EXPECT_TRUE(stopped_live);
   ASSERT_TRUE(status_seen.has_value());
   const auto& c = status_seen->counters;
   EXPECT_NE(
