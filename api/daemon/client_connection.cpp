@@ -121,7 +121,7 @@ bool ClientConnection::take_requests() {
     }
     if (!*popped) break;
     any = true;
-    auto request = ipc::decode_request(frame_, sessions_->limits());
+    auto request = ipc::decode_request(frame_, sessions_->limits(frame_));
     if (!request) {
       drop(shared_.counters->malformed, request.error().message);
       break;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "base/wire.hpp"
 
 namespace ringcast::daemon {
 
@@ -53,11 +54,18 @@ ClientSessions::~ClientSessions() {
   close_all();
 }
 
-ipc::RequestLimits ClientSessions::limits() const noexcept {
-  // No zero-copy segment yet: zcb requests cannot name one.
+ipc::RequestLimits ClientSessions::limits(std::span<const std::byte> frame) const noexcept {
   const std::uint64_t largest = node_->max_fragmented_bytes();
-  return ipc::RequestLimits{
-      0, static_cast<std::uint32_t>(std::min<std::uint64_t>(largest, UINT32_MAX)), 0};
+  ipc::RequestLimits l{0, static_cast<std::uint32_t>(std::min<std::uint64_t>(largest, UINT32_MAX)),
+                       0};
+  if (frame.size() < 4) return l;
+  const auto type = static_cast<ipc::MessageType>(wire::get<std::uint32_t>(frame.data()));
+  if (type == ipc::MessageType::zcb_alloc || type == ipc::MessageType::zcb_free ||
+      type == ipc::MessageType::zcb_mcast) {
+    l.zcb_segment_bytes = UINT64_MAX;
+    l.max_zcb_alloc_bytes = UINT64_MAX;
+  }
+  return l;
 }
 
 cpg::Callbacks ClientSessions::callbacks(std::uint64_t handle) {

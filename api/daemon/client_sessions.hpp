@@ -37,8 +37,11 @@ class ClientSessions {
   ClientSessions(const ClientSessions&) = delete;
   ClientSessions& operator=(const ClientSessions&) = delete;
 
-  // What decode_request may let through for this client.
-  ipc::RequestLimits limits() const noexcept;
+  // What decode_request may let through for this client, for this frame:
+  // a zero-copy request names no segment the client has (it has none yet),
+  // so its offsets and sizes are not checked against one: it decodes, and
+  // is answered CS_ERR_NOT_SUPPORTED rather than taken for malformed.
+  ipc::RequestLimits limits(std::span<const std::byte> frame) const noexcept;
   // One request, decoded from a frame copied out of the ring. An error when
   // the client broke the protocol (it is then disconnected); a request the
   // node refuses is answered with its cs_error_t instead.
@@ -72,6 +75,7 @@ class ClientSessions {
   void mcast(std::uint64_t request_id, const ipc::Mcast& m);
   void membership_get(std::uint64_t request_id, const ipc::MembershipGet& m);
   void iteration(std::uint64_t request_id, const ipc::Iteration& m);
+  std::size_t iteration_entries_max() const noexcept;
   ipc::IpcStatus check_parts(const ipc::Request& request);
   bool dispatch_one(std::uint64_t id, Handle& h);
   void stop_dispatching(std::uint64_t id, Handle& h, const cpg::Status& why);

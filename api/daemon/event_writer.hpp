@@ -46,6 +46,7 @@ class EventWriter {
   bool idle() const noexcept { return pending_.empty(); }
   std::size_t pending_frames() const noexcept { return pending_.size(); }
   std::uint64_t pending_bytes() const noexcept { return pending_bytes_; }
+  std::uint32_t max_frame_bytes() const noexcept { return max_frame_bytes_; }
   // Payload bytes a deliver_inline or deliver_part frame carries at most.
   std::size_t inline_payload_bytes() const noexcept;
   std::size_t part_payload_bytes() const noexcept;

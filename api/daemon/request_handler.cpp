@@ -73,6 +73,7 @@ void ClientSessions::mcast(std::uint64_t request_id, const ipc::Mcast& m) {
 void ClientSessions::membership_get(std::uint64_t request_id, const ipc::MembershipGet& m) {
   Handle* h = find(m.handle);
   ipc::ReplyMembers r;
+  r.error = CS_OK;
   if (h == nullptr) {
     r.error = CS_ERR_BAD_HANDLE;
   } else if (h->session->evicted()) {
@@ -86,9 +87,18 @@ void ClientSessions::membership_get(std::uint64_t request_id, const ipc::Members
   writer_.put(ipc::Event{request_id, std::move(r)});
 }
 
+// The entries of one reply_iteration frame: a group and a process each,
+// after the header and the error and count.
+std::size_t ClientSessions::iteration_entries_max() const noexcept {
+  constexpr std::size_t kEntryBytes = 4 + ipc::kMaxGroupNameBytes + 8;
+  const std::size_t fit = (writer_.max_frame_bytes() - ipc::kFrameHeaderBytes - 8) / kEntryBytes;
+  return std::min<std::size_t>(fit, ipc::kMaxIterationEntries);
+}
+
 void ClientSessions::iteration(std::uint64_t request_id, const ipc::Iteration& m) {
   Handle* h = find(m.handle);
   ipc::ReplyIteration r;
+  r.error = CS_OK;
   if (h == nullptr) {
     r.error = CS_ERR_BAD_HANDLE;
   } else if (h->session->evicted()) {
@@ -97,7 +107,7 @@ void ClientSessions::iteration(std::uint64_t request_id, const ipc::Iteration& m
     const auto kind = static_cast<cpg_iteration_type_t>(m.kind);
     const bool one = kind == CPG_ITERATION_ONE_GROUP;
     for (const auto& d : node_->describe_groups(kind, one ? m.group.view() : "")) {
-      if (r.entries.size() == ipc::kMaxIterationEntries) break;
+      if (r.entries.size() == iteration_entries_max()) break;
       const std::size_t n = std::min<std::size_t>(d.group.length, ipc::kMaxGroupNameBytes);
       r.entries.push_back({ipc::GroupName::of({d.group.value, n}), {d.nodeid, d.pid}});
     }

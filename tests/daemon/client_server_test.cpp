@@ -3,17 +3,22 @@
 // real sockets and rings. Two clients on two nodes see one order; a client
 // that goes (its socket closed) leaves its group with PROCDOWN and the ring
 // stays; finalize sends its leave.
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 
 #include "client_test_support.hpp"
+#include "ipc/fd_passing.hpp"
 
 namespace ringcast::daemon_test {
 namespace {
@@ -82,6 +87,87 @@ TEST(ClientServer, AClientThatGoesMidSendIsProcdownAndTheRingStays) {
   EXPECT_EQ(d.node(1).transport().status().ring_seq, ring);
   EXPECT_EQ(d.server(0).counters().malformed.load(), 0u);
   EXPECT_TRUE(b->read_until([&] { return d.server(0).counters().connected.load() == 0; }));
+}
+
+// The local queries answer as the C API does in embedded mode; zero-copy
+// requests are refused (no segment yet), unknown handles are bad handles.
+TEST(ClientServer, QueriesAnswerAndZeroCopyIsNotSupported) {
+  SimDaemons d({});
+  auto a = connect(d, 0), b = connect(d, 1);
+  ASSERT_TRUE(a && b);
+  const std::uint64_t ha = a->initialize(), hb = b->initialize();
+  ASSERT_EQ(join(*a, ha, "q1"), CS_OK);
+  ASSERT_EQ(join(*b, hb, "q2"), CS_OK);
+  ASSERT_TRUE(a->read_until([&] { return has_members(*a, 1); }));
+  ASSERT_TRUE(b->read_until([&] { return has_members(*b, 1); }));
+  auto local = a->call(ipc::LocalGet{ha});
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->error, CS_OK);
+  EXPECT_EQ(local->value, d.node(0).node_id());
+  auto members = a->call(ipc::MembershipGet{ha, ipc::GroupName::of("q2")});
+  ASSERT_TRUE(members);
+  EXPECT_EQ(members->error, CS_OK);
+  ASSERT_EQ(members->members.size(), 1u);
+  EXPECT_EQ(members->members[0].node, d.node(1).node_id());
+  bool both = false;
+  for (int i = 0; i < 200 && !both; ++i) {  // until node 0 delivered b's join
+    auto all = a->call(ipc::Iteration{ha, CPG_ITERATION_ALL, {}});
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->error, CS_OK);
+    both = all->value == 2;
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_TRUE(both);
+  for (ipc::RequestBody zcb :
+       {ipc::RequestBody{ipc::ZcbAlloc{ha, 4096}}, ipc::RequestBody{ipc::ZcbFree{ha, 0}},
+        ipc::RequestBody{ipc::ZcbMcast{ha, 2, 0, 100}}}) {
+    auto r = a->call(zcb);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error, CS_ERR_NOT_SUPPORTED);
+  }
+  auto bad = a->call(ipc::Join{ha + 100, ipc::GroupName::of("x")});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->error, CS_ERR_BAD_HANDLE);
+  auto twice = a->call(ipc::Join{ha, ipc::GroupName::of("q3")});
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->error, CS_ERR_EXIST);
+  EXPECT_EQ(d.server(0).counters().malformed.load(), 0u);
+}
+
+// A client of another protocol version is told so; one that says nothing
+// is dropped after the hello timeout. Neither holds the daemon up.
+TEST(ClientServer, AWrongVersionOrNoHelloIsDropped) {
+  SimDaemonOptions o;
+  o.members = 1;
+  o.server.hello_timeout = 200ms;
+  SimDaemons d(o);
+  {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, d.path(0).c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    ipc::EncodedFrame hello;
+    ipc::encode(ipc::Request{0, ipc::Hello{ipc::kProtocolVersion + 1, 1}}, hello);
+    ASSERT_TRUE(ipc::send_fds(fd.get(), hello.joined(), {}).ok());
+    auto w = ipc::receive_welcome(fd.get());
+    ASSERT_FALSE(w.ok());
+    // This test's library speaks the daemon's version: it reads CS_ERR_VERSION.
+    EXPECT_NE(w.error().message().find("cs_error_t 33"), std::string::npos) << w.error().message();
+  }
+  {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, d.path(0).c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    pollfd p{fd.get(), POLLIN | POLLRDHUP, 0};
+    ASSERT_EQ(::poll(&p, 1, 5000), 1);  // hung up, unanswered
+  }
+  EXPECT_EQ(d.server(0).counters().failed_handshakes.load(), 2u);
+  auto a = connect(d, 0);
+  ASSERT_TRUE(a);
+  EXPECT_NE(a->initialize(), 0u);
 }
 
 // A stop hangs up every client; a daemon started again replaces the socket
