@@ -66,35 +66,29 @@ ServerOptions server_options(const config::LocalConfig& local) {
   return o;
 }
 
-// The status file (for ringcast-cfgtool) exists while the loop runs ready;
-// the clients are served from then on.
+// The clients' socket exists from the start (a program started with the
+// daemon waits in its first handle until the node settled, as in embedded
+// mode); the status file (for ringcast-cfgtool) while the loop runs ready.
 int run_loop(MemberLoop& loop, const config::LocalConfig& local,
              const std::shared_ptr<client::Node>& node, int stop_fd, Starter& starter) {
+  auto server = ClientServer::start(node, server_options(local));
+  if (!server.ok()) {
+    log_error("node " + std::to_string(local.local().nodeid) +
+              " cannot serve clients: " + server.error().message());
+    return kExitFailed;
+  }
+  log_line("clients connect at " + (*server)->path());
   runtime::RingTransport& transport = node->transport();
   StatusWriter status(local, status_path(run_dir_of(local.config), local.local().nodeid));
-  std::unique_ptr<ClientServer> server;
   MemberLoop::Hooks hooks;
-  hooks.on_ready = [&] {
-    auto started = ClientServer::start(node, server_options(local));
-    if (started.ok()) {
-      server = std::move(*started);
-      log_line("clients connect at " + server->path());
-    } else {
-      log_error("cannot serve clients: " + started.error().message());
-    }
-    starter.report(kExitOk);
-  };
-  hooks.on_tick = [&] {
-    status.update(transport, server ? server->counters().list() : ServerCounters{}.list());
-  };
+  hooks.on_ready = [&] { starter.report(kExitOk); };
+  hooks.on_tick = [&] { status.update(transport, (*server)->counters().list()); };
   hooks.left = [&] { return node->has_left(); };
   // The clients see their socket hang up; their sessions close while the
   // ring still takes their finalizes.
-  hooks.on_stop = [&] {
-    if (server) server->stop();
-  };
+  hooks.on_stop = [&] { (*server)->stop(); };
   const int code = loop.run(transport, stop_fd, hooks);
-  if (server) server->stop();
+  (*server)->stop();
   return code;
 }
 
