@@ -153,7 +153,8 @@ TEST(ClientServer, AWrongVersionOrNoHelloIsDropped) {
     auto w = ipc::receive_welcome(fd.get());
     ASSERT_FALSE(w.ok());
     // This test's library speaks the daemon's version: it reads CS_ERR_VERSION.
-    EXPECT_NE(w.error().message().find("cs_error_t 33"), std::string::npos) << w.error().message();
+    const std::string version_error = "cs_error_t " + std::to_string(ipc::kWelcomeVersionError);
+    EXPECT_NE(w.error().message().find(version_error), std::string::npos) << w.error().message();
   }
   {
     UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
