@@ -145,6 +145,14 @@ struct System {
   std::string run_dir;
 };
 
+// One `uidgid` section (as corosync's uidgid directive): a user, a group,
+// or both, whose processes may use ringcastd besides root and the daemon's
+// own user. Names are looked up when the file is parsed.
+struct UidGid {
+  std::optional<std::uint32_t> uid;
+  std::optional<std::uint32_t> gid;
+};
+
 // Where ringcastd logs (the `logging` section, as corosync's): the library
 // in a process of its own (embedded) always logs to stderr.
 struct Logging {
@@ -169,6 +177,7 @@ struct ClusterConfig {
   Rdma rdma;
   Auth auth;
   Quorum quorum;
+  std::vector<UidGid> uidgid;  // any number of sections, in file order
 
   // The node with this id, or nullptr.
   const ClusterNode* node(std::uint32_t nodeid) const;

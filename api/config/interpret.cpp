@@ -12,8 +12,10 @@ namespace {
 
 using Names = std::span<const std::string_view>;
 
-constexpr std::array<std::string_view, 7> kSections = {"totem",  "nodelist", "rdma",   "auth",
-                                                       "quorum", "system",   "logging"};
+constexpr std::array<std::string_view, 8> kSections = {"totem",  "nodelist", "rdma",    "auth",
+                                                       "quorum", "system",   "logging", "uidgid"};
+// Sections that may appear any number of times (corosync's uidgid).
+constexpr std::string_view kRepeatable = "uidgid";
 
 struct TotemKey {
   std::string_view name;
@@ -299,11 +301,12 @@ Problem read_section(const Block& block, ClusterConfig& config, std::string_view
   if (block.name == "rdma") return read_rdma(block, config.rdma, file);
   if (block.name == "quorum") return read_quorum(block, config.quorum, file);
   if (block.name == "logging") return read_logging(block, config.logging, file);
+  if (block.name == "uidgid") return read_uidgid(block, config.uidgid, file);
   RC_ASSERT(block.name == "auth");
   return read_auth(block, config.auth, file);
 }
 
-// Top level: only the known sections, each at most once.
+// Top level: only the known sections, each at most once (but uidgid).
 Problem check_sections(const Block& root, std::string_view file) {
   if (!root.entries.empty()) {
     const Entry& entry = root.entries.front();
@@ -317,7 +320,7 @@ Problem check_sections(const Block& root, std::string_view file) {
       return unknown_name("section", block.name, "", kSections, file, block.line, block.column);
     }
     std::uint32_t& first = first_line[static_cast<std::size_t>(it - kSections.begin())];
-    if (first != 0) {
+    if (first != 0 && block.name != kRepeatable) {
       return error_at(
           file, block.line, block.column,
           section_label(block) + " appears twice (first at line " + std::to_string(first) + ")");

@@ -5,6 +5,7 @@
 
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "config/cluster_config.hpp"
 #include "config/tree.hpp"
@@ -28,6 +29,9 @@ Problem read_quorum(const Block& block, Quorum& quorum, std::string_view file);
 Problem read_quorum_votes(const Entry& entry, ClusterNode& node, std::string_view file);
 // Fills in expected_votes and wait_for_all's default; checks two_node.
 Problem validate_quorum(ClusterConfig& config, const Block* quorum, std::string_view file);
+
+// One `uidgid` section, appended to out (uidgid.cpp).
+Problem read_uidgid(const Block& block, std::vector<UidGid>& out, std::string_view file);
 
 // The entry for key in block, or nullptr (keys are unique once interpreted).
 const Entry* find_entry(const Block& block, std::string_view key);

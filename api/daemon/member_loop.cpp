@@ -88,12 +88,26 @@ void MemberLoop::check_ready(runtime::RingTransport& transport, const Hooks& hoo
   if (hooks.on_ready) hooks.on_ready();
 }
 
-int MemberLoop::stop(runtime::RingTransport& transport, int signal) {
+int MemberLoop::stop(runtime::RingTransport& transport, int signal, const Hooks& hooks) {
   log_line(std::string(signal_name(signal)) + ": node " + std::to_string(transport.me()) +
            " leaves the ring");
   log_notify_failure(notify("STOPPING=1"));
+  if (hooks.on_stop) hooks.on_stop();
   transport.stop();
   return kExitOk;
+}
+
+bool MemberLoop::has_left(runtime::RingTransport& transport, const Hooks& hooks) {
+  if (!hooks.left) return left_.load();
+  const StatusSnapshot s = transport.status();
+  if (s.operational && s.ring_seq != logged_ring_seq_) {
+    logged_ring_seq_ = s.ring_seq;
+    log_line("ring " + std::to_string(s.ring_representative) + ":" + std::to_string(s.ring_seq) +
+             " members" + nodes_text(s.members));
+  }
+  if (!hooks.left()) return false;
+  if (!left_.exchange(true)) log_error("the node left the ring for good and cannot go on");
+  return true;
 }
 
 int MemberLoop::run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks) {
@@ -102,7 +116,7 @@ int MemberLoop::run(runtime::RingTransport& transport, int stop_fd, const Hooks&
   for (;;) {
     check_ready(transport, hooks);
     if (ready_ && hooks.on_tick) hooks.on_tick();
-    if (left_.load()) {
+    if (has_left(transport, hooks)) {
       transport.stop();
       return kExitFailed;
     }
@@ -110,7 +124,7 @@ int MemberLoop::run(runtime::RingTransport& transport, int stop_fd, const Hooks&
     const int n = ::poll(&p, 1, ready_ ? kRunningPollMs : kStartingPollMs);
     if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
       const int signal = read_stop_signal(stop_fd);
-      return stop(transport, signal);
+      return stop(transport, signal, hooks);
     }
   }
 }

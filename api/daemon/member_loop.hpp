@@ -5,8 +5,10 @@
 // to be in an operational ring (then on_ready: READY=1 to systemd), for a
 // stop signal (then it leaves the ring at once), and for the member to leave
 // the ring for good (then it exits non-zero, for systemd to restart it).
-// Until clients attach, the member's events are drained and released as
-// they come, and each configuration change is logged.
+// When nothing else takes the member's rounds (round_callback()), its events
+// are drained and released as they come, and each configuration change is
+// logged; when a client::Node takes them (the daemon serving clients),
+// Hooks::left says whether the member left, and each new ring is logged.
 #pragma once
 
 #include <atomic>
@@ -33,9 +35,14 @@ class MemberLoop {
   // caller destroys it, which closes every link (rdma_disconnect).
   // on_ready runs once, when READY=1 goes out; on_tick after that, at every
   // turn of the loop (about twice a second, and at once after each wake).
+  // left: set when the rounds go elsewhere (round_callback() unused):
+  // whether the member left the ring for good. on_stop: on a stop signal,
+  // before the member stops (the clients' finalizes still go out).
   struct Hooks {
     std::function<void()> on_ready;
     std::function<void()> on_tick;
+    std::function<bool()> left;
+    std::function<void()> on_stop;
   };
   int run(runtime::RingTransport& transport, int stop_fd, const Hooks& hooks);
 
@@ -48,13 +55,15 @@ class MemberLoop {
   // Operational, and every node it has a link to is in its ring.
   bool settled(runtime::RingTransport& transport) const;
   void check_ready(runtime::RingTransport& transport, const Hooks& hooks);
-  int stop(runtime::RingTransport& transport, int signal);
+  int stop(runtime::RingTransport& transport, int signal, const Hooks& hooks);
+  bool has_left(runtime::RingTransport& transport, const Hooks& hooks);
 
   std::chrono::milliseconds startup_window_;
   std::chrono::steady_clock::time_point started_{};
   bool ready_ = false;
   std::atomic<bool> left_{false};  // set by the round callback
   std::atomic<std::uint64_t> messages_{0};
+  std::uint64_t logged_ring_seq_ = 0;  // the last ring logged by has_left
 };
 
 }  // namespace ringcast::daemon

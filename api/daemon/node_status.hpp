@@ -12,6 +12,7 @@
 //   members 1 2 3
 //   link 2 1            (node 2: linked)
 //   counter tokens_received 1200
+//   counter clients_connected 3  (the client server's, after the ring's)
 //
 // No client protocol: the tool reads the file, and the pid in it says
 // whether the daemon that wrote it still runs.

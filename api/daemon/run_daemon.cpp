@@ -8,13 +8,14 @@
 
 #include "base/log.hpp"
 #include "config/cluster_config.hpp"
+#include "daemon/client_server.hpp"
 #include "daemon/daemon_log.hpp"
+#include "daemon/daemon_node.hpp"
 #include "daemon/detach.hpp"
 #include "daemon/member_loop.hpp"
 #include "daemon/node_lock.hpp"
 #include "daemon/status_writer.hpp"
 #include "daemon/stop_signals.hpp"
-#include "runtime/open_transport.hpp"
 
 namespace ringcast::daemon {
 
@@ -55,14 +56,40 @@ struct Starter {
   }
 };
 
-// The status file (for ringcast-cfgtool) exists while the loop runs ready.
-int run_loop(MemberLoop& loop, const config::LocalConfig& local, runtime::RingTransport& transport,
-             int stop_fd, Starter& starter) {
+ServerOptions server_options(const config::LocalConfig& local) {
+  ServerOptions o;
+  o.socket_path = client_socket_path(run_dir_of(local.config), local.local().nodeid);
+  for (const config::UidGid& entry : local.config.uidgid) {
+    if (entry.uid) o.access.uids.push_back(*entry.uid);
+    if (entry.gid) o.access.gids.push_back(*entry.gid);
+  }
+  return o;
+}
+
+// The clients' socket exists from the start (a program started with the
+// daemon waits in its first handle until the node settled, as in embedded
+// mode); the status file (for ringcast-cfgtool) while the loop runs ready.
+int run_loop(MemberLoop& loop, const config::LocalConfig& local,
+             const std::shared_ptr<client::Node>& node, int stop_fd, Starter& starter) {
+  auto server = ClientServer::start(node, server_options(local));
+  if (!server.ok()) {
+    log_error("node " + std::to_string(local.local().nodeid) +
+              " cannot serve clients: " + server.error().message());
+    return kExitFailed;
+  }
+  log_line("clients connect at " + (*server)->path());
+  runtime::RingTransport& transport = node->transport();
   StatusWriter status(local, status_path(run_dir_of(local.config), local.local().nodeid));
   MemberLoop::Hooks hooks;
   hooks.on_ready = [&] { starter.report(kExitOk); };
-  hooks.on_tick = [&] { status.update(transport); };
-  return loop.run(transport, stop_fd, hooks);
+  hooks.on_tick = [&] { status.update(transport, (*server)->counters().list()); };
+  hooks.left = [&] { return node->has_left(); };
+  // The clients see their socket hang up; their sessions close while the
+  // ring still takes their finalizes.
+  hooks.on_stop = [&] { (*server)->stop(); };
+  const int code = loop.run(transport, stop_fd, hooks);
+  (*server)->stop();
+  return code;
 }
 
 int run_member(const config::LocalConfig& local, Starter& starter) {
@@ -84,15 +111,15 @@ int run_member(const config::LocalConfig& local, Starter& starter) {
   log_line("ringcastd " RINGCAST_VERSION_STRING ": node " + std::to_string(node) + " of " +
            local.config.file + " starts (lock " + lock + ")");
   MemberLoop loop(std::chrono::milliseconds(local.config.totem.startup_window_ms));
-  auto transport = runtime::open_transport(local, loop.round_callback());
-  if (!transport.ok()) {
+  auto member = start_node(local);
+  if (!member.ok()) {
     // open_transport logged the reason at info level; this is the verdict.
     log_error("node " + std::to_string(node) +
-              " does not start (exit status 1): " + transport.error().message());
+              " does not start (exit status 1): " + member.error().message());
     return starter.report(kExitFailed);
   }
-  const int code = run_loop(loop, local, **transport, signals->get(), starter);
-  transport->reset();  // closes every link: the others see this node leave now
+  const int code = run_loop(loop, local, *member, signals->get(), starter);
+  member->reset();  // closes every link: the others see this node leave now
   log_line("node " + std::to_string(node) + " stopped");
   return starter.report(code);
 }

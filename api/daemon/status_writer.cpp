@@ -20,8 +20,10 @@ StatusWriter::~StatusWriter() {
   if (!written_.empty()) ::unlink(path_.c_str());
 }
 
-void StatusWriter::update(runtime::RingTransport& transport) {
+void StatusWriter::update(runtime::RingTransport& transport,
+                          const std::vector<std::pair<std::string, std::uint64_t>>& extra) {
   fill_ring(status_, transport.status(), others_, transport.linked_nodes());
+  status_.counters.insert(status_.counters.end(), extra.begin(), extra.end());
   std::string text = to_text(status_);
   if (text == written_) return;
   if (Status s = replace_file(path_, text); !s.ok()) {

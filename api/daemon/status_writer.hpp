@@ -19,8 +19,10 @@ class StatusWriter {
   StatusWriter& operator=(const StatusWriter&) = delete;
 
   // Rewrites the file when what it says changed. A failure is logged once
-  // (the daemon goes on: the file serves the tools only).
-  void update(runtime::RingTransport& transport);
+  // (the daemon goes on: the file serves the tools only). extra: counters
+  // after the ring's (the client server's).
+  void update(runtime::RingTransport& transport,
+              const std::vector<std::pair<std::string, std::uint64_t>>& extra = {});
 
  private:
   NodeStatus status_;

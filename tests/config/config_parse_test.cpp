@@ -278,7 +278,7 @@ TEST(ConfigStructureErrors, UnknownSectionWithSuggestion) {
             "'totem'?)");
   EXPECT_EQ(error_of("resources {\n}\n"),
             "ringcast.conf:1:1: unknown section 'resources' (expected one of: totem nodelist rdma "
-            "auth quorum system logging)");
+            "auth quorum system logging uidgid)");
 }
 
 TEST(ConfigStructureErrors, SectionTwice) {

@@ -14,9 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "client/node.hpp"
 #include "config/cluster_config.hpp"
 #include "daemon/member_loop.hpp"
 #include "daemon/node_status.hpp"
+#include "daemon/server_counters.hpp"
 #include "daemon/status_writer.hpp"
 #include "notify_socket.hpp"
 #include "support/sim_cluster.hpp"
@@ -147,6 +149,63 @@ TEST(MemberLoop, ReadyInTheRingOfAllReleasesEverythingStopsOnRequest) {
   EXPECT_EQ(status_seen->links,
             (std::vector<std::pair<std::uint32_t, bool>>{{2, true}, {3, true}}));
   EXPECT_FALSE(read_status(status_file).has_value());
+  ::unsetenv("NOTIFY_SOCKET");
+  ::close(stop[0]);
+  ::close(stop[1]);
+}
+
+// As ringcastd runs it: a client::Node takes the member's rounds (the loop
+// drains nothing), Hooks::left asks the node, and the status file carries
+// the client server's counters after the ring's.
+TEST(MemberLoop, ANodeTakesTheRoundsAndTheStatusFileHasTheClientCounters) {
+  test::NotifySocket socket(scratch_socket());
+  const std::string status_file = socket.name() + ".status";
+  ::setenv("NOTIFY_SOCKET", socket.name().c_str(), 1);
+  runtime::SimClusterOptions o;
+  o.members = 2;
+  o.ring.log_bytes = 64 << 10;
+  o.ring.max_message_bytes = 4096;
+  auto sim = runtime::SimCluster::start(o);
+  ASSERT_TRUE(sim.ok());
+  MemberLoop loop(10s), other(10s);
+  auto node = client::Node::create();
+  node->attach((*sim)->attach(0, node->round_callback()));
+  auto other_transport = (*sim)->attach(1, other.round_callback());
+  int stop[2];
+  ASSERT_EQ(::pipe(stop), 0);
+  std::optional<NodeStatus> status_seen;
+  ServerCounters counters;
+  counters.connected = 2;
+  bool stopped_live = false;
+  int code = -1;
+  std::thread daemon([&] {
+    StatusWriter writer(three_node_file(), status_file);
+    MemberLoop::Hooks hooks;
+    hooks.on_tick = [&] {
+      writer.update(node->transport(), counters.list());
+      if (!status_seen) status_seen = read_status(status_file);
+    };
+    hooks.left = [&] { return node->has_left(); };
+    // Before the member stops: a submit still goes out.
+    hooks.on_stop = [&] { stopped_live = node->transport().status().operational; };
+    code = loop.run(node->transport(), stop[0], hooks);
+  });
+  EXPECT_EQ(socket.receive(), "READY=1\nSTATUS=in an operational ring");
+  EXPECT_TRUE(send_all(*other_transport, 256, 1024));  // released by the node, not the loop
+  ASSERT_EQ(::write(stop[1], "x", 1), 1);
+  EXPECT_EQ(socket.receive(), "STOPPING=1");
+  daemon.join();
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(loop.messages(), 0u);
+  EXPECT_TRUE(stopped_live);
+  ASSERT_TRUE(status_seen.has_value());
+  const auto& c = status_seen->counters;
+  EXPECT_NE(
+      std::find(c.begin(), c.end(), std::pair<std::string, std::uint64_t>{"clients_connected", 2}),
+      c.end());
+  other_transport->stop();
+  node.reset();
+  (*sim)->stop();
   ::unsetenv("NOTIFY_SOCKET");
   ::close(stop[0]);
   ::close(stop[1]);

@@ -1,0 +1,224 @@
+#include "daemon/client_connection.hpp"
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <thread>
+
+#include "daemon/server_log.hpp"
+#include "ipc/fd_passing.hpp"
+#include "ringcast/cpg.h"
+#include "runtime/spin_policy.hpp"
+
+namespace ringcast::daemon {
+
+namespace {
+
+constexpr std::size_t kRequestsPerRound = 64;
+// While the event ring is full, how often the connection looks whether the
+// client made room (the producer has no doorbell of its own).
+constexpr int kFullRingPollMs = 1;
+// Asleep with nothing to wait for: a bound, so a lost wake-up costs little.
+constexpr int kIdlePollMs = 100;
+// How often, between sleeps, the socket is checked for a hang-up and the
+// sessions for evictions.
+constexpr std::uint64_t kSocketCheckNs = 10'000'000;
+
+std::uint64_t now_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace
+
+std::string ClientConnection::who() const {
+  return "client pid " + std::to_string(peer_.pid) + " uid " + std::to_string(peer_.uid);
+}
+
+void ClientConnection::drop(std::atomic<std::uint64_t>& counter, const std::string& why) {
+  counter.fetch_add(1, std::memory_order_relaxed);
+  shared_.log->line(LogLevel::warning, "uid " + std::to_string(peer_.uid),
+                    who() + " disconnected: " + why);
+  gone_ = true;
+}
+
+void ClientConnection::run() {
+  if (set_up()) {
+    shared_.counters->connected.fetch_add(1, std::memory_order_relaxed);
+    shared_.counters->accepted.fetch_add(1, std::memory_order_relaxed);
+    serve();
+    // Every session's finalize goes out before the socket closes.
+    sessions_->close_all();
+    shared_.counters->connected.fetch_sub(1, std::memory_order_relaxed);
+  }
+  sessions_.reset();
+  socket_.reset();
+  finished_.store(true, std::memory_order_release);
+}
+
+bool ClientConnection::hello_arrived() {
+  pollfd p[2] = {{socket_.get(), POLLIN, 0}, {shared_.stop_fd, POLLIN, 0}};
+  const int ms = static_cast<int>(shared_.options->hello_timeout.count());
+  const int n = ::poll(p, 2, ms);
+  return n > 0 && p[1].revents == 0 && (p[0].revents & POLLIN) != 0;
+}
+
+void ClientConnection::refuse(std::uint32_t error) {
+  ipc::EncodedFrame frame;
+  ipc::encode(ipc::Event{0, ipc::Welcome{ipc::kProtocolVersion, error}}, frame);
+  (void)ipc::send_fds(socket_.get(), frame.joined(), {});
+}
+
+bool ClientConnection::set_up() {
+  ServerCounters& counters = *shared_.counters;
+  if (!hello_arrived()) {
+    counters.failed_handshakes.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  auto hello = ipc::receive_hello(socket_.get());
+  if (!hello) {
+    counters.failed_handshakes.fetch_add(1, std::memory_order_relaxed);
+    shared_.log->line(LogLevel::warning, "hello", who() + ": " + hello.error().message());
+    return false;
+  }
+  if (Status allowed = ipc::check_access(peer_, shared_.options->access); !allowed) {
+    counters.refused.fetch_add(1, std::memory_order_relaxed);
+    shared_.log->line(LogLevel::warning, "uid " + std::to_string(peer_.uid),
+                      "refused " + allowed.error().detail);
+    refuse(CS_ERR_ACCESS);
+    return false;
+  }
+  auto channel = ipc::create_channel(shared_.options->sizes);
+  if (!channel) {
+    shared_.log->line(LogLevel::warning, "channel", who() + ": " + channel.error().message());
+    refuse(CS_ERR_NO_RESOURCES);
+    return false;
+  }
+  channel_.emplace(std::move(*channel));
+  client::Node& node = *shared_.node;
+  ipc::Welcome w;
+  w.node_id = node.node_id();
+  w.atomic_message_bytes = node.max_message_bytes();
+  w.largest_message_bytes = node.max_fragmented_bytes();
+  if (Status sent = ipc::send_welcome(socket_.get(), *channel_, w, -1, 0); !sent) {
+    shared_.log->line(LogLevel::warning, "welcome", who() + ": " + sent.error().message());
+    return false;
+  }
+  ledger_.emplace(shared_.options->quota);
+  writer_.emplace(*channel_->events, shared_.options->sizes.max_frame_bytes, *ledger_);
+  sessions_.emplace(shared_.node, *writer_, counters, peer_.pid);
+  return true;
+}
+
+bool ClientConnection::take_requests() {
+  bool any = false;
+  for (std::size_t i = 0; i < kRequestsPerRound && !gone_; ++i) {
+    auto popped = channel_->requests->pop(frame_);
+    if (!popped) {
+      drop(shared_.counters->malformed, popped.error().message());
+      break;
+    }
+    if (!*popped) break;
+    any = true;
+    auto request = ipc::decode_request(frame_, sessions_->limits(frame_));
+    if (!request) {
+      drop(shared_.counters->malformed, request.error().message);
+      break;
+    }
+    if (auto admitted = ledger_->admit(ipc::type_of(request->body)); !admitted) {
+      drop(shared_.counters->over_quota, admitted.error().message);
+      break;
+    }
+    if (auto handled = sessions_->handle(*request); !handled)
+      drop(shared_.counters->malformed, handled.error().message);
+  }
+  return any;
+}
+
+// One turn: what waits for room, the requests, the sessions' events. True
+// when anything moved.
+bool ClientConnection::round() {
+  const std::size_t waiting = writer_->pending_frames();
+  if (Status flushed = writer_->flush(); !flushed) {
+    drop(shared_.counters->malformed, flushed.error().message());
+    return false;
+  }
+  bool busy = writer_->pending_frames() != waiting;
+  busy |= take_requests();
+  if (Status flushed = writer_->flush(); !flushed) {
+    drop(shared_.counters->malformed, flushed.error().message());
+    return false;
+  }
+  if (!gone_) busy |= sessions_->dispatch();
+  return busy;
+}
+
+// Whether the client is still there: a hang-up is its exit (or crash); any
+// byte on the socket after hello breaks the protocol.
+bool ClientConnection::socket_alive() {
+  std::byte b;
+  const ssize_t n = ::recv(socket_.get(), &b, 1, MSG_DONTWAIT | MSG_PEEK);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    gone_ = true;
+    return false;
+  }
+  if (n > 0) {
+    drop(shared_.counters->malformed, "data on the socket after hello");
+    return false;
+  }
+  return true;
+}
+
+bool ClientConnection::sleep() {
+  ipc::RingConsumer& requests = *channel_->requests;
+  if (!requests.prepare_sleep()) return true;
+  poll_fds_.clear();
+  poll_fds_.push_back({channel_->request_bell->fd(), POLLIN, 0});
+  poll_fds_.push_back({socket_.get(), POLLIN | POLLRDHUP, 0});
+  poll_fds_.push_back({shared_.stop_fd, POLLIN, 0});
+  sessions_->add_poll_fds(poll_fds_);
+  const int ms = writer_->idle() ? kIdlePollMs : kFullRingPollMs;
+  const int n = ::poll(poll_fds_.data(), poll_fds_.size(), ms);
+  requests.end_sleep();
+  if (n <= 0) return true;
+  if (poll_fds_[2].revents != 0) {
+    gone_ = true;
+    return false;
+  }
+  if (poll_fds_[1].revents != 0 && !socket_alive()) return false;
+  if (poll_fds_[0].revents != 0 && channel_->request_bell->drain() > 0) {
+    if (auto allowed = ledger_->charge_wakeup(now_ns()); !allowed) {
+      drop(shared_.counters->over_quota, allowed.error().message);
+      return false;
+    }
+  }
+  return true;
+}
+
+void ClientConnection::serve() {
+  const ServerOptions& o = *shared_.options;
+  runtime::SpinPolicy spin(o.spin_ns, o.max_spin_ns);
+  while (!gone_ && !shared_.stopping->load(std::memory_order_relaxed)) {
+    const bool busy = round();
+    const std::uint64_t now = now_ns();
+    if (busy) {
+      spin.on_activity(now);
+    } else {
+      spin.on_idle_round();
+    }
+    if (now - last_socket_check_ns_ > kSocketCheckNs) {
+      last_socket_check_ns_ = now;
+      if (!socket_alive()) break;
+      sessions_->notice_evictions();
+    }
+    if (busy || spin.spinning(now)) {
+      if (!busy) std::this_thread::yield();
+      continue;
+    }
+    if (!sleep()) break;
+    spin.on_wake(now_ns());
+  }
+}
+
+}  // namespace ringcast::daemon

@@ -1,0 +1,91 @@
+// The CPG handles of one connected client: each a client::Session of the
+// daemon's node, opened by the client's initialize and closed by its
+// finalize or when the client goes (exit, crash, a malformed frame, the
+// daemon's stop). Requests come in decoded (request_handler.cpp); the
+// sessions' callbacks write the client's events through the EventWriter.
+//
+// One thread (the client's connection) calls everything here.
+#pragma once
+
+#include <poll.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "client/node.hpp"
+#include "client/session.hpp"
+#include "daemon/event_writer.hpp"
+#include "daemon/server_counters.hpp"
+#include "ipc/frame_codec.hpp"
+#include "ipc/messages.hpp"
+
+namespace ringcast::daemon {
+
+// Handles one connection may hold at once (the library opens a connection
+// per handle; more is a client that leaks them).
+inline constexpr std::size_t kMaxHandlesPerClient = 64;
+
+class ClientSessions {
+ public:
+  ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer, ServerCounters& counters,
+                 pid_t pid);
+  ~ClientSessions();
+  ClientSessions(const ClientSessions&) = delete;
+  ClientSessions& operator=(const ClientSessions&) = delete;
+
+  // What decode_request may let through for this client, for this frame:
+  // a zero-copy request names no segment the client has (it has none yet),
+  // so its offsets and sizes are not checked against one: it decodes, and
+  // is answered CS_ERR_NOT_SUPPORTED rather than taken for malformed.
+  ipc::RequestLimits limits(std::span<const std::byte> frame) const noexcept;
+  // One request, decoded from a frame copied out of the ring. An error when
+  // the client broke the protocol (it is then disconnected); a request the
+  // node refuses is answered with its cs_error_t instead.
+  ipc::IpcStatus handle(const ipc::Request& request);
+  // Runs the sessions' pending callbacks while the writer is idle; true when
+  // any ran.
+  bool dispatch();
+  // Counts and logs handles the node evicted meanwhile, even while the
+  // writer waits for room (no dispatch then tells).
+  void notice_evictions();
+  // The eventfds of the sessions that have something to dispatch (readable
+  // while their queue is not empty), to sleep on.
+  void add_poll_fds(std::vector<pollfd>& fds) const;
+  // Every session closed: its finalize goes out (PROCDOWN for the others).
+  void close_all();
+  std::size_t size() const noexcept { return handles_.size(); }
+
+ private:
+  struct Handle {
+    std::shared_ptr<client::Session> session;
+    std::vector<std::byte> parts;  // leading bytes of the message its next mcast ends
+    // Evicted, or its node left the ring: nothing more to dispatch.
+    bool stopped = false;
+  };
+  Handle* find(std::uint64_t handle);
+  cpg::Callbacks callbacks(std::uint64_t handle);
+  void reply(std::uint64_t request_id, cs_error_t error, std::uint64_t value = 0);
+  void initialize(std::uint64_t request_id, const ipc::Initialize& m);
+  void finalize(std::uint64_t request_id, const ipc::Finalize& m);
+  ipc::IpcStatus mcast_part(const ipc::McastPart& m);
+  void mcast(std::uint64_t request_id, const ipc::Mcast& m);
+  void membership_get(std::uint64_t request_id, const ipc::MembershipGet& m);
+  void iteration(std::uint64_t request_id, const ipc::Iteration& m);
+  std::size_t iteration_entries_max() const noexcept;
+  ipc::IpcStatus check_parts(const ipc::Request& request);
+  bool dispatch_one(std::uint64_t id, Handle& h);
+  void stop_dispatching(std::uint64_t id, Handle& h, const cpg::Status& why);
+
+  std::shared_ptr<client::Node> node_;
+  EventWriter& writer_;
+  ServerCounters& counters_;
+  pid_t pid_;
+  std::map<std::uint64_t, Handle> handles_;
+  std::uint64_t next_handle_ = 1;
+};
+
+}  // namespace ringcast::daemon

@@ -1,0 +1,70 @@
+// Writes one client's events into its event ring (ipc/byte_ring.hpp) in the
+// order they are put: replies, deliveries, configuration changes.
+//
+// A frame that finds the ring full is copied aside and goes out, with every
+// frame after it, as the client makes room (flush). The connection
+// dispatches its sessions only while nothing waits aside (idle()), so what
+// waits is at most one delivery (its parts and its deliver_inline) and the
+// replies of the requests in flight: a client that stops reading leaves its
+// deliveries queued at its Session, where the node's spill and eviction
+// bound them (client::EvictionLimits).
+//
+// A delivery larger than one frame goes as deliver_part frames, then the
+// deliver_inline with its last bytes (docs/protocol.md, "Messages larger
+// than a frame").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "base/result.hpp"
+#include "ipc/byte_ring.hpp"
+#include "ipc/frame_codec.hpp"
+#include "ipc/messages.hpp"
+#include "ipc/quota.hpp"
+
+namespace ringcast::daemon {
+
+class EventWriter {
+ public:
+  // ledger: told of each reply once it is in the ring (requests in flight).
+  EventWriter(ipc::RingProducer& ring, std::uint32_t max_frame_bytes, ipc::QuotaLedger& ledger)
+      : ring_(ring), max_frame_bytes_(max_frame_bytes), ledger_(ledger) {}
+
+  // A reply, reply_members or reply_iteration (request_id set), or a
+  // confchg or totem_confchg (request_id 0).
+  void put(const ipc::Event& event);
+  void deliver(std::uint64_t handle, const ipc::GroupName& group, ipc::ProcessId sender,
+               std::span<const std::byte> payload);
+
+  // Pushes what waits aside while the ring has room. An error only when the
+  // client broke the ring (Errc::protocol: its tail is impossible).
+  Status flush();
+  bool idle() const noexcept { return pending_.empty(); }
+  std::size_t pending_frames() const noexcept { return pending_.size(); }
+  std::uint64_t pending_bytes() const noexcept { return pending_bytes_; }
+  std::uint32_t max_frame_bytes() const noexcept { return max_frame_bytes_; }
+  // Payload bytes a deliver_inline or deliver_part frame carries at most.
+  std::size_t inline_payload_bytes() const noexcept;
+  std::size_t part_payload_bytes() const noexcept;
+
+ private:
+  struct Aside {
+    std::vector<std::byte> frame;
+    bool reply = false;
+  };
+  void write(const ipc::EncodedFrame& frame, bool reply);
+
+  ipc::RingProducer& ring_;
+  std::uint32_t max_frame_bytes_;
+  ipc::QuotaLedger& ledger_;
+  std::deque<Aside> pending_;
+  std::uint64_t pending_bytes_ = 0;
+  bool failed_ = false;
+  ipc::EncodedFrame scratch_;
+};
+
+}  // namespace ringcast::daemon

@@ -1,0 +1,34 @@
+// What the client server counted (ringcast-cfgtool -s shows them; the
+// status file's "counter client_..." lines, docs/operations.md).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ringcast::daemon {
+
+struct ServerCounters {
+  std::atomic<std::uint64_t> connected{0};          // clients connected now
+  std::atomic<std::uint64_t> accepted{0};           // welcomed, ever
+  std::atomic<std::uint64_t> refused{0};            // by their credentials
+  std::atomic<std::uint64_t> malformed{0};          // disconnected for a malformed frame
+  std::atomic<std::uint64_t> over_quota{0};         // disconnected for a flood
+  std::atomic<std::uint64_t> evicted{0};            // handles evicted (stopped reading)
+  std::atomic<std::uint64_t> failed_handshakes{0};  // no valid hello, or a version mismatch
+
+  std::vector<std::pair<std::string, std::uint64_t>> list() const {
+    auto v = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    return {{"clients_connected", v(connected)},
+            {"clients_accepted", v(accepted)},
+            {"clients_refused", v(refused)},
+            {"clients_malformed", v(malformed)},
+            {"clients_over_quota", v(over_quota)},
+            {"clients_evicted", v(evicted)},
+            {"clients_bad_hello", v(failed_handshakes)}};
+  }
+};
+
+}  // namespace ringcast::daemon
