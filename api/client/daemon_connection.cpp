@@ -123,8 +123,13 @@ cs_error_t DaemonConnection::usable() const noexcept {
 
 cs_error_t DaemonConnection::finalize() {
   // A child's copy of a parent's handle: the daemon knows only the parent,
-  // whose handle must stay open; the child closes its descriptors.
-  if (generation_ == fork_generation() && !dead_.load(std::memory_order_acquire)) {
+  // whose handle must stay open; the child closes its descriptors (the
+  // destructor), and takes no lock another thread of the parent may have held.
+  if (generation_ != fork_generation()) {
+    finalized_.store(true, std::memory_order_release);
+    return CS_OK;
+  }
+  if (!dead_.load(std::memory_order_acquire)) {
     finalizing_.store(true, std::memory_order_release);
     (void)simple_call(ipc::Finalize{remote_handle_});
   }

@@ -95,7 +95,11 @@ class DaemonConnection {
   // Sends and bytes copied into the request ring (counters).
   std::uint64_t bytes_copied() const noexcept { return bytes_copied_.load(); }
   std::uint64_t zcb_sends() const noexcept { return zcb_sends_.load(); }
-  void count_zcb_send() noexcept { zcb_sends_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t zcb_bytes_copied() const noexcept { return zcb_bytes_.load(); }
+  void count_zcb_send(std::uint64_t bytes) noexcept {
+    zcb_sends_.fetch_add(1, std::memory_order_relaxed);
+    zcb_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  }
 
  private:
   DaemonConnection() = default;
@@ -123,7 +127,9 @@ class DaemonConnection {
   bool read_available();
   bool route(std::vector<std::byte>& frame);
   bool route_delivery(std::vector<std::byte>& frame, ipc::Event& event);
-  void sleep_for_frames();
+  // Spins on the ring, then sleeps on the doorbell and the socket; true
+  // when it slept (and so took its sleep announcement back).
+  bool sleep_for_frames();
   bool daemon_alive();  // false (and dead) once the socket hung up
   // At the hand-off: a queued event keeps the fd readable; a reader that
   // slept took the sleep announcement back, so it is made again.
@@ -170,7 +176,7 @@ class DaemonConnection {
 
   std::mutex zcb_mutex_;
   std::set<void*> buffers_;
-  std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0};
+  std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
 };
 
 // The fork generation: bumped in every child (pthread_atfork), so that a
@@ -201,8 +207,7 @@ cs_error_t DaemonConnection::pump(Done done, bool may_sleep) {
     lock.lock();
     if (!read && may_sleep && !done() && !dead_.load(std::memory_order_acquire)) {
       lock.unlock();
-      sleep_for_frames();
-      slept = true;
+      slept = sleep_for_frames();
       lock.lock();
     }
     reader_active_ = false;

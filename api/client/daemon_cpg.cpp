@@ -154,8 +154,9 @@ cs_error_t zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
   if (!c->owns_buffer(msg)) return CS_ERR_INVALID_PARAM;
   const iovec piece{msg, msg_len};
-  c->count_zcb_send();
-  return c->mcast(guarantee, std::span(&piece, 1));
+  const cs_error_t e = c->mcast(guarantee, std::span(&piece, 1));
+  if (e == CS_OK) c->count_zcb_send(msg_len);
+  return e;
 }
 
 cs_error_t iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t type,

@@ -139,19 +139,19 @@ bool DaemonConnection::read_available() {
   return read;
 }
 
-void DaemonConnection::sleep_for_frames() {
+bool DaemonConnection::sleep_for_frames() {
   const std::uint64_t spin_end = now_ns() + kSpinNs;
   while (now_ns() < spin_end) {
-    if (channel_.events->has_frames()) return;
+    if (channel_.events->has_frames()) return false;
     cpu_relax();
   }
-  if (!channel_.events->prepare_sleep()) return;
+  if (!channel_.events->prepare_sleep()) return false;
   pollfd p[2] = {{channel_.event_bell->fd(), POLLIN, 0}, {socket_.get(), POLLIN | POLLRDHUP, 0}};
   const int n = ::poll(p, 2, kMaxSleepMs);
   channel_.events->end_sleep();
-  if (n <= 0) return;
-  if (p[0].revents != 0) channel_.event_bell->drain();
-  if (p[1].revents != 0) daemon_alive();
+  if (n > 0 && p[0].revents != 0) channel_.event_bell->drain();
+  if (n > 0 && p[1].revents != 0) daemon_alive();
+  return true;
 }
 
 // A frame the reader popped: a reply is filed under its request id, an

@@ -149,12 +149,13 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
     const ipc::Mcast m{remote_handle_, static_cast<std::uint32_t>(guarantee), {}};
     if (cs_error_t e = push_payload(m, id, pieces, offset, total - offset); e != CS_OK) return e;
   }
-  bytes_copied_.fetch_add(total, std::memory_order_relaxed);
   Reply reply;
   if (cs_error_t e = await_reply(id, reply); e != CS_OK) return e;
   const auto* r = std::get_if<ipc::Reply>(&reply);
   if (r == nullptr) return wrong_reply("a reply");
-  return reply_code(r->error);
+  const cs_error_t e = reply_code(r->error);
+  if (e == CS_OK) bytes_copied_.fetch_add(total, std::memory_order_relaxed);
+  return e;
 }
 
 // One frame of an mcast or mcast_part whose payload is the pieces' bytes

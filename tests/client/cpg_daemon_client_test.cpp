@@ -20,6 +20,7 @@
 #include "client/client_mode.hpp"
 #include "client/node.hpp"
 #include "fake_daemon.hpp"
+#include "ringcast/counters.h"
 #include "ringcast/cpg.h"
 
 namespace ringcast::testing {
@@ -171,6 +172,13 @@ TEST_F(ClientMode, InitializeJoinMcastDispatchFinalizeEndToEnd) {
   std::memcpy(buffer, "zero copy", 9);
   ASSERT_EQ(cpg_zcb_mcast_joined(h, CPG_TYPE_AGREED, buffer, 9), CS_OK);
   EXPECT_EQ(dispatch_until(h, 1), std::vector<std::string>{"deliver fake 1 1 zero copy 9"});
+  ringcast_counters counters{};
+  counters.size = sizeof counters;
+  ASSERT_EQ(ringcast_counters_get(h, &counters), CS_OK);
+  EXPECT_EQ(counters.zero_copy_sends, 1u);
+  EXPECT_EQ(counters.zero_copy_bytes_copied, 9u) << "client mode copies zcb sends (docs/api.md)";
+  EXPECT_EQ(counters.zero_copy_bytes_from_buffer, 0u);
+  EXPECT_EQ(counters.bytes_copied_on_send, 11u + 9u);
   EXPECT_EQ(cpg_zcb_free(h, buffer), CS_OK);
   EXPECT_EQ(cpg_zcb_free(h, &here), CS_ERR_INVALID_PARAM);
 
