@@ -258,7 +258,7 @@ def commands(res):
         f"build/bench/ringcast-bench -d rxe0 -x 1 --matrix --json --progress --scale {scale} --timeout 300",
         "corosync -f -c corosync.conf        # one node, knet on 127.0.0.1, no crypto",
         "build/bench/cpg/cpgbench-corosync -I corosync -m both -s SIZE -n N -N M   # latency, throughput",
-        "RINGCAST_CONFIG=ringcast.conf RINGCAST_NODE_ID=1 \\",
+        "RINGCAST_MODE=embedded RINGCAST_CONFIG=ringcast.conf RINGCAST_NODE_ID=1 \\",
         "  build/bench/cpg/cpgbench-ringcast -I ringcast-cpg -m both -s SIZE -n N -N M",
         "# 2 nodes: node 2 runs `cpgbench-ringcast -m listen -w 2`, node 1 `-m both ... -w 2`",
         "```",

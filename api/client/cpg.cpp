@@ -1,7 +1,9 @@
-// The C API: a thin layer over client::Session (the same code as the C++
-// API). Each call finds its session in the handle table, checks the
-// arguments the C types allow to be wrong (NULL pointers, lengths, enum
-// values) and maps the answer to cs_error_t.
+// The C API: a thin switch between the two modes (docs/api.md, "Embedded
+// and client mode"). An embedded handle is a client::Session (the same code
+// as the C++ API), found in HandleTable; a client-mode handle is a
+// connection to ringcastd, found in DaemonHandles (daemon_cpg.cpp). Each
+// call checks the arguments the C types allow to be wrong (NULL pointers,
+// lengths, enum values) the same way for both.
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -11,12 +13,17 @@
 #include <string_view>
 #include <vector>
 
+#include "client/client_mode.hpp"
+#include "client/daemon_cpg.hpp"
+#include "client/daemon_handles.hpp"
 #include "client/handle_table.hpp"
 #include "client/node.hpp"
 #include "client/session.hpp"
 #include "ringcast/cpg.h"
 
 using ringcast::client::HandleTable;
+using ringcast::client::is_daemon_handle;
+namespace daemon_cpg = ringcast::client::daemon_cpg;
 using ringcast::client::Node;
 using ringcast::client::Session;
 
@@ -110,6 +117,9 @@ ringcast::cpg::Callbacks adapt(cpg_deliver_fn_t deliver, cpg_confchg_fn_t confch
 
 cs_error_t open_handle(cpg_handle_t* handle, cpg_deliver_fn_t deliver, cpg_confchg_fn_t confchg,
                        cpg_totem_confchg_fn_t totem, bool initial, void* context) {
+  auto mode = ringcast::client::choose_mode();
+  if (!mode) return mode.status().code();
+  if (*mode) return daemon_cpg::open(**mode, {deliver, confchg, totem, initial}, context, handle);
   auto node = Node::current();
   if (!node) return node.status().code();
   auto cell = std::make_shared<cpg_handle_t>(0);
@@ -147,6 +157,7 @@ cs_error_t cpg_model_initialize(cpg_handle_t* handle, cpg_model_t model,
 }
 
 cs_error_t cpg_finalize(cpg_handle_t handle) {
+  if (is_daemon_handle(handle)) return daemon_cpg::finalize(handle);
   auto s = HandleTable::instance().remove(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   s->close();  // a leave that cannot be sent is logged by the node, not an error of finalize
@@ -154,6 +165,7 @@ cs_error_t cpg_finalize(cpg_handle_t handle) {
 }
 
 cs_error_t cpg_fd_get(cpg_handle_t handle, int* fd) {
+  if (is_daemon_handle(handle)) return daemon_cpg::fd_get(handle, fd);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (fd == nullptr) return CS_ERR_INVALID_PARAM;
@@ -162,6 +174,7 @@ cs_error_t cpg_fd_get(cpg_handle_t handle, int* fd) {
 }
 
 cs_error_t cpg_max_atomic_msgsize_get(cpg_handle_t handle, uint32_t* size) {
+  if (is_daemon_handle(handle)) return daemon_cpg::max_atomic_msgsize_get(handle, size);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (size == nullptr) return CS_ERR_INVALID_PARAM;
@@ -170,6 +183,7 @@ cs_error_t cpg_max_atomic_msgsize_get(cpg_handle_t handle, uint32_t* size) {
 }
 
 cs_error_t cpg_context_get(cpg_handle_t handle, void** context) {
+  if (is_daemon_handle(handle)) return daemon_cpg::context_get(handle, context);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (context == nullptr) return CS_ERR_INVALID_PARAM;
@@ -178,6 +192,7 @@ cs_error_t cpg_context_get(cpg_handle_t handle, void** context) {
 }
 
 cs_error_t cpg_context_set(cpg_handle_t handle, void* context) {
+  if (is_daemon_handle(handle)) return daemon_cpg::context_set(handle, context);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   s->context = context;
@@ -185,6 +200,7 @@ cs_error_t cpg_context_set(cpg_handle_t handle, void* context) {
 }
 
 cs_error_t cpg_dispatch(cpg_handle_t handle, cs_dispatch_flags_t dispatch_types) {
+  if (is_daemon_handle(handle)) return daemon_cpg::dispatch(handle, dispatch_types);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (dispatch_types < CS_DISPATCH_ONE || dispatch_types > CS_DISPATCH_ONE_NONBLOCKING)
@@ -193,6 +209,10 @@ cs_error_t cpg_dispatch(cpg_handle_t handle, cs_dispatch_flags_t dispatch_types)
 }
 
 cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name* group) {
+  if (is_daemon_handle(handle)) {
+    if (cs_error_t e = check_name(group); e != CS_OK) return e;
+    return daemon_cpg::join(handle, group);
+  }
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (cs_error_t e = check_name(group); e != CS_OK) return e;
@@ -200,6 +220,10 @@ cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name* group) {
 }
 
 cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name* group) {
+  if (is_daemon_handle(handle)) {
+    if (cs_error_t e = check_name(group); e != CS_OK) return e;
+    return daemon_cpg::leave(handle, group);
+  }
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (cs_error_t e = check_name(group); e != CS_OK) return e;
@@ -208,6 +232,11 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name* group) {
 
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
                             const struct iovec* iovec, unsigned int iov_len) {
+  if (is_daemon_handle(handle)) {
+    if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0) || iov_len > kMaxPieces)
+      return CS_ERR_INVALID_PARAM;
+    return daemon_cpg::mcast_joined(handle, guarantee, iovec, iov_len);
+  }
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0)) return CS_ERR_INVALID_PARAM;
@@ -222,6 +251,11 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
 
 cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
                               struct cpg_address* member_list, int* member_list_entries) {
+  if (is_daemon_handle(handle)) {
+    if (cs_error_t e = check_name(groupName); e != CS_OK) return e;
+    if (member_list == nullptr || member_list_entries == nullptr) return CS_ERR_INVALID_PARAM;
+    return daemon_cpg::membership_get(handle, groupName, member_list, member_list_entries);
+  }
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (s->evicted()) return CS_ERR_LIBRARY;
@@ -239,6 +273,7 @@ cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
 }
 
 cs_error_t cpg_local_get(cpg_handle_t handle, unsigned int* local_nodeid) {
+  if (is_daemon_handle(handle)) return daemon_cpg::local_get(handle, local_nodeid);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (local_nodeid == nullptr) return CS_ERR_INVALID_PARAM;
@@ -248,6 +283,8 @@ cs_error_t cpg_local_get(cpg_handle_t handle, unsigned int* local_nodeid) {
 
 cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
                                       cpg_flow_control_state_t* flow_control_enabled) {
+  if (is_daemon_handle(handle))
+    return daemon_cpg::flow_control_state_get(handle, flow_control_enabled);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (s->evicted()) return CS_ERR_LIBRARY;
@@ -258,6 +295,7 @@ cs_error_t cpg_flow_control_state_get(cpg_handle_t handle,
 }
 
 cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void** buffer) {
+  if (is_daemon_handle(handle)) return daemon_cpg::zcb_alloc(handle, size, buffer);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (s->evicted()) return CS_ERR_LIBRARY;
@@ -270,6 +308,7 @@ cs_error_t cpg_zcb_alloc(cpg_handle_t handle, size_t size, void** buffer) {
 }
 
 cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer) {
+  if (is_daemon_handle(handle)) return daemon_cpg::zcb_free(handle, buffer);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   return s->node().zcb_free(buffer).code();
@@ -281,6 +320,10 @@ cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer) {
 // (docs/api.md).
 cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
                                 size_t msg_len) {
+  if (is_daemon_handle(handle)) {
+    if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
+    return daemon_cpg::zcb_mcast_joined(handle, guarantee, msg, msg_len);
+  }
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
@@ -294,9 +337,10 @@ cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, 
 cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t iteration_type,
                                     const struct cpg_name* group,
                                     cpg_iteration_handle_t* cpg_iteration_handle) {
-  auto s = HandleTable::instance().find(handle);
-  if (!s) return CS_ERR_BAD_HANDLE;
-  if (s->evicted()) return CS_ERR_LIBRARY;
+  const bool daemon = is_daemon_handle(handle);
+  auto s = daemon ? nullptr : HandleTable::instance().find(handle);
+  if (!daemon && !s) return CS_ERR_BAD_HANDLE;
+  if (s && s->evicted()) return CS_ERR_LIBRARY;
   if (cpg_iteration_handle == nullptr) return CS_ERR_INVALID_PARAM;
   const bool one = iteration_type == CPG_ITERATION_ONE_GROUP;
   if (!one && iteration_type != CPG_ITERATION_NAME_ONLY && iteration_type != CPG_ITERATION_ALL)
@@ -305,6 +349,8 @@ cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t it
   if (one) {
     if (cs_error_t e = check_name(group); e != CS_OK) return e;
   }
+  if (daemon)
+    return daemon_cpg::iteration_initialize(handle, iteration_type, group, cpg_iteration_handle);
   auto it = std::make_shared<ringcast::client::Iteration>();
   it->owner = handle;
   it->items = s->node().describe_groups(iteration_type, one ? name_view(group) : "");

@@ -85,3 +85,12 @@ bool HandleTable::remove_iteration(cpg_iteration_handle_t handle) {
 }
 
 }  // namespace ringcast::client
+
+namespace ringcast::client {
+
+void HandleTable::remove_iterations_of(cpg_handle_t owner) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(iterations_, [owner](const auto& kv) { return kv.second->owner == owner; });
+}
+
+}  // namespace ringcast::client

@@ -39,6 +39,8 @@ class HandleTable {
   cpg_iteration_handle_t add_iteration(std::shared_ptr<Iteration> iteration);
   std::shared_ptr<Iteration> find_iteration(cpg_iteration_handle_t handle) const;
   bool remove_iteration(cpg_iteration_handle_t handle);
+  // The iterations of a handle of another table (a client-mode handle).
+  void remove_iterations_of(cpg_handle_t owner);
 
  private:
   HandleTable();

@@ -78,6 +78,10 @@ Node::Override::~Override() {
   t_override = std::move(previous_);
 }
 
+bool Node::overridden() noexcept {
+  return t_override != nullptr;
+}
+
 cpg::Result<std::shared_ptr<Node>> Node::current() {
   if (t_override) return t_override;
   return process_node();

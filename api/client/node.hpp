@@ -117,6 +117,8 @@ class Node : public std::enable_shared_from_this<Node> {
   // set (tests run several nodes in one process), else the process's node,
   // started from the cluster file on first use and kept until exit.
   static cpg::Result<std::shared_ptr<Node>> current();
+  // The calling thread has an Override: its handles are embedded.
+  static bool overridden() noexcept;
   // The process's node (started on first use); see process_node.cpp.
   static cpg::Result<std::shared_ptr<Node>> process_node();
   class Override {

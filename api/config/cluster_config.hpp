@@ -143,6 +143,12 @@ struct System {
   // Where ringcastd keeps what lives as long as it runs (its lock,
   // ringcastd-<nodeid>.lock). Empty: default_run_dir().
   std::string run_dir;
+  // How the CPG library of a program reaches the ring: through the node's
+  // ringcastd (daemon), or as a ring member itself (embedded). The
+  // environment's RINGCAST_MODE, when set, wins over it.
+  enum class Mode : std::uint8_t { daemon, embedded };
+  Mode mode = Mode::daemon;
+  std::uint32_t mode_line = 0;  // 0: not in the file
 };
 
 // One `uidgid` section (as corosync's uidgid directive): a user, a group,
@@ -192,6 +198,9 @@ Parsed<ClusterConfig> parse(std::string_view text, std::string_view file_name);
 // without a cluster key is refused unless it says
 // auth { allow_unauthenticated: yes } (parse() alone does not require one).
 Parsed<ClusterConfig> load(const std::string& path);
+// The same without the key: a client of the daemon needs the file's nodes
+// and system section only, and may not be allowed to read the key.
+Parsed<ClusterConfig> load_unkeyed(const std::string& path);
 
 // $RINGCAST_CONFIG when set and not empty, else kDefaultPath.
 std::string path_from_environment();
@@ -215,6 +224,9 @@ struct LocalConfig {
 // load(path_from_environment()), then find_local_node() with
 // $RINGCAST_NODE_ID and host_addresses().
 Parsed<LocalConfig> load_from_environment();
+// load_from_environment() through load_unkeyed(): the node and run_dir a
+// client of the daemon connects to.
+Parsed<LocalConfig> locate_from_environment();
 
 // load(path), then find_local_node() with node_id (empty: by this host's
 // addresses). node_id_source names where node_id came from in messages

@@ -56,7 +56,7 @@ constexpr std::array<std::string_view, 6> kNodeKeys = {"nodeid", "address",   "p
 constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
                                                        "zero_copy_max_bytes"};
 constexpr std::array<std::string_view, 3> kAuthKeys = {"key", "key_file", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 2> kSystemKeys = {"state_dir", "run_dir"};
+constexpr std::array<std::string_view, 3> kSystemKeys = {"state_dir", "run_dir", "mode"};
 constexpr std::array<std::string_view, 2> kLoggingKeys = {"to_stderr", "to_syslog"};
 
 constexpr NumberRange kNodeIdRange = {1, 0xffff'ffff, false};
@@ -273,9 +273,26 @@ Problem read_auth(const Block& block, Auth& auth, std::string_view file) {
   return std::nullopt;
 }
 
+Problem read_mode(const Entry& entry, System& system, std::string_view file) {
+  if (entry.value == "daemon") {
+    system.mode = System::Mode::daemon;
+  } else if (entry.value == "embedded") {
+    system.mode = System::Mode::embedded;
+  } else {
+    return error_at(file, entry.line, entry.value_column,
+                    "mode: '" + std::string(entry.value) + "' is neither daemon nor embedded");
+  }
+  system.mode_line = entry.line;
+  return std::nullopt;
+}
+
 Problem read_system(const Block& block, System& system, std::string_view file) {
   if (Problem p = check_keys(block, kSystemKeys, file)) return p;
   for (const Entry& entry : block.entries) {
+    if (entry.key == "mode") {
+      if (Problem p = read_mode(entry, system, file)) return p;
+      continue;
+    }
     if (entry.value.empty())
       return error_at(file, entry.line, entry.value_column,
                       std::string(entry.key) + ": empty path");

@@ -153,6 +153,13 @@ Parsed<ClusterConfig> load(const std::string& path) {
   return config;
 }
 
+Parsed<ClusterConfig> load_unkeyed(const std::string& path) {
+  struct stat info {};
+  Parsed<std::string> text = read_bounded(path, kMaxFileBytes, Blame{path, 0, ""}, &info);
+  if (!text) return text.error();
+  return parse(*text, path);
+}
+
 std::string path_from_environment() {
   const char* path = std::getenv(std::string(kConfigEnv).c_str());
   if (path != nullptr && *path != '\0') return path;

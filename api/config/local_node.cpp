@@ -128,9 +128,10 @@ Parsed<std::vector<IpAddress>> host_addresses() {
   return addresses;
 }
 
-Parsed<LocalConfig> load_local(const std::string& path, std::string_view node_id,
-                               std::string_view node_id_source) {
-  Parsed<ClusterConfig> config = load(path);
+namespace {
+
+Parsed<LocalConfig> locate(Parsed<ClusterConfig> config, std::string_view node_id,
+                           std::string_view node_id_source) {
   if (!config) return config.error();
   std::vector<IpAddress> host;
   if (node_id.empty()) {
@@ -143,10 +144,26 @@ Parsed<LocalConfig> load_local(const std::string& path, std::string_view node_id
   return LocalConfig{std::move(*config), *index};
 }
 
-Parsed<LocalConfig> load_from_environment() {
+std::string node_id_from_environment() {
   const char* env = std::getenv(std::string(kNodeIdEnv).c_str());
-  return load_local(path_from_environment(), env != nullptr ? env : "",
+  return env != nullptr ? env : "";
+}
+
+}  // namespace
+
+Parsed<LocalConfig> load_local(const std::string& path, std::string_view node_id,
+                               std::string_view node_id_source) {
+  return locate(load(path), node_id, node_id_source);
+}
+
+Parsed<LocalConfig> load_from_environment() {
+  return load_local(path_from_environment(), node_id_from_environment(),
                     std::string(kNodeIdEnv) + "=");
+}
+
+Parsed<LocalConfig> locate_from_environment() {
+  return locate(load_unkeyed(path_from_environment()), node_id_from_environment(),
+                std::string(kNodeIdEnv) + "=");
 }
 
 }  // namespace ringcast::config

@@ -3,6 +3,9 @@
  *
  *   RINGCAST_CONFIG=cluster.conf ringcast-chat [group]
  *
+ * through the node's ringcastd (the default), or, with RINGCAST_MODE=embedded,
+ * as a ring member of its own.
+ *
  * Lines read from stdin are multicast to the group; every delivered line is
  * printed with its sender, and so is every membership change. One poll()
  * loop serves both stdin and the CPG handle's fd. Written against

@@ -3,6 +3,9 @@
  *
  *   RINGCAST_CONFIG=cluster.conf ringcast-zcb-send [-g group] [-s bytes] [-n count]
  *
+ * through the node's ringcastd (the default), or, with RINGCAST_MODE=embedded,
+ * as a ring member of its own (the zero-copy path below is embedded mode's).
+ *
  * Allocates one buffer with cpg_zcb_alloc(), writes a sequence number into
  * it before every send, and multicasts it with cpg_zcb_mcast_joined(): the
  * NIC reads the buffer itself, nothing is copied (below the node's

@@ -31,7 +31,7 @@
 namespace ringcast::ipc {
 
 // CS_ERR_VERSION of <corosync/corotypes.h>, the welcome's error on a mismatch.
-inline constexpr std::uint32_t kWelcomeVersionError = 33;
+inline constexpr std::uint32_t kWelcomeVersionError = 3;
 
 struct ChannelSizes {
   std::uint32_t max_frame_bytes = 64 << 10;

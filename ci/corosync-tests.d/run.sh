@@ -66,7 +66,7 @@ say_to() { printf '%s\n' "$2" >"${stdin_of[$1]}"; }
 start() {
   local node=$1 prog=$2
   shift 2
-  (exec env RINGCAST_CONFIG="$conf" RINGCAST_NODE_ID="$node" \
+  (exec env RINGCAST_MODE=embedded RINGCAST_CONFIG="$conf" RINGCAST_NODE_ID="$node" \
     CPG_CALLS_LOG="$logdir/node$node.calls" LD_PRELOAD="$bin/cpg_calls.so${preload_extra:+ $preload_extra}" \
     ALARM_SCALE_MS="$alarm_scale_ms" \
     stdbuf -oL -eL "$bin/$prog" "$@" <"${stdin_of[$node]:-/dev/null}" \

@@ -64,6 +64,7 @@ std::unique_ptr<ChildProcess> start_node(const std::string& config, int node) {
   return std::make_unique<ChildProcess>([config, node](int commands, int reports) {
     setenv("RINGCAST_CONFIG", config.c_str(), 1);
     setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
+    setenv("RINGCAST_MODE", "embedded", 1);  // each process is a node of its own
     cpg_handle_t h = 0;
     cpg_callbacks_t callbacks{};
     const cs_error_t rc = cpg_initialize(&h, &callbacks);

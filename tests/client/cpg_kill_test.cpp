@@ -87,6 +87,7 @@ std::unique_ptr<ChildProcess> start_member(const std::string& config, int node) 
     close(reports);
     setenv("RINGCAST_CONFIG", config.c_str(), 1);
     setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
+    setenv("RINGCAST_MODE", "embedded", 1);  // each process is a node of its own
     execl(CPG_KILL_MEMBER_PATH, CPG_KILL_MEMBER_PATH, static_cast<char*>(nullptr));
     return 127;
   });

@@ -77,6 +77,7 @@ Member::Member(const std::string& config, int node, const char* mode) {
       close(fd);
     setenv("RINGCAST_CONFIG", config.c_str(), 1);
     setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
+    setenv("RINGCAST_MODE", "embedded", 1);  // each process is a node of its own
     const std::string m = std::to_string(kMessages);
     execl(CPG_MEMBER_PATH, "cpg_member", mode, m.c_str(), static_cast<char*>(nullptr));
     std::perror("exec " CPG_MEMBER_PATH);

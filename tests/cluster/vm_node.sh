@@ -77,7 +77,7 @@ for p in $phases; do
       # Each view's running hashes, for the host's prefix check (scenario.sh).
       export RINGCAST_VIEW_HASHES=${SOFTROCE_CLUSTER_SHARE:-/tmp}/view-hashes
       case $program in
-        cpg) RINGCAST_CONFIG=$conf RINGCAST_NODE_ID=$id exec "$build/tests/cluster/cpg_stream" "$stream_rate" 64 ;;
+        cpg) RINGCAST_MODE=embedded RINGCAST_CONFIG=$conf RINGCAST_NODE_ID=$id exec "$build/tests/cluster/cpg_stream" "$stream_rate" 64 ;;
         member) exec "$build/tests/cluster/member_stream" ;;
         *) echo "error CLUSTER_PROGRAM is cpg or member, not $program" && exit 2 ;;
       esac

@@ -552,6 +552,18 @@ TEST(ConfigSystem, RunDirIsResolvedAgainstTheFile) {
       << default_run_dir();
 }
 
+TEST(ConfigSystem, ModeIsDaemonUnlessTheFileSaysEmbedded) {
+  EXPECT_EQ(parsed(kOneNode).system.mode, System::Mode::daemon);
+  EXPECT_EQ(parsed(kOneNode).system.mode_line, 0u);
+  const ClusterConfig embedded = parsed("system {\n  mode: embedded\n}\n" + std::string(kOneNode));
+  EXPECT_EQ(embedded.system.mode, System::Mode::embedded);
+  EXPECT_EQ(embedded.system.mode_line, 2u);
+  EXPECT_EQ(parsed("system {\n  mode: daemon\n}\n" + std::string(kOneNode)).system.mode,
+            System::Mode::daemon);
+  EXPECT_EQ(error_of("system {\n  mode: client\n}\n" + std::string(kOneNode)),
+            "ringcast.conf:2:9: mode: 'client' is neither daemon nor embedded");
+}
+
 TEST(ConfigLogging, StderrByDefaultSyslogOnRequest) {
   const ClusterConfig plain = parsed(kOneNode);
   EXPECT_TRUE(plain.logging.to_stderr);

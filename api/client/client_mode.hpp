@@ -1,0 +1,32 @@
+// Which way a cpg_initialize() reaches the ring (docs/api.md, "Embedded
+// and client mode"): as a ring member itself (embedded), or through the
+// node's ringcastd over its unix socket (daemon, the default).
+// RINGCAST_MODE=daemon|embedded in the environment wins over the cluster
+// file's system.mode; a thread with a Node::Override (the simulated
+// clusters of the tests) is always embedded.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ringcast/ringcast.hpp"
+
+namespace ringcast::client {
+
+inline constexpr const char* kModeEnv = "RINGCAST_MODE";
+
+// The daemon a client-mode handle connects to.
+struct DaemonAddress {
+  std::string socket_path;  // <system.run_dir>/ringcastd-<nodeid>.sock
+  std::uint32_t node = 0;
+  std::string config_file;  // for the line that says how to start it
+};
+
+// nullopt: embedded. An unknown RINGCAST_MODE or a cluster file that cannot
+// be read is CS_ERR_LIBRARY, logged.
+cpg::Result<std::optional<DaemonAddress>> choose_mode();
+
+std::string daemon_socket_path(const std::string& run_dir, std::uint32_t node);
+
+}  // namespace ringcast::client

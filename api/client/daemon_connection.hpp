@@ -1,0 +1,223 @@
+// One CPG handle in client mode: its own connection to the node's ringcastd
+// (a SOCK_SEQPACKET unix socket, then the request and event rings of
+// api/ipc). A call pushes its request and waits for the reply with its
+// request id; events read meanwhile (deliveries, confchgs) are queued in
+// order for the next cpg_dispatch().
+//
+// One thread at a time reads the event ring (the reader): a call waiting
+// for its reply, or a dispatch. The reader files replies by request id and
+// events in the queue, and hands the role on; the others wait on a
+// condition variable. A dispatch gives the role up before it runs a
+// callback, so a callback may call into the handle.
+//
+// The descriptor of cpg_fd_get() is an epoll set of the event doorbell, an
+// eventfd readable while the queue holds events, and the socket: readable
+// when events wait and when the daemon is gone (the socket hangs up).
+// Neither is touched per message while the stream is busy: the doorbell
+// rings only after the library announced a sleep, and the queue's eventfd
+// is cleared only by a dispatch that found nothing.
+//
+// When the daemon goes away or sends what cannot be decoded, the handle is
+// dead: every call but finalize, fd_get and the context returns
+// CS_ERR_LIBRARY. After fork() the child's copy refuses every call the same
+// way, and its finalize closes the child's descriptors only.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/uio.h>
+
+#include "base/unique_fd.hpp"
+#include "client/client_mode.hpp"
+#include "ipc/channel.hpp"
+#include "ipc/frame_codec.hpp"
+#include "ringcast/cpg.h"
+
+namespace ringcast::client {
+
+struct DaemonCallbacks {
+  cpg_deliver_fn_t deliver = nullptr;
+  cpg_confchg_fn_t confchg = nullptr;
+  cpg_totem_confchg_fn_t totem = nullptr;
+  bool initial_totem = false;
+};
+
+// An event taken out of the ring, kept until its callback runs.
+struct QueuedEvent {
+  std::vector<std::byte> frame;  // the frame or the assembled message: payload points in
+  ipc::EventBody body;           // DeliverInline, Confchg or TotemConfchg
+};
+
+class DaemonConnection {
+ public:
+  // Connects, says hello, maps the channel and sends initialize.
+  static cpg::Result<std::shared_ptr<DaemonConnection>> open(const DaemonAddress& address,
+                                                             const DaemonCallbacks& callbacks);
+  ~DaemonConnection();
+  DaemonConnection(const DaemonConnection&) = delete;
+  DaemonConnection& operator=(const DaemonConnection&) = delete;
+
+  // The C handle, set once by the table before any callback can run.
+  cpg_handle_t handle = 0;
+  void* context = nullptr;
+
+  cs_error_t finalize();
+  int fd() const noexcept { return epoll_.get(); }
+  cs_error_t usable() const noexcept;
+  cs_error_t dispatch(cs_dispatch_flags_t mode);
+  cs_error_t join(std::string_view group);
+  cs_error_t leave(std::string_view group);
+  cs_error_t mcast(cpg_guarantee_t guarantee, std::span<const struct iovec> pieces);
+  cs_error_t membership(std::string_view group, std::vector<ipc::ProcessId>& out);
+  cs_error_t local_node(unsigned int& node);
+  cs_error_t iterate(cpg_iteration_type_t kind, std::string_view group,
+                     std::vector<ipc::IterationEntry>& out);
+  std::uint64_t atomic_message_bytes() const noexcept;
+  std::uint64_t largest_message_bytes() const noexcept;
+
+  // cpg_zcb_*: the library's own page-aligned memory; a send is an mcast.
+  cs_error_t zcb_alloc(std::size_t bytes, void** buffer);
+  cs_error_t zcb_free(void* buffer);
+  bool owns_buffer(void* buffer);
+
+  // Sends and bytes copied into the request ring (counters).
+  std::uint64_t bytes_copied() const noexcept { return bytes_copied_.load(); }
+  std::uint64_t zcb_sends() const noexcept { return zcb_sends_.load(); }
+  std::uint64_t zcb_bytes_copied() const noexcept { return zcb_bytes_.load(); }
+  void count_zcb_send(std::uint64_t bytes) noexcept {
+    zcb_sends_.fetch_add(1, std::memory_order_relaxed);
+    zcb_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  }
+
+ private:
+  DaemonConnection() = default;
+  cs_error_t connect_and_greet(const DaemonAddress& address);
+  cs_error_t make_poll_set();
+
+  // ---- requests (daemon_requests.cpp)
+  using Reply = ipc::EventBody;
+  cs_error_t call(const ipc::RequestBody& body, Reply& reply);
+  cs_error_t await_reply(std::uint64_t id, Reply& reply);
+  cs_error_t push_frame(const ipc::EncodedFrame& frame);
+  cs_error_t push_parts(std::span<const std::span<const std::byte>> parts);
+  cs_error_t push_payload(ipc::RequestBody body, std::uint64_t id, std::span<const iovec> pieces,
+                          std::size_t offset, std::size_t length);
+  cs_error_t simple_call(const ipc::RequestBody& body, std::uint64_t* value = nullptr);
+  cs_error_t wrong_reply(const char* expected);
+
+  // ---- the event ring (daemon_events.cpp)
+  // Reads as reader until done() holds (with state_mutex_ held) or the
+  // handle dies; may_sleep: wait for frames, else one pass only.
+  template <class Done>
+  cs_error_t pump(Done done, bool may_sleep);
+  // The reader's pass over what the ring holds now: true when it read a
+  // frame (a frame that cannot be decoded kills the handle).
+  bool read_available();
+  bool route(std::vector<std::byte>& frame);
+  bool route_delivery(std::vector<std::byte>& frame, ipc::Event& event);
+  // Spins on the ring, then sleeps on the doorbell and the socket; true
+  // when it slept (and so took its sleep announcement back).
+  bool sleep_for_frames();
+  bool daemon_alive();  // false (and dead) once the socket hung up
+  // At the hand-off: a queued event keeps the fd readable; a reader that
+  // slept took the sleep announcement back, so it is made again.
+  void after_reading_locked(bool slept);
+  void die(const std::string& why);
+  void set_ready_locked();
+  // A dispatch that found nothing: the fd's stale readiness is cleared, the
+  // sleep announced, and the socket checked (the daemon may be gone).
+  void settle_idle();
+  void announce_locked();
+
+  // ---- dispatch (daemon_dispatch.cpp)
+  bool run_one();
+  void run_callback(QueuedEvent& e);
+  cs_error_t dispatch_all();
+  cs_error_t dispatch_blocking(bool one);
+
+  UniqueFd socket_, epoll_, ready_;
+  ipc::ClientChannel channel_;
+  std::uint64_t remote_handle_ = 0;  // from the initialize reply, read by the reader
+  std::uint64_t initialize_id_ = 0;
+  std::uint64_t generation_ = 0;  // fork generation at open
+  DaemonCallbacks callbacks_;
+
+  std::mutex push_mutex_;                          // a message's parts and its mcast stay together
+  std::atomic<std::uint64_t> next_request_id_{1};  // taken under push_mutex_
+
+  std::mutex state_mutex_;
+  std::condition_variable cv_;
+  bool reader_active_ = false;
+  std::deque<QueuedEvent> queue_;
+  std::vector<std::pair<std::uint64_t, Reply>> replies_;
+  bool ready_set_ = false;
+  bool announced_ = false;          // a sleep announced, the doorbell not drained since
+  std::vector<std::byte> partial_;  // deliver_part bytes (reader only)
+  std::vector<std::byte> frame_;    // the reader's buffer
+
+  std::atomic<bool> dead_{false};
+  std::atomic<bool> finalized_{false};
+  // Finalize was sent: the daemon's hang-up that may follow is no failure.
+  std::atomic<bool> finalizing_{false};
+  std::string dead_why_;  // under state_mutex_
+  std::recursive_mutex dispatch_mutex_;
+
+  std::mutex zcb_mutex_;
+  std::set<void*> buffers_;
+  std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
+};
+
+// The fork generation: bumped in every child (pthread_atfork), so that a
+// handle opened before a fork knows it is the parent's.
+std::uint64_t fork_generation() noexcept;
+
+}  // namespace ringcast::client
+
+namespace ringcast::client {
+
+// One reader at a time; the others wait for it to hand the role on, then
+// look at what it filed (done()) before they read themselves.
+template <class Done>
+cs_error_t DaemonConnection::pump(Done done, bool may_sleep) {
+  std::unique_lock lock(state_mutex_);
+  for (;;) {
+    if (done()) return CS_OK;
+    if (dead_.load(std::memory_order_acquire)) return CS_ERR_LIBRARY;
+    if (reader_active_) {
+      if (!may_sleep) return CS_ERR_TRY_AGAIN;
+      cv_.wait(lock);
+      continue;
+    }
+    reader_active_ = true;
+    lock.unlock();
+    bool read = read_available();
+    bool slept = false;
+    lock.lock();
+    if (!read && may_sleep && !done() && !dead_.load(std::memory_order_acquire)) {
+      lock.unlock();
+      slept = sleep_for_frames();
+      lock.lock();
+    }
+    reader_active_ = false;
+    after_reading_locked(slept);
+    cv_.notify_all();
+    if (!may_sleep) {
+      if (done()) return CS_OK;
+      return dead_.load(std::memory_order_acquire) ? CS_ERR_LIBRARY : CS_ERR_TRY_AGAIN;
+    }
+  }
+}
+
+}  // namespace ringcast::client
