@@ -89,14 +89,18 @@ program_libs() {
   esac
 }
 
-# Builds libringcast (when missing), the call observer and each program into
-# $work/bin; a program's build result is $work/bin/NAME.build ("ok" or the
-# first error line) and its compiler output $work/logs/NAME/build.log.
+# Builds libringcast (and in daemon mode ringcastd and ringcast-cfgtool)
+# when missing, the call observer and each program into $work/bin; a
+# program's build result is $work/bin/NAME.build ("ok" or the first error
+# line) and its compiler output $work/logs/NAME/build.log.
 build_programs() {
-  if [[ ! -e $build/libringcast.so ]]; then
+  local targets=(ringcast)
+  [[ $mode != daemon ]] || targets+=(ringcastd ringcast-cfgtool)
+  if [[ ! -e $build/libringcast.so || $mode == daemon && (! -x $build/api/daemon/ringcastd ||
+    ! -x $build/api/daemon/ringcast-cfgtool) ]]; then
     [[ -f $build/CMakeCache.txt ]] ||
       cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$build" --target ringcast >/dev/null
+    cmake --build "$build" --target "${targets[@]}" >/dev/null
   fi
   local stub=$work/stub bin=$work/bin p log
   mkdir -p "$stub" "$bin"

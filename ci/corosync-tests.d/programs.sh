@@ -8,8 +8,12 @@
 declare -A budget=(
   [testcpg]=150 [testcpg2]=40 [testcpgzc]=150 [testzcgc]=60 [cpgverify]=240 [cpghum]=150
   [stress_cpgfdget]=240 [stress_cpgcontext]=900 [stress_cpgzc]=600 [cpgbound]=90
-  [cpgbench]=240 [cpgbenchzc]=700
+  [cpgbench]=240 [cpgbenchzc]=700 [testcpg_shared]=150 [cpgverify_shared]=240
 )
+
+# Daemon mode only (testcpg_shared, cpgverify_shared): two processes of one
+# program on one node at once, as corosync runs them; NAME_shared runs NAME.
+program_of() { printf '%s\n' "${1%_shared}"; }
 
 budget_s() {
   local p sum=0
@@ -41,10 +45,11 @@ retries_note() {
 # the group of 3, type a line on each node, see all 3 lines delivered at
 # every node in the same order, type EXIT. Each program prints "Finalize
 # result is 1 (should be 1)" and exits 0; "Could not ..." lines are its
-# failures.
+# failures. NODES (default 3): the cluster's size, when node_of puts
+# several of the 3 processes on one node.
 interactive_group() {
   local prog=$1 n
-  new_cluster 3
+  new_cluster "${2:-3}" || return 1
   for n in 1 2 3; do
     feed "$n"
     start "$n" "$prog"
@@ -78,7 +83,7 @@ run_testcpg() {
 
 # testcpgzc also waits for its own leave ("We have left the building").
 run_testcpgzc() {
-  interactive_group testcpgzc
+  interactive_group testcpgzc || return 0
   local n
   for n in 1 2 3; do has_line "$n" '^We have left the building$' 'We have left the building'; done
 }
@@ -87,7 +92,7 @@ run_testcpgzc() {
 # configuration for the test to pass": one node, asserts, exit 0, and every
 # node id it prints equal.
 run_testcpg2() {
-  new_cluster 1
+  new_cluster 1 || return
   start 1 testcpg2
   wait_node 1 30
   no_line 1 'Assertion'
@@ -104,7 +109,7 @@ run_testcpg2() {
 # testzcgc: 100 zero-copy buffers of 1 MiB, never freed, exit 0: the library
 # must take them back at exit. Two nodes at once.
 run_testzcgc() {
-  new_cluster 2
+  new_cluster 2 || return
   start 1 testzcgc
   start 2 testzcgc
   local n
@@ -119,18 +124,36 @@ run_testzcgc() {
 # cpgverify -i N on 3 nodes: messages of 100 to 100,099 bytes with a CRC,
 # every delivery checked ("incorrect hash" and exit 1 on a mismatch).
 # "Couldn't initialize" exits 0 but did nothing: a failure.
-run_cpgverify() {
-  new_cluster 3
-  local n
-  for n in 1 2 3; do start "$n" cpgverify -i 200; done
-  for n in 1 2 3; do wait_node "$n" 220; done
-  for n in 1 2 3; do
+run_cpgverify() { verify_group 3 3; }
+
+# verify_group NODES PROCESSES: cpgverify as PROCESSES processes on a
+# cluster of NODES nodes (node_of says which process runs on which).
+verify_group() {
+  local n procs
+  procs=$(seq 1 "$2")
+  new_cluster "$1" || return
+  for n in $procs; do start "$n" cpgverify -i 200; done
+  for n in $procs; do wait_node "$n" 220; done
+  for n in $procs; do
     no_line "$n" "^(incorrect hash|Couldn't initialize|cpg_join failed|cpg_dispatch failed)"
     exited "$n" 0
     [[ $(count_lines "$n" '^SIZE [0-9]+ HASH') -gt 0 ]] || fail "node $n: no message verified"
     library_clean "$n"
   done
-  notes+="${notes:+; }verified $(count_lines 1 '^SIZE'), $(count_lines 2 '^SIZE'), $(count_lines 3 '^SIZE') messages"
+  notes+="${notes:+; }verified $(for n in $procs; do count_lines "$n" '^SIZE'; done | paste -sd, | sed 's/,/, /g') messages"
+}
+
+# Two processes of testcpg on node 1 and one on node 2: one group of 3.
+run_testcpg_shared() {
+  node_of=([1]=1 [2]=1 [3]=2)
+  interactive_group testcpg 2
+  retries_note 3
+}
+
+# Two cpgverify on each of 2 nodes: 4 processes, every message checked at all.
+run_cpgverify_shared() {
+  node_of=([1]=1 [2]=1 [3]=2 [4]=2)
+  verify_group 2 4
 }
 
 # cpghum, default mode (model 1, CRC and sequence checks): node 1 listens
@@ -138,7 +161,7 @@ run_cpgverify() {
 # 64 KiB, every 10 ms, 2 x 3 s). Exit 0 without errors, 2 on a send, CRC,
 # length or sequence error; its stats must show traffic.
 run_cpghum() {
-  new_cluster 3
+  new_cluster 3 || return
   start 1 cpghum -l
   start 2 cpghum -d 10 -p 3 -r 2
   start 3 cpghum -d 10 -p 3 -r 2 -w 64
@@ -161,7 +184,7 @@ run_cpghum() {
 # The three stress programs print PASS (exit 0) or FAIL (exit 255). Two
 # nodes at once.
 stress() {
-  new_cluster 2
+  new_cluster 2 || return
   start 1 "$1"
   start 2 "$1"
   local n
@@ -187,7 +210,7 @@ run_stress_cpgzc() { stress stress_cpgzc; }
 # ("msg size" lines), no boundary, then SIGINT (default action: it ends).
 # It ignores every other result: refused sends are seen by cpg_calls.so.
 run_cpgbound() {
-  new_cluster 2
+  new_cluster 2 || return
   start 1 cpgbound
   start 2 cpgbound
   local n
@@ -208,7 +231,7 @@ run_cpgbound() {
 # round, exit 0. A round that received nothing did not do its work.
 bench() {
   local prog=$1 rounds=$2 n
-  new_cluster 2
+  new_cluster 2 || return
   # --quick: rounds of 1 s instead of 10 (alarm_scale.so); the budget too.
   local preload_extra=""
   [[ $alarm_scale_ms == 1000 ]] || preload_extra=$bin/alarm_scale.so

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Runner side of ci/corosync-tests (inside soft-RoCE): clusters, node
-# processes, deadlines, verdicts. Sourced; uses $root, $work, say, die.
+# processes, deadlines, verdicts. Sourced; uses $root, $work, $mode, say, die.
 # A program's function (programs.sh) sets `reason` (empty: it passed) and may
 # add to `notes` (said with PASS, not a failure).
 
@@ -9,7 +9,7 @@ reason=""
 notes=""
 logdir=""
 conf=""
-declare -a pids=() status=() stdin_of=() feed_fds=() failed_node=()
+declare -a pids=() status=() stdin_of=() feed_fds=() failed_node=() node_of=()
 port_next=17600
 
 # The cs_error_t names, from ringcast's header (the values are corosync's).
@@ -22,6 +22,8 @@ cs_name() {
 
 # new_cluster NODES: a cluster file of NODES nodes (the first NODES addresses
 # of RINGCAST_RDMA_ADDRS, ports of their own per program) with a fresh key.
+# In daemon mode it starts their daemons too; false when one is not ready
+# (the reason is given).
 new_cluster() {
   local n=$1 i addrs key
   read -r -a addrs <<<"$RINGCAST_RDMA_ADDRS"
@@ -45,8 +47,10 @@ new_cluster() {
         "$i" "${addrs[i - 1]}" $((port_next + i - 1))
     done
     echo "}"
+    [[ $mode != daemon ]] || daemon_system_section
   } >"$conf"
   port_next=$((port_next + 10))
+  [[ $mode != daemon ]] || start_daemons "$n"
 }
 
 # feed NODE: the node's stdin becomes a fifo that `say_to NODE LINE` writes.
@@ -60,13 +64,15 @@ feed() {
 }
 say_to() { printf '%s\n' "$2" >"${stdin_of[$1]}"; }
 
-# start NODE PROGRAM ARGS...: the program as node NODE, stdout line-buffered
-# (stdbuf: as on a terminal, so its lines are seen while it runs), its calls
-# observed (cpg_calls.so), stdout and stderr in node$NODE.log.
+# start NODE PROGRAM ARGS...: the program as process NODE (on the cluster's
+# node NODE, or node_of[NODE] where set: several processes of one node share
+# its daemon), in $mode mode, stdout line-buffered (stdbuf: as on a
+# terminal, so its lines are seen while it runs), its calls observed
+# (cpg_calls.so), stdout and stderr in node$NODE.log.
 start() {
   local node=$1 prog=$2
   shift 2
-  (exec env RINGCAST_MODE=embedded RINGCAST_CONFIG="$conf" RINGCAST_NODE_ID="$node" \
+  (exec env RINGCAST_MODE="$mode" RINGCAST_CONFIG="$conf" RINGCAST_NODE_ID="${node_of[node]:-$node}" \
     CPG_CALLS_LOG="$logdir/node$node.calls" LD_PRELOAD="$bin/cpg_calls.so${preload_extra:+ $preload_extra}" \
     ALARM_SCALE_MS="$alarm_scale_ms" \
     stdbuf -oL -eL "$bin/$prog" "$@" <"${stdin_of[$node]:-/dev/null}" \
@@ -192,11 +198,12 @@ stop_all() {
   done
   for fd in "${feed_fds[@]}"; do exec {fd}>&-; done
   feed_fds=()
+  [[ $mode != daemon ]] || stop_daemons
 }
 
 show_logs() {
   local f
-  for f in "$logdir"/node*.log "$logdir"/node*.calls; do
+  for f in "$logdir"/node*.log "$logdir"/node*.calls "$logdir"/daemon*.log; do
     [[ -s $f ]] || continue
     printf '  --- %s (last lines)\n' "${f#"$work"/}"
     tail -n 12 "$f" | tr -d '\000' | cut -c1-200 | sed 's/^/  | /'
@@ -205,7 +212,7 @@ show_logs() {
 
 run_one() {
   local p=$1 built
-  built=$(cat "$bin/$p.build" 2>/dev/null) || built="not built"
+  built=$(cat "$bin/$(program_of "$p").build" 2>/dev/null) || built="not built"
   logdir=$work/logs/$p
   reason=""
   notes=""
@@ -213,10 +220,12 @@ run_one() {
   status=()
   stdin_of=()
   failed_node=()
+  node_of=()
   if [[ $built != ok ]]; then
     reason="build failed: $built"
   else
-    find "$logdir" -maxdepth 1 -name 'node*' -delete 2>/dev/null || true
+    mkdir -p "$logdir"
+    find "$logdir" -maxdepth 1 \( -name 'node*' -o -name 'daemon*' \) -delete 2>/dev/null || true
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/corosync-tests.XXXXXX")
     local t0=$SECONDS
     # (|| true: a check's non-zero status must not end the whole run.)
@@ -243,7 +252,7 @@ run_all() {
   for p in "$@"; do
     if run_one "$p"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   done
-  say "ran ${#@} program(s) in $((SECONDS - t0)) s (embedded mode; logs in $work/logs)"
+  say "ran ${#@} program(s) in $((SECONDS - t0)) s ($mode mode; logs in $work/logs)"
   printf '%d passed, %d failed\n' "$passed" "$failed"
   [[ $failed -eq 0 ]]
 }

@@ -112,6 +112,7 @@ install() {
   cmake --install "$build" --prefix "$prefix" >/dev/null
   [ -x "$prefix/sbin/ringcastd" ] || fail "sbin/ringcastd was not installed"
   [ -x "$prefix/sbin/ringcast-cfgtool" ] || fail "sbin/ringcast-cfgtool was not installed"
+  [ -x "$prefix/sbin/ringcast-cpgtool" ] || fail "sbin/ringcast-cpgtool was not installed"
   units=$prefix/lib/systemd/system
   [ -f "$units/ringcastd.service" ] || { fail "ringcastd.service was not installed"; return; }
   [ -f "$units/ringcastd@.service" ] || { fail "ringcastd@.service was not installed"; return; }

@@ -71,7 +71,7 @@ install_and_read() {
   trap 'rm -rf "$prefix"' EXIT
   cmake --install "$build" --prefix "$prefix" >/dev/null
   for name in cpg_zcb_alloc cpg_overview quorum_overview quorum_getquorate cs_strerror \
-    ringcast.conf ringcast-bench ringcastd ringcast-cfgtool; do
+    ringcast.conf ringcast-bench ringcastd ringcast-cfgtool ringcast-cpgtool; do
     # MANPATH alone: the system's corosync pages must not answer for ours.
     path=$(MANPATH="$prefix/share/man" man -w "$name")
     case $path in
