@@ -240,13 +240,27 @@ class Node : public std::enable_shared_from_this<Node> {
   void deliver_data_locked(groups::GroupMember sender, std::uint32_t key, std::byte* payload,
                            std::size_t bytes, std::shared_ptr<std::vector<std::byte>> assembled,
                            std::uint64_t index, std::size_t record_bytes);
-  // node_fragments.cpp: messages above the ring's atomic size.
+  // A zcb buffer sent in fragments: the NIC reads each slice from it.
+  struct ZeroCopySource {
+    zcb::ZeroCopyPool* pool = nullptr;
+    void* buffer = nullptr;
+    fabric::Segment whole;  // the buffer's bytes in its registered region
+  };
+  // node_fragments.cpp: messages above the ring's atomic size; the slices
+  // come from `pieces` (copied at submit) or, when set, from `zero_copy`.
   cpg::Status send_fragmented(std::string_view group, Guarantee guarantee,
                               std::span<const std::span<const std::byte>> pieces,
-                              std::uint64_t total);
+                              std::uint64_t total, const ZeroCopySource* zero_copy = nullptr);
   cpg::Status submit_fragment(const runtime::OutgoingTransportMessage& m,
                               std::chrono::steady_clock::time_point give_up);
   cpg::Status wait_own_large_message();
+  // node_zero_copy.cpp: one fragment's slice read from a zcb buffer.
+  cpg::Status submit_zero_copy_fragment(const ZeroCopySource& source,
+                                        runtime::OutgoingTransportMessage m, std::uint64_t offset,
+                                        std::size_t slice,
+                                        std::chrono::steady_clock::time_point give_up);
+  cpg::Status send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::string_view group,
+                                        Guarantee guarantee, void* buffer, std::size_t bytes);
   // node_zero_copy.cpp: a zero-copy send that is copied instead.
   cpg::Status send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_view group,
                                     Guarantee guarantee, void* buffer, std::size_t bytes);

@@ -60,7 +60,7 @@ void Node::set_max_fragmented_bytes(std::uint64_t bytes) {
 
 cpg::Status Node::send_fragmented(std::string_view group, Guarantee guarantee,
                                   std::span<const std::span<const std::byte>> pieces,
-                                  std::uint64_t total) {
+                                  std::uint64_t total, const ZeroCopySource* zero_copy) {
   RC_ASSERT(total > max_message_bytes_ && total <= max_fragmented_bytes_);
   RC_ASSERT(max_message_bytes_ > groups::kFragmentHeaderBytes);
   std::lock_guard serial(large_send_mutex_);
@@ -77,14 +77,20 @@ cpg::Status Node::send_fragmented(std::string_view group, Guarantee guarantee,
     const std::size_t slice =
         static_cast<std::size_t>(std::min<std::uint64_t>(slice_max, total - offset));
     groups::encode_fragment_header({groups::group_key(group), id, total, offset}, header);
-    parts.assign(1, std::span<const std::byte>(header));
-    cursor.take(slice, parts);
     runtime::OutgoingTransportMessage m;
-    m.pieces = parts;
+    if (zero_copy == nullptr) {
+      parts.assign(1, std::span<const std::byte>(header));
+      cursor.take(slice, parts);
+      m.pieces = parts;
+    } else {
+      m.prefix = header;
+    }
     m.group = groups::kFragmentGroup;
     m.sender_pid = pid_;
     m.guarantee = to_transport(guarantee);
-    if (cpg::Status s = submit_fragment(m, std::chrono::steady_clock::now() + kFragmentRoomWait);
+    const auto give_up = std::chrono::steady_clock::now() + kFragmentRoomWait;
+    if (cpg::Status s = zero_copy ? submit_zero_copy_fragment(*zero_copy, m, offset, slice, give_up)
+                                  : submit_fragment(m, give_up);
         !s.ok()) {
       // The fragments already out are given up by every member when this
       // process's next large message starts (an orphan otherwise).

@@ -1,14 +1,16 @@
 // The zero-copy half of Node: the pool of registered buffers and sends that
 // the NIC reads straight from them.
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <thread>
 
-#include <array>
 #include "base/assert.hpp"
 #include "client/errors.hpp"
 
 #include "client/node.hpp"
 #include "config/cluster_config.hpp"
+#include "groups/fragment.hpp"
 #include "groups/group_message.hpp"
 
 namespace ringcast::client {
@@ -111,15 +113,17 @@ void Node::zcb_free_owned(std::uint64_t owner) {
 
 // Below the crossover a copy costs less than a write of its own: the copied
 // record joins the visit's one write of copied records, and the call need not
-// wait for the token. Above the atomic size the fragments are copied anyway
-// (each needs its header in front of its slice).
+// wait for the token. Above the atomic size every fragment is a record of its
+// own anyway: its header is copied, its slice read from the buffer.
 cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
                                  std::size_t bytes) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
   if (bytes > max_fragmented_bytes_)
     return cpg::Status(CS_ERR_TOO_BIG, "above totem.max_fragmented_message_bytes");
-  if (bytes > max_message_bytes_ || bytes < zcb_copy_below_bytes_)
+  if (bytes > max_message_bytes_)
+    return send_zero_copy_fragmented(*p, group, guarantee, buffer, bytes);
+  if (bytes < zcb_copy_below_bytes_)
     return send_zero_copy_copied(*p, group, guarantee, buffer, bytes);
   // As in send(): not while our announce goes out or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
@@ -158,6 +162,45 @@ cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_vie
   std::lock_guard lock(mutex_);
   ++zero_copy_sends_;
   zero_copy_bytes_copied_ += bytes;
+  return {};
+}
+
+cpg::Status Node::send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::string_view group,
+                                            Guarantee guarantee, void* buffer, std::size_t bytes) {
+  auto whole = pool.segment(buffer, bytes);
+  if (!whole) return to_status(whole.error());
+  const ZeroCopySource source{&pool, buffer, *whole};
+  cpg::Status s = send_fragmented(group, guarantee, {}, bytes, &source);
+  if (!s.ok()) return s;
+  std::lock_guard lock(mutex_);
+  ++zero_copy_sends_;
+  return {};
+}
+
+// The slice's own token keeps the buffer in flight until the NIC read it;
+// the header goes as the record's copied prefix.
+cpg::Status Node::submit_zero_copy_fragment(const ZeroCopySource& source,
+                                            runtime::OutgoingTransportMessage m,
+                                            std::uint64_t offset, std::size_t slice,
+                                            std::chrono::steady_clock::time_point give_up) {
+  static_assert(groups::kFragmentHeaderBytes <= 64);  // the ring's longest prefix
+  Result<std::uint64_t> token = source.pool->begin_send(source.buffer);
+  // Past the pool's bound on sends in flight: the oldest fragments end soon.
+  while (!token && token.error().code == Errc::try_again &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    token = source.pool->begin_send(source.buffer);
+  }
+  if (!token) return to_status(token.error());
+  m.zero_copy = {source.whole.region, source.whole.offset + offset,
+                 static_cast<std::uint32_t>(slice)};
+  m.tag = *token;
+  if (cpg::Status s = submit_fragment(m, give_up); !s.ok()) {
+    (void)source.pool->end_send(*token);
+    return s;
+  }
+  std::lock_guard lock(mutex_);
+  zero_copy_bytes_from_buffer_ += slice;
   return {};
 }
 

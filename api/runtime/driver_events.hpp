@@ -26,6 +26,7 @@ inline ring::OutgoingMessage to_ring(const OutgoingTransportMessage& m) {
   r.payload = m.payload;
   r.pieces = m.pieces;
   r.zero_copy = m.zero_copy;
+  r.prefix = m.prefix;
   r.group = m.group;
   r.sender_pid = m.sender_pid;
   r.guarantee = static_cast<ring::Guarantee>(m.guarantee);

@@ -88,6 +88,9 @@ struct OutgoingTransportMessage {
   // at submit (the iovec of cpg_mcast_joined); `payload` is then ignored.
   std::span<const std::span<const std::byte>> pieces;
   fabric::Segment zero_copy;  // when its region is set: sent from there
+  // Only with zero_copy: at most 64 bytes (the ring refuses more), copied at submit
+  // in front of it (a fragment's header).
+  std::span<const std::byte> prefix;
   std::uint32_t group = 0;
   std::uint32_t sender_pid = 0;
   DeliveryGuarantee guarantee = DeliveryGuarantee::agreed;

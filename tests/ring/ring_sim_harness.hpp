@@ -41,6 +41,9 @@ struct Scenario {
   std::uint64_t max_release_delay_ns = 0;
   std::uint32_t zero_copy_slot_bytes = 0;
   std::uint32_t zero_copy_slots = 0;
+  // A zero-copy message's first bytes go as a copied prefix (up to this
+  // many); 0 in make_scenario's mix.
+  std::uint32_t zero_copy_prefix_bytes = 0;
 
   std::size_t message_count() const;
   std::string describe() const;

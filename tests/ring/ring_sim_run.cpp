@@ -161,7 +161,9 @@ bool Run::submit_due(Member& m) {
       const std::uint64_t offset = std::uint64_t{*slot} * s_.zero_copy_slot_bytes;
       fill_payload(m.zero_copy->bytes().subspan(offset, p.bytes),
                    static_cast<std::uint32_t>(m.index), m.counter);
-      out.zero_copy = {m.zero_copy.get(), offset, p.bytes};
+      const std::uint32_t prefix = std::min(p.bytes, s_.zero_copy_prefix_bytes);
+      out.prefix = m.zero_copy->bytes().subspan(offset, prefix);
+      out.zero_copy = {m.zero_copy.get(), offset + prefix, p.bytes - prefix};
       out.tag = *slot;
     } else {
       scratch_.resize(p.bytes);

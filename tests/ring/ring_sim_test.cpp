@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 
+#include "ring/send_queue.hpp"
 #include "ring_sim_harness.hpp"
 #include "support/seed_range.hpp"
 
@@ -66,6 +67,24 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
     for (std::size_t n : {1, 2, 3, 5, 8, 16})
       EXPECT_GT(by_members[n], 0u) << n << " members";
   }
+}
+
+// Every message zero copy where a slot is free, its first bytes a copied
+// prefix (the shape of a fragment: header copied, slice from the buffer).
+TEST(RingSim, ZeroCopyWithACopiedPrefixKeepsEveryProperty) {
+  const SeedRange seeds = SeedRange::from_env(300);
+  for_each_seed(seeds, [&](std::uint64_t seed) {
+    Scenario s = make_scenario(seed);
+    s.zero_copy_prefix_bytes = static_cast<std::uint32_t>(1 + seed % kMaxZeroCopyPrefixBytes);
+    for (auto& plan : s.plan) {
+      for (PlannedMessage& p : plan)
+        p.zero_copy = true;
+    }
+    const RunResult r = run_scenario(s, seeds.trace);
+    if (r.ok) return std::optional<std::string>();
+    return std::optional<std::string>(r.failure + "\n  scenario: " + s.describe() +
+                                      " prefix=" + std::to_string(s.zero_copy_prefix_bytes));
+  });
 }
 
 }  // namespace

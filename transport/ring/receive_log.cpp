@@ -224,21 +224,23 @@ bool ReceiveLog::may_place_own(const RecordHeader& h) const noexcept {
          fits_here(h);
 }
 
-void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> payload) noexcept {
+void ReceiveLog::place_own(const RecordHeader& h, std::span<const std::byte> prefix,
+                           std::span<const std::byte> rest) noexcept {
   const std::uint64_t span = record_span_bytes(h.payload_bytes);
   const std::uint64_t offset = h.position % limits_.log_bytes;
   RC_ASSERT(h.ring == limits_.ring);
   RC_ASSERT(h.payload_bytes <= limits_.max_message_bytes);  // the send queue refused more
   RC_ASSERT(h.batch_index >= 1);
   RC_ASSERT(h.batch_index <= h.seq);
-  RC_ASSERT(payload.size() == h.payload_bytes);
+  RC_ASSERT(prefix.size() + rest.size() == h.payload_bytes);
   RC_ASSERT(offset + span <= limits_.log_bytes);
   // The space rule, from this member's side: nothing unreleased here is hit.
   RC_ASSERT(fits_here(h));
   RC_ASSERT(h.seq > received_up_to_);
   RC_ASSERT(h.seq - received_up_to_ <= capacity_);
-  const auto copy = memory_.subspan(offset + kRecordHeaderBytes, payload.size());
-  if (!payload.empty()) std::memcpy(copy.data(), payload.data(), payload.size());
+  const auto copy = memory_.subspan(offset + kRecordHeaderBytes, h.payload_bytes);
+  if (!prefix.empty()) std::memcpy(copy.data(), prefix.data(), prefix.size());
+  if (!rest.empty()) std::memcpy(copy.data() + prefix.size(), rest.data(), rest.size());
   // Of the copy: a zero-copy source may change under the NIC, this member's
   // copy (what a repair sends) does not.
   RecordHeader sealed = h;

@@ -85,8 +85,12 @@ class ReceiveLog {
                               std::optional<fabric::NodeId> from = std::nullopt) noexcept;
 
   // The token holder writes its own records into its own log (header then
-  // payload), then marks the batch landed.
-  void place_own(const RecordHeader& header, std::span<const std::byte> payload) noexcept;
+  // payload), then marks the batch landed. The payload is prefix then rest.
+  void place_own(const RecordHeader& header, std::span<const std::byte> prefix,
+                 std::span<const std::byte> rest) noexcept;
+  void place_own(const RecordHeader& header, std::span<const std::byte> payload) noexcept {
+    place_own(header, {}, payload);
+  }
   // from: the node the records came from (kAnySender: not known).
   void mark_landed(std::uint64_t first_seq, std::uint64_t last_seq,
                    fabric::NodeId from = kAnySender) noexcept;

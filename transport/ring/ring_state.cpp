@@ -498,7 +498,7 @@ void RingState::place_one(const QueuedMessage& m, std::uint64_t position, Batch*
   h.payload_bytes = m.payload_bytes;
   h.batch_index = batch->records + 1;
   h.guarantee = m.guarantee;
-  log_.place_own(h, queue_.payload(m));
+  log_.place_own(h, queue_.prefix(m), queue_.payload(m));
   append_write(m, position, batch);
   if (m.zero_copy) zero_copy_.add(*batch->zero_copy_entry, m.tag);
   if (m.guarantee == Guarantee::safe) own_safe_seq_ = h.seq;
@@ -510,8 +510,8 @@ void RingState::place_one(const QueuedMessage& m, std::uint64_t position, Batch*
 
 // Copied records are written from this member's own log, where place_own just
 // put them: consecutive ones form one write (a run). A zero-copy record is a
-// write of its own: the header from the log, the payload from the caller's
-// region.
+// write of its own: the header and the prefix from the log (where they lie
+// together), the rest of the payload from the caller's region.
 void RingState::append_write(const QueuedMessage& m, std::uint64_t position, Batch* batch) {
   if (membership_.size() == 1) return;
   const std::uint64_t offset = position % config_.log_bytes;
@@ -531,9 +531,11 @@ void RingState::append_write(const QueuedMessage& m, std::uint64_t position, Bat
     batch->run_open = true;
     batch->run_end = position + span;
   } else {
-    op.segments[0] = {memory_.log, offset, static_cast<std::uint32_t>(kRecordHeaderBytes)};
+    static_assert(fabric::kMaxSegments >= 2);  // [header + prefix][segment]
+    op.segments[0] = {memory_.log, offset,
+                      static_cast<std::uint32_t>(kRecordHeaderBytes) + m.prefix.length};
     op.segment_count = 1;
-    if (m.payload_bytes > 0) op.segments[op.segment_count++] = m.source;
+    if (m.source.length > 0) op.segments[op.segment_count++] = m.source;
     batch->run_open = false;
   }
   batch_ops_[batch->ops++] = op;

@@ -39,7 +39,8 @@ struct ringcast_counters {
   /* Bytes copied into the send buffer on send (accepted sends only):
    * cpg_mcast_joined(), and cpg_zcb_mcast_joined() of a message below
    * totem.zcb_copy_below_bytes (those are also in zero_copy_bytes_copied).
-   * A zero-copy send at or above it adds nothing: the NIC reads the buffer. */
+   * A zero-copy send at or above it adds nothing (the NIC reads the buffer),
+   * except above the atomic size: 32 bytes a fragment, its header. */
   uint64_t bytes_copied_on_send;
   uint64_t messages_dropped_not_member; /* data from a sender not in its group */
   uint64_t zero_copy_sends;             /* accepted cpg_zcb_mcast_joined() calls */
@@ -55,7 +56,9 @@ struct ringcast_counters {
   uint64_t large_messages_delivered; /* assembled here, from every sender */
   uint64_t large_messages_abandoned; /* given up before their last fragment */
   uint64_t fragments_refused;        /* malformed, or continuing no message */
-  uint64_t bytes_copied_on_assembly; /* from the receive log into whole messages */
+  /* From the receive log into whole messages: every message in fragments
+   * (its slices are never contiguous in the log). */
+  uint64_t bytes_copied_on_assembly;
   /* Handles of this process evicted for holding the receive log past
    * totem.handle_unreleased_max_bytes for totem.handle_unreleased_max_ms
    * (their next call returns CS_ERR_LIBRARY; docs/api.md, "Eviction"). */
@@ -80,9 +83,9 @@ struct ringcast_counters {
   uint64_t messages_spilled;
   uint64_t bytes_copied_on_spill;
   /* The bytes of accepted cpg_zcb_mcast_joined() calls, by how they went:
-   * copied (below totem.zcb_copy_below_bytes, or above the atomic size, in
-   * fragments) or read by the NIC from the buffer itself (docs/api.md,
-   * "Zero-copy sends and deliveries"). */
+   * copied (below totem.zcb_copy_below_bytes) or read by the NIC from the
+   * buffer itself (at or above it; above the atomic size every fragment's
+   * slice) (docs/api.md, "Zero-copy sends and deliveries"). */
   uint64_t zero_copy_bytes_copied;
   uint64_t zero_copy_bytes_from_buffer;
 };
