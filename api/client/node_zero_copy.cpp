@@ -113,14 +113,14 @@ void Node::zcb_free_owned(std::uint64_t owner) {
 // record joins the visit's one write of copied records, and the call need not
 // wait for the token. Above the atomic size the fragments are copied anyway
 // (each needs its header in front of its slice).
-cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
-                                 std::size_t bytes) {
+cpg::Status Node::send_zero_copy(std::uint32_t pid, std::string_view group, Guarantee guarantee,
+                                 void* buffer, std::size_t bytes) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
   if (bytes > max_fragmented_bytes_)
     return cpg::Status(CS_ERR_TOO_BIG, "above totem.max_fragmented_message_bytes");
   if (bytes > max_message_bytes_ || bytes < zcb_copy_below_bytes_)
-    return send_zero_copy_copied(*p, group, guarantee, buffer, bytes);
+    return send_zero_copy_copied(*p, pid, group, guarantee, buffer, bytes);
   // As in send(): not while our announce goes out or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
@@ -132,7 +132,7 @@ cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, vo
   runtime::OutgoingTransportMessage m;
   m.zero_copy = *segment;
   m.group = groups::group_key(group);
-  m.sender_pid = pid_;
+  m.sender_pid = pid;
   m.guarantee = to_transport(guarantee);
   m.tag = *token;
   ringcast::Status s = transport_->submit(m);
@@ -146,14 +146,15 @@ cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, vo
   return {};
 }
 
-cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_view group,
-                                        Guarantee guarantee, void* buffer, std::size_t bytes) {
+cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::uint32_t pid,
+                                        std::string_view group, Guarantee guarantee, void* buffer,
+                                        std::size_t bytes) {
   // The same checks as a zero-copy send: a live buffer of this process that
   // holds the bytes.
   if (auto segment = pool.segment(buffer, bytes); !segment) return to_status(segment.error());
   const std::array<std::span<const std::byte>, 1> whole = {
       std::span<const std::byte>(static_cast<const std::byte*>(buffer), bytes)};
-  cpg::Status s = send(group, guarantee, whole);
+  cpg::Status s = send(pid, group, guarantee, whole);
   if (!s.ok()) return s;
   std::lock_guard lock(mutex_);
   ++zero_copy_sends_;
