@@ -270,6 +270,32 @@ TEST(CpgPids, TwoHandlesOfOnePidStillCannotShareAGroup) {
   EXPECT_EQ(members_at(nodes, 0, "h"), std::vector<std::string>{a2.me()});
 }
 
+// Zero-copy sends (read from the buffer, and copied below the crossover)
+// name the sending handle's pid too.
+TEST(CpgPids, ZeroCopySendsNameTheirPid) {
+  SimNodes nodes(2);
+  Handle a = open_as(nodes, 0, kPidA);
+  Handle b = open_as(nodes, 0, kPidB);
+  Handle c = open_as(nodes, 1);
+  const std::vector<Handle*> hs = {&a, &b, &c};
+  ASSERT_TRUE(join_sessions_in_order(hs, "g", hs));
+  for (std::size_t bytes : {std::size_t{100}, std::size_t{20000}}) {
+    auto buffer = b.session->zcb_alloc(bytes);
+    ASSERT_TRUE(buffer.ok());
+    std::memset(*buffer, 'z', bytes);
+    ASSERT_TRUE(b.session->send_zero_copy(cpg::Guarantee::agreed, *buffer, bytes).ok());
+    ASSERT_TRUE(nodes.node(0).zcb_wait(*buffer).ok());
+    ASSERT_TRUE(nodes.node(0).zcb_free(*buffer).ok());
+  }
+  ASSERT_TRUE(dispatch_sessions_until(hs, [&] { return all_have(hs, 2); }));
+  const std::vector<std::string> expected = {"msg g " + b.me() + " zzzzzzzzzzzzzzzz...(100)",
+                                             "msg g " + b.me() + " zzzzzzzzzzzzzzzz...(20000)"};
+  for (Handle* h : hs) {
+    EXPECT_EQ(h->seen->messages_copy(), expected) << h->me();
+  }
+  EXPECT_EQ(nodes.node(0).counters().zero_copy_bytes_from_buffer, 20000u);
+}
+
 // One pid's handle stops dispatching: it alone is evicted (PROCDOWN for its
 // pid), the other pid of its node goes on, and the pid may join again.
 TEST(CpgPids, AnEvictedHandleIsProcDownForItsPidOnly) {
