@@ -20,8 +20,20 @@ namespace {
 
 thread_local std::shared_ptr<Node> t_override;
 
-bool same_member(const groups::GroupMember& a, std::uint32_t node, std::uint32_t pid) {
-  return a.node == node && a.pid == pid;
+bool lists(const std::vector<groups::GroupMember>& members, groups::GroupMember m) {
+  return std::find(members.begin(), members.end(), m) != members.end();
+}
+
+// Each local session in `group` now (its own join delivered, its leave not
+// yet) whose process `members` lists: one session per pid of this node.
+template <class F>
+void for_each_member_session(const std::vector<Session*>& sessions, std::uint32_t node,
+                             std::string_view group,
+                             const std::vector<groups::GroupMember>& members, F&& visit) {
+  for (Session* s : sessions) {
+    if (s->member_locked() && s->group_locked() == group && lists(members, {node, s->pid()}))
+      visit(*s);
+  }
 }
 
 }  // namespace
@@ -116,19 +128,19 @@ void Node::remove_session(Session* session) {
   std::erase(sessions_, session);
 }
 
-bool Node::group_taken(std::string_view group, const Session* except) const {
+bool Node::group_taken(std::string_view group, std::uint32_t pid, const Session* except) const {
   const std::uint32_t key = groups::group_key(group);
   for (const Session* s : sessions_) {
-    if (s == except || s->state_locked() == Session::State::unjoined) continue;
+    if (s == except || s->pid() != pid || s->state_locked() == Session::State::unjoined) continue;
     if (groups::group_key(s->group_locked()) == key) return true;
   }
   return false;
 }
 
-cpg::Status Node::join_check_locked(std::string_view group) const {
+cpg::Status Node::join_check_locked(std::string_view group, std::uint32_t pid) const {
   const std::uint32_t key = groups::group_key(group);
   for (const Eviction& e : evictions_) {
-    if (groups::group_key(e.group) == key)
+    if (e.pid == pid && groups::group_key(e.group) == key)
       return cpg::Status(CS_ERR_TRY_AGAIN,
                          "an evicted handle of this process is leaving the group");
   }
@@ -154,7 +166,7 @@ void Node::refuse_join_locked(Session& session, const groups::Ignored& why) {
   }
   ++joins_refused_;
   log_line("node " + std::to_string(node_id_) + ": the join of group '" + session.group_locked() +
-           "' by pid " + std::to_string(pid_) + " was refused: " + text);
+           "' by pid " + std::to_string(session.pid()) + " was refused: " + text);
 }
 
 RingEvent Node::ring_event() const {
@@ -171,14 +183,15 @@ RingEvent Node::ring_event() const {
   return e;
 }
 
-cpg::Status Node::submit_control(std::uint64_t session_id, groups::GroupMessageKind kind,
-                                 std::string_view group, bool wait_for_room) {
+cpg::Status Node::submit_control(std::uint64_t session_id, std::uint32_t pid,
+                                 groups::GroupMessageKind kind, std::string_view group,
+                                 bool wait_for_room) {
   std::array<std::byte, groups::kMaxGroupMessageBytes> buffer;
   const std::size_t n = groups::encode_group_message({kind, std::string(group)}, buffer);
   runtime::OutgoingTransportMessage m;
   m.payload = std::span(buffer).first(n);
   m.group = groups::kControlGroup;
-  m.sender_pid = pid_;
+  m.sender_pid = pid;
   m.guarantee = runtime::DeliveryGuarantee::agreed;
   // A finalize must get out even under back-pressure or a sync: the others
   // would keep a dead member in the group. The queue drains as the token
@@ -194,7 +207,7 @@ cpg::Status Node::submit_control(std::uint64_t session_id, groups::GroupMessageK
         // Queued before the submit: an inline round may deliver it at once.
         std::lock_guard lock(mutex_);
         blocked = sync_blocks_locked(kind);
-        if (!blocked) own_controls_.push_back({session_id, kind});
+        if (!blocked) own_controls_.push_back({session_id, pid, kind});
       }
       if (blocked) {
         s = cpg::Status(CS_ERR_TRY_AGAIN, "the ring is merging its groups (sync)");
@@ -214,7 +227,7 @@ cpg::Status Node::submit_control(std::uint64_t session_id, groups::GroupMessageK
   }
 }
 
-cpg::Status Node::send(std::string_view group, Guarantee guarantee,
+cpg::Status Node::send(std::uint32_t pid, std::string_view group, Guarantee guarantee,
                        std::span<const std::span<const std::byte>> pieces) {
   // While our announce goes out (gate_ held exclusively) or the sync lasts.
   std::uint64_t total = 0;
@@ -226,7 +239,7 @@ cpg::Status Node::send(std::string_view group, Guarantee guarantee,
                          "a message of " + std::to_string(total) +
                              " bytes is above totem.max_fragmented_message_bytes (" +
                              std::to_string(max_fragmented_bytes_) + ")");
-    return send_fragmented(group, guarantee, pieces, total);
+    return send_fragmented(pid, group, guarantee, pieces, total);
   }
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
@@ -234,7 +247,7 @@ cpg::Status Node::send(std::string_view group, Guarantee guarantee,
   runtime::OutgoingTransportMessage m;
   m.pieces = pieces;
   m.group = groups::group_key(group);
-  m.sender_pid = pid_;
+  m.sender_pid = pid;
   m.guarantee = to_transport(guarantee);
   return to_status(transport_->submit(m));
 }
@@ -328,13 +341,13 @@ void Node::on_delivery(const runtime::TransportMessage& d, std::uint64_t index) 
   }
 }
 
-// The session of this process that is in `group` now (its join delivered,
-// its leave not yet): at most one.
-Session* Node::local_member(std::string_view group) const {
-  for (Session* s : sessions_) {
-    if (s->member_locked() && s->group_locked() == group) return s;
+bool Node::local_pid_locked(std::uint32_t pid) const {
+  if (pid == pid_) return true;
+  for (const Session* s : sessions_) {
+    if (s->pid() == pid) return true;
   }
-  return nullptr;
+  return std::any_of(evictions_.begin(), evictions_.end(),
+                     [&](const Eviction& e) { return e.pid == pid; });
 }
 
 void Node::on_data(const runtime::TransportMessage& d, std::uint64_t index) {
@@ -352,22 +365,20 @@ void Node::deliver_data_locked(groups::GroupMember sender, std::uint32_t key, st
                                std::uint64_t index, std::size_t record_bytes) {
   const groups::Group* g = table_.route(key, sender);
   if (g == nullptr) return;  // counted by the table
-  const bool mine = std::any_of(g->members.begin(), g->members.end(),
-                                [&](const auto& m) { return same_member(m, node_id_, pid_); });
-  if (!mine) return;
-  Session* s = local_member(g->name);
-  if (s == nullptr) return;  // closed meanwhile: its finalize is on its way
-  Event e;
-  e.kind = Event::Kind::message;
-  e.seq = index;
-  e.log_mark = log_bytes_delivered_ - log_span_bytes(record_bytes);
-  e.queued_at = round_now_;
-  e.sender = {sender.node, sender.pid};
-  e.payload = payload;
-  e.payload_bytes = bytes;
-  e.assembled = std::move(assembled);
-  e.group = s->group_ptr_locked();
-  s->push_locked(std::move(e));
+  // A session closed meanwhile gets nothing: its finalize is on its way.
+  for_each_member_session(sessions_, node_id_, g->name, g->members, [&](Session& s) {
+    Event e;
+    e.kind = Event::Kind::message;
+    e.seq = index;
+    e.log_mark = log_bytes_delivered_ - log_span_bytes(record_bytes);
+    e.queued_at = round_now_;
+    e.sender = {sender.node, sender.pid};
+    e.payload = payload;
+    e.payload_bytes = bytes;
+    e.assembled = assembled;  // shared by the local members
+    e.group = s.group_ptr_locked();
+    s.push_locked(std::move(e));
+  });
 }
 
 void Node::on_control(const runtime::TransportMessage& d) {
@@ -388,16 +399,12 @@ void Node::on_control(const runtime::TransportMessage& d) {
     on_announce(*message, sender);
     return;
   }
-  // Ours: the front of own_controls_ names the session it came from (gone
-  // when that session closed since).
   Session* own = nullptr;
-  if (same_member(sender, node_id_, pid_)) {
-    RC_ASSERT(!own_controls_.empty());
-    const OwnControl c = own_controls_.front();
-    own_controls_.pop_front();
-    RC_ASSERT(c.kind == message->kind);
-    own = session_by_id(c.session);
-    if (own_controls_.empty() && sync_) announce_wake_.notify_all();
+  if (own_control_locked(sender)) {
+    own = take_own_control_locked(message->kind);
+  } else {
+    // A record of (node, pid) that this node acts for is one it submitted.
+    RC_ASSERT(sender.node != node_id_ || !local_pid_locked(sender.pid));
   }
   if (sync_ && from_unannounced_locked(d.sender)) {
     ++sync_skipped_;  // its announce will say where its process stands
@@ -417,24 +424,42 @@ void Node::on_control(const runtime::TransportMessage& d) {
   if (leaver != nullptr) leaver->left_locked();
 }
 
+// Ours when our node submitted it for that pid: the front of
+// own_controls_ (a record of an earlier process of this node with another
+// pid is not).
+bool Node::own_control_locked(groups::GroupMember sender) const {
+  return sender.node == node_id_ && !own_controls_.empty() &&
+         own_controls_.front().pid == sender.pid;
+}
+
+Session* Node::take_own_control_locked(groups::GroupMessageKind kind) {
+  const OwnControl c = own_controls_.front();
+  own_controls_.pop_front();
+  RC_ASSERT(c.kind == kind);
+  if (own_controls_.empty() && sync_) announce_wake_.notify_all();
+  return session_by_id(c.session);  // null when that session closed since
+}
+
+// To every local member of the group after the change, and to `leaver`
+// (our own leave: no longer listed), each with its own queue.
 void Node::queue_view(const groups::GroupViewChange& change, Session* leaver) {
   auto v = std::make_shared<ViewEvent>();
   v->group = change.name;
-  bool mine = false;
-  for (const auto& m : change.members) {
+  for (const auto& m : change.members)
     v->members.push_back({m.node, m.pid});
-    mine = mine || same_member(m, node_id_, pid_);
-  }
   for (const auto& c : change.left)
     v->left.push_back({{c.member.node, c.member.pid}, static_cast<Reason>(c.reason)});
   for (const auto& c : change.joined)
     v->joined.push_back({{c.member.node, c.member.pid}, static_cast<Reason>(c.reason)});
-  Session* target = mine ? local_member(change.name) : leaver;
-  if (target == nullptr) return;
-  Event e;
-  e.kind = Event::Kind::view;
-  e.view = std::move(v);
-  target->push_locked(std::move(e));
+  std::shared_ptr<const ViewEvent> shared = std::move(v);
+  auto push = [&](Session& s) {
+    Event e;
+    e.kind = Event::Kind::view;
+    e.view = shared;
+    s.push_locked(std::move(e));
+  };
+  for_each_member_session(sessions_, node_id_, change.name, change.members, push);
+  if (leaver != nullptr) push(*leaver);
 }
 
 void Node::set_group_limits(groups::GroupLimits limits) {

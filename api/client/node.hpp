@@ -1,14 +1,20 @@
-// Node: this process's ring member as the CPG layer sees it. It owns the
-// RingTransport, the group table every member computes alike from the total
-// order, the sessions (CPG handles) of the process, and their zero-copy
-// buffer pool.
+// Node: a ring member as the CPG layer sees it. It owns the RingTransport,
+// the group table every member computes alike from the total order, the
+// sessions (CPG handles) it serves, and their zero-copy buffer pool.
+//
+// A group member is a process, (node, pid). Each session carries the pid it
+// acts for: the node's own (getpid(), the embedded library) unless opened
+// with another (a daemon serving the processes of its host). One process is
+// one member, so at most one of a pid's sessions is in a given group; two
+// pids of this node may both be. Every record a session causes goes out
+// with its pid.
 //
 // Deliveries arrive on the transport's thread (on_round): control records
 // change the group table and queue view changes, data records are queued to
-// the one local session joined to their group (a process is one member, so
-// at most one of its sessions is in a given group) and stay pinned in the
-// receive log until that session's callback returned. The log is released
-// up to the oldest pinned record of any session.
+// every local session that is a member of their group, one per local pid
+// listed there, and stay pinned in the receive log until that session's
+// callback returned. The log is released up to the oldest pinned record of
+// any session.
 //
 // Configuration changes (node_sync.cpp): nodes that leave the ring take
 // their members out of every group (NODEDOWN); nodes that come together
@@ -137,6 +143,7 @@ class Node : public std::enable_shared_from_this<Node> {
   Node& operator=(const Node&) = delete;
 
   std::uint32_t node_id() const noexcept { return node_id_; }
+  // The pid of sessions opened without one: this process's.
   std::uint32_t pid() const noexcept { return pid_; }
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
   // The largest message a send accepts (totem.max_fragmented_message_bytes);
@@ -153,20 +160,23 @@ class Node : public std::enable_shared_from_this<Node> {
   void add_session(Session* session, bool initial_ring);
   void remove_session(Session* session);
   // Whether `group` (or a group with the same key) is joined or being
-  // joined by a session of this process other than `except`.
-  bool group_taken(std::string_view group, const Session* except) const;
-  // What the ring would answer to a join of `group` by this process, as far
+  // joined by a session of process `pid` other than `except`.
+  bool group_taken(std::string_view group, std::uint32_t pid, const Session* except) const;
+  // What the ring would answer to a join of `group` by process `pid`, as far
   // as the table this node has delivered tells (the table is the same at
   // every member): CS_ERR_NO_RESOURCES beyond a bound, CS_ERR_TRY_AGAIN
-  // while an evicted handle's finalize for that key is still to go out.
-  cpg::Status join_check_locked(std::string_view group) const;
+  // while an evicted handle's finalize for that key and pid is still to go
+  // out.
+  cpg::Status join_check_locked(std::string_view group, std::uint32_t pid) const;
   RingEvent ring_event() const;
 
-  // Submits a control record (join, leave, finalize) of session `session_id`.
-  // try_again passes up unless wait_for_room.
-  cpg::Status submit_control(std::uint64_t session_id, groups::GroupMessageKind kind,
-                             std::string_view group, bool wait_for_room);
-  cpg::Status send(std::string_view group, Guarantee guarantee,
+  // Submits a control record (join, leave, finalize) of session `session_id`
+  // of process `pid`. try_again passes up unless wait_for_room.
+  cpg::Status submit_control(std::uint64_t session_id, std::uint32_t pid,
+                             groups::GroupMessageKind kind, std::string_view group,
+                             bool wait_for_room);
+  // A message of process `pid` (its sender in every member's delivery).
+  cpg::Status send(std::uint32_t pid, std::string_view group, Guarantee guarantee,
                    std::span<const std::span<const std::byte>> pieces);
 
   std::vector<Member> members_of(std::string_view group) const;
@@ -187,8 +197,8 @@ class Node : public std::enable_shared_from_this<Node> {
   // Returns once the send is queued. Below the crossover (set_zcb_copy_below)
   // and above the atomic size the bytes are copied and the buffer is free on
   // return; otherwise it is in flight until the NIC has read it (zcb_wait).
-  cpg::Status send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
-                             std::size_t bytes);
+  cpg::Status send_zero_copy(std::uint32_t pid, std::string_view group, Guarantee guarantee,
+                             void* buffer, std::size_t bytes);
   // totem.zcb_copy_below_bytes; before the first send.
   void set_zcb_copy_below(std::uint32_t bytes) noexcept { zcb_copy_below_bytes_ = bytes; }
   bool zcb_in_flight(const void* buffer);
@@ -231,7 +241,8 @@ class Node : public std::enable_shared_from_this<Node> {
   void finish_sync_locked();
   void run_announcer();
   void announce(runtime::TransportRingId ring);
-  bool submit_announce(const groups::GroupMessage& message, runtime::TransportRingId ring);
+  bool submit_announce(const groups::GroupMessage& message, std::uint32_t pid,
+                       runtime::TransportRingId ring);
   void on_delivery(const runtime::TransportMessage& d, std::uint64_t index);
   void on_control(const runtime::TransportMessage& d);
   void on_data(const runtime::TransportMessage& d, std::uint64_t index);
@@ -248,28 +259,39 @@ class Node : public std::enable_shared_from_this<Node> {
   };
   // node_fragments.cpp: messages above the ring's atomic size; the slices
   // come from `pieces` (copied at submit) or, when set, from `zero_copy`.
-  cpg::Status send_fragmented(std::string_view group, Guarantee guarantee,
+  cpg::Status send_fragmented(std::uint32_t pid, std::string_view group, Guarantee guarantee,
                               std::span<const std::span<const std::byte>> pieces,
                               std::uint64_t total, const ZeroCopySource* zero_copy = nullptr);
+  std::uint64_t start_own_large_message(std::uint32_t pid);
+  void end_own_large_message_locked(std::uint32_t pid);
   cpg::Status submit_fragment(const runtime::OutgoingTransportMessage& m,
                               std::chrono::steady_clock::time_point give_up);
-  cpg::Status wait_own_large_message();
+  cpg::Status wait_own_large_message(std::uint32_t pid);
   // node_zero_copy.cpp: one fragment's slice read from a zcb buffer.
   cpg::Status submit_zero_copy_fragment(const ZeroCopySource& source,
                                         runtime::OutgoingTransportMessage m, std::uint64_t offset,
                                         std::size_t slice,
                                         std::chrono::steady_clock::time_point give_up);
-  cpg::Status send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::string_view group,
-                                        Guarantee guarantee, void* buffer, std::size_t bytes);
+  cpg::Status send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::uint32_t pid,
+                                        std::string_view group, Guarantee guarantee, void* buffer,
+                                        std::size_t bytes);
   // node_zero_copy.cpp: a zero-copy send that is copied instead.
-  cpg::Status send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_view group,
-                                    Guarantee guarantee, void* buffer, std::size_t bytes);
+  cpg::Status send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::uint32_t pid,
+                                    std::string_view group, Guarantee guarantee, void* buffer,
+                                    std::size_t bytes);
   void on_fragment(const runtime::TransportMessage& d, std::uint64_t index);
   void note_abandoned_locked();
   void queue_ring_change_locked();
   void queue_view(const groups::GroupViewChange& change, Session* leaver);
   void refuse_join_locked(Session& session, const groups::Ignored& why);
-  Session* local_member(std::string_view group) const;
+  // Whether `pid` is one this node acts for now: its own, a session's, or
+  // an evicted session's whose finalize is still to go out.
+  bool local_pid_locked(std::uint32_t pid) const;
+  // The delivered control from (node_id_, pid) is the front of own_controls_.
+  bool own_control_locked(groups::GroupMember sender) const;
+  // The session that submitted the delivered control of ours at the front
+  // (null when it closed since), popped.
+  Session* take_own_control_locked(groups::GroupMessageKind kind);
   Session* session_by_id(std::uint64_t id) const;
   std::uint64_t release_frontier() const;
   std::uint64_t release_mark_locked() const;
@@ -290,13 +312,15 @@ class Node : public std::enable_shared_from_this<Node> {
   groups::GroupTable table_;
   std::vector<Session*> sessions_;
   std::uint64_t next_session_id_ = 1;
-  // This process's control records in submission order. The ring delivers a
-  // sender's records in the order it submitted them, so the front is always
-  // the next of ours to come back: that is how a delivered join or leave
-  // finds its session, even when an earlier handle of the process used the
-  // same group name (the record itself only names (node, pid)).
+  // This node's control records in submission order, whichever pid sent
+  // them. The ring delivers a node's records in the order it submitted them,
+  // so the front is always the next of ours to come back: that is how a
+  // delivered join or leave finds its session, even when an earlier handle
+  // of the process used the same group name (the record itself only names
+  // (node, pid)).
   struct OwnControl {
     std::uint64_t session = 0;
+    std::uint32_t pid = 0;
     groups::GroupMessageKind kind = groups::GroupMessageKind::join;
   };
   std::deque<OwnControl> own_controls_;
@@ -308,7 +332,7 @@ class Node : public std::enable_shared_from_this<Node> {
   QuorumTracker quorum_;
 
   // The sync after a configuration that brought nodes together: every node
-  // of the new ring announces its process's groups (announce records, then
+  // of the new ring announces its processes' groups (announce records, then
   // announce_done), in the ring's order. Records of a node whose groups we
   // lack (unknown) are skipped; announces are held. The sync ends with the
   // last node's announce_done, at the same point of the stream everywhere:
@@ -344,21 +368,24 @@ class Node : public std::enable_shared_from_this<Node> {
   static constexpr std::uint64_t kReleaseBatchBytes = 64u << 10;
   std::uint64_t control_invalid_ = 0;
 
-  // Messages in fragments. One large send of the process at a time
-  // (large_send_mutex_), so that a sender's fragments never interleave; it
-  // returns once its own node assembled the message (CS_OK) or gave it up
-  // (CS_ERR_TRY_AGAIN: a configuration change brought nodes in meanwhile),
-  // so that a CS_OK is a message every member delivers.
+  // Messages in fragments. One large send of a pid at a time, so that a
+  // sender's fragments never interleave (a pid's others wait in
+  // start_own_large_message), and at most as many pids at once as the
+  // assemblers keep in progress for one node; a send returns once its own
+  // node assembled the message (CS_OK) or gave it up (CS_ERR_TRY_AGAIN: a
+  // configuration change brought nodes in meanwhile), so that a CS_OK is a
+  // message every member delivers.
   std::uint64_t max_fragmented_bytes_ = std::uint64_t{64} << 20;
   groups::FragmentAssembler assembler_{max_fragmented_bytes_};
-  std::mutex large_send_mutex_;
-  std::uint64_t next_message_id_ = 1;  // under large_send_mutex_
-  enum class LargeState : std::uint8_t { idle, pending, delivered, abandoned };
+  std::uint64_t next_message_id_ = 1;  // under mutex_
+  enum class LargeState : std::uint8_t { pending, delivered, abandoned };
   struct OwnLargeMessage {
     std::uint64_t id = 0;
-    LargeState state = LargeState::idle;
+    LargeState state = LargeState::pending;
   };
-  OwnLargeMessage own_large_;  // under mutex_
+  std::unordered_map<std::uint32_t, OwnLargeMessage> own_large_;  // by pid, under mutex_
+  // A message of ours assembled or given up: its sender's outcome.
+  void own_large_outcome_locked(groups::GroupMember sender, std::uint64_t id, LargeState state);
   std::condition_variable large_done_;
   std::uint64_t large_messages_sent_ = 0;
   std::uint64_t zero_copy_sends_ = 0;
@@ -383,6 +410,7 @@ class Node : public std::enable_shared_from_this<Node> {
   // that needs our announce).
   struct Eviction {
     std::uint64_t session = 0;
+    std::uint32_t pid = 0;
     std::string group;
   };
   std::deque<Eviction> evictions_;

@@ -58,11 +58,11 @@ bool Node::spill_locked(Session& session, std::uint64_t held_bytes) {
   const auto now_ns = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(round_now_.time_since_epoch()).count());
   spill_log_.log(LogLevel::info, "spill",
-                 "node " + std::to_string(node_id_) + ": a handle of pid " + std::to_string(pid_) +
-                     " in group '" + session.group_locked() + "' held " +
-                     std::to_string(held_bytes) + " bytes of the receive log undispatched; " +
-                     std::to_string(done.messages) + " queued messages (" +
-                     std::to_string(done.bytes_copied) +
+                 "node " + std::to_string(node_id_) + ": a handle of pid " +
+                     std::to_string(session.pid()) + " in group '" + session.group_locked() +
+                     "' held " + std::to_string(held_bytes) +
+                     " bytes of the receive log undispatched; " + std::to_string(done.messages) +
+                     " queued messages (" + std::to_string(done.bytes_copied) +
                      " bytes) copied out of the log (totem.handle_unreleased_max_bytes, "
                      "handle_spill_max_bytes)",
                  now_ns);
@@ -79,9 +79,9 @@ void Node::evict_locked(Session& session, std::uint64_t held_bytes, std::chrono:
   const Session::State was = session.evict_locked(why);
   ++handles_evicted_;
   log_line("node " + std::to_string(node_id_) + ": evicted a handle of pid " +
-           std::to_string(pid_) + " in group '" + group + "': " + why);
+           std::to_string(session.pid()) + " in group '" + group + "': " + why);
   if (was == Session::State::joining || was == Session::State::joined) {
-    evictions_.push_back({session.id, group});
+    evictions_.push_back({session.id, session.pid(), group});
     evict_wake_.notify_all();
   }
 }
@@ -98,7 +98,7 @@ void Node::run_evictor() {
     const Eviction e = evictions_.front();
     lock.unlock();
     const cpg::Status s =
-        submit_control(e.session, groups::GroupMessageKind::finalize, e.group, true);
+        submit_control(e.session, e.pid, groups::GroupMessageKind::finalize, e.group, true);
     if (!s.ok())
       log_line("node " + std::to_string(node_id_) +
                ": the finalize of an evicted handle in group '" + e.group +

@@ -58,17 +58,13 @@ void Node::set_max_fragmented_bytes(std::uint64_t bytes) {
   assembler_ = groups::FragmentAssembler(bytes);
 }
 
-cpg::Status Node::send_fragmented(std::string_view group, Guarantee guarantee,
+cpg::Status Node::send_fragmented(std::uint32_t pid, std::string_view group, Guarantee guarantee,
                                   std::span<const std::span<const std::byte>> pieces,
                                   std::uint64_t total, const ZeroCopySource* zero_copy) {
   RC_ASSERT(total > max_message_bytes_ && total <= max_fragmented_bytes_);
   RC_ASSERT(max_message_bytes_ > groups::kFragmentHeaderBytes);
-  std::lock_guard serial(large_send_mutex_);
-  const std::uint64_t id = next_message_id_++;
-  {
-    std::lock_guard lock(mutex_);
-    own_large_ = {id, LargeState::pending};
-  }
+  const std::uint64_t id = start_own_large_message(pid);
+  if (id == 0) return cpg::Status(CS_ERR_TRY_AGAIN, "the node is stopping");
   std::array<std::byte, groups::kFragmentHeaderBytes> header;
   std::vector<std::span<const std::byte>> parts;
   PieceCursor cursor(pieces);
@@ -86,7 +82,7 @@ cpg::Status Node::send_fragmented(std::string_view group, Guarantee guarantee,
       m.prefix = header;
     }
     m.group = groups::kFragmentGroup;
-    m.sender_pid = pid_;
+    m.sender_pid = pid;
     m.guarantee = to_transport(guarantee);
     const auto give_up = std::chrono::steady_clock::now() + kFragmentRoomWait;
     if (cpg::Status s = zero_copy ? submit_zero_copy_fragment(*zero_copy, m, offset, slice, give_up)
@@ -95,12 +91,33 @@ cpg::Status Node::send_fragmented(std::string_view group, Guarantee guarantee,
       // The fragments already out are given up by every member when this
       // process's next large message starts (an orphan otherwise).
       std::lock_guard lock(mutex_);
-      own_large_ = {};
+      end_own_large_message_locked(pid);
       return s;
     }
     offset += slice;
   }
-  return wait_own_large_message();
+  return wait_own_large_message(pid);
+}
+
+// Waits until `pid` has no large message in progress (its fragments must
+// not interleave with another's of the same sender) and this node fewer
+// than an assembler keeps for one node (more would give the oldest up);
+// returns the new message's id, pending (0: the node stops).
+std::uint64_t Node::start_own_large_message(std::uint32_t pid) {
+  std::unique_lock lock(mutex_);
+  large_done_.wait(lock, [&] {
+    return stopping_ ||
+           (!own_large_.contains(pid) && own_large_.size() < groups::kMaxMessagesPerNode);
+  });
+  if (stopping_) return 0;
+  const std::uint64_t id = next_message_id_++;
+  own_large_[pid] = {id, LargeState::pending};
+  return id;
+}
+
+void Node::end_own_large_message_locked(std::uint32_t pid) {
+  own_large_.erase(pid);
+  large_done_.notify_all();  // a large send of this pid (or any, at the bound) may start
 }
 
 // One fragment, waiting for room; a sync gives the message up (the caller
@@ -123,11 +140,13 @@ cpg::Status Node::submit_fragment(const runtime::OutgoingTransportMessage& m,
 
 // Every fragment is out: CS_OK once this node put the message together
 // (every member then does), CS_ERR_TRY_AGAIN when it was given up.
-cpg::Status Node::wait_own_large_message() {
+cpg::Status Node::wait_own_large_message(std::uint32_t pid) {
   std::unique_lock lock(mutex_);
-  large_done_.wait(lock, [this] { return own_large_.state != LargeState::pending || stopping_; });
-  const LargeState outcome = own_large_.state;
-  own_large_ = {};
+  // Only this call ends the pid's entry: it stays until then.
+  large_done_.wait(lock,
+                   [&] { return own_large_.at(pid).state != LargeState::pending || stopping_; });
+  const LargeState outcome = own_large_.at(pid).state;
+  end_own_large_message_locked(pid);
   if (outcome == LargeState::delivered) {
     ++large_messages_sent_;
     return {};
@@ -151,23 +170,27 @@ void Node::on_fragment(const runtime::TransportMessage& d, std::uint64_t index) 
   }
   if (!added->has_value()) return;
   groups::AssembledMessage& m = **added;
-  if (m.sender.node == node_id_ && m.sender.pid == pid_ && m.message_id == own_large_.id &&
-      own_large_.state == LargeState::pending) {
-    own_large_.state = LargeState::delivered;
-    large_done_.notify_all();
-  }
+  own_large_outcome_locked(m.sender, m.message_id, LargeState::delivered);
   std::byte* bytes = m.bytes->data();
   const std::size_t size = m.bytes->size();
   deliver_data_locked(m.sender, m.group, bytes, size, std::move(m.bytes), index, d.payload.size());
 }
 
 void Node::note_abandoned_locked() {
-  for (const groups::AbandonedMessage& a : assembler_.take_abandoned()) {
-    if (a.sender.node != node_id_ || a.sender.pid != pid_) continue;
-    if (a.message_id != own_large_.id || own_large_.state != LargeState::pending) continue;
-    own_large_.state = LargeState::abandoned;
-    large_done_.notify_all();
-  }
+  for (const groups::AbandonedMessage& a : assembler_.take_abandoned())
+    own_large_outcome_locked(a.sender, a.message_id, LargeState::abandoned);
+}
+
+// The message of ours that a sender of this node waits for (a record of an
+// earlier process with the same (node, pid) has another id).
+void Node::own_large_outcome_locked(groups::GroupMember sender, std::uint64_t id,
+                                    LargeState state) {
+  if (sender.node != node_id_) return;
+  const auto it = own_large_.find(sender.pid);
+  if (it == own_large_.end() || it->second.id != id || it->second.state != LargeState::pending)
+    return;
+  it->second.state = state;
+  large_done_.notify_all();
 }
 
 }  // namespace ringcast::client

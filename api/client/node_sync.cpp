@@ -5,7 +5,7 @@
 // member applies the same records in the same order. Nodes that come
 // together did not: a restarted process starts with an empty table, and the
 // two sides of a healed partition each went on without the other. So after
-// such a change each node announces its process's groups (as corosync's
+// such a change each node announces its processes' groups (as corosync's
 // joinlist does) and the tables learn the members they lack (NODEUP). Until
 // every node has announced, the tables still differ: a message sent then
 // could reach a process that its sender's side does not count as a member,
@@ -110,8 +110,11 @@ void Node::on_announce(const groups::GroupMessage& message, groups::GroupMember 
   }
   Sync& sync = *sync_;
   if (message.kind == groups::GroupMessageKind::announce) {
-    if (sync.held.size() >= table_.limits().max_groups * members_.size()) {
-      ++announces_stale_;  // more than the nodes can be in
+    // Several processes of a node may be in one group: the bound is the
+    // memberships the table can hold.
+    const groups::GroupLimits& limits = table_.limits();
+    if (sync.held.size() >= limits.max_groups * limits.max_members) {
+      ++announces_stale_;  // more than the table can hold
       return;
     }
     sync.held.emplace_back(sender, message.name);
@@ -163,9 +166,11 @@ void Node::run_announcer() {
   }
 }
 
+// Every (pid, group) membership of the processes this node acts for, each
+// announced with its pid: the announce adds that member at the others.
 void Node::announce(runtime::TransportRingId ring) {
   std::unique_lock gate(gate_);  // no record of ours between its records
-  std::vector<std::string> names;
+  std::vector<std::pair<std::uint32_t, std::string>> memberships;
   {
     std::lock_guard lock(mutex_);
     const bool still = sync_ && sync_->ring == ring && !sync_->announced && own_controls_.empty();
@@ -173,30 +178,32 @@ void Node::announce(runtime::TransportRingId ring) {
     sync_->announced = true;
     table_.for_each_group([&](const groups::Group& g) {
       for (const groups::GroupMember& m : g.members) {
-        if (m.node == node_id_ && m.pid == pid_) names.push_back(g.name);
+        if (m.node == node_id_ && local_pid_locked(m.pid)) memberships.emplace_back(m.pid, g.name);
       }
     });
   }
-  for (const std::string& name : names) {
+  for (const auto& [pid, name] : memberships) {
     if (!submit_announce(
-            {groups::GroupMessageKind::announce, name, ring.representative, ring.epoch}, ring)) {
+            {groups::GroupMessageKind::announce, name, ring.representative, ring.epoch}, pid,
+            ring)) {
       return;
     }
   }
   submit_announce({groups::GroupMessageKind::announce_done, "", ring.representative, ring.epoch},
-                  ring);
+                  pid_, ring);
 }
 
 // Submits one announce record, waiting for room while the sync is still
 // this ring's. False when it is not sent (the sync moved on, the node stops,
 // or the transport failed).
-bool Node::submit_announce(const groups::GroupMessage& message, runtime::TransportRingId ring) {
+bool Node::submit_announce(const groups::GroupMessage& message, std::uint32_t pid,
+                           runtime::TransportRingId ring) {
   std::array<std::byte, groups::kMaxGroupMessageBytes> buffer;
   const std::size_t n = groups::encode_group_message(message, buffer);
   runtime::OutgoingTransportMessage m;
   m.payload = std::span(buffer).first(n);
   m.group = groups::kControlGroup;
-  m.sender_pid = pid_;
+  m.sender_pid = pid;
   m.guarantee = runtime::DeliveryGuarantee::agreed;
   for (;;) {
     const ringcast::Status s = transport_->submit(m);

@@ -115,16 +115,16 @@ void Node::zcb_free_owned(std::uint64_t owner) {
 // record joins the visit's one write of copied records, and the call need not
 // wait for the token. Above the atomic size every fragment is a record of its
 // own anyway: its header is copied, its slice read from the buffer.
-cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, void* buffer,
-                                 std::size_t bytes) {
+cpg::Status Node::send_zero_copy(std::uint32_t pid, std::string_view group, Guarantee guarantee,
+                                 void* buffer, std::size_t bytes) {
   zcb::ZeroCopyPool* p = pool();
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
   if (bytes > max_fragmented_bytes_)
     return cpg::Status(CS_ERR_TOO_BIG, "above totem.max_fragmented_message_bytes");
   if (bytes > max_message_bytes_)
-    return send_zero_copy_fragmented(*p, group, guarantee, buffer, bytes);
+    return send_zero_copy_fragmented(*p, pid, group, guarantee, buffer, bytes);
   if (bytes < zcb_copy_below_bytes_)
-    return send_zero_copy_copied(*p, group, guarantee, buffer, bytes);
+    return send_zero_copy_copied(*p, pid, group, guarantee, buffer, bytes);
   // As in send(): not while our announce goes out or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
@@ -136,7 +136,7 @@ cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, vo
   runtime::OutgoingTransportMessage m;
   m.zero_copy = *segment;
   m.group = groups::group_key(group);
-  m.sender_pid = pid_;
+  m.sender_pid = pid;
   m.guarantee = to_transport(guarantee);
   m.tag = *token;
   ringcast::Status s = transport_->submit(m);
@@ -150,14 +150,15 @@ cpg::Status Node::send_zero_copy(std::string_view group, Guarantee guarantee, vo
   return {};
 }
 
-cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_view group,
-                                        Guarantee guarantee, void* buffer, std::size_t bytes) {
+cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::uint32_t pid,
+                                        std::string_view group, Guarantee guarantee, void* buffer,
+                                        std::size_t bytes) {
   // The same checks as a zero-copy send: a live buffer of this process that
   // holds the bytes.
   if (auto segment = pool.segment(buffer, bytes); !segment) return to_status(segment.error());
   const std::array<std::span<const std::byte>, 1> whole = {
       std::span<const std::byte>(static_cast<const std::byte*>(buffer), bytes)};
-  cpg::Status s = send(group, guarantee, whole);
+  cpg::Status s = send(pid, group, guarantee, whole);
   if (!s.ok()) return s;
   std::lock_guard lock(mutex_);
   ++zero_copy_sends_;
@@ -165,12 +166,13 @@ cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::string_vie
   return {};
 }
 
-cpg::Status Node::send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::string_view group,
-                                            Guarantee guarantee, void* buffer, std::size_t bytes) {
+cpg::Status Node::send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::uint32_t pid,
+                                            std::string_view group, Guarantee guarantee,
+                                            void* buffer, std::size_t bytes) {
   auto whole = pool.segment(buffer, bytes);
   if (!whole) return to_status(whole.error());
   const ZeroCopySource source{&pool, buffer, *whole};
-  cpg::Status s = send_fragmented(group, guarantee, {}, bytes, &source);
+  cpg::Status s = send_fragmented(pid, group, guarantee, {}, bytes, &source);
   if (!s.ok()) return s;
   std::lock_guard lock(mutex_);
   ++zero_copy_sends_;

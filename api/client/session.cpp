@@ -20,18 +20,24 @@ cpg::Status bad_state(cs_error_t code, const char* why) {
 
 }  // namespace
 
-Session::Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd)
-    : node_(std::move(node)), callbacks_(std::move(callbacks)), event_fd_(event_fd) {}
+Session::Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd, std::uint32_t pid)
+    : node_(std::move(node)), callbacks_(std::move(callbacks)), pid_(pid), event_fd_(event_fd) {}
 
 cpg::Result<std::shared_ptr<Session>> Session::open(std::shared_ptr<Node> node,
                                                     Callbacks callbacks) {
+  const std::uint32_t pid = node->pid();
+  return open(std::move(node), std::move(callbacks), pid);
+}
+
+cpg::Result<std::shared_ptr<Session>> Session::open(std::shared_ptr<Node> node, Callbacks callbacks,
+                                                    std::uint32_t pid) {
   // A process's first handles wait for its node to settle in the ring.
   node->wait_settled();
   const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (fd < 0)
     return cpg::Status(CS_ERR_NO_RESOURCES, std::string("eventfd: ") + std::strerror(errno));
   const bool initial_ring = callbacks.initial_ring_change;
-  std::shared_ptr<Session> s(new Session(std::move(node), std::move(callbacks), fd));
+  std::shared_ptr<Session> s(new Session(std::move(node), std::move(callbacks), fd, pid));
   s->node_->add_session(s.get(), initial_ring);
   return s;
 }
@@ -151,7 +157,7 @@ cpg::Status Session::close() {
   // A member (or would-be member) leaves with PROCDOWN; a leave already on
   // its way needs nothing more.
   if (was == State::joining || was == State::joined) {
-    s = node_->submit_control(id, groups::GroupMessageKind::finalize, *group_, true);
+    s = node_->submit_control(id, pid_, groups::GroupMessageKind::finalize, *group_, true);
   }
   node_->release_unpinned();
   return s;
@@ -165,17 +171,17 @@ cpg::Status Session::join(std::string_view group) {
     if (evicted_) return evicted_status();
     if (state_ != State::unjoined)
       return bad_state(CS_ERR_EXIST, "this handle is already in a group (one group per handle)");
-    if (node_->group_taken(group, this)) {
+    if (node_->group_taken(group, pid_, this)) {
       return bad_state(CS_ERR_EXIST,
                        "another handle of this process is in this group (or one whose name "
                        "has the same key)");
     }
-    if (cpg::Status refused = node_->join_check_locked(group); !refused.ok()) return refused;
+    if (cpg::Status refused = node_->join_check_locked(group, pid_); !refused.ok()) return refused;
     join_refused_why_.clear();
     state_ = State::joining;
     group_ = std::make_shared<const std::string>(group);
   }
-  cpg::Status s = node_->submit_control(id, groups::GroupMessageKind::join, group, false);
+  cpg::Status s = node_->submit_control(id, pid_, groups::GroupMessageKind::join, group, false);
   if (!s.ok()) {
     std::lock_guard lock(node_->mutex());
     state_ = State::unjoined;
@@ -195,7 +201,7 @@ cpg::Status Session::leave(std::string_view group) {
     was = state_;
     state_ = State::leaving;
   }
-  cpg::Status s = node_->submit_control(id, groups::GroupMessageKind::leave, group, false);
+  cpg::Status s = node_->submit_control(id, pid_, groups::GroupMessageKind::leave, group, false);
   if (!s.ok()) {
     std::lock_guard lock(node_->mutex());
     if (state_ == State::leaving) state_ = was;
@@ -217,7 +223,7 @@ cpg::Status Session::send(Guarantee guarantee, std::span<const std::span<const s
     if (state_ != State::joining && state_ != State::joined) return not_in_group_locked();
     group = group_;
   }
-  return node_->send(*group, guarantee, pieces);
+  return node_->send(pid_, *group, guarantee, pieces);
 }
 
 cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size_t bytes) {
@@ -229,7 +235,7 @@ cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size
     if (state_ != State::joining && state_ != State::joined) return not_in_group_locked();
     group = group_;
   }
-  return node_->send_zero_copy(*group, guarantee, buffer, bytes);
+  return node_->send_zero_copy(pid_, *group, guarantee, buffer, bytes);
 }
 
 // One pending callback, run in this thread; false when none was pending.

@@ -28,8 +28,13 @@ class Session {
  public:
   enum class State : std::uint8_t { unjoined, joining, joined, leaving };
 
+  // A handle of this process (the node's pid).
   static cpg::Result<std::shared_ptr<Session>> open(std::shared_ptr<Node> node,
                                                     Callbacks callbacks);
+  // A handle of process `pid` on this node: its joins, leaves, finalize and
+  // messages name it, and it is in a group as that process.
+  static cpg::Result<std::shared_ptr<Session>> open(std::shared_ptr<Node> node, Callbacks callbacks,
+                                                    std::uint32_t pid);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -52,6 +57,7 @@ class Session {
   bool evicted() const;
 
   Node& node() const noexcept { return *node_; }
+  std::uint32_t pid() const noexcept { return pid_; }
   const std::shared_ptr<Node>& node_ptr() const noexcept { return node_; }
   void* context = nullptr;   // cpg_context_get / cpg_context_set
   std::uint64_t handle = 0;  // the C handle, set by the handle table
@@ -97,7 +103,7 @@ class Session {
   bool join_refused_locked(std::string why);
   // In the group's membership: from our own join's delivery to our own
   // leave's. Only then does the node queue the group's events here; before,
-  // (node, pid) may still name an earlier handle of this process.
+  // (node, pid) may still name an earlier handle of the same process.
   bool member_locked() const noexcept { return member_; }
   // Our own join / leave came back in the total order.
   void joined_locked() noexcept {
@@ -112,7 +118,7 @@ class Session {
   bool wants_ring_changes() const noexcept { return static_cast<bool>(callbacks_.on_ring_change); }
 
  private:
-  Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd);
+  Session(std::shared_ptr<Node> node, Callbacks callbacks, int event_fd, std::uint32_t pid);
   bool run_one();
   bool wait_readable();
   cpg::Status dispatch_loop(DispatchMode mode);
@@ -122,6 +128,7 @@ class Session {
 
   std::shared_ptr<Node> node_;
   Callbacks callbacks_;
+  const std::uint32_t pid_;
   int event_fd_ = -1;
   std::mutex api_mutex_;
   std::recursive_mutex dispatch_mutex_;  // a callback may dispatch again

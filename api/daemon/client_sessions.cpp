@@ -98,8 +98,8 @@ void ClientSessions::initialize(std::uint64_t request_id, const ipc::Initialize&
   const std::uint64_t handle = next_handle_++;
   cpg::Callbacks cb = callbacks(handle);
   cb.initial_ring_change = (m.flags & 1u) != 0;  // CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF
-  // pid: the client's, from SO_PEERCRED (pid_), once a node serves several pids.
-  auto session = client::Session::open(node_, std::move(cb));
+  // The client's pid as the kernel gave it (SO_PEERCRED), never its hello's.
+  auto session = client::Session::open(node_, std::move(cb), pid_);
   if (!session) return reply(request_id, session.status().code());
   handles_[handle].session = std::move(*session);
   reply(request_id, CS_OK, handle);

@@ -21,7 +21,7 @@
 //
 // Nodes that come together (a restart, a healed partition): each side has
 // missed the other's joins. After such a configuration change every node
-// re-announces its process's groups (GroupMessageKind::announce, in the new ring's
+// re-announces its processes' groups (GroupMessageKind::announce, in the new ring's
 // order; client/node_sync.cpp decides when). An announce of a member the table
 // lacks adds it with NODEUP; an announce of a member it has moves that member
 // to the end of the list, silently. Once every node has announced, every
