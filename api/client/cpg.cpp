@@ -233,6 +233,7 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name* group) {
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
                             const struct iovec* iovec, unsigned int iov_len) {
   if (is_daemon_handle(handle)) {
+    if (!daemon_cpg::known(handle)) return CS_ERR_BAD_HANDLE;
     if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0) || iov_len > kMaxPieces)
       return CS_ERR_INVALID_PARAM;
     return daemon_cpg::mcast_joined(handle, guarantee, iovec, iov_len);
@@ -252,6 +253,7 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
 cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
                               struct cpg_address* member_list, int* member_list_entries) {
   if (is_daemon_handle(handle)) {
+    if (!daemon_cpg::known(handle)) return CS_ERR_BAD_HANDLE;
     if (cs_error_t e = check_name(groupName); e != CS_OK) return e;
     if (member_list == nullptr || member_list_entries == nullptr) return CS_ERR_INVALID_PARAM;
     return daemon_cpg::membership_get(handle, groupName, member_list, member_list_entries);
@@ -321,6 +323,7 @@ cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer) {
 cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
                                 size_t msg_len) {
   if (is_daemon_handle(handle)) {
+    if (!daemon_cpg::known(handle)) return CS_ERR_BAD_HANDLE;
     if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
     return daemon_cpg::zcb_mcast_joined(handle, guarantee, msg, msg_len);
   }

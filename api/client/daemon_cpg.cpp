@@ -17,6 +17,14 @@ std::shared_ptr<DaemonConnection> find(cpg_handle_t handle) {
   return DaemonHandles::instance().find(handle);
 }
 
+}  // namespace
+
+bool known(cpg_handle_t handle) {
+  return find(handle) != nullptr;
+}
+
+namespace {
+
 std::string_view name_view(const cpg_name* group) {
   return {group->value, group->length};
 }
