@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -242,6 +243,32 @@ TEST_F(ClientMode, MessagesLargerThanAFrameTravelAsPartsBothWays) {
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
+// A daemon that delivers while the library is still writing a message's
+// parts: both rings fill, and the library must read events while it waits
+// for room, or each side waits for the other for ever.
+TEST_F(ClientMode, PartsAndDeliveriesFillingBothRingsDoNotDeadlock) {
+  FakeDaemon daemon(env_.run_dir(), 1, ipc::ChannelSizes{4096, 1 << 13, 1 << 13, 0});
+  daemon.largest_message_bytes = 1 << 20;
+  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
+    if (std::holds_alternative<ipc::McastPart>(r.body)) {
+      const std::vector<std::byte> chatter(1000, std::byte{'c'});
+      c.send({0, ipc::DeliverInline{kFakeRemoteHandle, ipc::GroupName::of("g"), {2, 2}, chatter}});
+    }
+    FakeDaemon::answer(c, r);
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  std::vector<char> message(300'000, 'm');
+  const iovec piece{message.data(), message.size()};
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
+  const auto parts = daemon.requests_of(ipc::MessageType::mcast_part);
+  EXPECT_GT(parts, 70u);
+  const auto seen = dispatch_until(h, parts + 1);
+  ASSERT_EQ(seen.size(), parts + 1);
+  EXPECT_EQ(seen.back(), "deliver fake 1 1 " + std::string(40, 'm') + " 300000");
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
 // Every byte of the echoed message, checked in the callback.
 std::vector<char> g_expected;
 std::atomic<bool> g_matched{false};
@@ -330,6 +357,35 @@ TEST_F(ClientMode, ADaemonThatDiesWhileTheProgramPollsMakesTheFdReadable) {
   EXPECT_TRUE(fd_ready(fd, 1000));
   expect_every_call_fails(h);
   EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
+// A busy sender costs no wake-up per message: the library spins on the
+// event ring for the reply (yielding after 10 us, so that a daemon waiting
+// for the CPU gets it) before it announces a sleep, so the daemon writes
+// its doorbell rarely. Measured on 2 cores under a load of 12: 0.02 to 0.03
+// writes per message; a spin that only paused slept for both events of
+// every send (1.95). The bound leaves room for a loaded machine.
+TEST_F(ClientMode, ABusySenderCostsTheDaemonFewDoorbellWrites) {
+  auto daemon = std::make_unique<FakeDaemon>(env_.run_dir(), 1);
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  constexpr int kMessages = 2000;
+  char payload[100] = {};
+  const iovec piece{payload, sizeof payload};
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
+    if (i % 50 == 49) {
+      ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+    }
+  }
+  ASSERT_EQ(cpg_finalize(h), CS_OK);
+  take_events();
+  daemon->stop();
+  const double events = static_cast<double>(daemon->event_doorbell_writes()) / kMessages;
+  const double requests = static_cast<double>(daemon->request_sleeps_announced()) / kMessages;
+  std::printf("per message: %.3f doorbell writes by the daemon, %.3f sleeps it announced\n", events,
+              requests);
+  EXPECT_LE(events, 0.5);
 }
 
 TEST_F(ClientMode, ABlockingDispatchReturnsWhenAnotherThreadFinalizes) {
