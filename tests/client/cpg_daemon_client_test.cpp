@@ -421,6 +421,14 @@ TEST_F(ClientMode, ADaemonOfAnotherVersionIsCsErrVersionNamingBoth) {
                            ", the daemon speaks " + std::to_string(ipc::kProtocolVersion + 1)));
 }
 
+TEST_F(ClientMode, ADaemonThatRefusesTheClientGivesItsError) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.refuse_with = CS_ERR_ACCESS;
+  cpg_handle_t h = 0;
+  EXPECT_EQ(open_handle(&h), CS_ERR_ACCESS);
+  EXPECT_TRUE(log_mentions("refused this program"));
+}
+
 TEST_F(ClientMode, AMalformedEventKillsTheHandleWithOneBoundedLine) {
   FakeDaemon daemon(env_.run_dir(), 1);
   daemon.on_request = [](FakeClient& c, const ipc::Request& r) {

@@ -139,11 +139,12 @@ void FakeDaemon::run() {
 }
 
 bool FakeDaemon::greet(FakeClient& c) {
-  if (speak_version_plus_one) {
+  if (speak_version_plus_one || refuse_with != 0) {
     std::byte hello[256];
     (void)::recv(c.socket.get(), hello, sizeof hello, 0);
     ipc::EncodedFrame welcome;
-    ipc::encode(ipc::Event{0, ipc::Welcome{.version = ipc::kProtocolVersion + 1}}, welcome);
+    const std::uint32_t version = ipc::kProtocolVersion + (speak_version_plus_one ? 1 : 0);
+    ipc::encode(ipc::Event{0, ipc::Welcome{.version = version, .error = refuse_with}}, welcome);
     (void)ipc::send_fds(c.socket.get(), welcome.joined(), {});
     return false;
   }

@@ -55,6 +55,8 @@ class FakeDaemon {
   std::function<void(FakeClient&, const ipc::Request&)> on_request = answer;
   // A welcome of another protocol version instead of the channel.
   bool speak_version_plus_one = false;
+  // A welcome of this version with this error and no descriptors (0: none).
+  std::uint32_t refuse_with = 0;
   std::uint64_t atomic_message_bytes = 1 << 20;
   std::uint64_t largest_message_bytes = 4 << 20;
 
