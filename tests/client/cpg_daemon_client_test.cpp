@@ -405,6 +405,84 @@ TEST_F(ClientMode, ABlockingDispatchReturnsWhenAnotherThreadFinalizes) {
   EXPECT_EQ(result.load(), CS_OK);
 }
 
+std::atomic<int> g_delivered{0};
+void count_delivery(cpg_handle_t, const cpg_name*, uint32_t, uint32_t, void*, size_t) {
+  ++g_delivered;
+}
+
+// The reader's role passes between threads: senders waiting for replies
+// and a dispatcher blocked in CS_DISPATCH_BLOCKING; every delivery reaches
+// the dispatcher and every send its reply.
+TEST_F(ClientMode, ThreadsSendingWhileAnotherDispatchesSeeEveryDelivery) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  g_delivered = 0;
+  cpg_callbacks_t callbacks{count_delivery, nullptr};
+  cpg_handle_t h = 0;
+  ASSERT_EQ(cpg_initialize(&h, &callbacks), CS_OK);
+  std::thread dispatcher([h] { EXPECT_EQ(cpg_dispatch(h, CS_DISPATCH_BLOCKING), CS_OK); });
+  constexpr int kThreads = 3, kSends = 400;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([h] {
+      char payload[64] = {};
+      const iovec piece{payload, sizeof payload};
+      for (int i = 0; i < kSends; ++i)
+        EXPECT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
+    });
+  }
+  for (auto& t : senders)
+    t.join();
+  for (int i = 0; i < 1000 && g_delivered < kThreads * kSends; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(g_delivered.load(), kThreads * kSends);
+  ASSERT_EQ(cpg_finalize(h), CS_OK);
+  dispatcher.join();
+}
+
+// As above with a dispatcher that sleeps in poll() on the handle's fd: the
+// fd must wake it for every event, whichever thread read the event out of
+// the ring (a missed wake-up leaves deliveries waiting for the poll's 3 s).
+TEST_F(ClientMode, TheFdWakesAPollingDispatcherWhileOtherThreadsSend) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  g_delivered = 0;
+  cpg_callbacks_t callbacks{count_delivery, nullptr};
+  cpg_handle_t h = 0;
+  ASSERT_EQ(cpg_initialize(&h, &callbacks), CS_OK);
+  int fd = -1;
+  ASSERT_EQ(cpg_fd_get(h, &fd), CS_OK);
+  constexpr int kThreads = 2, kSends = 300;
+  std::atomic<bool> stop{false};
+  std::thread dispatcher([&] {
+    while (!stop) {
+      pollfd p{fd, POLLIN, 0};
+      (void)::poll(&p, 1, 3000);
+      EXPECT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+    }
+  });
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([h] {
+      char payload[64] = {};
+      const iovec piece{payload, sizeof payload};
+      for (int i = 0; i < kSends; ++i) {
+        EXPECT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
+        if (i % 37 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  for (auto& t : senders)
+    t.join();
+  for (int i = 0; i < 200 && g_delivered < kThreads * kSends; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(g_delivered.load(), kThreads * kSends) << "a wake-up was missed";
+  stop = true;
+  char payload[] = "x";
+  const iovec piece{payload, 1};
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);  // wakes the poll
+  dispatcher.join();
+  ASSERT_EQ(cpg_finalize(h), CS_OK);
+}
+
 TEST_F(ClientMode, NoDaemonIsCsErrLibraryAndALineSayingHowToStartOne) {
   cpg_handle_t h = 0;
   EXPECT_EQ(open_handle(&h), CS_ERR_LIBRARY);
