@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "client/client_mode.hpp"
+#include "client/cpg_checks.hpp"
 #include "client/daemon_cpg.hpp"
 #include "client/daemon_handles.hpp"
 #include "client/handle_table.hpp"
@@ -21,8 +22,13 @@
 #include "client/session.hpp"
 #include "ringcast/cpg.h"
 
+using ringcast::client::check_iteration;
+using ringcast::client::check_name;
 using ringcast::client::HandleTable;
 using ringcast::client::is_daemon_handle;
+using ringcast::client::kMaxPieces;
+using ringcast::client::name_view;
+using ringcast::client::valid_guarantee;
 namespace daemon_cpg = ringcast::client::daemon_cpg;
 using ringcast::client::Node;
 using ringcast::client::Session;
@@ -36,23 +42,6 @@ cpg_name to_cpg_name(std::string_view group) {
   return n;
 }
 
-// NULL, or a name whose length field is beyond the array, is refused before
-// anything reads it.
-cs_error_t check_name(const cpg_name* group) {
-  if (group == nullptr) return CS_ERR_INVALID_PARAM;
-  if (group->length > CPG_MAX_NAME_LENGTH) return CS_ERR_NAME_TOO_LONG;
-  return CS_OK;
-}
-
-std::string_view name_view(const cpg_name* group) {
-  return {group->value, group->length};
-}
-
-bool valid_guarantee(cpg_guarantee_t g) {
-  return g == CPG_TYPE_UNORDERED || g == CPG_TYPE_FIFO || g == CPG_TYPE_AGREED ||
-         g == CPG_TYPE_SAFE;
-}
-
 template <std::size_t N>
 std::size_t fill(std::array<cpg_address, N>& out, std::span<const ringcast::cpg::MemberChange> in) {
   const std::size_t n = std::min(N, in.size());
@@ -62,7 +51,6 @@ std::size_t fill(std::array<cpg_address, N>& out, std::span<const ringcast::cpg:
 }
 
 constexpr unsigned kFewPieces = 8;
-constexpr unsigned kMaxPieces = 1024;
 
 // cpg_mcast_joined's iovec as the session's pieces, checked (NULL with a
 // length, the total against the largest message).
@@ -209,10 +197,7 @@ cs_error_t cpg_dispatch(cpg_handle_t handle, cs_dispatch_flags_t dispatch_types)
 }
 
 cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name* group) {
-  if (is_daemon_handle(handle)) {
-    if (cs_error_t e = check_name(group); e != CS_OK) return e;
-    return daemon_cpg::join(handle, group);
-  }
+  if (is_daemon_handle(handle)) return daemon_cpg::join(handle, group);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (cs_error_t e = check_name(group); e != CS_OK) return e;
@@ -220,10 +205,7 @@ cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name* group) {
 }
 
 cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name* group) {
-  if (is_daemon_handle(handle)) {
-    if (cs_error_t e = check_name(group); e != CS_OK) return e;
-    return daemon_cpg::leave(handle, group);
-  }
+  if (is_daemon_handle(handle)) return daemon_cpg::leave(handle, group);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (cs_error_t e = check_name(group); e != CS_OK) return e;
@@ -232,12 +214,7 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name* group) {
 
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
                             const struct iovec* iovec, unsigned int iov_len) {
-  if (is_daemon_handle(handle)) {
-    if (!daemon_cpg::known(handle)) return CS_ERR_BAD_HANDLE;
-    if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0) || iov_len > kMaxPieces)
-      return CS_ERR_INVALID_PARAM;
-    return daemon_cpg::mcast_joined(handle, guarantee, iovec, iov_len);
-  }
+  if (is_daemon_handle(handle)) return daemon_cpg::mcast_joined(handle, guarantee, iovec, iov_len);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0)) return CS_ERR_INVALID_PARAM;
@@ -252,12 +229,8 @@ cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
 
 cs_error_t cpg_membership_get(cpg_handle_t handle, struct cpg_name* groupName,
                               struct cpg_address* member_list, int* member_list_entries) {
-  if (is_daemon_handle(handle)) {
-    if (!daemon_cpg::known(handle)) return CS_ERR_BAD_HANDLE;
-    if (cs_error_t e = check_name(groupName); e != CS_OK) return e;
-    if (member_list == nullptr || member_list_entries == nullptr) return CS_ERR_INVALID_PARAM;
+  if (is_daemon_handle(handle))
     return daemon_cpg::membership_get(handle, groupName, member_list, member_list_entries);
-  }
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (s->evicted()) return CS_ERR_LIBRARY;
@@ -322,11 +295,8 @@ cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer) {
 // (docs/api.md).
 cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
                                 size_t msg_len) {
-  if (is_daemon_handle(handle)) {
-    if (!daemon_cpg::known(handle)) return CS_ERR_BAD_HANDLE;
-    if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
+  if (is_daemon_handle(handle))
     return daemon_cpg::zcb_mcast_joined(handle, guarantee, msg, msg_len);
-  }
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
@@ -340,20 +310,14 @@ cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, 
 cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t iteration_type,
                                     const struct cpg_name* group,
                                     cpg_iteration_handle_t* cpg_iteration_handle) {
-  const bool daemon = is_daemon_handle(handle);
-  auto s = daemon ? nullptr : HandleTable::instance().find(handle);
-  if (!daemon && !s) return CS_ERR_BAD_HANDLE;
-  if (s && s->evicted()) return CS_ERR_LIBRARY;
-  if (cpg_iteration_handle == nullptr) return CS_ERR_INVALID_PARAM;
-  const bool one = iteration_type == CPG_ITERATION_ONE_GROUP;
-  if (!one && iteration_type != CPG_ITERATION_NAME_ONLY && iteration_type != CPG_ITERATION_ALL)
-    return CS_ERR_INVALID_PARAM;
-  if (one != (group != nullptr)) return CS_ERR_INVALID_PARAM;
-  if (one) {
-    if (cs_error_t e = check_name(group); e != CS_OK) return e;
-  }
-  if (daemon)
+  if (is_daemon_handle(handle))
     return daemon_cpg::iteration_initialize(handle, iteration_type, group, cpg_iteration_handle);
+  auto s = HandleTable::instance().find(handle);
+  if (!s) return CS_ERR_BAD_HANDLE;
+  if (s->evicted()) return CS_ERR_LIBRARY;
+  if (cpg_iteration_handle == nullptr) return CS_ERR_INVALID_PARAM;
+  if (cs_error_t e = check_iteration(iteration_type, group); e != CS_OK) return e;
+  const bool one = iteration_type == CPG_ITERATION_ONE_GROUP;
   auto it = std::make_shared<ringcast::client::Iteration>();
   it->owner = handle;
   it->items = s->node().describe_groups(iteration_type, one ? name_view(group) : "");

@@ -103,7 +103,6 @@ class DaemonConnection {
 
  private:
   DaemonConnection() = default;
-  cs_error_t connect_and_greet(const DaemonAddress& address);
   cs_error_t make_poll_set();
 
   // ---- requests (daemon_requests.cpp)

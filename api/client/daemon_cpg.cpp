@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "client/cpg_checks.hpp"
 #include "client/daemon_handles.hpp"
 #include "client/handle_table.hpp"
 
@@ -15,18 +16,6 @@ namespace {
 
 std::shared_ptr<DaemonConnection> find(cpg_handle_t handle) {
   return DaemonHandles::instance().find(handle);
-}
-
-}  // namespace
-
-bool known(cpg_handle_t handle) {
-  return find(handle) != nullptr;
-}
-
-namespace {
-
-std::string_view name_view(const cpg_name* group) {
-  return {group->value, group->length};
 }
 
 }  // namespace
@@ -88,12 +77,14 @@ cs_error_t dispatch(cpg_handle_t handle, cs_dispatch_flags_t mode) {
 cs_error_t join(cpg_handle_t handle, const struct cpg_name* group) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
+  if (cs_error_t e = check_name(group); e != CS_OK) return e;
   return c->join(name_view(group));
 }
 
 cs_error_t leave(cpg_handle_t handle, const struct cpg_name* group) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
+  if (cs_error_t e = check_name(group); e != CS_OK) return e;
   return c->leave(name_view(group));
 }
 
@@ -101,6 +92,8 @@ cs_error_t mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, const st
                         unsigned int iov_len) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
+  if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0) || iov_len > kMaxPieces)
+    return CS_ERR_INVALID_PARAM;
   for (unsigned i = 0; i < iov_len; ++i)
     if (iovec[i].iov_base == nullptr && iovec[i].iov_len > 0) return CS_ERR_INVALID_PARAM;
   return c->mcast(guarantee, std::span(iovec, iov_len));
@@ -110,6 +103,8 @@ cs_error_t membership_get(cpg_handle_t handle, struct cpg_name* group,
                           struct cpg_address* member_list, int* member_list_entries) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
+  if (cs_error_t e = check_name(group); e != CS_OK) return e;
+  if (member_list == nullptr || member_list_entries == nullptr) return CS_ERR_INVALID_PARAM;
   std::vector<ipc::ProcessId> members;
   if (cs_error_t e = c->membership(name_view(group), members); e != CS_OK) return e;
   const std::size_t n = std::min<std::size_t>(members.size(), CPG_MEMBERS_MAX);
@@ -159,6 +154,7 @@ cs_error_t zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void
                             size_t msg_len) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
+  if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
   if (!c->owns_buffer(msg)) return CS_ERR_INVALID_PARAM;
   const iovec piece{msg, msg_len};
@@ -171,6 +167,9 @@ cs_error_t iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t type,
                                 const struct cpg_name* group, cpg_iteration_handle_t* iteration) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
+  if (cs_error_t e = c->usable(); e != CS_OK) return e;
+  if (iteration == nullptr) return CS_ERR_INVALID_PARAM;
+  if (cs_error_t e = check_iteration(type, group); e != CS_OK) return e;
   std::vector<ipc::IterationEntry> entries;
   if (cs_error_t e = c->iterate(type, group != nullptr ? name_view(group) : "", entries);
       e != CS_OK)

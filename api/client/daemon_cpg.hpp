@@ -10,9 +10,6 @@
 
 namespace ringcast::client::daemon_cpg {
 
-// Whether `handle` names an open client-mode handle (its calls check the
-// handle before their arguments, as in embedded mode).
-bool known(cpg_handle_t handle);
 cs_error_t open(const DaemonAddress& address, const DaemonCallbacks& callbacks, void* context,
                 cpg_handle_t* handle);
 cs_error_t finalize(cpg_handle_t handle);

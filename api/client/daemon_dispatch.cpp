@@ -65,7 +65,9 @@ cs_error_t DaemonConnection::dispatch_all() {
   for (;;) {
     while (run_one())
       any = true;
-    if (usable() != CS_OK) return usable();
+    // A callback may have finalized the handle: its dispatch ends there.
+    if (finalized_.load(std::memory_order_acquire)) return CS_OK;
+    if (cs_error_t e = usable(); e != CS_OK) return e;
     const cs_error_t e = pump([this] { return !queue_.empty(); }, false);
     if (e == CS_ERR_LIBRARY) return e;
     if (e != CS_OK) break;

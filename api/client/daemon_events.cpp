@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 
 #include "base/log.hpp"
 #include "client/daemon_connection.hpp"
@@ -21,6 +22,7 @@ constexpr int kMaxFramesPerPass = 256;
 // Busy-poll the ring this long before announcing a sleep (the daemon's
 // next frame then costs it a doorbell write, and us a wake-up).
 constexpr std::uint64_t kSpinNs = 50'000;
+constexpr std::uint64_t kPauseNs = 10'000;  // of which spent without yielding
 constexpr int kMaxSleepMs = 100;
 
 std::uint64_t now_ns() noexcept {
@@ -140,10 +142,17 @@ bool DaemonConnection::read_available() {
 }
 
 bool DaemonConnection::sleep_for_frames() {
-  const std::uint64_t spin_end = now_ns() + kSpinNs;
-  while (now_ns() < spin_end) {
+  const std::uint64_t start = now_ns();
+  for (std::uint64_t now = start; now - start < kSpinNs; now = now_ns()) {
     if (channel_.events->has_frames()) return false;
-    cpu_relax();
+    // Past the first microseconds the daemon may be waiting for this CPU
+    // (more runnable threads than cores): yielding lets it answer sooner
+    // than a sleep and its wake-up would.
+    if (now - start < kPauseNs) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
   }
   if (!channel_.events->prepare_sleep()) return false;
   pollfd p[2] = {{channel_.event_bell->fd(), POLLIN, 0}, {socket_.get(), POLLIN | POLLRDHUP, 0}};

@@ -26,9 +26,27 @@ cpg_handle_t DaemonHandles::add(std::shared_ptr<DaemonConnection> connection) {
 }
 
 std::shared_ptr<DaemonConnection> DaemonHandles::find(cpg_handle_t handle) const {
-  std::lock_guard lock(mutex_);
-  auto it = connections_.find(handle);
-  return it == connections_.end() ? nullptr : it->second;
+  // As HandleTable::find: each thread keeps the handle it found last, so
+  // that a program's stream of sends and dispatches skips the table's lock.
+  struct Last {
+    cpg_handle_t handle = 0;
+    std::uint64_t removals = 0;
+    std::weak_ptr<DaemonConnection> connection;
+  };
+  thread_local Last last;
+  const std::uint64_t removals = removals_.load(std::memory_order_acquire);
+  if (last.handle == handle && last.removals == removals) {
+    if (auto c = last.connection.lock()) return c;
+  }
+  std::shared_ptr<DaemonConnection> c;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = connections_.find(handle);
+    if (it == connections_.end()) return nullptr;
+    c = it->second;
+  }
+  last = Last{handle, removals, c};
+  return c;
 }
 
 std::shared_ptr<DaemonConnection> DaemonHandles::remove(cpg_handle_t handle) {
@@ -37,6 +55,7 @@ std::shared_ptr<DaemonConnection> DaemonHandles::remove(cpg_handle_t handle) {
   if (it == connections_.end()) return nullptr;
   auto c = std::move(it->second);
   connections_.erase(it);
+  removals_.fetch_add(1, std::memory_order_release);  // every thread's find() looks again
   return c;
 }
 

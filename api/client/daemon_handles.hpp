@@ -5,6 +5,7 @@
 // connection alive while the call runs.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,9 @@ class DaemonHandles {
   DaemonHandles();
   mutable std::mutex mutex_;
   std::uint64_t next_;
+  // Handles removed so far: a thread's cached lookup is valid while this
+  // has not moved.
+  std::atomic<std::uint64_t> removals_{0};
   std::unordered_map<cpg_handle_t, std::shared_ptr<DaemonConnection>> connections_;
 };
 

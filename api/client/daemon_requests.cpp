@@ -60,7 +60,9 @@ cs_error_t DaemonConnection::push_frame(const ipc::EncodedFrame& frame) {
 
 cs_error_t DaemonConnection::push_parts(std::span<const std::span<const std::byte>> parts) {
   // The daemon empties the ring as fast as the ring takes messages; while
-  // it is full, wait, checking now and then that the daemon is still there.
+  // it is full, wait, checking now and then that the daemon is still there,
+  // and take the events out of the other ring meanwhile: a daemon waiting
+  // for room there would otherwise never come back to this one.
   for (std::uint64_t tries = 0;; ++tries) {
     auto pushed = channel_.requests->push(parts);
     if (pushed.ok()) return CS_OK;
@@ -69,6 +71,7 @@ cs_error_t DaemonConnection::push_parts(std::span<const std::span<const std::byt
       die("the request ring: " + pushed.error().message());
       return CS_ERR_LIBRARY;
     }
+    if (tries % 64 == 63) (void)pump([] { return false; }, false);
     if (tries % 1024 == 1023 && !daemon_alive()) return CS_ERR_LIBRARY;
     if (dead_.load(std::memory_order_acquire)) return CS_ERR_LIBRARY;
     std::this_thread::yield();

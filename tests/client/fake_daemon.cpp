@@ -139,11 +139,12 @@ void FakeDaemon::run() {
 }
 
 bool FakeDaemon::greet(FakeClient& c) {
-  if (speak_version_plus_one) {
+  if (speak_version_plus_one || refuse_with != 0) {
     std::byte hello[256];
     (void)::recv(c.socket.get(), hello, sizeof hello, 0);
     ipc::EncodedFrame welcome;
-    ipc::encode(ipc::Event{0, ipc::Welcome{.version = ipc::kProtocolVersion + 1}}, welcome);
+    const std::uint32_t version = ipc::kProtocolVersion + (speak_version_plus_one ? 1 : 0);
+    ipc::encode(ipc::Event{0, ipc::Welcome{.version = version, .error = refuse_with}}, welcome);
     (void)ipc::send_fds(c.socket.get(), welcome.joined(), {});
     return false;
   }
@@ -168,14 +169,24 @@ void FakeDaemon::serve(UniqueFd socket) {
   ++clients_;
   const auto limits = ipc::RequestLimits{0, c.channel.sizes.max_frame_bytes, 0};
   std::vector<std::byte> frame;
+  ipc::WaitStats stats;
+  struct Count {
+    FakeDaemon& d;
+    FakeClient& c;
+    ipc::WaitStats& stats;
+    ~Count() {
+      d.event_writes_ += c.channel.events->doorbell_writes();
+      d.request_announced_ += stats.announced;
+    }
+  } count{*this, c, stats};
   while (!stop_ && !c.finished) {
     auto got = c.channel.requests->pop(frame);
     if (!got.ok()) return;
     if (!*got) {
       pollfd p{c.socket.get(), POLLRDHUP, 0};
       if (::poll(&p, 1, 0) > 0) return;  // the client closed
-      (void)ipc::wait_for_frames(*c.channel.requests, *c.channel.request_bell,
-                                 {50'000, 10'000'000});
+      (void)ipc::wait_for_frames(*c.channel.requests, *c.channel.request_bell, {50'000, 10'000'000},
+                                 &stats);
       continue;
     }
     auto request = ipc::decode_request(frame, limits);

@@ -55,11 +55,18 @@ class FakeDaemon {
   std::function<void(FakeClient&, const ipc::Request&)> on_request = answer;
   // A welcome of another protocol version instead of the channel.
   bool speak_version_plus_one = false;
+  // A welcome of this version with this error and no descriptors (0: none).
+  std::uint32_t refuse_with = 0;
   std::uint64_t atomic_message_bytes = 1 << 20;
   std::uint64_t largest_message_bytes = 4 << 20;
 
   std::uint64_t requests_of(ipc::MessageType type) const;
   std::uint32_t clients() const { return clients_.load(); }
+  // Of the clients served so far: the daemon's doorbell writes to them (a
+  // system call each, made because the client announced a sleep), and the
+  // sleeps the daemon announced (each allows the client one write).
+  std::uint64_t event_doorbell_writes() const { return event_writes_.load(); }
+  std::uint64_t request_sleeps_announced() const { return request_announced_.load(); }
   // Stops serving and removes the socket (a daemon that died).
   void stop();
 
@@ -74,6 +81,7 @@ class FakeDaemon {
   UniqueFd listener_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint32_t> clients_{0};
+  std::atomic<std::uint64_t> event_writes_{0}, request_announced_{0};
   mutable std::mutex mutex_;
   std::vector<std::uint64_t> counts_ = std::vector<std::uint64_t>(80, 0);
   std::thread thread_;

@@ -1,0 +1,39 @@
+// The argument checks of the C API that both modes share: what the C types
+// allow to be wrong, refused before anything reads it.
+#pragma once
+
+#include <string_view>
+
+#include "ringcast/cpg.h"
+
+namespace ringcast::client {
+
+// More iovec pieces than this is refused rather than allocated for.
+inline constexpr unsigned kMaxPieces = 1024;
+
+// NULL, or a name whose length field is beyond the array.
+inline cs_error_t check_name(const cpg_name* group) {
+  if (group == nullptr) return CS_ERR_INVALID_PARAM;
+  if (group->length > CPG_MAX_NAME_LENGTH) return CS_ERR_NAME_TOO_LONG;
+  return CS_OK;
+}
+
+inline std::string_view name_view(const cpg_name* group) {
+  return {group->value, group->length};
+}
+
+inline bool valid_guarantee(cpg_guarantee_t g) {
+  return g == CPG_TYPE_UNORDERED || g == CPG_TYPE_FIFO || g == CPG_TYPE_AGREED ||
+         g == CPG_TYPE_SAFE;
+}
+
+// A group with CPG_ITERATION_ONE_GROUP and only then.
+inline cs_error_t check_iteration(cpg_iteration_type_t type, const cpg_name* group) {
+  const bool one = type == CPG_ITERATION_ONE_GROUP;
+  if (!one && type != CPG_ITERATION_NAME_ONLY && type != CPG_ITERATION_ALL)
+    return CS_ERR_INVALID_PARAM;
+  if (one != (group != nullptr)) return CS_ERR_INVALID_PARAM;
+  return one ? check_name(group) : CS_OK;
+}
+
+}  // namespace ringcast::client
