@@ -83,7 +83,9 @@ static uint8_t pattern(uint32_t node, uint32_t pid, uint32_t seq, size_t at) {
   return (uint8_t)(node * 97u + pid * 13u + seq * 31u + (uint32_t)at * 7u);
 }
 
-static size_t body_bytes(uint32_t seq) { return (seq * 131u) % MAX_BODY; }
+static size_t body_bytes(uint32_t seq) {
+  return (seq * 131u) % MAX_BODY;
+}
 
 /* ---- receiving ---- */
 
@@ -112,8 +114,7 @@ static int check(struct group* g, uint32_t node, uint32_t pid, const uint8_t* m,
   s = sender_of(g, node, pid);
   if (s == NULL || s->next_seq != h.seq) return 5;
   s->next_seq = h.seq + 1;
-  g->hash = (g->hash ^ (((uint64_t)node << 48) ^ ((uint64_t)pid << 24) ^ h.seq)) *
-            0x100000001B3ull;
+  g->hash = (g->hash ^ (((uint64_t)node << 48) ^ ((uint64_t)pid << 24) ^ h.seq)) * 0x100000001B3ull;
   return 0;
 }
 

@@ -105,11 +105,14 @@ start_client() {
 to() { printf '%s\n' "$2" >&"${cfd[$1]}"; }
 count() { grep -c -E -- "$2" "$dir/client$1.log" 2>/dev/null || true; }
 
-# await K ERE SECONDS: a line of client K matches.
+# await K ERE SECONDS: a line of client K matches (false at once when the
+# client is gone without it).
 await() {
-  local end=$((SECONDS + $3))
+  local end=$((SECONDS + $3)) gone=0
   while [[ $SECONDS -lt $end ]]; do
+    kill -0 "${cpid[$1]}" 2>/dev/null || gone=1
     grep -q -E -- "$2" "$dir/client$1.log" 2>/dev/null && return 0
+    [[ $gone -eq 0 ]] || return 1
     sleep 0.1
   done
   return 1
@@ -166,6 +169,9 @@ cleanup() {
   fi
   rm -rf "$dir"
 }
+
+# Later steps need what the earlier ones set up: stop at the first failure.
+checkpoint() { [[ $failures -eq 0 ]] || finish; }
 
 finish() {
   if [[ $failures -ne 0 ]]; then

@@ -29,6 +29,7 @@ declare -a dpid=() cpid=() cfd=() cnode=()
 # shellcheck source=tests/daemon/daemon_rdma_lib.sh
 source "$(dirname "$0")/daemon_rdma_lib.sh"
 trap cleanup EXIT
+trap 'exit 1' TERM INT # (ctest's timeout: the EXIT trap still shows the logs)
 
 find_device
 write_cluster_file
@@ -44,6 +45,7 @@ for k in 1 2 3 4 5 6; do start_client "$k" $(((k - 1) / 3 + 1)) AB 0; done
 for k in 1 2 3 4 5 6; do
   for g in A B; do await "$k" "^members $g 6$" 60 || fail "client $k: group $g never had 6 members"; done
   await "$k" '^started startup_tryagain=' 5 || fail "client $k did not start"
+  checkpoint
 done
 
 step "ringcast-cpgtool lists all six at both nodes"
@@ -71,6 +73,7 @@ start_client 7 2 AB 5
 await 7 '^started ' 30 || fail "client 7 did not start"
 grep -q '^started startup_tryagain=0$' "$dir/client7.log" ||
   fail "client 7: $(grep -m1 '^started' "$dir/client7.log") (CS_ERR_TRY_AGAIN at start)"
+checkpoint
 for k in 1 2 4 5 6; do to "$k" "await $((6 * messages + 5))"; done
 check_same_results $((6 * messages + 5)) 1 2 4 5 6
 check_cpgtool 1 1 2 4 5 6 7
