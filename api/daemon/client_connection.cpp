@@ -201,6 +201,7 @@ void ClientConnection::serve() {
   runtime::SpinPolicy spin(o.spin_ns, o.max_spin_ns);
   while (!gone_ && !shared_.stopping->load(std::memory_order_relaxed)) {
     const bool busy = round();
+    if (sessions_->done() && writer_->idle()) break;  // finalized, and the reply is out
     const std::uint64_t now = now_ns();
     if (busy) {
       spin.on_activity(now);

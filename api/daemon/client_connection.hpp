@@ -12,7 +12,9 @@
 // an impossible ring cursor, data on the socket after hello) or a quota
 // (requests in flight, wake-ups) is disconnected, with a bounded log line
 // and a counter. Whenever the client goes, its sessions are closed: their
-// finalizes go out, and the others see CPG_REASON_PROCDOWN.
+// finalizes go out, and the others see CPG_REASON_PROCDOWN. Once the client
+// finalized its last handle and the reply is in its ring, the daemon hangs
+// up (the library opens a connection per handle).
 #pragma once
 
 #include <poll.h>

@@ -102,6 +102,7 @@ void ClientSessions::initialize(std::uint64_t request_id, const ipc::Initialize&
   auto session = client::Session::open(node_, std::move(cb), pid_);
   if (!session) return reply(request_id, session.status().code());
   handles_[handle].session = std::move(*session);
+  finalized_last_ = false;
   reply(request_id, CS_OK, handle);
 }
 
@@ -111,6 +112,7 @@ void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) 
   // A leave that cannot be sent is logged by the node, as in embedded mode.
   (void)h->session->close();
   handles_.erase(m.handle);
+  finalized_last_ = handles_.empty();
   reply(request_id, CS_OK);
 }
 

@@ -58,6 +58,9 @@ class ClientSessions {
   // Every session closed: its finalize goes out (PROCDOWN for the others).
   void close_all();
   std::size_t size() const noexcept { return handles_.size(); }
+  // Its last handle was finalized: the library opens a connection per
+  // handle, so the connection is done once that reply is out.
+  bool done() const noexcept { return finalized_last_; }
 
  private:
   struct Handle {
@@ -86,6 +89,7 @@ class ClientSessions {
   pid_t pid_;
   std::map<std::uint64_t, Handle> handles_;
   std::uint64_t next_handle_ = 1;
+  bool finalized_last_ = false;
 };
 
 }  // namespace ringcast::daemon

@@ -64,6 +64,7 @@ TEST(ClientServer, TwoClientsOnTwoNodesSeeOneOrder) {
   auto fin = a->call(ipc::Finalize{ha});
   ASSERT_TRUE(fin);
   EXPECT_EQ(fin->error, CS_OK);
+  EXPECT_TRUE(a->hung_up(5s));  // its last handle: the connection is done
   EXPECT_TRUE(b->read_until([&] { return has_members(*b, 1); }));
 }
 

@@ -1,0 +1,166 @@
+// The C API in client mode (RINGCAST_MODE=daemon) against the daemon's
+// client server over simulated nodes: cpg_* calls of this process go
+// through real sockets and rings to a ClientServer whose Node runs over the
+// simulator. Two programs on two nodes join, send 100 messages each (every
+// 25th of 300 KB: parts both ways, fragments in the ring), see one order;
+// a finalize is PROCDOWN at the other.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringcast/cpg.h"
+#include "sim_daemons.hpp"
+
+namespace ringcast::daemon_test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Seen {
+  std::mutex m;
+  std::vector<std::string> messages;
+  std::vector<std::string> views;
+};
+
+void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t, uint32_t, void* msg, size_t len) {
+  void* ctx = nullptr;
+  cpg_context_get(h, &ctx);
+  auto* s = static_cast<Seen*>(ctx);
+  std::lock_guard lock(s->m);
+  s->messages.emplace_back(static_cast<const char*>(msg), len);
+}
+
+void on_confchg(cpg_handle_t h, const cpg_name*, const cpg_address*, size_t nm,
+                const cpg_address* left, size_t nl, const cpg_address*, size_t nj) {
+  void* ctx = nullptr;
+  cpg_context_get(h, &ctx);
+  auto* s = static_cast<Seen*>(ctx);
+  std::lock_guard lock(s->m);
+  s->views.push_back(std::to_string(nm) + " " + std::to_string(nl) + " " + std::to_string(nj) +
+                     (nl ? " reason " + std::to_string(left[0].reason) : ""));
+}
+
+cpg_handle_t open_on(std::uint32_t node, Seen& seen) {
+  ::setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
+  cpg_model_v1_data_t m{};
+  m.model = CPG_MODEL_V1;
+  m.cpg_deliver_fn = on_deliver;
+  m.cpg_confchg_fn = on_confchg;
+  cpg_handle_t h = 0;
+  EXPECT_EQ(cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&m), &seen),
+            CS_OK);
+  return h;
+}
+
+cpg_name name_of(const std::string& s) {
+  cpg_name n{};
+  n.length = static_cast<uint32_t>(s.size());
+  std::memcpy(n.value, s.data(), s.size());
+  return n;
+}
+
+TEST(CpgThroughDaemon, TwoProgramsOnTwoNodes) {
+  SimDaemons d({});
+  const std::string dir = d.path(0).substr(0, d.path(0).rfind('/'));
+  const std::string file = dir + "/ringcast.conf";
+  std::ofstream(file) << "nodelist {\n node {\n  nodeid: 1\n  address: 10.0.0.1\n }\n"
+                         " node {\n  nodeid: 2\n  address: 10.0.0.2\n }\n}\n"
+                         "auth {\n allow_unauthenticated: yes\n}\n"
+                         "system {\n run_dir: "
+                      << dir << "\n}\n";
+  ::setenv("RINGCAST_CONFIG", file.c_str(), 1);
+  ::setenv("RINGCAST_MODE", "daemon", 1);
+  Seen sa, sb;
+  const cpg_handle_t a = open_on(1, sa), b = open_on(2, sb);
+  const cpg_name g = name_of("through");
+  cs_error_t e;
+  while ((e = cpg_join(a, &g)) == CS_ERR_TRY_AGAIN)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(e, CS_OK);
+  while ((e = cpg_join(b, &g)) == CS_ERR_TRY_AGAIN)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(e, CS_OK);
+  auto joined = [](Seen& s) {
+    std::lock_guard lock(s.m);
+    for (const auto& v : s.views)
+      if (v.rfind("2 ", 0) == 0) return true;
+    return false;
+  };
+  const auto joins_end = std::chrono::steady_clock::now() + 10s;
+  while ((!joined(sa) || !joined(sb)) && std::chrono::steady_clock::now() < joins_end) {
+    cpg_dispatch(a, CS_DISPATCH_ALL);
+    cpg_dispatch(b, CS_DISPATCH_ALL);
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(joined(sa) && joined(sb));
+  unsigned int local = 0;
+  ASSERT_EQ(cpg_local_get(b, &local), CS_OK);
+  EXPECT_EQ(local, 2u);
+  constexpr int kEach = 100;
+  auto sender = [&](cpg_handle_t h, int who) {
+    for (int i = 0; i < kEach; ++i) {
+      std::string text = std::to_string(who) + ":" + std::to_string(i);
+      if (i % 25 == 3) text.resize(300'000, 'x');
+      iovec v{text.data(), text.size()};
+      cs_error_t r;
+      while ((r = cpg_mcast_joined(h, CPG_TYPE_AGREED, &v, 1)) == CS_ERR_TRY_AGAIN) {
+        cpg_dispatch(h, CS_DISPATCH_ALL);
+        std::this_thread::sleep_for(100us);
+      }
+      ASSERT_EQ(r, CS_OK);
+    }
+  };
+  std::thread tb([&] { sender(b, 2); });
+  sender(a, 1);
+  tb.join();
+  auto end = std::chrono::steady_clock::now() + 30s;
+  auto count = [](Seen& s) {
+    std::lock_guard lock(s.m);
+    return s.messages.size();
+  };
+  while ((count(sa) < 2 * kEach || count(sb) < 2 * kEach) &&
+         std::chrono::steady_clock::now() < end) {
+    cpg_dispatch(a, CS_DISPATCH_ALL);
+    cpg_dispatch(b, CS_DISPATCH_ALL);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(count(sa), 2u * kEach);
+  {
+    std::lock_guard la(sa.m), lb(sb.m);
+    std::size_t i = 0;
+    while (i < sa.messages.size() && i < sb.messages.size() && sa.messages[i] == sb.messages[i])
+      ++i;
+    EXPECT_TRUE(sa.messages == sb.messages)
+        << "a " << sa.messages.size() << " b " << sb.messages.size() << " differ at " << i << ": "
+        << (i < sa.messages.size() ? sa.messages[i].substr(0, 12) : "-") << " vs "
+        << (i < sb.messages.size() ? sb.messages[i].substr(0, 12) : "-");
+  }
+  ASSERT_EQ(cpg_finalize(a), CS_OK);
+  end = std::chrono::steady_clock::now() + 5s;
+  bool procdown = false;
+  while (!procdown && std::chrono::steady_clock::now() < end) {
+    cpg_dispatch(b, CS_DISPATCH_ALL);
+    std::lock_guard lock(sb.m);
+    for (const auto& v : sb.views)
+      procdown |= v.find(" 1 0 reason ") != std::string::npos;
+  }
+  EXPECT_TRUE(procdown) << sb.views.back() << " connected0 "
+                        << d.server(0).counters().connected.load()
+                        << " members at 1: " << d.node(0).members_of("through").size()
+                        << " at 2: " << d.node(1).members_of("through").size();
+  EXPECT_EQ(cpg_finalize(b), CS_OK);
+  EXPECT_EQ(d.server(0).counters().accepted.load(), 1u);
+  EXPECT_EQ(d.server(1).counters().accepted.load(), 1u);
+}
+
+}  // namespace
+}  // namespace ringcast::daemon_test
