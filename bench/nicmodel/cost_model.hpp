@@ -3,6 +3,8 @@
 // "Performance model").
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 #include "fabric/sim/sim_config.hpp"
@@ -26,6 +28,26 @@ struct CostModel {
   // is busy until its NIC has sent what the round posted. false: a real NIC
   // sends on its own while the CPU goes on.
   bool posts_block_cpu = false;
+  // Cores the members share (0: each has its own). With N members on fewer
+  // cores, each member's CPU work, and with posts_block_cpu its posts, take
+  // N / cores times as long (soft-RoCE under emulation: every member on the
+  // VM's two cores).
+  std::uint64_t cores = 0;
+
+  // The model as seen by each of `members` members.
+  CostModel shared_by(std::size_t members) const {
+    if (cores == 0 || members <= cores) return *this;
+    CostModel m = *this;
+    auto scale = [&](std::uint64_t v) { return v * members / cores; };
+    m.visit_ns = scale(visit_ns);
+    m.record_ns = scale(record_ns);
+    if (posts_block_cpu) {
+      m.wr_cost_ns = scale(wr_cost_ns);
+      m.bandwidth_bytes_per_us =
+          std::max<std::uint64_t>(1, bandwidth_bytes_per_us * cores / members);
+    }
+    return m;
+  }
 
   fabric::sim::SimConfig sim_config() const {
     fabric::sim::SimConfig c;

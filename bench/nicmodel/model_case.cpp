@@ -99,6 +99,8 @@ CaseResult run_throughput(const CaseSpec& c, const CostModel& model) {
   r.msgs_per_s = static_cast<double>(c.count) / seconds;
   r.mb_per_s = r.msgs_per_s * c.size / 1e6;
   r.order_ok = order.same();
+  r.visits = sim.visits();
+  r.records = sim.records();
   return r;
 }
 
@@ -106,11 +108,11 @@ CaseResult run_latency(const CaseSpec& c, const CostModel& model) {
   ModelSim sim(c.members, c.size, model);
   OrderHash order(c.members);
   Sender s{std::vector<std::byte>(c.size)};
-  std::uint64_t next = 0, sent_at = 0, seen_self = 0;
+  std::uint64_t next = 0, sent_at = 0, seen_self = 0, seen_all = 0;
   std::vector<std::uint64_t> self_ns, slowest_ns(c.count, 0);
   std::vector<std::uint64_t> sent_ns(c.count, 0);
   sim.on_round_start = [&](std::size_t i) {
-    if (i != 0 || next >= c.count || seen_self < next) return;
+    if (i != 0 || next >= c.count || (c.pace_on_all ? seen_all : seen_self) < next) return;
     std::memcpy(s.payload.data(), &next, sizeof next);
     if (!sim.submit(0, s.message()).ok()) return;
     sent_at = sim.now_ns();
@@ -120,6 +122,9 @@ CaseResult run_latency(const CaseSpec& c, const CostModel& model) {
     const std::uint64_t k = stamp_of(d.payload);
     order.add(d.member, k);
     slowest_ns[k] = std::max(slowest_ns[k], d.at_ns - sent_ns[k]);
+    if (std::all_of(order.delivered.begin(), order.delivered.end(),
+                    [&](std::uint64_t n) { return n > k; }))
+      seen_all = k + 1;
     if (d.member != 0) return;
     self_ns.push_back(d.at_ns - sent_ns[k]);
     ++seen_self;
@@ -138,6 +143,8 @@ CaseResult run_latency(const CaseSpec& c, const CostModel& model) {
   r.slowest_median_us = quantile_us(slowest_ns, 0.5);
   r.slowest_p99_us = quantile_us(slowest_ns, 0.99);
   r.order_ok = order.same();
+  r.visits = sim.visits();
+  r.records = sim.records();
   return r;
 }
 

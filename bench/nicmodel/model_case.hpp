@@ -14,6 +14,10 @@ struct CaseSpec {
   std::uint32_t size = 64;
   bool latency = true;
   std::uint64_t count = 1000;  // messages in all
+  // Latency: the next message goes once every member delivered the last
+  // (one message in the ring: unloaded latency), not once the sender did
+  // (ringcast-bench's pacing: the sender may run ahead of the others).
+  bool pace_on_all = false;
 };
 
 struct CaseResult {
@@ -23,7 +27,9 @@ struct CaseResult {
   double self_p99_us = 0;
   double slowest_median_us = 0;  // the last member to deliver each message
   double slowest_p99_us = 0;
-  bool order_ok = false;  // every member delivered the same sequence
+  bool order_ok = false;      // every member delivered the same sequence
+  std::uint64_t visits = 0;   // token visits, all members
+  std::uint64_t records = 0;  // records delivered, all members
 };
 
 // Throws std::runtime_error when the run does not finish.

@@ -14,10 +14,14 @@ namespace {
 }  // namespace
 
 ModelSim::ModelSim(std::size_t members, std::uint32_t max_message_bytes, const CostModel& model)
-    : model_(model), world_(1, model.sim_config()) {
+    : model_(model.shared_by(members)), world_(1, model_.sim_config()) {
   ring::RingConfig rc;
   rc.max_message_bytes = std::max(rc.max_message_bytes, max_message_bytes);
+  // No failure is modelled: timeouts far beyond the slowest modelled visit
+  // (1 MiB to 4 members through an emulated NIC takes seconds).
   membership::MembershipConfig mc;
+  mc.token_timeout_ns = 600'000'000'000;
+  mc.consensus_timeout_ns = 700'000'000'000;
   for (std::size_t i = 0; i < members; ++i)
     mc.nodes.push_back(static_cast<fabric::NodeId>(i + 1));
   members_.resize(members);
@@ -102,9 +106,11 @@ std::uint64_t ModelSim::drain(std::size_t i, const StatusSnapshot& before) {
     if (e->change == nullptr) deliveries_.push_back({i, e->message.sender, e->message.payload, 0});
   }
   const StatusSnapshot after = m.driver->status();
-  const std::uint64_t cost =
-      model_.visit_ns * (after.tokens_received - before.tokens_received) +
-      model_.record_ns * (after.records_delivered - before.records_delivered);
+  const std::uint64_t visits = after.tokens_received - before.tokens_received;
+  const std::uint64_t records = after.records_delivered - before.records_delivered;
+  visits_ += visits;
+  records_ += records;
+  const std::uint64_t cost = model_.visit_ns * visits + model_.record_ns * records;
   const std::uint64_t done_ns = world_.now_ns() + cost;
   world_.release_posts(m.endpoint->node(), done_ns);
   m.busy_until_ns = done_ns;

@@ -41,6 +41,10 @@ class ModelSim {
   void poke(std::size_t member) { members_[member].poked = true; }
   std::uint64_t now_ns() const noexcept { return world_.now_ns(); }
   std::size_t size() const noexcept { return members_.size(); }
+  // Token visits and records delivered, summed over the members: what the
+  // CPU model charged for.
+  std::uint64_t visits() const noexcept { return visits_; }
+  std::uint64_t records() const noexcept { return records_; }
 
  private:
   struct Member {
@@ -59,6 +63,8 @@ class ModelSim {
   fabric::sim::SimWorld world_;
   std::vector<Member> members_;
   std::vector<Delivered> deliveries_;
+  std::uint64_t visits_ = 0;
+  std::uint64_t records_ = 0;
 };
 
 }  // namespace ringcast::nicmodel

@@ -8,7 +8,11 @@
 //
 //   nic-model [--members 2,3,5] [--sizes 64,1024] [--modes latency,throughput]
 //             [--count N] [--bandwidth-mbs B] [--wr-ns W] [--latency-ns L]
-//             [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1]
+//             [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] [--cores C]
+//             [--pace self|all]
+//
+// --pace all: a latency case sends the next message once every member
+// delivered the last (unloaded latency) instead of once the sender did.
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -26,15 +30,17 @@ struct Options {
   std::vector<std::uint64_t> sizes{64, 1024, 16384, 65536, 1u << 20};
   std::vector<std::string> modes{"latency", "throughput"};
   std::uint64_t count = 0;  // 0: the matrix's count for the size
+  bool pace_on_all = false;
   CostModel model;
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "nic-model: %s\nusage: nic-model [--members 2,3,5] [--sizes 64,1024] "
-               "[--modes latency,throughput] [--count N] [--bandwidth-mbs B] [--wr-ns W] "
-               "[--latency-ns L] [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1]\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "nic-model: %s\nusage: nic-model [--members 2,3,5] [--sizes 64,1024] "
+      "[--modes latency,throughput] [--count N] [--bandwidth-mbs B] [--wr-ns W] "
+      "[--latency-ns L] [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] [--cores C] [--pace self|all]\n",
+      why.c_str());
   std::exit(2);
 }
 
@@ -70,6 +76,7 @@ std::uint64_t* model_field(CostModel& m, const std::string& flag) {
   if (flag == "--latency-ns") return &m.latency_ns;
   if (flag == "--visit-ns") return &m.visit_ns;
   if (flag == "--record-ns") return &m.record_ns;
+  if (flag == "--cores") return &m.cores;
   return nullptr;
 }
 
@@ -89,6 +96,9 @@ Options parse(int argc, char** argv) {
       o.modes = split(v);
     } else if (a == "--count") {
       o.count = number(v);
+    } else if (a == "--pace") {
+      if (v != "self" && v != "all") usage("--pace is self or all");
+      o.pace_on_all = v == "all";
     } else if (a == "--posts-block-cpu") {
       o.model.posts_block_cpu = number(v) != 0;
     } else {
@@ -123,6 +133,10 @@ void print_row(const CaseSpec& c, const CaseResult& r) {
                 r.order_ok ? "verified" : "MISMATCH");
   }
   std::fflush(stdout);
+  std::fprintf(stderr, "nic-model: %zu members %u B %s: visits %llu records %llu\n", c.members,
+               c.size, c.latency ? "latency" : "throughput",
+               static_cast<unsigned long long>(r.visits),
+               static_cast<unsigned long long>(r.records));
 }
 
 }  // namespace
@@ -147,6 +161,7 @@ int main(int argc, char** argv) try {
         c.members = n;
         c.size = static_cast<std::uint32_t>(size);
         c.latency = mode == "latency";
+        c.pace_on_all = o.pace_on_all;
         c.count = o.count != 0 ? o.count : default_count(c.latency, size);
         print_row(c, run_case(c, o.model));
       }
