@@ -35,12 +35,12 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(
-      stderr,
-      "nic-model: %s\nusage: nic-model [--members 2,3,5] [--sizes 64,1024] "
-      "[--modes latency,throughput] [--count N] [--bandwidth-mbs B] [--wr-ns W] "
-      "[--latency-ns L] [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] [--cores C] [--pace self|all]\n",
-      why.c_str());
+  std::fprintf(stderr,
+               "nic-model: %s\nusage: nic-model [--members 2,3,5] [--sizes 64,1024] "
+               "[--modes latency,throughput] [--count N] [--bandwidth-mbs B] [--wr-ns W] "
+               "[--latency-ns L] [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] "
+               "[--cores C] [--pace self|all]\n",
+               why.c_str());
   std::exit(2);
 }
 

@@ -29,7 +29,7 @@ def rows(path, mode):
 
 
 def plot(series, ylabel, title, path, extra=None):
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     for size, points in sorted(series.items()):
         xs, ys = zip(*sorted(points))
         ax.plot(xs, ys, marker="o", label=LABELS.get(size, f"{size} B"))
@@ -42,7 +42,7 @@ def plot(series, ylabel, title, path, extra=None):
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
