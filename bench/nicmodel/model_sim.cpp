@@ -11,6 +11,12 @@ namespace {
   throw std::runtime_error("nic-model: " + what);
 }
 
+// A counter's growth over a round; the counters are the installed ring's, so
+// a new ring starts them again from 0.
+std::uint64_t grown(std::uint64_t before, std::uint64_t after) {
+  return after >= before ? after - before : after;
+}
+
 }  // namespace
 
 ModelSim::ModelSim(std::size_t members, std::uint32_t max_message_bytes, const CostModel& model)
@@ -106,8 +112,8 @@ std::uint64_t ModelSim::drain(std::size_t i, const StatusSnapshot& before) {
     if (e->change == nullptr) deliveries_.push_back({i, e->message.sender, e->message.payload, 0});
   }
   const StatusSnapshot after = m.driver->status();
-  const std::uint64_t visits = after.tokens_received - before.tokens_received;
-  const std::uint64_t records = after.records_delivered - before.records_delivered;
+  const std::uint64_t visits = grown(before.tokens_received, after.tokens_received);
+  const std::uint64_t records = grown(before.records_delivered, after.records_delivered);
   visits_ += visits;
   records_ += records;
   const std::uint64_t cost = model_.visit_ns * visits + model_.record_ns * records;
