@@ -283,6 +283,15 @@ def machine(res):
     ]
 
 
+# The model's projections are not measured by ci/compare: a pointer to them.
+PROJECTIONS = (
+    "PROJECTIONS, not measurements: `bench/nicmodel/nic-model` runs the ring on the "
+    "simulated fabric with a cost model of a NIC and a CPU, calibrated against recorded "
+    "rxe matrices and projected for a 100 Gb/s NIC at 2 to 32 members next to Derecho's "
+    "published figures. The model, its calibration errors, the projection table and its "
+    "plots are in [performance.md, \"Performance model\"](performance.md#performance-model).")
+
+
 def report(res, docs):
     cpg_status = res.env.get("ringcast_cpg_status", "not measured")
     lines = ["# Benchmarks: ringcast next to raw RDMA and corosync", "",
@@ -320,6 +329,7 @@ def report(res, docs):
               "the slowest member's delivered rates. Every row checked the identical-order "
               "hash and per-sender FIFO on every member.", ""]
     lines += matrix_table(res)
+    lines += ["", "## Projections", "", PROJECTIONS]
     lines += ["", "## Commands", ""] + commands(res) + ["",
               "Notes: corosync runs as a single node, so its messages never cross a network "
               "(its latency here is a lower bound for a real cluster), while ringcast's rows "

@@ -7,7 +7,8 @@ namespace ringcast::fabric::sim {
 
 struct SimConfig {
   // --- Timing of one write: landing time at the target is
-  //   max(post, sender's egress free) + bytes / bandwidth        (egress serialisation)
+  //   max(post, sender's egress free)
+  //   + wr_cost_ns + bytes / bandwidth                           (egress serialisation)
   //   + base_latency_ns + uniform[0, jitter_ns] (+ a spike)      (wire and NICs)
   //   + the link's extra delay (SimWorld::set_link_delay)
   // and never earlier than the previous write of the same link (RC is FIFO).
@@ -20,6 +21,10 @@ struct SimConfig {
   // Egress bandwidth of each endpoint (its NIC port), shared by all its links.
   // 12'500 bytes/us = 100 Gb/s. 0: unlimited.
   std::uint64_t bandwidth_bytes_per_us = 12'500;
+  // Time the sender's NIC spends on each work request before its bytes go
+  // out (doorbell, WQE fetch, DMA set-up), serialised on the egress port like
+  // the bytes: a NIC does 1e9 / wr_cost_ns writes per second at most. 0: none.
+  std::uint64_t wr_cost_ns = 0;
   // From landing to the requester's completion (the ACK's way back).
   std::uint64_t ack_delay_ns = 2'000;
 

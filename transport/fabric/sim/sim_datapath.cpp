@@ -92,12 +92,22 @@ void SimWorld::enqueue(SimLink& l, const WriteOp& op) {
   if (l.next_land_ == kNoIndex) l.next_land_ = i;
   ++l.outstanding_;
   ++stats_.writes_posted;
+  if (l.owner_->holding_posts_) {
+    l.owner_->held_.push_back({l.id_, i});
+    return;
+  }
+  launch(l, i, now_ns_);
+}
 
-  const std::uint64_t land_ns = std::max(land_time_ns(l, w.length), l.last_land_ns_);
+// Times a queued write: its land event and, on a doomed link, its detection.
+void SimWorld::launch(SimLink& l, std::uint32_t i, std::uint64_t post_ns) {
+  PendingWrite& w = pending_[i];
+  w.post_ns = post_ns;
+  const std::uint64_t land_ns = std::max(land_time_ns(l, w.length, post_ns), l.last_land_ns_);
   l.last_land_ns_ = land_ns;
   schedule_event(land_ns, EventKind::land, l.id_, i);
   if (l.doomed_ && !config_.idle_link_detection) {
-    arm_detect(l, std::max(l.doomed_at_ns_, now_ns_) + config_.link_timeout_ns);
+    arm_detect(l, std::max(l.doomed_at_ns_, post_ns) + config_.link_timeout_ns);
   }
   mix(0xa0 ^ (static_cast<std::uint64_t>(l.id_) << 8));
   mix(land_ns ^ (static_cast<std::uint64_t>(w.length) << 40));
@@ -108,11 +118,12 @@ void SimWorld::enqueue(SimLink& l, const WriteOp& op) {
   }
 }
 
-std::uint64_t SimWorld::land_time_ns(SimLink& l, std::uint32_t bytes) {
+std::uint64_t SimWorld::land_time_ns(SimLink& l, std::uint32_t bytes, std::uint64_t post_ns) {
   SimEndpoint& ep = *l.owner_;
-  const std::uint64_t start = std::max(now_ns_, ep.tx_free_ns_);
+  const std::uint64_t start = std::max(post_ns, ep.tx_free_ns_);
   const std::uint64_t bw = ep.bandwidth_bytes_per_us_;
-  const std::uint64_t serialize_ns = bw == 0 ? 0 : (std::uint64_t{bytes} * 1000 + bw - 1) / bw;
+  const std::uint64_t serialize_ns =
+      config_.wr_cost_ns + (bw == 0 ? 0 : (std::uint64_t{bytes} * 1000 + bw - 1) / bw);
   ep.tx_free_ns_ = start + serialize_ns;
   std::uint64_t wire_ns = config_.base_latency_ns + l.extra_delay_ns_;
   if (config_.jitter_ns > 0) wire_ns += rng_.below(config_.jitter_ns + 1);
@@ -120,6 +131,21 @@ std::uint64_t SimWorld::land_time_ns(SimLink& l, std::uint32_t bytes) {
     wire_ns += rng_.below(config_.spike_ns + 1);
   }
   return start + serialize_ns + wire_ns;
+}
+
+void SimWorld::hold_posts(NodeId node) {
+  SimEndpoint* ep = endpoint(node);
+  RC_ASSERT(ep != nullptr && !ep->holding_posts_ && ep->held_.empty());
+  ep->holding_posts_ = true;
+}
+
+void SimWorld::release_posts(NodeId node, std::uint64_t at_ns) {
+  SimEndpoint* ep = endpoint(node);
+  RC_ASSERT(ep != nullptr && ep->holding_posts_ && at_ns >= now_ns_);
+  ep->holding_posts_ = false;
+  for (const SimEndpoint::HeldWrite& h : ep->held_)
+    launch(link(h.link), h.write, at_ns);
+  ep->held_.clear();
 }
 
 void SimWorld::on_land(SimLink& l, std::uint32_t write) {

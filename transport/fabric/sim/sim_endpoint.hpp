@@ -62,6 +62,8 @@ class SimEndpoint final : public Endpoint {
   // Unique per endpoint of a world (a restarted node gets a new one).
   std::uint32_t uid() const noexcept { return uid_; }
   std::size_t pending_completions() const noexcept { return cq_.size(); }
+  // When the egress port has sent every write timed so far.
+  std::uint64_t egress_free_ns() const noexcept { return tx_free_ns_; }
 
  private:
   friend class SimWorld;
@@ -76,6 +78,13 @@ class SimEndpoint final : public Endpoint {
   std::uint64_t tx_free_ns_ = 0;              // when the egress port is free again
   std::uint64_t bandwidth_bytes_per_us_ = 0;  // egress; 0: unlimited
   std::vector<std::uint32_t> links_;          // ids of the link ends this endpoint owns
+  // Between SimWorld::hold_posts and release_posts: writes queued, not yet
+  // timed (link id, pending write index), in post order.
+  bool holding_posts_ = false;
+  struct HeldWrite {
+    std::uint32_t link, write;
+  };
+  std::vector<HeldWrite> held_;
 };
 
 }  // namespace ringcast::fabric::sim

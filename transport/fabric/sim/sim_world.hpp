@@ -143,6 +143,12 @@ class SimWorld {
   // Egress bandwidth of `node` (its live endpoint and later incarnations),
   // instead of SimConfig::bandwidth_bytes_per_us: a member with a slow NIC.
   void set_node_bandwidth(NodeId node, std::uint64_t bytes_per_us);
+  // The CPU cost model of a driver that charges its members' work: the writes
+  // `node` posts between hold_posts and release_posts(at_ns >= now) leave its
+  // NIC as if posted at at_ns (its CPU was busy until then). No fault may
+  // come between the two calls; they are meant for one progress() call.
+  void hold_posts(NodeId node);
+  void release_posts(NodeId node, std::uint64_t at_ns);
   // Runs `action` at virtual time at_ns (>= now), in event order.
   void schedule(std::uint64_t at_ns, std::function<void(SimWorld&)> action);
   // Called for every write that lands, after its bytes are in the target's
@@ -186,7 +192,8 @@ class SimWorld {
   Status post(SimLink& l, std::span<const WriteOp> chain);
   Status check_write(const SimLink& l, const WriteOp& op) const;
   void enqueue(SimLink& l, const WriteOp& op);
-  std::uint64_t land_time_ns(SimLink& l, std::uint32_t bytes);
+  void launch(SimLink& l, std::uint32_t write, std::uint64_t post_ns);
+  std::uint64_t land_time_ns(SimLink& l, std::uint32_t bytes, std::uint64_t post_ns);
   std::uint64_t ack_time_ns(SimLink& l);
   void on_land(SimLink& l, std::uint32_t write);
   const RegionTable::Entry* target_region(const SimLink& l, const PendingWrite& w) const;
