@@ -187,8 +187,9 @@ bool ClientConnection::sleep() {
     return false;
   }
   if (poll_fds_[1].revents != 0 && !socket_alive()) return false;
-  if (poll_fds_[0].revents != 0 && channel_->request_bell->drain() > 0) {
-    if (auto allowed = ledger_->charge_wakeup(now_ns()); !allowed) {
+  const std::uint64_t rings = poll_fds_[0].revents != 0 ? channel_->request_bell->drain() : 0;
+  if (rings > 0) {
+    if (auto allowed = ledger_->charge_wakeup(now_ns(), rings); !allowed) {
       drop(shared_.counters->over_quota, allowed.error().message);
       return false;
     }

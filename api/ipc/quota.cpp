@@ -42,7 +42,7 @@ void QuotaLedger::refund_zcb(std::uint64_t bytes) noexcept {
   zcb_bytes_ -= std::min(bytes, zcb_bytes_);
 }
 
-IpcStatus QuotaLedger::charge_wakeup(std::uint64_t now_ns) {
+IpcStatus QuotaLedger::charge_wakeup(std::uint64_t now_ns, std::uint64_t rings) {
   constexpr std::uint64_t kWindowNs = 1'000'000'000;
   if (now_ns - window_start_ns_ >= kWindowNs) {
     window_start_ns_ = now_ns;
@@ -52,7 +52,8 @@ IpcStatus QuotaLedger::charge_wakeup(std::uint64_t now_ns) {
     return ipc_error(IpcErrc::quota_wakeups, std::to_string(wakeups_in_window_) +
                                                  " wake-ups this second, at most " +
                                                  std::to_string(quota_.max_wakeups_per_second));
-  ++wakeups_in_window_;
+  wakeups_in_window_ = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(wakeups_in_window_ + rings, quota_.max_wakeups_per_second));
   return {};
 }
 

@@ -45,7 +45,10 @@ class QuotaLedger {
   IpcStatus charge_zcb(std::uint64_t bytes);
   void refund_zcb(std::uint64_t bytes) noexcept;
 
-  IpcStatus charge_wakeup(std::uint64_t now_ns);
+  // `rings` doorbell rings found at one wake-up (an eventfd adds them up
+  // while nobody reads it): the quota counts rings, so a flood is seen
+  // however rarely the consumer gets to run.
+  IpcStatus charge_wakeup(std::uint64_t now_ns, std::uint64_t rings = 1);
 
   IpcStatus charge_delivery(std::uint64_t bytes);
   void release_delivery(std::uint64_t bytes) noexcept;

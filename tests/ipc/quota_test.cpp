@@ -39,6 +39,9 @@ TEST(QuotaLedger, WakeUpsPerSecondAreBounded) {
     EXPECT_TRUE(ledger.charge_wakeup(t0 + i).ok());
   EXPECT_EQ(ledger.charge_wakeup(t0 + 10).error().code, IpcErrc::quota_wakeups);
   EXPECT_TRUE(ledger.charge_wakeup(t0 + 1'000'000'000).ok());  // a new second
+  // Rings that piled up while the consumer did not run count one by one.
+  EXPECT_TRUE(ledger.charge_wakeup(t0 + 1'000'000'001, 100).ok());
+  EXPECT_EQ(ledger.charge_wakeup(t0 + 1'000'000'002).error().code, IpcErrc::quota_wakeups);
 }
 
 TEST(QuotaLedger, UnreleasedDeliveriesAreBounded) {
