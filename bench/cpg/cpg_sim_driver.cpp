@@ -9,15 +9,22 @@
 //                 callback drains the events and releases them at once
 //   --path cpg    through the C API: cpg_mcast_joined, cpg_dispatch(ALL) on
 //                 every handle, the library's client::Node on the transport
+//   --path daemon as cpg, but member 0's handle is in client mode
+//                 (RINGCAST_MODE=daemon): its calls go over api/ipc to a
+//                 ClientServer (ringcastd's client server, its spin times
+//                 0) whose Node runs on member 0's transport; the others
+//                 stay embedded
 //
-// Both paths run over the same transport (one lock around the driver, a
+// All paths run over the same transport (one lock around the driver, a
 // round run in the sender's call as the runtime's submit does), so the
-// difference between them is the CPG layer. The messages carry their index;
-// every member checks that it delivers 0, 1, 2, ... in order. Prints
-// "deliveries N" (summed over the members); the measured part is
-// measured_phase() (callgrind --toggle-collect), without the set-up.
+// difference between ring and cpg is the CPG layer. The daemon path has
+// real threads (the connection's, besides the caller's): there one lock
+// covers the whole simulated world, and the count is the whole process's. The messages carry their
+// index; every member checks that it delivers 0, 1, 2, ... in order. Prints "deliveries N" (summed
+// over the members); the measured part is measured_phase() (callgrind --toggle-collect), without
+// the set-up.
 //
-//   cpg-sim-driver --path ring|cpg [--members N] [--size BYTES] [--messages N]
+//   cpg-sim-driver --path ring|cpg|daemon [--members N] [--size BYTES] [--messages N]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,9 +34,13 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <stdlib.h>
+
 #include "client/node.hpp"
+#include "daemon/client_server.hpp"
 #include "fabric/sim/sim_world.hpp"
 #include "membership/membership_driver.hpp"
 #include "ringcast/cpg.h"
@@ -53,12 +64,13 @@ struct Options {
 
 // One member: its endpoint, its driver and the lock a runtime holds around
 // the driver (taken here too, so that its cost is counted where the real
-// one's is).
+// one's is). With threads, lock is the world's (Sim::share_one_lock).
 struct Member {
   fabric::sim::SimEndpoint* endpoint = nullptr;
   std::unique_ptr<membership::MembershipDriver> driver;
   runtime::RoundCallback on_round;
-  std::mutex lock;
+  std::mutex own_lock;
+  std::mutex* lock = &own_lock;
   bool poked = true;
 
   void round_locked() {
@@ -78,30 +90,30 @@ class DirectTransport final : public runtime::RingTransport {
   std::uint32_t me() const noexcept override { return m_->endpoint->node(); }
   std::size_t max_message_bytes() const noexcept override { return max_bytes_; }
   Status submit(const runtime::OutgoingTransportMessage& message) override {
-    std::lock_guard lock(m_->lock);
+    std::lock_guard lock(*m_->lock);
     Status s = m_->driver->submit(runtime::to_ring(message));
     m_->round_locked();
     return s;
   }
   Status release_through(std::uint64_t index) override {
-    std::lock_guard lock(m_->lock);
+    std::lock_guard lock(*m_->lock);
     m_->poked = true;
     return m_->driver->release_through(index);
   }
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override {
-    std::lock_guard lock(m_->lock);
+    std::lock_guard lock(*m_->lock);
     return m_->driver->endpoint().allocate(bytes, fabric::Access::local_only);
   }
   void stop() override {
-    std::lock_guard lock(m_->lock);
+    std::lock_guard lock(*m_->lock);
     m_->on_round = nullptr;
   }
   StatusSnapshot status() override {
-    std::lock_guard lock(m_->lock);
+    std::lock_guard lock(*m_->lock);
     return m_->driver->status();
   }
   SendPathSnapshot send_path() override {
-    std::lock_guard lock(m_->lock);
+    std::lock_guard lock(*m_->lock);
     return m_->driver->send_path();
   }
   std::vector<std::uint32_t> linked_nodes() override { return {}; }
@@ -145,6 +157,13 @@ class Sim {
   }
 
   Member& member(std::size_t i) { return *members_[i]; }
+  // Another thread calls a transport: one lock guards the whole world (the
+  // simulated fabric is not thread-safe), held for a whole step.
+  void share_one_lock() {
+    world_locked_ = true;
+    for (auto& m : members_)
+      m->lock = &world_lock_;
+  }
   std::size_t size() const { return members_.size(); }
   std::size_t max_message_bytes() const { return ring_.max_message_bytes; }
 
@@ -153,6 +172,8 @@ class Sim {
   // a release). A poke does not hold the clock: the application's calls
   // take time too, so each pass of the loop lets the fabric move on.
   bool step() {
+    std::unique_lock world(world_lock_, std::defer_lock);
+    if (world_locked_) world.lock();
     const std::uint64_t due = next_due_ns();
     const bool poked =
         std::any_of(members_.begin(), members_.end(), [](const auto& m) { return m->poked; });
@@ -165,7 +186,8 @@ class Sim {
         continue;
       }
       m->poked = false;
-      std::lock_guard lock(m->lock);
+      std::unique_lock lock(m->own_lock, std::defer_lock);
+      if (!world_locked_) lock.lock();
       m->round_locked();
     }
     return true;
@@ -182,6 +204,8 @@ class Sim {
   }
 
   ring::RingConfig ring_;
+  std::mutex world_lock_;
+  bool world_locked_ = false;
   fabric::sim::SimWorld world_;
   std::vector<std::unique_ptr<Member>> members_;
 };
@@ -204,6 +228,8 @@ class Path {
   virtual ~Path() = default;
   virtual bool send(const std::vector<std::byte>& payload) = 0;
   virtual void deliver() = 0;
+  // Messages another thread still carries to a member (the daemon's).
+  virtual bool in_flight() const { return false; }
   std::vector<Tally> tallies;
 };
 
@@ -249,37 +275,73 @@ void on_confchg(cpg_handle_t, const cpg_name*, const cpg_address*, size_t member
   g_view_members = members;
 }
 
+// The cluster file and socket directory of the daemon path: the library
+// finds the daemon of node 1 through RINGCAST_CONFIG's run_dir.
+class RunDir {
+ public:
+  explicit RunDir(std::size_t members) {
+    char dir[] = "/tmp/cpg-sim-driver-XXXXXX";
+    if (::mkdtemp(dir) == nullptr) fail("mkdtemp");
+    dir_ = dir;
+    std::string text = "nodelist {\n";
+    for (std::size_t i = 1; i <= members; ++i)
+      text += " node {\n  nodeid: " + std::to_string(i) + "\n  address: 10.0.0." +
+              std::to_string(i) + "\n }\n";
+    text += "}\nauth {\n allow_unauthenticated: yes\n}\nsystem {\n run_dir: " + dir_ + "\n}\n";
+    std::FILE* f = std::fopen(file().c_str(), "w");
+    if (f == nullptr || std::fputs(text.c_str(), f) < 0 || std::fclose(f) != 0)
+      fail("cannot write " + file());
+    ::setenv("RINGCAST_CONFIG", file().c_str(), 1);
+    ::setenv("RINGCAST_MODE", "daemon", 1);
+    ::setenv("RINGCAST_NODE_ID", "1", 1);
+  }
+  ~RunDir() {
+    std::remove(file().c_str());
+    std::remove(daemon::client_socket_path(dir_, 1).c_str());
+    ::rmdir(dir_.c_str());
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string file() const { return dir_ + "/ringcast.conf"; }
+  std::string dir_;
+};
+
 class CpgPath final : public Path {
  public:
-  explicit CpgPath(Sim& sim) : sim_(&sim) {
+  // daemon: member 0's handle goes through a ClientServer on its node.
+  CpgPath(Sim& sim, bool daemon) : sim_(&sim) {
     tallies.resize(sim.size());
     views_.resize(sim.size());
+    if (daemon) {
+      sim.share_one_lock();
+      run_dir_ = std::make_unique<RunDir>(sim.size());
+    }
     for (std::size_t i = 0; i < sim.size(); ++i) {
       auto node = client::Node::create();
       sim.member(i).on_round = node->round_callback();
       node->attach(std::make_unique<DirectTransport>(sim.member(i), sim.max_message_bytes()));
       nodes_.push_back(node);
-      client::Node::Override use(node);
-      cpg_model_v1_data_t model{};
-      model.model = CPG_MODEL_V1;
-      model.cpg_deliver_fn = on_deliver;
-      model.cpg_confchg_fn = on_confchg;
-      cpg_handle_t h = 0;
-      if (cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&model),
-                               nullptr) != CS_OK)
-        fail("cpg_model_initialize");
-      handles_.push_back(h);
+      if (daemon && i == 0) {
+        serve(node);
+        handles_.push_back(open_handle());
+      } else {
+        client::Node::Override use(node);
+        handles_.push_back(open_handle());
+      }
     }
     join_all();
   }
   ~CpgPath() override {
     for (cpg_handle_t h : handles_)
       cpg_finalize(h);
+    if (server_) server_->stop();
   }
   bool send(const std::vector<std::byte>& payload) override {
     iovec iov{const_cast<std::byte*>(payload.data()), payload.size()};
     const cs_error_t e = cpg_mcast_joined(handles_[0], CPG_TYPE_AGREED, &iov, 1);
     if (e != CS_OK && e != CS_ERR_TRY_AGAIN) fail("cpg_mcast_joined: " + std::to_string(e));
+    sent_ += e == CS_OK;
     return e == CS_OK;
   }
   void deliver() override {
@@ -290,30 +352,63 @@ class CpgPath final : public Path {
       views_[i] = g_view_members;
     }
   }
+  bool in_flight() const override { return server_ && tallies[0].delivered < sent_; }
 
  private:
+  void serve(const std::shared_ptr<client::Node>& node) {
+    daemon::ServerOptions so;
+    so.socket_path = daemon::client_socket_path(run_dir_->dir(), 1);
+    so.spin_ns = 0;
+    so.max_spin_ns = 0;
+    auto server = daemon::ClientServer::start(node, so);
+    if (!server) fail(server.error().message());
+    server_ = std::move(*server);
+  }
+
+  static cpg_handle_t open_handle() {
+    cpg_model_v1_data_t model{};
+    model.model = CPG_MODEL_V1;
+    model.cpg_deliver_fn = on_deliver;
+    model.cpg_confchg_fn = on_confchg;
+    cpg_handle_t h = 0;
+    if (cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&model),
+                             nullptr) != CS_OK)
+      fail("cpg_model_initialize");
+    return h;
+  }
+
   // Every handle joins, and the set-up waits until each saw all of them.
   void join_all() {
     cpg_name group{};
     group.length = 8;
     std::memcpy(group.value, "cpgbench", 8);
     for (cpg_handle_t h : handles_) {
-      if (cpg_join(h, &group) != CS_OK) fail("cpg_join");
+      cs_error_t e;
+      for (int tries = 0; (e = cpg_join(h, &group)) == CS_ERR_TRY_AGAIN && tries < 100'000;
+           ++tries) {
+        sim_->step();
+        std::this_thread::yield();
+      }
+      if (e != CS_OK) fail("cpg_join: " + std::to_string(e));
     }
     for (int i = 0; i < 1'000'000; ++i) {
       deliver();
       if (std::all_of(views_.begin(), views_.end(),
                       [&](std::size_t n) { return n == handles_.size(); }))
         return;
-      if (!sim_->step()) break;
+      if (!sim_->step() && !server_) break;
+      if (server_) std::this_thread::yield();
     }
     fail("the handles did not all join");
   }
 
   Sim* sim_;
+  std::unique_ptr<RunDir> run_dir_;
   std::vector<std::shared_ptr<client::Node>> nodes_;
+  std::unique_ptr<daemon::ClientServer> server_;
   std::vector<cpg_handle_t> handles_;
   std::vector<std::size_t> views_;
+  std::uint64_t sent_ = 0;
 };
 
 // The loop callgrind measures (--toggle-collect=*measured_phase*).
@@ -331,6 +426,10 @@ __attribute__((noinline)) bool measured_phase(Sim& sim, Path& path, const Option
     const bool done = std::all_of(path.tallies.begin(), path.tallies.end(),
                                   [&](const Tally& t) { return t.delivered >= o.messages; });
     if (done) return true;
+    if (!stepped && path.in_flight()) {
+      std::this_thread::yield();  // the daemon's thread has the messages
+      continue;
+    }
     if (!stepped && sent == o.messages) break;
   }
   std::fprintf(stderr, "cpg-sim-driver: sent %llu of %llu; delivered",
@@ -347,7 +446,7 @@ Options parse(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc)
       fail(
-          "usage: cpg-sim-driver --path ring|cpg [--members N] [--size B] "
+          "usage: cpg-sim-driver --path ring|cpg|daemon [--members N] [--size B] "
           "[--messages N]");
     const char* v = argv[++i];
     if (a == "--path") {
@@ -362,7 +461,8 @@ Options parse(int argc, char** argv) {
       fail("unknown option " + a);
     }
   }
-  if (o.path != "ring" && o.path != "cpg") fail("--path is ring or cpg");
+  if (o.path != "ring" && o.path != "cpg" && o.path != "daemon")
+    fail("--path is ring, cpg or daemon");
   if (o.members < 1 || o.members > 16 || o.size < 8 || o.messages == 0)
     fail("--members 1..16, --size at least 8, --messages at least 1");
   return o;
@@ -377,7 +477,7 @@ int main(int argc, char** argv) {
   if (o.path == "ring") {
     path = std::make_unique<RingPath>(sim);
   } else {
-    path = std::make_unique<CpgPath>(sim);
+    path = std::make_unique<CpgPath>(sim, o.path == "daemon");
   }
   if (!measured_phase(sim, *path, o)) fail("the messages were not all delivered");
   std::uint64_t deliveries = 0;
