@@ -178,8 +178,15 @@ class Sim {
   // a release). A poke does not hold the clock: the application's calls
   // take time too, so each pass of the loop lets the fabric move on.
   bool step() {
-    std::unique_lock world(world_lock_, std::defer_lock);
-    if (world_locked_) world.lock();
+    if (!world_locked_) return step_with<false>();
+    std::lock_guard world(world_lock_);
+    return step_with<true>();
+  }
+
+ private:
+  // world_held: the world's lock is held, so the members' are not taken.
+  template <bool world_held>
+  bool step_with() {
     const std::uint64_t due = next_due_ns();
     const bool poked =
         std::any_of(members_.begin(), members_.end(), [](const auto& m) { return m->poked; });
@@ -192,14 +199,16 @@ class Sim {
         continue;
       }
       m->poked = false;
-      std::unique_lock lock(m->own_lock, std::defer_lock);
-      if (!world_locked_) lock.lock();
-      m->round_locked();
+      if constexpr (world_held) {
+        m->round_locked();
+      } else {
+        std::lock_guard lock(m->own_lock);
+        m->round_locked();
+      }
     }
     return true;
   }
 
- private:
   std::uint64_t next_due_ns() const {
     std::uint64_t due = world_.next_event_ns().value_or(ring::kNever);
     for (const auto& m : members_) {
