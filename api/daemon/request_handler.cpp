@@ -70,15 +70,17 @@ void ClientSessions::mcast(std::uint64_t request_id, const ipc::Mcast& m) {
   reply(request_id, h->session->send(guarantee, pieces).code());
 }
 
+// Whether a query on `handle` may be answered: the error of its list reply.
+std::uint32_t ClientSessions::queryable(std::uint64_t handle) {
+  Handle* h = find(handle);
+  if (h == nullptr) return CS_ERR_BAD_HANDLE;
+  return h->session->evicted() ? CS_ERR_LIBRARY : CS_OK;
+}
+
 void ClientSessions::membership_get(std::uint64_t request_id, const ipc::MembershipGet& m) {
-  Handle* h = find(m.handle);
   ipc::ReplyMembers r;
-  r.error = CS_OK;
-  if (h == nullptr) {
-    r.error = CS_ERR_BAD_HANDLE;
-  } else if (h->session->evicted()) {
-    r.error = CS_ERR_LIBRARY;
-  } else {
+  r.error = queryable(m.handle);
+  if (r.error == CS_OK) {
     for (const cpg::Member& member : node_->members_of(m.group.view())) {
       if (r.members.size() == ipc::kMaxMembers) break;
       r.members.push_back({member.node, member.pid});
@@ -96,14 +98,9 @@ std::size_t ClientSessions::iteration_entries_max() const noexcept {
 }
 
 void ClientSessions::iteration(std::uint64_t request_id, const ipc::Iteration& m) {
-  Handle* h = find(m.handle);
   ipc::ReplyIteration r;
-  r.error = CS_OK;
-  if (h == nullptr) {
-    r.error = CS_ERR_BAD_HANDLE;
-  } else if (h->session->evicted()) {
-    r.error = CS_ERR_LIBRARY;
-  } else {
+  r.error = queryable(m.handle);
+  if (r.error == CS_OK) {
     const auto kind = static_cast<cpg_iteration_type_t>(m.kind);
     const bool one = kind == CPG_ITERATION_ONE_GROUP;
     for (const auto& d : node_->describe_groups(kind, one ? m.group.view() : "")) {

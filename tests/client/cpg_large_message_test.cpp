@@ -10,52 +10,15 @@
 
 #include "base/crc32c.hpp"
 #include "cpg_sim_cluster.hpp"
+#include "delivery_log.hpp"
 #include "groups/fragment.hpp"
 #include "ringcast/counters.h"
 
 namespace ringcast::cpg_test {
 namespace {
 
-// What one handle delivered: "<nodeid> <bytes> <crc32c>" per message.
-struct Deliveries {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  std::size_t size() {
-    std::lock_guard lock(mutex);
-    return lines.size();
-  }
-  std::vector<std::string> copy() {
-    std::lock_guard lock(mutex);
-    return lines;
-  }
-};
-
-std::string describe(std::uint32_t node, std::span<const std::byte> bytes) {
-  return std::to_string(node) + " " + std::to_string(bytes.size()) + " " +
-         std::to_string(crc32c(bytes));
-}
-
-void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t nodeid, uint32_t, void* msg, size_t len) {
-  void* ctx = nullptr;
-  cpg_context_get(h, &ctx);
-  auto& d = *static_cast<Deliveries*>(ctx);
-  const std::string line = describe(nodeid, {static_cast<const std::byte*>(msg), len});
-  std::lock_guard lock(d.mutex);
-  d.lines.push_back(line);
-}
-
 cpg_handle_t open_on(SimNodes& nodes, std::size_t i, Deliveries& d) {
-  auto use = nodes.use(i);
-  cpg_model_v1_data_t m{};
-  m.model = CPG_MODEL_V1;
-  m.cpg_deliver_fn = on_deliver;
-  cpg_handle_t h = 0;
-  EXPECT_EQ(cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&m), &d),
-            CS_OK);
-  const cpg_name g = name_of("big");
-  EXPECT_EQ(join_retry(h, "big", {h}), CS_OK);
-  (void)g;
-  return h;
+  return open_recording(nodes, i, d, "big");
 }
 
 // Until every handle's node has every handle's join of "big" (the table a
