@@ -41,9 +41,11 @@ cs_error_t send_bounded(cpg_handle_t h, const std::string& text, std::vector<cpg
   const auto end = std::chrono::steady_clock::now() + bound;
   for (;;) {
     cs_error_t e = send_text(h, text);
-    if (e != CS_ERR_TRY_AGAIN || std::chrono::steady_clock::now() > end) return e;
+    // The live handles dispatch after every send, not only while the log
+    // is full, so only the stalled one is ever evicted.
     for (cpg_handle_t d : drain)
       cpg_dispatch(d, CS_DISPATCH_ALL);
+    if (e != CS_ERR_TRY_AGAIN || std::chrono::steady_clock::now() > end) return e;
     std::this_thread::sleep_for(100us);
   }
 }

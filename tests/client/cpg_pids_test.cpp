@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,15 +137,21 @@ bool dispatch_sessions_until(std::vector<Handle*> hs, const std::function<bool()
   return true;
 }
 
-// Joins each in turn, each once its own join view came back.
+// Joins each in turn; every handle joined so far gets the view of a join
+// before the next one joins, so no view is still on its way.
 ::testing::AssertionResult join_sessions_in_order(const std::vector<Handle*>& hs,
                                                   const std::string& group,
                                                   const std::vector<Handle*>& drain) {
-  for (Handle* h : hs) {
+  for (std::size_t i = 0; i < hs.size(); ++i) {
+    Handle* h = hs[i];
     if (cpg::Status s = h->session->join(group); !s.ok())
       return ::testing::AssertionFailure() << "join " << h->me() << ": " << s.message();
     const std::string own = "joined=[" + h->me() + "/1]";
-    if (!dispatch_sessions_until(drain, [&] { return h->seen->views_containing(own) == 1; }))
+    const auto joined_so_far = std::span(hs).first(i + 1);
+    if (!dispatch_sessions_until(drain, [&] {
+          return std::all_of(joined_so_far.begin(), joined_so_far.end(),
+                             [&](Handle* g) { return g->seen->views_containing(own) == 1; });
+        }))
       return ::testing::AssertionFailure() << "no join view of " << h->me() << " in " << group;
   }
   return ::testing::AssertionSuccess();
@@ -155,9 +162,12 @@ cpg::Status send_retry(Handle& h, std::string_view text, const std::vector<Handl
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (;;) {
     cpg::Status s = h.session->send(cpg::Guarantee::agreed, pieces);
-    if (s.code() != CS_ERR_TRY_AGAIN || std::chrono::steady_clock::now() > end) return s;
+    // The handles of `drain` dispatch after every send, as live
+    // applications do, so none of them holds the log long enough to be
+    // evicted.
     for (Handle* d : drain)
       (void)d->session->dispatch(cpg::DispatchMode::all);
+    if (s.code() != CS_ERR_TRY_AGAIN || std::chrono::steady_clock::now() > end) return s;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
 }

@@ -158,13 +158,22 @@ bool dispatch_until(cpg_handle_t h, const std::function<bool()>& pred,
                                          const std::vector<Recorder*>& recorders,
                                          const std::string& group) {
   const cpg_name n = name_of(group);
+  auto view_count = [&](std::size_t j) {
+    std::lock_guard lock(recorders[j]->mutex);
+    return recorders[j]->views.size();
+  };
   for (std::size_t i = 0; i < handles.size(); ++i) {
-    const std::size_t before = recorders[i]->views.size();
+    // Every member joined so far gets one view of this join; the next
+    // join waits for all of them, so no view is still on its way.
+    std::vector<std::size_t> before(i + 1);
+    for (std::size_t j = 0; j <= i; ++j)
+      before[j] = view_count(j);
     if (cs_error_t e = cpg_join(handles[i], &n); e != CS_OK)
       return ::testing::AssertionFailure() << "cpg_join: " << cs_strerror(e);
     if (!dispatch_until(handles, [&] {
-          std::lock_guard lock(recorders[i]->mutex);
-          return recorders[i]->views.size() > before;
+          for (std::size_t j = 0; j <= i; ++j)
+            if (view_count(j) <= before[j]) return false;
+          return true;
         })) {
       return ::testing::AssertionFailure() << "no view of join " << i << " of " << group;
     }
