@@ -14,8 +14,10 @@
 // eventfd readable while the queue holds events, and the socket: readable
 // when events wait and when the daemon is gone (the socket hangs up).
 // Neither is touched per message while the stream is busy: the doorbell
-// rings only after the library announced a sleep, and the queue's eventfd
-// is cleared only by a dispatch that found nothing.
+// rings only for a frame the daemon writes while no thread of the program
+// reads the ring (every reader announces a sleep when it hands the role on
+// with nothing queued, so a program that polls the fd is always woken),
+// and the queue's eventfd is cleared only by a dispatch that found nothing.
 //
 // When the daemon goes away or sends what cannot be decoded, the handle is
 // dead: every call but finalize, fd_get and the context returns
@@ -127,12 +129,13 @@ class DaemonConnection {
   bool route(std::vector<std::byte>& frame);
   bool route_delivery(std::vector<std::byte>& frame, ipc::Event& event);
   // Spins on the ring, then sleeps on the doorbell and the socket; true
-  // when it slept (and so took its sleep announcement back).
+  // when it slept.
   bool sleep_for_frames();
   bool daemon_alive();  // false (and dead) once the socket hung up
-  // At the hand-off: a queued event keeps the fd readable; a reader that
-  // slept took the sleep announcement back, so it is made again.
-  void after_reading_locked(bool slept);
+  // At the hand-off: a queued event keeps the fd readable; else the sleep
+  // is announced, whether or not this reader slept, so that the next frame
+  // rings the doorbell for a program that polls the fd.
+  void after_reading_locked();
   void die(const std::string& why);
   void set_ready_locked();
   // A dispatch that found nothing: the fd's stale readiness is cleared, the
@@ -200,17 +203,19 @@ cs_error_t DaemonConnection::pump(Done done, bool may_sleep) {
       continue;
     }
     reader_active_ = true;
+    // While a reader is here the daemon need not ring: the announcement
+    // is made again at the hand-off.
+    channel_.events->end_sleep();
     lock.unlock();
     bool read = read_available();
-    bool slept = false;
     lock.lock();
     if (!read && may_sleep && !done() && !dead_.load(std::memory_order_acquire)) {
       lock.unlock();
-      slept = sleep_for_frames();
+      (void)sleep_for_frames();
       lock.lock();
     }
     reader_active_ = false;
-    after_reading_locked(slept);
+    after_reading_locked();
     cv_.notify_all();
     if (!may_sleep) {
       if (done()) return CS_OK;

@@ -104,10 +104,10 @@ void DaemonConnection::announce_locked() {
   }
 }
 
-void DaemonConnection::after_reading_locked(bool slept) {
+void DaemonConnection::after_reading_locked() {
   if (!queue_.empty()) {
     set_ready_locked();
-  } else if (slept) {
+  } else {
     announce_locked();
   }
 }
