@@ -71,10 +71,13 @@ void ClientSessions::quorum_trackstart(std::uint64_t request_id, const ipc::Quor
 }
 
 // CS_OK also when the handle was not tracking, as the embedded call answers.
+// What was queued before goes out before the reply: once the call returns,
+// the client holds every notification it will get, as an embedded handle does.
 void ClientSessions::quorum_trackstop(std::uint64_t request_id, const ipc::QuorumTrackstop& m) {
   client::QuorumHandle* q = find_quorum(m.handle);
   if (q == nullptr) return reply(request_id, CS_ERR_BAD_HANDLE);
   q->untrack();
+  forward_quorum(m.handle, *q, false);
   reply(request_id, CS_OK);
 }
 
