@@ -4,7 +4,8 @@
 // and rings. getquorate, trackstart with CS_TRACK_CHANGES and a node that
 // leaves and comes back (the node list first, then the quorum state, on V1
 // handles; V0's one callback), trackstop, finalize, bad handles of both
-// APIs, and a daemon that goes away.
+// APIs, a daemon that goes away; and the C program quorum_compat.c
+// (against <corosync/quorum.h>, tests/client) through a daemon.
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "client/quorum_tracker.hpp"
+#include "quorum_compat.h"
 #include "ringcast/cpg.h"
 #include "ringcast/quorum.h"
 #include "sim_daemons.hpp"
@@ -316,6 +318,16 @@ TEST(QuorumThroughDaemon, DaemonGoneIsLibraryError) {
   EXPECT_EQ(quorum_finalize(h), CS_OK);
   quorum_handle_t again = 0;
   EXPECT_EQ(quorum_initialize(&again, nullptr, nullptr), CS_ERR_LIBRARY);
+}
+
+// quorum_compat.c: every call, from C, as the embedded suite runs it on a
+// simulated node (one node, one vote: quorate from the start).
+TEST(QuorumThroughDaemon, TheCProgramRunsThroughTheDaemon) {
+  Cluster c(1);
+  c.use(0);
+  EXPECT_EQ(quorum_compat_bad_handles(), 0);
+  EXPECT_EQ(quorum_compat_session(1), 0);
+  EXPECT_EQ(c.d.server(0).counters().accepted.load(), 2u);  // a connection per handle
 }
 
 }  // namespace
