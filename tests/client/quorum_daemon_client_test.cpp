@@ -3,7 +3,7 @@
 // quorum_notify events, the daemon going away, a daemon that predates the
 // quorum requests, no daemon, and events of the wrong service, which kill
 // the handle as any event the library cannot take (its log line is rate
-// limited for the process, so only the first test to kill a handle may see it).
+// limited for the process: only the kill is checked here).
 #include <gtest/gtest.h>
 #include <poll.h>
 
