@@ -55,10 +55,9 @@ std::uint64_t fork_generation() noexcept {
   return g_fork_generation.load(std::memory_order_relaxed);
 }
 
-cpg::Result<std::shared_ptr<DaemonConnection>> DaemonConnection::open(
-    const DaemonAddress& address, const DaemonCallbacks& callbacks) {
+cpg::Result<std::shared_ptr<DaemonConnection>> DaemonConnection::connect(
+    const DaemonAddress& address) {
   std::shared_ptr<DaemonConnection> c(new DaemonConnection());
-  c->callbacks_ = callbacks;
   c->generation_ = fork_generation();
   sockaddr_un sun{};
   sun.sun_family = AF_UNIX;
@@ -86,12 +85,36 @@ cpg::Result<std::shared_ptr<DaemonConnection>> DaemonConnection::open(
   c->channel_ = std::move(*channel);
   if (cs_error_t e = c->make_poll_set(); e != CS_OK)
     return cpg::Status(e, "cannot create the handle's poll set");
-  std::uint64_t remote = 0;
-  c->initialize_id_ = c->next_request_id_.load();
+  return c;
+}
+
+// The first request: its reply's value is the daemon's handle, which the
+// reader takes (remote_handle_) before any event of it can arrive.
+cs_error_t DaemonConnection::initialize(const ipc::RequestBody& body) {
+  initialize_id_ = next_request_id_.load();
+  return simple_call(body);
+}
+
+cpg::Result<std::shared_ptr<DaemonConnection>> DaemonConnection::open(
+    const DaemonAddress& address, const DaemonCallbacks& callbacks) {
+  auto c = connect(address);
+  if (!c) return c.status();
+  (*c)->callbacks_ = callbacks;
   const ipc::Initialize init{CPG_MODEL_V1, callbacks.initial_totem ? 1u : 0u};
-  if (cs_error_t e = c->simple_call(init, &remote); e != CS_OK)
+  if (cs_error_t e = (*c)->initialize(init); e != CS_OK)
     return cpg::Status(e, "ringcastd refused initialize");
-  (void)remote;  // the reader took it from the reply (remote_handle_)
+  return c;
+}
+
+cpg::Result<std::shared_ptr<DaemonConnection>> DaemonConnection::open_quorum(
+    const DaemonAddress& address, const DaemonQuorumCallbacks& callbacks) {
+  auto c = connect(address);
+  if (!c) return c.status();
+  (*c)->quorum_service_ = true;
+  (*c)->quorum_callbacks_ = callbacks;
+  const ipc::QuorumInitialize init{static_cast<std::uint32_t>(callbacks.model)};
+  if (cs_error_t e = (*c)->initialize(init); e != CS_OK)
+    return cpg::Status(e, "ringcastd refused quorum_initialize");
   return c;
 }
 
@@ -131,7 +154,11 @@ cs_error_t DaemonConnection::finalize() {
   }
   if (!dead_.load(std::memory_order_acquire)) {
     finalizing_.store(true, std::memory_order_release);
-    (void)simple_call(ipc::Finalize{remote_handle_});
+    if (quorum_service_) {
+      (void)simple_call(ipc::QuorumFinalize{remote_handle_});
+    } else {
+      (void)simple_call(ipc::Finalize{remote_handle_});
+    }
   }
   finalized_.store(true, std::memory_order_release);
   {

@@ -23,6 +23,10 @@
 // dead: every call but finalize, fd_get and the context returns
 // CS_ERR_LIBRARY. After fork() the child's copy refuses every call the same
 // way, and its finalize closes the child's descriptors only.
+//
+// A quorum handle in client mode is such a connection too (open_quorum):
+// its requests are the quorum ones, its events quorum notifications, each
+// queued as the callbacks of its model (daemon_quorum.cpp).
 #pragma once
 
 #include <atomic>
@@ -46,6 +50,7 @@
 #include "ipc/channel.hpp"
 #include "ipc/frame_codec.hpp"
 #include "ringcast/cpg.h"
+#include "ringcast/quorum.h"
 
 namespace ringcast::client {
 
@@ -56,10 +61,18 @@ struct DaemonCallbacks {
   bool initial_totem = false;
 };
 
+struct DaemonQuorumCallbacks {
+  quorum_model_t model = QUORUM_MODEL_V0;
+  quorum_notification_fn_t v0 = nullptr;
+  quorum_v1_quorum_notification_fn_t v1 = nullptr;
+  quorum_v1_nodelist_notification_fn_t nodelist = nullptr;
+};
+
 // An event taken out of the ring, kept until its callback runs.
 struct QueuedEvent {
   std::vector<std::byte> frame;  // the frame or the assembled message: payload points in
-  ipc::EventBody body;           // DeliverInline, Confchg or TotemConfchg
+  ipc::EventBody body;           // DeliverInline, Confchg, TotemConfchg or QuorumNotify
+  bool nodelist = false;         // a QuorumNotify for V1's node-list callback
 };
 
 class DaemonConnection {
@@ -67,6 +80,9 @@ class DaemonConnection {
   // Connects, says hello, maps the channel and sends initialize.
   static cpg::Result<std::shared_ptr<DaemonConnection>> open(const DaemonAddress& address,
                                                              const DaemonCallbacks& callbacks);
+  // Connects, says hello, maps the channel and sends quorum_initialize.
+  static cpg::Result<std::shared_ptr<DaemonConnection>> open_quorum(
+      const DaemonAddress& address, const DaemonQuorumCallbacks& callbacks);
   ~DaemonConnection();
   DaemonConnection(const DaemonConnection&) = delete;
   DaemonConnection& operator=(const DaemonConnection&) = delete;
@@ -86,6 +102,10 @@ class DaemonConnection {
   cs_error_t local_node(unsigned int& node);
   cs_error_t iterate(cpg_iteration_type_t kind, std::string_view group,
                      std::vector<ipc::IterationEntry>& out);
+  // quorum_getquorate, quorum_trackstart, quorum_trackstop (daemon_quorum.cpp).
+  cs_error_t getquorate(int& quorate);
+  cs_error_t track(unsigned int flags);
+  cs_error_t untrack();
   std::uint64_t atomic_message_bytes() const noexcept;
   std::uint64_t largest_message_bytes() const noexcept;
 
@@ -105,6 +125,8 @@ class DaemonConnection {
 
  private:
   DaemonConnection() = default;
+  static cpg::Result<std::shared_ptr<DaemonConnection>> connect(const DaemonAddress& address);
+  cs_error_t initialize(const ipc::RequestBody& body);
   cs_error_t make_poll_set();
 
   // ---- requests (daemon_requests.cpp)
@@ -128,6 +150,7 @@ class DaemonConnection {
   bool read_available();
   bool route(std::vector<std::byte>& frame);
   bool route_delivery(std::vector<std::byte>& frame, ipc::Event& event);
+  bool route_quorum(ipc::Event& event);
   // Spins on the ring, then sleeps on the doorbell and the socket; true
   // when it slept.
   bool sleep_for_frames();
@@ -146,6 +169,7 @@ class DaemonConnection {
   // ---- dispatch (daemon_dispatch.cpp)
   bool run_one();
   void run_callback(QueuedEvent& e);
+  void run_quorum_callback(const ipc::QuorumNotify& n, bool nodelist);
   cs_error_t dispatch_all();
   cs_error_t dispatch_blocking(bool one);
 
@@ -155,6 +179,8 @@ class DaemonConnection {
   std::uint64_t initialize_id_ = 0;
   std::uint64_t generation_ = 0;  // fork generation at open
   DaemonCallbacks callbacks_;
+  bool quorum_service_ = false;  // opened by open_quorum
+  DaemonQuorumCallbacks quorum_callbacks_;
 
   std::mutex push_mutex_;                          // a message's parts and its mcast stay together
   std::atomic<std::uint64_t> next_request_id_{1};  // taken under push_mutex_

@@ -44,6 +44,8 @@ void DaemonConnection::run_callback(QueuedEvent& e) {
     if (callbacks_.totem == nullptr) return;
     const cpg_ring_id id{t->ring_node, t->ring_seq};
     callbacks_.totem(handle, id, static_cast<uint32_t>(t->nodes.size()), t->nodes.data());
+  } else if (auto* q = std::get_if<ipc::QuorumNotify>(&e.body)) {
+    run_quorum_callback(*q, e.nodelist);
   }
 }
 

@@ -54,6 +54,7 @@ std::uint64_t handle_of(const ipc::EventBody& body) {
   if (const auto* p = std::get_if<ipc::DeliverPart>(&body)) return p->handle;
   if (const auto* c = std::get_if<ipc::Confchg>(&body)) return c->handle;
   if (const auto* t = std::get_if<ipc::TotemConfchg>(&body)) return t->handle;
+  if (const auto* q = std::get_if<ipc::QuorumNotify>(&body)) return q->handle;
   return 0;
 }
 
@@ -197,7 +198,22 @@ bool DaemonConnection::route(std::vector<std::byte>& frame) {
         std::to_string(remote_handle_));
     return false;
   }
-  return route_delivery(frame, event);
+  const bool quorum_event = std::holds_alternative<ipc::QuorumNotify>(event.body);
+  if (quorum_event != quorum_service_) {
+    die(std::string("ringcastd sent ") + ipc::message_type_name(ipc::type_of(event.body)) +
+        " to a " + (quorum_service_ ? "quorum" : "CPG") + " handle");
+    return false;
+  }
+  return quorum_event ? route_quorum(event) : route_delivery(frame, event);
+}
+
+// A V1 handle's notification is two callbacks, node list first (as an
+// embedded handle queues them): two entries, so CS_DISPATCH_ONE runs one.
+bool DaemonConnection::route_quorum(ipc::Event& event) {
+  std::lock_guard lock(state_mutex_);
+  if (quorum_callbacks_.model == QUORUM_MODEL_V1) queue_.push_back({{}, event.body, true});
+  queue_.push_back({{}, std::move(event.body), false});
+  return true;
 }
 
 bool DaemonConnection::route_delivery(std::vector<std::byte>& frame, ipc::Event& event) {

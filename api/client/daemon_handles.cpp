@@ -11,6 +11,11 @@ DaemonHandles& DaemonHandles::instance() {
   return *table;
 }
 
+DaemonHandles& DaemonHandles::quorum() {
+  static DaemonHandles* table = new DaemonHandles();  // NOLINT: intentionally leaked
+  return *table;
+}
+
 DaemonHandles::DaemonHandles() {
   std::random_device rd;
   // 32 random bits above, the mode's bit, then a counter: never 0, never reused.
@@ -29,13 +34,14 @@ std::shared_ptr<DaemonConnection> DaemonHandles::find(cpg_handle_t handle) const
   // As HandleTable::find: each thread keeps the handle it found last, so
   // that a program's stream of sends and dispatches skips the table's lock.
   struct Last {
+    const DaemonHandles* table = nullptr;  // one cache for both tables
     cpg_handle_t handle = 0;
     std::uint64_t removals = 0;
     std::weak_ptr<DaemonConnection> connection;
   };
   thread_local Last last;
   const std::uint64_t removals = removals_.load(std::memory_order_acquire);
-  if (last.handle == handle && last.removals == removals) {
+  if (last.table == this && last.handle == handle && last.removals == removals) {
     if (auto c = last.connection.lock()) return c;
   }
   std::shared_ptr<DaemonConnection> c;
@@ -45,7 +51,7 @@ std::shared_ptr<DaemonConnection> DaemonHandles::find(cpg_handle_t handle) const
     if (it == connections_.end()) return nullptr;
     c = it->second;
   }
-  last = Last{handle, removals, c};
+  last = Last{this, handle, removals, c};
   return c;
 }
 

@@ -1,4 +1,6 @@
-// The process's client-mode handles: cpg_handle_t -> DaemonConnection.
+// The process's client-mode handles: cpg_handle_t -> DaemonConnection, in
+// two tables, one for CPG handles (instance) and one for quorum handles
+// (quorum), so that neither API takes the other's handle.
 // Their values carry kDaemonHandleBit, which the embedded handles of
 // HandleTable never do, so that each C call goes to its mode's table at
 // once. As in HandleTable, a handle is never reused and a lookup keeps its
@@ -25,6 +27,7 @@ inline bool is_daemon_handle(cpg_handle_t handle) noexcept {
 class DaemonHandles {
  public:
   static DaemonHandles& instance();
+  static DaemonHandles& quorum();
   cpg_handle_t add(std::shared_ptr<DaemonConnection> connection);
   std::shared_ptr<DaemonConnection> find(cpg_handle_t handle) const;
   std::shared_ptr<DaemonConnection> remove(cpg_handle_t handle);

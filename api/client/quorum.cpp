@@ -1,15 +1,22 @@
 // The quorum C API (ringcast/quorum.h, <corosync/quorum.h>): each call finds
 // its handle, checks the arguments C lets be wrong (NULL pointers, models,
-// dispatch flags) and asks the node's QuorumTracker. The answers are the
-// codes corosync's library gives for the same calls.
+// dispatch flags) and asks the node's QuorumTracker: the process's own node
+// in embedded mode, the node's ringcastd in client mode (daemon_quorum.cpp;
+// the mode chosen as for cpg_initialize, client_mode.hpp). The answers are
+// the codes corosync's library gives for the same calls.
 #include "ringcast/quorum.h"
 
 #include <mutex>
 
+#include "client/client_mode.hpp"
+#include "client/daemon_handles.hpp"
+#include "client/daemon_quorum.hpp"
 #include "client/node.hpp"
 #include "client/quorum_handle.hpp"
 
+using ringcast::client::is_daemon_handle;
 using ringcast::client::Node;
+namespace daemon_quorum = ringcast::client::daemon_quorum;
 using ringcast::client::QuorumHandle;
 using ringcast::client::QuorumHandles;
 
@@ -29,6 +36,13 @@ cs_error_t quorum_model_initialize(quorum_handle_t* handle, quorum_model_t model
                                    void* context) {
   if (model != QUORUM_MODEL_V0 && model != QUORUM_MODEL_V1) return CS_ERR_INVALID_PARAM;
   if (handle == nullptr) return CS_ERR_INVALID_PARAM;
+  auto mode = ringcast::client::choose_mode();
+  if (!mode) return mode.status().code();
+  if (*mode) {
+    const cs_error_t e = daemon_quorum::open(**mode, model, model_data, context, handle);
+    if (e == CS_OK && quorum_type != nullptr) *quorum_type = QUORUM_SET;
+    return e;
+  }
   auto node = Node::current();
   if (!node) return node.status().code();
   auto [error, h] = QuorumHandle::open(*node, model, model_data);
@@ -41,6 +55,7 @@ cs_error_t quorum_model_initialize(quorum_handle_t* handle, quorum_model_t model
 }
 
 cs_error_t quorum_finalize(quorum_handle_t handle) {
+  if (is_daemon_handle(handle)) return daemon_quorum::finalize(handle);
   auto h = QuorumHandles::instance().remove(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   h->close();
@@ -48,6 +63,7 @@ cs_error_t quorum_finalize(quorum_handle_t handle) {
 }
 
 cs_error_t quorum_fd_get(quorum_handle_t handle, int* fd) {
+  if (is_daemon_handle(handle)) return daemon_quorum::fd_get(handle, fd);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   if (fd == nullptr) return CS_ERR_INVALID_PARAM;
@@ -59,12 +75,14 @@ cs_error_t quorum_dispatch(quorum_handle_t handle, cs_dispatch_flags_t dispatch_
   if (dispatch_types != CS_DISPATCH_ONE && dispatch_types != CS_DISPATCH_ALL &&
       dispatch_types != CS_DISPATCH_BLOCKING && dispatch_types != CS_DISPATCH_ONE_NONBLOCKING)
     return CS_ERR_INVALID_PARAM;
+  if (is_daemon_handle(handle)) return daemon_quorum::dispatch(handle, dispatch_types);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   return h->dispatch(dispatch_types);
 }
 
 cs_error_t quorum_getquorate(quorum_handle_t handle, int* quorate) {
+  if (is_daemon_handle(handle)) return daemon_quorum::getquorate(handle, quorate);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   if (quorate == nullptr) return CS_ERR_INVALID_PARAM;
@@ -73,6 +91,7 @@ cs_error_t quorum_getquorate(quorum_handle_t handle, int* quorate) {
 }
 
 cs_error_t quorum_trackstart(quorum_handle_t handle, unsigned int flags) {
+  if (is_daemon_handle(handle)) return daemon_quorum::trackstart(handle, flags);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   return h->track(flags);
@@ -80,6 +99,7 @@ cs_error_t quorum_trackstart(quorum_handle_t handle, unsigned int flags) {
 
 // CS_OK also when the handle was not tracking, as corosync answers.
 cs_error_t quorum_trackstop(quorum_handle_t handle) {
+  if (is_daemon_handle(handle)) return daemon_quorum::trackstop(handle);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   h->untrack();
@@ -87,6 +107,7 @@ cs_error_t quorum_trackstop(quorum_handle_t handle) {
 }
 
 cs_error_t quorum_context_set(quorum_handle_t handle, const void* context) {
+  if (is_daemon_handle(handle)) return daemon_quorum::context_set(handle, context);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   std::lock_guard lock(QuorumHandles::instance().context_mutex());
@@ -95,6 +116,7 @@ cs_error_t quorum_context_set(quorum_handle_t handle, const void* context) {
 }
 
 cs_error_t quorum_context_get(quorum_handle_t handle, const void** context) {
+  if (is_daemon_handle(handle)) return daemon_quorum::context_get(handle, context);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
   if (context == nullptr) return CS_ERR_INVALID_PARAM;

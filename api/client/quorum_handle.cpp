@@ -101,6 +101,18 @@ bool QuorumHandle::run_one() {
   return true;
 }
 
+std::shared_ptr<const QuorumView> QuorumHandle::take_view() {
+  std::lock_guard lock(mutex_);
+  if (closed_ || pending_.empty()) {
+    if (!closed_) set_readable_locked(false);
+    return nullptr;
+  }
+  std::shared_ptr<const QuorumView> view = std::move(pending_.front().view);
+  pending_.pop_front();
+  if (pending_.empty()) set_readable_locked(false);
+  return view;
+}
+
 void QuorumHandle::run_callback(const Pending& p) {
   const QuorumView& v = *p.view;
   const RingEvent& r = v.ring;

@@ -38,6 +38,10 @@ class QuorumHandle {
   cs_error_t dispatch(cs_dispatch_flags_t mode);
   // The tracker queues a notification (its mutex held).
   void push(std::shared_ptr<const QuorumView> view);
+  // The oldest queued notification, taken without a callback (ringcastd
+  // forwards it to its client; open such a handle with QUORUM_MODEL_V0, one
+  // entry per notification); nullptr when none is queued.
+  std::shared_ptr<const QuorumView> take_view();
 
   const void* context = nullptr;  // quorum_context_get / _set (the C API's lock)
   quorum_handle_t handle = 0;
@@ -67,7 +71,9 @@ class QuorumHandle {
 };
 
 // The process's quorum handles: quorum_handle_t -> QuorumHandle, never
-// reused, starting from a random value (like the CPG handle table).
+// reused, starting from a random value (like the CPG handle table). Their
+// values never carry kDaemonHandleBit (a counter in the low 31 bits), which
+// client-mode quorum handles (DaemonHandles::quorum) always do.
 class QuorumHandles {
  public:
   static QuorumHandles& instance();

@@ -94,7 +94,7 @@ void ClientSessions::reply(std::uint64_t request_id, cs_error_t error, std::uint
 }
 
 void ClientSessions::initialize(std::uint64_t request_id, const ipc::Initialize& m) {
-  if (handles_.size() >= kMaxHandlesPerClient) return reply(request_id, CS_ERR_NO_RESOURCES);
+  if (size() >= kMaxHandlesPerClient) return reply(request_id, CS_ERR_NO_RESOURCES);
   const std::uint64_t handle = next_handle_++;
   cpg::Callbacks cb = callbacks(handle);
   cb.initial_ring_change = (m.flags & 1u) != 0;  // CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF
@@ -112,7 +112,7 @@ void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) 
   // A leave that cannot be sent is logged by the node, as in embedded mode.
   (void)h->session->close();
   handles_.erase(m.handle);
-  finalized_last_ = handles_.empty();
+  finalized_last_ = size() == 0;
   reply(request_id, CS_OK);
 }
 
@@ -120,6 +120,7 @@ void ClientSessions::close_all() {
   for (auto& [id, h] : handles_)
     (void)h.session->close();
   handles_.clear();
+  close_quorum();
 }
 
 bool ClientSessions::dispatch_one(std::uint64_t id, Handle& h) {
@@ -149,13 +150,15 @@ bool ClientSessions::dispatch() {
     while (!h.stopped && writer_.idle() && dispatch_one(id, h))
       any = true;
   }
-  return any;
+  return dispatch_quorum() || any;
 }
 
 void ClientSessions::add_poll_fds(std::vector<pollfd>& fds) const {
   if (!writer_.idle()) return;
   for (const auto& [id, h] : handles_)
     if (!h.stopped) fds.push_back(pollfd{h.session->fd(), POLLIN, 0});
+  for (const auto& [id, q] : quorum_)
+    fds.push_back(pollfd{q->fd(), POLLIN, 0});
 }
 
 }  // namespace ringcast::daemon

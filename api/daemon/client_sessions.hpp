@@ -1,7 +1,9 @@
 // The CPG handles of one connected client: each a client::Session of the
 // daemon's node, opened by the client's initialize and closed by its
-// finalize or when the client goes (exit, crash, a malformed frame, the
-// daemon's stop). Requests come in decoded (request_handler.cpp); the
+// finalize or when the client goes; and its quorum handles, each a
+// client::QuorumHandle of the node's QuorumTracker whose notifications go
+// out as quorum_notify events (client_quorum.cpp). Both are closed when it goes (exit, crash, a
+// malformed frame, the daemon's stop). Requests come in decoded (request_handler.cpp); the
 // sessions' callbacks write the client's events through the EventWriter.
 //
 // One thread (the client's connection) calls everything here.
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "client/node.hpp"
+#include "client/quorum_handle.hpp"
 #include "client/session.hpp"
 #include "daemon/event_writer.hpp"
 #include "daemon/server_counters.hpp"
@@ -57,7 +60,7 @@ class ClientSessions {
   void add_poll_fds(std::vector<pollfd>& fds) const;
   // Every session closed: its finalize goes out (PROCDOWN for the others).
   void close_all();
-  std::size_t size() const noexcept { return handles_.size(); }
+  std::size_t size() const noexcept { return handles_.size() + quorum_.size(); }
   // Its last handle was finalized: the library opens a connection per
   // handle, so the connection is done once that reply is out.
   bool done() const noexcept { return finalized_last_; }
@@ -83,6 +86,18 @@ class ClientSessions {
   std::size_t iteration_entries_max() const noexcept;
   ipc::IpcStatus check_parts(const ipc::Request& request);
   bool dispatch_one(std::uint64_t id, Handle& h);
+  // ---- quorum handles (client_quorum.cpp)
+  client::QuorumHandle* find_quorum(std::uint64_t handle);
+  void quorum_initialize(std::uint64_t request_id, const ipc::QuorumInitialize& m);
+  void quorum_finalize(std::uint64_t request_id, const ipc::QuorumFinalize& m);
+  void quorum_getquorate(std::uint64_t request_id, const ipc::QuorumGetquorate& m);
+  void quorum_trackstart(std::uint64_t request_id, const ipc::QuorumTrackstart& m);
+  void quorum_trackstop(std::uint64_t request_id, const ipc::QuorumTrackstop& m);
+  // Writes the handle's queued notifications; with idle_only, one at a time
+  // while nothing waits aside. True when any went out.
+  bool forward_quorum(std::uint64_t id, client::QuorumHandle& q, bool idle_only);
+  bool dispatch_quorum();
+  void close_quorum();
   void stop_dispatching(std::uint64_t id, Handle& h, const cpg::Status& why);
 
   std::shared_ptr<client::Node> node_;
@@ -90,6 +105,8 @@ class ClientSessions {
   ServerCounters& counters_;
   pid_t pid_;
   std::map<std::uint64_t, Handle> handles_;
+  // The same numbering as handles_ (next_handle_), never both.
+  std::map<std::uint64_t, std::shared_ptr<client::QuorumHandle>> quorum_;
   std::uint64_t next_handle_ = 1;
   bool finalized_last_ = false;
 };

@@ -148,6 +148,11 @@ ipc::IpcStatus ClientSessions::handle(const ipc::Request& request) {
           [&](const ipc::ZcbMcast&) { reply(id, CS_ERR_NOT_SUPPORTED); },
           // Nothing was delivered by reference (welcome's log_bytes is 0).
           [&](const ipc::Release&) {},
+          [&](const ipc::QuorumInitialize& m) { quorum_initialize(id, m); },
+          [&](const ipc::QuorumFinalize& m) { quorum_finalize(id, m); },
+          [&](const ipc::QuorumGetquorate& m) { quorum_getquorate(id, m); },
+          [&](const ipc::QuorumTrackstart& m) { quorum_trackstart(id, m); },
+          [&](const ipc::QuorumTrackstop& m) { quorum_trackstop(id, m); },
       },
       request.body);
   return result;

@@ -175,6 +175,31 @@ IpcResult<EventBody> totem_confchg(In& in) {
   return EventBody{std::move(m)};
 }
 
+IpcResult<EventBody> quorum_notify(In& in) {
+  QuorumNotify m;
+  m.handle = in.r.u64();
+  m.quorate = in.r.u32();
+  m.ring_node = in.r.u32();
+  m.ring_seq = in.r.u64();
+  const std::uint32_t counts[3] = {in.r.u32(), in.r.u32(), in.r.u32()};
+  const std::uint32_t reserved = in.r.u32();
+  RC_TRY(in.fixed());
+  RC_TRY(check_reserved(reserved, in.type));
+  RC_TRY(check_field(m.quorate <= 1, in.type, "quorate", m.quorate));
+  for (std::uint32_t c : counts)
+    if (c > kMaxMembers) return check_count(c, kMaxMembers, 0, in.r, in.type, "nodes").error();
+  const std::uint64_t total = std::uint64_t{counts[0]} + counts[1] + counts[2];
+  RC_TRY(check_count(total, 3 * kMaxMembers, 4, in.r, in.type, "nodes"));
+  std::vector<std::uint32_t>* lists[3] = {&m.nodes, &m.joined, &m.left};
+  for (int i = 0; i < 3; ++i) {
+    lists[i]->resize(counts[i]);
+    for (auto& node : *lists[i])
+      node = in.r.u32();
+  }
+  RC_TRY(in.done());
+  return EventBody{std::move(m)};
+}
+
 IpcResult<EventBody> body(In& in) {
   switch (in.type) {
     case MessageType::welcome:
@@ -195,6 +220,8 @@ IpcResult<EventBody> body(In& in) {
       return totem_confchg(in);
     case MessageType::deliver_part:
       return deliver_part(in);
+    case MessageType::quorum_notify:
+      return quorum_notify(in);
     default:
       break;
   }

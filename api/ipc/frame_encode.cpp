@@ -44,6 +44,11 @@ void fields(FieldWriter& w, EncodedFrame& out, const RequestBody& body) {
             w.u64(m.handle).u32(static_cast<std::uint32_t>(m.payload.size())).u32(0);
             out.payload = m.payload;
           },
+          [&](const QuorumInitialize& m) { w.u32(m.model).u32(0); },
+          [&](const QuorumFinalize& m) { w.u64(m.handle); },
+          [&](const QuorumGetquorate& m) { w.u64(m.handle); },
+          [&](const QuorumTrackstart& m) { w.u64(m.handle).u32(m.flags).u32(0); },
+          [&](const QuorumTrackstop& m) { w.u64(m.handle); },
       },
       body);
 }
@@ -62,6 +67,17 @@ void confchg_fields(FieldWriter& w, const Confchg& m) {
   entries(w, m.members);
   entries(w, m.left);
   entries(w, m.joined);
+}
+
+void quorum_fields(FieldWriter& w, const QuorumNotify& m) {
+  w.u64(m.handle).u32(m.quorate).u32(m.ring_node).u64(m.ring_seq);
+  w.u32(static_cast<std::uint32_t>(m.nodes.size()))
+      .u32(static_cast<std::uint32_t>(m.joined.size()))
+      .u32(static_cast<std::uint32_t>(m.left.size()))
+      .u32(0);
+  for (const auto* list : {&m.nodes, &m.joined, &m.left})
+    for (auto node : *list)
+      w.u32(node);
 }
 
 void fields(FieldWriter& w, EncodedFrame& out, const EventBody& body) {
@@ -103,6 +119,7 @@ void fields(FieldWriter& w, EncodedFrame& out, const EventBody& body) {
                    for (auto node : m.nodes)
                      w.u32(node);
                  },
+                 [&](const QuorumNotify& m) { quorum_fields(w, m); },
              },
              body);
 }

@@ -10,13 +10,28 @@ static_assert(std::variant_size_v<RequestBody> == kLastRequest - kFirstRequest +
 static_assert(std::variant_size_v<EventBody> == kLastEvent - kFirstEvent + 1);
 
 const char* message_type_name(MessageType type) noexcept {
-  static constexpr const char* kRequests[] = {
-      "hello",     "initialize", "finalize",  "join",      "leave",
-      "mcast",     "zcb_mcast",  "zcb_alloc", "zcb_free",  "membership_get",
-      "local_get", "iteration",  "release",   "mcast_part"};
-  static constexpr const char* kEvents[] = {"welcome",         "reply",          "reply_members",
-                                            "reply_iteration", "deliver_inline", "deliver_ref",
-                                            "confchg",         "totem_confchg",  "deliver_part"};
+  static constexpr const char* kRequests[] = {"hello",
+                                              "initialize",
+                                              "finalize",
+                                              "join",
+                                              "leave",
+                                              "mcast",
+                                              "zcb_mcast",
+                                              "zcb_alloc",
+                                              "zcb_free",
+                                              "membership_get",
+                                              "local_get",
+                                              "iteration",
+                                              "release",
+                                              "mcast_part",
+                                              "quorum_initialize",
+                                              "quorum_finalize",
+                                              "quorum_getquorate",
+                                              "quorum_trackstart",
+                                              "quorum_trackstop"};
+  static constexpr const char* kEvents[] = {
+      "welcome",     "reply",   "reply_members", "reply_iteration", "deliver_inline",
+      "deliver_ref", "confchg", "totem_confchg", "deliver_part",    "quorum_notify"};
   const auto n = static_cast<std::uint32_t>(type);
   if (n >= kFirstRequest && n <= kLastRequest) return kRequests[n - kFirstRequest];
   if (n >= kFirstEvent && n <= kLastEvent) return kEvents[n - kFirstEvent];

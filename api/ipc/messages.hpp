@@ -49,6 +49,13 @@ enum class MessageType : std::uint32_t {
   // message larger than a frame travels as parts, then its last bytes in
   // the mcast.
   mcast_part = 14,
+  // The quorum service (quorum_*): a handle of its own, on its own
+  // connection, answered from the node's quorum tracker.
+  quorum_initialize = 15,
+  quorum_finalize = 16,
+  quorum_getquorate = 17,
+  quorum_trackstart = 18,
+  quorum_trackstop = 19,
   // events, daemon to client
   welcome = 64,
   reply = 65,
@@ -61,10 +68,12 @@ enum class MessageType : std::uint32_t {
   // A leading part of the message the next deliver_inline of that handle
   // ends (as mcast_part, the other way).
   deliver_part = 72,
+  // The quorum state after a ring change (or now, at trackstart).
+  quorum_notify = 73,
 };
 
-inline constexpr std::uint32_t kFirstRequest = 1, kLastRequest = 14;
-inline constexpr std::uint32_t kFirstEvent = 64, kLastEvent = 72;
+inline constexpr std::uint32_t kFirstRequest = 1, kLastRequest = 19;
+inline constexpr std::uint32_t kFirstEvent = 64, kLastEvent = 73;
 
 const char* message_type_name(MessageType type) noexcept;
 
@@ -148,9 +157,32 @@ struct McastPart {
   std::span<const std::byte> payload;
 };
 
+// quorum_model_initialize: model 0 (QUORUM_MODEL_V0) or 1 (V1). The reply's
+// value is the daemon's handle.
+struct QuorumInitialize {
+  std::uint32_t model = 0;
+};
+struct QuorumFinalize {
+  std::uint64_t handle = 0;
+};
+// The reply's value is 1 when the node is quorate, else 0.
+struct QuorumGetquorate {
+  std::uint64_t handle = 0;
+};
+// flags: CS_TRACK_CURRENT, CS_TRACK_CHANGES, CS_TRACK_CHANGES_ONLY (1, 2, 4),
+// no other bit. The notification it queues comes before its reply.
+struct QuorumTrackstart {
+  std::uint64_t handle = 0;
+  std::uint32_t flags = 0;
+};
+struct QuorumTrackstop {
+  std::uint64_t handle = 0;
+};
+
 using RequestBody =
     std::variant<Hello, Initialize, Finalize, Join, Leave, Mcast, ZcbMcast, ZcbAlloc, ZcbFree,
-                 MembershipGet, LocalGet, Iteration, Release, McastPart>;
+                 MembershipGet, LocalGet, Iteration, Release, McastPart, QuorumInitialize,
+                 QuorumFinalize, QuorumGetquorate, QuorumTrackstart, QuorumTrackstop>;
 
 struct Request {
   std::uint64_t request_id = 0;  // echoed by the reply
@@ -234,8 +266,19 @@ struct DeliverPart {
   std::span<const std::byte> payload;
 };
 
+// One quorum notification: V0 handles get its quorum callback, V1 handles
+// its node-list callback then its quorum callback. joined and left are
+// empty in the one trackstart sends.
+struct QuorumNotify {
+  std::uint64_t handle = 0;
+  std::uint32_t quorate = 0;  // 0 or 1
+  std::uint32_t ring_node = 0;
+  std::uint64_t ring_seq = 0;
+  std::vector<std::uint32_t> nodes, joined, left;  // each at most kMaxMembers
+};
+
 using EventBody = std::variant<Welcome, Reply, ReplyMembers, ReplyIteration, DeliverInline,
-                               DeliverRef, Confchg, TotemConfchg, DeliverPart>;
+                               DeliverRef, Confchg, TotemConfchg, DeliverPart, QuorumNotify>;
 
 struct Event {
   std::uint64_t request_id = 0;  // of the request a reply answers; 0 otherwise

@@ -11,7 +11,10 @@ using namespace detail;
 
 inline constexpr std::uint32_t kMaxGuarantee = 3;  // CPG_TYPE_SAFE
 inline constexpr std::uint32_t kModelV1 = 1;
-inline constexpr std::uint32_t kModelFlags = 1;  // CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF
+inline constexpr std::uint32_t kModelFlags = 1;     // CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF
+inline constexpr std::uint32_t kQuorumModelV1 = 1;  // QUORUM_MODEL_V0 0, V1 1
+// CS_TRACK_CURRENT | CS_TRACK_CHANGES | CS_TRACK_CHANGES_ONLY
+inline constexpr std::uint32_t kTrackFlags = 7;
 
 struct In {
   FieldReader r;
@@ -114,6 +117,27 @@ IpcResult<RequestBody> iteration(In& in) {
   return RequestBody{m};
 }
 
+IpcResult<RequestBody> quorum_initialize(In& in) {
+  QuorumInitialize m;
+  m.model = in.r.u32();
+  const std::uint32_t reserved = in.r.u32();
+  RC_TRY(in.done());
+  RC_TRY(check_reserved(reserved, in.type));
+  RC_TRY(check_field(m.model <= kQuorumModelV1, in.type, "model", m.model));
+  return RequestBody{m};
+}
+
+IpcResult<RequestBody> quorum_trackstart(In& in) {
+  QuorumTrackstart m;
+  m.handle = in.r.u64();
+  m.flags = in.r.u32();
+  const std::uint32_t reserved = in.r.u32();
+  RC_TRY(in.done());
+  RC_TRY(check_reserved(reserved, in.type));
+  RC_TRY(check_field((m.flags & ~kTrackFlags) == 0, in.type, "flags", m.flags));
+  return RequestBody{m};
+}
+
 template <class M, class... F>
 IpcResult<RequestBody> plain(In& in, F M::*... fields) {
   M m;
@@ -152,6 +176,16 @@ IpcResult<RequestBody> body(In& in) {
       return iteration(in);
     case MessageType::release:
       return plain(in, &Release::handle, &Release::delivery_id);
+    case MessageType::quorum_initialize:
+      return quorum_initialize(in);
+    case MessageType::quorum_finalize:
+      return plain(in, &QuorumFinalize::handle);
+    case MessageType::quorum_getquorate:
+      return plain(in, &QuorumGetquorate::handle);
+    case MessageType::quorum_trackstart:
+      return quorum_trackstart(in);
+    case MessageType::quorum_trackstop:
+      return plain(in, &QuorumTrackstop::handle);
     default:
       break;
   }

@@ -64,6 +64,10 @@ void FakeClient::hang_up() {
   finished = true;
 }
 
+ipc::QuorumNotify quorum_state(const FakeClient& c) {
+  return ipc::QuorumNotify{kFakeRemoteHandle, 1, c.node, 8, {c.node}, {}, {}};
+}
+
 void FakeDaemon::answer(FakeClient& c, const ipc::Request& r) {
   const std::uint32_t max_frame = c.channel.sizes.max_frame_bytes;
   std::visit(
@@ -90,9 +94,19 @@ void FakeDaemon::answer(FakeClient& c, const ipc::Request& r) {
         } else if constexpr (std::is_same_v<T, ipc::Iteration>) {
           c.send({r.request_id,
                   ipc::ReplyIteration{0, {{ipc::GroupName::of("fake"), {c.node, c.pid}}}}});
-        } else if constexpr (std::is_same_v<T, ipc::Finalize>) {
+        } else if constexpr (std::is_same_v<T, ipc::Finalize> ||
+                             std::is_same_v<T, ipc::QuorumFinalize>) {
           c.send({r.request_id, ipc::Reply{0, 0}});
           c.finished = true;
+        } else if constexpr (std::is_same_v<T, ipc::QuorumInitialize>) {
+          c.send({r.request_id, ipc::Reply{0, kFakeRemoteHandle}});
+        } else if constexpr (std::is_same_v<T, ipc::QuorumGetquorate>) {
+          c.send({r.request_id, ipc::Reply{0, 1}});
+        } else if constexpr (std::is_same_v<T, ipc::QuorumTrackstart>) {
+          if ((m.flags & 3u) != 0) c.send({0, quorum_state(c)});
+          c.send({r.request_id, ipc::Reply{0, 0}});
+        } else if constexpr (std::is_same_v<T, ipc::QuorumTrackstop>) {
+          c.send({r.request_id, ipc::Reply{0, 0}});
         } else if constexpr (!std::is_same_v<T, ipc::Release>) {
           c.send({r.request_id, ipc::Reply{19, 0}});  // CS_ERR_NOT_SUPPORTED
         }

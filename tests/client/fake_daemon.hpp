@@ -3,7 +3,9 @@
 // functions, and answers its requests as the protocol says (docs/protocol.md
 // "Client and daemon frames"). A group here is the one client alone: a
 // join's confchg lists it, an mcast comes back to it as a delivery (parts
-// when larger than a frame) before the mcast's reply. Tests replace the
+// when larger than a frame) before the mcast's reply. Its quorum service
+// says quorate, the one node its member (quorum_state), the state of a
+// trackstart before the reply. Tests replace the
 // answer to any request (on_request) to inject what a real daemon would
 // rarely do: garbage, a hang-up, a reply with deliveries around it.
 #pragma once
@@ -40,6 +42,9 @@ struct FakeClient {
   void send_raw(std::span<const std::byte> frame);
   void hang_up();  // closes the socket and stops serving it
 };
+
+// The fake's quorum state: quorate, ring (node, 8), the one node.
+ipc::QuorumNotify quorum_state(const FakeClient& client);
 
 class FakeDaemon {
  public:

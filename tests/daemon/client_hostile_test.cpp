@@ -2,8 +2,10 @@
 // honest client of the same daemon: a garbage frame, an event where a
 // request belongs, a message's parts beyond the largest message, bytes on
 // the socket after hello, an impossible ring cursor, a flood of requests
-// and one of doorbell rings. Each is disconnected with its counter; the
-// daemon and the honest client go on.
+// and one of doorbell rings, quorum requests with fields out of range. Each
+// is disconnected with its counter; the daemon and the honest client go on.
+// A handle of one service named in a request of the other is only a bad
+// handle.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -87,6 +89,69 @@ TEST(ClientHostile, ARequestBetweenPartsIsDropped) {
         ASSERT_TRUE(c.send(ipc::LocalGet{handle}, c.next_id()));
       },
       &daemon::ServerCounters::malformed);
+}
+
+TEST(ClientHostile, QuorumRequestsOutOfRangeAreDropped) {
+  for (std::uint32_t flags : {8u, 0xffffffffu})
+    expect_dropped(
+        [flags](RawClient& c, std::uint64_t handle) {
+          ASSERT_TRUE(c.send(ipc::QuorumTrackstart{handle, flags}, c.next_id()));
+        },
+        &daemon::ServerCounters::malformed);
+  expect_dropped([](RawClient& c,
+                    std::uint64_t) { ASSERT_TRUE(c.send(ipc::QuorumInitialize{2}, c.next_id())); },
+                 &daemon::ServerCounters::malformed);
+}
+
+// Both services number their handles alike on one connection, and each
+// takes only its own.
+TEST(ClientHostile, AHandleOfTheOtherServiceIsABadHandle) {
+  SimDaemons d(options());
+  auto c = connect(d, 0);
+  ASSERT_TRUE(c);
+  const std::uint64_t cpg = c->initialize();
+  ASSERT_NE(cpg, 0u);
+  auto q = c->call(ipc::QuorumInitialize{1});
+  ASSERT_TRUE(q && q->error == CS_OK);
+  const std::uint64_t quorum = q->value;
+  auto expect = [&](ipc::RequestBody body, std::uint32_t error) {
+    auto r = c->call(std::move(body));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->error, error);
+  };
+  expect(ipc::QuorumGetquorate{cpg}, CS_ERR_BAD_HANDLE);
+  expect(ipc::QuorumTrackstart{cpg, 2}, CS_ERR_BAD_HANDLE);
+  expect(ipc::QuorumTrackstop{cpg}, CS_ERR_BAD_HANDLE);
+  expect(ipc::QuorumFinalize{cpg}, CS_ERR_BAD_HANDLE);
+  expect(ipc::LocalGet{quorum}, CS_ERR_BAD_HANDLE);
+  expect(ipc::Join{quorum, ipc::GroupName::of("g")}, CS_ERR_BAD_HANDLE);
+  expect(ipc::Finalize{quorum}, CS_ERR_BAD_HANDLE);
+  expect(ipc::QuorumGetquorate{quorum}, CS_OK);
+  expect(ipc::Finalize{cpg}, CS_OK);
+  EXPECT_FALSE(c->hung_up());  // the quorum handle is still open
+  expect(ipc::QuorumFinalize{quorum}, CS_OK);
+  EXPECT_TRUE(c->hung_up(10s));
+  EXPECT_EQ(d.server(0).counters().malformed.load(), 0u);
+}
+
+// The state a trackstart queues is in the ring before its reply.
+TEST(ClientHostile, TrackstartWritesTheStateBeforeItsReply) {
+  SimDaemons d(options());
+  auto c = connect(d, 0);
+  ASSERT_TRUE(c);
+  auto q = c->call(ipc::QuorumInitialize{0});
+  ASSERT_TRUE(q && q->error == CS_OK);
+  const std::uint64_t id = c->next_id();
+  ASSERT_TRUE(c->send(ipc::QuorumTrackstart{q->value, CS_TRACK_CURRENT}, id));
+  ASSERT_TRUE(c->read_until([&] { return c->reply_to(id).has_value(); }));
+  ASSERT_GE(c->events.size(), 3u);  // initialize's reply, the notification, this reply
+  const Got& n = c->events[c->events.size() - 2];
+  EXPECT_EQ(n.type, ipc::MessageType::quorum_notify);
+  EXPECT_EQ(n.handle, q->value);
+  EXPECT_EQ(n.value, 1u);  // one node, one vote expected
+  ASSERT_EQ(n.members.size(), 1u);
+  EXPECT_EQ(n.members[0].node, d.cluster().node(0));
+  EXPECT_EQ(c->reply_to(id)->error, CS_OK);
 }
 
 TEST(ClientHostile, BytesOnTheSocketAfterHelloAreDropped) {

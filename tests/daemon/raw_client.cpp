@@ -112,6 +112,12 @@ void RawClient::take(const std::vector<std::byte>& frame) {
   } else if (auto* t = std::get_if<ipc::TotemConfchg>(&e->body)) {
     g.handle = t->handle;
     g.ring_seq = t->ring_seq;
+  } else if (auto* q = std::get_if<ipc::QuorumNotify>(&e->body)) {
+    g.handle = q->handle;
+    g.value = q->quorate;
+    g.ring_seq = q->ring_seq;
+    for (std::uint32_t node : q->nodes)
+      g.members.push_back({node, 0});
   }
   events.push_back(std::move(g));
 }

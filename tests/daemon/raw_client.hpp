@@ -33,9 +33,9 @@ struct Got {
   std::string group;
   ipc::ProcessId sender;
   std::string payload;
-  std::vector<ipc::ProcessId> members;          // reply_members, confchg
+  std::vector<ipc::ProcessId> members;          // reply_members, confchg, quorum_notify (pid 0)
   std::vector<ipc::ConfchgEntry> left, joined;  // confchg
-  std::uint64_t ring_seq = 0;                   // totem_confchg
+  std::uint64_t ring_seq = 0;                   // totem_confchg, quorum_notify (value: quorate)
 };
 
 // Connects and says hello; the welcome's refusal as an error.

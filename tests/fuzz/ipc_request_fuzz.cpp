@@ -37,6 +37,9 @@ void check_limits(const Request& request, const RequestLimits& limits) {
     RC_ASSERT(f->offset < limits.zcb_segment_bytes);
   if (const auto* j = std::get_if<Join>(&request.body))
     RC_ASSERT(j->group.length <= kMaxGroupNameBytes);
+  if (const auto* q = std::get_if<QuorumInitialize>(&request.body)) RC_ASSERT(q->model <= 1);
+  if (const auto* t = std::get_if<QuorumTrackstart>(&request.body))
+    RC_ASSERT((t->flags & ~7u) == 0);
 }
 
 }  // namespace

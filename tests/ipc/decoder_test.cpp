@@ -56,7 +56,7 @@ TEST(RequestDecoder, BytesAfterTheFieldsAreRefused) {
 }
 
 TEST(RequestDecoder, UnknownTypesAreRefused) {
-  for (std::uint32_t type : {0u, 15u, 63u, 73u, 0xffffffffu}) {
+  for (std::uint32_t type : {0u, 20u, 63u, 74u, 0xffffffffu}) {
     auto f = frame_of(Request{1, Finalize{7}});
     put32(f, 0, type);
     EXPECT_EQ(request_error(f), IpcErrc::unknown_type) << type;
@@ -100,6 +100,26 @@ TEST(RequestDecoder, EnumeratedFieldsOutOfRangeAreRefused) {
   EXPECT_EQ(request_error(frame_of(Request{1, Iteration{7, 0, {}}})), IpcErrc::bad_field);
   EXPECT_EQ(request_error(frame_of(Request{1, Iteration{7, 4, {}}})), IpcErrc::bad_field);
   EXPECT_EQ(request_error(frame_of(Request{1, ZcbAlloc{7, 0}})), IpcErrc::bad_field);
+}
+
+TEST(RequestDecoder, QuorumRequestsTakeOnlyTheirModelsAndTrackFlags) {
+  EXPECT_TRUE(decode_request(frame_of(Request{1, QuorumInitialize{0}}), samples::request_limits()));
+  EXPECT_EQ(request_error(frame_of(Request{1, QuorumInitialize{2}})), IpcErrc::bad_field);
+  for (std::uint32_t flags : {8u, 0x80000000u, 0xffffffffu})
+    EXPECT_EQ(request_error(frame_of(Request{1, QuorumTrackstart{9, flags}})), IpcErrc::bad_field)
+        << flags;
+  auto init = frame_of(Request{1, QuorumInitialize{1}});
+  put32(init, kBody + 4, 1);
+  EXPECT_EQ(request_error(init), IpcErrc::reserved_not_zero);
+  auto track = frame_of(Request{1, QuorumTrackstart{9, 2}});
+  put32(track, kBody + 12, 1);
+  EXPECT_EQ(request_error(track), IpcErrc::reserved_not_zero);
+  auto getq = frame_of(Request{1, QuorumGetquorate{9}});
+  getq.resize(getq.size() - 1);
+  EXPECT_EQ(request_error(getq), IpcErrc::truncated);
+  auto stop = frame_of(Request{1, QuorumTrackstop{9}});
+  stop.resize(stop.size() + 4);
+  EXPECT_EQ(request_error(stop), IpcErrc::trailing_bytes);
 }
 
 TEST(RequestDecoder, SizesAboveTheLimitsAreTooBig) {
@@ -157,6 +177,16 @@ TEST(EventDecoder, CountsAboveTheMaximumOrDisagreeingAreRefused) {
   auto iteration = frame_of(samples::events()[3]);
   put32(iteration, kBody + 4, kMaxIterationEntries + 1);
   EXPECT_EQ(event_error(iteration), IpcErrc::bad_count);
+
+  auto quorum = frame_of(samples::events()[9]);  // 3 nodes, 1 joined, 1 left
+  const std::size_t quorum_counts = kBody + 24;
+  put32(quorum, quorum_counts, kMaxMembers + 1);
+  EXPECT_EQ(event_error(quorum), IpcErrc::bad_count);
+  put32(quorum, quorum_counts, 4);
+  EXPECT_EQ(event_error(quorum), IpcErrc::bad_count);
+  put32(quorum, quorum_counts, 3);
+  put32(quorum, kBody + 8, 2);  // quorate is a flag
+  EXPECT_EQ(event_error(quorum), IpcErrc::bad_field);
 }
 
 TEST(EventDecoder, DeliveriesOutsideTheLogAreRefused) {

@@ -45,6 +45,11 @@ inline std::vector<Request> requests() {
       {12, Iteration{7, 2, g}},
       {13, Release{7, 99}},
       {14, McastPart{7, payload()}},
+      {15, QuorumInitialize{1}},
+      {16, QuorumFinalize{9}},
+      {17, QuorumGetquorate{9}},
+      {18, QuorumTrackstart{9, 3}},
+      {19, QuorumTrackstop{9}},
   };
 }
 
@@ -61,6 +66,7 @@ inline std::vector<Event> events() {
       {0, Confchg{7, g, {{{1, 100}, 1}, {{2, 200}, 1}}, {{{3, 300}, 5}}, {{{2, 200}, 1}}}},
       {0, TotemConfchg{7, 1, 42, {1, 2, 3}}},
       {0, DeliverPart{7, payload()}},
+      {0, QuorumNotify{9, 1, 2, 44, {1, 2, 3}, {3}, {4}}},
   };
 }
 

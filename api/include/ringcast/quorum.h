@@ -90,8 +90,10 @@ typedef struct {
 /* unknown or finalized handle is CS_ERR_BAD_HANDLE. Man pages: quorum_*(3). */
 /* ------------------------------------------------------------------------ */
 
-/* Opens a V0 handle (callbacks may be NULL: no notifications). Starts this
- * process's node if no handle did yet. quorum_type may be NULL. */
+/* Opens a V0 handle (callbacks may be NULL: no notifications). In client
+ * mode (the default) a connection to the node's ringcastd, in embedded mode
+ * on this process's node, started if no handle did yet (docs/api.md,
+ * "Embedded and client mode"). quorum_type may be NULL. */
 cs_error_t quorum_initialize(quorum_handle_t* handle, quorum_callbacks_t* callbacks,
                              uint32_t* quorum_type);
 
