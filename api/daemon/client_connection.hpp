@@ -4,8 +4,8 @@
 // it goes.
 //
 // The thread busy-polls the request ring and the sessions while there is
-// work and for a short window after it (ServerOptions::spin_ns) and then
-// sleeps on the request doorbell (after announcing it in the ring, so
+// work (runtime::SpinPolicy's window, as the progress thread does) and
+// then sleeps on the request doorbell (after announcing it in the ring, so
 // a busy client writes no doorbell), the socket (a client that exits or
 // crashes hangs it up), the sessions' eventfds (deliveries to write) and
 // the server's stop. A client that broke the protocol (a malformed frame,

@@ -28,17 +28,9 @@ struct ServerOptions {
   // Clients at once (each has a thread); more are refused with
   // CS_ERR_NO_RESOURCES.
   std::size_t max_clients = 256;
-  // The connection's busy-poll window after its last activity
-  // (runtime::SpinPolicy), short and fixed: long enough for a client's next
-  // request in a send loop (its reply read, the next mcast pushed: a few
-  // microseconds) to find the thread awake, so a busy client rings no
-  // doorbell; short because the thread spins beside the node's progress
-  // thread and the client itself, and on a host of two cores a connection
-  // spinning through the gaps of a stream of deliveries (a window grown to
-  // a millisecond) takes the core the ring and the client need next, and
-  // every message then waits for a scheduler slice.
-  std::uint64_t spin_ns = 20'000;
-  std::uint64_t max_spin_ns = 20'000;
+  // The connection's busy-poll window (runtime::SpinPolicy).
+  std::uint64_t spin_ns = 50'000;
+  std::uint64_t max_spin_ns = 1'000'000;
 };
 
 // <run_dir>/ringcastd-<node>.sock
