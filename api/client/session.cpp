@@ -74,8 +74,15 @@ void Session::set_readable_locked(bool readable) {
   readable_.store(readable, std::memory_order_release);
 }
 
+void Session::set_sink(Sink sink) {
+  std::lock_guard lock(node_->mutex());
+  if (!closed_) sink_ = std::move(sink);
+}
+
 void Session::push_locked(Event&& event) {
   if (closed_ || evicted_) return;
+  if (sink_ && events_.empty() && dispatching_.load(std::memory_order_acquire) == 0 && sink_(event))
+    return;
   if (event.kind == Event::Kind::message)
     pinned_.push_back({event.seq, event.log_mark, event.queued_at});
   events_.push_back(std::move(event));
@@ -145,6 +152,7 @@ cpg::Status Session::close() {
     std::lock_guard lock(node_->mutex());
     if (closed_) return {};
     closed_ = true;
+    sink_ = nullptr;  // what it writes to may go once close() returns
     was = state_;
     events_.clear();
     pinned_.clear();
@@ -252,8 +260,11 @@ bool Session::run_one() {
     events_.pop_front();
     if (e.spilled) spilled_bytes_ -= e.payload_bytes;
     if (events_.empty()) set_readable_locked(false);
+    dispatching_.fetch_add(1, std::memory_order_relaxed);
   }
   run_callback(e);
+  // Release: a sink that sees 0 comes after what the callback wrote.
+  dispatching_.fetch_sub(1, std::memory_order_release);
   if (e.kind == Event::Kind::message && !e.spilled) node_->unpin(*this, e.seq);
   return true;
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,9 @@ class Session {
   cpg::Result<void*> zcb_alloc(std::size_t bytes);
   cpg::Status dispatch(DispatchMode mode);
   int fd() const noexcept { return event_fd_; }
+  // The eventfd's state without reading it: a callback is pending, or the
+  // handle was closed or evicted, or its node left the ring.
+  bool readable() const noexcept { return readable_.load(std::memory_order_acquire); }
   bool closed() const;
   // Evicted by the node (Node::EvictionLimits): every call but finalize and
   // the local queries returns this.
@@ -114,6 +118,16 @@ class Session {
     member_ = false;
     state_ = State::unjoined;
   }
+  // A way around the queue for a handle served by ringcastd: the sink is
+  // offered each event as it is pushed, on the delivery thread with the
+  // node's mutex held, while nothing is queued or being dispatched (so the
+  // order stays the queue's). True when it took the event: it copied what
+  // it needs (the payload lives only as long as the call), and the event is
+  // neither queued nor pinned nor signalled on the eventfd. False: queued
+  // as always. It must not call into the node. Cleared by close().
+  using Sink = std::function<bool(const Event&)>;
+  void set_sink(Sink sink);
+
   // Fixed at open: the totem confchg goes to sessions with that callback.
   bool wants_ring_changes() const noexcept { return static_cast<bool>(callbacks_.on_ring_change); }
 
@@ -145,6 +159,10 @@ class Session {
   std::atomic<bool> readable_{false};
   bool closed_ = false;
   bool evicted_ = false;
+  Sink sink_;
+  // Callbacks running (set under the node's mutex as their event leaves the
+  // queue): the sink waits for them, or it would overtake their event.
+  std::atomic<int> dispatching_{0};
   std::string evicted_why_;
   std::string join_refused_why_;  // since the last refused join, until the next join
 

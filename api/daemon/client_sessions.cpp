@@ -84,6 +84,24 @@ cpg::Callbacks ClientSessions::callbacks(std::uint64_t handle) {
   return cb;
 }
 
+// A message goes straight into the event ring when it fits one frame and
+// the ring has room; anything else (a view, a ring change, a large message,
+// a full ring) is queued at the Session and written by this connection's
+// dispatch, as every event was before. While one is queued, the Session
+// queues the next ones too, so the order in the ring is the queue's.
+client::Session::Sink ClientSessions::sink(std::uint64_t handle) {
+  EventWriter* w = &writer_;
+  std::atomic<std::uint64_t>* direct = &counters_.direct_deliveries;
+  return [w, direct, handle](const client::Event& e) {
+    if (e.kind != client::Event::Kind::message) return false;
+    if (!w->try_deliver(handle, ipc::GroupName::of(*e.group), {e.sender.node, e.sender.pid},
+                        {e.payload, e.payload_bytes}))
+      return false;
+    direct->fetch_add(1, std::memory_order_relaxed);
+    return true;
+  };
+}
+
 ClientSessions::Handle* ClientSessions::find(std::uint64_t handle) {
   const auto it = handles_.find(handle);
   return it == handles_.end() ? nullptr : &it->second;
@@ -104,6 +122,8 @@ void ClientSessions::initialize(std::uint64_t request_id, const ipc::Initialize&
   handles_[handle].session = std::move(*session);
   finalized_last_ = false;
   reply(request_id, CS_OK, handle);
+  // After the reply: the library learns the handle's id from it.
+  handles_[handle].session->set_sink(sink(handle));
 }
 
 void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) {
@@ -147,7 +167,8 @@ void ClientSessions::notice_evictions() {
 bool ClientSessions::dispatch() {
   bool any = false;
   for (auto& [id, h] : handles_) {
-    while (!h.stopped && writer_.idle() && dispatch_one(id, h))
+    // Not readable: nothing to run, and no trip through the node's lock.
+    while (!h.stopped && h.session->readable() && writer_.idle() && dispatch_one(id, h))
       any = true;
   }
   return dispatch_quorum() || any;

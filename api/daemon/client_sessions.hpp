@@ -76,6 +76,7 @@ class ClientSessions {
   // The error of a query's list reply: bad handle, evicted, or CS_OK.
   std::uint32_t queryable(std::uint64_t handle);
   cpg::Callbacks callbacks(std::uint64_t handle);
+  client::Session::Sink sink(std::uint64_t handle);
   void reply(std::uint64_t request_id, cs_error_t error, std::uint64_t value = 0);
   void initialize(std::uint64_t request_id, const ipc::Initialize& m);
   void finalize(std::uint64_t request_id, const ipc::Finalize& m);

@@ -46,12 +46,14 @@ void EventWriter::write(const ipc::EncodedFrame& frame, bool reply) {
 }
 
 void EventWriter::put(const ipc::Event& event) {
+  std::lock_guard lock(mutex_);
   ipc::encode(event, scratch_);
   write(scratch_, is_reply(event.body));
 }
 
 void EventWriter::deliver(std::uint64_t handle, const ipc::GroupName& group, ipc::ProcessId sender,
                           std::span<const std::byte> payload) {
+  std::lock_guard lock(mutex_);
   // Leading parts while what is left does not fit the deliver_inline.
   while (payload.size() > inline_payload_bytes()) {
     const std::size_t n = std::min(part_payload_bytes(), payload.size() - inline_payload_bytes());
@@ -63,7 +65,21 @@ void EventWriter::deliver(std::uint64_t handle, const ipc::GroupName& group, ipc
   write(scratch_, false);
 }
 
+bool EventWriter::try_deliver(std::uint64_t handle, const ipc::GroupName& group,
+                              ipc::ProcessId sender, std::span<const std::byte> payload) {
+  std::lock_guard lock(mutex_);
+  if (!pending_.empty() || failed_ || payload.size() > inline_payload_bytes()) return false;
+  ipc::encode(ipc::Event{0, ipc::DeliverInline{handle, group, sender, payload}}, scratch_);
+  const std::span<const std::byte> parts[] = {scratch_.fixed, scratch_.payload};
+  const Status pushed = ring_.push(parts);
+  if (pushed.ok()) return true;
+  // A broken ring: the connection's next flush() says so.
+  if (pushed.error().code != Errc::try_again) failed_ = true;
+  return false;
+}
+
 Status EventWriter::flush() {
+  std::lock_guard lock(mutex_);
   if (failed_) return make_error(Errc::protocol, "EventWriter::flush", "the event ring is broken");
   while (!pending_.empty()) {
     const Status pushed = ring_.push(std::span<const std::byte>(pending_.front().frame));

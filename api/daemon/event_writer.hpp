@@ -12,11 +12,19 @@
 // A delivery larger than one frame goes as deliver_part frames, then the
 // deliver_inline with its last bytes (docs/protocol.md, "Messages larger
 // than a frame").
+//
+// Two threads write: the connection's (replies, and the sessions' queued
+// callbacks) and the node's delivery thread, which writes a delivery
+// straight into the ring (try_deliver, a Session's sink) while the ring has
+// room, so that a delivery costs neither the Session's queue and eventfd
+// nor a wake-up of the connection's thread. A mutex serializes them; the
+// ledger is touched by replies only, so by the connection's thread only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -40,12 +48,27 @@ class EventWriter {
   void deliver(std::uint64_t handle, const ipc::GroupName& group, ipc::ProcessId sender,
                std::span<const std::byte> payload);
 
+  // A delivery of one frame pushed now, or false (and nothing written):
+  // something waits aside, the ring has no room, the payload needs parts,
+  // or the ring is broken. For the node's delivery thread.
+  bool try_deliver(std::uint64_t handle, const ipc::GroupName& group, ipc::ProcessId sender,
+                   std::span<const std::byte> payload);
+
   // Pushes what waits aside while the ring has room. An error only when the
   // client broke the ring (Errc::protocol: its tail is impossible).
   Status flush();
-  bool idle() const noexcept { return pending_.empty(); }
-  std::size_t pending_frames() const noexcept { return pending_.size(); }
-  std::uint64_t pending_bytes() const noexcept { return pending_bytes_; }
+  bool idle() const {
+    std::lock_guard lock(mutex_);
+    return pending_.empty();
+  }
+  std::size_t pending_frames() const {
+    std::lock_guard lock(mutex_);
+    return pending_.size();
+  }
+  std::uint64_t pending_bytes() const {
+    std::lock_guard lock(mutex_);
+    return pending_bytes_;
+  }
   std::uint32_t max_frame_bytes() const noexcept { return max_frame_bytes_; }
   // Payload bytes a deliver_inline or deliver_part frame carries at most.
   std::size_t inline_payload_bytes() const noexcept;
@@ -58,6 +81,7 @@ class EventWriter {
   };
   void write(const ipc::EncodedFrame& frame, bool reply);
 
+  mutable std::mutex mutex_;  // everything below
   ipc::RingProducer& ring_;
   std::uint32_t max_frame_bytes_;
   ipc::QuotaLedger& ledger_;

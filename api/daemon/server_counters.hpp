@@ -18,6 +18,9 @@ struct ServerCounters {
   std::atomic<std::uint64_t> over_quota{0};         // disconnected for a flood
   std::atomic<std::uint64_t> evicted{0};            // handles evicted (stopped reading)
   std::atomic<std::uint64_t> failed_handshakes{0};  // no valid hello, or a version mismatch
+  // Deliveries the node's delivery thread wrote straight into an event ring
+  // (the others went through a Session's queue). Not in the status file.
+  std::atomic<std::uint64_t> direct_deliveries{0};
 
   std::vector<std::pair<std::string, std::uint64_t>> list() const {
     auto v = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };

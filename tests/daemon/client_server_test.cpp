@@ -262,5 +262,49 @@ TEST(ClientServer, AClientThatStopsReadingIsEvicted) {
   EXPECT_FALSE(a->decode_failed);
 }
 
+// The node's delivery thread writes a delivery straight into the client's
+// event ring while nothing waits in the handle's queue; once the ring is
+// full, deliveries queue at the Session, and the ones after them too until
+// the connection wrote them all: the client sees one order, the sender's,
+// whichever way each message went.
+TEST(ClientServer, DeliveriesSkipTheQueueUntilTheRingIsFullAndKeepTheirOrder) {
+  SimDaemonOptions o;
+  o.server.sizes = ipc::ChannelSizes{16 << 10, 64 << 10, 64 << 10, 0};
+  SimDaemons d(o);
+  // a does not read at first; b sends.
+  auto a = connect(d, 0), b = connect(d, 1);
+  ASSERT_TRUE(a && b);
+  const std::uint64_t ha = a->initialize(), hb = b->initialize();
+  ASSERT_EQ(join(*a, ha, "direct"), CS_OK);
+  ASSERT_EQ(join(*b, hb, "direct"), CS_OK);
+  ASSERT_TRUE(a->read_until([&] { return has_members(*a, 2); }));
+  const auto& direct = d.server(0).counters().direct_deliveries;
+  const std::uint64_t records = d.node(0).counters().records_delivered;
+  // Up to 1 KiB each, 200 in all: about three times a's event ring.
+  constexpr int kFirst = 200;
+  std::vector<std::string> sent;
+  for (int i = 0; i < kFirst; ++i) {
+    sent.push_back(text_of(2, i).substr(0, 1024));
+    ASSERT_EQ(send(*b, hb, sent.back()), CS_OK) << i;
+  }
+  ASSERT_TRUE(
+      b->read_until([&] { return d.node(0).counters().records_delivered >= records + kFirst; }));
+  // a's ring filled with the first ones; the others queued.
+  const std::uint64_t before_reading = direct.load();
+  EXPECT_GT(before_reading, 0u);
+  EXPECT_LT(before_reading, std::uint64_t{kFirst});
+  ASSERT_TRUE(a->read_until([&] { return a->messages().size() == kFirst; }));
+  // Drained: the next ones go straight in again.
+  constexpr int kSecond = 20;
+  for (int i = 0; i < kSecond; ++i) {
+    sent.push_back(text_of(2, kFirst + i).substr(0, 1024));
+    ASSERT_EQ(send(*b, hb, sent.back()), CS_OK) << i;
+  }
+  ASSERT_TRUE(a->read_until([&] { return a->messages().size() == kFirst + kSecond; }));
+  EXPECT_EQ(a->messages(), sent);
+  EXPECT_GT(direct.load(), before_reading);
+  EXPECT_FALSE(a->decode_failed);
+}
+
 }  // namespace
 }  // namespace ringcast::daemon_test
