@@ -303,8 +303,12 @@ TEST(CpgCalls, MembershipAndIteration) {
   cpg_name alpha = name_of("alpha");
   ASSERT_TRUE(join_in_order({h0, h1}, {&r0, &r1}, "alpha"));
   ASSERT_TRUE(join_in_order({h2}, {&r2}, "beta"));
-  ASSERT_TRUE(
-      dispatch_until({h0, h1, h2}, [&] { return r0.views.size() == 2 && r2.views.size() == 1; }));
+  // Node 1 iterates below: it must have beta's join too, which no handle
+  // of its own is told of.
+  ASSERT_TRUE(dispatch_until({h0, h1, h2}, [&] {
+    return r0.views.size() == 2 && r2.views.size() == 1 &&
+           nodes.node(1).members_of("beta").size() == 1;
+  }));
   cpg_address members[CPG_MEMBERS_MAX];
   int n = CPG_MEMBERS_MAX;
   ASSERT_EQ(cpg_membership_get(h2, &alpha, members, &n), CS_OK);  // a group h2 is not in
