@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -133,12 +134,21 @@ constexpr std::uint64_t kFragmentHeaderBytes = 32;  // counters.h: copied a frag
   const std::string bytes = std::to_string(size);
   m.p[0]->command(how + " " + bytes);
   const std::string line = "deliver 1 " + std::to_string(number) + " " + bytes;
-  const std::string sent = (how == "zsend" ? "zsent " : "sent ") + bytes + " 1";
+  const std::string sent = (how == "zsend" ? "zsent " : "sent ") + bytes + " ";
+  // Ends early when node 1 reports an error or its call failed.
+  const auto failed = [&] {
+    return !m.starting(0, "error").empty() ||
+           std::any_of(m.p[0]->lines.begin(), m.p[0]->lines.end(), [&](const std::string& l) {
+             return l.rfind(sent, 0) == 0 && l != sent + "1";
+           });
+  };
   if (!m.pump_until([&] {
+        if (failed()) return true;
         for (std::size_t i = 0; i < m.p.size(); ++i)
           if (m.starting(i, line).empty()) return false;
-        return m.has(0, sent);
-      })) {
+        return m.has(0, sent + "1");
+      }) ||
+      failed()) {
     return ::testing::AssertionFailure() << how << " " << number << " of " << size << " bytes\n"
                                          << m.transcripts();
   }
