@@ -155,14 +155,16 @@ static void print_counters(cpg_handle_t handle) {
   if (ringcast_counters_get(handle, &c) != CS_OK) {
     printf("error ringcast_counters_get\n");
   } else {
+    uint32_t atomic = 0;
+    (void)cpg_max_atomic_msgsize_get(handle, &atomic);
     printf(
         "counters records=%llu large=%llu abandoned=%llu assembled_bytes=%llu"
-        " copied_on_send=%llu zcb_sends=%llu zcb_copied=%llu zcb_from_buffer=%llu\n",
+        " copied_on_send=%llu zcb_sends=%llu zcb_copied=%llu zcb_from_buffer=%llu atomic=%u\n",
         (unsigned long long)c.records_delivered, (unsigned long long)c.large_messages_delivered,
         (unsigned long long)c.large_messages_abandoned,
         (unsigned long long)c.bytes_copied_on_assembly, (unsigned long long)c.bytes_copied_on_send,
         (unsigned long long)c.zero_copy_sends, (unsigned long long)c.zero_copy_bytes_copied,
-        (unsigned long long)c.zero_copy_bytes_from_buffer);
+        (unsigned long long)c.zero_copy_bytes_from_buffer, (unsigned)atomic);
   }
   fflush(stdout);
 }

@@ -164,6 +164,8 @@ constexpr std::uint64_t kFragmentHeaderBytes = 32;  // counters.h: copied a frag
 // the buffers, none copied but a header a fragment.
 void expect_sent_from_buffer(const Counters& before, const Counters& after,
                              const std::vector<std::uint64_t>& sizes) {
+  for (const char* key : {"atomic", "zcb_sends", "zcb_from_buffer", "zcb_copied", "copied_on_send"})
+    ASSERT_TRUE(before.contains(key) && after.contains(key)) << "no " << key << " in the counters";
   const std::uint64_t atomic = after.at("atomic");
   ASSERT_GT(atomic, kFragmentHeaderBytes);
   std::uint64_t bytes = 0, fragments = 0;
