@@ -58,6 +58,7 @@ class Results:
         self.coro = read_jsonl(os.path.join(results_dir, "corosync.jsonl"))
         self.rcpg = read_jsonl(os.path.join(results_dir, "ringcast-cpg.jsonl"))
         self.rcpg2 = read_jsonl(os.path.join(results_dir, "ringcast-cpg-2.jsonl"))
+        self.rzcb = read_jsonl(os.path.join(results_dir, "ringcast-cpg-zcb.jsonl"))
         self.env = read_env(os.path.join(results_dir, "host.env"))
         self.env.update(read_env(os.path.join(results_dir, "vm.env")))
 
@@ -195,6 +196,30 @@ def cpg_table(rows, name):
     return out
 
 
+ZCB_ATOMIC = {"atomic-64k": 64 << 10, "atomic-1m": 1 << 20}
+
+
+def zcb_table(rows):
+    """bench/cpg/zcb-compare-vm's throughput lines: per atomic size and message
+    size, copy and zero copy in each round, and their ratio (zero copy / copy)."""
+    cases = {}
+    for r in rows:
+        if r.get("mode") == "throughput" and r.get("impl") in ZCB_ATOMIC:
+            case = cases.setdefault((ZCB_ATOMIC[r["impl"]], r["size"]), {"copy": [], "zero-copy": []})
+            case[r.get("send", "copy")].append(r["mb_per_s"])
+    out = ["| atomic size | message | fragments | copy MB/s | zero copy MB/s | zero copy / copy |",
+           "|---|---|---|---|---|---|"]
+    for (atomic, size), c in sorted(cases.items()):
+        frags = "whole" if size <= atomic else str(-(-size // (atomic - 32)))
+        ratios = [z / p for z, p in zip(c["zero-copy"], c["copy"]) if p > 0]
+        out.append("| " + " | ".join([
+            size_name(atomic), size_name(size), frags,
+            ", ".join(fmt(v, 2) for v in c["copy"]) or "-",
+            ", ".join(fmt(v, 2) for v in c["zero-copy"]) or "-",
+            ", ".join(f"{q:.2f}" for q in ratios) or "-"]) + " |")
+    return out
+
+
 def write_plot_data(res, work):
     """One .dat file per line of each plot: size value."""
     series = {
@@ -261,6 +286,7 @@ def commands(res):
         "RINGCAST_MODE=embedded RINGCAST_CONFIG=ringcast.conf RINGCAST_NODE_ID=1 \\",
         "  build/bench/cpg/cpgbench-ringcast -I ringcast-cpg -m both -s SIZE -n N -N M",
         "# 2 nodes: node 2 runs `cpgbench-ringcast -m listen -w 2`, node 1 `-m both ... -w 2`",
+        "bash bench/cpg/zcb-compare-vm build 1   # the same pair, copying and -z, 256 KiB to 4 MiB",
         "```",
     ]
 
@@ -278,7 +304,8 @@ def machine(res):
         f"- perftest {e.get('perftest', '?')}, corosync {e.get('corosync', '?')}; "
         f"scale {e.get('scale', '1')} (message counts multiplied by it).",
         f"- VM session {e.get('vm_session_s', '?')} s: perftest {e.get('raw_s', '?')} s, "
-        f"corosync {e.get('corosync_s', '?')} s, ringcast CPG {e.get('ringcast_cpg_s', '?')} s, "
+        f"corosync {e.get('corosync_s', '?')} s, ringcast CPG {e.get('ringcast_cpg_s', '?')} s "
+        f"(zero copy against copy {e.get('ringcast_cpg_zcb_s', '?')} s), "
         f"ringcast-bench matrix {e.get('ringcast_s', '?')} s.",
     ]
 
@@ -322,6 +349,15 @@ def report(res, docs):
     if res.rcpg2:
         lines += ["", "## ringcast CPG, 2 nodes (sender's figures; a second process listens)", ""]
         lines += cpg_table(res.rcpg2, "ringcast CPG")
+    if res.rzcb:
+        lines += ["", "## ringcast CPG, 2 nodes: zero copy against copy, large messages", "",
+                  "`cpgbench -z` (`cpg_zcb_mcast_joined` from one `cpg_zcb_alloc` buffer) against "
+                  "`cpgbench` (`cpg_mcast_joined`), the sender's delivered MB/s. A zero-copy call "
+                  "returns once the NIC read the buffer, a call in fragments once the message was "
+                  "delivered here, a whole copied one at once. Above the atomic size the message "
+                  "goes in fragments, whose slices the NIC reads from the buffer "
+                  "(bench/cpg/zcb-compare-vm; a figure per round, copy and zero copy alternating).", ""]
+        lines += zcb_table(res.rzcb)
     lines += ["", "## ringcast-bench matrix", "",
               "Latency rows: the lowest node sends one message at a time and times its own "
               "delivery (the first tenth, at most 100, are warm-up). Throughput rows: every "

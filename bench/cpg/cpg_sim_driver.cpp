@@ -14,6 +14,15 @@
 //                 ClientServer (ringcastd's client server, its spin times
 //                 0) whose Node runs on member 0's transport; the others
 //                 stay embedded
+//   --path zcb    as cpg, but member 0 sends from a cpg_zcb_alloc buffer
+//                 with cpg_zcb_mcast_joined
+//
+// --atomic sets the ring's atomic size (max_message_bytes; default 1 MiB):
+// a larger --size goes in fragments. A send that returns only once the ring
+// carried it (in fragments, or zero copy at or above the crossover) is made
+// from a thread of its own that takes turns with the stepping thread
+// (SenderThread), one message at a time: count both threads
+// (--instr-atstart=no).
 //
 // All paths run over the same transport (one lock around the driver, a
 // round run in the sender's call as the runtime's submit does), so the
@@ -24,12 +33,15 @@
 // over the members); the measured part is measured_phase() (callgrind --toggle-collect), without
 // the set-up.
 //
-//   cpg-sim-driver --path ring|cpg|daemon [--members N] [--size BYTES] [--messages N]
+//   cpg-sim-driver --path ring|cpg|zcb|daemon [--members N] [--size BYTES] [--messages N]
+//                  [--atomic BYTES]
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -49,6 +61,7 @@
 #include "daemon/client_server.hpp"
 #include "fabric/sim/sim_world.hpp"
 #include "membership/membership_driver.hpp"
+#include "ringcast/counters.h"
 #include "ringcast/cpg.h"
 #include "runtime/driver_events.hpp"
 
@@ -61,6 +74,7 @@ struct Options {
   std::size_t members = 2;
   std::size_t size = 1024;
   std::uint64_t messages = 20000;
+  std::size_t atomic = 0;  // the ring's max_message_bytes; 0: its default
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -90,17 +104,25 @@ struct Member {
 
 // The runtime's MembershipNode without its thread: submit runs a round in
 // the caller's call (with_driver_round), release_through does not.
-class DirectTransport final : public runtime::RingTransport {
+// watched: every accepted submit is reported (on_accepted, after the
+// member's lock is released: the sender thread's turns); a type of its own,
+// so that the other paths run the same instructions as without it.
+template <bool watched>
+class BasicDirectTransport final : public runtime::RingTransport {
  public:
-  DirectTransport(Member& m, std::size_t max_bytes) : m_(&m), max_bytes_(max_bytes) {}
+  BasicDirectTransport(Member& m, std::size_t max_bytes) : m_(&m), max_bytes_(max_bytes) {}
   std::uint32_t me() const noexcept override { return m_->endpoint->node(); }
   std::size_t max_message_bytes() const noexcept override { return max_bytes_; }
   Status submit(const runtime::OutgoingTransportMessage& message) override {
-    std::lock_guard lock(*m_->lock);
-    Status s = m_->driver->submit(runtime::to_ring(message));
-    m_->round_locked();
-    return s;
+    if constexpr (watched) {
+      Status s = submit_and_round(message);
+      if (s.ok() && on_accepted) on_accepted();
+      return s;
+    } else {
+      return submit_and_round(message);
+    }
   }
+  std::function<void()> on_accepted;  // watched only
   Status release_through(std::uint64_t index) override {
     std::lock_guard lock(*m_->lock);
     m_->poked = true;
@@ -125,15 +147,25 @@ class DirectTransport final : public runtime::RingTransport {
   std::vector<std::uint32_t> linked_nodes() override { return {}; }
 
  private:
+  Status submit_and_round(const runtime::OutgoingTransportMessage& message) {
+    std::lock_guard lock(*m_->lock);
+    Status s = m_->driver->submit(runtime::to_ring(message));
+    m_->round_locked();
+    return s;
+  }
+
   Member* m_;
   std::size_t max_bytes_;
 };
+
+using DirectTransport = BasicDirectTransport<false>;
+using WatchedTransport = BasicDirectTransport<true>;
 
 // The world and its members; step() runs what is due at the next instant
 // of virtual time.
 class Sim {
  public:
-  explicit Sim(std::size_t n) : world_(1) {
+  Sim(std::size_t n, const ring::RingConfig& ring) : ring_(ring), world_(1) {
     membership::MembershipConfig mc;
     for (std::size_t i = 0; i < n; ++i)
       mc.nodes.push_back(static_cast<fabric::NodeId>(i + 1));
@@ -245,6 +277,10 @@ class Path {
   virtual void deliver() = 0;
   // Messages another thread still carries to a member (the daemon's).
   virtual bool in_flight() const { return false; }
+  // The NIC still reads the last zero-copy send's buffer.
+  virtual bool buffer_in_flight() { return false; }
+  // Calls `f` after every submit member 0's transport accepted.
+  virtual void watch_submits(std::function<void()> f) = 0;
   std::vector<Tally> tallies;
 };
 
@@ -273,6 +309,9 @@ class RingPath final : public Path {
     return transports_[0]->submit(m).ok();
   }
   void deliver() override {}
+  void watch_submits(std::function<void()>) override {
+    fail("the ring path's submits never wait for the ring");
+  }
 
  private:
   std::vector<std::unique_ptr<DirectTransport>> transports_;
@@ -322,10 +361,11 @@ class RunDir {
   std::string dir_;
 };
 
-class CpgPath final : public Path {
+class CpgPath : public Path {
  public:
   // daemon: member 0's handle goes through a ClientServer on its node.
-  CpgPath(Sim& sim, bool daemon) : sim_(&sim) {
+  // watched: member 0's transport reports its submits (watch_submits).
+  CpgPath(Sim& sim, bool daemon, bool watched) : sim_(&sim) {
     tallies.resize(sim.size());
     views_.resize(sim.size());
     if (daemon) {
@@ -335,7 +375,15 @@ class CpgPath final : public Path {
     for (std::size_t i = 0; i < sim.size(); ++i) {
       auto node = client::Node::create();
       sim.member(i).on_round = node->round_callback();
-      node->attach(std::make_unique<DirectTransport>(sim.member(i), sim.max_message_bytes()));
+      std::unique_ptr<runtime::RingTransport> transport;
+      if (i == 0 && watched) {
+        auto t = std::make_unique<WatchedTransport>(sim.member(i), sim.max_message_bytes());
+        watched_ = t.get();
+        transport = std::move(t);
+      } else {
+        transport = std::make_unique<DirectTransport>(sim.member(i), sim.max_message_bytes());
+      }
+      node->attach(std::move(transport));
       nodes_.push_back(node);
       if (daemon && i == 0) {
         serve(node);
@@ -359,6 +407,21 @@ class CpgPath final : public Path {
     sent_ += e == CS_OK;
     return e == CS_OK;
   }
+  // What member 0's node copied on send and what the NIC read from zcb
+  // buffers (ringcast_counters_get), printed.
+  ringcast_counters print_send_counters() const {
+    ringcast_counters c{};
+    c.size = sizeof c;
+    if (ringcast_counters_get(handles_[0], &c) != CS_OK) fail("ringcast_counters_get");
+    std::printf("sender: bytes_copied_on_send %llu zero_copy_bytes_from_buffer %llu\n",
+                static_cast<unsigned long long>(c.bytes_copied_on_send),
+                static_cast<unsigned long long>(c.zero_copy_bytes_from_buffer));
+    return c;
+  }
+  void watch_submits(std::function<void()> f) override {
+    if (watched_ == nullptr) fail("this path does not watch its submits");
+    watched_->on_accepted = std::move(f);
+  }
   void deliver() override {
     for (std::size_t i = 0; i < handles_.size(); ++i) {
       g_tally = &tallies[i];
@@ -368,6 +431,10 @@ class CpgPath final : public Path {
     }
   }
   bool in_flight() const override { return server_ && tallies[0].delivered < sent_; }
+
+ protected:
+  cpg_handle_t sender_handle() const { return handles_[0]; }
+  client::Node& sender_node() const { return *nodes_[0]; }
 
  private:
   void serve(const std::shared_ptr<client::Node>& node) {
@@ -424,6 +491,29 @@ class CpgPath final : public Path {
   std::vector<cpg_handle_t> handles_;
   std::vector<std::size_t> views_;
   std::uint64_t sent_ = 0;
+  WatchedTransport* watched_ = nullptr;  // the node owns it
+};
+
+// As CpgPath, but member 0 sends from one cpg_zcb_alloc buffer with
+// cpg_zcb_mcast_joined.
+class ZeroCopyPath final : public CpgPath {
+ public:
+  ZeroCopyPath(Sim& sim, std::size_t bytes) : CpgPath(sim, false, true) {
+    if (cpg_zcb_alloc(sender_handle(), bytes, &buffer_) != CS_OK) fail("cpg_zcb_alloc");
+    std::memset(buffer_, 0, bytes);  // as the copying path's payload
+  }
+  ~ZeroCopyPath() override { cpg_zcb_free(sender_handle(), buffer_); }
+  bool send(const std::vector<std::byte>& payload) override {
+    std::memcpy(buffer_, payload.data(), std::min(sizeof(std::uint64_t), payload.size()));
+    const cs_error_t e =
+        cpg_zcb_mcast_joined(sender_handle(), CPG_TYPE_AGREED, buffer_, payload.size());
+    if (e != CS_OK && e != CS_ERR_TRY_AGAIN) fail("cpg_zcb_mcast_joined: " + std::to_string(e));
+    return e == CS_OK;
+  }
+  bool buffer_in_flight() override { return sender_node().zcb_in_flight(buffer_); }
+
+ private:
+  void* buffer_ = nullptr;
 };
 
 // The loop callgrind measures.
@@ -455,13 +545,137 @@ bool measured_loop(Sim& sim, Path& path, const Options& o) {
   return false;
 }
 
+// The thread that makes member 0's sends when a send blocks until the ring
+// carried it (a message in fragments, a zero-copy send): it and the
+// stepping thread take turns, so what each runs does not depend on timing.
+// The stepping thread waits while the call submits (every fragment fits the
+// send queue), then steps until every member delivered the message and the
+// call returned.
+class SenderThread {
+ public:
+  SenderThread(Path& path, std::size_t size)
+      : path_(&path), payload_(size), thread_([this] { run(); }) {
+    path.watch_submits([this] {
+      std::lock_guard lock(mutex_);
+      ++submits_;
+      changed_.notify_all();
+    });
+  }
+  ~SenderThread() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+    path_->watch_submits(nullptr);
+  }
+
+  // Sends message `index`; returns once its call returned or it has made
+  // `submits` more submits, whichever is first.
+  void start(std::uint64_t index, std::uint64_t submits) {
+    std::unique_lock lock(mutex_);
+    const std::uint64_t until = submits_ + submits;
+    next_ = index;
+    ++asked_;
+    changed_.notify_all();
+    wait_locked(lock, [&] { return returned_ == asked_ || submits_ >= until; });
+  }
+  // Whether the call returned; `wait`: waits for it (no step is due).
+  bool returned(bool wait) {
+    std::unique_lock lock(mutex_);
+    if (wait) wait_locked(lock, [&] { return returned_ == asked_; });
+    return returned_ == asked_;
+  }
+  bool accepted() {
+    std::lock_guard lock(mutex_);
+    return accepted_;
+  }
+
+ private:
+  template <typename Pred>
+  void wait_locked(std::unique_lock<std::mutex>& lock, Pred pred) {
+    // A bound for a bug only: a turn takes microseconds.
+    if (!changed_.wait_for(lock, std::chrono::seconds(60), pred))
+      fail("the sending thread made no progress in 60 s");
+  }
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (std::uint64_t done = 0;;) {
+      changed_.wait(lock, [&] { return stop_ || asked_ > done; });
+      if (stop_) return;
+      ++done;
+      std::memcpy(payload_.data(), &next_, std::min(sizeof next_, payload_.size()));
+      lock.unlock();
+      const bool ok = path_->send(payload_);
+      lock.lock();
+      accepted_ = ok;
+      returned_ = done;
+      changed_.notify_all();
+    }
+  }
+
+  Path* path_;
+  std::vector<std::byte> payload_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::uint64_t next_ = 0;
+  std::uint64_t asked_ = 0;
+  std::uint64_t returned_ = 0;
+  std::uint64_t submits_ = 0;
+  bool accepted_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest is set
+};
+
+// Records member 0's send makes for one message: a fragment each above
+// the atomic size (slices of the atomic size less the fragment header).
+std::uint64_t records_of(std::size_t size, std::size_t atomic) {
+  constexpr std::size_t kFragmentHeaderBytes = 32;
+  if (size <= atomic) return 1;
+  const std::size_t slice = atomic - kFragmentHeaderBytes;
+  return (size + slice - 1) / slice;
+}
+
+bool all_delivered(const Path& path, std::uint64_t n) {
+  return std::all_of(path.tallies.begin(), path.tallies.end(),
+                     [&](const Tally& t) { return t.delivered >= n; });
+}
+
+// One message after another, each sent by the sender thread.
+bool blocking_loop(Sim& sim, Path& path, SenderThread& sender, const Options& o) {
+  const std::uint64_t records = records_of(o.size, sim.max_message_bytes());
+  for (std::uint64_t sent = 0; sent < o.messages;) {
+    sender.start(sent, records);
+    const auto refused = [&] { return sender.returned(false) && !sender.accepted(); };
+    while (!refused() && !all_delivered(path, sent + 1)) {
+      if (!sim.step()) return false;
+      path.deliver();
+    }
+    while (!sender.returned(!path.buffer_in_flight())) {
+      sim.step();
+      path.deliver();
+    }
+    if (sender.accepted()) {
+      ++sent;
+    } else {  // the ring had no room: it makes some
+      sim.step();
+      path.deliver();
+    }
+  }
+  return true;
+}
+
 // --toggle-collect=*measured_phase* counts the caller's thread only, and
 // only in here. The daemon path's connection thread never enters it: with
 // --instr-atstart=no, callgrind counts every thread, but only between these
 // two requests (no-ops outside valgrind).
-__attribute__((noinline)) bool measured_phase(Sim& sim, Path& path, const Options& o) {
+// With a sender thread (sends that block), both threads are counted: run
+// with --instr-atstart=no; they take turns, each waiting on a condition.
+__attribute__((noinline)) bool measured_phase(Sim& sim, Path& path, SenderThread* sender,
+                                              const Options& o) {
   CALLGRIND_START_INSTRUMENTATION;
-  const bool done = measured_loop(sim, path, o);
+  const bool done = sender ? blocking_loop(sim, path, *sender, o) : measured_loop(sim, path, o);
   CALLGRIND_STOP_INSTRUMENTATION;
   return done;
 }
@@ -472,8 +686,8 @@ Options parse(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc)
       fail(
-          "usage: cpg-sim-driver --path ring|cpg|daemon [--members N] [--size B] "
-          "[--messages N]");
+          "usage: cpg-sim-driver --path ring|cpg|zcb|daemon [--members N] [--size B] "
+          "[--messages N] [--atomic B]");
     const char* v = argv[++i];
     if (a == "--path") {
       o.path = v;
@@ -483,29 +697,54 @@ Options parse(int argc, char** argv) {
       o.size = std::strtoull(v, nullptr, 10);
     } else if (a == "--messages") {
       o.messages = std::strtoull(v, nullptr, 10);
+    } else if (a == "--atomic") {
+      o.atomic = std::strtoull(v, nullptr, 10);
     } else {
       fail("unknown option " + a);
     }
   }
-  if (o.path != "ring" && o.path != "cpg" && o.path != "daemon")
-    fail("--path is ring, cpg or daemon");
+  if (o.path != "ring" && o.path != "cpg" && o.path != "zcb" && o.path != "daemon")
+    fail("--path is ring, cpg, zcb or daemon");
   if (o.members < 1 || o.members > 16 || o.size < 8 || o.messages == 0)
     fail("--members 1..16, --size at least 8, --messages at least 1");
+  if (o.atomic != 0 && (o.atomic < 1024 || o.atomic > (std::size_t{64} << 20)))
+    fail("--atomic 1 KiB to 64 MiB");
   return o;
+}
+
+// The ring's defaults, but for the atomic size; the log and the send
+// buffer hold a whole message in fragments (so no fragment's submit waits
+// for room, which would make the turns depend on timing).
+ring::RingConfig ring_of(const Options& o) {
+  ring::RingConfig r;
+  if (o.atomic != 0) r.max_message_bytes = static_cast<std::uint32_t>(o.atomic);
+  const std::uint64_t room = 2 * std::max<std::uint64_t>(o.size, r.max_message_bytes) + (1u << 20);
+  r.send_buffer_bytes = std::max(r.send_buffer_bytes, room);
+  r.log_bytes = std::max(r.log_bytes, 2 * room);
+  return r;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  Sim sim(o.members);
+  Sim sim(o.members, ring_of(o));
+  if (o.path == "ring" && o.size > sim.max_message_bytes()) fail("--path ring: --size <= --atomic");
+  // Sends that return only once the ring carried them: from a thread.
+  const bool blocking = o.path == "zcb" || o.size > sim.max_message_bytes();
+  if (blocking && o.path == "daemon") fail("--path daemon: --size <= --atomic");
   std::unique_ptr<Path> path;
   if (o.path == "ring") {
     path = std::make_unique<RingPath>(sim);
+  } else if (o.path == "zcb") {
+    path = std::make_unique<ZeroCopyPath>(sim, o.size);
   } else {
-    path = std::make_unique<CpgPath>(sim, o.path == "daemon");
+    path = std::make_unique<CpgPath>(sim, o.path == "daemon", blocking);
   }
-  if (!measured_phase(sim, *path, o)) fail("the messages were not all delivered");
+  std::unique_ptr<SenderThread> sender;
+  if (blocking) sender = std::make_unique<SenderThread>(*path, o.size);
+  if (!measured_phase(sim, *path, sender.get(), o)) fail("the messages were not all delivered");
+  sender.reset();
   std::uint64_t deliveries = 0;
   for (const Tally& t : path->tallies) {
     if (!t.in_order) fail("a member delivered out of order");
@@ -514,5 +753,12 @@ int main(int argc, char** argv) {
   std::printf("path %s members %zu size %zu messages %llu: deliveries %llu\n", o.path.c_str(),
               o.members, o.size, static_cast<unsigned long long>(o.messages),
               static_cast<unsigned long long>(deliveries));
+  if (auto* cpg = dynamic_cast<CpgPath*>(path.get()); cpg && o.path != "daemon") {
+    const ringcast_counters c = cpg->print_send_counters();
+    // In fragments, every slice goes from the buffer.
+    if (o.path == "zcb" && o.size > sim.max_message_bytes() &&
+        c.zero_copy_bytes_from_buffer != o.size * o.messages)
+      fail("zero copy in fragments: not every byte was read from the buffer");
+  }
   return 0;
 }

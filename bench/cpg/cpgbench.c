@@ -12,7 +12,9 @@
  *
  * Options: -g GROUP (default "cpgbench"), -G agreed|safe, -w MEMBERS (wait
  * until the group has that many members before sending), -t SECONDS (give
- * up), -I NAME (the implementation's name in the output).
+ * up), -I NAME (the implementation's name in the output), -z (send from a
+ * buffer of cpg_zcb_alloc() with cpg_zcb_mcast_joined(), as corosync's
+ * cpgbenchzc does; the lines then carry "send":"zero-copy").
  *
  * Output: one JSON line on stdout, e.g.
  *   {"tool":"cpgbench","impl":"corosync","mode":"latency","size":1024,"count":2000,
@@ -60,6 +62,7 @@ static cpg_guarantee_t guarantee = CPG_TYPE_AGREED;
 static unsigned int wait_members = 1;
 static int timeout_s = 300;
 static const char* impl_name = "cpg";
+static int zero_copy; /* -z */
 
 static cpg_handle_t handle;
 static unsigned int my_nodeid;
@@ -221,12 +224,13 @@ static void send_one(int fd, char* buffer, uint64_t index, uint32_t flags) {
     header.flags = flags;
     header.reserved = 0;
     memcpy(buffer, &header, sizeof(header));
-    err = cpg_mcast_joined(handle, guarantee, &iov, 1);
+    err = zero_copy ? cpg_zcb_mcast_joined(handle, guarantee, buffer, msg_size)
+                    : cpg_mcast_joined(handle, guarantee, &iov, 1);
     if (err == CS_OK) {
       return;
     }
     if (err != CS_ERR_TRY_AGAIN) {
-      fail("cpg_mcast_joined", err);
+      fail(zero_copy ? "cpg_zcb_mcast_joined" : "cpg_mcast_joined", err);
     }
     dispatch_for(fd, 1);
   }
@@ -254,6 +258,7 @@ static void print_start(const char* mode_text) {
       "\"count\":%" PRIu64 ",\"guarantee\":\"%s\",\"members\":%u",
       impl_name, mode_text, msg_size, phase_count, guarantee == CPG_TYPE_SAFE ? "safe" : "agreed",
       group_members);
+  if (zero_copy && mode != MODE_LISTEN) printf(",\"send\":\"zero-copy\"");
 }
 
 static void print_latency(void) {
@@ -343,14 +348,14 @@ static void run_listen(int fd) {
 static void usage(void) {
   fprintf(stderr,
           "usage: cpgbench [-m latency|throughput|both|listen] [-s SIZE] [-n COUNT] [-N COUNT]\n"
-          "                [-g GROUP] [-G agreed|safe] [-w MEMBERS] [-t SECONDS] [-I NAME]\n");
+          "                [-g GROUP] [-G agreed|safe] [-w MEMBERS] [-t SECONDS] [-I NAME] [-z]\n");
   exit(2);
 }
 
 static void parse(int argc, char* argv[]) {
   int opt;
 
-  while ((opt = getopt(argc, argv, "m:s:n:N:g:G:w:t:I:h")) != -1) {
+  while ((opt = getopt(argc, argv, "m:s:n:N:g:G:w:t:I:zh")) != -1) {
     switch (opt) {
       case 'm':
         if (strcmp(optarg, "latency") == 0)
@@ -393,6 +398,9 @@ static void parse(int argc, char* argv[]) {
       case 'I':
         impl_name = optarg;
         break;
+      case 'z':
+        zero_copy = 1;
+        break;
       default:
         usage();
     }
@@ -403,6 +411,23 @@ static void parse(int argc, char* argv[]) {
   }
 }
 
+/* The message buffer: one of cpg_zcb_alloc() with -z, reused by every send
+ * (each call returns once the buffer may be written again). */
+static char* alloc_buffer(void) {
+  void* buffer = NULL;
+  cs_error_t err;
+
+  if (zero_copy) {
+    err = cpg_zcb_alloc(handle, msg_size, &buffer);
+    if (err != CS_OK) fail("cpg_zcb_alloc", err);
+  } else if ((buffer = malloc(msg_size)) == NULL) {
+    fprintf(stderr, "cpgbench: out of memory\n");
+    exit(1);
+  }
+  memset(buffer, 0x5a, msg_size);
+  return buffer;
+}
+
 int main(int argc, char* argv[]) {
   struct cpg_name group;
   cs_error_t err;
@@ -411,16 +436,15 @@ int main(int argc, char* argv[]) {
 
   parse(argc, argv);
   samples = calloc(msg_count, sizeof(samples[0]));
-  buffer = malloc(msg_size);
-  if (samples == NULL || buffer == NULL) {
+  if (samples == NULL) {
     fprintf(stderr, "cpgbench: out of memory\n");
     return 1;
   }
-  memset(buffer, 0x5a, msg_size);
   my_pid = (uint32_t)getpid();
 
   err = cpg_initialize(&handle, &callbacks);
   if (err != CS_OK) fail("cpg_initialize", err);
+  buffer = alloc_buffer();
   err = cpg_local_get(handle, &my_nodeid);
   if (err != CS_OK) fail("cpg_local_get", err);
   err = cpg_fd_get(handle, &fd);
@@ -448,8 +472,13 @@ int main(int argc, char* argv[]) {
   }
 
   fflush(stdout);
+  if (zero_copy) {
+    err = cpg_zcb_free(handle, buffer);
+    if (err != CS_OK) fail("cpg_zcb_free", err);
+  } else {
+    free(buffer);
+  }
   cpg_finalize(handle);
-  free(buffer);
   free(samples);
   return 0;
 }

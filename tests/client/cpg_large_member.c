@@ -1,8 +1,9 @@
 /*
  * cpg_large_member: one process of cpg_large_rdma_test.cpp, built only with
  * <corosync/cpg.h> (api/compat) and <ringcast/counters.h>: joins group
- * "large", sends messages of any size on command and checks every message
- * it delivers byte by byte.
+ * "large", sends messages of any size on command, copied (cpg_mcast_joined)
+ * or from a zcb buffer (cpg_zcb_alloc, cpg_zcb_mcast_joined), and checks
+ * every message it delivers byte by byte.
  *
  *   RINGCAST_CONFIG=cluster.conf RINGCAST_NODE_ID=n cpg_large_member
  *
@@ -11,10 +12,13 @@
  * Output lines (stdout):
  *   confchg members=<ids, ascending> left=<id:reason,...>
  *   deliver <node> <number> <bytes> ok|corrupt@<offset>
- *   sent <bytes> <cs_error_t>
+ *   sent <bytes> <cs_error_t>            (after "send")
+ *   zsent <bytes> <cs_error_t>           (after "zsend")
  *   counters records=<n> large=<n> abandoned=<n> assembled_bytes=<n>
+ *            copied_on_send=<n> zcb_sends=<n> zcb_copied=<n> zcb_from_buffer=<n>
+ *            atomic=<cpg_max_atomic_msgsize_get>
  *   error <what>
- * Commands (stdin): "send <bytes>", "counters", "exit".
+ * Commands (stdin): "send <bytes>", "zsend <bytes>", "counters", "exit".
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -109,25 +113,39 @@ static void confchg_cb(cpg_handle_t handle, const struct cpg_name* group,
   fflush(stdout);
 }
 
-static void send_one(cpg_handle_t handle, uint64_t node, uint64_t number, uint64_t bytes) {
-  unsigned char* p = malloc(bytes);
+/* Sends until the ring takes it: TRY_AGAIN while it reforms or has no room. */
+static cs_error_t until_taken(cpg_handle_t handle, const struct iovec* iov, void* zcb) {
+  cs_error_t e;
+  do {
+    e = zcb ? cpg_zcb_mcast_joined(handle, CPG_TYPE_AGREED, zcb, iov->iov_len)
+            : cpg_mcast_joined(handle, CPG_TYPE_AGREED, iov, 1);
+    if (e == CS_ERR_TRY_AGAIN) cpg_dispatch(handle, CS_DISPATCH_ALL);
+  } while (e == CS_ERR_TRY_AGAIN);
+  return e;
+}
+
+/* zero_copy: the message is written into a zcb buffer and the NIC reads it
+ * from there (in fragments above the atomic size). */
+static void send_one(cpg_handle_t handle, uint64_t node, uint64_t number, uint64_t bytes,
+                     int zero_copy) {
+  void* p = NULL;
   struct iovec iov;
   cs_error_t e;
-  if (p == NULL) {
-    printf("error malloc %llu\n", (unsigned long long)bytes);
+  if (zero_copy ? cpg_zcb_alloc(handle, bytes, &p) != CS_OK : (p = malloc(bytes)) == NULL) {
+    printf("error %s %llu\n", zero_copy ? "cpg_zcb_alloc" : "malloc", (unsigned long long)bytes);
     fflush(stdout);
     return;
   }
   fill(p, bytes, node, number);
   iov.iov_base = p;
   iov.iov_len = bytes;
-  do {
-    e = cpg_mcast_joined(handle, CPG_TYPE_AGREED, &iov, 1);
-    if (e == CS_ERR_TRY_AGAIN) cpg_dispatch(handle, CS_DISPATCH_ALL);
-  } while (e == CS_ERR_TRY_AGAIN);
-  printf("sent %llu %d\n", (unsigned long long)bytes, (int)e);
+  e = until_taken(handle, &iov, zero_copy ? p : NULL);
+  printf("%s %llu %d\n", zero_copy ? "zsent" : "sent", (unsigned long long)bytes, (int)e);
   fflush(stdout);
-  free(p);
+  if (!zero_copy)
+    free(p);
+  else if (cpg_zcb_free(handle, p) != CS_OK)
+    printf("error cpg_zcb_free\n");
 }
 
 static void print_counters(cpg_handle_t handle) {
@@ -137,10 +155,16 @@ static void print_counters(cpg_handle_t handle) {
   if (ringcast_counters_get(handle, &c) != CS_OK) {
     printf("error ringcast_counters_get\n");
   } else {
-    printf("counters records=%llu large=%llu abandoned=%llu assembled_bytes=%llu\n",
-           (unsigned long long)c.records_delivered, (unsigned long long)c.large_messages_delivered,
-           (unsigned long long)c.large_messages_abandoned,
-           (unsigned long long)c.bytes_copied_on_assembly);
+    uint32_t atomic = 0;
+    (void)cpg_max_atomic_msgsize_get(handle, &atomic);
+    printf(
+        "counters records=%llu large=%llu abandoned=%llu assembled_bytes=%llu"
+        " copied_on_send=%llu zcb_sends=%llu zcb_copied=%llu zcb_from_buffer=%llu atomic=%u\n",
+        (unsigned long long)c.records_delivered, (unsigned long long)c.large_messages_delivered,
+        (unsigned long long)c.large_messages_abandoned,
+        (unsigned long long)c.bytes_copied_on_assembly, (unsigned long long)c.bytes_copied_on_send,
+        (unsigned long long)c.zero_copy_sends, (unsigned long long)c.zero_copy_bytes_copied,
+        (unsigned long long)c.zero_copy_bytes_from_buffer, (unsigned)atomic);
   }
   fflush(stdout);
 }
@@ -183,7 +207,9 @@ int main(void) {
         return 0;
       }
       if (strncmp(line, "send ", 5) == 0)
-        send_one(handle, nodeid, ++number, strtoull(line + 5, NULL, 10));
+        send_one(handle, nodeid, ++number, strtoull(line + 5, NULL, 10), 0);
+      if (strncmp(line, "zsend ", 6) == 0)
+        send_one(handle, nodeid, ++number, strtoull(line + 6, NULL, 10), 1);
       if (strncmp(line, "counters", 8) == 0) print_counters(handle);
       used -= (size_t)(end + 1 - line);
       memmove(line, end + 1, used + 1);

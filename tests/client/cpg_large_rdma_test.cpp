@@ -1,17 +1,22 @@
 // Messages above the atomic size over verbs: 3 cpg_large_member processes
-// (C, <corosync/cpg.h>). Node 1 sends messages of 1 MiB to 64 MiB; every
-// member delivers each whole, byte-exact and in one order. Then node 3 is
+// (C, <corosync/cpg.h>). Node 1 sends messages of 1 MiB to 64 MiB, copied,
+// then 1 MiB to 16 MiB from zcb buffers (its counters show every byte read
+// from the buffer); every member delivers each whole, byte-exact and in one
+// order. Then node 3 is
 // killed with SIGKILL in the middle of a 64 MiB message: no survivor
 // delivers any of it, both count it as abandoned, and the stream goes on.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -63,6 +68,8 @@ std::string cluster_file(const RdmaEnv& env, const std::filesystem::path& dir) {
   return path.string();
 }
 
+using Counters = std::map<std::string, std::uint64_t>;
+
 struct Members {
   std::vector<std::unique_ptr<ChildProcess>> p;
 
@@ -94,6 +101,17 @@ struct Members {
     if (!pump_until([&] { return starting(i, "counters ").size() > before; }, 30)) return {};
     return counter(i, key);
   }
+  // Every key=<n> of member i's counters line, fresh.
+  std::optional<Counters> counters(std::size_t i) {
+    if (!fresh_counter(i, "records")) return std::nullopt;
+    Counters c;
+    std::istringstream words(starting(i, "counters ").back().substr(9));
+    for (std::string w; words >> w;) {
+      const auto eq = w.find('=');
+      if (eq != std::string::npos) c[w.substr(0, eq)] = std::stoull(w.substr(eq + 1));
+    }
+    return c;
+  }
   std::string transcripts() const {
     std::string s;
     for (std::size_t i = 0; i < p.size(); ++i) {
@@ -104,6 +122,65 @@ struct Members {
     return s;
   }
 };
+
+constexpr std::uint64_t kFragmentHeaderBytes = 32;  // counters.h: copied a fragment
+
+// Node 1 sends message `number` of `size` bytes ("send": copied, "zsend":
+// from a zcb buffer); true once every member delivered it and the call
+// returned CS_OK.
+::testing::AssertionResult send_and_await(Members& m, const std::string& how, std::uint64_t number,
+                                          std::uint64_t size) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string bytes = std::to_string(size);
+  m.p[0]->command(how + " " + bytes);
+  const std::string line = "deliver 1 " + std::to_string(number) + " " + bytes;
+  const std::string sent = (how == "zsend" ? "zsent " : "sent ") + bytes + " ";
+  // Ends early when node 1 reports an error or its call failed.
+  const auto failed = [&] {
+    return !m.starting(0, "error").empty() ||
+           std::any_of(m.p[0]->lines.begin(), m.p[0]->lines.end(), [&](const std::string& l) {
+             return l.rfind(sent, 0) == 0 && l != sent + "1";
+           });
+  };
+  if (!m.pump_until([&] {
+        if (failed()) return true;
+        for (std::size_t i = 0; i < m.p.size(); ++i)
+          if (m.starting(i, line).empty()) return false;
+        return m.has(0, sent + "1");
+      }) ||
+      failed()) {
+    return ::testing::AssertionFailure() << how << " " << number << " of " << size << " bytes\n"
+                                         << m.transcripts();
+  }
+  const double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("cpg large (%s): %llu bytes to 3 members in %.2f s (%.1f MB/s)\n",
+              how == "zsend" ? "zcb" : "copy", static_cast<unsigned long long>(size), s,
+              size / s / 1e6);
+  return ::testing::AssertionSuccess();
+}
+
+// The counters of node 1 around zcb sends of `sizes`: every byte read from
+// the buffers, none copied but a header a fragment.
+void expect_sent_from_buffer(const Counters& before, const Counters& after,
+                             const std::vector<std::uint64_t>& sizes) {
+  for (const char* key : {"atomic", "zcb_sends", "zcb_from_buffer", "zcb_copied", "copied_on_send"})
+    ASSERT_TRUE(before.contains(key) && after.contains(key)) << "no " << key << " in the counters";
+  const std::uint64_t atomic = after.at("atomic");
+  ASSERT_GT(atomic, kFragmentHeaderBytes);
+  std::uint64_t bytes = 0, fragments = 0;
+  for (const std::uint64_t size : sizes) {
+    bytes += size;
+    const std::uint64_t slice = atomic - kFragmentHeaderBytes;
+    if (size > atomic) fragments += (size + slice - 1) / slice;
+  }
+  const auto delta = [&](const std::string& key) { return after.at(key) - before.at(key); };
+  EXPECT_EQ(delta("zcb_sends"), sizes.size());
+  EXPECT_EQ(delta("zcb_from_buffer"), bytes);
+  EXPECT_EQ(delta("zcb_copied"), 0u);
+  EXPECT_EQ(delta("copied_on_send"), fragments * kFragmentHeaderBytes);
+  EXPECT_GT(fragments, sizes.size());  // the test sends messages in fragments
+}
 
 TEST(CpgLargeRdma, MessagesUpTo64MiBArriveWholeAndADyingSenderIsDeliveredNowhere) {
   RINGCAST_REQUIRE_RDMA(env);
@@ -124,23 +201,20 @@ TEST(CpgLargeRdma, MessagesUpTo64MiBArriveWholeAndADyingSenderIsDeliveredNowhere
   })) << "no group of 3\n"
       << m.transcripts();
 
-  const std::vector<std::uint64_t> sizes = {kMiB, kMiB + 1, 4 * kMiB + 3, 16 * kMiB, 64 * kMiB};
-  for (std::size_t k = 0; k < sizes.size(); ++k) {
-    const auto started = std::chrono::steady_clock::now();
-    m.p[0]->command("send " + std::to_string(sizes[k]));
-    const std::string line = "deliver 1 " + std::to_string(k + 1) + " " + std::to_string(sizes[k]);
-    ASSERT_TRUE(m.pump_until([&] {
-      for (std::size_t i = 0; i < m.p.size(); ++i)
-        if (m.starting(i, line).empty()) return false;
-      return m.has(0, "sent " + std::to_string(sizes[k]) + " 1");
-    })) << "message "
-        << k + 1 << " of " << sizes[k] << " bytes\n"
-        << m.transcripts();
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::printf("cpg large: %llu bytes to 3 members in %.2f s (%.1f MB/s)\n",
-                static_cast<unsigned long long>(sizes[k]), s, sizes[k] / s / 1e6);
-  }
+  std::uint64_t number = 0;  // node 1's messages, counted as cpg_large_member does
+  for (const std::uint64_t size : {kMiB, kMiB + 1, 4 * kMiB + 3, 16 * kMiB, 64 * kMiB})
+    ASSERT_TRUE(send_and_await(m, "send", ++number, size));
+
+  // The same from zcb buffers: every fragment's slice is read by the NIC
+  // from the buffer; only the fragment headers are copied on send.
+  const auto before_zcb = m.counters(0);
+  ASSERT_TRUE(before_zcb.has_value()) << m.transcripts();
+  const std::vector<std::uint64_t> zcb_sizes = {kMiB, kMiB + 1, 4 * kMiB + 3, 16 * kMiB};
+  for (const std::uint64_t size : zcb_sizes)
+    ASSERT_TRUE(send_and_await(m, "zsend", ++number, size));
+  const auto after_zcb = m.counters(0);
+  ASSERT_TRUE(after_zcb.has_value()) << m.transcripts();
+  expect_sent_from_buffer(*before_zcb, *after_zcb, zcb_sizes);
   for (std::size_t i = 0; i < m.p.size(); ++i)
     for (const auto& l : m.starting(i, "deliver "))
       EXPECT_EQ(l.substr(l.size() - 3), " ok") << "node " << i + 1 << ": " << l;
