@@ -10,6 +10,7 @@
 
 #include "base/assert.hpp"
 #include "base/log.hpp"
+#include "base/thread_name.hpp"
 #include "client/errors.hpp"
 #include "client/session.hpp"
 #include "groups/group_message.hpp"
@@ -60,8 +61,14 @@ void Node::attach(std::unique_ptr<runtime::RingTransport> transport,
     std::lock_guard lock(mutex_);
     transport_ = std::move(transport);
   }
-  announcer_ = std::thread([this] { run_announcer(); });
-  evictor_ = std::thread([this] { run_evictor(); });
+  announcer_ = std::thread([this] {
+    name_this_thread("rc-announce");
+    run_announcer();
+  });
+  evictor_ = std::thread([this] {
+    name_this_thread("rc-evict");
+    run_evictor();
+  });
 }
 
 Node::~Node() {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/thread_name.hpp"
 #include "ipc/peer_credentials.hpp"
 #include "ringcast/cpg.h"
 
@@ -45,7 +46,10 @@ Result<std::unique_ptr<ClientServer>> ClientServer::start(std::shared_ptr<client
   if (stop_fd.get() < 0) return system_error("eventfd", errno, "the client server's stop");
   std::unique_ptr<ClientServer> s(new ClientServer(std::move(node), std::move(options),
                                                    std::move(*listener), std::move(stop_fd)));
-  s->thread_ = std::thread([p = s.get()] { p->run(); });
+  s->thread_ = std::thread([p = s.get()] {
+    name_this_thread("rc-clients");
+    p->run();
+  });
   return s;
 }
 
@@ -100,7 +104,10 @@ void ClientServer::accept_one() {
   }
   Client& c = clients_.emplace_back();
   c.connection = std::make_unique<ClientConnection>(std::move(fd), *peer, std::move(shared));
-  c.thread = std::thread([p = c.connection.get()] { p->run(); });
+  c.thread = std::thread([p = c.connection.get()] {
+    name_this_thread("rc-client");
+    p->run();
+  });
 }
 
 void ClientServer::run() {

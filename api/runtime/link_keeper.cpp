@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "base/thread_name.hpp"
 #include "fabric/auth/handshake.hpp"
 #include "runtime/open_transport.hpp"
 
@@ -78,7 +79,10 @@ Result<std::unique_ptr<LinkKeeper>> LinkKeeper::listen(fabric::verbs::VerbsEndpo
   RC_TRY(listener);
   k->listener_ = std::move(*listener);
   LinkKeeper* self = k.get();
-  k->acceptor_ = std::thread([self] { self->run_acceptor(); });
+  k->acceptor_ = std::thread([self] {
+    name_this_thread("rc-accept");
+    self->run_acceptor();
+  });
   return k;
 }
 
@@ -172,7 +176,10 @@ void LinkKeeper::start(HandOver hand_over, Missing missing) {
   }
   for (std::size_t i = 0; i < early.size(); ++i)
     if (early[i]) hand_over_(i, std::move(early[i]));
-  dialler_ = std::thread([this] { run_dialler(); });
+  dialler_ = std::thread([this] {
+    name_this_thread("rc-dial");
+    run_dialler();
+  });
 }
 
 void LinkKeeper::stop() {

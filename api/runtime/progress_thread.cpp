@@ -1,6 +1,7 @@
 #include "runtime/progress_thread.hpp"
 
 #include "base/assert.hpp"
+#include "base/thread_name.hpp"
 #include "runtime/spin_policy.hpp"
 
 #include <poll.h>
@@ -28,7 +29,10 @@ Status ProgressLoop::start() {
     if (event_fd_ < 0) return system_error("eventfd", errno, "progress thread wake-up");
   }
   stop_ = false;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("rc-progress");
+    run();
+  });
   return {};
 }
 
