@@ -18,56 +18,14 @@
 #include "cpg_sim_cluster.hpp"
 #include "quorum_compat.h"
 #include "ringcast/quorum.h"
+#include "support/quorum_log.hpp"
 
 namespace ringcast::cpg_test {
 namespace {
 
 using client::count_votes;
 using client::QuorumRules;
-
-// What a handle's callbacks saw, through its context.
-struct QuorumLog {
-  std::mutex mutex;
-  std::vector<std::string> lines;  // "quorate=1 nodes=[1 2]" / "nodelist ..."
-  std::string last() {
-    std::lock_guard lock(mutex);
-    return lines.empty() ? "" : lines.back();
-  }
-  bool saw(const std::string& line) {
-    std::lock_guard lock(mutex);
-    return std::find(lines.begin(), lines.end(), line) != lines.end();
-  }
-};
-
-std::string list(const uint32_t* nodes, uint32_t n) {
-  std::vector<uint32_t> sorted(nodes, nodes + n);
-  std::sort(sorted.begin(), sorted.end());
-  std::string s = "[";
-  for (uint32_t x : sorted)
-    s += (s.size() > 1 ? " " : "") + std::to_string(x);
-  return s + "]";
-}
-
-QuorumLog& log_of(quorum_handle_t h) {
-  const void* ctx = nullptr;
-  quorum_context_get(h, &ctx);
-  return *static_cast<QuorumLog*>(const_cast<void*>(ctx));
-}
-
-void on_quorum(quorum_handle_t h, uint32_t quorate, quorum_ring_id, uint32_t n,
-               const uint32_t* nodes) {
-  QuorumLog& log = log_of(h);
-  std::lock_guard lock(log.mutex);
-  log.lines.push_back("quorate=" + std::to_string(quorate) + " nodes=" + list(nodes, n));
-}
-
-void on_nodelist(quorum_handle_t h, quorum_ring_id, uint32_t n, const uint32_t* nodes, uint32_t nj,
-                 const uint32_t* joined, uint32_t nl, const uint32_t* left) {
-  QuorumLog& log = log_of(h);
-  std::lock_guard lock(log.mutex);
-  log.lines.push_back("nodelist " + list(nodes, n) + " joined=" + list(joined, nj) +
-                      " left=" + list(left, nl));
-}
+using namespace quorum_test;
 
 // A V1 handle on node i that tracks changes.
 quorum_handle_t open_tracking(SimNodes& nodes, std::size_t i, QuorumLog& log) {
@@ -79,24 +37,6 @@ quorum_handle_t open_tracking(SimNodes& nodes, std::size_t i, QuorumLog& log) {
             CS_OK);
   EXPECT_EQ(quorum_trackstart(h, CS_TRACK_CHANGES), CS_OK);
   return h;
-}
-
-int quorate(quorum_handle_t h) {
-  int q = -1;
-  EXPECT_EQ(quorum_getquorate(h, &q), CS_OK);
-  return q;
-}
-
-bool until(const std::function<bool()>& pred, std::vector<quorum_handle_t> drain = {},
-           std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    for (quorum_handle_t h : drain)
-      quorum_dispatch(h, CS_DISPATCH_ALL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
 }
 
 std::string nodes_of(SimNodes& nodes, const std::vector<std::size_t>& members) {

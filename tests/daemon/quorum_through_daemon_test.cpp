@@ -26,69 +26,13 @@
 #include "ringcast/cpg.h"
 #include "ringcast/quorum.h"
 #include "sim_daemons.hpp"
+#include "support/quorum_log.hpp"
 
 namespace ringcast::daemon_test {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct QuorumLog {
-  std::mutex mutex;
-  std::vector<std::string> lines;  // "quorate=1 nodes=[1 2]" / "nodelist ..."
-  std::string last() {
-    std::lock_guard lock(mutex);
-    return lines.empty() ? "" : lines.back();
-  }
-  bool saw(const std::string& line) {
-    std::lock_guard lock(mutex);
-    return std::find(lines.begin(), lines.end(), line) != lines.end();
-  }
-  bool saw_prefix(const std::string& prefix) {
-    std::lock_guard lock(mutex);
-    return std::any_of(lines.begin(), lines.end(),
-                       [&](const std::string& l) { return l.starts_with(prefix); });
-  }
-  std::size_t size() {
-    std::lock_guard lock(mutex);
-    return lines.size();
-  }
-};
-
-std::string list(const uint32_t* nodes, uint32_t n) {
-  std::vector<uint32_t> sorted(nodes, nodes + n);
-  std::sort(sorted.begin(), sorted.end());
-  std::string s = "[";
-  for (uint32_t x : sorted)
-    s += (s.size() > 1 ? " " : "") + std::to_string(x);
-  return s + "]";
-}
-
-QuorumLog& log_of(quorum_handle_t h) {
-  const void* ctx = nullptr;
-  quorum_context_get(h, &ctx);
-  return *static_cast<QuorumLog*>(const_cast<void*>(ctx));
-}
-
-void add_line(quorum_handle_t h, std::string line) {
-  QuorumLog& log = log_of(h);
-  std::lock_guard lock(log.mutex);
-  log.lines.push_back(std::move(line));
-}
-
-void on_quorum(quorum_handle_t h, uint32_t quorate, quorum_ring_id, uint32_t n,
-               const uint32_t* nodes) {
-  add_line(h, "quorate=" + std::to_string(quorate) + " nodes=" + list(nodes, n));
-}
-
-void on_nodelist(quorum_handle_t h, quorum_ring_id, uint32_t n, const uint32_t* nodes, uint32_t nj,
-                 const uint32_t* joined, uint32_t nl, const uint32_t* left) {
-  add_line(
-      h, "nodelist " + list(nodes, n) + " joined=" + list(joined, nj) + " left=" + list(left, nl));
-}
-
-void on_quorum_v0(quorum_handle_t h, uint32_t quorate, uint64_t, uint32_t n, uint32_t* nodes) {
-  add_line(h, "v0 quorate=" + std::to_string(quorate) + " nodes=" + list(nodes, n));
-}
+using namespace quorum_test;
 
 // Three daemons whose nodes count one vote each, three expected; this
 // process's quorum_* calls reach the daemon of RINGCAST_NODE_ID.
@@ -147,24 +91,6 @@ void track(quorum_handle_t h) {
   pollfd p{fd, POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 1);
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_ONE_NONBLOCKING), CS_OK);
-}
-
-int quorate(quorum_handle_t h) {
-  int q = -1;
-  EXPECT_EQ(quorum_getquorate(h, &q), CS_OK);
-  return q;
-}
-
-bool until(const std::function<bool()>& pred, const std::vector<quorum_handle_t>& drain,
-           std::chrono::milliseconds timeout = 30s) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    for (quorum_handle_t h : drain)
-      quorum_dispatch(h, CS_DISPATCH_ALL);
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 TEST(QuorumThroughDaemon, ANodeLeavesAndComesBack) {
