@@ -21,25 +21,12 @@
 #include "client/client_mode.hpp"
 #include "client/node.hpp"
 #include "fake_daemon.hpp"
+#include "recorded_lines.hpp"
 #include "ringcast/counters.h"
 #include "ringcast/cpg.h"
 
 namespace ringcast::testing {
 namespace {
-
-std::mutex g_mutex;
-std::vector<std::string> g_events;
-std::vector<std::string> g_log;
-
-void record(std::string line) {
-  std::lock_guard lock(g_mutex);
-  g_events.push_back(std::move(line));
-}
-
-std::vector<std::string> take_events() {
-  std::lock_guard lock(g_mutex);
-  return std::exchange(g_events, {});
-}
 
 void on_deliver(cpg_handle_t, const cpg_name* group, uint32_t node, uint32_t pid, void* msg,
                 size_t len) {
@@ -59,18 +46,6 @@ void on_confchg(cpg_handle_t, const cpg_name* group, const cpg_address*, size_t 
 void on_totem(cpg_handle_t, cpg_ring_id id, uint32_t entries, const uint32_t*) {
   record("totem " + std::to_string(id.nodeid) + " " + std::to_string(id.seq) + " " +
          std::to_string(entries));
-}
-
-void capture_log(std::string_view line) {
-  std::lock_guard lock(g_mutex);
-  g_log.emplace_back(line);
-}
-
-bool log_mentions(const std::string& text) {
-  std::lock_guard lock(g_mutex);
-  for (const auto& l : g_log)
-    if (l.find(text) != std::string::npos) return true;
-  return false;
 }
 
 cs_error_t open_handle(cpg_handle_t* h, unsigned flags = 0) {
@@ -104,7 +79,7 @@ std::vector<std::string> dispatch_until(cpg_handle_t h, std::size_t count) {
   for (int i = 0; i < 100 && seen.size() < count; ++i) {
     if (!fd_ready(fd, 10)) continue;
     EXPECT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
-    for (auto& e : take_events())
+    for (auto& e : take_recorded())
       seen.push_back(std::move(e));
   }
   return seen;
@@ -113,8 +88,8 @@ std::vector<std::string> dispatch_until(cpg_handle_t h, std::size_t count) {
 class ClientMode : public ::testing::Test {
  protected:
   void SetUp() override {
-    take_events();
-    g_log.clear();
+    take_recorded();
+    clear_log();
     set_log_sink(capture_log);
   }
   void TearDown() override { set_log_sink(nullptr); }
@@ -379,7 +354,7 @@ TEST_F(ClientMode, ABusySenderCostsTheDaemonFewDoorbellWrites) {
     }
   }
   ASSERT_EQ(cpg_finalize(h), CS_OK);
-  take_events();
+  take_recorded();
   daemon->stop();
   const double events = static_cast<double>(daemon->event_doorbell_writes()) / kMessages;
   const double requests = static_cast<double>(daemon->request_sleeps_announced()) / kMessages;
@@ -398,7 +373,7 @@ TEST_F(ClientMode, ABlockingDispatchReturnsWhenAnotherThreadFinalizes) {
   const iovec piece{payload, 1};
   for (int i = 0; i < 100; ++i)
     ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
-  for (int i = 0; i < 100 && take_events().empty(); ++i)
+  for (int i = 0; i < 100 && take_recorded().empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(cpg_finalize(h), CS_OK);
   dispatcher.join();
@@ -486,7 +461,8 @@ TEST_F(ClientMode, TheFdWakesAPollingDispatcherWhileOtherThreadsSend) {
 TEST_F(ClientMode, NoDaemonIsCsErrLibraryAndALineSayingHowToStartOne) {
   cpg_handle_t h = 0;
   EXPECT_EQ(open_handle(&h), CS_ERR_LIBRARY);
-  EXPECT_TRUE(log_mentions("ringcastd -f -c " + env_.config())) << (g_log.empty() ? "" : g_log[0]);
+  EXPECT_TRUE(log_mentions("ringcastd -f -c " + env_.config()))
+      << (log_lines().empty() ? "" : log_lines()[0]);
   EXPECT_TRUE(log_mentions("systemctl start ringcastd"));
 }
 
@@ -520,7 +496,7 @@ TEST_F(ClientMode, AMalformedEventKillsTheHandleWithOneBoundedLine) {
   const cpg_name group = name_of("g");
   EXPECT_EQ(cpg_join(h, &group), CS_ERR_LIBRARY);
   EXPECT_TRUE(log_mentions("a malformed event from ringcastd"));
-  for (const auto& line : g_log)
+  for (const auto& line : log_lines())
     EXPECT_LT(line.size(), 400u);
   expect_every_call_fails(h);
   EXPECT_EQ(cpg_finalize(h), CS_OK);

@@ -13,52 +13,27 @@
 
 #include "base/log.hpp"
 #include "fake_daemon.hpp"
+#include "recorded_lines.hpp"
 #include "ringcast/cpg.h"
 #include "ringcast/quorum.h"
 
 namespace ringcast::testing {
 namespace {
 
-std::mutex g_mutex;
-std::vector<std::string> g_seen;
-std::vector<std::string> g_log;
-
-void seen(std::string line) {
-  std::lock_guard lock(g_mutex);
-  g_seen.push_back(std::move(line));
-}
-
-std::vector<std::string> take_seen() {
-  std::lock_guard lock(g_mutex);
-  return std::exchange(g_seen, {});
-}
-
-void capture_log(std::string_view line) {
-  std::lock_guard lock(g_mutex);
-  g_log.emplace_back(line);
-}
-
-bool log_mentions(const std::string& text) {
-  std::lock_guard lock(g_mutex);
-  for (const auto& l : g_log)
-    if (l.find(text) != std::string::npos) return true;
-  return false;
-}
-
 void on_v0(quorum_handle_t, uint32_t quorate, uint64_t seq, uint32_t n, uint32_t* nodes) {
-  seen("v0 " + std::to_string(quorate) + " seq " + std::to_string(seq) + " n " + std::to_string(n) +
-       " first " + std::to_string(n > 0 ? nodes[0] : 0));
+  record("v0 " + std::to_string(quorate) + " seq " + std::to_string(seq) + " n " +
+         std::to_string(n) + " first " + std::to_string(n > 0 ? nodes[0] : 0));
 }
 
 void on_v1(quorum_handle_t, uint32_t quorate, quorum_ring_id id, uint32_t n, const uint32_t*) {
-  seen("quorum " + std::to_string(quorate) + " ring " + std::to_string(id.nodeid) + "/" +
-       std::to_string(id.seq) + " n " + std::to_string(n));
+  record("quorum " + std::to_string(quorate) + " ring " + std::to_string(id.nodeid) + "/" +
+         std::to_string(id.seq) + " n " + std::to_string(n));
 }
 
 void on_nodelist(quorum_handle_t, quorum_ring_id id, uint32_t n, const uint32_t*, uint32_t nj,
                  const uint32_t*, uint32_t nl, const uint32_t*) {
-  seen("nodelist ring " + std::to_string(id.seq) + " n " + std::to_string(n) + " joined " +
-       std::to_string(nj) + " left " + std::to_string(nl));
+  record("nodelist ring " + std::to_string(id.seq) + " n " + std::to_string(n) + " joined " +
+         std::to_string(nj) + " left " + std::to_string(nl));
 }
 
 cs_error_t open_v1(quorum_handle_t* h, void* context = nullptr) {
@@ -79,8 +54,8 @@ void expect_every_call_fails(quorum_handle_t h) {
 class QuorumClientMode : public ::testing::Test {
  protected:
   void SetUp() override {
-    take_seen();
-    g_log.clear();
+    take_recorded();
+    clear_log();
     set_log_sink(capture_log);
   }
   void TearDown() override { set_log_sink(nullptr); }
@@ -106,9 +81,9 @@ TEST_F(QuorumClientMode, CallsAndCallbacksOfBothModels) {
   EXPECT_EQ(::poll(&p, 1, 0), 1);  // held when the call returned
   // V1: two callbacks per notification, one per CS_DISPATCH_ONE.
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_ONE), CS_OK);
-  EXPECT_EQ(take_seen(), std::vector<std::string>{"nodelist ring 8 n 1 joined 0 left 0"});
+  EXPECT_EQ(take_recorded(), std::vector<std::string>{"nodelist ring 8 n 1 joined 0 left 0"});
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_ONE), CS_OK);
-  EXPECT_EQ(take_seen(), std::vector<std::string>{"quorum 1 ring 1/8 n 1"});
+  EXPECT_EQ(take_recorded(), std::vector<std::string>{"quorum 1 ring 1/8 n 1"});
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
   EXPECT_EQ(quorum_trackstop(h), CS_OK);
   EXPECT_EQ(quorum_finalize(h), CS_OK);
@@ -120,7 +95,7 @@ TEST_F(QuorumClientMode, CallsAndCallbacksOfBothModels) {
   EXPECT_EQ(type, static_cast<uint32_t>(QUORUM_SET));
   ASSERT_EQ(quorum_trackstart(h, CS_TRACK_CHANGES), CS_OK);
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_ALL), CS_OK);
-  EXPECT_EQ(take_seen(), std::vector<std::string>{"v0 1 seq 8 n 1 first 1"});
+  EXPECT_EQ(take_recorded(), std::vector<std::string>{"v0 1 seq 8 n 1 first 1"});
   EXPECT_EQ(quorum_finalize(h), CS_OK);
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::quorum_finalize), 2u);
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::finalize), 0u);
