@@ -1,7 +1,10 @@
-// The C++ API (ringcast.hpp) over client::Session, the same sessions the C
-// API's handles name.
+// The C++ API (ringcast.hpp): in embedded mode over client::Session, the
+// same sessions the C API's handles name; in client mode over a
+// DaemonBinding, a client-mode handle of the node's ringcastd.
 #include <cstring>
 
+#include "client/client_mode.hpp"
+#include "client/connection_daemon.hpp"
 #include "client/handle_table.hpp"
 #include "client/node.hpp"
 #include "client/session.hpp"
@@ -24,6 +27,13 @@ std::string Status::message() const {
 }
 
 Result<Connection> Connection::open(Callbacks callbacks) {
+  auto mode = client::choose_mode();
+  if (!mode) return mode.status();
+  if (*mode) {
+    auto binding = client::DaemonBinding::open(**mode, std::move(callbacks));
+    if (!binding) return binding.status();
+    return Connection(std::move(*binding));
+  }
   auto node = client::Node::current();
   if (!node) return node.status();
   auto session = client::Session::open(*node, std::move(callbacks));
@@ -33,6 +43,7 @@ Result<Connection> Connection::open(Callbacks callbacks) {
 }
 
 Status Connection::close() {
+  if (auto d = std::move(daemon_)) return d->close();
   if (!session_) return {};
   auto s = std::move(session_);
   client::HandleTable::instance().remove(s->handle);
@@ -40,15 +51,17 @@ Status Connection::close() {
 }
 
 Status Connection::join(std::string_view group) {
-  if (!session_) return closed();
+  if (!session_ && !daemon_) return closed();
   if (group.size() > CPG_MAX_NAME_LENGTH)
     return Status(CS_ERR_NAME_TOO_LONG, "group names have at most 128 bytes");
-  return session_->join(group);
+  return daemon_ ? daemon_->join(group) : session_->join(group);
 }
 
 Status Connection::leave(std::string_view group) {
-  if (!session_) return closed();
-  return session_->leave(group);
+  if (!session_ && !daemon_) return closed();
+  if (group.size() > CPG_MAX_NAME_LENGTH)
+    return Status(CS_ERR_NAME_TOO_LONG, "group names have at most 128 bytes");
+  return daemon_ ? daemon_->leave(group) : session_->leave(group);
 }
 
 Status Connection::send(Guarantee guarantee, std::span<const std::byte> bytes) {
@@ -57,15 +70,24 @@ Status Connection::send(Guarantee guarantee, std::span<const std::byte> bytes) {
 }
 
 Status Connection::send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces) {
+  if (daemon_) return daemon_->send(guarantee, pieces);
   if (!session_) return closed();
   return session_->send(guarantee, pieces);
 }
 
 Result<ZeroCopyBuffer> Connection::allocate(std::size_t bytes) {
+  ZeroCopyBuffer buffer;
+  if (daemon_) {
+    auto b = daemon_->zcb_alloc(bytes);
+    if (!b) return b.status();
+    buffer.daemon_ = daemon_;
+    buffer.data_ = *b;
+    buffer.size_ = bytes;
+    return buffer;
+  }
   if (!session_) return closed();
   auto b = session_->node().zcb_alloc(bytes);
   if (!b) return b.status();
-  ZeroCopyBuffer buffer;
   buffer.node_ = session_->node_ptr();
   buffer.data_ = *b;
   buffer.size_ = bytes;
@@ -73,49 +95,63 @@ Result<ZeroCopyBuffer> Connection::allocate(std::size_t bytes) {
 }
 
 Status Connection::send(Guarantee guarantee, ZeroCopyBuffer& buffer, std::size_t bytes) {
-  if (!session_) return closed();
-  if (buffer.data_ == nullptr || buffer.node_ != session_->node_ptr())
-    return Status(CS_ERR_INVALID_PARAM, "not a buffer of this connection's node");
+  if (!session_ && !daemon_) return closed();
+  const bool ours = daemon_ ? buffer.daemon_ == daemon_ : buffer.node_ == session_->node_ptr();
+  if (buffer.data_ == nullptr || !ours)
+    return Status(CS_ERR_INVALID_PARAM, "not a buffer of this connection");
   if (bytes > buffer.size_) return Status(CS_ERR_INVALID_PARAM, "more bytes than the buffer has");
+  if (daemon_) return daemon_->zcb_send(guarantee, buffer.data_, bytes);
   return session_->send_zero_copy(guarantee, buffer.data_, bytes);
 }
 
 Status Connection::dispatch(DispatchMode mode) {
+  if (daemon_) return daemon_->dispatch(mode);
   if (!session_) return closed();
   return session_->dispatch(mode);
 }
 
 int Connection::fd() const {
+  if (daemon_) return daemon_->fd();
   return session_ ? session_->fd() : -1;
 }
 
 Result<std::vector<Member>> Connection::members(std::string_view group) const {
+  if (daemon_) return daemon_->members(group);
   if (!session_) return closed();
   return session_->node().members_of(group);
 }
 
 std::uint32_t Connection::local_node() const {
+  if (daemon_) return daemon_->local_node();
   return session_ ? session_->node().node_id() : 0;
 }
 
 bool Connection::flow_control_enabled() const {
+  if (daemon_) return daemon_->flow_control_enabled();
   return session_ && session_->node().flow_control_enabled();
 }
 
 std::size_t Connection::max_message_bytes() const {
+  if (daemon_) return daemon_->max_message_bytes();
   return session_ ? session_->node().max_message_bytes() : 0;
 }
 
 Counters Connection::counters() const {
+  if (daemon_) return daemon_->counters();
   return session_ ? session_->node().counters() : Counters{};
 }
 
 cpg_handle_t Connection::handle() const {
+  if (daemon_) return daemon_->handle();
   return session_ ? session_->handle : 0;
 }
 
+// In client mode a send returns once the buffer may be written again (the
+// daemon answered it), so a buffer is never in flight between calls.
 ZeroCopyBuffer::~ZeroCopyBuffer() {
-  if (node_ && data_ != nullptr) (void)node_->zcb_free(data_);
+  if (data_ == nullptr) return;
+  if (daemon_) (void)daemon_->zcb_free(data_);
+  if (node_) (void)node_->zcb_free(data_);
 }
 
 bool ZeroCopyBuffer::in_flight() const {

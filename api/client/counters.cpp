@@ -104,17 +104,19 @@ C to_c(const ringcast::cpg::Counters& in) {
   return out;
 }
 
-// A client-mode handle counts what it copied into its request ring: every
-// send, zero-copy ones included (the daemon holds the ring's counters).
-ringcast::cpg::Counters client_counters(const ringcast::client::DaemonConnection& c) {
-  ringcast::cpg::Counters out{};
+}  // namespace
+
+namespace ringcast::client {
+
+cpg::Counters counters_of(const DaemonConnection& c) {
+  cpg::Counters out{};
   out.bytes_copied_on_send = c.bytes_copied();
   out.zero_copy_sends = c.zcb_sends();
   out.zero_copy_bytes_copied = c.zcb_bytes_copied();
   return out;
 }
 
-}  // namespace
+}  // namespace ringcast::client
 
 extern "C" cs_error_t ringcast_counters_get(cpg_handle_t handle, ringcast_counters* counters) {
   std::shared_ptr<ringcast::client::DaemonConnection> d;
@@ -127,7 +129,7 @@ extern "C" cs_error_t ringcast_counters_get(cpg_handle_t handle, ringcast_counte
   if (!d && !s) return CS_ERR_BAD_HANDLE;
   if (counters == nullptr || counters->size < kMinimumBytes) return CS_ERR_INVALID_PARAM;
   const std::size_t filled = filled_bytes(counters->size);
-  C full = to_c(d ? client_counters(*d) : s->node().counters());
+  C full = to_c(d ? ringcast::client::counters_of(*d) : s->node().counters());
   full.size = static_cast<std::uint32_t>(filled);
   std::memcpy(counters, &full, filled);
   return CS_OK;

@@ -250,4 +250,8 @@ cs_error_t DaemonConnection::pump(Done done, bool may_sleep) {
   }
 }
 
+// What a client-mode handle counted (counters.cpp): every send copied into
+// its request ring, zero-copy ones included; the daemon holds the ring's.
+cpg::Counters counters_of(const DaemonConnection& connection);
+
 }  // namespace ringcast::client

@@ -32,6 +32,7 @@
 namespace ringcast::client {
 class Session;
 class Node;
+class DaemonBinding;
 }  // namespace ringcast::client
 
 // The CPG API in C++ (ringcast's internals use other parts of `ringcast`).
@@ -203,18 +204,22 @@ class ZeroCopyBuffer {
   friend class Connection;
   void swap(ZeroCopyBuffer& o) noexcept {
     std::swap(node_, o.node_);
+    std::swap(daemon_, o.daemon_);
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
   }
-  std::shared_ptr<client::Node> node_;
+  std::shared_ptr<client::Node> node_;             // embedded mode
+  std::shared_ptr<client::DaemonBinding> daemon_;  // client mode
   void* data_ = nullptr;
   std::size_t size_ = 0;
 };
 
 class Connection {
  public:
-  // The process's first connection starts its ring member from the cluster
-  // file (RINGCAST_CONFIG; docs/configuration.md) and waits for the ring.
+  // As cpg_initialize: in client mode (the default) a handle at the node's
+  // ringcastd; in embedded mode the process's first connection starts its
+  // ring member from the cluster file (RINGCAST_CONFIG;
+  // docs/configuration.md) and waits for the ring.
   static Result<Connection> open(Callbacks callbacks);
 
   Connection() = default;
@@ -223,6 +228,7 @@ class Connection {
   Connection& operator=(Connection&& other) noexcept {
     close();
     session_ = std::move(other.session_);
+    daemon_ = std::move(other.daemon_);
     return *this;
   }
   Connection(const Connection&) = delete;
@@ -254,12 +260,14 @@ class Connection {
   std::size_t max_message_bytes() const;
   Counters counters() const;
   cpg_handle_t handle() const;
-  bool is_open() const noexcept { return session_ != nullptr; }
+  bool is_open() const noexcept { return session_ != nullptr || daemon_ != nullptr; }
 
  private:
   explicit Connection(std::shared_ptr<client::Session> session) : session_(std::move(session)) {}
+  explicit Connection(std::shared_ptr<client::DaemonBinding> daemon) : daemon_(std::move(daemon)) {}
 
-  std::shared_ptr<client::Session> session_;
+  std::shared_ptr<client::Session> session_;       // embedded mode
+  std::shared_ptr<client::DaemonBinding> daemon_;  // client mode (ringcastd)
 };
 
 }  // namespace ringcast::cpg
