@@ -105,7 +105,7 @@ views_before() {
 # that went are in a left list as NODEDOWN, those that came back in a joined
 # list as NODEUP (on whatever way VM took to its view).
 cpg_reason() {
-  [[ $program == cpg ]] || return 0
+  [[ $program != member ]] || return 0
   local seen
   seen=$(tail -n +$((from[$1] + 1)) "$($ctl stdout "$1")" |
     awk -v ere="$2" '/^view / { print } $0 ~ ere { exit }')
@@ -117,7 +117,7 @@ declare -a from
 # wait_delivering VM MEMBERS WHAT: cpg_stream's ticks show deliveries in the
 # view; member_stream has none (its final report's count shows them).
 wait_delivering() {
-  [[ $program == cpg ]] || return 0
+  [[ $program != member ]] || return 0
   wait_after "$1" "${from[$1]}" "^tick members=$2 count=[1-9]" 60 "$3" >/dev/null
 }
 mark_all() {

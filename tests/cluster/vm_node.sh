@@ -15,8 +15,9 @@ read -r -a addrs <<<"${RINGCAST_CLUSTER_ADDRS:?}"
 phases=${CLUSTER_PHASES:-lat bench stream}
 bench_count=${CLUSTER_BENCH_COUNT:-3000}
 stream_rate=${CLUSTER_STREAM_RATE:-100}
-# The stream's program: member (runtime::MembershipNode, member_stream) or cpg
-# (the CPG API, cpg_stream: membership once the process node runs MembershipNode).
+# The stream's program: member (runtime::MembershipNode, member_stream), cpg
+# (the CPG API in embedded mode, cpg_stream: the process is the ring member)
+# or daemon (cpg_stream in client mode through the VM's ringcastd).
 program=${CLUSTER_PROGRAM:-member}
 conf=/tmp/cluster.conf
 
@@ -30,6 +31,7 @@ write_cluster_file() {
     printf 'totem {\n    log_size_bytes: 8M\n}\n'
     printf 'rdma {\n    device: %s\n    gid_index: %s\n}\n' "${RINGCAST_RDMA_DEVICE:-rxe0}" "${RINGCAST_GID_INDEX:-1}"
     printf 'auth {\n    key_file: authkey\n}\n'
+    printf 'system {\n    run_dir: /tmp/ringcast-run\n    state_dir: /tmp/ringcast-state\n}\n'
     printf 'nodelist {\n'
     for i in "${!addrs[@]}"; do
       printf '    node {\n        nodeid: %d\n        address: %s\n    }\n' $((i + 1)) "${addrs[i]}"
@@ -67,6 +69,27 @@ phase_bench() {
   echo "phase bench done"
 }
 
+# cpg_stream in client mode through the VM's ringcastd: the daemon is the
+# ring member, started first; the program connects once it answers
+# (ringcast-cfgtool exits 0) and the daemon leaves the ring when it ends.
+stream_through_daemon() {
+  local daemon status end=$((SECONDS + 60))
+  "$build/api/daemon/ringcastd" -f -c "$conf" -n "$id" </dev/null 2>/tmp/ringcastd.log &
+  daemon=$!
+  until RINGCAST_NODE_ID=$id "$build/api/daemon/ringcast-cfgtool" -s -c "$conf" >/dev/null 2>&1; do
+    if ! kill -0 "$daemon" 2>/dev/null || [[ $SECONDS -ge $end ]]; then
+      echo "error ringcastd did not answer: $(tail -n 2 /tmp/ringcastd.log | tr '\n' ' ')"
+      exit 1
+    fi
+    sleep 0.2
+  done
+  RINGCAST_MODE=daemon RINGCAST_CONFIG=$conf RINGCAST_NODE_ID=$id "$build/tests/cluster/cpg_stream" "$stream_rate" 64
+  status=$?
+  kill -TERM "$daemon" 2>/dev/null
+  wait "$daemon"
+  exit "$status"
+}
+
 write_cluster_file
 for p in $phases; do
   case $p in
@@ -78,6 +101,7 @@ for p in $phases; do
       export RINGCAST_VIEW_HASHES=${SOFTROCE_CLUSTER_SHARE:-/tmp}/view-hashes
       case $program in
         cpg) RINGCAST_MODE=embedded RINGCAST_CONFIG=$conf RINGCAST_NODE_ID=$id exec "$build/tests/cluster/cpg_stream" "$stream_rate" 64 ;;
+        daemon) stream_through_daemon ;;
         member) exec "$build/tests/cluster/member_stream" ;;
         *) echo "error CLUSTER_PROGRAM is cpg or member, not $program" && exit 2 ;;
       esac
