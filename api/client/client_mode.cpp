@@ -17,6 +17,7 @@ cpg::Result<DaemonAddress> daemon_of(const config::LocalConfig& local) {
   a.node = local.local().nodeid;
   a.socket_path = daemon_socket_path(dir.empty() ? config::default_run_dir() : dir, a.node);
   a.config_file = local.config.file;
+  a.undispatched_max_bytes = local.config.totem.handle_unreleased_max_bytes;
   return a;
 }
 

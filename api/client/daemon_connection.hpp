@@ -98,6 +98,14 @@ class DaemonConnection {
   cs_error_t join(std::string_view group);
   cs_error_t leave(std::string_view group);
   cs_error_t mcast(cpg_guarantee_t guarantee, std::span<const struct iovec> pieces);
+  // The program holds undispatched deliveries of at least
+  // DaemonAddress::undispatched_max_bytes: sends get CS_ERR_TRY_AGAIN (and
+  // cpg_flow_control_state_get says enabled) until it dispatches, so a
+  // program that sends without dispatching cannot grow its queue for ever.
+  bool holds_too_much();
+  std::uint64_t sends_refused_undispatched() const noexcept {
+    return sends_refused_undispatched_.load();
+  }
   cs_error_t membership(std::string_view group, std::vector<ipc::ProcessId>& out);
   cs_error_t local_node(unsigned int& node);
   cs_error_t iterate(cpg_iteration_type_t kind, std::string_view group,
@@ -189,6 +197,8 @@ class DaemonConnection {
   std::condition_variable cv_;
   bool reader_active_ = false;
   std::deque<QueuedEvent> queue_;
+  std::uint64_t queued_bytes_ = 0;  // the queue's frames
+  std::uint64_t undispatched_max_bytes_ = 0;
   std::vector<std::pair<std::uint64_t, Reply>> replies_;
   bool ready_set_ = false;
   bool announced_ = false;          // a sleep announced, the doorbell not drained since
@@ -205,6 +215,7 @@ class DaemonConnection {
   std::mutex zcb_mutex_;
   std::set<void*> buffers_;
   std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
+  std::atomic<std::uint64_t> sends_refused_undispatched_{0};
 };
 
 // The fork generation: bumped in every child (pthread_atfork), so that a

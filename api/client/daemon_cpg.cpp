@@ -128,7 +128,7 @@ cs_error_t flow_control_state_get(cpg_handle_t handle, cpg_flow_control_state_t*
   if (!c) return CS_ERR_BAD_HANDLE;
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
   if (state == nullptr) return CS_ERR_INVALID_PARAM;
-  *state = CPG_FLOW_CONTROL_DISABLED;
+  *state = c->holds_too_much() ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
   return CS_OK;
 }
 

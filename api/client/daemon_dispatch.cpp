@@ -57,6 +57,7 @@ bool DaemonConnection::run_one() {
     if (queue_.empty()) return false;
     e = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= e.frame.size();
   }
   run_callback(e);
   return true;

@@ -243,6 +243,7 @@ bool DaemonConnection::route_delivery(std::vector<std::byte>& frame, ipc::Event&
   }
   queued.body = std::move(event.body);
   std::lock_guard lock(state_mutex_);
+  queued_bytes_ += queued.frame.size();
   queue_.push_back(std::move(queued));
   return true;
 }

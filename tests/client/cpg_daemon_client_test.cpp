@@ -363,6 +363,45 @@ TEST_F(ClientMode, ABusySenderCostsTheDaemonFewDoorbellWrites) {
   EXPECT_LE(events, 0.5);
 }
 
+// A program that sends without dispatching: its library queues every
+// delivery it reads while waiting for its replies. Past
+// totem.handle_unreleased_max_bytes of them its sends get CS_ERR_TRY_AGAIN
+// and flow control says enabled, until a dispatch runs them; nothing sent
+// is lost.
+TEST_F(ClientMode, ASenderThatDoesNotDispatchGetsTryAgainPastTheBound) {
+  DaemonEnvironment bounded("daemon", "",
+                            "totem {\n  log_size_bytes: 4M\n  max_message_size_bytes: 64K\n"
+                            "  handle_unreleased_max_bytes: 256K\n}\n");
+  FakeDaemon daemon(bounded.run_dir(), 1);
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  const cpg_name group = name_of("g");
+  ASSERT_EQ(cpg_join(h, &group), CS_OK);
+  char payload[1024] = {};
+  const iovec piece{payload, sizeof payload};
+  int sent = 0;
+  cs_error_t e = CS_OK;
+  while (sent < 10000 && (e = cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1)) == CS_OK)
+    ++sent;
+  EXPECT_EQ(e, CS_ERR_TRY_AGAIN);
+  // 256 KiB of deliveries of 1 KiB and their frames' headers.
+  EXPECT_GE(sent, 200);
+  EXPECT_LE(sent, 256);
+  cpg_flow_control_state_t state = CPG_FLOW_CONTROL_DISABLED;
+  ASSERT_EQ(cpg_flow_control_state_get(h, &state), CS_OK);
+  EXPECT_EQ(state, CPG_FLOW_CONTROL_ENABLED);
+  EXPECT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+  take_recorded();
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  const auto seen = take_recorded();
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(sent) + 1);  // and the join's confchg
+  ASSERT_EQ(cpg_flow_control_state_get(h, &state), CS_OK);
+  EXPECT_EQ(state, CPG_FLOW_CONTROL_DISABLED);
+  EXPECT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
+  EXPECT_TRUE(log_mentions("undispatched deliveries"));
+  ASSERT_EQ(cpg_finalize(h), CS_OK);
+}
+
 TEST_F(ClientMode, ABlockingDispatchReturnsWhenAnotherThreadFinalizes) {
   FakeDaemon daemon(env_.run_dir(), 1);
   cpg_handle_t h = 0;

@@ -213,7 +213,8 @@ void FakeDaemon::serve(UniqueFd socket) {
   }
 }
 
-DaemonEnvironment::DaemonEnvironment(const char* mode, const std::string& extra_system) {
+DaemonEnvironment::DaemonEnvironment(const char* mode, const std::string& extra_system,
+                                     const std::string& extra_sections) {
   char tmpl[] = "/tmp/ringcast-client-test-XXXXXX";
   dir_ = ::mkdtemp(tmpl);
   run_dir_ = dir_ + "/run";
@@ -222,7 +223,8 @@ DaemonEnvironment::DaemonEnvironment(const char* mode, const std::string& extra_
   std::ofstream(config_) << "system {\n  run_dir: " << run_dir_ << "\n"
                          << extra_system
                          << "}\nnodelist {\n  node {\n    nodeid: 1\n    address: 127.0.0.1\n"
-                         << "  }\n}\n";
+                         << "  }\n}\n"
+                         << extra_sections;
   ::setenv("RINGCAST_CONFIG", config_.c_str(), 1);
   ::setenv("RINGCAST_NODE_ID", "1", 1);
   if (mode != nullptr)

@@ -97,7 +97,9 @@ class FakeDaemon {
 // RINGCAST_MODE=daemon set for this process; removed and unset at the end.
 class DaemonEnvironment {
  public:
-  explicit DaemonEnvironment(const char* mode = "daemon", const std::string& extra_system = "");
+  // extra_sections: whole sections after the nodelist (a totem section).
+  explicit DaemonEnvironment(const char* mode = "daemon", const std::string& extra_system = "",
+                             const std::string& extra_sections = "");
   ~DaemonEnvironment();
   const std::string& run_dir() const { return run_dir_; }
   const std::string& config() const { return config_; }
