@@ -23,8 +23,9 @@ struct ServerOptions {
   ipc::AccessPolicy access;
   bool allow_own_user = true;
   // Frames of 256 KiB: an iteration reply of 1,024 entries fits one. A zcb
-  // segment of kDefaultZcbSegmentBytes per client: address space, memfd
-  // pages are used (and registered) only as buffers are handed out.
+  // segment of kDefaultZcbSegmentBytes per client (system.client_zcb_segment_bytes):
+  // address space, memfd pages are used (and registered) only as buffers are
+  // handed out.
   ipc::ChannelSizes sizes{256 << 10, 1 << 20, 1 << 20, kDefaultZcbSegmentBytes};
   ipc::ClientQuota quota;
   // A client that connects and sends no hello within this is dropped.
