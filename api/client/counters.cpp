@@ -108,11 +108,16 @@ C to_c(const ringcast::cpg::Counters& in) {
 
 namespace ringcast::client {
 
+// A client-mode handle counts what it copied into its request ring, and its
+// zero-copy sends by how they went: copied (into the ring, or by the daemon
+// below the crossover) or read by the NIC from its pages (the daemon holds
+// the ring's counters).
 cpg::Counters counters_of(const DaemonConnection& c) {
   cpg::Counters out{};
   out.bytes_copied_on_send = c.bytes_copied();
   out.zero_copy_sends = c.zcb_sends();
   out.zero_copy_bytes_copied = c.zcb_bytes_copied();
+  out.zero_copy_bytes_from_buffer = c.zcb_bytes_from_buffer();
   return out;
 }
 

@@ -117,10 +117,21 @@ class DaemonConnection {
   std::uint64_t atomic_message_bytes() const noexcept;
   std::uint64_t largest_message_bytes() const noexcept;
 
-  // cpg_zcb_*: the library's own page-aligned memory; a send is an mcast.
+  // cpg_zcb_* without a zcb segment (a daemon that offers none): the
+  // library's own page-aligned memory; a send is an mcast.
   cs_error_t zcb_alloc(std::size_t bytes, void** buffer);
   cs_error_t zcb_free(void* buffer);
   bool owns_buffer(void* buffer);
+  // cpg_zcb_* with the daemon's zcb segment mapped (daemon_zero_copy.cpp):
+  // buffers inside it, named to the daemon by offset; the NIC reads a send
+  // from the program's pages, and the reply comes once it has (or at once
+  // when the daemon copied the bytes).
+  bool has_zcb_segment() const noexcept { return !channel_.zcb_segment.bytes().empty(); }
+  bool in_zcb_segment(const void* p, std::size_t bytes = 1) const noexcept;
+  cs_error_t segment_alloc(std::size_t bytes, void** buffer);
+  cs_error_t segment_free(void* buffer);
+  cs_error_t segment_mcast(cpg_guarantee_t guarantee, void* buffer, std::size_t bytes);
+  std::uint64_t zcb_bytes_from_buffer() const noexcept { return zcb_in_place_.load(); }
 
   // Sends and bytes copied into the request ring (counters).
   std::uint64_t bytes_copied() const noexcept { return bytes_copied_.load(); }
@@ -216,6 +227,7 @@ class DaemonConnection {
   std::set<void*> buffers_;
   std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
   std::atomic<std::uint64_t> sends_refused_undispatched_{0};
+  std::atomic<std::uint64_t> zcb_in_place_{0};  // bytes of zcb sends the NIC read in place
 };
 
 // The fork generation: bumped in every child (pthread_atfork), so that a

@@ -138,6 +138,7 @@ cs_error_t zcb_alloc(cpg_handle_t handle, size_t size, void** buffer) {
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
   if (buffer == nullptr) return CS_ERR_INVALID_PARAM;
   if (size > c->largest_message_bytes()) return CS_ERR_TOO_BIG;
+  if (c->has_zcb_segment()) return c->segment_alloc(size, buffer);
   return c->zcb_alloc(size, buffer);
 }
 
@@ -145,17 +146,20 @@ cs_error_t zcb_free(cpg_handle_t handle, void* buffer) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
   if (buffer == nullptr) return CS_ERR_INVALID_PARAM;
+  if (c->in_zcb_segment(buffer)) return c->segment_free(buffer);
   return c->zcb_free(buffer);
 }
 
-// Sent as an mcast of the buffer's bytes (copied into the request ring):
-// the daemon maps no zero-copy segment for the client yet.
+// A buffer of the zcb segment goes by offset, read by the NIC in place; one
+// of the library's own memory (a daemon with no segment) as an mcast of its
+// bytes, copied into the request ring.
 cs_error_t zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
                             size_t msg_len) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
   if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
+  if (c->in_zcb_segment(msg)) return c->segment_mcast(guarantee, msg, msg_len);
   if (!c->owns_buffer(msg)) return CS_ERR_INVALID_PARAM;
   const iovec piece{msg, msg_len};
   const cs_error_t e = c->mcast(guarantee, std::span(&piece, 1));

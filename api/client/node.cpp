@@ -86,6 +86,7 @@ Node::~Node() {
   if (transport_) transport_->stop();
   pool_ptr_.store(nullptr, std::memory_order_release);
   pool_.reset();
+  attached_.clear();
   transport_.reset();
 }
 
@@ -269,6 +270,7 @@ bool Node::flow_control_enabled() {
 
 void Node::on_round(runtime::EventSource& events) {
   bool zero_copy_done = false;
+  Woken woken;  // attached pools' on_done, at most once each
   {
     std::lock_guard lock(mutex_);
     if (eviction_.max_bytes != 0) round_now_ = std::chrono::steady_clock::now();
@@ -284,7 +286,7 @@ void Node::on_round(runtime::EventSource& events) {
       if (std::optional<std::uint64_t> unsent = events.left_unsent()) on_left_locked(*unsent);
     }
     while (auto tag = events.next_zero_copy_done()) {
-      if (zcb::ZeroCopyPool* p = pool_ptr_.load(std::memory_order_acquire)) (void)p->end_send(*tag);
+      end_zero_copy_send_locked(*tag, woken);
       zero_copy_done = true;
     }
     const std::uint64_t frontier = release_frontier();
@@ -295,6 +297,8 @@ void Node::on_round(runtime::EventSource& events) {
     }
   }
   if (zero_copy_done) zero_copy_done_.notify_all();
+  for (const auto& [number, on_done] : woken)
+    on_done();
 }
 
 // A transitional configuration says who goes on with us from the ring that

@@ -36,6 +36,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,6 +63,26 @@
 namespace ringcast::client {
 
 class Session;
+
+// A zero-copy pool a send reads from, and its number in the ring's tags of
+// those sends (0: the node's own pool, made on first use; pool is then
+// ignored). The ring's tag of a send is the pool's token with the number in
+// bits 16..31, which a token leaves 0 (its slot is below 2^16:
+// PoolConfig::max_sends_in_flight).
+struct PoolRef {
+  zcb::ZeroCopyPool* pool = nullptr;
+  std::uint32_t number = 0;
+};
+inline constexpr std::uint32_t kMaxAttachedPools = 0xffff;
+inline constexpr std::uint64_t ring_tag(std::uint32_t pool_number, std::uint64_t token) noexcept {
+  return token | std::uint64_t{pool_number} << 16;
+}
+inline constexpr std::uint32_t pool_number_of(std::uint64_t tag) noexcept {
+  return static_cast<std::uint32_t>(tag >> 16) & 0xffff;
+}
+inline constexpr std::uint64_t token_of(std::uint64_t tag) noexcept {
+  return tag & ~(std::uint64_t{0xffff} << 16);
+}
 
 // The public guarantee (CPG_TYPE_*) in the transport's vocabulary: the same
 // numbers.
@@ -199,6 +221,29 @@ class Node : public std::enable_shared_from_this<Node> {
   // return; otherwise it is in flight until the NIC has read it (zcb_wait).
   cpg::Status send_zero_copy(std::uint32_t pid, std::string_view group, Guarantee guarantee,
                              void* buffer, std::size_t bytes);
+  // The same from `pool` (PoolRef{}: the node's own pool).
+  cpg::Status send_zero_copy(const PoolRef& pool, std::uint32_t pid, std::string_view group,
+                             Guarantee guarantee, void* buffer, std::size_t bytes);
+  // Whether a zero-copy send of `bytes` is copied (below the crossover and
+  // within the atomic size) rather than read by the NIC from the buffer.
+  bool zcb_copies(std::size_t bytes) const noexcept {
+    return bytes <= max_message_bytes_ && bytes < zcb_copy_below_bytes_;
+  }
+  // --- Pools that are not the node's own (node_pools.cpp): ringcastd's pool
+  // over one client's shared segment. The node ends their sends (on_round)
+  // and calls on_done after each round that ended any (on the transport's
+  // thread, no lock held: it should only wake someone). CS_ERR_NO_RESOURCES
+  // when kMaxAttachedPools are attached, CS_ERR_INVALID_PARAM when the pool
+  // allows more sends in flight than its tags can carry.
+  cpg::Result<PoolRef> attach_pool(std::shared_ptr<zcb::ZeroCopyPool> pool,
+                                   std::function<void()> on_done);
+  // The owner is done with the pool (it freed its buffers): the node keeps it
+  // until its last send ended; reap_pools() (or the node's end) destroys it.
+  void detach_pool(const PoolRef& pool);
+  // Destroys the detached pools with no send in flight (their regions are
+  // deregistered here, on the caller's thread); returns how many remain.
+  std::size_t reap_pools();
+  std::size_t attached_pools() const;
   // totem.zcb_copy_below_bytes; before the first send.
   void set_zcb_copy_below(std::uint32_t bytes) noexcept { zcb_copy_below_bytes_ = bytes; }
   bool zcb_in_flight(const void* buffer);
@@ -254,6 +299,7 @@ class Node : public std::enable_shared_from_this<Node> {
   // A zcb buffer sent in fragments: the NIC reads each slice from it.
   struct ZeroCopySource {
     zcb::ZeroCopyPool* pool = nullptr;
+    std::uint32_t pool_number = 0;  // carried in its sends' tags
     void* buffer = nullptr;
     fabric::Segment whole;  // the buffer's bytes in its registered region
   };
@@ -272,7 +318,7 @@ class Node : public std::enable_shared_from_this<Node> {
                                         runtime::OutgoingTransportMessage m, std::uint64_t offset,
                                         std::size_t slice,
                                         std::chrono::steady_clock::time_point give_up);
-  cpg::Status send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::uint32_t pid,
+  cpg::Status send_zero_copy_fragmented(const PoolRef& pool, std::uint32_t pid,
                                         std::string_view group, Guarantee guarantee, void* buffer,
                                         std::size_t bytes);
   // node_zero_copy.cpp: a zero-copy send that is copied instead.
@@ -303,6 +349,10 @@ class Node : public std::enable_shared_from_this<Node> {
   void evict_locked(Session& session, std::uint64_t held_bytes, std::chrono::milliseconds age);
   void run_evictor();
   zcb::ZeroCopyPool* pool();
+  // node_pools.cpp: ends the send of a ring tag in its pool; a detached pool's
+  // on_done is not called.
+  using Woken = std::vector<std::pair<std::uint32_t, std::function<void()>>>;
+  void end_zero_copy_send_locked(std::uint64_t tag, Woken& woken);
 
   mutable std::mutex mutex_;
   std::unique_ptr<runtime::RingTransport> transport_;
@@ -432,6 +482,14 @@ class Node : public std::enable_shared_from_this<Node> {
   // finalize) is freed once and never after another thread got it again.
   std::mutex owners_mutex_;
   std::unordered_map<void*, std::uint64_t> zcb_owners_;
+  // Attached pools by number (1..kMaxAttachedPools), under mutex_.
+  struct AttachedPool {
+    std::shared_ptr<zcb::ZeroCopyPool> pool;
+    std::function<void()> on_done;
+    bool detached = false;
+  };
+  std::map<std::uint32_t, AttachedPool> attached_;
+  std::uint32_t next_pool_number_ = 1;
 };
 
 }  // namespace ringcast::client

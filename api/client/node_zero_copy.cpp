@@ -117,14 +117,19 @@ void Node::zcb_free_owned(std::uint64_t owner) {
 // own anyway: its header is copied, its slice read from the buffer.
 cpg::Status Node::send_zero_copy(std::uint32_t pid, std::string_view group, Guarantee guarantee,
                                  void* buffer, std::size_t bytes) {
-  zcb::ZeroCopyPool* p = pool();
+  return send_zero_copy(PoolRef{}, pid, group, guarantee, buffer, bytes);
+}
+
+cpg::Status Node::send_zero_copy(const PoolRef& from, std::uint32_t pid, std::string_view group,
+                                 Guarantee guarantee, void* buffer, std::size_t bytes) {
+  zcb::ZeroCopyPool* p = from.number == 0 ? pool() : from.pool;
   if (p == nullptr) return cpg::Status(CS_ERR_INVALID_PARAM, "not a zero-copy buffer");
+  const PoolRef ref{p, from.number};
   if (bytes > max_fragmented_bytes_)
     return cpg::Status(CS_ERR_TOO_BIG, "above totem.max_fragmented_message_bytes");
   if (bytes > max_message_bytes_)
-    return send_zero_copy_fragmented(*p, pid, group, guarantee, buffer, bytes);
-  if (bytes < zcb_copy_below_bytes_)
-    return send_zero_copy_copied(*p, pid, group, guarantee, buffer, bytes);
+    return send_zero_copy_fragmented(ref, pid, group, guarantee, buffer, bytes);
+  if (zcb_copies(bytes)) return send_zero_copy_copied(*p, pid, group, guarantee, buffer, bytes);
   // As in send(): not while our announce goes out or the sync lasts.
   std::shared_lock gate(gate_, std::try_to_lock);
   if (!gate.owns_lock() || sync_blocks_data_.load(std::memory_order_acquire))
@@ -138,7 +143,7 @@ cpg::Status Node::send_zero_copy(std::uint32_t pid, std::string_view group, Guar
   m.group = groups::group_key(group);
   m.sender_pid = pid;
   m.guarantee = to_transport(guarantee);
-  m.tag = *token;
+  m.tag = ring_tag(ref.number, *token);
   ringcast::Status s = transport_->submit(m);
   if (!s.ok()) {
     (void)p->end_send(*token);
@@ -166,12 +171,12 @@ cpg::Status Node::send_zero_copy_copied(zcb::ZeroCopyPool& pool, std::uint32_t p
   return {};
 }
 
-cpg::Status Node::send_zero_copy_fragmented(zcb::ZeroCopyPool& pool, std::uint32_t pid,
+cpg::Status Node::send_zero_copy_fragmented(const PoolRef& pool, std::uint32_t pid,
                                             std::string_view group, Guarantee guarantee,
                                             void* buffer, std::size_t bytes) {
-  auto whole = pool.segment(buffer, bytes);
+  auto whole = pool.pool->segment(buffer, bytes);
   if (!whole) return to_status(whole.error());
-  const ZeroCopySource source{&pool, buffer, *whole};
+  const ZeroCopySource source{pool.pool, pool.number, buffer, *whole};
   cpg::Status s = send_fragmented(pid, group, guarantee, {}, bytes, &source);
   if (!s.ok()) return s;
   std::lock_guard lock(mutex_);
@@ -196,7 +201,7 @@ cpg::Status Node::submit_zero_copy_fragment(const ZeroCopySource& source,
   if (!token) return to_status(token.error());
   m.zero_copy = {source.whole.region, source.whole.offset + offset,
                  static_cast<std::uint32_t>(slice)};
-  m.tag = *token;
+  m.tag = ring_tag(source.pool_number, *token);
   if (cpg::Status s = submit_fragment(m, give_up); !s.ok()) {
     (void)source.pool->end_send(*token);
     return s;

@@ -235,6 +235,11 @@ cpg::Status Session::send(Guarantee guarantee, std::span<const std::span<const s
 }
 
 cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size_t bytes) {
+  return send_zero_copy(PoolRef{}, guarantee, buffer, bytes);
+}
+
+cpg::Status Session::send_zero_copy(const PoolRef& pool, Guarantee guarantee, void* buffer,
+                                    std::size_t bytes) {
   std::shared_ptr<const std::string> group;
   {
     std::lock_guard lock(node_->mutex());
@@ -243,7 +248,7 @@ cpg::Status Session::send_zero_copy(Guarantee guarantee, void* buffer, std::size
     if (state_ != State::joining && state_ != State::joined) return not_in_group_locked();
     group = group_;
   }
-  return node_->send_zero_copy(pid_, *group, guarantee, buffer, bytes);
+  return node_->send_zero_copy(pool, pid_, *group, guarantee, buffer, bytes);
 }
 
 // One pending callback, run in this thread; false when none was pending.

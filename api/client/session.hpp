@@ -24,6 +24,7 @@
 namespace ringcast::client {
 
 class Node;
+struct PoolRef;
 
 class Session {
  public:
@@ -45,6 +46,10 @@ class Session {
   cpg::Status leave(std::string_view group);
   cpg::Status send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces);
   cpg::Status send_zero_copy(Guarantee guarantee, void* buffer, std::size_t bytes);
+  // The same from a pool that is not the node's own (ringcastd's pool over a
+  // client's segment, Node::attach_pool).
+  cpg::Status send_zero_copy(const PoolRef& pool, Guarantee guarantee, void* buffer,
+                             std::size_t bytes);
   // cpg_zcb_alloc: a buffer the node records as this handle's, so that
   // close() frees it if the application did not (corosync's finalize frees
   // the handle's buffers too). Any handle of the process may free it.

@@ -56,7 +56,8 @@ constexpr std::array<std::string_view, 6> kNodeKeys = {"nodeid", "address",   "p
 constexpr std::array<std::string_view, 4> kRdmaKeys = {"device", "gid_index", "port",
                                                        "zero_copy_max_bytes"};
 constexpr std::array<std::string_view, 3> kAuthKeys = {"key", "key_file", "allow_unauthenticated"};
-constexpr std::array<std::string_view, 3> kSystemKeys = {"state_dir", "run_dir", "mode"};
+constexpr std::array<std::string_view, 4> kSystemKeys = {"state_dir", "run_dir", "mode",
+                                                         "client_zcb_segment_bytes"};
 constexpr std::array<std::string_view, 2> kLoggingKeys = {"to_stderr", "to_syslog"};
 
 constexpr NumberRange kNodeIdRange = {1, 0xffff'ffff, false};
@@ -66,6 +67,9 @@ constexpr NumberRange kDevicePortRange = {1, 255, false};
 // One 2 MiB slab at least; 1 TiB at most (more than a machine lets one
 // process pin).
 constexpr NumberRange kZeroCopyBytesRange = {2 * kMiB, 1024 * 1024 * kMiB, true};
+// 0: clients get no zcb segment; else whole 2 MiB slabs, up to 64 GiB of
+// address space per client.
+constexpr NumberRange kClientZcbSegmentRange = {0, 64 * 1024 * kMiB, true};
 
 std::string section_label(const Block& block) {
   return "section '" + std::string(block.name) + "'";
@@ -291,6 +295,15 @@ Problem read_system(const Block& block, System& system, std::string_view file) {
   for (const Entry& entry : block.entries) {
     if (entry.key == "mode") {
       if (Problem p = read_mode(entry, system, file)) return p;
+      continue;
+    }
+    if (entry.key == "client_zcb_segment_bytes") {
+      Parsed<std::uint64_t> value = parse_number(entry, file, kClientZcbSegmentRange);
+      if (!value) return value.error();
+      if (*value % (2 * kMiB) != 0)
+        return error_at(file, entry.line, entry.value_column,
+                        "client_zcb_segment_bytes: must be 0 or a multiple of 2m");
+      system.client_zcb_segment_bytes = *value;
       continue;
     }
     if (entry.value.empty())

@@ -108,6 +108,12 @@ bool ClientConnection::set_up() {
   ledger_.emplace(shared_.options->quota);
   writer_.emplace(*channel_->events, shared_.options->sizes.max_frame_bytes, *ledger_);
   sessions_.emplace(shared_.node, *writer_, counters, peer_.pid);
+  if (channel_->sizes.zcb_segment_bytes > 0) {
+    cpg::Status zcb = sessions_->enable_zero_copy(std::move(channel_->zcb_segment.mapping),
+                                                  *ledger_, *shared_.log);
+    // Its zero-copy requests are then answered CS_ERR_NOT_SUPPORTED.
+    if (!zcb.ok()) shared_.log->line(LogLevel::warning, "zcb", who() + ": " + zcb.message());
+  }
   return true;
 }
 
@@ -151,6 +157,7 @@ bool ClientConnection::round() {
     return false;
   }
   if (!gone_) busy |= sessions_->dispatch();
+  if (!gone_) busy |= sessions_->finish_zero_copy_sends();
   return busy;
 }
 

@@ -62,6 +62,8 @@ ipc::RequestLimits ClientSessions::limits(std::span<const std::byte> frame) cons
   const auto type = static_cast<ipc::MessageType>(wire::get<std::uint32_t>(frame.data()));
   if (type == ipc::MessageType::zcb_alloc || type == ipc::MessageType::zcb_free ||
       type == ipc::MessageType::zcb_mcast) {
+    if (zcb_)
+      return ipc::request_limits(zcb_->ledger->quota(), zcb_->segment_bytes, l.max_message_bytes);
     l.zcb_segment_bytes = UINT64_MAX;
     l.max_zcb_alloc_bytes = UINT64_MAX;
   }
@@ -180,6 +182,7 @@ void ClientSessions::add_poll_fds(std::vector<pollfd>& fds) const {
     if (!h.stopped) fds.push_back(pollfd{h.session->fd(), POLLIN, 0});
   for (const auto& [id, q] : quorum_)
     fds.push_back(pollfd{q->fd(), POLLIN, 0});
+  if (zcb_ && !zcb_->pending.empty()) fds.push_back(pollfd{zcb_->done->get(), POLLIN, 0});
 }
 
 }  // namespace ringcast::daemon

@@ -18,19 +18,25 @@
 #include <span>
 #include <vector>
 
+#include "base/unique_fd.hpp"
 #include "client/node.hpp"
 #include "client/quorum_handle.hpp"
+#include "client/segment_pool.hpp"
 #include "client/session.hpp"
 #include "daemon/event_writer.hpp"
 #include "daemon/server_counters.hpp"
 #include "ipc/frame_codec.hpp"
 #include "ipc/messages.hpp"
+#include "ipc/quota.hpp"
+#include "ipc/shared_segment.hpp"
 
 namespace ringcast::daemon {
 
 // Handles one connection may hold at once (the library opens a connection
 // per handle; more is a client that leaks them).
 inline constexpr std::size_t kMaxHandlesPerClient = 64;
+
+class ServerLog;
 
 class ClientSessions {
  public:
@@ -40,11 +46,19 @@ class ClientSessions {
   ClientSessions(const ClientSessions&) = delete;
   ClientSessions& operator=(const ClientSessions&) = delete;
 
-  // What decode_request may let through for this client, for this frame:
-  // a zero-copy request names no segment the client has (it has none yet),
-  // so its offsets and sizes are not checked against one: it decodes, and
-  // is answered CS_ERR_NOT_SUPPORTED rather than taken for malformed.
+  // What decode_request may let through for this client, for this frame.
+  // With a zcb segment, a zero-copy request's offsets and sizes are checked
+  // against it and the quota; without one they are not: it decodes, and is
+  // answered CS_ERR_NOT_SUPPORTED rather than taken for malformed.
   ipc::RequestLimits limits(std::span<const std::byte> frame) const noexcept;
+  // ---- zero copy (client_zero_copy.cpp)
+  // Serves the zero-copy requests from the client's zcb segment (the
+  // daemon's mapping of it, kept until the NIC read its last buffer);
+  // ledger bounds the bytes of its live buffers. An error: nothing changed.
+  cpg::Status enable_zero_copy(ipc::Mapping segment, ipc::QuotaLedger& ledger, ServerLog& log);
+  // Replies to the zcb_mcasts whose buffer the NIC finished reading; true
+  // when any went out.
+  bool finish_zero_copy_sends();
   // One request, decoded from a frame copied out of the ring. An error when
   // the client broke the protocol (it is then disconnected); a request the
   // node refuses is answered with its cs_error_t instead.
@@ -86,6 +100,12 @@ class ClientSessions {
   void iteration(std::uint64_t request_id, const ipc::Iteration& m);
   std::size_t iteration_entries_max() const noexcept;
   ipc::IpcStatus check_parts(const ipc::Request& request);
+  void zcb_alloc(std::uint64_t request_id, const ipc::ZcbAlloc& m);
+  void zcb_free(std::uint64_t request_id, const ipc::ZcbFree& m);
+  void zcb_mcast(std::uint64_t request_id, const ipc::ZcbMcast& m);
+  // A zero-copy request refused for what the client named: counted, logged
+  // (bounded), answered with the error.
+  void zcb_refuse(std::uint64_t request_id, const cpg::Status& why, const char* what);
   bool dispatch_one(std::uint64_t id, Handle& h);
   // ---- quorum handles (client_quorum.cpp)
   client::QuorumHandle* find_quorum(std::uint64_t handle);
@@ -110,6 +130,24 @@ class ClientSessions {
   std::map<std::uint64_t, std::shared_ptr<client::QuorumHandle>> quorum_;
   std::uint64_t next_handle_ = 1;
   bool finalized_last_ = false;
+
+  // The client's zero-copy buffers; null while it has no zcb segment.
+  struct ZeroCopy {
+    std::uint64_t segment_bytes = 0;
+    std::unique_ptr<client::SegmentPool> pool;
+    ipc::QuotaLedger* ledger = nullptr;
+    ServerLog* log = nullptr;
+    // Written by the ring's thread after a round ended sends of the pool;
+    // shared with that callback, which may run once more after we are gone.
+    std::shared_ptr<UniqueFd> done;
+    struct Pending {
+      std::uint64_t request_id = 0;
+      std::uint64_t offset = 0;
+      std::uint64_t length = 0;
+    };
+    std::vector<Pending> pending;  // zcb_mcasts answered once the NIC read them
+  };
+  std::unique_ptr<ZeroCopy> zcb_;
 };
 
 }  // namespace ringcast::daemon

@@ -141,11 +141,9 @@ ipc::IpcStatus ClientSessions::handle(const ipc::Request& request) {
             reply(id, CS_OK, node_->node_id());
           },
           [&](const ipc::Iteration& m) { iteration(id, m); },
-          // No zero copy across the boundary yet (welcome's zcb_segment_bytes
-          // is 0): the library sends its zcb buffers as mcast.
-          [&](const ipc::ZcbAlloc&) { reply(id, CS_ERR_NOT_SUPPORTED); },
-          [&](const ipc::ZcbFree&) { reply(id, CS_ERR_NOT_SUPPORTED); },
-          [&](const ipc::ZcbMcast&) { reply(id, CS_ERR_NOT_SUPPORTED); },
+          [&](const ipc::ZcbAlloc& m) { zcb_alloc(id, m); },
+          [&](const ipc::ZcbFree& m) { zcb_free(id, m); },
+          [&](const ipc::ZcbMcast& m) { zcb_mcast(id, m); },
           // Nothing was delivered by reference (welcome's log_bytes is 0).
           [&](const ipc::Release&) {},
           [&](const ipc::QuorumInitialize& m) { quorum_initialize(id, m); },

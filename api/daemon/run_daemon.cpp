@@ -59,6 +59,7 @@ struct Starter {
 ServerOptions server_options(const config::LocalConfig& local) {
   ServerOptions o;
   o.socket_path = client_socket_path(run_dir_of(local.config), local.local().nodeid);
+  o.sizes.zcb_segment_bytes = local.config.system.client_zcb_segment_bytes;
   for (const config::UidGid& entry : local.config.uidgid) {
     if (entry.uid) o.access.uids.push_back(*entry.uid);
     if (entry.gid) o.access.gids.push_back(*entry.gid);

@@ -18,6 +18,9 @@ struct ServerCounters {
   std::atomic<std::uint64_t> over_quota{0};         // disconnected for a flood
   std::atomic<std::uint64_t> evicted{0};            // handles evicted (stopped reading)
   std::atomic<std::uint64_t> failed_handshakes{0};  // no valid hello, or a version mismatch
+  // Zero-copy requests naming no buffer of the client (a wrong offset or
+  // length, a double free) or beyond its quota, answered with an error.
+  std::atomic<std::uint64_t> zcb_refused{0};
   // Deliveries the node's delivery thread wrote straight into an event ring
   // (the others went through a Session's queue). Not in the status file.
   std::atomic<std::uint64_t> direct_deliveries{0};
@@ -30,7 +33,8 @@ struct ServerCounters {
             {"clients_malformed", v(malformed)},
             {"clients_over_quota", v(over_quota)},
             {"clients_evicted", v(evicted)},
-            {"clients_bad_hello", v(failed_handshakes)}};
+            {"clients_bad_hello", v(failed_handshakes)},
+            {"clients_zcb_refused", v(zcb_refused)}};
   }
 };
 

@@ -13,6 +13,8 @@
 
 namespace ringcast::daemon {
 
+inline constexpr std::uint64_t kDefaultZcbSegmentBytes = std::uint64_t{64} << 20;
+
 struct ServerOptions {
   // <system.run_dir>/ringcastd-<nodeid>.sock (client_socket_path).
   std::string socket_path;
@@ -20,8 +22,11 @@ struct ServerOptions {
   // is added when allow_own_user.
   ipc::AccessPolicy access;
   bool allow_own_user = true;
-  // Frames of 256 KiB: an iteration reply of 1,024 entries fits one.
-  ipc::ChannelSizes sizes{256 << 10, 1 << 20, 1 << 20, 0};
+  // Frames of 256 KiB: an iteration reply of 1,024 entries fits one. A zcb
+  // segment of kDefaultZcbSegmentBytes per client (system.client_zcb_segment_bytes):
+  // address space, memfd pages are used (and registered) only as buffers are
+  // handed out.
+  ipc::ChannelSizes sizes{256 << 10, 1 << 20, 1 << 20, kDefaultZcbSegmentBytes};
   ipc::ClientQuota quota;
   // A client that connects and sends no hello within this is dropped.
   std::chrono::milliseconds hello_timeout{2000};

@@ -282,6 +282,13 @@ Result<std::unique_ptr<fabric::MemoryRegion>> MembershipNode::allocate(std::size
   });
 }
 
+Result<std::unique_ptr<fabric::MemoryRegion>> MembershipNode::register_memory(
+    std::span<std::byte> memory) {
+  return progress_->with_driver_quietly([memory](membership::MembershipDriver& d) {
+    return d.endpoint().register_memory(memory, fabric::Access::local_only);
+  });
+}
+
 StatusSnapshot MembershipNode::status() {
   return progress_->with_driver_quietly([this](membership::MembershipDriver& d) {
     StatusSnapshot s = d.status();

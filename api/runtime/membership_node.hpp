@@ -108,6 +108,8 @@ class MembershipNode final : public RingTransport {
   Status submit(const ring::OutgoingMessage& message);
   Status release_through(std::uint64_t index) override;
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
+  Result<std::unique_ptr<fabric::MemoryRegion>> register_memory(
+      std::span<std::byte> memory) override;
   StatusSnapshot status() override;
   SendPathSnapshot send_path() override;
   std::vector<std::uint32_t> linked_nodes() override;

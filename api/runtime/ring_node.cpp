@@ -164,6 +164,13 @@ Result<std::unique_ptr<fabric::MemoryRegion>> RingNode::allocate(std::size_t byt
   });
 }
 
+Result<std::unique_ptr<fabric::MemoryRegion>> RingNode::register_memory(
+    std::span<std::byte> memory) {
+  return progress_->with_driver_quietly([memory](ring::RingDriver& d) {
+    return d.endpoint().register_memory(memory, fabric::Access::local_only);
+  });
+}
+
 StatusSnapshot RingNode::status() {
   return progress_->with_driver_quietly([](ring::RingDriver& d) { return d.status(); });
 }

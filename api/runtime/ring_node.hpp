@@ -87,6 +87,8 @@ class RingNode final : public RingTransport {
   std::optional<ring::Delivery> next_delivery();
   Status release_through(std::uint64_t seq) override;
   Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) override;
+  Result<std::unique_ptr<fabric::MemoryRegion>> register_memory(
+      std::span<std::byte> memory) override;
   StatusSnapshot status() override;
   SendPathSnapshot send_path() override;
   // Every other member: the mesh is complete, or the node did not start.

@@ -137,6 +137,16 @@ class RingTransport {
   virtual Status release_through(std::uint64_t index) = 0;
   // Local registered memory (Access::local_only), for zero-copy buffers.
   virtual Result<std::unique_ptr<fabric::MemoryRegion>> allocate(std::size_t bytes) = 0;
+  // The caller's memory registered as allocate()'s (Access::local_only), for
+  // zero-copy buffers in memory the transport does not own (ringcastd's
+  // segment shared with one client). The caller keeps the memory mapped
+  // until the region is destroyed; the same ordering as allocate()'s applies.
+  virtual Result<std::unique_ptr<fabric::MemoryRegion>> register_memory(
+      std::span<std::byte> memory) {
+    (void)memory;
+    return make_error(Errc::invalid_argument, "RingTransport::register_memory",
+                      "this transport registers no caller memory");
+  }
   // Stops the member: once it returns, no round callback runs and the ring
   // reads no zero-copy buffer again. The owner of allocate()'s regions stops
   // the transport, destroys the regions, then the transport: over verbs a

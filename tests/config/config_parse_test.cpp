@@ -90,6 +90,19 @@ TEST(ConfigErrors, ZeroCopyLimitOutOfRange) {
   EXPECT_NE(error_of(text).find("zero_copy_max_bytes"), std::string::npos) << error_of(text);
 }
 
+TEST(ConfigDefaults, ClientZcbSegmentIs64MiBUnlessSet) {
+  EXPECT_EQ(parsed(kOneNode).system.client_zcb_segment_bytes, std::uint64_t{64} << 20);
+  const std::string off = std::string(kOneNode) + "system {\n  client_zcb_segment_bytes: 0\n}\n";
+  EXPECT_EQ(parsed(off).system.client_zcb_segment_bytes, 0u);
+  const std::string big = std::string(kOneNode) + "system {\n  client_zcb_segment_bytes: 1G\n}\n";
+  EXPECT_EQ(parsed(big).system.client_zcb_segment_bytes, std::uint64_t{1} << 30);
+}
+
+TEST(ConfigErrors, ClientZcbSegmentInWholeSlabs) {
+  const std::string text = std::string(kOneNode) + "system {\n  client_zcb_segment_bytes: 3M\n}\n";
+  EXPECT_NE(error_of(text).find("client_zcb_segment_bytes"), std::string::npos) << error_of(text);
+}
+
 TEST(ConfigDefaults, ConsensusFollowsTheTokenUnlessSet) {
   EXPECT_EQ(parsed(with_totem("token_timeout_ms: 2000\n")).totem.consensus_timeout_ms, 2400u);
   EXPECT_EQ(parsed(with_totem("token_timeout_ms: 2000\nconsensus_timeout_ms: 2000\n"))

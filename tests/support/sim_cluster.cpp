@@ -13,6 +13,28 @@ namespace ringcast::runtime {
 namespace {
 // How often the cluster, as a runtime would, retries connections that failed.
 constexpr std::uint64_t kReconnectIntervalNs = 1'000'000;
+
+// A region of caller memory, deregistered under the cluster's lock: the
+// simulator has no locks of its own, and a zero-copy pool frees (and
+// deregisters) on the caller's thread while the cluster's thread runs.
+class LockedRegion final : public fabric::MemoryRegion {
+ public:
+  LockedRegion(std::unique_ptr<fabric::MemoryRegion> inner, std::mutex& mutex)
+      : inner_(std::move(inner)), mutex_(&mutex) {
+    data_ = inner_->data();
+    size_ = inner_->size();
+    lkey_ = inner_->lkey();
+    access_ = inner_->access();
+  }
+  ~LockedRegion() override {
+    std::lock_guard lock(*mutex_);
+    inner_.reset();
+  }
+
+ private:
+  std::unique_ptr<fabric::MemoryRegion> inner_;
+  std::mutex* mutex_;
+};
 }  // namespace
 
 struct SimCluster::Member {
@@ -57,6 +79,15 @@ class SimCluster::Transport final : public RingTransport {
     std::lock_guard lock(cluster_->mutex_);
     if (!alive()) return dead().error();
     return driver().endpoint().allocate(bytes, fabric::Access::local_only);
+  }
+  Result<std::unique_ptr<fabric::MemoryRegion>> register_memory(
+      std::span<std::byte> memory) override {
+    std::lock_guard lock(cluster_->mutex_);
+    if (!alive()) return dead().error();
+    auto region = driver().endpoint().register_memory(memory, fabric::Access::local_only);
+    if (!region) return region.error();
+    return std::unique_ptr<fabric::MemoryRegion>(
+        std::make_unique<LockedRegion>(std::move(*region), cluster_->mutex_));
   }
   StatusSnapshot status() override {
     std::lock_guard lock(cluster_->mutex_);

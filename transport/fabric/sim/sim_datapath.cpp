@@ -47,8 +47,12 @@ Status SimWorld::check_write(const SimLink& l, const WriteOp& op) const {
   for (std::size_t i = 0; i < op.segment_count; ++i) {
     const Segment& s = op.segments[i];
     if (s.region == nullptr) return bad_write(l, "segment without a region");
+    // What a NIC checks: the key, and the bytes it covers. A region object
+    // that wraps a registration (same address, size and key) is that
+    // registration (zcb::SegmentRegions hands such out).
     const RegionTable::Entry* e = regions_->by_lkey(s.region->lkey());
-    if (e == nullptr || e->region != s.region || e->endpoint_uid != l.owner_->uid()) {
+    if (e == nullptr || e->region->data() != s.region->data() ||
+        e->region->size() != s.region->size() || e->endpoint_uid != l.owner_->uid()) {
       return bad_write(l, "source region not registered with this endpoint");
     }
     if (s.offset > s.region->size() || s.length > s.region->size() - s.offset) {
