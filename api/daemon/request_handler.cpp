@@ -146,8 +146,7 @@ ipc::IpcStatus ClientSessions::handle(const ipc::Request& request) {
           [&](const ipc::ZcbAlloc&) { reply(id, CS_ERR_NOT_SUPPORTED); },
           [&](const ipc::ZcbFree&) { reply(id, CS_ERR_NOT_SUPPORTED); },
           [&](const ipc::ZcbMcast&) { reply(id, CS_ERR_NOT_SUPPORTED); },
-          // Nothing was delivered by reference (welcome's log_bytes is 0).
-          [&](const ipc::Release&) {},
+          [&](const ipc::Release& m) { release(m); },
           [&](const ipc::QuorumInitialize& m) { quorum_initialize(id, m); },
           [&](const ipc::QuorumFinalize& m) { quorum_finalize(id, m); },
           [&](const ipc::QuorumGetquorate& m) { quorum_getquorate(id, m); },
