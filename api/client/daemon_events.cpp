@@ -168,7 +168,8 @@ bool DaemonConnection::sleep_for_frames() {
 // A frame the reader popped: a reply is filed under its request id, an
 // event queued for dispatch; false when it killed the handle.
 bool DaemonConnection::route(std::vector<std::byte>& frame) {
-  const ipc::EventLimits limits{0, channel_.welcome.max_frame_bytes};
+  // A deliver_ref outside the mapped log does not decode.
+  const ipc::EventLimits limits{channel_.log.bytes().size(), channel_.welcome.max_frame_bytes};
   auto decoded = ipc::decode_event(frame, limits);
   if (!decoded.ok()) {
     die("a malformed event from ringcastd: " + decoded.error().message);
