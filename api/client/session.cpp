@@ -310,10 +310,12 @@ bool Session::run_one() {
   running_seq_ = e.seq;
   keep_pinned_ = false;
   run_callback(e);
-  // Release: a sink that sees 0 comes after what the callback wrote.
-  dispatching_.fetch_sub(1, std::memory_order_release);
+  // Unpinned (or held) first: a sink that holds a message must find every
+  // pin before its own held (Session::push_locked).
   const bool held = std::exchange(keep_pinned_, false);
   if (e.kind == Event::Kind::message && !e.spilled && !held) node_->unpin(*this, e.seq);
+  // Release: a sink that sees 0 comes after what the callback wrote.
+  dispatching_.fetch_sub(1, std::memory_order_release);
   return true;
 }
 
