@@ -6,6 +6,7 @@
 // kReleaseBatch deliveries, or when the queue ran dry, so a busy stream
 // costs no system call per message (a push rings the daemon only when it
 // sleeps).
+#include <algorithm>
 #include <string>
 
 #include "client/daemon_connection.hpp"
@@ -65,6 +66,9 @@ void DaemonConnection::callback_done(std::uint64_t ref_id, bool queue_drained) {
 }
 
 void DaemonConnection::flush_release() {
+  // Finalized (a callback may finalize its own handle) or dead: the daemon
+  // dropped what the handle held.
+  if (finalizing_.load(std::memory_order_acquire) || dead_.load(std::memory_order_acquire)) return;
   ipc::EncodedFrame frame;
   ipc::encode(ipc::Request{0, ipc::Release{remote_handle_, done_through_}}, frame);
   std::lock_guard lock(push_mutex_);
