@@ -27,11 +27,13 @@ static_assert(offsetof(C, messages_unsent_on_leave) == 160 && offsetof(C, record
 static_assert(offsetof(C, records_repaired) == 176 && offsetof(C, messages_spilled) == 184);
 static_assert(offsetof(C, bytes_copied_on_spill) == 192 &&
               offsetof(C, zero_copy_bytes_copied) == 200);
-static_assert(offsetof(C, zero_copy_bytes_from_buffer) == 208 && sizeof(C) == 216);
+static_assert(offsetof(C, zero_copy_bytes_from_buffer) == 208 &&
+              offsetof(C, deliveries_by_reference) == 216);
+static_assert(offsetof(C, bytes_delivered_copied) == 240 && sizeof(C) == 248);
 
 // Where each field ends (the next one's offset): a caller's size is rounded down to one of these,
 // so no field is ever written in part.
-constexpr std::array<std::size_t, 29> kFieldEnds = {
+constexpr std::array<std::size_t, 33> kFieldEnds = {
     offsetof(C, ring_representative),
     offsetof(C, ring_seq),
     offsetof(C, members),
@@ -60,6 +62,10 @@ constexpr std::array<std::size_t, 29> kFieldEnds = {
     offsetof(C, bytes_copied_on_spill),
     offsetof(C, zero_copy_bytes_copied),
     offsetof(C, zero_copy_bytes_from_buffer),
+    offsetof(C, deliveries_by_reference),
+    offsetof(C, bytes_delivered_by_reference),
+    offsetof(C, deliveries_copied),
+    offsetof(C, bytes_delivered_copied),
     sizeof(C),
 };
 constexpr std::size_t kMinimumBytes = offsetof(C, ring_seq);
@@ -101,6 +107,10 @@ C to_c(const ringcast::cpg::Counters& in) {
   out.bytes_copied_on_spill = in.bytes_copied_on_spill;
   out.zero_copy_bytes_copied = in.zero_copy_bytes_copied;
   out.zero_copy_bytes_from_buffer = in.zero_copy_bytes_from_buffer;
+  out.deliveries_by_reference = in.deliveries_by_reference;
+  out.bytes_delivered_by_reference = in.bytes_delivered_by_reference;
+  out.deliveries_copied = in.deliveries_copied;
+  out.bytes_delivered_copied = in.bytes_delivered_copied;
   return out;
 }
 
@@ -118,6 +128,10 @@ cpg::Counters counters_of(const DaemonConnection& c) {
   out.zero_copy_sends = c.zcb_sends();
   out.zero_copy_bytes_copied = c.zcb_bytes_copied();
   out.zero_copy_bytes_from_buffer = c.zcb_bytes_from_buffer();
+  out.deliveries_by_reference = c.deliveries_by_reference();
+  out.bytes_delivered_by_reference = c.bytes_by_reference();
+  out.deliveries_copied = c.deliveries_copied();
+  out.bytes_delivered_copied = c.bytes_delivered_copied();
   return out;
 }
 

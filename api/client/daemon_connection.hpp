@@ -133,6 +133,13 @@ class DaemonConnection {
   cs_error_t segment_mcast(cpg_guarantee_t guarantee, void* buffer, std::size_t bytes);
   std::uint64_t zcb_bytes_from_buffer() const noexcept { return zcb_in_place_.load(); }
 
+  // Deliveries read in the mapped receive log and copied out of the event
+  // ring, and their bytes (counters).
+  std::uint64_t deliveries_by_reference() const noexcept { return refs_delivered_.load(); }
+  std::uint64_t bytes_by_reference() const noexcept { return ref_bytes_.load(); }
+  std::uint64_t deliveries_copied() const noexcept { return copies_delivered_.load(); }
+  std::uint64_t bytes_delivered_copied() const noexcept { return copy_bytes_.load(); }
+
   // Sends and bytes copied into the request ring (counters).
   std::uint64_t bytes_copied() const noexcept { return bytes_copied_.load(); }
   std::uint64_t zcb_sends() const noexcept { return zcb_sends_.load(); }
@@ -185,6 +192,16 @@ class DaemonConnection {
   void settle_idle();
   void announce_locked();
 
+  // ---- deliveries by reference (daemon_refs.cpp)
+  // A deliver_ref checked against the mapped log (a daemon that names bytes
+  // outside it kills the handle), then queued.
+  bool route_ref(ipc::Event& event);
+  void run_ref_callback(const ipc::DeliverRef& d);
+  // A callback is done (dispatch thread): what it held may be released once
+  // no callback of this handle runs any more (a callback may dispatch).
+  void callback_done(std::uint64_t ref_id, bool queue_drained);
+  void flush_release();
+
   // ---- dispatch (daemon_dispatch.cpp)
   bool run_one();
   void run_callback(QueuedEvent& e);
@@ -228,6 +245,14 @@ class DaemonConnection {
   std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
   std::atomic<std::uint64_t> sends_refused_undispatched_{0};
   std::atomic<std::uint64_t> zcb_in_place_{0};  // bytes of zcb sends the NIC read in place
+  std::atomic<std::uint64_t> refs_delivered_{0}, ref_bytes_{0}, copies_delivered_{0},
+      copy_bytes_{0};
+  // Under dispatch_mutex_: callbacks running (nested by a callback that
+  // dispatches), the highest delivery id whose callback returned, the id
+  // released so far and deliveries done since.
+  int callbacks_running_ = 0;
+  std::uint64_t done_through_ = 0, released_through_ = 0;
+  std::uint32_t unreleased_ = 0;
 };
 
 // The fork generation: bumped in every child (pthread_atfork), so that a

@@ -27,7 +27,11 @@ std::size_t fill(std::array<cpg_address, CPG_MEMBERS_MAX>& out,
 }  // namespace
 
 void DaemonConnection::run_callback(QueuedEvent& e) {
-  if (auto* d = std::get_if<ipc::DeliverInline>(&e.body)) {
+  if (auto* r = std::get_if<ipc::DeliverRef>(&e.body)) {
+    run_ref_callback(*r);
+  } else if (auto* d = std::get_if<ipc::DeliverInline>(&e.body)) {
+    copies_delivered_.fetch_add(1, std::memory_order_relaxed);
+    copy_bytes_.fetch_add(d->payload.size(), std::memory_order_relaxed);
     if (callbacks_.deliver == nullptr) return;
     const cpg_name name = to_cpg_name(d->group);
     callbacks_.deliver(handle, &name, d->sender.node, d->sender.pid,
@@ -52,14 +56,19 @@ void DaemonConnection::run_callback(QueuedEvent& e) {
 // The oldest queued event's callback; false when none is queued.
 bool DaemonConnection::run_one() {
   QueuedEvent e;
+  bool drained = false;
   {
     std::lock_guard lock(state_mutex_);
     if (queue_.empty()) return false;
     e = std::move(queue_.front());
     queue_.pop_front();
     queued_bytes_ -= e.frame.size();
+    drained = queue_.empty();
   }
+  ++callbacks_running_;
   run_callback(e);
+  const auto* ref = std::get_if<ipc::DeliverRef>(&e.body);
+  callback_done(ref != nullptr ? ref->delivery_id : 0, drained);
   return true;
 }
 

@@ -52,6 +52,7 @@ void log_death(const std::string& why) {
 std::uint64_t handle_of(const ipc::EventBody& body) {
   if (const auto* d = std::get_if<ipc::DeliverInline>(&body)) return d->handle;
   if (const auto* p = std::get_if<ipc::DeliverPart>(&body)) return p->handle;
+  if (const auto* r = std::get_if<ipc::DeliverRef>(&body)) return r->handle;
   if (const auto* c = std::get_if<ipc::Confchg>(&body)) return c->handle;
   if (const auto* t = std::get_if<ipc::TotemConfchg>(&body)) return t->handle;
   if (const auto* q = std::get_if<ipc::QuorumNotify>(&body)) return q->handle;
@@ -167,7 +168,8 @@ bool DaemonConnection::sleep_for_frames() {
 // A frame the reader popped: a reply is filed under its request id, an
 // event queued for dispatch; false when it killed the handle.
 bool DaemonConnection::route(std::vector<std::byte>& frame) {
-  const ipc::EventLimits limits{0, channel_.welcome.max_frame_bytes};
+  // A deliver_ref outside the mapped log does not decode.
+  const ipc::EventLimits limits{channel_.log.bytes().size(), channel_.welcome.max_frame_bytes};
   auto decoded = ipc::decode_event(frame, limits);
   if (!decoded.ok()) {
     die("a malformed event from ringcastd: " + decoded.error().message);
@@ -187,8 +189,7 @@ bool DaemonConnection::route(std::vector<std::byte>& frame) {
     replies_.emplace_back(event.request_id, std::move(event.body));
     return true;
   }
-  if (std::holds_alternative<ipc::Welcome>(event.body) ||
-      std::holds_alternative<ipc::DeliverRef>(event.body)) {
+  if (std::holds_alternative<ipc::Welcome>(event.body)) {
     die(std::string("ringcastd sent ") + ipc::message_type_name(ipc::type_of(event.body)) +
         " over the event ring, which this library does not take");
     return false;
@@ -204,7 +205,9 @@ bool DaemonConnection::route(std::vector<std::byte>& frame) {
         " to a " + (quorum_service_ ? "quorum" : "CPG") + " handle");
     return false;
   }
-  return quorum_event ? route_quorum(event) : route_delivery(frame, event);
+  if (quorum_event) return route_quorum(event);
+  if (std::holds_alternative<ipc::DeliverRef>(event.body)) return route_ref(event);
+  return route_delivery(frame, event);
 }
 
 // A V1 handle's notification is two callbacks, node list first (as an

@@ -61,4 +61,12 @@ struct Event {
   std::shared_ptr<const RingEvent> ring;
 };
 
+// What a release of messages held by reference did
+// (Session::release_held_locked).
+struct HeldRelease {
+  bool ok = false;
+  std::uint64_t bytes = 0;  // of the pins released
+  const char* why = "";     // when refused
+};
+
 }  // namespace ringcast::client

@@ -498,27 +498,41 @@ std::uint64_t Node::release_mark_locked() const {
   return mark;
 }
 
+// Each release from here is a trip through the transport's lock, which the
+// progress thread holds while it works: batched, by records and by log
+// bytes. What is left is released by the transport's next round (on_round,
+// under the lock it holds anyway), which comes when anything arrives or the
+// token moves.
+std::uint64_t Node::batched_release_locked() {
+  const std::uint64_t f = release_frontier();
+  if (f <= released_) return 0;
+  const std::uint64_t mark = release_mark_locked();
+  if (f - released_ < kReleaseBatchRecords && mark < release_mark_ + kReleaseBatchBytes) return 0;
+  released_ = f;
+  release_mark_ = mark;
+  return f;
+}
+
 void Node::unpin(Session& session, std::uint64_t seq) {
   std::uint64_t target = 0;
   {
     std::lock_guard lock(mutex_);
     session.unpin_locked(seq);
-    const std::uint64_t f = release_frontier();
-    // Each release from here is a trip through the transport's lock, which
-    // the progress thread holds while it works: batched, by records and by
-    // log bytes. What is left is released by the transport's next round
-    // (on_round, under the lock it holds anyway), which comes when anything
-    // arrives or the token moves.
-    if (f > released_) {
-      const std::uint64_t mark = release_mark_locked();
-      if (f - released_ >= kReleaseBatchRecords || mark >= release_mark_ + kReleaseBatchBytes) {
-        released_ = f;
-        release_mark_ = mark;
-        target = f;
-      }
-    }
+    target = batched_release_locked();
   }
   if (target != 0) (void)transport_->release_through(target);
+}
+
+HeldRelease Node::release_held(Session& session, std::uint64_t id) {
+  std::uint64_t target = 0;
+  HeldRelease r;
+  {
+    std::lock_guard lock(mutex_);
+    r = session.release_held_locked(id);
+    if (r.ok) target = batched_release_locked();
+  }
+  if (target != 0) (void)transport_->release_through(target);
+  return r;
 }
 
 void Node::release_unpinned() {

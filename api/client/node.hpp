@@ -260,6 +260,10 @@ class Node : public std::enable_shared_from_this<Node> {
   // now once enough waits, else by the transport's next round.
   void unpin(Session& session, std::uint64_t seq);
   void release_unpinned();
+  // A client of ringcastd released the session's messages held by reference
+  // through `id` (Session::release_held_locked); the log is released as
+  // after unpin.
+  HeldRelease release_held(Session& session, std::uint64_t id);
 
   Counters counters() const;
   // The node left the ring for good (node_evict.cpp): every handle's
@@ -341,6 +345,8 @@ class Node : public std::enable_shared_from_this<Node> {
   Session* session_by_id(std::uint64_t id) const;
   std::uint64_t release_frontier() const;
   std::uint64_t release_mark_locked() const;
+  // After an unpin: the index to release through now (batched), or 0.
+  std::uint64_t batched_release_locked();
   // node_evict.cpp.
   void evict_stalled_locked();
   // Whether it copied any: the session's oldest pin changed.

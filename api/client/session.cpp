@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "base/assert.hpp"
 #include "client/node.hpp"
@@ -81,8 +82,18 @@ void Session::set_sink(Sink sink) {
 
 void Session::push_locked(Event&& event) {
   if (closed_ || evicted_) return;
-  if (sink_ && events_.empty() && dispatching_.load(std::memory_order_acquire) == 0 && sink_(event))
-    return;
+  if (sink_ && events_.empty() && dispatching_.load(std::memory_order_acquire) == 0) {
+    const Taken taken = sink_(event, refs_issued_ + 1);
+    if (taken == Taken::copied) return;
+    if (taken == Taken::held) {
+      RC_ASSERT(held_pins_ == pinned_.size());  // nothing queued or running
+      ++refs_issued_;
+      held_bytes_ += event.payload_bytes;
+      pinned_.push_back({event.seq, event.log_mark, event.queued_at, event.payload_bytes});
+      ++held_pins_;
+      return;
+    }
+  }
   if (event.kind == Event::Kind::message)
     pinned_.push_back({event.seq, event.log_mark, event.queued_at});
   events_.push_back(std::move(event));
@@ -91,9 +102,41 @@ void Session::push_locked(Event&& event) {
 
 void Session::unpin_locked(std::uint64_t seq) {
   // A close() in a callback cleared the pins already.
-  if (pinned_.empty()) return;
-  RC_ASSERT(pinned_.front().seq == seq);  // dispatched in queue order
-  pinned_.pop_front();
+  if (pinned_.size() <= held_pins_) return;
+  // Dispatched in queue order: the first after the held ones.
+  RC_ASSERT(pinned_[held_pins_].seq == seq);
+  pinned_.erase(pinned_.begin() + static_cast<std::ptrdiff_t>(held_pins_));
+}
+
+std::uint64_t Session::hold_running(std::uint64_t bytes) {
+  std::lock_guard lock(node_->mutex());
+  keep_pinned_ = true;
+  ++refs_issued_;
+  held_bytes_ += bytes;
+  // Closed or evicted meanwhile: its pins are gone, the id is still given.
+  if (pinned_.size() > held_pins_ && pinned_[held_pins_].seq == running_seq_) {
+    pinned_[held_pins_].held_bytes = bytes;
+    ++held_pins_;
+  }
+  return refs_issued_;
+}
+
+Session::Released Session::release_held_locked(std::uint64_t through) {
+  if (through <= refs_released_) return {false, 0, "already released"};
+  if (through > refs_issued_) return {false, 0, "never delivered by reference"};
+  Released r{true, 0, ""};
+  for (std::uint64_t n = through - refs_released_; n > 0 && held_pins_ > 0; --n, --held_pins_) {
+    r.bytes += pinned_.front().held_bytes;
+    pinned_.pop_front();
+  }
+  refs_released_ = through;
+  held_bytes_ -= std::min(r.bytes, held_bytes_);
+  return r;
+}
+
+std::uint64_t Session::take_held_bytes() {
+  std::lock_guard lock(node_->mutex());
+  return std::exchange(held_bytes_, 0);
 }
 
 Session::Spill Session::spill_locked(std::uint64_t budget) {
@@ -138,6 +181,7 @@ Session::State Session::evict_locked(std::string why) {
   evicted_why_ = std::move(why);
   events_.clear();
   pinned_.clear();
+  held_pins_ = 0;
   spilled_bytes_ = 0;
   member_ = false;
   state_ = State::unjoined;   // its finalize goes out from the node; close() sends none
@@ -156,6 +200,7 @@ cpg::Status Session::close() {
     was = state_;
     events_.clear();
     pinned_.clear();
+    held_pins_ = 0;
     spilled_bytes_ = 0;
     set_readable_locked(true);  // a blocked dispatcher wakes and sees closed_
   }
@@ -267,10 +312,15 @@ bool Session::run_one() {
     if (events_.empty()) set_readable_locked(false);
     dispatching_.fetch_add(1, std::memory_order_relaxed);
   }
+  running_seq_ = e.seq;
+  keep_pinned_ = false;
   run_callback(e);
+  // Unpinned (or held) first: a sink that holds a message must find every
+  // pin before its own held (Session::push_locked).
+  const bool held = std::exchange(keep_pinned_, false);
+  if (e.kind == Event::Kind::message && !e.spilled && !held) node_->unpin(*this, e.seq);
   // Release: a sink that sees 0 comes after what the callback wrote.
   dispatching_.fetch_sub(1, std::memory_order_release);
-  if (e.kind == Event::Kind::message && !e.spilled) node_->unpin(*this, e.seq);
   return true;
 }
 

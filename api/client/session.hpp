@@ -83,6 +83,7 @@ class Session {
     std::uint64_t seq = 0;
     std::uint64_t log_mark = 0;
     std::chrono::steady_clock::time_point at;
+    std::uint64_t held_bytes = 0;  // of a message held by reference
   };
   bool has_pinned_locked() const noexcept { return !pinned_.empty(); }
   std::uint64_t oldest_pinned_locked() const noexcept { return pinned_.front().seq; }
@@ -126,12 +127,30 @@ class Session {
   // A way around the queue for a handle served by ringcastd: the sink is
   // offered each event as it is pushed, on the delivery thread with the
   // node's mutex held, while nothing is queued or being dispatched (so the
-  // order stays the queue's). True when it took the event: it copied what
-  // it needs (the payload lives only as long as the call), and the event is
-  // neither queued nor pinned nor signalled on the eventfd. False: queued
-  // as always. It must not call into the node. Cleared by close().
-  using Sink = std::function<bool(const Event&)>;
+  // order stays the queue's). copied: it copied what it needs (the payload
+  // lives only as long as the call), and the event is neither queued nor
+  // pinned nor signalled on the eventfd. held: it handed the message on by
+  // reference as `ref_id`; it stays pinned until a release passes that id.
+  // no: queued as always. It must not call into the node. Cleared by close().
+  enum class Taken : std::uint8_t { no, copied, held };
+  using Sink = std::function<Taken(const Event&, std::uint64_t ref_id)>;
   void set_sink(Sink sink);
+
+  // --- Messages held by reference (ringcastd's clients read them in the
+  // log). Ids count up from 1 per session; held pins are always the oldest
+  // (a message is held by the sink only while nothing else is pinned, or by
+  // the callback that runs the oldest queued one), so releases, cumulative,
+  // unpin from the front.
+  // From the message callback now running (dispatch thread): keep its
+  // message pinned as held, for `bytes`; returns its id.
+  std::uint64_t hold_running(std::uint64_t bytes);
+  using Released = HeldRelease;
+  // Every held message through `id`; refused when id was already released or
+  // never given. Node::release_held calls it.
+  Released release_held_locked(std::uint64_t through);
+  // The held bytes not released yet, then 0 (the handle is closed or
+  // evicted: its pins are gone already).
+  std::uint64_t take_held_bytes();
 
   // Fixed at open: the totem confchg goes to sessions with that callback.
   bool wants_ring_changes() const noexcept { return static_cast<bool>(callbacks_.on_ring_change); }
@@ -156,7 +175,9 @@ class Session {
   State state_ = State::unjoined;
   std::shared_ptr<const std::string> group_ = std::make_shared<const std::string>();
   std::deque<Event> events_;
-  std::deque<Pin> pinned_;  // queued or running messages, in queue order
+  std::deque<Pin> pinned_;     // held, running or queued messages, in queue order
+  std::size_t held_pins_ = 0;  // the first ones of pinned_
+  std::uint64_t refs_issued_ = 0, refs_released_ = 0, held_bytes_ = 0;
   std::uint64_t spilled_bytes_ = 0;
   bool member_ = false;
   // Also read without the lock by a dispatch loop: false means the queue is
@@ -168,6 +189,10 @@ class Session {
   // Callbacks running (set under the node's mutex as their event leaves the
   // queue): the sink waits for them, or it would overtake their event.
   std::atomic<int> dispatching_{0};
+  // The message callback running (dispatch thread only): its seq, and
+  // whether it asked to keep the message held (hold_running).
+  std::uint64_t running_seq_ = 0;
+  bool keep_pinned_ = false;
   std::string evicted_why_;
   std::string join_refused_why_;  // since the last refused join, until the next join
 

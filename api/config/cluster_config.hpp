@@ -54,6 +54,10 @@ struct IpAddress {
 // the NIC reads from its buffer; smaller ones are copied, which costs less
 // than a write of their own (docs/performance.md, "Zero copy or a copy").
 inline constexpr std::uint32_t kDefaultZcbCopyBelowBytes = 16u << 10;
+// Provisional (docs/configuration.md has the ipc-level measurement): below
+// this size a copy through the event ring costs under 100 instructions more
+// than a deliver_ref, less than the daemon's pin bookkeeping and release.
+inline constexpr std::uint32_t kDefaultDeliverCopyBelowBytes = 256;
 
 // The ring's timing and sizing (the `totem` section). Units are in the names.
 struct Totem {
@@ -87,6 +91,10 @@ struct Totem {
   // returns at once; 0: every send up to max_message_size_bytes is zero copy.
   // Unset: the default, at most max_message_size_bytes (validation).
   std::uint32_t zcb_copy_below_bytes = kDefaultZcbCopyBelowBytes;
+  // ringcastd copies a delivery of fewer bytes into the client's event ring;
+  // from this size on the client reads it in the receive log mapped into it
+  // and releases it (docs/architecture.md, "Serving clients").
+  std::uint32_t deliver_copy_below_bytes = kDefaultDeliverCopyBelowBytes;
 };
 
 struct ClusterNode {

@@ -101,13 +101,14 @@ bool ClientConnection::set_up() {
   w.node_id = node.node_id();
   w.atomic_message_bytes = node.max_message_bytes();
   w.largest_message_bytes = node.max_fragmented_bytes();
-  if (Status sent = ipc::send_welcome(socket_.get(), *channel_, w, -1, 0); !sent) {
+  const ServerOptions& o = *shared_.options;
+  if (Status sent = ipc::send_welcome(socket_.get(), *channel_, w, o.log_fd, o.log.size()); !sent) {
     shared_.log->line(LogLevel::warning, "welcome", who() + ": " + sent.error().message());
     return false;
   }
   ledger_.emplace(shared_.options->quota);
   writer_.emplace(*channel_->events, shared_.options->sizes.max_frame_bytes, *ledger_);
-  sessions_.emplace(shared_.node, *writer_, counters, peer_.pid);
+  sessions_.emplace(shared_.node, *writer_, counters, peer_.pid, o.log, o.deliver_copy_below_bytes);
   if (channel_->sizes.zcb_segment_bytes > 0) {
     cpg::Status zcb = sessions_->enable_zero_copy(std::move(channel_->zcb_segment.mapping),
                                                   *ledger_, *shared_.log);

@@ -47,8 +47,14 @@ ipc::TotemConfchg totem_of(std::uint64_t handle, const cpg::RingChange& r) {
 }  // namespace
 
 ClientSessions::ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer,
-                               ServerCounters& counters, pid_t pid)
-    : node_(std::move(node)), writer_(writer), counters_(counters), pid_(pid) {}
+                               ServerCounters& counters, pid_t pid, std::span<const std::byte> log,
+                               std::uint32_t copy_below)
+    : node_(std::move(node)),
+      writer_(writer),
+      counters_(counters),
+      pid_(pid),
+      log_(log),
+      copy_below_(copy_below) {}
 
 ClientSessions::~ClientSessions() {
   close_all();
@@ -73,9 +79,7 @@ ipc::RequestLimits ClientSessions::limits(std::span<const std::byte> frame) cons
 cpg::Callbacks ClientSessions::callbacks(std::uint64_t handle) {
   cpg::Callbacks cb;
   EventWriter* w = &writer_;
-  cb.on_message = [w, handle](const cpg::Message& m) {
-    w->deliver(handle, ipc::GroupName::of(m.group), process_of(m.sender), m.bytes);
-  };
+  cb.on_message = [this, handle](const cpg::Message& m) { deliver_queued(handle, m); };
   cb.on_view_change = [w, handle](const cpg::ViewChange& v) {
     w->put(ipc::Event{0, confchg_of(handle, v)});
   };
@@ -91,16 +95,27 @@ cpg::Callbacks ClientSessions::callbacks(std::uint64_t handle) {
 // a full ring) is queued at the Session and written by this connection's
 // dispatch, as every event was before. While one is queued, the Session
 // queues the next ones too, so the order in the ring is the queue's.
+// A message of at least copy_below_ bytes whole in the log goes by
+// reference (held until the client releases it), unless the client holds
+// its quota of them already: then it is copied.
 client::Session::Sink ClientSessions::sink(std::uint64_t handle) {
-  EventWriter* w = &writer_;
-  std::atomic<std::uint64_t>* direct = &counters_.direct_deliveries;
-  return [w, direct, handle](const client::Event& e) {
-    if (e.kind != client::Event::Kind::message) return false;
-    if (!w->try_deliver(handle, ipc::GroupName::of(*e.group), {e.sender.node, e.sender.pid},
-                        {e.payload, e.payload_bytes}))
-      return false;
-    direct->fetch_add(1, std::memory_order_relaxed);
-    return true;
+  using Taken = client::Session::Taken;
+  return [this, handle](const client::Event& e, std::uint64_t ref_id) {
+    if (e.kind != client::Event::Kind::message) return Taken::no;
+    const ipc::GroupName group = ipc::GroupName::of(*e.group);
+    const ipc::ProcessId sender{e.sender.node, e.sender.pid};
+    if (auto ref = reference(handle, e.payload, e.payload_bytes); ref && !e.spilled) {
+      ref->group = group;
+      ref->sender = sender;
+      ref->delivery_id = ref_id;
+      if (writer_.try_deliver_ref(*ref)) {
+        counters_.deliveries_by_reference.fetch_add(1, std::memory_order_relaxed);
+        return Taken::held;
+      }
+    }
+    if (!writer_.try_deliver(handle, group, sender, {e.payload, e.payload_bytes})) return Taken::no;
+    counters_.direct_deliveries.fetch_add(1, std::memory_order_relaxed);
+    return Taken::copied;
   };
 }
 
@@ -133,14 +148,17 @@ void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) 
   if (h == nullptr) return reply(request_id, CS_ERR_BAD_HANDLE);
   // A leave that cannot be sent is logged by the node, as in embedded mode.
   (void)h->session->close();
+  drop_held(*h->session);
   handles_.erase(m.handle);
   finalized_last_ = size() == 0;
   reply(request_id, CS_OK);
 }
 
 void ClientSessions::close_all() {
-  for (auto& [id, h] : handles_)
+  for (auto& [id, h] : handles_) {
     (void)h.session->close();
+    drop_held(*h.session);
+  }
   handles_.clear();
   close_quorum();
 }
@@ -156,7 +174,10 @@ bool ClientSessions::dispatch_one(std::uint64_t id, Handle& h) {
 // Once per handle: bounded by the handles.
 void ClientSessions::stop_dispatching(std::uint64_t id, Handle& h, const cpg::Status& why) {
   h.stopped = true;
-  if (h.session->evicted()) counters_.evicted.fetch_add(1, std::memory_order_relaxed);
+  if (h.session->evicted()) {
+    counters_.evicted.fetch_add(1, std::memory_order_relaxed);
+    drop_held(*h.session);
+  }
   log_line(LogLevel::warning, "client pid " + std::to_string(pid_) + " handle " +
                                   std::to_string(id) + ": " + why.message());
 }

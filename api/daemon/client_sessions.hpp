@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "base/log.hpp"
 #include "base/unique_fd.hpp"
 #include "client/node.hpp"
 #include "client/quorum_handle.hpp"
@@ -40,8 +42,11 @@ class ServerLog;
 
 class ClientSessions {
  public:
+  // log: the node's receive log as the client maps it (empty: none); a
+  // message of at least copy_below bytes lying whole in it is delivered by
+  // reference (client_refs.cpp).
   ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer, ServerCounters& counters,
-                 pid_t pid);
+                 pid_t pid, std::span<const std::byte> log = {}, std::uint32_t copy_below = 0);
   ~ClientSessions();
   ClientSessions(const ClientSessions&) = delete;
   ClientSessions& operator=(const ClientSessions&) = delete;
@@ -120,6 +125,16 @@ class ClientSessions {
   bool dispatch_quorum();
   void close_quorum();
   void stop_dispatching(std::uint64_t id, Handle& h, const cpg::Status& why);
+  // ---- deliveries by reference (client_refs.cpp)
+  // The message's place in the log, when it goes by reference.
+  std::optional<ipc::DeliverRef> reference(std::uint64_t handle, const std::byte* payload,
+                                           std::size_t bytes) const noexcept;
+  // A queued message's callback (the connection's thread).
+  void deliver_queued(std::uint64_t handle, const cpg::Message& m);
+  void release(const ipc::Release& m);
+  // The handle goes (finalized, evicted, the client gone): its held bytes
+  // leave the ledger (its pins went with its session).
+  void drop_held(client::Session& session);
 
   std::shared_ptr<client::Node> node_;
   EventWriter& writer_;
@@ -129,6 +144,9 @@ class ClientSessions {
   // The same numbering as handles_ (next_handle_), never both.
   std::map<std::uint64_t, std::shared_ptr<client::QuorumHandle>> quorum_;
   std::uint64_t next_handle_ = 1;
+  std::span<const std::byte> log_;
+  std::uint32_t copy_below_ = 0;
+  LogLimiter release_log_;  // a client's bad releases: bounded lines
   bool finalized_last_ = false;
 
   // The client's zero-copy buffers; null while it has no zcb segment.

@@ -22,7 +22,8 @@ client::EvictionLimits eviction_limits_of(const config::Totem& t) {
 
 }  // namespace
 
-Result<std::shared_ptr<client::Node>> start_node(const config::LocalConfig& local) {
+Result<std::shared_ptr<client::Node>> start_node(const config::LocalConfig& local,
+                                                 std::span<std::byte> log_memory) {
   const config::ClusterConfig& c = local.config;
   auto node = client::Node::create();
   node->quorum().set_rules(client::QuorumRules::from(c));
@@ -31,7 +32,7 @@ Result<std::shared_ptr<client::Node>> start_node(const config::LocalConfig& loca
                                                        (zcb_limit ? "" : kDefaultLimitNote));
   node->set_max_fragmented_bytes(c.totem.max_fragmented_message_bytes);
   node->set_zcb_copy_below(c.totem.zcb_copy_below_bytes);
-  auto transport = runtime::open_transport(local, node->round_callback());
+  auto transport = runtime::open_transport(local, node->round_callback(), log_memory);
   if (!transport) return transport.error();
   // The daemon serves clients once it is ready (MemberLoop); the window
   // still holds their first sessions until the node's sync is done.

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 
 #include "base/result.hpp"
 #include "client/node.hpp"
@@ -15,6 +16,9 @@
 namespace ringcast::daemon {
 
 // The transport's error when it cannot open (open_transport logged why).
-Result<std::shared_ptr<client::Node>> start_node(const config::LocalConfig& local);
+// log_memory: empty, or the receive log's memory (totem.log_size_bytes),
+// which must outlive the node (runtime::MemberNodeOptions::log_memory).
+Result<std::shared_ptr<client::Node>> start_node(const config::LocalConfig& local,
+                                                 std::span<std::byte> log_memory = {});
 
 }  // namespace ringcast::daemon

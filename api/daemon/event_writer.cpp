@@ -78,6 +78,34 @@ bool EventWriter::try_deliver(std::uint64_t handle, const ipc::GroupName& group,
   return false;
 }
 
+bool EventWriter::try_deliver_ref(const ipc::DeliverRef& ref) {
+  std::lock_guard lock(mutex_);
+  if (!pending_.empty() || failed_ || !ledger_.charge_delivery(ref.length).ok()) return false;
+  ipc::encode(ipc::Event{0, ref}, scratch_);
+  const std::span<const std::byte> parts[] = {scratch_.fixed, scratch_.payload};
+  const Status pushed = ring_.push(parts);
+  if (pushed.ok()) return true;
+  ledger_.release_delivery(ref.length);
+  if (pushed.error().code != Errc::try_again) failed_ = true;
+  return false;
+}
+
+bool EventWriter::charge_ref(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  return ledger_.charge_delivery(bytes).ok();
+}
+
+void EventWriter::deliver_ref(const ipc::DeliverRef& ref) {
+  std::lock_guard lock(mutex_);
+  ipc::encode(ipc::Event{0, ref}, scratch_);
+  write(scratch_, false);
+}
+
+void EventWriter::refund_ref(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  ledger_.release_delivery(bytes);
+}
+
 Status EventWriter::flush() {
   std::lock_guard lock(mutex_);
   if (failed_) return make_error(Errc::protocol, "EventWriter::flush", "the event ring is broken");

@@ -17,8 +17,9 @@
 // callbacks) and the node's delivery thread, which writes a delivery
 // straight into the ring (try_deliver, a Session's sink) while the ring has
 // room, so that a delivery costs neither the Session's queue and eventfd
-// nor a wake-up of the connection's thread. A mutex serializes them; the
-// ledger is touched by replies only, so by the connection's thread only.
+// nor a wake-up of the connection's thread. A mutex serializes them and
+// guards what they touch of the ledger (requests answered, bytes delivered
+// by reference); the rest of the ledger is the connection's thread's.
 #pragma once
 
 #include <cstddef>
@@ -53,6 +54,17 @@ class EventWriter {
   // or the ring is broken. For the node's delivery thread.
   bool try_deliver(std::uint64_t handle, const ipc::GroupName& group, ipc::ProcessId sender,
                    std::span<const std::byte> payload);
+
+  // Deliveries by reference (a deliver_ref frame: the client reads the
+  // bytes in the mapped receive log). Each charges the ledger's unreleased
+  // bytes; over its quota nothing is written (the caller copies instead).
+  // try_deliver_ref: as try_deliver. charge_ref then deliver_ref: from the
+  // connection's thread (a queued message; it may wait aside).
+  bool try_deliver_ref(const ipc::DeliverRef& ref);
+  bool charge_ref(std::uint64_t bytes);
+  void deliver_ref(const ipc::DeliverRef& ref);
+  // Released by the client, or dropped with its handle.
+  void refund_ref(std::uint64_t bytes);
 
   // Pushes what waits aside while the ring has room. An error only when the
   // client broke the ring (Errc::protocol: its tail is impossible).

@@ -144,8 +144,7 @@ ipc::IpcStatus ClientSessions::handle(const ipc::Request& request) {
           [&](const ipc::ZcbAlloc& m) { zcb_alloc(id, m); },
           [&](const ipc::ZcbFree& m) { zcb_free(id, m); },
           [&](const ipc::ZcbMcast& m) { zcb_mcast(id, m); },
-          // Nothing was delivered by reference (welcome's log_bytes is 0).
-          [&](const ipc::Release&) {},
+          [&](const ipc::Release& m) { release(m); },
           [&](const ipc::QuorumInitialize& m) { quorum_initialize(id, m); },
           [&](const ipc::QuorumFinalize& m) { quorum_finalize(id, m); },
           [&](const ipc::QuorumGetquorate& m) { quorum_getquorate(id, m); },

@@ -14,6 +14,7 @@
 #include "daemon/detach.hpp"
 #include "daemon/member_loop.hpp"
 #include "daemon/node_lock.hpp"
+#include "daemon/shared_log.hpp"
 #include "daemon/status_writer.hpp"
 #include "daemon/stop_signals.hpp"
 
@@ -56,8 +57,9 @@ struct Starter {
   }
 };
 
-ServerOptions server_options(const config::LocalConfig& local) {
+ServerOptions server_options(const config::LocalConfig& local, const SharedLog* log) {
   ServerOptions o;
+  if (log != nullptr) log->share_with(o, local.config.totem.deliver_copy_below_bytes);
   o.socket_path = client_socket_path(run_dir_of(local.config), local.local().nodeid);
   o.sizes.zcb_segment_bytes = local.config.system.client_zcb_segment_bytes;
   for (const config::UidGid& entry : local.config.uidgid) {
@@ -67,12 +69,23 @@ ServerOptions server_options(const config::LocalConfig& local) {
   return o;
 }
 
+// Without a shared log the daemon still serves: every delivery is copied.
+std::optional<SharedLog> share_log(const config::LocalConfig& local) {
+  const std::uint32_t node = local.local().nodeid;
+  auto log = create_shared_log(node, local.config.totem.log_size_bytes);
+  if (log.ok()) return std::move(*log);
+  log_line("node " + std::to_string(node) + ": the receive log cannot be shared with clients (" +
+           log.error().message() + "); every delivery is copied into their event rings");
+  return std::nullopt;
+}
+
 // The clients' socket exists from the start (a program started with the
 // daemon waits in its first handle until the node settled, as in embedded
 // mode); the status file (for ringcast-cfgtool) while the loop runs ready.
 int run_loop(MemberLoop& loop, const config::LocalConfig& local,
-             const std::shared_ptr<client::Node>& node, int stop_fd, Starter& starter) {
-  auto server = ClientServer::start(node, server_options(local));
+             const std::shared_ptr<client::Node>& node, const SharedLog* log, int stop_fd,
+             Starter& starter) {
+  auto server = ClientServer::start(node, server_options(local, log));
   if (!server.ok()) {
     log_error("node " + std::to_string(local.local().nodeid) +
               " cannot serve clients: " + server.error().message());
@@ -112,14 +125,16 @@ int run_member(const config::LocalConfig& local, Starter& starter) {
   log_line("ringcastd " RINGCAST_VERSION_STRING ": node " + std::to_string(node) + " of " +
            local.config.file + " starts (lock " + lock + ")");
   MemberLoop loop(std::chrono::milliseconds(local.config.totem.startup_window_ms));
-  auto member = start_node(local);
+  // Before the member, so that it outlives it (the NIC writes into it).
+  std::optional<SharedLog> log = share_log(local);
+  auto member = start_node(local, log ? log->memory() : std::span<std::byte>{});
   if (!member.ok()) {
     // open_transport logged the reason at info level; this is the verdict.
     log_error("node " + std::to_string(node) +
               " does not start (exit status 1): " + member.error().message());
     return starter.report(kExitFailed);
   }
-  const int code = run_loop(loop, local, *member, signals->get(), starter);
+  const int code = run_loop(loop, local, *member, log ? &*log : nullptr, signals->get(), starter);
   member->reset();  // closes every link: the others see this node leave now
   log_line("node " + std::to_string(node) + " stopped");
   return starter.report(code);

@@ -24,6 +24,10 @@ struct ServerCounters {
   // Deliveries the node's delivery thread wrote straight into an event ring
   // (the others went through a Session's queue). Not in the status file.
   std::atomic<std::uint64_t> direct_deliveries{0};
+  // Deliveries a client reads in the mapped receive log; releases refused
+  // (an id never delivered or already released).
+  std::atomic<std::uint64_t> deliveries_by_reference{0};
+  std::atomic<std::uint64_t> releases_refused{0};
 
   std::vector<std::pair<std::string, std::uint64_t>> list() const {
     auto v = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
@@ -34,7 +38,9 @@ struct ServerCounters {
             {"clients_over_quota", v(over_quota)},
             {"clients_evicted", v(evicted)},
             {"clients_bad_hello", v(failed_handshakes)},
-            {"clients_zcb_refused", v(zcb_refused)}};
+            {"clients_zcb_refused", v(zcb_refused)},
+            {"client_deliveries_by_reference", v(deliveries_by_reference)},
+            {"client_releases_refused", v(releases_refused)}};
   }
 };
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "ipc/channel.hpp"
@@ -36,6 +37,13 @@ struct ServerOptions {
   // The connection's busy-poll window (runtime::SpinPolicy).
   std::uint64_t spin_ns = 50'000;
   std::uint64_t max_spin_ns = 1'000'000;
+  // The node's receive log, passed to every client read-only (log_fd, opened
+  // O_RDONLY, of the sealed memfd whose memory `log` is): a delivery of at
+  // least deliver_copy_below_bytes lying whole in it goes by reference.
+  // log_fd < 0: none; every delivery is copied into the event ring.
+  int log_fd = -1;
+  std::span<const std::byte> log;
+  std::uint32_t deliver_copy_below_bytes = 256;
 };
 
 // <run_dir>/ringcastd-<node>.sock

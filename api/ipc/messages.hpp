@@ -20,7 +20,7 @@ namespace ringcast::ipc {
 
 // Raised on any change of a layout or of a type's meaning; both sides refuse
 // a peer of another version at hello (check_version, frame_codec.hpp).
-inline constexpr std::uint32_t kProtocolVersion = 2;
+inline constexpr std::uint32_t kProtocolVersion = 3;
 
 // CPG's own bounds (CPG_MAX_NAME_LENGTH, CPG_MEMBERS_MAX); tests/ipc checks
 // they match <ringcast/cpg.h>.

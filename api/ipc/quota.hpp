@@ -22,8 +22,9 @@ struct ClientQuota {
   // Doorbell rings per second, both ways: an honest client sleeps at most
   // once per spin (50 us), so 40,000 leaves room; beyond is a flood.
   std::uint32_t max_wakeups_per_second = 40'000;
-  // Log bytes delivered by reference and not released: beyond, the client
-  // pins the receive log and is evicted (it stopped dispatching).
+  // Log bytes delivered by reference and not released: beyond, the daemon
+  // copies the client's deliveries instead, and the node's bound on the log
+  // a handle may hold evicts it if it still does not release.
   std::uint64_t max_unreleased_bytes = std::uint64_t{16} << 20;
 };
 

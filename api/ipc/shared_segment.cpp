@@ -69,6 +69,13 @@ Result<SharedSegment> create_sealed_segment(const std::string& name, std::size_t
   return segment;
 }
 
+Result<UniqueFd> read_only_descriptor(const SharedSegment& segment) {
+  const std::string path = "/proc/self/fd/" + std::to_string(segment.fd.get());
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return system_error("open", errno, path);
+  return fd;
+}
+
 Result<Mapping> map_received(int fd, std::size_t bytes, PeerAccess access) {
   const int seals = ::fcntl(fd, F_GET_SEALS);
   if (seals < 0) return system_error("fcntl(F_GET_SEALS)", errno, "a received segment");

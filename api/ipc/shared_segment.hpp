@@ -62,6 +62,11 @@ std::size_t page_rounded(std::size_t bytes) noexcept;
 Result<SharedSegment> create_sealed_segment(const std::string& name, std::size_t bytes,
                                             PeerAccess access);
 
+// A descriptor of the segment opened read-only (through /proc/self/fd), to
+// pass to a client: it cannot write through it, and the segment's seals
+// keep it from writing through any other it might open.
+Result<UniqueFd> read_only_descriptor(const SharedSegment& segment);
+
 // The client's side: checks that fd carries the seals of `access` and is
 // exactly `bytes` long, then maps it (read-only for PeerAccess::read_only).
 Result<Mapping> map_received(int fd, std::size_t bytes, PeerAccess access);

@@ -89,7 +89,7 @@ Status MembershipNode::open(const MemberNodeOptions& o) {
   mc.nodes.clear();
   for (const auto& a : o.members)
     mc.nodes.push_back(a.node);
-  auto driver = membership::MembershipDriver::create(*endpoint_, o.ring, mc);
+  auto driver = membership::MembershipDriver::create(*endpoint_, o.ring, mc, o.log_memory);
   RC_TRY(driver);
   driver_ = std::move(*driver);
   fabric::verbs::VerbsEndpoint* ep_raw = endpoint_.get();

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "base/log.hpp"
@@ -80,6 +81,10 @@ struct MemberNodeOptions {
   // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
   // Empty: links are not authenticated (logged once as a warning).
   fabric::auth::AuthKey key;
+  // Empty: the endpoint allocates the receive log. Else the log's memory,
+  // exactly ring.log_bytes, registered as it is (ringcastd's memfd, mapped
+  // read-only by its clients); it must outlive the member.
+  std::span<std::byte> log_memory;
 };
 
 // Errc::invalid_argument when the member list is unusable, on_events is

@@ -80,13 +80,15 @@ Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
 }  // namespace
 
 Result<std::unique_ptr<RingTransport>> open_transport(const config::LocalConfig& local,
-                                                      RoundCallback on_events) {
+                                                      RoundCallback on_events,
+                                                      std::span<std::byte> log_memory) {
   auto options = options_of(local);
   if (!options.ok()) {
     log_line(options.error().message());
     return options.error();
   }
   options->on_events = std::move(on_events);
+  options->log_memory = log_memory;
   auto member = MembershipNode::start(*options);
   if (!member.ok()) {
     log_line("node " + std::to_string(options->me) +

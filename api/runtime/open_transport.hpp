@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "base/result.hpp"
@@ -17,8 +18,10 @@ namespace ringcast::runtime {
 // a member that dies or is cut off is left out of a new ring, a restarted
 // one is merged back. on_events drains the member's events (RingTransport).
 // Blocks until the member runs; a failure is logged and returned.
+// log_memory: empty, or the receive log's memory (MemberNodeOptions).
 Result<std::unique_ptr<RingTransport>> open_transport(const config::LocalConfig& local,
-                                                      RoundCallback on_events);
+                                                      RoundCallback on_events,
+                                                      std::span<std::byte> log_memory = {});
 
 // The `call` of the error a node stops with at start-up when no member
 // accepted its cluster key and it never had an authenticated peer

@@ -173,7 +173,17 @@ bool FakeDaemon::greet(FakeClient& c) {
   w.node_id = node_;
   w.atomic_message_bytes = atomic_message_bytes;
   w.largest_message_bytes = largest_message_bytes;
-  return ipc::send_welcome(c.socket.get(), c.channel, w, -1, 0).ok();
+  if (log_bytes != 0 && log_.fd.get() < 0) {
+    auto log = ipc::create_sealed_segment("fake-log", log_bytes, ipc::PeerAccess::read_only);
+    if (!log) return false;
+    log_ = std::move(*log);
+    const std::span<std::byte> b = log_.mapping.bytes();
+    for (std::size_t i = 0; i < b.size(); ++i)
+      b[i] = static_cast<std::byte>('a' + i % 26);
+  }
+  return ipc::send_welcome(c.socket.get(), c.channel, w, log_bytes != 0 ? log_.fd.get() : -1,
+                           log_bytes)
+      .ok();
 }
 
 void FakeDaemon::serve(UniqueFd socket) {

@@ -64,6 +64,9 @@ class FakeDaemon {
   std::uint32_t refuse_with = 0;
   std::uint64_t atomic_message_bytes = 1 << 20;
   std::uint64_t largest_message_bytes = 4 << 20;
+  // Not 0: a receive log of this many bytes (a page multiple), sealed
+  // read-only and passed at every welcome; its bytes are 'a' + offset % 26.
+  std::size_t log_bytes = 0;
 
   std::uint64_t requests_of(ipc::MessageType type) const;
   std::uint32_t clients() const { return clients_.load(); }
@@ -83,6 +86,7 @@ class FakeDaemon {
   std::string path_;
   std::uint32_t node_;
   ipc::ChannelSizes sizes_;
+  ipc::SharedSegment log_;  // made at the first welcome (the daemon's thread)
   UniqueFd listener_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint32_t> clients_{0};

@@ -74,7 +74,8 @@ std::uint64_t RawClient::mcast(std::uint64_t handle, std::string_view payload,
 }
 
 void RawClient::take(const std::vector<std::byte>& frame) {
-  ipc::EventLimits limits{0, static_cast<std::uint32_t>(channel_.welcome.largest_message_bytes)};
+  ipc::EventLimits limits{channel_.log.bytes().size(),
+                          static_cast<std::uint32_t>(channel_.welcome.largest_message_bytes)};
   auto e = ipc::decode_event(frame, limits);
   if (!e) {
     decode_failed = true;
@@ -102,6 +103,15 @@ void RawClient::take(const std::vector<std::byte>& frame) {
     g.payload = std::move(parts_);
     parts_.clear();
     g.payload.append(reinterpret_cast<const char*>(d->payload.data()), d->payload.size());
+  } else if (auto* ref = std::get_if<ipc::DeliverRef>(&e->body)) {
+    // The bytes as they are in the log now (copied: the test may release).
+    g.handle = ref->handle;
+    g.group = std::string(ref->group.view());
+    g.sender = ref->sender;
+    g.value = ref->delivery_id;
+    const std::span<std::byte> log = channel_.log.bytes();
+    if (ref->log_offset <= log.size() && ref->length <= log.size() - ref->log_offset)
+      g.payload.assign(reinterpret_cast<const char*>(log.data() + ref->log_offset), ref->length);
   } else if (auto* c = std::get_if<ipc::Confchg>(&e->body)) {
     g.handle = c->handle;
     g.group = std::string(c->group.view());
@@ -160,7 +170,8 @@ std::optional<Got> RawClient::reply_to(std::uint64_t request_id) const {
 std::vector<std::string> RawClient::messages() const {
   std::vector<std::string> out;
   for (const Got& g : events)
-    if (g.type == ipc::MessageType::deliver_inline) out.push_back(g.payload);
+    if (g.type == ipc::MessageType::deliver_inline || g.type == ipc::MessageType::deliver_ref)
+      out.push_back(g.payload);
   return out;
 }
 

@@ -29,7 +29,7 @@ struct Got {
   std::uint64_t request_id = 0;
   std::uint64_t handle = 0;
   std::uint32_t error = 0;
-  std::uint64_t value = 0;
+  std::uint64_t value = 0;  // deliver_ref: its delivery id
   std::string group;
   ipc::ProcessId sender;
   std::string payload;

@@ -13,6 +13,7 @@
 
 #include "client/node.hpp"
 #include "daemon/client_server.hpp"
+#include "daemon/shared_log.hpp"
 #include "support/sim_cluster.hpp"
 
 namespace ringcast::daemon_test {
@@ -23,6 +24,10 @@ struct SimDaemonOptions {
   // Runs on each node before it is attached (limits, eviction).
   std::function<void(client::Node&)> prepare;
   client::EvictionLimits eviction;
+  // Each daemon's receive log a sealed memfd its clients map read-only
+  // (deliveries by reference from deliver_copy_below bytes on), as ringcastd's.
+  bool share_log = false;
+  std::uint32_t deliver_copy_below = 256;
 };
 
 class SimDaemons {
@@ -38,6 +43,12 @@ class SimDaemons {
     c.membership.token_timeout_ns = 80'000'000;
     c.membership.join_interval_ns = 5'000'000;
     c.membership.consensus_timeout_ns = 100'000'000;
+    for (std::size_t i = 0; o.share_log && i < o.members; ++i) {
+      auto log = daemon::create_shared_log(static_cast<std::uint32_t>(i + 1), c.ring.log_bytes);
+      if (!log) throw std::runtime_error(log.error().message());
+      logs_.push_back(std::move(*log));
+      c.log_memory.push_back(logs_.back().memory());
+    }
     auto started = runtime::SimCluster::start(c);
     if (!started) throw std::runtime_error(started.error().message());
     cluster_ = std::move(*started);
@@ -51,6 +62,7 @@ class SimDaemons {
       node->set_eviction_limits(o.eviction);
       daemon::ServerOptions so = o.server;
       so.socket_path = daemon::client_socket_path(dir_, cluster_->node(i));
+      if (o.share_log) logs_[i].share_with(so, o.deliver_copy_below);
       auto server = daemon::ClientServer::start(node, so);
       if (!server) throw std::runtime_error(server.error().message());
       nodes_.push_back(std::move(node));
@@ -73,6 +85,7 @@ class SimDaemons {
   runtime::SimCluster& cluster() { return *cluster_; }
 
  private:
+  std::vector<daemon::SharedLog> logs_;  // outlive the cluster: its NICs write there
   std::unique_ptr<runtime::SimCluster> cluster_;
   std::string dir_;
   std::vector<std::shared_ptr<client::Node>> nodes_;

@@ -148,8 +148,14 @@ Result<std::unique_ptr<SimCluster>> SimCluster::start(const SimClusterOptions& o
 }
 
 Status SimCluster::make_driver(Member& m) {
+  // Its index; during set_up it is not in members_ yet: the next one.
+  std::size_t i = 0;
+  while (i < members_.size() && members_[i].get() != &m)
+    ++i;
+  const std::span<std::byte> log =
+      i < options_.log_memory.size() ? options_.log_memory[i] : std::span<std::byte>{};
   auto driver =
-      membership::MembershipDriver::create(*m.endpoint, options_.ring, options_.membership);
+      membership::MembershipDriver::create(*m.endpoint, options_.ring, options_.membership, log);
   RC_TRY(driver);
   m.driver = std::move(*driver);
   m.driver->set_disconnect([w = world_.get()](fabric::Link& l) { w->disconnect(l); });

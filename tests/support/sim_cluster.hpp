@@ -58,6 +58,9 @@ struct SimClusterOptions {
   fabric::sim::SimConfig sim;
   membership::MembershipConfig membership;  // nodes: filled in by start()
   fabric::NodeId first_node = 1;            // members get first_node, first_node + 1, ...
+  // Per member: empty, or its receive log's memory (ring.log_bytes), as a
+  // daemon gives its own (MemberNodeOptions::log_memory).
+  std::vector<std::span<std::byte>> log_memory;
 };
 
 class SimCluster {

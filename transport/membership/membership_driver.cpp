@@ -6,8 +6,8 @@
 namespace ringcast::membership {
 
 Result<std::unique_ptr<MembershipDriver>> MembershipDriver::create(
-    fabric::Endpoint& endpoint, const ring::RingConfig& ring_config,
-    const MembershipConfig& config) {
+    fabric::Endpoint& endpoint, const ring::RingConfig& ring_config, const MembershipConfig& config,
+    std::span<std::byte> log_memory) {
   RC_TRY(validate(config, ring_config));
   if (std::find(config.nodes.begin(), config.nodes.end(), endpoint.node()) == config.nodes.end()) {
     return make_error(Errc::invalid_argument, "MembershipDriver::create",
@@ -27,8 +27,16 @@ Result<std::unique_ptr<MembershipDriver>> MembershipDriver::create(
       {&d->control_staging_, config.nodes.size() * ring::kControlSlotBytes,
        fabric::Access::local_only},
   };
+  if (!log_memory.empty() && log_memory.size() != ring_config.log_bytes) {
+    return make_error(Errc::invalid_argument, "MembershipDriver::create",
+                      "the given receive log is not log_bytes long");
+  }
   for (const Want& w : wants) {
-    auto region = endpoint.allocate(w.bytes, w.access);
+    // The caller's memory for the log (a daemon's, shared read-only with its
+    // clients); everything else the endpoint's own.
+    auto region = w.into == &d->log_ && !log_memory.empty()
+                      ? endpoint.register_memory(log_memory, w.access)
+                      : endpoint.allocate(w.bytes, w.access);
     RC_TRY(region);
     *w.into = std::move(*region);
   }

@@ -29,7 +29,8 @@ class MembershipDriver {
  public:
   static Result<std::unique_ptr<MembershipDriver>> create(fabric::Endpoint& endpoint,
                                                           const ring::RingConfig& ring_config,
-                                                          const MembershipConfig& config);
+                                                          const MembershipConfig& config,
+                                                          std::span<std::byte> log_memory = {});
 
   // ConnectInfo region order as RingDriver's: [kLogRegion] the receive log,
   // [kMailboxRegion] the mailbox (token slots, wake words, control slots).

@@ -88,6 +88,17 @@ struct ringcast_counters {
    * slice) (docs/api.md, "Zero-copy sends and deliveries"). */
   uint64_t zero_copy_bytes_copied;
   uint64_t zero_copy_bytes_from_buffer;
+  /* Client mode (through ringcastd), this handle's deliveries by how they
+   * came: read in place in the daemon's receive log mapped into the process
+   * (by reference), or copied through the event ring (small ones, messages
+   * put together from fragments or spilled, a client over its quota of
+   * unreleased deliveries); and their bytes (docs/api.md, "Zero-copy sends
+   * and deliveries"). 0 in embedded mode, where every delivery is read in
+   * the log. */
+  uint64_t deliveries_by_reference;
+  uint64_t bytes_delivered_by_reference;
+  uint64_t deliveries_copied;
+  uint64_t bytes_delivered_copied;
 };
 
 /*

@@ -173,6 +173,11 @@ struct Counters {
   // or in fragments), or read by the NIC from the buffer.
   std::uint64_t zero_copy_bytes_copied = 0;
   std::uint64_t zero_copy_bytes_from_buffer = 0;
+  // Client mode: deliveries read in the daemon's mapped log, and copied.
+  std::uint64_t deliveries_by_reference = 0;
+  std::uint64_t bytes_delivered_by_reference = 0;
+  std::uint64_t deliveries_copied = 0;
+  std::uint64_t bytes_delivered_copied = 0;
 };
 
 // A buffer in registered memory that the NIC reads directly when sent with

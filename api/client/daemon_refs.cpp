@@ -1,0 +1,81 @@
+// Deliveries by reference of a client-mode handle: the daemon's receive log
+// is mapped read-only at the welcome (ipc/channel.cpp checks its seals and
+// size); a deliver_ref names a message's bytes there, which the deliver
+// callback reads in place, and a release hands them back once the callback
+// returned. Releases are cumulative and batched: one request for every
+// kReleaseBatch deliveries, or when the queue ran dry, so a busy stream
+// costs no system call per message (a push rings the daemon only when it
+// sleeps).
+#include <algorithm>
+#include <string>
+
+#include "client/daemon_connection.hpp"
+
+namespace ringcast::client {
+
+namespace {
+
+constexpr std::uint32_t kReleaseBatch = 32;
+
+cpg_name to_cpg_name(const ipc::GroupName& group) {
+  cpg_name n{};
+  n.length = std::min<std::uint32_t>(group.length, CPG_MAX_NAME_LENGTH);
+  std::copy_n(group.value.data(), n.length, n.value);
+  return n;
+}
+
+}  // namespace
+
+bool DaemonConnection::route_ref(ipc::Event& event) {
+  const auto& d = std::get<ipc::DeliverRef>(event.body);
+  const std::uint64_t log = channel_.log.bytes().size();
+  if (log == 0) {
+    die("ringcastd sent deliver_ref, but mapped no receive log at the welcome");
+    return false;
+  }
+  if (d.length == 0 || d.log_offset >= log || d.length > log - d.log_offset) {
+    die("a deliver_ref outside the receive log: " + std::to_string(d.length) + " bytes at " +
+        std::to_string(d.log_offset) + " of " + std::to_string(log));
+    return false;
+  }
+  std::lock_guard lock(state_mutex_);
+  queue_.push_back({{}, std::move(event.body), false});
+  return true;
+}
+
+void DaemonConnection::run_ref_callback(const ipc::DeliverRef& d) {
+  refs_delivered_.fetch_add(1, std::memory_order_relaxed);
+  ref_bytes_.fetch_add(d.length, std::memory_order_relaxed);
+  if (callbacks_.deliver == nullptr) return;
+  const cpg_name name = to_cpg_name(d.group);
+  // The mapping is read-only: a program that writes into a delivery (it
+  // may under corosync, whose buffer is its own) faults here.
+  std::byte* at = channel_.log.bytes().data() + d.log_offset;
+  callbacks_.deliver(handle, &name, d.sender.node, d.sender.pid, at, d.length);
+}
+
+void DaemonConnection::callback_done(std::uint64_t ref_id, bool queue_drained) {
+  --callbacks_running_;
+  if (ref_id != 0) {
+    done_through_ = std::max(done_through_, ref_id);
+    ++unreleased_;
+  }
+  // An outer callback still reads its delivery: nothing is released under it.
+  if (callbacks_running_ > 0 || done_through_ == released_through_) return;
+  if (queue_drained || unreleased_ >= kReleaseBatch) flush_release();
+}
+
+void DaemonConnection::flush_release() {
+  // Finalized (a callback may finalize its own handle) or dead: the daemon
+  // dropped what the handle held.
+  if (finalizing_.load(std::memory_order_acquire) || dead_.load(std::memory_order_acquire)) return;
+  ipc::EncodedFrame frame;
+  ipc::encode(ipc::Request{0, ipc::Release{remote_handle_, done_through_}}, frame);
+  std::lock_guard lock(push_mutex_);
+  // A dead handle's release goes nowhere: the daemon released everything.
+  if (push_frame(frame) != CS_OK) return;
+  released_through_ = done_through_;
+  unreleased_ = 0;
+}
+
+}  // namespace ringcast::client
