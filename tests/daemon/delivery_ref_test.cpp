@@ -228,7 +228,7 @@ TEST(DeliveryRef, TheLogCannotBeWrittenByAClient) {
   std::vector<std::byte> buffer(4096);
   auto got = ipc::receive_fds(socket->get(), buffer, 6);
   ASSERT_TRUE(got.ok());
-  ASSERT_EQ(got->fds.size(), 5u);  // rings, doorbells, the log
+  ASSERT_EQ(got->fds.size(), 6u);  // rings, doorbells, the zcb segment, the log
   const int fd = got->fds.back().get();
   const std::size_t bytes = 1u << 20;
   EXPECT_EQ(::fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
