@@ -153,6 +153,8 @@ TEST(ClientZeroCopy, WrongOffsetsAndSizesAreRefusedAndChangeNothing) {
   ASSERT_LT(big1, segment(*a).size());
   ASSERT_LT(big2, segment(*a).size());
   expect_refused(ipc::ZcbAlloc{h, 64}, CS_ERR_NO_MEMORY, "beyond the quota");
+  // One buffer larger than the whole quota, still within the segment.
+  expect_refused(ipc::ZcbAlloc{h, 2u << 20}, CS_ERR_NO_MEMORY, "larger than the quota");
   EXPECT_EQ(error_of(ipc::ZcbFree{h, big1}), CS_OK);
   EXPECT_LT(alloc(*a, h, 64), segment(*a).size());  // room again
   // Nothing else changed: both clients are served, nothing was sent.
