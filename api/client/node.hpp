@@ -58,6 +58,7 @@
 #include "groups/group_table.hpp"
 #include "ringcast/ringcast.hpp"
 #include "runtime/ring_transport.hpp"
+#include "zcb/segment_regions.hpp"
 #include "zcb/zero_copy_pool.hpp"
 
 namespace ringcast::client {
@@ -244,6 +245,9 @@ class Node : public std::enable_shared_from_this<Node> {
   // deregistered here, on the caller's thread); returns how many remain.
   std::size_t reap_pools();
   std::size_t attached_pools() const;
+  // What every pool over foreign memory may register together: the node's
+  // zero-copy limit (set_zero_copy_limit, else the default), made on first use.
+  std::shared_ptr<zcb::RegisteredBudget> attached_budget();
   // totem.zcb_copy_below_bytes; before the first send.
   void set_zcb_copy_below(std::uint32_t bytes) noexcept { zcb_copy_below_bytes_ = bytes; }
   bool zcb_in_flight(const void* buffer);
@@ -495,6 +499,7 @@ class Node : public std::enable_shared_from_this<Node> {
     bool detached = false;
   };
   std::map<std::uint32_t, AttachedPool> attached_;
+  std::shared_ptr<zcb::RegisteredBudget> attached_budget_;  // under zcb_mutex_
   std::uint32_t next_pool_number_ = 1;
 };
 

@@ -8,6 +8,7 @@
 
 #include "client/errors.hpp"
 #include "client/node.hpp"
+#include "config/cluster_config.hpp"
 
 namespace ringcast::client {
 
@@ -59,6 +60,16 @@ std::size_t Node::reap_pools() {
   }
   dead.clear();  // deregisters, outside the node's lock
   return left;
+}
+
+std::shared_ptr<zcb::RegisteredBudget> Node::attached_budget() {
+  std::lock_guard lock(zcb_mutex_);
+  if (!attached_budget_) {
+    const std::uint64_t limit =
+        zero_copy_max_bytes_ != 0 ? zero_copy_max_bytes_ : config::default_zero_copy_max_bytes();
+    attached_budget_ = std::make_shared<zcb::RegisteredBudget>(limit);
+  }
+  return attached_budget_;
 }
 
 std::size_t Node::attached_pools() const {

@@ -35,7 +35,7 @@ cpg::Result<std::unique_ptr<SegmentPool>> SegmentPool::create(
   runtime::RingTransport* transport = &node->transport();
   auto regions = zcb::SegmentRegions::create(
       memory, [transport](std::span<std::byte> m) { return transport->register_memory(m); },
-      std::move(keep_alive));
+      std::move(keep_alive), node->attached_budget());
   auto pool = zcb::ZeroCopyPool::create(regions->allocator(), config_for(*node, memory.size()));
   if (!pool) return to_status(pool.error());
   std::shared_ptr<zcb::ZeroCopyPool> shared = std::move(*pool);

@@ -3,7 +3,9 @@
 // client's zcb segment. The node's ring sends them as its own zcb buffers
 // (the NIC reads the client's pages); slabs and large buffers are carved out
 // of the segment and registered only as the pool needs them
-// (zcb::SegmentRegions), so an idle client pins nothing.
+// (zcb::SegmentRegions), so an idle client pins nothing; all of a node's
+// segment pools together register at most the node's zero-copy limit
+// (Node::attached_budget: rdma.zero_copy_max_bytes in ringcastd).
 //
 // Every offset comes from an untrusted process: each call checks that it is
 // the start of a live buffer of this pool (and a send's length fits it), and

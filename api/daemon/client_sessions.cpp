@@ -68,8 +68,10 @@ ipc::RequestLimits ClientSessions::limits(std::span<const std::byte> frame) cons
   const auto type = static_cast<ipc::MessageType>(wire::get<std::uint32_t>(frame.data()));
   if (type == ipc::MessageType::zcb_alloc || type == ipc::MessageType::zcb_free ||
       type == ipc::MessageType::zcb_mcast) {
-    if (zcb_)
-      return ipc::request_limits(zcb_->ledger->quota(), zcb_->segment_bytes, l.max_message_bytes);
+    // A buffer may be as large as the segment: one beyond what the quota
+    // leaves is refused by zcb_alloc (CS_ERR_NO_MEMORY), not taken for
+    // malformed, since the library knows the segment's size, not the quota.
+    if (zcb_) return {zcb_->segment_bytes, l.max_message_bytes, zcb_->segment_bytes};
     l.zcb_segment_bytes = UINT64_MAX;
     l.max_zcb_alloc_bytes = UINT64_MAX;
   }

@@ -47,6 +47,15 @@ void ClientSessions::zcb_refuse(std::uint64_t request_id, const cpg::Status& why
 void ClientSessions::zcb_alloc(std::uint64_t request_id, const ipc::ZcbAlloc& m) {
   if (!zcb_) return reply(request_id, CS_ERR_NOT_SUPPORTED);
   if (find(m.handle) == nullptr) return reply(request_id, CS_ERR_BAD_HANDLE);
+  const ipc::QuotaLedger& ledger = *zcb_->ledger;
+  if (m.bytes > ledger.quota().max_zcb_bytes - ledger.zcb_bytes()) {  // before registering it
+    return zcb_refuse(
+        request_id,
+        cpg::Status(CS_ERR_NO_MEMORY, std::to_string(m.bytes) + " bytes asked, " +
+                                          std::to_string(ledger.zcb_bytes()) + " held, at most " +
+                                          std::to_string(ledger.quota().max_zcb_bytes)),
+        "zcb_alloc beyond its quota");
+  }
   auto b = zcb_->pool->alloc(m.bytes);
   if (!b) return reply(request_id, b.status().code());
   if (auto charged = zcb_->ledger->charge_zcb(b->capacity); !charged) {

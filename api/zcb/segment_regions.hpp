@@ -13,7 +13,9 @@
 // Threads: any; one mutex guards the free ranges (registration runs outside it).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,19 +33,32 @@ namespace ringcast::zcb {
 using RegisterRange =
     std::function<Result<std::unique_ptr<fabric::MemoryRegion>>(std::span<std::byte>)>;
 
+// A bound on the bytes registered by several SegmentRegions together (one
+// per client of ringcastd: the node's zero-copy limit over all of them).
+struct RegisteredBudget {
+  explicit RegisteredBudget(std::uint64_t limit_bytes) : limit(limit_bytes) {}
+  bool take(std::uint64_t bytes) noexcept;
+  void give(std::uint64_t bytes) noexcept { used.fetch_sub(bytes, std::memory_order_relaxed); }
+  const std::uint64_t limit;
+  std::atomic<std::uint64_t> used{0};
+};
+
 class SegmentRegions : public std::enable_shared_from_this<SegmentRegions> {
  public:
   // `memory` must be page-aligned; `keep_alive` owns what it points into.
+  // With a budget, carve() also refuses (Errc::try_again) what would take
+  // it beyond its limit.
   static std::shared_ptr<SegmentRegions> create(std::span<std::byte> memory,
                                                 RegisterRange register_range,
-                                                std::shared_ptr<const void> keep_alive);
+                                                std::shared_ptr<const void> keep_alive,
+                                                std::shared_ptr<RegisteredBudget> budget = {});
   struct Key {  // create() only
    private:
     friend class SegmentRegions;
     Key() = default;
   };
   SegmentRegions(Key, std::span<std::byte> memory, RegisterRange register_range,
-                 std::shared_ptr<const void> keep_alive);
+                 std::shared_ptr<const void> keep_alive, std::shared_ptr<RegisteredBudget> budget);
 
   // A registered range of `bytes` (rounded up to whole pages); Errc::try_again
   // when no free range is that long.
@@ -66,6 +81,7 @@ class SegmentRegions : public std::enable_shared_from_this<SegmentRegions> {
   const std::span<std::byte> memory_;
   const RegisterRange register_range_;
   const std::shared_ptr<const void> keep_alive_;
+  const std::shared_ptr<RegisteredBudget> budget_;
   mutable std::mutex mutex_;
   std::map<std::size_t, std::size_t> free_;  // offset -> bytes, coalesced
   std::size_t carved_ = 0;

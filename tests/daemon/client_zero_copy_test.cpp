@@ -153,6 +153,8 @@ TEST(ClientZeroCopy, WrongOffsetsAndSizesAreRefusedAndChangeNothing) {
   ASSERT_LT(big1, segment(*a).size());
   ASSERT_LT(big2, segment(*a).size());
   expect_refused(ipc::ZcbAlloc{h, 64}, CS_ERR_NO_MEMORY, "beyond the quota");
+  // One buffer larger than the whole quota, still within the segment.
+  expect_refused(ipc::ZcbAlloc{h, 2u << 20}, CS_ERR_NO_MEMORY, "larger than the quota");
   EXPECT_EQ(error_of(ipc::ZcbFree{h, big1}), CS_OK);
   EXPECT_LT(alloc(*a, h, 64), segment(*a).size());  // room again
   // Nothing else changed: both clients are served, nothing was sent.
@@ -191,6 +193,41 @@ TEST(ClientZeroCopy, AClientKilledWithSendsInFlightLeavesNoPool) {
   EXPECT_TRUE(b->read_until([&] { return saw_procdown(*b, d.node(0).node_id()); }));
   for (const std::string& m : b->messages())
     EXPECT_EQ(m, p);
+  EXPECT_TRUE(still_served(*b, hb, "after"));
+}
+
+// A hostile client rewrites its buffer while the NIC reads it: whatever
+// bytes each member got, they all deliver the same message, and the ring
+// goes on.
+TEST(ClientZeroCopy, ABufferRewrittenDuringItsSendIsDeliveredAlikeEverywhere) {
+  SimDaemons d(options(2));
+  auto a = connect(d, 0), b = connect(d, 1);
+  ASSERT_TRUE(a && b);
+  const std::uint64_t ha = a->initialize(), hb = b->initialize();
+  ASSERT_EQ(join(*b, hb, "z"), CS_OK);
+  ASSERT_EQ(join(*a, ha, "z"), CS_OK);
+  ASSERT_TRUE(b->read_until([&] { return has_members(*b, 2); }));
+  const std::uint64_t off = alloc(*a, ha, 40'000);
+  ASSERT_LT(off, segment(*a).size());
+  constexpr int kSends = 30;
+  for (int i = 0; i < kSends; ++i) {
+    const std::string before = pattern(2 * i, 40'000), after = pattern(2 * i + 1, 40'000);
+    std::memcpy(segment(*a).data() + off, before.data(), before.size());
+    std::uint64_t id = 0;
+    for (int t = 0; t < 2000; ++t) {
+      id = a->next_id();
+      ASSERT_TRUE(a->send(ipc::ZcbMcast{ha, 2, off, before.size()}, id));
+      std::memcpy(segment(*a).data() + off, after.data(), after.size());  // under the NIC
+      ASSERT_TRUE(a->read_until([&] { return a->reply_to(id).has_value(); }));
+      if (a->reply_to(id)->error != CS_ERR_TRY_AGAIN) break;
+      std::memcpy(segment(*a).data() + off, before.data(), before.size());
+      std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_EQ(a->reply_to(id)->error, CS_OK);
+  }
+  ASSERT_TRUE(b->read_until([&] { return b->messages().size() >= kSends; }));
+  ASSERT_TRUE(a->read_until([&] { return a->messages().size() >= kSends; }));
+  EXPECT_TRUE(a->messages() == b->messages());
   EXPECT_TRUE(still_served(*b, hb, "after"));
 }
 

@@ -72,6 +72,30 @@ TEST_F(SegmentRegionsTest, CarvesPagesInsideTheSpanAndTakesThemBack) {
   EXPECT_EQ((*whole)->data(), memory_->data());
 }
 
+TEST_F(SegmentRegionsTest, ASharedBudgetBoundsSeveralSpans) {
+  auto budget = std::make_shared<RegisteredBudget>(2 * kMiB);
+  auto register_range = [this](std::span<std::byte> m) {
+    return endpoint_.register_memory(m, fabric::Access::local_only);
+  };
+  auto one_memory = mapped(4 * kMiB), two_memory = mapped(4 * kMiB);
+  auto one = SegmentRegions::create(*one_memory, register_range, one_memory, budget);
+  auto two = SegmentRegions::create(*two_memory, register_range, two_memory, budget);
+  auto a = one->carve(2 * kMiB);
+  ASSERT_TRUE(a.ok());
+  auto refused = two->carve(1);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::try_again);
+  EXPECT_EQ(two->carved_bytes(), 0u);
+  a->reset();
+  EXPECT_EQ(budget->used.load(), 0u);
+  auto b = two->carve(kMiB);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(budget->used.load(), kMiB);
+  auto none = one->carve(8 * kMiB);  // no range that long: the budget is untouched
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(budget->used.load(), kMiB);
+}
+
 TEST_F(SegmentRegionsTest, TheSpanOutlivesItsLastRegion) {
   auto regions = make(2 * kMiB);
   std::weak_ptr<std::span<std::byte>> owner = memory_;
