@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -102,15 +102,7 @@ void send_all(cpg::Connection& c, int who, int count) {
 
 TEST(ConnectionThroughDaemon, TwoConnectionsOnTwoNodes) {
   SimDaemons d({});
-  const std::string dir = d.path(0).substr(0, d.path(0).rfind('/'));
-  const std::string file = dir + "/ringcast.conf";
-  std::ofstream(file) << "nodelist {\n node {\n  nodeid: 1\n  address: 10.0.0.1\n }\n"
-                         " node {\n  nodeid: 2\n  address: 10.0.0.2\n }\n}\n"
-                         "auth {\n allow_unauthenticated: yes\n}\n"
-                         "system {\n run_dir: "
-                      << dir << "\n}\n";
-  ::setenv("RINGCAST_CONFIG", file.c_str(), 1);
-  ::setenv("RINGCAST_MODE", "daemon", 1);
+  d.use_for_programs();
   Seen sa, sb;
   cpg::Connection a = open_on(1, sa), b = open_on(2, sb);
   ASSERT_TRUE(a.is_open() && b.is_open());

@@ -62,18 +62,6 @@ cpg_handle_t open_on(std::uint32_t node, Seen& seen) {
   return h;
 }
 
-void use_daemons(SimDaemons& d) {
-  const std::string dir = d.path(0).substr(0, d.path(0).rfind('/'));
-  const std::string file = dir + "/ringcast.conf";
-  std::ofstream(file) << "nodelist {\n node {\n  nodeid: 1\n  address: 10.0.0.1\n }\n"
-                         " node {\n  nodeid: 2\n  address: 10.0.0.2\n }\n}\n"
-                         "auth {\n allow_unauthenticated: yes\n}\n"
-                         "system {\n run_dir: "
-                      << dir << "\n}\n";
-  ::setenv("RINGCAST_CONFIG", file.c_str(), 1);
-  ::setenv("RINGCAST_MODE", "daemon", 1);
-}
-
 ringcast_counters counters_of(cpg_handle_t h) {
   ringcast_counters c{};
   c.size = sizeof c;
@@ -91,7 +79,7 @@ TEST(CpgDeliveriesThroughDaemon, AboveTheThresholdReadInTheLogNeverCopied) {
   SimDaemonOptions o;
   o.share_log = true;
   SimDaemons d(o);
-  use_daemons(d);
+  d.use_for_programs();
   Seen sa, sb;
   const cpg_handle_t a = open_on(1, sa), b = open_on(2, sb);
   cpg_name g{};

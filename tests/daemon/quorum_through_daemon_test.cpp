@@ -38,19 +38,7 @@ using namespace quorum_test;
 // process's quorum_* calls reach the daemon of RINGCAST_NODE_ID.
 struct Cluster {
   SimDaemons d;
-  explicit Cluster(std::size_t members = 3) : d(options(members)) {
-    const std::string dir = d.path(0).substr(0, d.path(0).rfind('/'));
-    const std::string file = dir + "/ringcast.conf";
-    std::ofstream out(file);
-    out << "nodelist {\n";
-    for (std::size_t i = 0; i < members; ++i)
-      out << " node {\n  nodeid: " << d.cluster().node(i) << "\n  address: 10.0.0." << i + 1
-          << "\n }\n";
-    out << "}\nauth {\n allow_unauthenticated: yes\n}\nsystem {\n run_dir: " << dir << "\n}\n";
-    out.close();
-    ::setenv("RINGCAST_CONFIG", file.c_str(), 1);
-    ::setenv("RINGCAST_MODE", "daemon", 1);
-  }
+  explicit Cluster(std::size_t members = 3) : d(options(members)) { d.use_for_programs(); }
   static SimDaemonOptions options(std::size_t members) {
     SimDaemonOptions o;
     o.members = members;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -83,6 +84,22 @@ class SimDaemons {
   daemon::ClientServer& server(std::size_t i) { return *servers_[i]; }
   const std::string& path(std::size_t i) { return servers_[i]->path(); }
   runtime::SimCluster& cluster() { return *cluster_; }
+
+  // For programs of this process in client mode: a cluster file naming the
+  // members (10.0.0.1, ...) and the daemons' run directory, in
+  // RINGCAST_CONFIG, and RINGCAST_MODE=daemon. Each program then picks its
+  // daemon with RINGCAST_NODE_ID.
+  void use_for_programs() {
+    const std::string file = dir_ + "/ringcast.conf";
+    std::ofstream out(file);
+    out << "nodelist {\n";
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      out << " node {\n  nodeid: " << cluster_->node(i) << "\n  address: 10.0.0." << i + 1
+          << "\n }\n";
+    out << "}\nauth {\n allow_unauthenticated: yes\n}\nsystem {\n run_dir: " << dir_ << "\n}\n";
+    ::setenv("RINGCAST_CONFIG", file.c_str(), 1);
+    ::setenv("RINGCAST_MODE", "daemon", 1);
+  }
 
  private:
   std::vector<daemon::SharedLog> logs_;  // outlive the cluster: its NICs write there
