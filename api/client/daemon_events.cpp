@@ -169,7 +169,8 @@ bool DaemonConnection::sleep_for_frames() {
 // event queued for dispatch; false when it killed the handle.
 bool DaemonConnection::route(std::vector<std::byte>& frame) {
   // A deliver_ref outside the mapped log does not decode.
-  const ipc::EventLimits limits{channel_.log.bytes().size(), channel_.welcome.max_frame_bytes};
+  const ipc::EventLimits limits{channel_.log.bytes().size(), channel_.welcome.max_frame_bytes,
+                                channel_.welcome.atomic_message_bytes};
   auto decoded = ipc::decode_event(frame, limits);
   if (!decoded.ok()) {
     die("a malformed event from ringcastd: " + decoded.error().message);

@@ -160,7 +160,7 @@ struct System {
   // ringcastd: address space of each client's zcb segment (shared memory its
   // cpg_zcb_alloc buffers lie in, registered with the NIC only as they are
   // handed out); 0: none, the library then copies zcb sends.
-  std::uint64_t client_zcb_segment_bytes = std::uint64_t{64} << 20;
+  std::uint64_t client_zcb_segment_bytes = std::uint64_t{4} << 30;
 };
 
 // One `uidgid` section (as corosync's uidgid directive): a user, a group,

@@ -62,6 +62,10 @@ ServerOptions server_options(const config::LocalConfig& local, const SharedLog* 
   if (log != nullptr) log->share_with(o, local.config.totem.deliver_copy_below_bytes);
   o.socket_path = client_socket_path(run_dir_of(local.config), local.local().nodeid);
   o.sizes.zcb_segment_bytes = local.config.system.client_zcb_segment_bytes;
+  // A client may fill its segment: what all clients register together is
+  // bounded by the node's zero-copy limit (rdma.zero_copy_max_bytes), as a
+  // process's pool is in embedded mode, not by a ceiling per client below it.
+  o.quota.max_zcb_bytes = o.sizes.zcb_segment_bytes;
   for (const config::UidGid& entry : local.config.uidgid) {
     if (entry.uid) o.access.uids.push_back(*entry.uid);
     if (entry.gid) o.access.gids.push_back(*entry.gid);

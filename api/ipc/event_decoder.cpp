@@ -127,7 +127,9 @@ IpcResult<EventBody> deliver_ref(In& in) {
   m.length = in.r.u64();
   RC_TRY(in.done());
   RC_TRY(check_group(m.group, in.type));
-  RC_TRY(check_size(m.length, in.limits.max_message_bytes, in.type, "delivery"));
+  const std::uint64_t largest =
+      in.limits.max_reference_bytes != 0 ? in.limits.max_reference_bytes : in.limits.log_bytes;
+  RC_TRY(check_size(m.length, largest, in.type, "delivery"));
   RC_TRY(check_range(m.log_offset, m.length, in.limits.log_bytes, in.type, "receive log"));
   return EventBody{m};
 }

@@ -51,8 +51,11 @@ struct RequestLimits {
 
 // What an event may name, from the client's view of the daemon.
 struct EventLimits {
-  std::uint64_t log_bytes = 0;  // the receive log mapped into the client
-  std::uint32_t max_message_bytes = 0;
+  std::uint64_t log_bytes = 0;          // the receive log mapped into the client
+  std::uint32_t max_message_bytes = 0;  // an event's payload (a frame's)
+  // A deliver_ref's length: a message whole in the log (welcome's atomic
+  // size), larger than a frame's payload; 0: up to the log's size.
+  std::uint64_t max_reference_bytes = 0;
 };
 
 IpcResult<Request> decode_request(std::span<const std::byte> frame, const RequestLimits& limits);

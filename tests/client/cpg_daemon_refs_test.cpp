@@ -93,6 +93,30 @@ TEST_F(ClientModeRefs, DeliveriesPointIntoTheLogAndAreReleasedCumulatively) {
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
+// A whole message may be larger than a frame: corosync's cpgbench sends
+// 1,000,000 bytes under the default atomic size of 1 MiB.
+TEST_F(ClientModeRefs, AMessageLargerThanAFrameIsDeliveredByReference) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 4u << 20;
+  daemon.atomic_message_bytes = 1u << 20;
+  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
+    if (!std::holds_alternative<ipc::Join>(r.body)) return FakeDaemon::answer(c, r);
+    c.send({0, ref(1, 4096, 1'000'000)});
+    c.send({r.request_id, ipc::Reply{0, 0}});
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  cpg_name g{};
+  g.length = 1;
+  g.value[0] = 'g';
+  ASSERT_EQ(cpg_join(h, &g), CS_OK);
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  const std::vector<std::string> seen = take_recorded();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], log_bytes_at(4096, 1'000'000));
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
 TEST_F(ClientModeRefs, ADeliveryOutsideTheLogKillsTheHandle) {
   FakeDaemon daemon(env_.run_dir(), 1);
   daemon.log_bytes = 64u << 10;

@@ -91,7 +91,7 @@ TEST(ConfigErrors, ZeroCopyLimitOutOfRange) {
 }
 
 TEST(ConfigDefaults, ClientZcbSegmentIs64MiBUnlessSet) {
-  EXPECT_EQ(parsed(kOneNode).system.client_zcb_segment_bytes, std::uint64_t{64} << 20);
+  EXPECT_EQ(parsed(kOneNode).system.client_zcb_segment_bytes, std::uint64_t{4} << 30);
   const std::string off = std::string(kOneNode) + "system {\n  client_zcb_segment_bytes: 0\n}\n";
   EXPECT_EQ(parsed(off).system.client_zcb_segment_bytes, 0u);
   const std::string big = std::string(kOneNode) + "system {\n  client_zcb_segment_bytes: 1G\n}\n";

@@ -198,8 +198,12 @@ TEST(EventDecoder, DeliveriesOutsideTheLogAreRefused) {
   std::get<DeliverRef>(past_end.body).log_offset = std::numeric_limits<std::uint64_t>::max();
   std::get<DeliverRef>(past_end.body).length = 2;
   EXPECT_EQ(event_error(frame_of(past_end)), IpcErrc::out_of_segment);
-  std::get<DeliverRef>(past_end.body).length = limits.max_message_bytes + 1;
+  std::get<DeliverRef>(past_end.body).log_offset = 0;
+  std::get<DeliverRef>(past_end.body).length = limits.max_reference_bytes + 1;
   EXPECT_EQ(event_error(frame_of(past_end)), IpcErrc::too_big);
+  // A whole message larger than a frame's payload is a delivery like any.
+  std::get<DeliverRef>(past_end.body).length = limits.max_reference_bytes;
+  EXPECT_TRUE(decode_event(frame_of(past_end), limits).ok());
 }
 
 TEST(EventDecoder, ReservedAndGroupRulesHoldForEvents) {

@@ -25,7 +25,7 @@ inline RequestLimits request_limits() {
   return {1 << 20, 4096, 1 << 20};
 }
 inline EventLimits event_limits() {
-  return {1 << 24, 4096};
+  return {1 << 24, 4096, 1 << 20};
 }
 
 inline std::vector<Request> requests() {
