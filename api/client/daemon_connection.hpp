@@ -201,6 +201,7 @@ class DaemonConnection {
   // no callback of this handle runs any more (a callback may dispatch).
   void callback_done(std::uint64_t ref_id, bool queue_drained);
   void flush_release();
+  void spill_refs();
 
   // ---- dispatch (daemon_dispatch.cpp)
   bool run_one();
@@ -244,6 +245,7 @@ class DaemonConnection {
   std::set<void*> buffers_;
   std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
   std::atomic<std::uint64_t> sends_refused_undispatched_{0};
+  std::atomic<std::uint64_t> refs_spilled_{0};  // spill_refs() that released something
   std::atomic<std::uint64_t> zcb_in_place_{0};  // bytes of zcb sends the NIC read in place
   std::atomic<std::uint64_t> refs_delivered_{0}, ref_bytes_{0}, copies_delivered_{0},
       copy_bytes_{0};

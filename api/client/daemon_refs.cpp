@@ -65,6 +65,37 @@ void DaemonConnection::callback_done(std::uint64_t ref_id, bool queue_drained) {
   if (queue_drained || unreleased_ >= kReleaseBatch) flush_release();
 }
 
+// The library's spill, as the node spills an embedded handle's queue: a
+// program that retries CS_ERR_TRY_AGAIN of its own send before it
+// dispatches (corosync's cpgbound) would otherwise wait for log space that
+// only its own undispatched deliveries hold, until the daemon evicted it.
+// The queued references become copies in the library's memory and are
+// released at once. Not under a running callback (its delivery's id comes
+// before theirs, and releases are cumulative), nor while another thread
+// dispatches.
+void DaemonConnection::spill_refs() {
+  std::unique_lock serial(dispatch_mutex_, std::try_to_lock);
+  if (!serial.owns_lock() || callbacks_running_ > 0) return;
+  std::uint64_t through = 0;
+  {
+    std::lock_guard lock(state_mutex_);
+    const std::span<std::byte> log = channel_.log.bytes();
+    for (QueuedEvent& q : queue_) {
+      const auto* d = std::get_if<ipc::DeliverRef>(&q.body);
+      if (d == nullptr) continue;
+      const std::byte* at = log.data() + d->log_offset;
+      q.frame.assign(at, at + d->length);
+      through = std::max(through, d->delivery_id);
+      queued_bytes_ += q.frame.size();
+      q.body = ipc::DeliverInline{d->handle, d->group, d->sender, q.frame};
+    }
+  }
+  if (through == 0) return;
+  refs_spilled_.fetch_add(1, std::memory_order_relaxed);
+  done_through_ = std::max(done_through_, through);
+  flush_release();
+}
+
 void DaemonConnection::flush_release() {
   // Finalized (a callback may finalize its own handle) or dead: the daemon
   // dropped what the handle held.

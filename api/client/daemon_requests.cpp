@@ -190,6 +190,8 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
   if (r == nullptr) return wrong_reply("a reply");
   const cs_error_t e = reply_code(r->error);
   if (e == CS_OK) bytes_copied_.fetch_add(total, std::memory_order_relaxed);
+  // The ring is full: perhaps of this handle's own undispatched deliveries.
+  if (e == CS_ERR_TRY_AGAIN) spill_refs();
   return e;
 }
 

@@ -45,6 +45,7 @@ cs_error_t DaemonConnection::segment_mcast(cpg_guarantee_t guarantee, void* buff
   const cs_error_t e = simple_call(
       ipc::ZcbMcast{remote_handle_, static_cast<std::uint32_t>(guarantee), offset, bytes},
       &in_place);
+  if (e == CS_ERR_TRY_AGAIN) spill_refs();  // as mcast: the log may hold our own deliveries
   if (e != CS_OK) return e;
   in_place = std::min<std::uint64_t>(in_place, bytes);
   zcb_sends_.fetch_add(1, std::memory_order_relaxed);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include <sys/uio.h>
 #include "base/log.hpp"
 #include "fake_daemon.hpp"
 #include "recorded_lines.hpp"
@@ -114,6 +115,51 @@ TEST_F(ClientModeRefs, AMessageLargerThanAFrameIsDeliveredByReference) {
   const std::vector<std::string> seen = take_recorded();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0], log_bytes_at(4096, 1'000'000));
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
+// A program that retries CS_ERR_TRY_AGAIN of its own send before it
+// dispatches (corosync's cpgbound): the library copies its queued
+// references out of the log and releases them, so the ring's log is not
+// held by deliveries it will only dispatch once its send went through.
+TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 64u << 10;
+  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
+    if (std::holds_alternative<ipc::Join>(r.body)) {
+      c.send({r.request_id, ipc::Reply{0, 0}});
+      c.send({0, ref(1, 100, 300)});
+      c.send({0, ref(2, 4096, 5000)});
+      return;
+    }
+    if (std::holds_alternative<ipc::Mcast>(r.body))
+      return c.send({r.request_id, ipc::Reply{CS_ERR_TRY_AGAIN, 0}});
+    FakeDaemon::answer(c, r);
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  cpg_name g{};
+  g.length = 1;
+  g.value[0] = 'g';
+  ASSERT_EQ(cpg_join(h, &g), CS_OK);
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  // The reply comes after both references: they are queued when it does.
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+  for (int i = 0; i < 2000 && daemon.requests_of(ipc::MessageType::release) == 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 1u);
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  const std::vector<std::string> seen = take_recorded();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], log_bytes_at(100, 300));
+  EXPECT_EQ(seen[1], log_bytes_at(4096, 5000));
+  ringcast_counters c{};
+  c.size = sizeof c;
+  ASSERT_EQ(ringcast_counters_get(h, &c), CS_OK);
+  EXPECT_EQ(c.deliveries_by_reference, 0u);
+  EXPECT_EQ(c.deliveries_copied, 2u);
+  EXPECT_EQ(c.bytes_delivered_copied, 5300u);
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
