@@ -8,6 +8,7 @@
 #include <array>
 #include <cstring>
 
+#include "client/cpg_checks.hpp"
 #include "client/daemon_cpg.hpp"
 #include "client/daemon_handles.hpp"
 #include "ringcast/counters.h"
@@ -19,13 +20,6 @@ namespace {
 cpg::Status status_of(cs_error_t e, const char* what) {
   if (e == CS_OK) return {};
   return cpg::Status(e, what);
-}
-
-cpg_name to_name(std::string_view group) {
-  cpg_name name{};
-  name.length = static_cast<uint32_t>(group.size());
-  std::memcpy(name.value, group.data(), group.size());
-  return name;
 }
 
 std::vector<cpg::MemberChange> changes_of(const cpg_address* list, size_t count) {
@@ -111,12 +105,12 @@ void DaemonBinding::on_totem(cpg_handle_t handle, cpg_ring_id ring, uint32_t cou
 }
 
 cpg::Status DaemonBinding::join(std::string_view group) {
-  const cpg_name name = to_name(group);
+  const cpg_name name = to_cpg_name(group);
   return status_of(cpg_join(handle_, &name), "join");
 }
 
 cpg::Status DaemonBinding::leave(std::string_view group) {
-  const cpg_name name = to_name(group);
+  const cpg_name name = to_cpg_name(group);
   return status_of(cpg_leave(handle_, &name), "leave");
 }
 
@@ -158,7 +152,7 @@ int DaemonBinding::fd() const {
 }
 
 cpg::Result<std::vector<cpg::Member>> DaemonBinding::members(std::string_view group) const {
-  cpg_name name = to_name(group);
+  cpg_name name = to_cpg_name(group);
   std::array<cpg_address, CPG_MEMBERS_MAX> list{};
   int count = CPG_MEMBERS_MAX;
   if (cs_error_t e = cpg_membership_get(handle_, &name, list.data(), &count); e != CS_OK)

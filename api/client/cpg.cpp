@@ -28,19 +28,13 @@ using ringcast::client::HandleTable;
 using ringcast::client::is_daemon_handle;
 using ringcast::client::kMaxPieces;
 using ringcast::client::name_view;
+using ringcast::client::to_cpg_name;
 using ringcast::client::valid_guarantee;
 namespace daemon_cpg = ringcast::client::daemon_cpg;
 using ringcast::client::Node;
 using ringcast::client::Session;
 
 namespace {
-
-cpg_name to_cpg_name(std::string_view group) {
-  cpg_name n{};
-  n.length = static_cast<uint32_t>(std::min<std::size_t>(group.size(), CPG_MAX_NAME_LENGTH));
-  std::memcpy(n.value, group.data(), n.length);
-  return n;
-}
 
 template <std::size_t N>
 std::size_t fill(std::array<cpg_address, N>& out, std::span<const ringcast::cpg::MemberChange> in) {

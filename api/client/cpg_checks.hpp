@@ -2,6 +2,8 @@
 // allow to be wrong, refused before anything reads it.
 #pragma once
 
+#include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "ringcast/cpg.h"
@@ -20,6 +22,14 @@ inline cs_error_t check_name(const cpg_name* group) {
 
 inline std::string_view name_view(const cpg_name* group) {
   return {group->value, group->length};
+}
+
+// The C struct of a group name, cut at CPG_MAX_NAME_LENGTH.
+inline cpg_name to_cpg_name(std::string_view group) {
+  cpg_name n{};
+  n.length = static_cast<uint32_t>(std::min<std::size_t>(group.size(), CPG_MAX_NAME_LENGTH));
+  std::memcpy(n.value, group.data(), n.length);
+  return n;
 }
 
 inline bool valid_guarantee(cpg_guarantee_t g) {

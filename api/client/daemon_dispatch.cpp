@@ -3,18 +3,12 @@
 #include <algorithm>
 #include <array>
 
+#include "client/cpg_checks.hpp"
 #include "client/daemon_connection.hpp"
 
 namespace ringcast::client {
 
 namespace {
-
-cpg_name to_cpg_name(const ipc::GroupName& group) {
-  cpg_name n{};
-  n.length = std::min<std::uint32_t>(group.length, CPG_MAX_NAME_LENGTH);
-  std::copy_n(group.value.data(), n.length, n.value);
-  return n;
-}
 
 std::size_t fill(std::array<cpg_address, CPG_MEMBERS_MAX>& out,
                  const std::vector<ipc::ConfchgEntry>& in) {
@@ -33,12 +27,12 @@ void DaemonConnection::run_callback(QueuedEvent& e) {
     copies_delivered_.fetch_add(1, std::memory_order_relaxed);
     copy_bytes_.fetch_add(d->payload.size(), std::memory_order_relaxed);
     if (callbacks_.deliver == nullptr) return;
-    const cpg_name name = to_cpg_name(d->group);
+    const cpg_name name = to_cpg_name(d->group.view());
     callbacks_.deliver(handle, &name, d->sender.node, d->sender.pid,
                        const_cast<std::byte*>(d->payload.data()), d->payload.size());
   } else if (auto* c = std::get_if<ipc::Confchg>(&e.body)) {
     if (callbacks_.confchg == nullptr) return;
-    const cpg_name name = to_cpg_name(c->group);
+    const cpg_name name = to_cpg_name(c->group.view());
     std::array<cpg_address, CPG_MEMBERS_MAX> members{}, left{}, joined{};
     const std::size_t nm = fill(members, c->members);
     const std::size_t nl = fill(left, c->left);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <string>
 
+#include "client/cpg_checks.hpp"
 #include "client/daemon_connection.hpp"
 
 namespace ringcast::client {
@@ -16,13 +17,6 @@ namespace ringcast::client {
 namespace {
 
 constexpr std::uint32_t kReleaseBatch = 32;
-
-cpg_name to_cpg_name(const ipc::GroupName& group) {
-  cpg_name n{};
-  n.length = std::min<std::uint32_t>(group.length, CPG_MAX_NAME_LENGTH);
-  std::copy_n(group.value.data(), n.length, n.value);
-  return n;
-}
 
 }  // namespace
 
@@ -47,7 +41,7 @@ void DaemonConnection::run_ref_callback(const ipc::DeliverRef& d) {
   refs_delivered_.fetch_add(1, std::memory_order_relaxed);
   ref_bytes_.fetch_add(d.length, std::memory_order_relaxed);
   if (callbacks_.deliver == nullptr) return;
-  const cpg_name name = to_cpg_name(d.group);
+  const cpg_name name = to_cpg_name(d.group.view());
   // The mapping is read-only: a program that writes into a delivery (it
   // may under corosync, whose buffer is its own) faults here.
   std::byte* at = channel_.log.bytes().data() + d.log_offset;

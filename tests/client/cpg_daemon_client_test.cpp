@@ -20,6 +20,7 @@
 #include "base/log.hpp"
 #include "client/client_mode.hpp"
 #include "client/node.hpp"
+#include "daemon_client_fixture.hpp"
 #include "fake_daemon.hpp"
 #include "recorded_lines.hpp"
 #include "ringcast/counters.h"
@@ -85,16 +86,7 @@ std::vector<std::string> dispatch_until(cpg_handle_t h, std::size_t count) {
   return seen;
 }
 
-class ClientMode : public ::testing::Test {
- protected:
-  void SetUp() override {
-    take_recorded();
-    clear_log();
-    set_log_sink(capture_log);
-  }
-  void TearDown() override { set_log_sink(nullptr); }
-  DaemonEnvironment env_;
-};
+class ClientMode : public DaemonClientTest {};
 
 TEST_F(ClientMode, InitializeJoinMcastDispatchFinalizeEndToEnd) {
   FakeDaemon daemon(env_.run_dir(), 1);

@@ -13,6 +13,7 @@
 
 #include <sys/uio.h>
 #include "base/log.hpp"
+#include "daemon_client_fixture.hpp"
 #include "fake_daemon.hpp"
 #include "recorded_lines.hpp"
 #include "ringcast/counters.h"
@@ -35,6 +36,14 @@ cs_error_t open_handle(cpg_handle_t* h) {
                               nullptr);
 }
 
+// Joins group "g", the group of every delivery the fake sends here.
+cs_error_t join_g(cpg_handle_t h) {
+  cpg_name g{};
+  g.length = 1;
+  g.value[0] = 'g';
+  return cpg_join(h, &g);
+}
+
 ipc::DeliverRef ref(std::uint64_t id, std::uint64_t offset, std::uint64_t length) {
   return {kFakeRemoteHandle, ipc::GroupName::of("g"), {2, 7}, id, offset, length};
 }
@@ -46,16 +55,7 @@ std::string log_bytes_at(std::size_t offset, std::size_t length) {
   return s;
 }
 
-class ClientModeRefs : public ::testing::Test {
- protected:
-  void SetUp() override {
-    take_recorded();
-    clear_log();
-    set_log_sink(capture_log);
-  }
-  void TearDown() override { set_log_sink(nullptr); }
-  DaemonEnvironment env_;
-};
+class ClientModeRefs : public DaemonClientTest {};
 
 TEST_F(ClientModeRefs, DeliveriesPointIntoTheLogAndAreReleasedCumulatively) {
   FakeDaemon daemon(env_.run_dir(), 1);
@@ -69,10 +69,7 @@ TEST_F(ClientModeRefs, DeliveriesPointIntoTheLogAndAreReleasedCumulatively) {
   };
   cpg_handle_t h = 0;
   ASSERT_EQ(open_handle(&h), CS_OK);
-  cpg_name g{};
-  g.length = 1;
-  g.value[0] = 'g';
-  ASSERT_EQ(cpg_join(h, &g), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
   ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
   const std::vector<std::string> seen = take_recorded();
   ASSERT_EQ(seen.size(), 3u);
@@ -107,10 +104,7 @@ TEST_F(ClientModeRefs, AMessageLargerThanAFrameIsDeliveredByReference) {
   };
   cpg_handle_t h = 0;
   ASSERT_EQ(open_handle(&h), CS_OK);
-  cpg_name g{};
-  g.length = 1;
-  g.value[0] = 'g';
-  ASSERT_EQ(cpg_join(h, &g), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
   ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
   const std::vector<std::string> seen = take_recorded();
   ASSERT_EQ(seen.size(), 1u);
@@ -138,10 +132,7 @@ TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
   };
   cpg_handle_t h = 0;
   ASSERT_EQ(open_handle(&h), CS_OK);
-  cpg_name g{};
-  g.length = 1;
-  g.value[0] = 'g';
-  ASSERT_EQ(cpg_join(h, &g), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
   char byte = 'x';
   const iovec piece{&byte, 1};
   // The reply comes after both references: they are queued when it does.
@@ -173,11 +164,8 @@ TEST_F(ClientModeRefs, ADeliveryOutsideTheLogKillsTheHandle) {
   };
   cpg_handle_t h = 0;
   ASSERT_EQ(open_handle(&h), CS_OK);
-  cpg_name g{};
-  g.length = 1;
-  g.value[0] = 'g';
   // (The lost handle's log line is rate limited per process: not checked.)
-  EXPECT_EQ(cpg_join(h, &g), CS_ERR_LIBRARY);
+  EXPECT_EQ(join_g(h), CS_ERR_LIBRARY);
   EXPECT_TRUE(take_recorded().empty());
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
@@ -191,10 +179,7 @@ TEST_F(ClientModeRefs, ADeliveryByReferenceWithoutALogKillsTheHandle) {
   };
   cpg_handle_t h = 0;
   ASSERT_EQ(open_handle(&h), CS_OK);
-  cpg_name g{};
-  g.length = 1;
-  g.value[0] = 'g';
-  EXPECT_EQ(cpg_join(h, &g), CS_ERR_LIBRARY);
+  EXPECT_EQ(join_g(h), CS_ERR_LIBRARY);
   EXPECT_TRUE(take_recorded().empty());
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "daemon_client_fixture.hpp"
 #include "fake_daemon.hpp"
 #include "recorded_lines.hpp"
 #include "ringcast/cpg.h"
@@ -51,16 +52,7 @@ void expect_every_call_fails(quorum_handle_t h) {
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_BLOCKING), CS_ERR_LIBRARY);
 }
 
-class QuorumClientMode : public ::testing::Test {
- protected:
-  void SetUp() override {
-    take_recorded();
-    clear_log();
-    set_log_sink(capture_log);
-  }
-  void TearDown() override { set_log_sink(nullptr); }
-  DaemonEnvironment env_;
-};
+class QuorumClientMode : public DaemonClientTest {};
 
 TEST_F(QuorumClientMode, CallsAndCallbacksOfBothModels) {
   FakeDaemon daemon(env_.run_dir(), 1);

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "program_calls.hpp"
 #include "ringcast/counters.h"
 #include "ringcast/cpg.h"
 #include "sim_daemons.hpp"
@@ -51,14 +52,8 @@ void on_confchg(cpg_handle_t h, const cpg_name*, const cpg_address*, size_t nm, 
 }
 
 cpg_handle_t open_on(std::uint32_t node, Seen& seen) {
-  ::setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
-  cpg_model_v1_data_t m{};
-  m.model = CPG_MODEL_V1;
-  m.cpg_deliver_fn = on_deliver;
-  m.cpg_confchg_fn = on_confchg;
-  cpg_handle_t h = 0;
-  EXPECT_EQ(cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&m), &seen),
-            CS_OK);
+  const cpg_handle_t h = open_program_on(node, on_deliver, on_confchg, &seen);
+  EXPECT_NE(h, 0u);
   return h;
 }
 
@@ -82,16 +77,8 @@ TEST(CpgDeliveriesThroughDaemon, AboveTheThresholdReadInTheLogNeverCopied) {
   d.use_for_programs();
   Seen sa, sb;
   const cpg_handle_t a = open_on(1, sa), b = open_on(2, sb);
-  cpg_name g{};
-  g.length = 4;
-  std::memcpy(g.value, "logs", 4);
-  cs_error_t e;
-  while ((e = cpg_join(a, &g)) == CS_ERR_TRY_AGAIN)
-    std::this_thread::sleep_for(5ms);
-  ASSERT_EQ(e, CS_OK);
-  while ((e = cpg_join(b, &g)) == CS_ERR_TRY_AGAIN)
-    std::this_thread::sleep_for(5ms);
-  ASSERT_EQ(e, CS_OK);
+  ASSERT_EQ(join_retrying(a, "logs"), CS_OK);
+  ASSERT_EQ(join_retrying(b, "logs"), CS_OK);
   for (auto end = std::chrono::steady_clock::now() + 10s;
        (sa.views < 2 || sb.views < 2) && std::chrono::steady_clock::now() < end;) {
     cpg_dispatch(a, CS_DISPATCH_ALL);
@@ -106,6 +93,7 @@ TEST(CpgDeliveriesThroughDaemon, AboveTheThresholdReadInTheLogNeverCopied) {
     sent.push_back(text_of(i));
     bytes += sent.back().size();
     iovec v{sent.back().data(), sent.back().size()};
+    cs_error_t e;
     while ((e = cpg_mcast_joined(a, CPG_TYPE_AGREED, &v, 1)) == CS_ERR_TRY_AGAIN) {
       cpg_dispatch(a, CS_DISPATCH_ALL);
       cpg_dispatch(b, CS_DISPATCH_ALL);

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "program_calls.hpp"
 #include "ringcast/cpg.h"
 #include "sim_daemons.hpp"
 
@@ -50,22 +51,9 @@ void on_confchg(cpg_handle_t h, const cpg_name*, const cpg_address*, size_t nm,
 }
 
 cpg_handle_t open_on(std::uint32_t node, Seen& seen) {
-  ::setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
-  cpg_model_v1_data_t m{};
-  m.model = CPG_MODEL_V1;
-  m.cpg_deliver_fn = on_deliver;
-  m.cpg_confchg_fn = on_confchg;
-  cpg_handle_t h = 0;
-  EXPECT_EQ(cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&m), &seen),
-            CS_OK);
+  const cpg_handle_t h = open_program_on(node, on_deliver, on_confchg, &seen);
+  EXPECT_NE(h, 0u);
   return h;
-}
-
-cpg_name name_of(const std::string& s) {
-  cpg_name n{};
-  n.length = static_cast<uint32_t>(s.size());
-  std::memcpy(n.value, s.data(), s.size());
-  return n;
 }
 
 TEST(CpgThroughDaemon, TwoProgramsOnTwoNodes) {
@@ -73,14 +61,8 @@ TEST(CpgThroughDaemon, TwoProgramsOnTwoNodes) {
   d.use_for_programs();
   Seen sa, sb;
   const cpg_handle_t a = open_on(1, sa), b = open_on(2, sb);
-  const cpg_name g = name_of("through");
-  cs_error_t e;
-  while ((e = cpg_join(a, &g)) == CS_ERR_TRY_AGAIN)
-    std::this_thread::sleep_for(5ms);
-  ASSERT_EQ(e, CS_OK);
-  while ((e = cpg_join(b, &g)) == CS_ERR_TRY_AGAIN)
-    std::this_thread::sleep_for(5ms);
-  ASSERT_EQ(e, CS_OK);
+  ASSERT_EQ(join_retrying(a, "through"), CS_OK);
+  ASSERT_EQ(join_retrying(b, "through"), CS_OK);
   auto joined = [](Seen& s) {
     std::lock_guard lock(s.m);
     for (const auto& v : s.views)

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "program_calls.hpp"
 #include "ringcast/counters.h"
 #include "ringcast/cpg.h"
 #include "sim_daemons.hpp"
@@ -49,25 +50,9 @@ void on_confchg(cpg_handle_t h, const cpg_name*, const cpg_address*, size_t nm, 
 }
 
 cpg_handle_t open_on(std::uint32_t node, Seen& seen) {
-  ::setenv("RINGCAST_NODE_ID", std::to_string(node).c_str(), 1);
-  cpg_model_v1_data_t m{};
-  m.model = CPG_MODEL_V1;
-  m.cpg_deliver_fn = on_deliver;
-  m.cpg_confchg_fn = on_confchg;
-  cpg_handle_t h = 0;
-  EXPECT_EQ(cpg_model_initialize(&h, CPG_MODEL_V1, reinterpret_cast<cpg_model_data_t*>(&m), &seen),
-            CS_OK);
+  const cpg_handle_t h = open_program_on(node, on_deliver, on_confchg, &seen);
+  EXPECT_NE(h, 0u);
   return h;
-}
-
-void join(cpg_handle_t h, const std::string& group) {
-  cpg_name g{};
-  g.length = static_cast<uint32_t>(group.size());
-  std::memcpy(g.value, group.data(), group.size());
-  cs_error_t e;
-  while ((e = cpg_join(h, &g)) == CS_ERR_TRY_AGAIN)
-    std::this_thread::sleep_for(5ms);
-  ASSERT_EQ(e, CS_OK);
 }
 
 // Dispatches both until pred() or 30 s.
@@ -101,8 +86,8 @@ TEST(CpgZcbThroughDaemon, BuffersAreReadInPlaceAndCountedApart) {
   d.use_for_programs();
   Seen sa, sb;
   const cpg_handle_t a = open_on(1, sa), b = open_on(2, sb);
-  join(a, "zcb");
-  join(b, "zcb");
+  ASSERT_EQ(join_retrying(a, "zcb"), CS_OK);
+  ASSERT_EQ(join_retrying(b, "zcb"), CS_OK);
   ASSERT_TRUE(pump(a, b, [&] {
     std::lock_guard la(sa.m), lb(sb.m);
     return sa.views_of_two > 0 && sb.views_of_two > 0;
