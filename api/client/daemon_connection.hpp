@@ -45,6 +45,7 @@
 
 #include <sys/uio.h>
 
+#include "base/log.hpp"
 #include "base/unique_fd.hpp"
 #include "client/client_mode.hpp"
 #include "ipc/channel.hpp"
@@ -256,6 +257,9 @@ class DaemonConnection {
   std::uint64_t done_through_ = 0, released_through_ = 0;
   std::uint32_t unreleased_ = 0;
 };
+
+// A line of the library's log, at most a few per window for each source.
+void log_bounded(LogLevel level, std::string_view source, const std::string& line);
 
 // The fork generation: bumped in every child (pthread_atfork), so that a
 // handle opened before a fork knows it is the parent's.

@@ -39,15 +39,18 @@ void cpu_relax() noexcept {
 #endif
 }
 
-// One line per dead handle, and at most a few per window for the process:
-// a broken daemon kills every handle at once.
-void log_death(const std::string& why) {
+}  // namespace
+
+// One limiter for the process, a budget per source: a broken daemon kills
+// every handle at once, and a program may retry a refused send in a loop.
+void log_bounded(LogLevel level, std::string_view source, const std::string& line) {
   static std::mutex mutex;
   static LogLimiter limiter;
   std::lock_guard lock(mutex);
-  limiter.log(LogLevel::warning, "ringcastd", "client handle lost: " + peer_text(why, 300),
-              now_ns());
+  limiter.log(level, source, line, now_ns());
 }
+
+namespace {
 
 std::uint64_t handle_of(const ipc::EventBody& body) {
   if (const auto* d = std::get_if<ipc::DeliverInline>(&body)) return d->handle;
@@ -75,7 +78,8 @@ void DaemonConnection::die(const std::string& why) {
     dead_.store(true, std::memory_order_release);
     set_ready_locked();  // a program polling the fd comes to dispatch and learns it
   }
-  if (!finalizing_.load(std::memory_order_acquire)) log_death(why);
+  if (!finalizing_.load(std::memory_order_acquire))
+    log_bounded(LogLevel::warning, "ringcastd", "client handle lost: " + peer_text(why, 300));
   cv_.notify_all();
 }
 

@@ -6,8 +6,6 @@
 #include <sys/uio.h>
 
 #include <algorithm>
-#include <chrono>
-#include <mutex>
 #include <thread>
 
 #include "base/log.hpp"
@@ -136,25 +134,6 @@ cs_error_t DaemonConnection::local_node(unsigned int& node) {
   return e;
 }
 
-namespace {
-
-// Few lines per window for the process: a program that keeps retrying
-// would otherwise log each try.
-void log_refusal(std::uint64_t bound) {
-  static std::mutex mutex;
-  static LogLimiter limiter;
-  std::lock_guard lock(mutex);
-  limiter.log(LogLevel::info, "ringcastd",
-              "a handle holds " + std::to_string(bound) +
-                  " bytes or more of undispatched deliveries (totem.handle_unreleased_max_bytes): "
-                  "its sends get CS_ERR_TRY_AGAIN until cpg_dispatch() runs them",
-              static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                             std::chrono::steady_clock::now().time_since_epoch())
-                                             .count()));
-}
-
-}  // namespace
-
 bool DaemonConnection::holds_too_much() {
   std::lock_guard lock(state_mutex_);
   return undispatched_max_bytes_ != 0 && queued_bytes_ >= undispatched_max_bytes_;
@@ -164,7 +143,11 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
   if (cs_error_t e = usable(); e != CS_OK) return e;
   if (holds_too_much()) {
     sends_refused_undispatched_.fetch_add(1, std::memory_order_relaxed);
-    log_refusal(undispatched_max_bytes_);
+    log_bounded(LogLevel::info, "flow control",
+                "a handle holds " + std::to_string(undispatched_max_bytes_) +
+                    " bytes or more of undispatched deliveries "
+                    "(totem.handle_unreleased_max_bytes): its sends get CS_ERR_TRY_AGAIN until "
+                    "cpg_dispatch() runs them");
     return CS_ERR_TRY_AGAIN;
   }
   std::size_t total = 0;
