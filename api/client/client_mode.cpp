@@ -17,7 +17,13 @@ cpg::Result<DaemonAddress> daemon_of(const config::LocalConfig& local) {
   a.node = local.local().nodeid;
   a.socket_path = daemon_socket_path(dir.empty() ? config::default_run_dir() : dir, a.node);
   a.config_file = local.config.file;
-  a.undispatched_max_bytes = local.config.totem.handle_unreleased_max_bytes;
+  // What an embedded handle may hold before it is evicted: its share of
+  // the log, then its spill. Less would refuse the retried send of a
+  // program that dispatches only after a send went through (corosync's
+  // cpgverify) for good, once its references were spilled.
+  const config::Totem& t = local.config.totem;
+  a.undispatched_max_bytes =
+      std::uint64_t{t.handle_unreleased_max_bytes} + std::uint64_t{t.handle_spill_max_bytes};
   return a;
 }
 

@@ -21,8 +21,9 @@ struct DaemonAddress {
   std::string socket_path;  // <system.run_dir>/ringcastd-<nodeid>.sock
   std::uint32_t node = 0;
   std::string config_file;  // for the line that says how to start it
-  // totem.handle_unreleased_max_bytes: the undispatched deliveries a
-  // handle's library holds before its sends get CS_ERR_TRY_AGAIN (0: no bound).
+  // totem.handle_unreleased_max_bytes + handle_spill_max_bytes: the
+  // undispatched deliveries a handle's library holds before its sends get
+  // CS_ERR_TRY_AGAIN (0: no bound).
   std::uint64_t undispatched_max_bytes = 0;
 };
 

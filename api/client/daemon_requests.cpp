@@ -146,7 +146,8 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
     log_bounded(LogLevel::info, "flow control",
                 "a handle holds " + std::to_string(undispatched_max_bytes_) +
                     " bytes or more of undispatched deliveries "
-                    "(totem.handle_unreleased_max_bytes): its sends get CS_ERR_TRY_AGAIN until "
+                    "(totem.handle_unreleased_max_bytes + handle_spill_max_bytes): its sends get "
+                    "CS_ERR_TRY_AGAIN until "
                     "cpg_dispatch() runs them");
     return CS_ERR_TRY_AGAIN;
   }

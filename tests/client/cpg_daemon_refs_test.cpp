@@ -5,8 +5,10 @@
 // outside the mapping kills the handle instead of being read.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -151,6 +153,51 @@ TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
   EXPECT_EQ(c.deliveries_by_reference, 0u);
   EXPECT_EQ(c.deliveries_copied, 2u);
   EXPECT_EQ(c.bytes_delivered_copied, 5300u);
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
+// corosync's cpgverify retries CS_ERR_TRY_AGAIN of its send and dispatches
+// only once it went through. The references spilled at the first refusal
+// are the handle's share of the log, so they must not count against it as
+// a backlog that only a dispatch could clear: the retry reaches the daemon.
+TEST_F(ClientModeRefs, ASpillDoesNotRefuseTheRetriedSend) {
+  DaemonEnvironment bounded("daemon", "",
+                            "totem {\n  log_size_bytes: 4M\n  max_message_size_bytes: 64K\n"
+                            "  handle_unreleased_max_bytes: 256K\n}\n");
+  FakeDaemon daemon(bounded.run_dir(), 1);
+  daemon.log_bytes = 4u << 20;
+  constexpr int kRefs = 6;
+  constexpr std::uint64_t kRefBytes = 60'000;  // 360,000 bytes: past the 256 KiB
+  auto mcasts = std::make_shared<std::atomic<int>>(0);
+  daemon.on_request = [mcasts](FakeClient& c, const ipc::Request& r) {
+    if (std::holds_alternative<ipc::Join>(r.body)) {
+      c.send({r.request_id, ipc::Reply{0, 0}});
+      for (int i = 0; i < kRefs; ++i)
+        c.send({0, ref(i + 1, 4096 + i * kRefBytes, kRefBytes)});
+      return;
+    }
+    if (std::holds_alternative<ipc::Mcast>(r.body) && mcasts->fetch_add(1) == 0)
+      return c.send({r.request_id, ipc::Reply{CS_ERR_TRY_AGAIN, 0}});
+    FakeDaemon::answer(c, r);
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  cs_error_t e = CS_ERR_TRY_AGAIN;
+  int tries = 0;
+  for (; tries < 100 && e == CS_ERR_TRY_AGAIN; ++tries)
+    e = cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1);
+  EXPECT_EQ(e, CS_OK);
+  EXPECT_EQ(tries, 2) << "the daemon refused once; the library refused the rest";
+  EXPECT_EQ(mcasts->load(), 2);
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  const std::vector<std::string> seen = take_recorded();
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kRefs) + 1);
+  for (int i = 0; i < kRefs; ++i)
+    EXPECT_EQ(seen[i], log_bytes_at(4096 + i * kRefBytes, kRefBytes)) << i;
+  EXPECT_EQ(seen[kRefs], "x");
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
