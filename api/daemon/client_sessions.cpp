@@ -47,8 +47,8 @@ ipc::TotemConfchg totem_of(std::uint64_t handle, const cpg::RingChange& r) {
 }  // namespace
 
 ClientSessions::ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer,
-                               ServerCounters& counters, pid_t pid)
-    : node_(std::move(node)), writer_(writer), counters_(counters), pid_(pid) {}
+                               ipc::QuotaLedger& ledger, ServerCounters& counters, pid_t pid)
+    : node_(std::move(node)), writer_(writer), ledger_(ledger), counters_(counters), pid_(pid) {}
 
 ClientSessions::~ClientSessions() {
   close_all();
@@ -124,6 +124,7 @@ void ClientSessions::initialize(std::uint64_t request_id, const ipc::Initialize&
   reply(request_id, CS_OK, handle);
   // After the reply: the library learns the handle's id from it.
   handles_[handle].session->set_sink(sink(handle));
+  grant(handle);
 }
 
 void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) {
@@ -131,6 +132,7 @@ void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) 
   if (h == nullptr) return reply(request_id, CS_ERR_BAD_HANDLE);
   // A leave that cannot be sent is logged by the node, as in embedded mode.
   (void)h->session->close();
+  forget_credit(*h);
   handles_.erase(m.handle);
   finalized_last_ = size() == 0;
   reply(request_id, CS_OK);
@@ -140,6 +142,7 @@ void ClientSessions::close_all() {
   for (auto& [id, h] : handles_)
     (void)h.session->close();
   handles_.clear();
+  held_.reset();  // the client is gone: nobody is told
   close_quorum();
 }
 

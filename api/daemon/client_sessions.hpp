@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "daemon/server_counters.hpp"
 #include "ipc/frame_codec.hpp"
 #include "ipc/messages.hpp"
+#include "ipc/quota.hpp"
 
 namespace ringcast::daemon {
 
@@ -34,8 +36,8 @@ inline constexpr std::size_t kMaxHandlesPerClient = 64;
 
 class ClientSessions {
  public:
-  ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer, ServerCounters& counters,
-                 pid_t pid);
+  ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer, ipc::QuotaLedger& ledger,
+                 ServerCounters& counters, pid_t pid);
   ~ClientSessions();
   ClientSessions(const ClientSessions&) = delete;
   ClientSessions& operator=(const ClientSessions&) = delete;
@@ -65,12 +67,32 @@ class ClientSessions {
   // handle, so the connection is done once that reply is out.
   bool done() const noexcept { return finalized_last_; }
 
+  // ---- credited mcasts (client_credit.cpp, docs/protocol.md "Credit")
+  // A credited mcast the node refused with CS_ERR_TRY_AGAIN waits here, and
+  // the connection takes no more requests until it went: the library
+  // returned CS_OK for it, and what follows it must keep its place.
+  bool holding() const noexcept { return held_.has_value(); }
+  // Sends the held mcast again; true when it left (sent or refused for good).
+  bool retry_held();
+  // Writes the acks that are due while nothing waits aside; true when any went.
+  bool write_acks();
+
  private:
   struct Handle {
     std::shared_ptr<client::Session> session;
     std::vector<std::byte> parts;  // leading bytes of the message its next mcast ends
     // Evicted, or its node left the ring: nothing more to dispatch.
     bool stopped = false;
+    // Credited mcasts taken since its last ack.
+    ipc::McastAck unacked;
+    bool ack_urgent = false;      // a refusal, or holding changed: say it at once
+    bool refusal_logged = false;  // one log line per handle
+  };
+  struct Held {
+    std::uint64_t handle = 0;
+    std::uint64_t request_id = 0;
+    std::uint32_t guarantee = 0;
+    std::vector<std::byte> bytes;  // its parts and its last bytes
   };
   Handle* find(std::uint64_t handle);
   // The error of a query's list reply: bad handle, evicted, or CS_OK.
@@ -82,6 +104,11 @@ class ClientSessions {
   void finalize(std::uint64_t request_id, const ipc::Finalize& m);
   ipc::IpcStatus mcast_part(const ipc::McastPart& m);
   void mcast(std::uint64_t request_id, const ipc::Mcast& m);
+  ipc::IpcStatus mcast_credited(std::uint64_t request_id, const ipc::McastCredited& m);
+  // A credited mcast left: sent, or refused for good with `error`.
+  void settle(Handle& h, std::uint64_t request_id, std::uint64_t bytes, cs_error_t error);
+  void grant(std::uint64_t handle);
+  void forget_credit(Handle& h);
   void membership_get(std::uint64_t request_id, const ipc::MembershipGet& m);
   void iteration(std::uint64_t request_id, const ipc::Iteration& m);
   std::size_t iteration_entries_max() const noexcept;
@@ -103,6 +130,7 @@ class ClientSessions {
 
   std::shared_ptr<client::Node> node_;
   EventWriter& writer_;
+  ipc::QuotaLedger& ledger_;
   ServerCounters& counters_;
   pid_t pid_;
   std::map<std::uint64_t, Handle> handles_;
@@ -110,6 +138,7 @@ class ClientSessions {
   std::map<std::uint64_t, std::shared_ptr<client::QuorumHandle>> quorum_;
   std::uint64_t next_handle_ = 1;
   bool finalized_last_ = false;
+  std::optional<Held> held_;
 };
 
 }  // namespace ringcast::daemon

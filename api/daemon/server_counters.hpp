@@ -21,6 +21,10 @@ struct ServerCounters {
   // Deliveries the node's delivery thread wrote straight into an event ring
   // (the others went through a Session's queue). Not in the status file.
   std::atomic<std::uint64_t> direct_deliveries{0};
+  // Credited mcasts the node refused for good after the library had
+  // returned CS_OK (reported to the client by its next mcast). Not in the
+  // status file.
+  std::atomic<std::uint64_t> credited_refused{0};
 
   std::vector<std::pair<std::string, std::uint64_t>> list() const {
     auto v = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };

@@ -36,6 +36,13 @@ struct FakeClient {
   std::uint32_t node = 0;
   std::vector<std::byte> parts;  // mcast_part bytes so far
   bool finished = false;         // stop serving it (finalize, or the test hung up)
+  // The credit granted after initialize (0: none, as an older daemon);
+  // each credited mcast is delivered back and acknowledged at once.
+  std::uint32_t credit_messages = 0;
+  std::uint64_t credit_bytes = 0;
+  // An ack of one credited mcast (its request id and bytes) with this
+  // connection's window.
+  ipc::McastAck ack_of(std::uint64_t request_id, std::uint64_t bytes) const;
 
   // Pushes an event, waiting while the ring is full.
   void send(const ipc::Event& event);
@@ -64,6 +71,9 @@ class FakeDaemon {
   std::uint32_t refuse_with = 0;
   std::uint64_t atomic_message_bytes = 1 << 20;
   std::uint64_t largest_message_bytes = 4 << 20;
+  // The credit each client is granted (FakeClient::credit_messages).
+  std::uint32_t credit_messages = 0;
+  std::uint64_t credit_bytes = 1 << 20;
 
   std::uint64_t requests_of(ipc::MessageType type) const;
   std::uint32_t clients() const { return clients_.load(); }
