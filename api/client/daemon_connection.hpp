@@ -177,6 +177,11 @@ class DaemonConnection {
   // sleep announced, and the socket checked (the daemon may be gone).
   void settle_idle();
   void announce_locked();
+  // Whether an idle dispatch looks at the socket: always, but only every
+  // 32nd in a row while credited mcasts are in flight (a stream's
+  // dispatches mostly find nothing; its next mcast out of credit sleeps on
+  // the socket and finds a dead daemon there).
+  bool liveness_check_due();
 
   // ---- dispatch (daemon_dispatch.cpp)
   bool run_one();
@@ -203,9 +208,16 @@ class DaemonConnection {
   std::deque<QueuedEvent> queue_;
   std::vector<std::pair<std::uint64_t, Reply>> replies_;
   bool ready_set_ = false;
-  bool announced_ = false;          // a sleep announced, the doorbell not drained since
-  std::vector<std::byte> partial_;  // deliver_part bytes (reader only)
-  std::vector<std::byte> frame_;    // the reader's buffer
+  bool announced_ = false;  // a sleep announced, the doorbell not drained since
+  // The daemon took an announcement (so rang the doorbell) that a reader
+  // withdrew since: the next settle drains the doorbell.
+  std::atomic<bool> bell_rung_{false};
+  // A CS_DISPATCH_ALL reads: it runs what it queues itself, so queueing
+  // makes the fd readable only once it returns with something left.
+  bool dispatch_reading_ = false;
+  std::uint32_t idle_dispatches_ = 0;  // in a row, with credited mcasts in flight
+  std::vector<std::byte> partial_;     // deliver_part bytes (reader only)
+  std::vector<std::byte> frame_;       // the reader's buffer
 
   struct Credit {
     std::uint32_t window_messages = 0;  // 0: none granted
@@ -257,7 +269,7 @@ cs_error_t DaemonConnection::pump(Done done, bool may_sleep) {
     reader_active_ = true;
     // While a reader is here the daemon need not ring: the announcement
     // is made again at the hand-off.
-    channel_.events->end_sleep();
+    if (!channel_.events->end_sleep() && announced_) bell_rung_ = true;
     lock.unlock();
     bool read = read_available();
     lock.lock();

@@ -111,10 +111,16 @@ void DaemonConnection::announce_locked() {
 
 void DaemonConnection::after_reading_locked() {
   if (!queue_.empty()) {
-    set_ready_locked();
+    if (!dispatch_reading_) set_ready_locked();
   } else {
     announce_locked();
   }
+}
+
+bool DaemonConnection::liveness_check_due() {
+  std::lock_guard lock(state_mutex_);
+  if (credit_.messages == 0) return true;
+  return ++idle_dispatches_ % 32 == 0;
 }
 
 void DaemonConnection::settle_idle() {
@@ -125,7 +131,11 @@ void DaemonConnection::settle_idle() {
     if (::read(ready_.get(), &count, sizeof count) == sizeof count) ready_set_ = false;
   }
   if (announced_) {
-    channel_.event_bell->drain();
+    // Withdrawn first, so that the daemon rings nothing between this look
+    // and the new announcement; drained only when it did ring.
+    const bool still_announced = channel_.events->end_sleep();
+    if (!still_announced || bell_rung_.exchange(false, std::memory_order_relaxed))
+      channel_.event_bell->drain();
     announced_ = false;
   }
   announce_locked();
@@ -164,8 +174,12 @@ bool DaemonConnection::sleep_for_frames() {
   if (!channel_.events->prepare_sleep()) return false;
   pollfd p[2] = {{channel_.event_bell->fd(), POLLIN, 0}, {socket_.get(), POLLIN | POLLRDHUP, 0}};
   const int n = ::poll(p, 2, kMaxSleepMs);
-  channel_.events->end_sleep();
-  if (n > 0 && p[0].revents != 0) channel_.event_bell->drain();
+  const bool still_announced = channel_.events->end_sleep();
+  if (n > 0 && p[0].revents != 0) {
+    channel_.event_bell->drain();
+  } else if (!still_announced) {
+    bell_rung_.store(true, std::memory_order_relaxed);  // rang after the poll
+  }
   if (n > 0 && p[1].revents != 0) daemon_alive();
   return true;
 }
