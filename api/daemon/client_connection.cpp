@@ -181,9 +181,12 @@ bool ClientConnection::socket_alive() {
 
 bool ClientConnection::sleep() {
   ipc::RingConsumer& requests = *channel_->requests;
-  if (!requests.prepare_sleep()) return true;
+  // While a credited mcast is held the requests wait in their ring: the
+  // connection sleeps until its next try, whatever the client sends.
+  const bool holding = sessions_->holding();
+  if (!holding && !requests.prepare_sleep()) return true;
   poll_fds_.clear();
-  poll_fds_.push_back({channel_->request_bell->fd(), POLLIN, 0});
+  poll_fds_.push_back({holding ? -1 : channel_->request_bell->fd(), POLLIN, 0});
   poll_fds_.push_back({socket_.get(), POLLIN | POLLRDHUP, 0});
   poll_fds_.push_back({shared_.stop_fd, POLLIN, 0});
   sessions_->add_poll_fds(poll_fds_);
@@ -192,9 +195,8 @@ bool ClientConnection::sleep() {
   // node's send queue has room again.
   const timespec held{0, static_cast<long>(hold_retry_ns_)};
   const timespec wait{ms / 1000, (ms % 1000) * 1'000'000L};
-  const int n =
-      ::ppoll(poll_fds_.data(), poll_fds_.size(), sessions_->holding() ? &held : &wait, nullptr);
-  requests.end_sleep();
+  const int n = ::ppoll(poll_fds_.data(), poll_fds_.size(), holding ? &held : &wait, nullptr);
+  if (!holding) requests.end_sleep();
   if (n <= 0) return true;
   if (poll_fds_[2].revents != 0) {
     gone_ = true;

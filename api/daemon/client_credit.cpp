@@ -54,7 +54,9 @@ bool ClientSessions::retry_held() {
   const std::span<const std::byte> pieces[] = {held_->bytes};
   const cpg::Status s = h->session->send(static_cast<cpg::Guarantee>(held_->guarantee), pieces);
   if (s.code() == CS_ERR_TRY_AGAIN) return false;
+  // The library refuses sends while the hold lasts: say at once it ended.
   h->unacked.holding = 0;
+  h->ack_urgent = true;
   settle(*h, held_->request_id, held_->bytes.size(), s.code());
   held_.reset();
   return true;

@@ -193,6 +193,7 @@ TEST(CpgThroughDaemon, BurstsBetweenLeavesAndJoinsKeepTheirPlace) {
   SimDaemonOptions o;
   o.server.quota.max_credit_messages = 4;
   o.server.quota.max_credit_bytes = 16 << 10;
+  o.send_queue_messages = 2;  // sends meet CS_ERR_TRY_AGAIN: holds
   SimDaemons d(o);
   use_daemons(d);
   Seen sa, sb;
