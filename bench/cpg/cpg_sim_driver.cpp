@@ -75,7 +75,14 @@ struct Options {
   std::size_t size = 1024;
   std::uint64_t messages = 20000;
   std::size_t atomic = 0;  // the ring's max_message_bytes; 0: its default
+  // --credit 1: the daemon grants its credit (mcasts without replies).
+  bool credit = false;
 };
+
+// --path daemon without --credit 1: the daemon grants none, so every mcast
+// waits for its reply. With it, a run natively (not under callgrind)
+// sometimes stops delivering (not diagnosed; docs/performance.md).
+bool g_daemon_credit = false;
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "cpg-sim-driver: %s\n", what.c_str());
@@ -442,6 +449,7 @@ class CpgPath : public Path {
     so.socket_path = daemon::client_socket_path(run_dir_->dir(), 1);
     so.spin_ns = 0;
     so.max_spin_ns = 0;
+    if (!g_daemon_credit) so.quota.max_credit_messages = 0;
     auto server = daemon::ClientServer::start(node, so);
     if (!server) fail(server.error().message());
     server_ = std::move(*server);
@@ -687,7 +695,7 @@ Options parse(int argc, char** argv) {
     if (i + 1 >= argc)
       fail(
           "usage: cpg-sim-driver --path ring|cpg|zcb|daemon [--members N] [--size B] "
-          "[--messages N] [--atomic B]");
+          "[--messages N] [--atomic B] [--credit 0|1]");
     const char* v = argv[++i];
     if (a == "--path") {
       o.path = v;
@@ -699,6 +707,8 @@ Options parse(int argc, char** argv) {
       o.messages = std::strtoull(v, nullptr, 10);
     } else if (a == "--atomic") {
       o.atomic = std::strtoull(v, nullptr, 10);
+    } else if (a == "--credit") {
+      o.credit = std::strtoull(v, nullptr, 10) != 0;
     } else {
       fail("unknown option " + a);
     }
@@ -728,6 +738,7 @@ ring::RingConfig ring_of(const Options& o) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  g_daemon_credit = o.credit;
   Sim sim(o.members, ring_of(o));
   if (o.path == "ring" && o.size > sim.max_message_bytes()) fail("--path ring: --size <= --atomic");
   // Sends that return only once the ring carried them: from a thread.
