@@ -230,7 +230,13 @@ class Sim {
     const bool poked =
         std::any_of(members_.begin(), members_.end(), [](const auto& m) { return m->poked; });
     if (due == ring::kNever && !poked) return false;
+    const std::uint64_t before = world_.now_ns();
     if (due != ring::kNever) world_.run_until(std::max(due, world_.now_ns()));
+    // A member due at once but stuck on its outbox would hold the clock:
+    // after a step that moved nothing, the fabric reaches its next event.
+    if (!moved_ && !poked) {
+      if (auto next = world_.next_event_ns()) world_.run_until(*next);
+    }
     const std::uint64_t now = world_.now_ns();
     for (auto& m : members_) {
       if (!m->poked && m->endpoint->pending_completions() == 0 &&
@@ -245,6 +251,7 @@ class Sim {
         m->round_locked();
       }
     }
+    moved_ = world_.now_ns() != before;
     return true;
   }
 
@@ -260,6 +267,7 @@ class Sim {
   ring::RingConfig ring_;
   std::mutex world_lock_;
   bool world_locked_ = false;
+  bool moved_ = true;  // the last step moved virtual time
   fabric::sim::SimWorld world_;
   std::vector<std::unique_ptr<Member>> members_;
 };
