@@ -95,6 +95,8 @@ class DaemonConnection {
   cs_error_t finalize();
   int fd() const noexcept { return epoll_.get(); }
   cs_error_t usable() const noexcept;
+  // CPG_FLOW_CONTROL_ENABLED while the daemon holds a credited mcast.
+  bool held_by_daemon();
   cs_error_t dispatch(cs_dispatch_flags_t mode);
   cs_error_t join(std::string_view group);
   cs_error_t leave(std::string_view group);
@@ -167,6 +169,16 @@ class DaemonConnection {
   cs_error_t simple_call(const ipc::RequestBody& body, std::uint64_t* value = nullptr);
   cs_error_t wrong_reply(const char* expected);
 
+  // ---- credit (daemon_credit.cpp, docs/protocol.md "Credit")
+  // Under push_mutex_: CS_OK and credited when the mcast of `bytes` may go
+  // as mcast_credited (it is counted); CS_OK and not credited when no
+  // credit was granted (a plain mcast, waiting for its reply); else the
+  // call's error: a refusal of an earlier credited mcast, not in a group,
+  // or CS_ERR_TRY_AGAIN while the daemon holds one for the ring.
+  cs_error_t take_credit(std::uint64_t bytes, bool& credited);
+  bool credit_available_locked() const noexcept;
+  bool route_ack(const ipc::McastAck& ack);
+
   // ---- the event ring (daemon_events.cpp)
   // Reads as reader until done() holds (with state_mutex_ held) or the
   // handle dies; may_sleep: wait for frames, else one pass only.
@@ -192,6 +204,11 @@ class DaemonConnection {
   // sleep announced, and the socket checked (the daemon may be gone).
   void settle_idle();
   void announce_locked();
+  // Whether an idle dispatch looks at the socket: always, but only every
+  // 32nd in a row while credited mcasts are in flight (a stream's
+  // dispatches mostly find nothing; its next mcast out of credit sleeps on
+  // the socket and finds a dead daemon there).
+  bool liveness_check_due();
 
   // ---- deliveries by reference (daemon_refs.cpp)
   // A deliver_ref checked against the mapped log (a daemon that names bytes
@@ -231,9 +248,30 @@ class DaemonConnection {
   std::uint64_t undispatched_max_bytes_ = 0;
   std::vector<std::pair<std::uint64_t, Reply>> replies_;
   bool ready_set_ = false;
-  bool announced_ = false;          // a sleep announced, the doorbell not drained since
-  std::vector<std::byte> partial_;  // deliver_part bytes (reader only)
-  std::vector<std::byte> frame_;    // the reader's buffer
+  bool announced_ = false;  // a sleep announced, the doorbell not drained since
+  // The daemon took an announcement (so rang the doorbell) that a reader
+  // withdrew since: the next settle drains the doorbell.
+  std::atomic<bool> bell_rung_{false};
+  // A CS_DISPATCH_ALL reads: it runs what it queues itself, so queueing
+  // makes the fd readable only once it returns with something left.
+  bool dispatch_reading_ = false;
+  std::uint32_t idle_dispatches_ = 0;  // in a row, with credited mcasts in flight
+  std::vector<std::byte> partial_;     // deliver_part bytes (reader only)
+  std::vector<std::byte> frame_;       // the reader's buffer
+
+  struct Credit {
+    std::uint32_t window_messages = 0;  // 0: none granted
+    std::uint64_t window_bytes = 0;
+    std::uint32_t messages = 0;  // credited mcasts sent and not acknowledged
+    std::uint64_t bytes = 0;
+    std::uint64_t through = 0;   // the last one acknowledged
+    bool holding = false;        // the daemon holds one for the ring
+    cs_error_t refused = CS_OK;  // of one acknowledged as refused: the next mcast's
+  };
+  Credit credit_;  // under state_mutex_
+  // A join was answered CS_OK and no leave since (credited mcasts are
+  // refused here, not by the daemon, when it is not).
+  std::atomic<bool> joined_{false};
 
   std::atomic<bool> dead_{false};
   std::atomic<bool> finalized_{false};
@@ -285,7 +323,7 @@ cs_error_t DaemonConnection::pump(Done done, bool may_sleep) {
     reader_active_ = true;
     // While a reader is here the daemon need not ring: the announcement
     // is made again at the hand-off.
-    channel_.events->end_sleep();
+    if (!channel_.events->end_sleep() && announced_) bell_rung_ = true;
     lock.unlock();
     bool read = read_available();
     lock.lock();

@@ -121,14 +121,15 @@ cs_error_t local_get(cpg_handle_t handle, unsigned int* local_nodeid) {
   return c->local_node(*local_nodeid);
 }
 
-// The daemon takes every send into its own queue at once (a full one is
-// CS_ERR_TRY_AGAIN from the send itself): flow control never holds a handle.
+// Enabled while the daemon holds a credited mcast for the ring (sends then
+// return CS_ERR_TRY_AGAIN), as the last ack read said.
 cs_error_t flow_control_state_get(cpg_handle_t handle, cpg_flow_control_state_t* state) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
   if (state == nullptr) return CS_ERR_INVALID_PARAM;
-  *state = c->holds_too_much() ? CPG_FLOW_CONTROL_ENABLED : CPG_FLOW_CONTROL_DISABLED;
+  *state = c->holds_too_much() || c->held_by_daemon() ? CPG_FLOW_CONTROL_ENABLED
+                                                       : CPG_FLOW_CONTROL_DISABLED;
   return CS_OK;
 }
 

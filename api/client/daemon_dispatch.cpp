@@ -68,22 +68,41 @@ bool DaemonConnection::run_one() {
 
 cs_error_t DaemonConnection::dispatch_all() {
   bool any = false;
+  {
+    std::lock_guard lock(state_mutex_);
+    dispatch_reading_ = true;
+  }
+  cs_error_t e = CS_OK;
   for (;;) {
     while (run_one())
       any = true;
     // A callback may have finalized the handle: its dispatch ends there.
-    if (finalized_.load(std::memory_order_acquire)) return CS_OK;
-    if (cs_error_t e = usable(); e != CS_OK) return e;
-    const cs_error_t e = pump([this] { return !queue_.empty(); }, false);
-    if (e == CS_ERR_LIBRARY) return e;
-    if (e != CS_OK) break;
+    if (finalized_.load(std::memory_order_acquire)) break;
+    if (e = usable(); e != CS_OK) break;
+    e = pump([this] { return !queue_.empty(); }, false);
+    if (e == CS_ERR_LIBRARY) break;
+    if (e != CS_OK) {
+      e = CS_OK;
+      break;
+    }
   }
+  {
+    // What another thread's reader queued meanwhile keeps the fd readable.
+    std::lock_guard lock(state_mutex_);
+    dispatch_reading_ = false;
+    if (!queue_.empty()) {
+      set_ready_locked();
+    } else if (any && !reader_active_) {
+      announce_locked();
+    }
+  }
+  if (e != CS_OK || finalized_.load(std::memory_order_acquire)) return e;
   if (!any) {
     settle_idle();
-    if (!daemon_alive()) return CS_ERR_LIBRARY;
+    if (liveness_check_due() && !daemon_alive()) return CS_ERR_LIBRARY;
   } else {
     std::lock_guard lock(state_mutex_);
-    if (queue_.empty() && !reader_active_) announce_locked();
+    idle_dispatches_ = 0;
   }
   return CS_OK;
 }

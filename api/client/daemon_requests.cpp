@@ -120,11 +120,15 @@ cs_error_t DaemonConnection::simple_call(const ipc::RequestBody& body, std::uint
 }
 
 cs_error_t DaemonConnection::join(std::string_view group) {
-  return simple_call(ipc::Join{remote_handle_, ipc::GroupName::of(group)});
+  const cs_error_t e = simple_call(ipc::Join{remote_handle_, ipc::GroupName::of(group)});
+  if (e == CS_OK) joined_.store(true, std::memory_order_release);
+  return e;
 }
 
 cs_error_t DaemonConnection::leave(std::string_view group) {
-  return simple_call(ipc::Leave{remote_handle_, ipc::GroupName::of(group)});
+  const cs_error_t e = simple_call(ipc::Leave{remote_handle_, ipc::GroupName::of(group)});
+  if (e == CS_OK) joined_.store(false, std::memory_order_release);
+  return e;
 }
 
 cs_error_t DaemonConnection::local_node(unsigned int& node) {
@@ -157,16 +161,27 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
   if (total > largest_message_bytes()) return CS_ERR_TOO_BIG;
   const std::size_t chunk = channel_.welcome.max_frame_bytes - kMcastFixedBytes;
   std::uint64_t id = 0;
+  bool credited = false;
   {
     std::lock_guard lock(push_mutex_);
+    if (cs_error_t e = take_credit(total, credited); e != CS_OK) return e;
     id = next_request_id_++;
     std::size_t offset = 0;
     for (; total - offset > chunk; offset += chunk)
       if (cs_error_t e = push_payload(ipc::McastPart{remote_handle_, {}}, 0, pieces, offset, chunk);
           e != CS_OK)
         return e;
-    const ipc::Mcast m{remote_handle_, static_cast<std::uint32_t>(guarantee), {}};
-    if (cs_error_t e = push_payload(m, id, pieces, offset, total - offset); e != CS_OK) return e;
+    const auto g = static_cast<std::uint32_t>(guarantee);
+    const cs_error_t e = credited ? push_payload(ipc::McastCredited{remote_handle_, g, {}}, id,
+                                                 pieces, offset, total - offset)
+                                  : push_payload(ipc::Mcast{remote_handle_, g, {}}, id, pieces,
+                                                 offset, total - offset);
+    if (e != CS_OK) return e;
+  }
+  if (credited) {
+    // Sent on the daemon's credit: an ack answers it, not a reply.
+    bytes_copied_.fetch_add(total, std::memory_order_relaxed);
+    return CS_OK;
   }
   Reply reply;
   if (cs_error_t e = await_reply(id, reply); e != CS_OK) return e;
@@ -197,9 +212,9 @@ cs_error_t DaemonConnection::push_payload(ipc::RequestBody body, std::uint64_t i
   // both layouts keep in the u32 before their reserved or payload bytes.
   ipc::EncodedFrame frame;
   ipc::encode(ipc::Request{id, body}, frame);
-  const std::size_t length_at = std::holds_alternative<ipc::Mcast>(body)
-                                    ? ipc::kFrameHeaderBytes + 12
-                                    : ipc::kFrameHeaderBytes + 8;
+  const std::size_t length_at = std::holds_alternative<ipc::McastPart>(body)
+                                    ? ipc::kFrameHeaderBytes + 8
+                                    : ipc::kFrameHeaderBytes + 12;
   wire::put<std::uint32_t>(frame.fixed.data() + length_at, static_cast<std::uint32_t>(length));
   parts.insert(parts.begin(), std::span<const std::byte>(frame.fixed));
   return push_parts(parts);

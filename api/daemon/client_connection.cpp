@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -108,7 +109,8 @@ bool ClientConnection::set_up() {
   }
   ledger_.emplace(shared_.options->quota);
   writer_.emplace(*channel_->events, shared_.options->sizes.max_frame_bytes, *ledger_);
-  sessions_.emplace(shared_.node, *writer_, counters, peer_.pid, o.log, o.deliver_copy_below_bytes);
+  sessions_.emplace(shared_.node, *writer_, *ledger_, counters, peer_.pid, o.log,
+                    o.deliver_copy_below_bytes);
   if (channel_->sizes.zcb_segment_bytes > 0) {
     cpg::Status zcb = sessions_->enable_zero_copy(std::move(channel_->zcb_segment.mapping),
                                                   *ledger_, *shared_.log);
@@ -120,7 +122,7 @@ bool ClientConnection::set_up() {
 
 bool ClientConnection::take_requests() {
   bool any = false;
-  for (std::size_t i = 0; i < kRequestsPerRound && !gone_; ++i) {
+  for (std::size_t i = 0; i < kRequestsPerRound && !gone_ && !sessions_->holding(); ++i) {
     auto popped = channel_->requests->pop(frame_);
     if (!popped) {
       drop(shared_.counters->malformed, popped.error().message());
@@ -138,7 +140,13 @@ bool ClientConnection::take_requests() {
       break;
     }
     if (auto handled = sessions_->handle(*request); !handled)
-      drop(shared_.counters->malformed, handled.error().message);
+      drop(handled.error().code == ipc::IpcErrc::quota_credit ? shared_.counters->over_quota
+                                                              : shared_.counters->malformed,
+           handled.error().message);
+    // Deliveries queued at the sessions pin the node's log until they are
+    // written: a large send waits for its own delivery, so a stream of
+    // credited mcasts must not keep them waiting behind it.
+    if (!gone_) (void)sessions_->dispatch();
   }
   return any;
 }
@@ -152,11 +160,13 @@ bool ClientConnection::round() {
     return false;
   }
   bool busy = writer_->pending_frames() != waiting;
+  busy |= sessions_->retry_held();
   busy |= take_requests();
   if (Status flushed = writer_->flush(); !flushed) {
     drop(shared_.counters->malformed, flushed.error().message());
     return false;
   }
+  busy |= sessions_->write_acks();
   if (!gone_) busy |= sessions_->dispatch();
   if (!gone_) busy |= sessions_->finish_zero_copy_sends();
   return busy;
@@ -180,15 +190,22 @@ bool ClientConnection::socket_alive() {
 
 bool ClientConnection::sleep() {
   ipc::RingConsumer& requests = *channel_->requests;
-  if (!requests.prepare_sleep()) return true;
+  // While a credited mcast is held the requests wait in their ring: the
+  // connection sleeps until its next try, whatever the client sends.
+  const bool holding = sessions_->holding();
+  if (!holding && !requests.prepare_sleep()) return true;
   poll_fds_.clear();
-  poll_fds_.push_back({channel_->request_bell->fd(), POLLIN, 0});
+  poll_fds_.push_back({holding ? -1 : channel_->request_bell->fd(), POLLIN, 0});
   poll_fds_.push_back({socket_.get(), POLLIN | POLLRDHUP, 0});
   poll_fds_.push_back({shared_.stop_fd, POLLIN, 0});
   sessions_->add_poll_fds(poll_fds_);
   const int ms = writer_->idle() ? kIdlePollMs : kFullRingPollMs;
-  const int n = ::poll(poll_fds_.data(), poll_fds_.size(), ms);
-  requests.end_sleep();
+  // A held mcast is tried again soon: nothing wakes the connection when the
+  // node's send queue has room again.
+  const timespec held{0, static_cast<long>(hold_retry_ns_)};
+  const timespec wait{ms / 1000, (ms % 1000) * 1'000'000L};
+  const int n = ::ppoll(poll_fds_.data(), poll_fds_.size(), holding ? &held : &wait, nullptr);
+  if (!holding) requests.end_sleep();
   if (n <= 0) return true;
   if (poll_fds_[2].revents != 0) {
     gone_ = true;
@@ -210,6 +227,8 @@ void ClientConnection::serve() {
   runtime::SpinPolicy spin(o.spin_ns, o.max_spin_ns);
   while (!gone_ && !shared_.stopping->load(std::memory_order_relaxed)) {
     const bool busy = round();
+    hold_retry_ns_ = sessions_->holding() && !busy ? std::min(hold_retry_ns_ * 2, kMaxHoldRetryNs)
+                                                   : kMinHoldRetryNs;
     if (sessions_->done() && writer_->idle()) break;  // finalized, and the reply is out
     const std::uint64_t now = now_ns();
     if (busy) {

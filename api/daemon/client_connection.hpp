@@ -81,6 +81,10 @@ class ClientConnection {
   std::vector<pollfd> poll_fds_;
   bool gone_ = false;  // hung up, dropped, or the server stops
   std::uint64_t last_socket_check_ns_ = 0;
+  // How long a sleep lasts while a credited mcast is held: from 50 us,
+  // doubling while the node keeps refusing it, to 5 ms.
+  static constexpr std::uint64_t kMinHoldRetryNs = 50'000, kMaxHoldRetryNs = 5'000'000;
+  std::uint64_t hold_retry_ns_ = kMinHoldRetryNs;
   std::atomic<bool> finished_{false};
 };
 

@@ -47,10 +47,11 @@ ipc::TotemConfchg totem_of(std::uint64_t handle, const cpg::RingChange& r) {
 }  // namespace
 
 ClientSessions::ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer,
-                               ServerCounters& counters, pid_t pid, std::span<const std::byte> log,
-                               std::uint32_t copy_below)
+                               ipc::QuotaLedger& ledger, ServerCounters& counters, pid_t pid,
+                               std::span<const std::byte> log, std::uint32_t copy_below)
     : node_(std::move(node)),
       writer_(writer),
+      ledger_(ledger),
       counters_(counters),
       pid_(pid),
       log_(log),
@@ -143,6 +144,7 @@ void ClientSessions::initialize(std::uint64_t request_id, const ipc::Initialize&
   reply(request_id, CS_OK, handle);
   // After the reply: the library learns the handle's id from it.
   handles_[handle].session->set_sink(sink(handle));
+  grant(handle);
 }
 
 void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) {
@@ -151,6 +153,7 @@ void ClientSessions::finalize(std::uint64_t request_id, const ipc::Finalize& m) 
   // A leave that cannot be sent is logged by the node, as in embedded mode.
   (void)h->session->close();
   drop_held(*h->session);
+  forget_credit(*h);
   handles_.erase(m.handle);
   finalized_last_ = size() == 0;
   reply(request_id, CS_OK);
@@ -162,6 +165,7 @@ void ClientSessions::close_all() {
     drop_held(*h.session);
   }
   handles_.clear();
+  held_.reset();  // the client is gone: nobody is told
   close_quorum();
 }
 

@@ -45,8 +45,9 @@ class ClientSessions {
   // log: the node's receive log as the client maps it (empty: none); a
   // message of at least copy_below bytes lying whole in it is delivered by
   // reference (client_refs.cpp).
-  ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer, ServerCounters& counters,
-                 pid_t pid, std::span<const std::byte> log = {}, std::uint32_t copy_below = 0);
+  ClientSessions(std::shared_ptr<client::Node> node, EventWriter& writer, ipc::QuotaLedger& ledger,
+                 ServerCounters& counters, pid_t pid, std::span<const std::byte> log = {},
+                 std::uint32_t copy_below = 0);
   ~ClientSessions();
   ClientSessions(const ClientSessions&) = delete;
   ClientSessions& operator=(const ClientSessions&) = delete;
@@ -84,12 +85,32 @@ class ClientSessions {
   // handle, so the connection is done once that reply is out.
   bool done() const noexcept { return finalized_last_; }
 
+  // ---- credited mcasts (client_credit.cpp, docs/protocol.md "Credit")
+  // A credited mcast the node refused with CS_ERR_TRY_AGAIN waits here, and
+  // the connection takes no more requests until it went: the library
+  // returned CS_OK for it, and what follows it must keep its place.
+  bool holding() const noexcept { return held_.has_value(); }
+  // Sends the held mcast again; true when it left (sent or refused for good).
+  bool retry_held();
+  // Writes the acks that are due while nothing waits aside; true when any went.
+  bool write_acks();
+
  private:
   struct Handle {
     std::shared_ptr<client::Session> session;
     std::vector<std::byte> parts;  // leading bytes of the message its next mcast ends
     // Evicted, or its node left the ring: nothing more to dispatch.
     bool stopped = false;
+    // Credited mcasts taken since its last ack.
+    ipc::McastAck unacked;
+    bool ack_urgent = false;      // a refusal, or holding changed: say it at once
+    bool refusal_logged = false;  // one log line per handle
+  };
+  struct Held {
+    std::uint64_t handle = 0;
+    std::uint64_t request_id = 0;
+    std::uint32_t guarantee = 0;
+    std::vector<std::byte> bytes;  // its parts and its last bytes
   };
   Handle* find(std::uint64_t handle);
   // The error of a query's list reply: bad handle, evicted, or CS_OK.
@@ -101,6 +122,11 @@ class ClientSessions {
   void finalize(std::uint64_t request_id, const ipc::Finalize& m);
   ipc::IpcStatus mcast_part(const ipc::McastPart& m);
   void mcast(std::uint64_t request_id, const ipc::Mcast& m);
+  ipc::IpcStatus mcast_credited(std::uint64_t request_id, const ipc::McastCredited& m);
+  // A credited mcast left: sent, or refused for good with `error`.
+  void settle(Handle& h, std::uint64_t request_id, std::uint64_t bytes, cs_error_t error);
+  void grant(std::uint64_t handle);
+  void forget_credit(Handle& h);
   void membership_get(std::uint64_t request_id, const ipc::MembershipGet& m);
   void iteration(std::uint64_t request_id, const ipc::Iteration& m);
   std::size_t iteration_entries_max() const noexcept;
@@ -138,6 +164,7 @@ class ClientSessions {
 
   std::shared_ptr<client::Node> node_;
   EventWriter& writer_;
+  ipc::QuotaLedger& ledger_;
   ServerCounters& counters_;
   pid_t pid_;
   std::map<std::uint64_t, Handle> handles_;
@@ -166,6 +193,7 @@ class ClientSessions {
     std::vector<Pending> pending;  // zcb_mcasts answered once the NIC read them
   };
   std::unique_ptr<ZeroCopy> zcb_;
+  std::optional<Held> held_;
 };
 
 }  // namespace ringcast::daemon

@@ -37,7 +37,7 @@ std::uint64_t handle_of(const ipc::RequestBody& body) {
 ipc::IpcStatus ClientSessions::check_parts(const ipc::Request& request) {
   const ipc::MessageType type = ipc::type_of(request.body);
   if (type == ipc::MessageType::mcast || type == ipc::MessageType::mcast_part ||
-      type == ipc::MessageType::finalize)
+      type == ipc::MessageType::mcast_credited || type == ipc::MessageType::finalize)
     return {};
   Handle* h = find(handle_of(request.body));
   if (h == nullptr || h->parts.empty()) return {};
@@ -150,6 +150,7 @@ ipc::IpcStatus ClientSessions::handle(const ipc::Request& request) {
           [&](const ipc::QuorumGetquorate& m) { quorum_getquorate(id, m); },
           [&](const ipc::QuorumTrackstart& m) { quorum_trackstart(id, m); },
           [&](const ipc::QuorumTrackstop& m) { quorum_trackstop(id, m); },
+          [&](const ipc::McastCredited& m) { result = mcast_credited(id, m); },
       },
       request.body);
   return result;

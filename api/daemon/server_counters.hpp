@@ -28,6 +28,10 @@ struct ServerCounters {
   // (an id never delivered or already released).
   std::atomic<std::uint64_t> deliveries_by_reference{0};
   std::atomic<std::uint64_t> releases_refused{0};
+  // Credited mcasts the node refused for good after the library had
+  // returned CS_OK (reported to the client by its next mcast). Not in the
+  // status file.
+  std::atomic<std::uint64_t> credited_refused{0};
 
   std::vector<std::pair<std::string, std::uint64_t>> list() const {
     auto v = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };

@@ -78,9 +78,11 @@ class RingConsumer {
 
   // The sleep announcement: true when the caller may now sleep on its
   // eventfd (the ring is still empty); false when a frame came meanwhile
-  // (the announcement is withdrawn). After the sleep, end_sleep().
+  // (the announcement is withdrawn). After the sleep, end_sleep(): true
+  // when the announcement was still there (the producer rang no doorbell
+  // for it, so there is nothing to drain).
   bool prepare_sleep() noexcept;
-  void end_sleep() noexcept;
+  bool end_sleep() noexcept;
 
   std::uint64_t frames() const noexcept { return frames_; }
 

@@ -202,6 +202,26 @@ IpcResult<EventBody> quorum_notify(In& in) {
   return EventBody{std::move(m)};
 }
 
+// Counts and the window are checked by the library against what it sent.
+IpcResult<EventBody> mcast_ack(In& in) {
+  McastAck m;
+  m.handle = in.r.u64();
+  m.through = in.r.u64();
+  m.bytes = in.r.u64();
+  m.window_bytes = in.r.u64();
+  m.messages = in.r.u32();
+  m.refused = in.r.u32();
+  m.error = in.r.u32();
+  m.holding = in.r.u32();
+  m.window_messages = in.r.u32();
+  const std::uint32_t reserved = in.r.u32();
+  RC_TRY(in.done());
+  RC_TRY(check_reserved(reserved, in.type));
+  RC_TRY(check_field(m.holding <= 1, in.type, "holding", m.holding));
+  RC_TRY(check_field(m.refused <= m.messages, in.type, "refused", m.refused));
+  return EventBody{m};
+}
+
 IpcResult<EventBody> body(In& in) {
   switch (in.type) {
     case MessageType::welcome:
@@ -224,6 +244,8 @@ IpcResult<EventBody> body(In& in) {
       return deliver_part(in);
     case MessageType::quorum_notify:
       return quorum_notify(in);
+    case MessageType::mcast_ack:
+      return mcast_ack(in);
     default:
       break;
   }

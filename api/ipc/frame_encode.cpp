@@ -49,6 +49,10 @@ void fields(FieldWriter& w, EncodedFrame& out, const RequestBody& body) {
           [&](const QuorumGetquorate& m) { w.u64(m.handle); },
           [&](const QuorumTrackstart& m) { w.u64(m.handle).u32(m.flags).u32(0); },
           [&](const QuorumTrackstop& m) { w.u64(m.handle); },
+          [&](const McastCredited& m) {
+            w.u64(m.handle).u32(m.guarantee).u32(static_cast<std::uint32_t>(m.payload.size()));
+            out.payload = m.payload;
+          },
       },
       body);
 }
@@ -120,6 +124,11 @@ void fields(FieldWriter& w, EncodedFrame& out, const EventBody& body) {
                      w.u32(node);
                  },
                  [&](const QuorumNotify& m) { quorum_fields(w, m); },
+                 [&](const McastAck& m) {
+                   w.u64(m.handle).u64(m.through).u64(m.bytes).u64(m.window_bytes);
+                   w.u32(m.messages).u32(m.refused).u32(m.error).u32(m.holding);
+                   w.u32(m.window_messages).u32(0);
+                 },
              },
              body);
 }

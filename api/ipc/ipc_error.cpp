@@ -36,6 +36,8 @@ const char* ipc_errc_name(IpcErrc code) noexcept {
       return "quota: wake-ups";
     case IpcErrc::quota_unreleased:
       return "quota: unreleased deliveries";
+    case IpcErrc::quota_credit:
+      return "quota: credited mcasts";
   }
   return "unknown error";
 }

@@ -27,6 +27,7 @@ enum class IpcErrc : std::uint8_t {
   quota_zcb_bytes,    // more zero-copy bytes than the client's quota
   quota_wakeups,      // more wake-ups per second than the client's quota
   quota_unreleased,   // more unreleased delivery bytes than the client's quota
+  quota_credit,       // a credited mcast beyond the credit the daemon granted
 };
 
 const char* ipc_errc_name(IpcErrc code) noexcept;

@@ -28,10 +28,12 @@ const char* message_type_name(MessageType type) noexcept {
                                               "quorum_finalize",
                                               "quorum_getquorate",
                                               "quorum_trackstart",
-                                              "quorum_trackstop"};
-  static constexpr const char* kEvents[] = {
-      "welcome",     "reply",   "reply_members", "reply_iteration", "deliver_inline",
-      "deliver_ref", "confchg", "totem_confchg", "deliver_part",    "quorum_notify"};
+                                              "quorum_trackstop",
+                                              "mcast_credited"};
+  static constexpr const char* kEvents[] = {"welcome",         "reply",          "reply_members",
+                                            "reply_iteration", "deliver_inline", "deliver_ref",
+                                            "confchg",         "totem_confchg",  "deliver_part",
+                                            "quorum_notify",   "mcast_ack"};
   const auto n = static_cast<std::uint32_t>(type);
   if (n >= kFirstRequest && n <= kLastRequest) return kRequests[n - kFirstRequest];
   if (n >= kFirstEvent && n <= kLastEvent) return kEvents[n - kFirstEvent];

@@ -56,6 +56,9 @@ enum class MessageType : std::uint32_t {
   quorum_getquorate = 17,
   quorum_trackstart = 18,
   quorum_trackstop = 19,
+  // An mcast sent on the daemon's credit: no reply of its own, answered by
+  // the handle's next mcast_ack.
+  mcast_credited = 20,
   // events, daemon to client
   welcome = 64,
   reply = 65,
@@ -70,10 +73,12 @@ enum class MessageType : std::uint32_t {
   deliver_part = 72,
   // The quorum state after a ring change (or now, at trackstart).
   quorum_notify = 73,
+  // The credited mcasts taken since the last ack, and the credit granted.
+  mcast_ack = 74,
 };
 
-inline constexpr std::uint32_t kFirstRequest = 1, kLastRequest = 19;
-inline constexpr std::uint32_t kFirstEvent = 64, kLastEvent = 73;
+inline constexpr std::uint32_t kFirstRequest = 1, kLastRequest = 20;
+inline constexpr std::uint32_t kFirstEvent = 64, kLastEvent = 74;
 
 const char* message_type_name(MessageType type) noexcept;
 
@@ -179,10 +184,19 @@ struct QuorumTrackstop {
   std::uint64_t handle = 0;
 };
 
-using RequestBody =
-    std::variant<Hello, Initialize, Finalize, Join, Leave, Mcast, ZcbMcast, ZcbAlloc, ZcbFree,
-                 MembershipGet, LocalGet, Iteration, Release, McastPart, QuorumInitialize,
-                 QuorumFinalize, QuorumGetquorate, QuorumTrackstart, QuorumTrackstop>;
+// An mcast the library returned CS_OK for without waiting (its layout is
+// mcast's): the daemon sends it, or holds it while the node says
+// CS_ERR_TRY_AGAIN, and acknowledges it in an McastAck instead of a reply.
+struct McastCredited {
+  std::uint64_t handle = 0;
+  std::uint32_t guarantee = 0;  // cpg_guarantee_t
+  std::span<const std::byte> payload;
+};
+
+using RequestBody = std::variant<Hello, Initialize, Finalize, Join, Leave, Mcast, ZcbMcast,
+                                 ZcbAlloc, ZcbFree, MembershipGet, LocalGet, Iteration, Release,
+                                 McastPart, QuorumInitialize, QuorumFinalize, QuorumGetquorate,
+                                 QuorumTrackstart, QuorumTrackstop, McastCredited>;
 
 struct Request {
   std::uint64_t request_id = 0;  // echoed by the reply
@@ -277,8 +291,28 @@ struct QuorumNotify {
   std::vector<std::uint32_t> nodes, joined, left;  // each at most kMaxMembers
 };
 
-using EventBody = std::variant<Welcome, Reply, ReplyMembers, ReplyIteration, DeliverInline,
-                               DeliverRef, Confchg, TotemConfchg, DeliverPart, QuorumNotify>;
+// The credit of a connection: it may send a credited mcast while its
+// unacknowledged ones number fewer than window_messages and their bytes
+// fewer than window_bytes. An ack counts what the daemon took since the
+// previous ack of the handle (sent, or refused for good), up to the
+// credited mcast `through`; holding says one waits for the ring (the node
+// said CS_ERR_TRY_AGAIN) and the daemon takes no more requests of the
+// connection until it went. window_messages 0: no credit (plain mcast).
+struct McastAck {
+  std::uint64_t handle = 0;
+  std::uint64_t through = 0;  // request id of the last credited mcast counted
+  std::uint64_t bytes = 0;    // their payload bytes (parts included)
+  std::uint64_t window_bytes = 0;
+  std::uint32_t messages = 0;
+  std::uint32_t refused = 0;  // of those, refused for good: never sent
+  std::uint32_t error = 0;    // cs_error_t of the last refusal, 0 when none
+  std::uint32_t holding = 0;  // 0 or 1
+  std::uint32_t window_messages = 0;
+};
+
+using EventBody =
+    std::variant<Welcome, Reply, ReplyMembers, ReplyIteration, DeliverInline, DeliverRef, Confchg,
+                 TotemConfchg, DeliverPart, QuorumNotify, McastAck>;
 
 struct Event {
   std::uint64_t request_id = 0;  // of the request a reply answers; 0 otherwise
@@ -288,10 +322,12 @@ struct Event {
 MessageType type_of(const RequestBody& body) noexcept;
 MessageType type_of(const EventBody& body) noexcept;
 
-// Every request is answered (a reply or the welcome) except a release and
-// a message's leading parts (its mcast is answered).
+// Every request is answered (a reply or the welcome) except a release, a
+// message's leading parts (its mcast is answered) and a credited mcast
+// (acknowledged by an mcast_ack).
 inline bool expects_reply(MessageType type) noexcept {
-  return type != MessageType::release && type != MessageType::mcast_part;
+  return type != MessageType::release && type != MessageType::mcast_part &&
+         type != MessageType::mcast_credited;
 }
 
 }  // namespace ringcast::ipc

@@ -57,6 +57,23 @@ IpcStatus QuotaLedger::charge_wakeup(std::uint64_t now_ns, std::uint64_t rings) 
   return {};
 }
 
+IpcStatus QuotaLedger::take_credited(std::uint64_t bytes) {
+  if (credited_messages_ >= quota_.max_credit_messages)
+    return ipc_error(IpcErrc::quota_credit,
+                     over(credited_messages_, 1, quota_.max_credit_messages) + " messages");
+  if (credited_bytes_ >= quota_.max_credit_bytes)
+    return ipc_error(IpcErrc::quota_credit,
+                     over(credited_bytes_, bytes, quota_.max_credit_bytes) + " bytes");
+  ++credited_messages_;
+  credited_bytes_ += bytes;
+  return {};
+}
+
+void QuotaLedger::acknowledged(std::uint32_t messages, std::uint64_t bytes) noexcept {
+  credited_messages_ -= std::min(messages, credited_messages_);
+  credited_bytes_ -= std::min(bytes, credited_bytes_);
+}
+
 IpcStatus QuotaLedger::charge_delivery(std::uint64_t bytes) {
   if (bytes > quota_.max_unreleased_bytes - unreleased_)
     return ipc_error(IpcErrc::quota_unreleased,

@@ -26,6 +26,13 @@ struct ClientQuota {
   // copies the client's deliveries instead, and the node's bound on the log
   // a handle may hold evicts it if it still does not release.
   std::uint64_t max_unreleased_bytes = std::uint64_t{16} << 20;
+  // The credit: credited mcasts (and their bytes) the client may have sent
+  // and not seen acknowledged (McastAck's window). A client may send one
+  // while fewer than these are unacknowledged before it, so the daemon
+  // holds at most max_credit_bytes plus one message for it. 0 messages: no
+  // credit, every mcast waits for its reply.
+  std::uint32_t max_credit_messages = 256;
+  std::uint64_t max_credit_bytes = 512 << 10;
 };
 
 // The decoder's limits for a client with this quota: its zcb segment, the
@@ -51,12 +58,20 @@ class QuotaLedger {
   // however rarely the consumer gets to run.
   IpcStatus charge_wakeup(std::uint64_t now_ns, std::uint64_t rings = 1);
 
+  // A credited mcast of `bytes` was taken: refused beyond the credit (a
+  // client that ignored its window). Pairs with acknowledged().
+  IpcStatus take_credited(std::uint64_t bytes);
+  // An mcast_ack for that many went into the event ring (or aside).
+  void acknowledged(std::uint32_t messages, std::uint64_t bytes) noexcept;
+
   IpcStatus charge_delivery(std::uint64_t bytes);
   void release_delivery(std::uint64_t bytes) noexcept;
 
   std::uint32_t requests_in_flight() const noexcept { return in_flight_; }
   std::uint64_t zcb_bytes() const noexcept { return zcb_bytes_; }
   std::uint64_t unreleased_bytes() const noexcept { return unreleased_; }
+  std::uint32_t credited_messages() const noexcept { return credited_messages_; }
+  std::uint64_t credited_bytes() const noexcept { return credited_bytes_; }
   const ClientQuota& quota() const noexcept { return quota_; }
 
  private:
@@ -64,6 +79,8 @@ class QuotaLedger {
   std::uint32_t in_flight_ = 0;
   std::uint64_t zcb_bytes_ = 0;
   std::uint64_t unreleased_ = 0;
+  std::uint32_t credited_messages_ = 0;
+  std::uint64_t credited_bytes_ = 0;
   std::uint64_t window_start_ns_ = 0;
   std::uint32_t wakeups_in_window_ = 0;
 };

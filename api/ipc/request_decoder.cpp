@@ -44,8 +44,10 @@ IpcResult<RequestBody> initialize(In& in) {
   return RequestBody{m};
 }
 
+// mcast and mcast_credited: one layout.
+template <class M>
 IpcResult<RequestBody> mcast(In& in) {
-  Mcast m;
+  M m;
   m.handle = in.r.u64();
   m.guarantee = in.r.u32();
   const std::uint32_t payload_bytes = in.r.u32();
@@ -159,7 +161,9 @@ IpcResult<RequestBody> body(In& in) {
     case MessageType::leave:
       return handle_and_group<Leave>(in);
     case MessageType::mcast:
-      return mcast(in);
+      return mcast<Mcast>(in);
+    case MessageType::mcast_credited:
+      return mcast<McastCredited>(in);
     case MessageType::zcb_mcast:
       return zcb_mcast(in);
     case MessageType::mcast_part:

@@ -88,8 +88,8 @@ bool RingConsumer::prepare_sleep() noexcept {
   return false;
 }
 
-void RingConsumer::end_sleep() noexcept {
-  header_->consumer_sleeping.store(0, std::memory_order_relaxed);
+bool RingConsumer::end_sleep() noexcept {
+  return header_->consumer_sleeping.exchange(0, std::memory_order_seq_cst) != 0;
 }
 
 }  // namespace ringcast::ipc

@@ -64,6 +64,17 @@ void FakeClient::hang_up() {
   finished = true;
 }
 
+ipc::McastAck FakeClient::ack_of(std::uint64_t request_id, std::uint64_t bytes) const {
+  ipc::McastAck a;
+  a.handle = kFakeRemoteHandle;
+  a.through = request_id;
+  a.messages = request_id == 0 ? 0 : 1;
+  a.bytes = bytes;
+  a.window_messages = credit_messages;
+  a.window_bytes = credit_bytes;
+  return a;
+}
+
 ipc::QuorumNotify quorum_state(const FakeClient& c) {
   return ipc::QuorumNotify{kFakeRemoteHandle, 1, c.node, 8, {c.node}, {}, {}};
 }
@@ -81,11 +92,17 @@ void FakeDaemon::answer(FakeClient& c, const ipc::Request& r) {
           deliver(c, c.parts, max_frame);
           c.parts.clear();
           c.send({r.request_id, ipc::Reply{0, 0}});
+        } else if constexpr (std::is_same_v<T, ipc::McastCredited>) {
+          c.parts.insert(c.parts.end(), m.payload.begin(), m.payload.end());
+          deliver(c, c.parts, max_frame);
+          c.send({0, c.ack_of(r.request_id, c.parts.size())});
+          c.parts.clear();
         } else if constexpr (std::is_same_v<T, ipc::Join> || std::is_same_v<T, ipc::Leave>) {
           c.send({r.request_id, ipc::Reply{0, 0}});
           c.send({0, confchg_of(c, m.group, std::is_same_v<T, ipc::Join>)});
         } else if constexpr (std::is_same_v<T, ipc::Initialize>) {
           c.send({r.request_id, ipc::Reply{0, kFakeRemoteHandle}});
+          if (c.credit_messages > 0) c.send({0, c.ack_of(0, 0)});
           if (m.flags != 0) c.send({0, ipc::TotemConfchg{kFakeRemoteHandle, c.node, 8, {c.node}}});
         } else if constexpr (std::is_same_v<T, ipc::MembershipGet>) {
           c.send({r.request_id, ipc::ReplyMembers{0, {{c.node, c.pid}}}});
@@ -166,6 +183,8 @@ bool FakeDaemon::greet(FakeClient& c) {
   if (!hello.ok()) return false;
   c.pid = hello->pid;
   c.node = node_;
+  c.credit_messages = credit_messages;
+  c.credit_bytes = credit_bytes;
   auto channel = ipc::create_channel(sizes_);
   if (!channel.ok()) return false;
   c.channel = std::move(*channel);

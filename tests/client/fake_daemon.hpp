@@ -36,6 +36,13 @@ struct FakeClient {
   std::uint32_t node = 0;
   std::vector<std::byte> parts;  // mcast_part bytes so far
   bool finished = false;         // stop serving it (finalize, or the test hung up)
+  // The credit granted after initialize (0: none, as an older daemon);
+  // each credited mcast is delivered back and acknowledged at once.
+  std::uint32_t credit_messages = 0;
+  std::uint64_t credit_bytes = 0;
+  // An ack of one credited mcast (its request id and bytes) with this
+  // connection's window.
+  ipc::McastAck ack_of(std::uint64_t request_id, std::uint64_t bytes) const;
 
   // Pushes an event, waiting while the ring is full.
   void send(const ipc::Event& event);
@@ -67,6 +74,9 @@ class FakeDaemon {
   // Not 0: a receive log of this many bytes (a page multiple), sealed
   // read-only and passed at every welcome; its bytes are 'a' + offset % 26.
   std::size_t log_bytes = 0;
+  // The credit each client is granted (FakeClient::credit_messages).
+  std::uint32_t credit_messages = 0;
+  std::uint64_t credit_bytes = 1 << 20;
 
   std::uint64_t requests_of(ipc::MessageType type) const;
   std::uint32_t clients() const { return clients_.load(); }

@@ -30,6 +30,7 @@ struct Seen {
   std::mutex m;
   std::vector<std::string> messages;
   std::vector<std::string> views;
+  std::string order;  // 'm' a message, 'v' a view, as dispatched
 };
 
 void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t, uint32_t, void* msg, size_t len) {
@@ -38,6 +39,7 @@ void on_deliver(cpg_handle_t h, const cpg_name*, uint32_t, uint32_t, void* msg, 
   auto* s = static_cast<Seen*>(ctx);
   std::lock_guard lock(s->m);
   s->messages.emplace_back(static_cast<const char*>(msg), len);
+  s->order += 'm';
 }
 
 void on_confchg(cpg_handle_t h, const cpg_name*, const cpg_address*, size_t nm,
@@ -48,6 +50,7 @@ void on_confchg(cpg_handle_t h, const cpg_name*, const cpg_address*, size_t nm,
   std::lock_guard lock(s->m);
   s->views.push_back(std::to_string(nm) + " " + std::to_string(nl) + " " + std::to_string(nj) +
                      (nl ? " reason " + std::to_string(left[0].reason) : ""));
+  s->order += 'v';
 }
 
 cpg_handle_t open_on(std::uint32_t node, Seen& seen) {
@@ -134,6 +137,75 @@ TEST(CpgThroughDaemon, TwoProgramsOnTwoNodes) {
   EXPECT_EQ(cpg_finalize(b), CS_OK);
   EXPECT_EQ(d.server(0).counters().accepted.load(), 1u);
   EXPECT_EQ(d.server(1).counters().accepted.load(), 1u);
+}
+
+// Retries what the ring asks to retry: a sync, a full queue, or a join
+// while the handle's last leave is still on its way.
+template <class Call>
+cs_error_t retried(cpg_handle_t h, Call call) {
+  cs_error_t e = CS_ERR_TRY_AGAIN;
+  for (int i = 0; i < 20'000; ++i) {
+    e = call();
+    if (e != CS_ERR_TRY_AGAIN && e != CS_ERR_EXIST) return e;
+    cpg_dispatch(h, CS_DISPATCH_ALL);
+    std::this_thread::sleep_for(100us);
+  }
+  return e;
+}
+
+// A program sends bursts on a small credit, leaving and joining again
+// between them: its leave and join reach the ring after the messages sent
+// before them (the daemon takes its requests in order, and holds a
+// credited mcast the ring refused before it takes anything after it), so
+// another member sees each burst whole between the two views.
+TEST(CpgThroughDaemon, BurstsBetweenLeavesAndJoinsKeepTheirPlace) {
+  SimDaemonOptions o;
+  o.server.quota.max_credit_messages = 4;
+  o.server.quota.max_credit_bytes = 16 << 10;
+  o.send_queue_messages = 2;  // sends meet CS_ERR_TRY_AGAIN: holds
+  SimDaemons d(o);
+  d.use_for_programs();
+  Seen sa, sb;
+  const cpg_handle_t a = open_on(1, sa), b = open_on(2, sb);
+  const cpg_name g = group_name("bursts");
+  ASSERT_EQ(retried(b, [&] { return cpg_join(b, &g); }), CS_OK);
+  constexpr int kBursts = 4, kEach = 40;
+  for (int k = 0; k < kBursts; ++k) {
+    ASSERT_EQ(retried(a, [&] { return cpg_join(a, &g); }), CS_OK) << k;
+    for (int i = 0; i < kEach; ++i) {
+      std::string text = std::to_string(k) + ":" + std::to_string(i);
+      text.resize(200 + static_cast<std::size_t>(i) * 97 % 3000, '.');
+      iovec v{text.data(), text.size()};
+      ASSERT_EQ(retried(a, [&] { return cpg_mcast_joined(a, CPG_TYPE_AGREED, &v, 1); }), CS_OK);
+    }
+    ASSERT_EQ(retried(a, [&] { return cpg_leave(a, &g); }), CS_OK) << k;
+    cpg_dispatch(a, CS_DISPATCH_ALL);
+  }
+  const auto end = std::chrono::steady_clock::now() + 30s;
+  auto done = [&] {
+    std::lock_guard lock(sb.m);
+    return sb.messages.size() >= kBursts * kEach && sb.views.size() >= 1 + 2 * kBursts;
+  };
+  while (!done() && std::chrono::steady_clock::now() < end) {
+    cpg_dispatch(b, CS_DISPATCH_ALL);
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(done());
+  std::lock_guard lock(sb.m);
+  ASSERT_EQ(sb.messages.size(), std::size_t{kBursts * kEach});
+  for (int k = 0; k < kBursts; ++k)
+    for (int i = 0; i < kEach; ++i)
+      EXPECT_EQ(sb.messages[k * kEach + i].substr(0, sb.messages[k * kEach + i].find('.')),
+                std::to_string(k) + ":" + std::to_string(i));
+  // b's own join, then a's join and leave around each burst, in that order.
+  EXPECT_EQ(sb.order.size(), sb.messages.size() + sb.views.size());
+  std::string shape;
+  for (char c : sb.order)
+    if (shape.empty() || shape.back() != c || c != 'm') shape += c;
+  EXPECT_EQ(shape, "v" + std::string("vmv") + "vmv" + "vmv" + "vmv");
+  EXPECT_EQ(d.server(0).counters().over_quota.load(), 0u);
+  EXPECT_EQ(cpg_finalize(a), CS_OK);
+  EXPECT_EQ(cpg_finalize(b), CS_OK);
 }
 
 }  // namespace

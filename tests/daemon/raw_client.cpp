@@ -60,7 +60,7 @@ std::optional<Got> RawClient::call(ipc::RequestBody body, std::chrono::milliseco
 }
 
 std::uint64_t RawClient::mcast(std::uint64_t handle, std::string_view payload,
-                               std::uint32_t guarantee) {
+                               std::uint32_t guarantee, bool credited) {
   const auto* bytes = reinterpret_cast<const std::byte*>(payload.data());
   std::span<const std::byte> rest(bytes, payload.size());
   const std::size_t room = channel_.welcome.max_frame_bytes - 64;
@@ -69,8 +69,19 @@ std::uint64_t RawClient::mcast(std::uint64_t handle, std::string_view payload,
     rest = rest.subspan(room);
   }
   const std::uint64_t id = next_id();
-  send(ipc::Mcast{handle, guarantee, rest}, id);
+  if (credited) {
+    send(ipc::McastCredited{handle, guarantee, rest}, id);
+  } else {
+    send(ipc::Mcast{handle, guarantee, rest}, id);
+  }
   return id;
+}
+
+std::vector<ipc::McastAck> RawClient::acks() const {
+  std::vector<ipc::McastAck> out;
+  for (const Got& g : events)
+    if (g.type == ipc::MessageType::mcast_ack) out.push_back(g.ack);
+  return out;
 }
 
 void RawClient::take(const std::vector<std::byte>& frame) {
@@ -122,6 +133,9 @@ void RawClient::take(const std::vector<std::byte>& frame) {
   } else if (auto* t = std::get_if<ipc::TotemConfchg>(&e->body)) {
     g.handle = t->handle;
     g.ring_seq = t->ring_seq;
+  } else if (auto* a = std::get_if<ipc::McastAck>(&e->body)) {
+    g.handle = a->handle;
+    g.ack = *a;
   } else if (auto* q = std::get_if<ipc::QuorumNotify>(&e->body)) {
     g.handle = q->handle;
     g.value = q->quorate;

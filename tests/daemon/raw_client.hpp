@@ -36,6 +36,7 @@ struct Got {
   std::vector<ipc::ProcessId> members;          // reply_members, confchg, quorum_notify (pid 0)
   std::vector<ipc::ConfchgEntry> left, joined;  // confchg
   std::uint64_t ring_seq = 0;                   // totem_confchg, quorum_notify (value: quorate)
+  ipc::McastAck ack;                            // mcast_ack
 };
 
 // Connects and says hello; the welcome's refusal as an error.
@@ -56,7 +57,10 @@ class RawClient {
   std::optional<Got> call(ipc::RequestBody body,
                           std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // A message of any size: parts, then the mcast; returns its request id.
-  std::uint64_t mcast(std::uint64_t handle, std::string_view payload, std::uint32_t guarantee = 2);
+  std::uint64_t mcast(std::uint64_t handle, std::string_view payload, std::uint32_t guarantee = 2,
+                      bool credited = false);
+  // The mcast_acks read so far.
+  std::vector<ipc::McastAck> acks() const;
 
   // Reads what the ring holds now, or waits up to `wait` for more.
   void read(std::chrono::milliseconds wait = std::chrono::milliseconds(0));

@@ -29,6 +29,8 @@ struct SimDaemonOptions {
   // (deliveries by reference from deliver_copy_below bytes on), as ringcastd's.
   bool share_log = false;
   std::uint32_t deliver_copy_below = 256;
+  // The ring's send queue (a small one makes sends meet CS_ERR_TRY_AGAIN).
+  std::uint32_t send_queue_messages = 256;
 };
 
 class SimDaemons {
@@ -39,7 +41,7 @@ class SimDaemons {
     c.ring.log_bytes = 1u << 20;
     c.ring.max_message_bytes = 64u << 10;
     c.ring.send_buffer_bytes = 256u << 10;
-    c.ring.send_queue_messages = 256;
+    c.ring.send_queue_messages = o.send_queue_messages;
     c.ring.token_hold_ns = 2'000'000;
     c.membership.token_timeout_ns = 80'000'000;
     c.membership.join_interval_ns = 5'000'000;

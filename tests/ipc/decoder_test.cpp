@@ -56,7 +56,7 @@ TEST(RequestDecoder, BytesAfterTheFieldsAreRefused) {
 }
 
 TEST(RequestDecoder, UnknownTypesAreRefused) {
-  for (std::uint32_t type : {0u, 20u, 63u, 74u, 0xffffffffu}) {
+  for (std::uint32_t type : {0u, 21u, 63u, 75u, 0xffffffffu}) {
     auto f = frame_of(Request{1, Finalize{7}});
     put32(f, 0, type);
     EXPECT_EQ(request_error(f), IpcErrc::unknown_type) << type;

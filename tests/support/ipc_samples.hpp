@@ -50,6 +50,7 @@ inline std::vector<Request> requests() {
       {17, QuorumGetquorate{9}},
       {18, QuorumTrackstart{9, 3}},
       {19, QuorumTrackstop{9}},
+      {20, McastCredited{7, 1, payload()}},
   };
 }
 
@@ -67,6 +68,7 @@ inline std::vector<Event> events() {
       {0, TotemConfchg{7, 1, 42, {1, 2, 3}}},
       {0, DeliverPart{7, payload()}},
       {0, QuorumNotify{9, 1, 2, 44, {1, 2, 3}, {3}, {4}}},
+      {0, McastAck{7, 20, 4096, 1 << 18, 3, 1, 6, 1, 64}},
   };
 }
 
