@@ -163,8 +163,14 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
   std::uint64_t id = 0;
   bool credited = false;
   {
-    std::lock_guard lock(push_mutex_);
-    if (cs_error_t e = take_credit(total, credited); e != CS_OK) return e;
+    std::unique_lock lock(push_mutex_);
+    if (cs_error_t e = take_credit(total, credited); e != CS_OK) {
+      lock.unlock();
+      // The daemon holds an earlier send: perhaps for log space that this
+      // handle's own undispatched deliveries take.
+      if (e == CS_ERR_TRY_AGAIN) spill_refs();
+      return e;
+    }
     id = next_request_id_++;
     std::size_t offset = 0;
     for (; total - offset > chunk; offset += chunk)

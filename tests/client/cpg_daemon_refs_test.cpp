@@ -201,6 +201,49 @@ TEST_F(ClientModeRefs, ASpillDoesNotRefuseTheRetriedSend) {
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
+// On the credit, the daemon's refusal is a hold of an earlier send, which
+// the next send meets as CS_ERR_TRY_AGAIN: it spills as a refused reply
+// does, or a program that retries before it dispatches would hold the log
+// its held send waits for.
+TEST_F(ClientModeRefs, ASendThatMeetsAHoldSpillsTheQueuedReferences) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 64u << 10;
+  daemon.credit_messages = 8;
+  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
+    if (std::holds_alternative<ipc::Join>(r.body)) {
+      c.send({r.request_id, ipc::Reply{0, 0}});
+      c.send({0, ref(1, 100, 300)});
+      c.send({0, ref(2, 4096, 5000)});
+      return;
+    }
+    if (std::holds_alternative<ipc::McastCredited>(r.body)) {
+      ipc::McastAck hold = c.ack_of(0, 0);
+      hold.through = 0;
+      hold.holding = 1;
+      return c.send({0, hold});
+    }
+    FakeDaemon::answer(c, r);
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
+  unsigned int node = 0;
+  ASSERT_EQ(cpg_local_get(h, &node), CS_OK);  // reads the references and the hold
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+  for (int i = 0; i < 2000 && daemon.requests_of(ipc::MessageType::release) == 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 1u);
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  const std::vector<std::string> seen = take_recorded();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], log_bytes_at(100, 300));
+  EXPECT_EQ(seen[1], log_bytes_at(4096, 5000));
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
 TEST_F(ClientModeRefs, ADeliveryOutsideTheLogKillsTheHandle) {
   FakeDaemon daemon(env_.run_dir(), 1);
   daemon.log_bytes = 64u << 10;
