@@ -400,10 +400,21 @@ std::uint64_t SimCluster::next_due_ns() const {
 // Bounded, so that application threads get the lock between calls.
 bool SimCluster::run_due(std::uint64_t target_ns) {
   bool did = false;
+  bool moved = true;  // the last pass moved virtual time
   for (int pass = 0; pass < 64; ++pass) {
     const std::uint64_t due = next_due_ns();
     if (due > target_ns) break;
-    world_->run_until(std::max(due, world_->now_ns()));
+    const std::uint64_t before = world_->now_ns();
+    world_->run_until(std::max(due, before));
+    // A member due at once but stuck on its outbox (chains the link
+    // refused) would hold the clock, and the writes that drain the link
+    // would never land: after a pass that moved nothing, the fabric
+    // reaches its next event.
+    const bool poked = std::any_of(members_.begin(), members_.end(),
+                                   [](const auto& m) { return m->driver != nullptr && m->poked; });
+    if (!moved && !poked) {
+      if (auto next = world_->next_event_ns()) world_->run_until(*next);
+    }
     const std::uint64_t now = world_->now_ns();
     for (auto& m : members_) {
       if (m->driver == nullptr) continue;
@@ -422,6 +433,7 @@ bool SimCluster::run_due(std::uint64_t target_ns) {
     // schedules the next attempt (next_due_ns).
     reconnect();
     did = true;
+    moved = world_->now_ns() != before;
   }
   return did;
 }
