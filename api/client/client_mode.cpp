@@ -24,6 +24,7 @@ cpg::Result<DaemonAddress> daemon_of(const config::LocalConfig& local) {
   const config::Totem& t = local.config.totem;
   a.undispatched_max_bytes =
       std::uint64_t{t.handle_unreleased_max_bytes} + std::uint64_t{t.handle_spill_max_bytes};
+  a.spill_from_bytes = t.handle_unreleased_max_bytes;
   return a;
 }
 

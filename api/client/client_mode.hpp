@@ -25,6 +25,10 @@ struct DaemonAddress {
   // undispatched deliveries a handle's library holds before its sends get
   // CS_ERR_TRY_AGAIN (0: no bound).
   std::uint64_t undispatched_max_bytes = 0;
+  // totem.handle_unreleased_max_bytes: the references to the daemon's log
+  // a send that meets CS_ERR_TRY_AGAIN copies out (spills) once they reach
+  // it, or half the mapped log (0: half the mapped log).
+  std::uint64_t spill_from_bytes = 0;
 };
 
 // nullopt: embedded. An unknown RINGCAST_MODE or a cluster file that cannot

@@ -132,6 +132,8 @@ cpg::Counters counters_of(const DaemonConnection& c) {
   out.bytes_delivered_by_reference = c.bytes_by_reference();
   out.deliveries_copied = c.deliveries_copied();
   out.bytes_delivered_copied = c.bytes_delivered_copied();
+  out.messages_spilled = c.refs_spilled();
+  out.bytes_copied_on_spill = c.ref_bytes_spilled();
   return out;
 }
 

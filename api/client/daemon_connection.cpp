@@ -101,6 +101,7 @@ cpg::Result<std::shared_ptr<DaemonConnection>> DaemonConnection::open(
   if (!c) return c.status();
   (*c)->callbacks_ = callbacks;
   (*c)->undispatched_max_bytes_ = address.undispatched_max_bytes;
+  (*c)->spill_from_bytes_ = address.spill_from_bytes;
   const ipc::Initialize init{CPG_MODEL_V1, callbacks.initial_totem ? 1u : 0u};
   if (cs_error_t e = (*c)->initialize(init); e != CS_OK)
     return cpg::Status(e, "ringcastd refused initialize");

@@ -141,6 +141,8 @@ class DaemonConnection {
   std::uint64_t deliveries_by_reference() const noexcept { return refs_delivered_.load(); }
   std::uint64_t bytes_by_reference() const noexcept { return ref_bytes_.load(); }
   std::uint64_t deliveries_copied() const noexcept { return copies_delivered_.load(); }
+  std::uint64_t refs_spilled() const noexcept { return refs_spilled_.load(); }
+  std::uint64_t ref_bytes_spilled() const noexcept { return ref_bytes_spilled_.load(); }
   std::uint64_t bytes_delivered_copied() const noexcept { return copy_bytes_.load(); }
 
   // Sends and bytes copied into the request ring (counters).
@@ -220,6 +222,7 @@ class DaemonConnection {
   void callback_done(std::uint64_t ref_id, bool queue_drained);
   void flush_release();
   void spill_refs();
+  bool refs_hold_the_log_locked() const;
 
   // ---- dispatch (daemon_dispatch.cpp)
   bool run_one();
@@ -246,6 +249,7 @@ class DaemonConnection {
   std::deque<QueuedEvent> queue_;
   std::uint64_t queued_bytes_ = 0;  // the queue's frames
   std::uint64_t undispatched_max_bytes_ = 0;
+  std::uint64_t spill_from_bytes_ = 0;  // DaemonAddress::spill_from_bytes
   std::vector<std::pair<std::uint64_t, Reply>> replies_;
   bool ready_set_ = false;
   bool announced_ = false;  // a sleep announced, the doorbell not drained since
@@ -284,7 +288,8 @@ class DaemonConnection {
   std::set<void*> buffers_;
   std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
   std::atomic<std::uint64_t> sends_refused_undispatched_{0};
-  std::atomic<std::uint64_t> refs_spilled_{0};  // spill_refs() that released something
+  // Deliveries spill_refs() copied out of the log, and their bytes.
+  std::atomic<std::uint64_t> refs_spilled_{0}, ref_bytes_spilled_{0};
   std::atomic<std::uint64_t> zcb_in_place_{0};  // bytes of zcb sends the NIC read in place
   std::atomic<std::uint64_t> refs_delivered_{0}, ref_bytes_{0}, copies_delivered_{0},
       copy_bytes_{0};

@@ -129,7 +129,7 @@ cs_error_t flow_control_state_get(cpg_handle_t handle, cpg_flow_control_state_t*
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
   if (state == nullptr) return CS_ERR_INVALID_PARAM;
   *state = c->holds_too_much() || c->held_by_daemon() ? CPG_FLOW_CONTROL_ENABLED
-                                                       : CPG_FLOW_CONTROL_DISABLED;
+                                                      : CPG_FLOW_CONTROL_DISABLED;
   return CS_OK;
 }
 

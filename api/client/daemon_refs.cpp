@@ -63,16 +63,29 @@ void DaemonConnection::callback_done(std::uint64_t ref_id, bool queue_drained) {
 // program that retries CS_ERR_TRY_AGAIN of its own send before it
 // dispatches (corosync's cpgbound) would otherwise wait for log space that
 // only its own undispatched deliveries hold, until the daemon evicted it.
-// The queued references become copies in the library's memory and are
-// released at once. Not under a running callback (its delivery's id comes
+// Once the queued references reach the handle's share of the log (as the
+// node's spill begins), they become copies in the library's memory and
+// are released at once; below it a refusal is the ring's, and a copy
+// would only cost. Not under a running callback (its delivery's id comes
 // before theirs, and releases are cumulative), nor while another thread
 // dispatches.
+bool DaemonConnection::refs_hold_the_log_locked() const {
+  const std::uint64_t half_log = channel_.log.bytes().size() / 2;
+  const std::uint64_t share =
+      spill_from_bytes_ == 0 ? half_log : std::min(spill_from_bytes_, half_log);
+  std::uint64_t held = 0;
+  for (const QueuedEvent& q : queue_)
+    if (const auto* d = std::get_if<ipc::DeliverRef>(&q.body)) held += d->length;
+  return held > 0 && held >= share;
+}
+
 void DaemonConnection::spill_refs() {
   std::unique_lock serial(dispatch_mutex_, std::try_to_lock);
   if (!serial.owns_lock() || callbacks_running_ > 0) return;
-  std::uint64_t through = 0;
+  std::uint64_t through = 0, messages = 0, bytes = 0;
   {
     std::lock_guard lock(state_mutex_);
+    if (!refs_hold_the_log_locked()) return;
     const std::span<std::byte> log = channel_.log.bytes();
     for (QueuedEvent& q : queue_) {
       const auto* d = std::get_if<ipc::DeliverRef>(&q.body);
@@ -81,11 +94,19 @@ void DaemonConnection::spill_refs() {
       q.frame.assign(at, at + d->length);
       through = std::max(through, d->delivery_id);
       queued_bytes_ += q.frame.size();
+      ++messages;
+      bytes += d->length;
       q.body = ipc::DeliverInline{d->handle, d->group, d->sender, q.frame};
     }
   }
   if (through == 0) return;
-  refs_spilled_.fetch_add(1, std::memory_order_relaxed);
+  refs_spilled_.fetch_add(messages, std::memory_order_relaxed);
+  ref_bytes_spilled_.fetch_add(bytes, std::memory_order_relaxed);
+  log_bounded(LogLevel::info, "spill",
+              "a handle whose send met CS_ERR_TRY_AGAIN held " + std::to_string(bytes) +
+                  " bytes of the daemon's receive log in " + std::to_string(messages) +
+                  " undispatched deliveries: copied out of the log and released "
+                  "(totem.handle_unreleased_max_bytes)");
   done_through_ = std::max(done_through_, through);
   flush_release();
 }

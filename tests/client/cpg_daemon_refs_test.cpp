@@ -125,7 +125,7 @@ TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
     if (std::holds_alternative<ipc::Join>(r.body)) {
       c.send({r.request_id, ipc::Reply{0, 0}});
       c.send({0, ref(1, 100, 300)});
-      c.send({0, ref(2, 4096, 5000)});
+      c.send({0, ref(2, 4096, 40'000)});  // with the first, past half the log
       return;
     }
     if (std::holds_alternative<ipc::Mcast>(r.body))
@@ -146,13 +146,48 @@ TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
   const std::vector<std::string> seen = take_recorded();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], log_bytes_at(100, 300));
-  EXPECT_EQ(seen[1], log_bytes_at(4096, 5000));
+  EXPECT_EQ(seen[1], log_bytes_at(4096, 40'000));
   ringcast_counters c{};
   c.size = sizeof c;
   ASSERT_EQ(ringcast_counters_get(h, &c), CS_OK);
   EXPECT_EQ(c.deliveries_by_reference, 0u);
   EXPECT_EQ(c.deliveries_copied, 2u);
-  EXPECT_EQ(c.bytes_delivered_copied, 5300u);
+  EXPECT_EQ(c.bytes_delivered_copied, 40'300u);
+  EXPECT_EQ(c.messages_spilled, 2u);
+  EXPECT_EQ(c.bytes_copied_on_spill, 40'300u);
+  EXPECT_TRUE(log_mentions("copied out of the log and released"));
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
+// A refusal while the queued references hold little of the log is the
+// ring's: nothing is copied, the deliveries stay in the log.
+TEST_F(ClientModeRefs, ASendRefusedWhileLittleIsQueuedKeepsTheReferences) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 64u << 10;
+  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
+    if (std::holds_alternative<ipc::Join>(r.body)) {
+      c.send({r.request_id, ipc::Reply{0, 0}});
+      c.send({0, ref(1, 100, 300)});
+      c.send({0, ref(2, 4096, 5000)});
+      return;
+    }
+    if (std::holds_alternative<ipc::Mcast>(r.body))
+      return c.send({r.request_id, ipc::Reply{CS_ERR_TRY_AGAIN, 0}});
+    FakeDaemon::answer(c, r);
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  EXPECT_EQ(take_recorded().size(), 2u);
+  ringcast_counters c{};
+  c.size = sizeof c;
+  ASSERT_EQ(ringcast_counters_get(h, &c), CS_OK);
+  EXPECT_EQ(c.deliveries_by_reference, 2u);
+  EXPECT_EQ(c.deliveries_copied, 0u);
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
@@ -213,7 +248,7 @@ TEST_F(ClientModeRefs, ASendThatMeetsAHoldSpillsTheQueuedReferences) {
     if (std::holds_alternative<ipc::Join>(r.body)) {
       c.send({r.request_id, ipc::Reply{0, 0}});
       c.send({0, ref(1, 100, 300)});
-      c.send({0, ref(2, 4096, 5000)});
+      c.send({0, ref(2, 4096, 40'000)});  // with the first, past half the log
       return;
     }
     if (std::holds_alternative<ipc::McastCredited>(r.body)) {
@@ -240,7 +275,7 @@ TEST_F(ClientModeRefs, ASendThatMeetsAHoldSpillsTheQueuedReferences) {
   const std::vector<std::string> seen = take_recorded();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], log_bytes_at(100, 300));
-  EXPECT_EQ(seen[1], log_bytes_at(4096, 5000));
+  EXPECT_EQ(seen[1], log_bytes_at(4096, 40'000));
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 

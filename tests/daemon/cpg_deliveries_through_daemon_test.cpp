@@ -1,8 +1,9 @@
 // The C API in client mode against daemons whose receive logs are shared
 // (simulated nodes): deliveries above the copy threshold are read in place
 // in the mapped log, byte-exact and in one order at two programs, the
-// library's counters show no byte copied for them, the delivery's memory
-// cannot be made writable, and the library's releases keep the log turning
+// library's counters show no byte copied for them but by its spill, the
+// delivery's memory cannot be made writable, and the library's releases
+// keep the log turning
 // (four times its size goes through, with eviction off).
 #include <gtest/gtest.h>
 
@@ -70,7 +71,7 @@ std::string text_of(int i) {
   return s;
 }
 
-TEST(CpgDeliveriesThroughDaemon, AboveTheThresholdReadInTheLogNeverCopied) {
+TEST(CpgDeliveriesThroughDaemon, AboveTheThresholdReadInTheLogCopiedOnlyBySpill) {
   SimDaemonOptions o;
   o.share_log = true;
   SimDaemons d(o);
@@ -112,14 +113,18 @@ TEST(CpgDeliveriesThroughDaemon, AboveTheThresholdReadInTheLogNeverCopied) {
   }
   EXPECT_TRUE(sa.messages == sent);
   EXPECT_TRUE(sb.messages == sent);
-  EXPECT_FALSE(sa.writable || sb.writable);
+  // Copied only by the library's spill: a send that met CS_ERR_TRY_AGAIN
+  // while the handle's queue held its share of the log (a slow machine
+  // lets a burst of deliveries pile up between two dispatches).
   for (cpg_handle_t h : {a, b}) {
     const ringcast_counters c = counters_of(h);
-    EXPECT_EQ(c.deliveries_by_reference, sent.size());
-    EXPECT_EQ(c.bytes_delivered_by_reference, bytes);
-    EXPECT_EQ(c.deliveries_copied, 0u);
-    EXPECT_EQ(c.bytes_delivered_copied, 0u);
+    EXPECT_EQ(c.deliveries_by_reference + c.deliveries_copied, sent.size());
+    EXPECT_EQ(c.bytes_delivered_by_reference + c.bytes_delivered_copied, bytes);
+    EXPECT_EQ(c.deliveries_copied, c.messages_spilled);
+    EXPECT_EQ(c.bytes_delivered_copied, c.bytes_copied_on_spill);
   }
+  const bool spilled = counters_of(a).messages_spilled + counters_of(b).messages_spilled > 0;
+  EXPECT_EQ(sa.writable || sb.writable, spilled);
   EXPECT_EQ(d.server(0).counters().releases_refused.load(), 0u);
   EXPECT_EQ(d.server(1).counters().releases_refused.load(), 0u);
   EXPECT_EQ(cpg_finalize(a), CS_OK);
