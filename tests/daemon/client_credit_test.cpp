@@ -101,12 +101,15 @@ TEST(ClientCredit, AStreamUsesItsCreditUpAndGetsItBackInOrder) {
   }
   ASSERT_TRUE(b->read_until([&] { return b->messages().size() == sent.size(); }));
   EXPECT_EQ(b->messages(), sent);
+  // Acks are cumulative, written once half the credit is used: what is
+  // left unacknowledged at the end is less than half the window (how much
+  // depends on how the daemon's passes took the requests).
   ASSERT_TRUE(a->read_until([&] {
     book.read(*a);
-    return book.acknowledged == sent.size();
+    return book.messages * 2 < book.window_messages;
   })) << book.acknowledged;
+  EXPECT_EQ(book.acknowledged + book.messages, sent.size());
   EXPECT_EQ(book.refused, 0u);
-  EXPECT_EQ(book.messages, 0u);
   EXPECT_GE(book.times_out_of_credit, std::uint64_t{kMessages / 8 - 1});
   EXPECT_FALSE(a->hung_up());
   EXPECT_EQ(d.server(0).counters().over_quota.load(), 0u);
