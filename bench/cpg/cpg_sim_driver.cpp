@@ -75,14 +75,14 @@ struct Options {
   std::size_t size = 1024;
   std::uint64_t messages = 20000;
   std::size_t atomic = 0;  // the ring's max_message_bytes; 0: its default
-  // --credit 1: the daemon grants its credit (mcasts without replies).
-  bool credit = false;
+  // --credit 0: the daemon grants no credit (every mcast waits for its
+  // reply); 1, the default, as ringcastd: mcasts without replies.
+  bool credit = true;
 };
 
-// --path daemon without --credit 1: the daemon grants none, so every mcast
-// waits for its reply. With it, a run natively (not under callgrind)
-// sometimes stops delivering (not diagnosed; docs/performance.md).
-bool g_daemon_credit = false;
+// --path daemon --credit 0: the daemon grants none, so every mcast waits
+// for its reply.
+bool g_daemon_credit = true;
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "cpg-sim-driver: %s\n", what.c_str());
