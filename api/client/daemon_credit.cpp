@@ -5,7 +5,8 @@
 // say itself is checked here: too big (by the caller), not in a group (the
 // join and leave replies tell), CS_ERR_TRY_AGAIN while the daemon holds an
 // earlier mcast for the ring (as corosync says it while its ring reforms
-// or its queue is full); out of credit, the call waits for acks. An mcast
+// or its queue is full); out of credit, the call waits for acks. A message
+// above the atomic size is never credited. An mcast
 // the daemon refused for good after this library returned CS_OK for it is
 // never silently lost: its ack says so, a log line names it, and the
 // handle's next mcast returns the error.
@@ -44,6 +45,9 @@ cs_error_t DaemonConnection::take_credit(std::uint64_t bytes, bool& credited) {
       }
       if (credit_.window_messages == 0) return CS_OK;
       if (!joined_.load(std::memory_order_acquire)) return CS_ERR_NOT_EXIST;
+      // Above the atomic size the ring sends fragments, and CS_OK says the
+      // message was delivered, as in embedded mode: it waits for its reply.
+      if (!credit_.holding && bytes > channel_.welcome.atomic_message_bytes) return CS_OK;
       if (!credit_.holding && credit_available_locked()) {
         ++credit_.messages;
         credit_.bytes += bytes;

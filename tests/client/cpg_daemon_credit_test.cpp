@@ -177,6 +177,27 @@ TEST_F(CreditMode, WhileTheDaemonHoldsAnMcastTheCallSaysTryAgain) {
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
+// A message above the atomic size goes in fragments, and its CS_OK says it
+// was delivered, as in embedded mode: it waits for its reply, whatever the
+// credit.
+TEST_F(CreditMode, AMessageAboveTheAtomicSizeWaitsForItsReply) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.credit_messages = 8;
+  daemon.atomic_message_bytes = 4096;
+  const cpg_handle_t h = open_joined();
+  sync_with(h);
+  ASSERT_EQ(send(h, std::string(4096, 'a')), CS_OK);
+  ASSERT_EQ(send(h, std::string(4097, 'b')), CS_OK);
+  sync_with(h);
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::mcast_credited), 1u);
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::mcast), 1u) << "the larger one, with a reply";
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  const std::vector<std::string> seen = take_recorded();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], std::string(4097, 'b'));
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
 TEST_F(CreditMode, AnAckOfMoreThanWasSentKillsTheHandle) {
   FakeDaemon daemon(env_.run_dir(), 1);
   daemon.credit_messages = 8;
