@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "daemon_client_fixture.hpp"
 #include "fake_daemon.hpp"
 #include "recorded_lines.hpp"
 #include "ringcast/cpg.h"
@@ -48,16 +49,7 @@ void sync_with(cpg_handle_t h) {
   EXPECT_EQ(cpg_local_get(h, &node), CS_OK) << (log_lines().empty() ? "" : log_lines().back());
 }
 
-class CreditMode : public ::testing::Test {
- protected:
-  void SetUp() override {
-    take_recorded();
-    clear_log();
-    set_log_sink(capture_log);
-  }
-  void TearDown() override { set_log_sink(nullptr); }
-  DaemonEnvironment env_;
-};
+class CreditMode : public DaemonClientTest {};
 
 // The fake acknowledges only once the window is used up, so every window's
 // last call finds no credit and waits for that ack.

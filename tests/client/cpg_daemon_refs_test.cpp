@@ -57,6 +57,44 @@ std::string log_bytes_at(std::size_t offset, std::size_t length) {
   return s;
 }
 
+struct LogSpan {
+  std::uint64_t offset, length;
+};
+
+// References to `spans`, delivery ids 1, 2, ... in order.
+void send_refs(FakeClient& c, const std::vector<LogSpan>& spans) {
+  std::uint64_t id = 0;
+  for (const LogSpan& s : spans)
+    c.send({0, ref(++id, s.offset, s.length)});
+}
+
+// The fake answers the join, then references `spans`, and refuses every
+// mcast with CS_ERR_TRY_AGAIN.
+void join_with_refs_then_refuse(FakeDaemon& daemon, std::vector<LogSpan> spans) {
+  daemon.on_request = [spans](FakeClient& c, const ipc::Request& r) {
+    if (std::holds_alternative<ipc::Join>(r.body)) {
+      c.send({r.request_id, ipc::Reply{0, 0}});
+      return send_refs(c, spans);
+    }
+    if (std::holds_alternative<ipc::Mcast>(r.body))
+      return c.send({r.request_id, ipc::Reply{CS_ERR_TRY_AGAIN, 0}});
+    FakeDaemon::answer(c, r);
+  };
+}
+
+// The fake counts a release as it takes it, after the call that sent it.
+void await_release(FakeDaemon& daemon) {
+  for (int i = 0; i < 2000 && daemon.requests_of(ipc::MessageType::release) == 0; ++i)
+    std::this_thread::sleep_for(1ms);
+}
+
+ringcast_counters counters_of(cpg_handle_t h) {
+  ringcast_counters c{};
+  c.size = sizeof c;
+  EXPECT_EQ(ringcast_counters_get(h, &c), CS_OK);
+  return c;
+}
+
 class ClientModeRefs : public DaemonClientTest {};
 
 TEST_F(ClientModeRefs, DeliveriesPointIntoTheLogAndAreReleasedCumulatively) {
@@ -78,17 +116,14 @@ TEST_F(ClientModeRefs, DeliveriesPointIntoTheLogAndAreReleasedCumulatively) {
   EXPECT_EQ(seen[0], log_bytes_at(100, 300));
   EXPECT_EQ(seen[1], log_bytes_at(4096, 5000));
   EXPECT_EQ(seen[2], log_bytes_at((64u << 10) - 700, 700));
-  ringcast_counters c{};
-  c.size = sizeof c;
-  ASSERT_EQ(ringcast_counters_get(h, &c), CS_OK);
+  const ringcast_counters c = counters_of(h);
   EXPECT_EQ(c.deliveries_by_reference, 3u);
   EXPECT_EQ(c.bytes_delivered_by_reference, 6000u);
   EXPECT_EQ(c.deliveries_copied, 0u);
   EXPECT_EQ(c.bytes_delivered_copied, 0u);
   // One release for the three (the queue ran dry after the third); the
   // fake counts it as it takes it, after the dispatch returned.
-  for (int i = 0; i < 2000 && daemon.requests_of(ipc::MessageType::release) == 0; ++i)
-    std::this_thread::sleep_for(1ms);
+  await_release(daemon);
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 1u);
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
@@ -121,17 +156,7 @@ TEST_F(ClientModeRefs, AMessageLargerThanAFrameIsDeliveredByReference) {
 TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
   FakeDaemon daemon(env_.run_dir(), 1);
   daemon.log_bytes = 64u << 10;
-  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
-    if (std::holds_alternative<ipc::Join>(r.body)) {
-      c.send({r.request_id, ipc::Reply{0, 0}});
-      c.send({0, ref(1, 100, 300)});
-      c.send({0, ref(2, 4096, 40'000)});  // with the first, past half the log
-      return;
-    }
-    if (std::holds_alternative<ipc::Mcast>(r.body))
-      return c.send({r.request_id, ipc::Reply{CS_ERR_TRY_AGAIN, 0}});
-    FakeDaemon::answer(c, r);
-  };
+  join_with_refs_then_refuse(daemon, {{100, 300}, {4096, 40'000}});  // past half the log
   cpg_handle_t h = 0;
   ASSERT_EQ(open_handle(&h), CS_OK);
   ASSERT_EQ(join_g(h), CS_OK);
@@ -139,17 +164,14 @@ TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
   const iovec piece{&byte, 1};
   // The reply comes after both references: they are queued when it does.
   ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
-  for (int i = 0; i < 2000 && daemon.requests_of(ipc::MessageType::release) == 0; ++i)
-    std::this_thread::sleep_for(1ms);
+  await_release(daemon);
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 1u);
   ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
   const std::vector<std::string> seen = take_recorded();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], log_bytes_at(100, 300));
   EXPECT_EQ(seen[1], log_bytes_at(4096, 40'000));
-  ringcast_counters c{};
-  c.size = sizeof c;
-  ASSERT_EQ(ringcast_counters_get(h, &c), CS_OK);
+  const ringcast_counters c = counters_of(h);
   EXPECT_EQ(c.deliveries_by_reference, 0u);
   EXPECT_EQ(c.deliveries_copied, 2u);
   EXPECT_EQ(c.bytes_delivered_copied, 40'300u);
@@ -164,17 +186,7 @@ TEST_F(ClientModeRefs, ASendThatMeetsTryAgainSpillsTheQueuedReferences) {
 TEST_F(ClientModeRefs, ASendRefusedWhileLittleIsQueuedKeepsTheReferences) {
   FakeDaemon daemon(env_.run_dir(), 1);
   daemon.log_bytes = 64u << 10;
-  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
-    if (std::holds_alternative<ipc::Join>(r.body)) {
-      c.send({r.request_id, ipc::Reply{0, 0}});
-      c.send({0, ref(1, 100, 300)});
-      c.send({0, ref(2, 4096, 5000)});
-      return;
-    }
-    if (std::holds_alternative<ipc::Mcast>(r.body))
-      return c.send({r.request_id, ipc::Reply{CS_ERR_TRY_AGAIN, 0}});
-    FakeDaemon::answer(c, r);
-  };
+  join_with_refs_then_refuse(daemon, {{100, 300}, {4096, 5000}});
   cpg_handle_t h = 0;
   ASSERT_EQ(open_handle(&h), CS_OK);
   ASSERT_EQ(join_g(h), CS_OK);
@@ -183,9 +195,7 @@ TEST_F(ClientModeRefs, ASendRefusedWhileLittleIsQueuedKeepsTheReferences) {
   ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
   ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
   EXPECT_EQ(take_recorded().size(), 2u);
-  ringcast_counters c{};
-  c.size = sizeof c;
-  ASSERT_EQ(ringcast_counters_get(h, &c), CS_OK);
+  const ringcast_counters c = counters_of(h);
   EXPECT_EQ(c.deliveries_by_reference, 2u);
   EXPECT_EQ(c.deliveries_copied, 0u);
   EXPECT_EQ(cpg_finalize(h), CS_OK);
@@ -247,9 +257,7 @@ TEST_F(ClientModeRefs, ASendThatMeetsAHoldSpillsTheQueuedReferences) {
   daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
     if (std::holds_alternative<ipc::Join>(r.body)) {
       c.send({r.request_id, ipc::Reply{0, 0}});
-      c.send({0, ref(1, 100, 300)});
-      c.send({0, ref(2, 4096, 40'000)});  // with the first, past half the log
-      return;
+      return send_refs(c, {{100, 300}, {4096, 40'000}});  // past half the log
     }
     if (std::holds_alternative<ipc::McastCredited>(r.body)) {
       ipc::McastAck hold = c.ack_of(0, 0);
@@ -268,8 +276,7 @@ TEST_F(ClientModeRefs, ASendThatMeetsAHoldSpillsTheQueuedReferences) {
   unsigned int node = 0;
   ASSERT_EQ(cpg_local_get(h, &node), CS_OK);  // reads the references and the hold
   ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
-  for (int i = 0; i < 2000 && daemon.requests_of(ipc::MessageType::release) == 0; ++i)
-    std::this_thread::sleep_for(1ms);
+  await_release(daemon);
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 1u);
   ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
   const std::vector<std::string> seen = take_recorded();
