@@ -31,6 +31,7 @@ struct Cost {
   double sender_writes_per_msg = 0;   // its work requests per message
   double average_bytes_per_byte = 0;  // the same, averaged over the members
   double average_writes_per_msg = 0;
+  double records_per_visit = 0;  // the sender's
 };
 
 // Member 0 submits whenever its send queue takes more; every member reacts
@@ -169,6 +170,9 @@ Cost Stream::figures() const {
   const fabric::sim::SimNodeStats sender = world_.node_stats(node_of(0));
   c.sender_bytes_per_byte = static_cast<double>(sender.bytes_posted) / delivered;
   c.sender_writes_per_msg = static_cast<double>(sender.writes_posted) / n;
+  const RingCounters& counters = drivers_[0]->state().counters();
+  c.records_per_visit = static_cast<double>(counters.records_sent) /
+                        static_cast<double>(std::max<std::uint64_t>(counters.visits, 1));
   for (std::size_t i = 0; i < members_; ++i) {
     const fabric::sim::SimNodeStats s = world_.node_stats(node_of(i));
     c.average_bytes_per_byte += static_cast<double>(s.bytes_posted) / delivered / members_;
@@ -186,14 +190,15 @@ std::uint64_t messages_for(std::uint32_t size_bytes) {
 // other member (plus a 64-byte header per record and the tokens); the others
 // post only tokens and wakes. Fails when the accounting or the shape is off.
 TEST(DisseminationSim, TheSendersNicSendsNMinusOneCopies) {
-  std::printf("%8s %4s %14s %13s %15s %14s\n", "size", "N", "sender B/B", "sender WR/msg",
-              "average B/B", "average WR/msg");
+  std::printf("%8s %4s %14s %13s %15s %14s %14s\n", "size", "N", "sender B/B", "sender WR/msg",
+              "average B/B", "average WR/msg", "records/visit");
   for (std::uint32_t size : {64u, 1024u, 65536u}) {
     for (std::size_t n : {2, 3, 4, 8, 16}) {
       const Cost c = Stream(n, size, messages_for(size)).go();
       ASSERT_TRUE(c.failure.empty()) << n << " members, " << size << " B: " << c.failure;
-      std::printf("%8u %4zu %14.3f %13.3f %15.3f %14.3f\n", size, n, c.sender_bytes_per_byte,
-                  c.sender_writes_per_msg, c.average_bytes_per_byte, c.average_writes_per_msg);
+      std::printf("%8u %4zu %14.3f %13.3f %15.3f %14.3f %14.1f\n", size, n, c.sender_bytes_per_byte,
+                  c.sender_writes_per_msg, c.average_bytes_per_byte, c.average_writes_per_msg,
+                  c.records_per_visit);
       const double copies = static_cast<double>(n - 1);
       EXPECT_GE(c.sender_bytes_per_byte, copies) << n << " members, " << size << " B";
       EXPECT_LT(c.average_bytes_per_byte, c.sender_bytes_per_byte) << n << " members";
