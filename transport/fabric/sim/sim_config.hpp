@@ -66,4 +66,11 @@ struct SimStats {
   std::uint64_t link_failures = 0;  // link ends that went to the error state
 };
 
+// What one node's NIC was asked to send: the cost of dissemination per
+// member. Counted at post, whether or not the write lands later.
+struct SimNodeStats {
+  std::uint64_t writes_posted = 0;  // work requests
+  std::uint64_t bytes_posted = 0;   // bytes of those writes (every segment)
+};
+
 }  // namespace ringcast::fabric::sim

@@ -96,6 +96,8 @@ void SimWorld::enqueue(SimLink& l, const WriteOp& op) {
   if (l.next_land_ == kNoIndex) l.next_land_ = i;
   ++l.outstanding_;
   ++stats_.writes_posted;
+  ++l.owner_->posted_.writes_posted;
+  l.owner_->posted_.bytes_posted += w.length;
   if (l.owner_->holding_posts_) {
     l.owner_->held_.push_back({l.id_, i});
     return;

@@ -10,6 +10,7 @@
 #include "fabric/fabric.hpp"
 #include "fabric/sim/completion_ring.hpp"
 #include "fabric/sim/region_table.hpp"
+#include "fabric/sim/sim_config.hpp"
 
 namespace ringcast::fabric::sim {
 
@@ -64,6 +65,9 @@ class SimEndpoint final : public Endpoint {
   std::size_t pending_completions() const noexcept { return cq_.size(); }
   // When the egress port has sent every write timed so far.
   std::uint64_t egress_free_ns() const noexcept { return tx_free_ns_; }
+  // The writes this incarnation posted (SimWorld::node_stats sums a node's
+  // incarnations).
+  const SimNodeStats& posted() const noexcept { return posted_; }
 
  private:
   friend class SimWorld;
@@ -78,6 +82,7 @@ class SimEndpoint final : public Endpoint {
   std::uint64_t tx_free_ns_ = 0;              // when the egress port is free again
   std::uint64_t bandwidth_bytes_per_us_ = 0;  // egress; 0: unlimited
   std::vector<std::uint32_t> links_;          // ids of the link ends this endpoint owns
+  SimNodeStats posted_;
   // Between SimWorld::hold_posts and release_posts: writes queued, not yet
   // timed (link id, pending write index), in post order.
   bool holding_posts_ = false;

@@ -43,6 +43,16 @@ SimEndpoint* SimWorld::endpoint(NodeId node) noexcept {
   return nullptr;
 }
 
+SimNodeStats SimWorld::node_stats(NodeId node) const noexcept {
+  SimNodeStats sum;
+  for (const auto& ep : endpoints_) {
+    if (ep->node() != node) continue;
+    sum.writes_posted += ep->posted().writes_posted;
+    sum.bytes_posted += ep->posted().bytes_posted;
+  }
+  return sum;
+}
+
 namespace {
 
 // The verbs backend learns the peer from rdma_cm private data; the simulator

@@ -165,6 +165,9 @@ class SimWorld {
   std::uint64_t seed() const noexcept { return seed_; }
   const SimConfig& config() const noexcept { return config_; }
   const SimStats& stats() const noexcept { return stats_; }
+  // The writes `node` posted, over all its incarnations (zero for a node
+  // never added).
+  SimNodeStats node_stats(NodeId node) const noexcept;
   // A running hash of every post and event (time, kind, link, sizes): equal
   // for two runs exactly when they took the same course.
   std::uint64_t event_hash() const noexcept { return hash_; }
