@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -89,14 +90,16 @@ void DaemonConnection::die(const std::string& why) {
 
 bool DaemonConnection::daemon_alive() {
   pollfd p{socket_.get(), POLLIN | POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) == 0) return true;
+  // Nothing readable, or a signal of the program's (EINTR): no news.
+  if (::poll(&p, 1, 0) <= 0) return true;
   // The daemon sends nothing over the socket after the welcome: anything
   // readable there is its end, or a daemon that does not follow the protocol.
   char byte;
   const ssize_t n = ::recv(socket_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  die(n == 0 || (p.revents & (POLLHUP | POLLRDHUP)) != 0
-          ? "ringcastd closed the connection (it stopped or was killed)"
-          : "ringcastd sent a message over the socket after its welcome");
+  const bool hung_up = (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
+  if (n < 0 && !hung_up && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return true;
+  die(n > 0 && !hung_up ? "ringcastd sent a message over the socket after its welcome"
+                        : "ringcastd closed the connection (it stopped or was killed)");
   return false;
 }
 

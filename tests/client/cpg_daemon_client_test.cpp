@@ -5,6 +5,8 @@
 // and how the mode is chosen.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -305,6 +307,36 @@ TEST_F(ClientMode, ADaemonThatHangsUpInACallFailsEveryCallAndANewDaemonServesAga
   ASSERT_EQ(open_handle(&h), CS_OK);
   const cpg_name group = name_of("g");
   EXPECT_EQ(cpg_join(h, &group), CS_OK);
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
+// corosync's cpgbench times its rounds with SIGALRM: a signal that comes
+// while the library looks at the socket (a poll that returns EINTR, a peek
+// that finds nothing) says nothing about the daemon, and must not end the
+// handle.
+TEST_F(ClientMode, SignalsDuringCallsDoNotEndTheHandle) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  struct sigaction quiet {};
+  quiet.sa_handler = [](int) {};
+  struct sigaction before {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &quiet, &before), 0);
+  const pthread_t caller = ::pthread_self();
+  std::atomic<bool> done{false};
+  std::thread signaller([&] {
+    while (!done.load())
+      ::pthread_kill(caller, SIGUSR1);
+  });
+  cs_error_t e = CS_ERR_TRY_AGAIN;
+  int calls = 0;
+  for (; calls < 50'000 && e == CS_ERR_TRY_AGAIN; ++calls)
+    e = cpg_dispatch(h, CS_DISPATCH_ONE_NONBLOCKING);
+  done = true;
+  signaller.join();
+  ::sigaction(SIGUSR1, &before, nullptr);
+  EXPECT_EQ(e, CS_ERR_TRY_AGAIN) << "after " << calls << " calls";
+  EXPECT_FALSE(log_mentions("client handle lost"));
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
