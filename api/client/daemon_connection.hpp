@@ -221,7 +221,10 @@ class DaemonConnection {
   // no callback of this handle runs any more (a callback may dispatch).
   void callback_done(std::uint64_t ref_id, bool queue_drained);
   void flush_release();
+  // A send met CS_ERR_TRY_AGAIN: spills the queued references when they
+  // hold the handle's share of the log or the refusals have lasted.
   void spill_refs();
+  void send_taken() noexcept;  // a send went through: the refusals ended
   bool refs_hold_the_log_locked() const;
 
   // ---- dispatch (daemon_dispatch.cpp)
@@ -249,7 +252,8 @@ class DaemonConnection {
   std::deque<QueuedEvent> queue_;
   std::uint64_t queued_bytes_ = 0;  // the queue's frames
   std::uint64_t undispatched_max_bytes_ = 0;
-  std::uint64_t spill_from_bytes_ = 0;  // DaemonAddress::spill_from_bytes
+  std::uint64_t spill_from_bytes_ = 0;             // DaemonAddress::spill_from_bytes
+  std::atomic<std::int64_t> refused_since_ns_{0};  // first refusal since a send went; 0: none
   std::vector<std::pair<std::uint64_t, Reply>> replies_;
   bool ready_set_ = false;
   bool announced_ = false;  // a sleep announced, the doorbell not drained since

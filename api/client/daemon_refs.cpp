@@ -7,6 +7,7 @@
 // costs no system call per message (a push rings the daemon only when it
 // sleeps).
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "client/cpg_checks.hpp"
@@ -17,6 +18,18 @@ namespace ringcast::client {
 namespace {
 
 constexpr std::uint32_t kReleaseBatch = 32;
+
+// How long the handle's sends may meet CS_ERR_TRY_AGAIN, none taken, before
+// its queued references are spilled however little of the log they hold
+// (the node spills an embedded handle after as long): they may be what the
+// ring waits for, with the rest of the log held past them.
+constexpr std::int64_t kSpillAfterRefusedNs = 100'000'000;
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -64,10 +77,10 @@ void DaemonConnection::callback_done(std::uint64_t ref_id, bool queue_drained) {
 // dispatches (corosync's cpgbound) would otherwise wait for log space that
 // only its own undispatched deliveries hold, until the daemon evicted it.
 // Once the queued references reach the handle's share of the log (as the
-// node's spill begins), they become copies in the library's memory and
-// are released at once; below it a refusal is the ring's, and a copy
-// would only cost. Not under a running callback (its delivery's id comes
-// before theirs, and releases are cumulative), nor while another thread
+// node's spill begins), or the sends were refused for kSpillAfterRefusedNs,
+// they become copies in the library's memory and are released at once;
+// before that a refusal is the ring's, and a copy would only cost. Not under a running callback
+// (its delivery's id comes before theirs, and releases are cumulative), nor while another thread
 // dispatches.
 bool DaemonConnection::refs_hold_the_log_locked() const {
   const std::uint64_t half_log = channel_.log.bytes().size() / 2;
@@ -79,13 +92,21 @@ bool DaemonConnection::refs_hold_the_log_locked() const {
   return held > 0 && held >= share;
 }
 
+void DaemonConnection::send_taken() noexcept {
+  refused_since_ns_.store(0, std::memory_order_relaxed);
+}
+
 void DaemonConnection::spill_refs() {
+  const std::int64_t now = steady_now_ns();
+  std::int64_t since = refused_since_ns_.load(std::memory_order_relaxed);
+  if (since == 0) refused_since_ns_.store(since = now, std::memory_order_relaxed);
+  const bool refused_long = now - since >= kSpillAfterRefusedNs;
   std::unique_lock serial(dispatch_mutex_, std::try_to_lock);
   if (!serial.owns_lock() || callbacks_running_ > 0) return;
   std::uint64_t through = 0, messages = 0, bytes = 0;
   {
     std::lock_guard lock(state_mutex_);
-    if (!refs_hold_the_log_locked()) return;
+    if (!refused_long && !refs_hold_the_log_locked()) return;
     const std::span<std::byte> log = channel_.log.bytes();
     for (QueuedEvent& q : queue_) {
       const auto* d = std::get_if<ipc::DeliverRef>(&q.body);

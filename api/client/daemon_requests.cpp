@@ -187,6 +187,7 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
   if (credited) {
     // Sent on the daemon's credit: an ack answers it, not a reply.
     bytes_copied_.fetch_add(total, std::memory_order_relaxed);
+    send_taken();
     return CS_OK;
   }
   Reply reply;
@@ -194,7 +195,10 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
   const auto* r = std::get_if<ipc::Reply>(&reply);
   if (r == nullptr) return wrong_reply("a reply");
   const cs_error_t e = reply_code(r->error);
-  if (e == CS_OK) bytes_copied_.fetch_add(total, std::memory_order_relaxed);
+  if (e == CS_OK) {
+    bytes_copied_.fetch_add(total, std::memory_order_relaxed);
+    send_taken();
+  }
   // The ring is full: perhaps of this handle's own undispatched deliveries.
   if (e == CS_ERR_TRY_AGAIN) spill_refs();
   return e;

@@ -47,6 +47,7 @@ cs_error_t DaemonConnection::segment_mcast(cpg_guarantee_t guarantee, void* buff
       &in_place);
   if (e == CS_ERR_TRY_AGAIN) spill_refs();  // as mcast: the log may hold our own deliveries
   if (e != CS_OK) return e;
+  send_taken();
   in_place = std::min<std::uint64_t>(in_place, bytes);
   zcb_sends_.fetch_add(1, std::memory_order_relaxed);
   zcb_in_place_.fetch_add(in_place, std::memory_order_relaxed);

@@ -201,6 +201,33 @@ TEST_F(ClientModeRefs, ASendRefusedWhileLittleIsQueuedKeepsTheReferences) {
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
+// Refusals that last are the ring waiting, perhaps for the log this
+// handle holds with more than its queue shows (references still in its
+// event ring, the records between them): after 100 ms of them even a
+// little is spilled (corosync's cpgbound spins on its send and never
+// dispatches, and would be evicted).
+TEST_F(ClientModeRefs, RefusalsThatLastSpillEvenALittle) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 64u << 10;
+  join_with_refs_then_refuse(daemon, {{100, 300}, {4096, 5000}});
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 0u) << "one refusal: the ring's";
+  for (int i = 0; i < 2000 && daemon.requests_of(ipc::MessageType::release) == 0; ++i) {
+    ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 1u);
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  EXPECT_EQ(take_recorded().size(), 2u);
+  EXPECT_EQ(counters_of(h).messages_spilled, 2u);
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
 // corosync's cpgverify retries CS_ERR_TRY_AGAIN of its send and dispatches
 // only once it went through. The references spilled at the first refusal
 // are the handle's share of the log, so they must not count against it as
