@@ -225,6 +225,12 @@ class DaemonConnection {
   // hold the handle's share of the log or the refusals have lasted.
   void spill_refs();
   void send_taken() noexcept;  // a send went through: the refusals ended
+  // Copies the queued references out of the log and releases them: all of
+  // them, or only once they hold the handle's share. `why` is for the log.
+  void spill_queued_refs(const char* why, bool whatever_they_hold);
+  // A wait for a reply that lasts until this (steady clock) spills.
+  static std::int64_t spill_deadline_ns();
+  static bool past(std::int64_t deadline_ns);
   bool refs_hold_the_log_locked() const;
 
   // ---- dispatch (daemon_dispatch.cpp)

@@ -100,13 +100,26 @@ void DaemonConnection::spill_refs() {
   const std::int64_t now = steady_now_ns();
   std::int64_t since = refused_since_ns_.load(std::memory_order_relaxed);
   if (since == 0) refused_since_ns_.store(since = now, std::memory_order_relaxed);
-  const bool refused_long = now - since >= kSpillAfterRefusedNs;
+  spill_queued_refs(now - since >= kSpillAfterRefusedNs ? "whose sends met CS_ERR_TRY_AGAIN"
+                                                        : "whose send met CS_ERR_TRY_AGAIN",
+                    now - since >= kSpillAfterRefusedNs);
+}
+
+std::int64_t DaemonConnection::spill_deadline_ns() {
+  return steady_now_ns() + kSpillAfterRefusedNs;
+}
+
+bool DaemonConnection::past(std::int64_t deadline_ns) {
+  return steady_now_ns() >= deadline_ns;
+}
+
+void DaemonConnection::spill_queued_refs(const char* why, bool whatever_they_hold) {
   std::unique_lock serial(dispatch_mutex_, std::try_to_lock);
   if (!serial.owns_lock() || callbacks_running_ > 0) return;
   std::uint64_t through = 0, messages = 0, bytes = 0;
   {
     std::lock_guard lock(state_mutex_);
-    if (!refused_long && !refs_hold_the_log_locked()) return;
+    if (!whatever_they_hold && !refs_hold_the_log_locked()) return;
     const std::span<std::byte> log = channel_.log.bytes();
     for (QueuedEvent& q : queue_) {
       const auto* d = std::get_if<ipc::DeliverRef>(&q.body);
@@ -124,7 +137,7 @@ void DaemonConnection::spill_refs() {
   refs_spilled_.fetch_add(messages, std::memory_order_relaxed);
   ref_bytes_spilled_.fetch_add(bytes, std::memory_order_relaxed);
   log_bounded(LogLevel::info, "spill",
-              "a handle whose send met CS_ERR_TRY_AGAIN held " + std::to_string(bytes) +
+              std::string("a handle ") + why + " held " + std::to_string(bytes) +
                   " bytes of the daemon's receive log in " + std::to_string(messages) +
                   " undispatched deliveries: copied out of the log and released "
                   "(totem.handle_unreleased_max_bytes)");

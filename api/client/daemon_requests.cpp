@@ -92,16 +92,27 @@ cs_error_t DaemonConnection::call(const ipc::RequestBody& body, Reply& reply) {
   return await_reply(id, reply);
 }
 
+// A reply that takes long may wait for the ring, and the ring for log
+// space this handle's queued references hold (a message in fragments is
+// answered once it was put together): after as long as refusals may last,
+// they are spilled, and the wait goes on.
 cs_error_t DaemonConnection::await_reply(std::uint64_t id, Reply& reply) {
   auto it = replies_.end();
-  const cs_error_t e = pump(
-      [&] {
-        it = std::find_if(replies_.begin(), replies_.end(),
-                          [id](const auto& r) { return r.first == id; });
-        return it != replies_.end();
-      },
-      true);
-  if (e != CS_OK) return e;
+  for (;;) {
+    const std::int64_t deadline = spill_deadline_ns();
+    bool found = false;
+    const cs_error_t e = pump(
+        [&] {
+          it = std::find_if(replies_.begin(), replies_.end(),
+                            [id](const auto& r) { return r.first == id; });
+          found = it != replies_.end();
+          return found || past(deadline);
+        },
+        true);
+    if (e != CS_OK) return e;
+    if (found) break;
+    spill_queued_refs("waiting for a reply", true);
+  }
   std::lock_guard lock(state_mutex_);
   it =
       std::find_if(replies_.begin(), replies_.end(), [id](const auto& r) { return r.first == id; });

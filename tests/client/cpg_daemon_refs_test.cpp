@@ -228,6 +228,35 @@ TEST_F(ClientModeRefs, RefusalsThatLastSpillEvenALittle) {
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
+// A reply that takes long may wait for log space the queued references
+// hold (a message in fragments is answered once it was put together): the
+// wait spills them after 100 ms and goes on.
+TEST_F(ClientModeRefs, AReplyThatTakesLongSpillsTheQueuedReferences) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 64u << 10;
+  daemon.on_request = [](FakeClient& c, const ipc::Request& r) {
+    if (std::holds_alternative<ipc::Join>(r.body)) {
+      c.send({r.request_id, ipc::Reply{0, 0}});
+      return send_refs(c, {{100, 300}, {4096, 5000}});
+    }
+    if (std::holds_alternative<ipc::Mcast>(r.body)) std::this_thread::sleep_for(300ms);
+    FakeDaemon::answer(c, r);
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK);
+  await_release(daemon);
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 1u);
+  ASSERT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_OK);
+  EXPECT_EQ(take_recorded().size(), 3u);  // and the send's own delivery
+  EXPECT_EQ(counters_of(h).messages_spilled, 2u);
+  EXPECT_TRUE(log_mentions("waiting for a reply"));
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
 // corosync's cpgverify retries CS_ERR_TRY_AGAIN of its send and dispatches
 // only once it went through. The references spilled at the first refusal
 // are the handle's share of the log, so they must not count against it as
