@@ -177,7 +177,10 @@ class DaemonConnection {
   // credit was granted (a plain mcast, waiting for its reply); else the
   // call's error: a refusal of an earlier credited mcast, not in a group,
   // or CS_ERR_TRY_AGAIN while the daemon holds one for the ring.
-  cs_error_t take_credit(std::uint64_t bytes, bool& credited);
+  // Under push_mutex_, never waiting: credited, or not to be (a daemon
+  // without credit, a message above the atomic size), or out of credit.
+  cs_error_t take_credit(std::uint64_t bytes, bool& credited, bool& out_of_credit);
+  cs_error_t wait_for_credit();
   bool credit_available_locked() const noexcept;
   bool route_ack(const ipc::McastAck& ack);
 

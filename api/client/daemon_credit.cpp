@@ -31,8 +31,9 @@ bool DaemonConnection::credit_available_locked() const noexcept {
   return credit_.messages < credit_.window_messages && credit_.bytes < credit_.window_bytes;
 }
 
-cs_error_t DaemonConnection::take_credit(std::uint64_t bytes, bool& credited) {
+cs_error_t DaemonConnection::take_credit(std::uint64_t bytes, bool& credited, bool& out_of_credit) {
   credited = false;
+  out_of_credit = false;
   for (;;) {
     bool holding = false;
     {
@@ -64,11 +65,27 @@ cs_error_t DaemonConnection::take_credit(std::uint64_t bytes, bool& credited) {
       if (credit_.holding) return CS_ERR_TRY_AGAIN;
       continue;
     }
-    const cs_error_t e = pump(
-        [this] { return credit_.holding || credit_.refused != CS_OK || credit_available_locked(); },
-        true);
-    if (e != CS_OK) return e;
+    out_of_credit = true;
+    return CS_OK;
   }
+}
+
+// Out of credit: the acks come once the daemon sent what it took, which may
+// need log space this handle's queued references hold; after as long as
+// refusals may last they are spilled.
+cs_error_t DaemonConnection::wait_for_credit() {
+  const std::int64_t deadline = spill_deadline_ns();
+  bool waited_long = false;
+  const cs_error_t e = pump(
+      [&] {
+        if (credit_.holding || credit_.refused != CS_OK || credit_available_locked()) return true;
+        waited_long = past(deadline);
+        return waited_long;
+      },
+      true);
+  if (e != CS_OK) return e;
+  if (waited_long) spill_queued_refs("waiting for the daemon's credit", true);
+  return CS_OK;
 }
 
 bool DaemonConnection::held_by_daemon() {

@@ -173,14 +173,22 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
   const std::size_t chunk = channel_.welcome.max_frame_bytes - kMcastFixedBytes;
   std::uint64_t id = 0;
   bool credited = false;
-  {
+  for (;;) {
     std::unique_lock lock(push_mutex_);
-    if (cs_error_t e = take_credit(total, credited); e != CS_OK) {
+    bool out_of_credit = false;
+    if (cs_error_t e = take_credit(total, credited, out_of_credit); e != CS_OK) {
       lock.unlock();
       // The daemon holds an earlier send: perhaps for log space that this
       // handle's own undispatched deliveries take.
       if (e == CS_ERR_TRY_AGAIN) spill_refs();
       return e;
+    }
+    if (out_of_credit) {
+      // Waits for acks without the push lock: a thread that dispatches
+      // must get its releases through, or the daemon may never send.
+      lock.unlock();
+      if (cs_error_t e = wait_for_credit(); e != CS_OK) return e;
+      continue;
     }
     id = next_request_id_++;
     std::size_t offset = 0;
@@ -194,6 +202,7 @@ cs_error_t DaemonConnection::mcast(cpg_guarantee_t guarantee, std::span<const io
                                   : push_payload(ipc::Mcast{remote_handle_, g, {}}, id, pieces,
                                                  offset, total - offset);
     if (e != CS_OK) return e;
+    break;
   }
   if (credited) {
     // Sent on the daemon's credit: an ack answers it, not a reply.

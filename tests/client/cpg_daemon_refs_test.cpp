@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -255,6 +256,55 @@ TEST_F(ClientModeRefs, AReplyThatTakesLongSpillsTheQueuedReferences) {
   EXPECT_EQ(counters_of(h).messages_spilled, 2u);
   EXPECT_TRUE(log_mentions("waiting for a reply"));
   EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
+// corosync's cpgbench: one thread sends on the credit, another dispatches
+// (CS_DISPATCH_BLOCKING). Here the daemon acknowledges only once the
+// deliveries were released (as when the log is full of them): a sender out
+// of credit must wait for the acks without holding up the dispatching
+// thread's releases.
+TEST_F(ClientModeRefs, ASenderOutOfCreditLetsTheDispatchingThreadRelease) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 64u << 10;
+  daemon.credit_messages = 2;
+  struct Unacked {
+    std::mutex m;
+    std::uint64_t through = 0, bytes = 0, delivery = 0;
+    std::uint32_t messages = 0;
+  };
+  auto unacked = std::make_shared<Unacked>();
+  daemon.on_request = [unacked](FakeClient& c, const ipc::Request& r) {
+    std::lock_guard lock(unacked->m);
+    if (const auto* m = std::get_if<ipc::McastCredited>(&r.body)) {
+      c.send({0, ref(++unacked->delivery, 100, 300)});
+      unacked->through = r.request_id;
+      unacked->bytes += m->payload.size();
+      ++unacked->messages;
+      return;
+    }
+    if (std::holds_alternative<ipc::Release>(r.body) && unacked->messages > 0) {
+      ipc::McastAck ack = c.ack_of(unacked->through, unacked->bytes);
+      ack.messages = unacked->messages;
+      unacked->messages = 0;
+      unacked->bytes = 0;
+      c.send({0, ack});
+      return;
+    }
+    FakeDaemon::answer(c, r);
+  };
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
+  std::thread dispatcher([h] { cpg_dispatch(h, CS_DISPATCH_BLOCKING); });
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_OK) << i;
+  for (int i = 0; i < 2000 && recorded_count() < 20; ++i)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(recorded_count(), 20u);
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+  dispatcher.join();
 }
 
 // corosync's cpgverify retries CS_ERR_TRY_AGAIN of its send and dispatches

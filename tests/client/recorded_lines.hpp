@@ -34,6 +34,11 @@ inline std::vector<std::string> take_recorded() {
   return std::exchange(recorded_lines().events, {});
 }
 
+inline std::size_t recorded_count() {
+  std::lock_guard lock(recorded_lines().mutex);
+  return recorded_lines().events.size();
+}
+
 // A log sink (set_log_sink).
 inline void capture_log(std::string_view line) {
   std::lock_guard lock(recorded_lines().mutex);
