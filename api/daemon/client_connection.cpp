@@ -16,6 +16,9 @@ namespace ringcast::daemon {
 namespace {
 
 constexpr std::size_t kRequestsPerRound = 64;
+// Requests behind a held mcast: the credit's messages and the requests in
+// flight, with room; beyond is a client that ignores both.
+constexpr std::size_t kMaxDeferredRequests = 1024;
 // While the event ring is full, how often the connection looks whether the
 // client made room (the producer has no doorbell of its own).
 constexpr int kFullRingPollMs = 1;
@@ -120,9 +123,21 @@ bool ClientConnection::set_up() {
   return true;
 }
 
+// While a credited mcast is held, the requests behind it keep their order
+// in deferred_ and are taken once the hold ended, except releases: they
+// free the log the held mcast may wait for (only the client's dispatch
+// sends them), and a release changes no order, so they are taken at once.
 bool ClientConnection::take_requests() {
   bool any = false;
-  for (std::size_t i = 0; i < kRequestsPerRound && !gone_ && !sessions_->holding(); ++i) {
+  for (std::size_t i = 0; i < kRequestsPerRound && !gone_; ++i) {
+    const bool holding = sessions_->holding();
+    if (!holding && !deferred_.empty()) {
+      std::vector<std::byte> frame = std::move(deferred_.front());
+      deferred_.pop_front();
+      any = true;
+      if (!take(frame)) break;
+      continue;
+    }
     auto popped = channel_->requests->pop(frame_);
     if (!popped) {
       drop(shared_.counters->malformed, popped.error().message());
@@ -130,25 +145,45 @@ bool ClientConnection::take_requests() {
     }
     if (!*popped) break;
     any = true;
-    auto request = ipc::decode_request(frame_, sessions_->limits(frame_));
-    if (!request) {
-      drop(shared_.counters->malformed, request.error().message);
-      break;
+    if (holding && !is_release(frame_)) {
+      if (deferred_.size() >= kMaxDeferredRequests) {
+        drop(shared_.counters->over_quota,
+             "more than " + std::to_string(kMaxDeferredRequests) + " requests behind a held mcast");
+        break;
+      }
+      deferred_.push_back(frame_);
+      continue;
     }
-    if (auto admitted = ledger_->admit(ipc::type_of(request->body)); !admitted) {
-      drop(shared_.counters->over_quota, admitted.error().message);
-      break;
-    }
-    if (auto handled = sessions_->handle(*request); !handled)
-      drop(handled.error().code == ipc::IpcErrc::quota_credit ? shared_.counters->over_quota
-                                                              : shared_.counters->malformed,
-           handled.error().message);
-    // Deliveries queued at the sessions pin the node's log until they are
-    // written: a large send waits for its own delivery, so a stream of
-    // credited mcasts must not keep them waiting behind it.
-    if (!gone_) (void)sessions_->dispatch();
+    if (!take(frame_)) break;
   }
   return any;
+}
+
+bool ClientConnection::is_release(std::span<const std::byte> frame) {
+  auto request = ipc::decode_request(frame, sessions_->limits(frame));
+  return request && std::holds_alternative<ipc::Release>(request->body);
+}
+
+// One request: false when it ended the connection.
+bool ClientConnection::take(std::span<const std::byte> frame) {
+  auto request = ipc::decode_request(frame, sessions_->limits(frame));
+  if (!request) {
+    drop(shared_.counters->malformed, request.error().message);
+    return false;
+  }
+  if (auto admitted = ledger_->admit(ipc::type_of(request->body)); !admitted) {
+    drop(shared_.counters->over_quota, admitted.error().message);
+    return false;
+  }
+  if (auto handled = sessions_->handle(*request); !handled)
+    drop(handled.error().code == ipc::IpcErrc::quota_credit ? shared_.counters->over_quota
+                                                            : shared_.counters->malformed,
+         handled.error().message);
+  // Deliveries queued at the sessions pin the node's log until they are
+  // written: a large send waits for its own delivery, so a stream of
+  // credited mcasts must not keep them waiting behind it.
+  if (!gone_) (void)sessions_->dispatch();
+  return !gone_;
 }
 
 // One turn: what waits for room, the requests, the sessions' events. True

@@ -21,8 +21,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,8 @@ class ClientConnection {
   void serve();
   bool round();
   bool take_requests();
+  bool take(std::span<const std::byte> frame);
+  bool is_release(std::span<const std::byte> frame);
   bool sleep();
   bool socket_alive();
   void drop(std::atomic<std::uint64_t>& counter, const std::string& why);
@@ -78,6 +82,7 @@ class ClientConnection {
   std::optional<EventWriter> writer_;
   std::optional<ClientSessions> sessions_;
   std::vector<std::byte> frame_;
+  std::deque<std::vector<std::byte>> deferred_;  // requests behind a held mcast, in order
   std::vector<pollfd> poll_fds_;
   bool gone_ = false;  // hung up, dropped, or the server stops
   std::uint64_t last_socket_check_ns_ = 0;

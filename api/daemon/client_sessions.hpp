@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -89,7 +90,7 @@ class ClientSessions {
   // A credited mcast the node refused with CS_ERR_TRY_AGAIN waits here, and
   // the connection takes no more requests until it went: the library
   // returned CS_OK for it, and what follows it must keep its place.
-  bool holding() const noexcept { return held_.has_value(); }
+  bool holding() const noexcept { return held_.has_value() || large_.has_value(); }
   // Sends the held mcast again; true when it left (sent or refused for good).
   bool retry_held();
   // Writes the acks that are due while nothing waits aside; true when any went.
@@ -194,6 +195,19 @@ class ClientSessions {
   };
   std::unique_ptr<ZeroCopy> zcb_;
   std::optional<Held> held_;
+  // An mcast in fragments (client_large_send.cpp): sent by a thread of
+  // its own, which returns once it was put together, while the connection
+  // goes on writing events (the deliveries its fragments may wait for) and
+  // takes no requests, so that what follows keeps its place.
+  void start_large_send(std::uint64_t request_id, Handle& h, cpg::Guarantee guarantee,
+                        std::vector<std::byte> bytes);
+  // Replies once it ended; true then.
+  bool finish_large_send();
+  struct LargeSend {
+    std::uint64_t request_id = 0;
+    std::future<cs_error_t> result;
+  };
+  std::optional<LargeSend> large_;
 };
 
 }  // namespace ringcast::daemon

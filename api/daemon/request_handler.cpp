@@ -65,8 +65,12 @@ void ClientSessions::mcast(std::uint64_t request_id, const ipc::Mcast& m) {
   h->parts.clear();
   if (m.payload.size() > node_->max_fragmented_bytes() - parts.size())
     return reply(request_id, CS_ERR_TOO_BIG);
-  const std::span<const std::byte> pieces[] = {parts, m.payload};
   const auto guarantee = static_cast<cpg::Guarantee>(m.guarantee);
+  if (parts.size() + m.payload.size() > node_->max_message_bytes()) {
+    parts.insert(parts.end(), m.payload.begin(), m.payload.end());
+    return start_large_send(request_id, *h, guarantee, std::move(parts));
+  }
+  const std::span<const std::byte> pieces[] = {parts, m.payload};
   reply(request_id, h->session->send(guarantee, pieces).code());
 }
 
