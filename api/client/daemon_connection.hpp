@@ -261,8 +261,10 @@ class DaemonConnection {
   std::deque<QueuedEvent> queue_;
   std::uint64_t queued_bytes_ = 0;  // the queue's frames
   std::uint64_t undispatched_max_bytes_ = 0;
-  std::uint64_t spill_from_bytes_ = 0;             // DaemonAddress::spill_from_bytes
-  std::atomic<std::int64_t> refused_since_ns_{0};  // first refusal since a send went; 0: none
+  std::uint64_t spill_from_bytes_ = 0;  // DaemonAddress::spill_from_bytes
+  // The first refusal of the current run of them (0: none since a send
+  // went through) and the last one (steady clock).
+  std::atomic<std::int64_t> refused_since_ns_{0}, last_refused_ns_{0};
   std::vector<std::pair<std::uint64_t, Reply>> replies_;
   bool ready_set_ = false;
   bool announced_ = false;  // a sleep announced, the doorbell not drained since

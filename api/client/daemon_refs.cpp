@@ -72,16 +72,8 @@ void DaemonConnection::callback_done(std::uint64_t ref_id, bool queue_drained) {
   if (queue_drained || unreleased_ >= kReleaseBatch) flush_release();
 }
 
-// The library's spill, as the node spills an embedded handle's queue: a
-// program that retries CS_ERR_TRY_AGAIN of its own send before it
-// dispatches (corosync's cpgbound) would otherwise wait for log space that
-// only its own undispatched deliveries hold, until the daemon evicted it.
-// Once the queued references reach the handle's share of the log (as the
-// node's spill begins), or the sends were refused for kSpillAfterRefusedNs,
-// they become copies in the library's memory and are released at once;
-// before that a refusal is the ring's, and a copy would only cost. Not under a running callback
-// (its delivery's id comes before theirs, and releases are cumulative), nor while another thread
-// dispatches.
+// Whether the queued references reach the handle's share of the log, where
+// the node begins to spill an embedded handle.
 bool DaemonConnection::refs_hold_the_log_locked() const {
   const std::uint64_t half_log = channel_.log.bytes().size() / 2;
   const std::uint64_t share =
@@ -96,13 +88,27 @@ void DaemonConnection::send_taken() noexcept {
   refused_since_ns_.store(0, std::memory_order_relaxed);
 }
 
+// The library's spill, as the node spills an embedded handle's queue: a
+// program that retries CS_ERR_TRY_AGAIN of its own send before it
+// dispatches (corosync's cpgbound) would otherwise wait for log space that
+// only its own undispatched deliveries hold, until the daemon evicted it.
+// Once the queued references reach the handle's share of the log, or the
+// refusals have lasted kSpillAfterRefusedNs (retries, each within that
+// long of the last), they become copies in the library's memory and are
+// released at once; before that a refusal is the ring's, and a copy would
+// only cost.
 void DaemonConnection::spill_refs() {
   const std::int64_t now = steady_now_ns();
+  const std::int64_t last = last_refused_ns_.exchange(now, std::memory_order_relaxed);
   std::int64_t since = refused_since_ns_.load(std::memory_order_relaxed);
-  if (since == 0) refused_since_ns_.store(since = now, std::memory_order_relaxed);
-  spill_queued_refs(now - since >= kSpillAfterRefusedNs ? "whose sends met CS_ERR_TRY_AGAIN"
-                                                        : "whose send met CS_ERR_TRY_AGAIN",
-                    now - since >= kSpillAfterRefusedNs);
+  // A refusal long after the last one (the program stopped sending) starts
+  // a new run of them.
+  if (since == 0 || now - last > kSpillAfterRefusedNs)
+    refused_since_ns_.store(since = now, std::memory_order_relaxed);
+  const bool lasted = now - since >= kSpillAfterRefusedNs;
+  spill_queued_refs(
+      lasted ? "whose sends met CS_ERR_TRY_AGAIN for 100 ms" : "whose send met CS_ERR_TRY_AGAIN",
+      lasted);
 }
 
 std::int64_t DaemonConnection::spill_deadline_ns() {
@@ -113,6 +119,9 @@ bool DaemonConnection::past(std::int64_t deadline_ns) {
   return steady_now_ns() >= deadline_ns;
 }
 
+// Not under a running callback (its delivery's id comes before theirs, and
+// releases are cumulative), nor while another thread dispatches (it
+// releases them itself).
 void DaemonConnection::spill_queued_refs(const char* why, bool whatever_they_hold) {
   std::unique_lock serial(dispatch_mutex_, std::try_to_lock);
   if (!serial.owns_lock() || callbacks_running_ > 0) return;

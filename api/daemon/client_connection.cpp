@@ -145,7 +145,7 @@ bool ClientConnection::take_requests() {
     }
     if (!*popped) break;
     any = true;
-    if (holding && !is_release(frame_)) {
+    if (holding && deferrable(frame_)) {
       if (deferred_.size() >= kMaxDeferredRequests) {
         drop(shared_.counters->over_quota,
              "more than " + std::to_string(kMaxDeferredRequests) + " requests behind a held mcast");
@@ -159,9 +159,11 @@ bool ClientConnection::take_requests() {
   return any;
 }
 
-bool ClientConnection::is_release(std::span<const std::byte> frame) {
+// A well-formed request other than a release: a malformed one is dropped
+// at once, as always.
+bool ClientConnection::deferrable(std::span<const std::byte> frame) {
   auto request = ipc::decode_request(frame, sessions_->limits(frame));
-  return request && std::holds_alternative<ipc::Release>(request->body);
+  return request && !std::holds_alternative<ipc::Release>(request->body);
 }
 
 // One request: false when it ended the connection.
@@ -195,6 +197,7 @@ bool ClientConnection::round() {
     return false;
   }
   bool busy = writer_->pending_frames() != waiting;
+  busy |= sessions_->finish_large_send();
   busy |= sessions_->retry_held();
   busy |= take_requests();
   if (Status flushed = writer_->flush(); !flushed) {

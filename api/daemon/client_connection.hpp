@@ -68,7 +68,7 @@ class ClientConnection {
   bool round();
   bool take_requests();
   bool take(std::span<const std::byte> frame);
-  bool is_release(std::span<const std::byte> frame);
+  bool deferrable(std::span<const std::byte> frame);
   bool sleep();
   bool socket_alive();
   void drop(std::atomic<std::uint64_t>& counter, const std::string& why);

@@ -45,7 +45,6 @@ ipc::IpcStatus ClientSessions::mcast_credited(std::uint64_t request_id,
 }
 
 bool ClientSessions::retry_held() {
-  if (finish_large_send()) return true;
   if (!held_) return false;
   Handle* h = find(held_->handle);
   if (h == nullptr) {  // closed meanwhile: the client is going

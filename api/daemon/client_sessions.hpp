@@ -88,9 +88,13 @@ class ClientSessions {
 
   // ---- credited mcasts (client_credit.cpp, docs/protocol.md "Credit")
   // A credited mcast the node refused with CS_ERR_TRY_AGAIN waits here, and
-  // the connection takes no more requests until it went: the library
+  // the connection takes no more requests but releases until it went: the library
   // returned CS_OK for it, and what follows it must keep its place.
+  // Or an mcast in fragments is on its way (start_large_send): the same
+  // wait for the requests behind it.
   bool holding() const noexcept { return held_.has_value() || large_.has_value(); }
+  // Replies to the mcast in fragments once it ended; true then.
+  bool finish_large_send();
   // Sends the held mcast again; true when it left (sent or refused for good).
   bool retry_held();
   // Writes the acks that are due while nothing waits aside; true when any went.
@@ -201,8 +205,8 @@ class ClientSessions {
   // takes no requests, so that what follows keeps its place.
   void start_large_send(std::uint64_t request_id, Handle& h, cpg::Guarantee guarantee,
                         std::vector<std::byte> bytes);
-  // Replies once it ended; true then.
-  bool finish_large_send();
+  // Destroyed first: a connection that ends during the send waits for it
+  // (the send holds the session).
   struct LargeSend {
     std::uint64_t request_id = 0;
     std::future<cs_error_t> result;
