@@ -229,6 +229,27 @@ TEST_F(ClientModeRefs, RefusalsThatLastSpillEvenALittle) {
   EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
+// Two refusals far apart are not refusals that last: the program stopped
+// sending in between, and the second starts a new run.
+TEST_F(ClientModeRefs, RefusalsFarApartDoNotSpill) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  daemon.log_bytes = 64u << 10;
+  join_with_refs_then_refuse(daemon, {{100, 300}, {4096, 5000}});
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  ASSERT_EQ(join_g(h), CS_OK);
+  char byte = 'x';
+  const iovec piece{&byte, 1};
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(cpg_mcast_joined(h, CPG_TYPE_AGREED, &piece, 1), CS_ERR_TRY_AGAIN);
+  unsigned int node = 0;
+  ASSERT_EQ(cpg_local_get(h, &node), CS_OK);  // the fake took whatever came before
+  EXPECT_EQ(daemon.requests_of(ipc::MessageType::release), 0u);
+  EXPECT_EQ(counters_of(h).messages_spilled, 0u);
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
+}
+
 // A reply that takes long may wait for log space the queued references
 // hold (a message in fragments is answered once it was put together): the
 // wait spills them after 100 ms and goes on.
