@@ -19,19 +19,42 @@ void ClientSessions::start_large_send(std::uint64_t request_id, Handle& h, cpg::
                                       std::vector<std::byte> bytes) {
   RC_ASSERT(!large_);
   std::shared_ptr<client::Session> session = h.session;
-  auto send = [session = std::move(session), guarantee, bytes = std::move(bytes)] {
+  auto send = [session = std::move(session), guarantee,
+               bytes = std::move(bytes)]() -> cpg::Result<bool> {
     name_this_thread("rc-large-send");
     const std::span<const std::byte> whole[] = {bytes};
-    return session->send(guarantee, whole).code();
+    if (cpg::Status s = session->send(guarantee, whole); !s.ok()) return s;
+    return false;
   };
-  large_ = LargeSend{request_id, std::async(std::launch::async, std::move(send))};
+  large_ = LargeSend{request_id, std::nullopt, std::async(std::launch::async, std::move(send))};
+}
+
+// The pool is safe from any thread, and the connection takes no zcb_alloc
+// or zcb_free while the send lasts (holding() defers them), so the buffer
+// stays the client's live one throughout.
+void ClientSessions::start_large_zero_copy_send(std::uint64_t request_id, Handle& h,
+                                                cpg::Guarantee guarantee, const ipc::ZcbMcast& m) {
+  RC_ASSERT(!large_);
+  RC_ASSERT(zcb_);
+  auto send = [session = h.session, pool = zcb_->pool.get(), guarantee, offset = m.offset,
+               length = m.length] {
+    name_this_thread("rc-large-send");
+    return pool->send(*session, guarantee, offset, length);
+  };
+  large_ = LargeSend{request_id, m, std::async(std::launch::async, std::move(send))};
 }
 
 bool ClientSessions::finish_large_send() {
   if (!large_ || large_->result.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
     return false;
-  reply(large_->request_id, large_->result.get());
+  LargeSend done = std::move(*large_);
   large_.reset();
+  const cpg::Result<bool> sent = done.result.get();
+  if (done.zero_copy) {
+    end_zero_copy_send(done.request_id, *done.zero_copy, sent);
+  } else {
+    reply(done.request_id, sent ? CS_OK : sent.status().code());
+  }
   return true;
 }
 

@@ -205,11 +205,19 @@ class ClientSessions {
   // takes no requests, so that what follows keeps its place.
   void start_large_send(std::uint64_t request_id, Handle& h, cpg::Guarantee guarantee,
                         std::vector<std::byte> bytes);
+  // The same for a zero-copy buffer above the atomic size: the NIC reads the
+  // client's segment, so the reply waits for that read as any zcb_mcast's.
+  void start_large_zero_copy_send(std::uint64_t request_id, Handle& h, cpg::Guarantee guarantee,
+                                  const ipc::ZcbMcast& m);
+  void end_zero_copy_send(std::uint64_t request_id, const ipc::ZcbMcast& m,
+                          const cpg::Result<bool>& in_place);
   // Destroyed first: a connection that ends during the send waits for it
-  // (the send holds the session).
+  // (the send holds the session). The result says whether the NIC reads the
+  // bytes in place (a zero-copy buffer), or why the send failed.
   struct LargeSend {
     std::uint64_t request_id = 0;
-    std::future<cs_error_t> result;
+    std::optional<ipc::ZcbMcast> zero_copy;
+    std::future<cpg::Result<bool>> result;
   };
   std::optional<LargeSend> large_;
 };

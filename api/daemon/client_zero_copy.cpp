@@ -80,7 +80,15 @@ void ClientSessions::zcb_mcast(std::uint64_t request_id, const ipc::ZcbMcast& m)
   Handle* h = find(m.handle);
   if (h == nullptr) return reply(request_id, CS_ERR_BAD_HANDLE);
   const auto guarantee = static_cast<cpg::Guarantee>(m.guarantee);
-  auto in_place = zcb_->pool->send(*h->session, guarantee, m.offset, m.length);
+  // In fragments it may wait for log space that only the deliveries this
+  // connection writes can free: not on the connection's thread.
+  if (m.length > node_->max_message_bytes())
+    return start_large_zero_copy_send(request_id, *h, guarantee, m);
+  end_zero_copy_send(request_id, m, zcb_->pool->send(*h->session, guarantee, m.offset, m.length));
+}
+
+void ClientSessions::end_zero_copy_send(std::uint64_t request_id, const ipc::ZcbMcast& m,
+                                        const cpg::Result<bool>& in_place) {
   if (!in_place) {
     if (in_place.status().code() == CS_ERR_INVALID_PARAM)
       return zcb_refuse(request_id, in_place.status(), "zcb_mcast");

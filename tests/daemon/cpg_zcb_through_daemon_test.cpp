@@ -7,6 +7,8 @@
 // as soon as the call returns; pointers that are no buffer are refused.
 #include <gtest/gtest.h>
 
+#include <sys/uio.h>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -143,6 +145,78 @@ TEST(CpgZcbThroughDaemon, BuffersAreReadInPlaceAndCountedApart) {
   }
   EXPECT_EQ(cpg_finalize(b), CS_OK);
   EXPECT_EQ(d.server(0).counters().malformed.load(), 0u);
+}
+
+// Messages in fragments, each 60% of the 1 MiB log, sent back to back by a
+// program that dispatches between sends: each one's fragments wait for log
+// space that the delivery of the one before holds until the connection has
+// written it to the program. The connection must go on writing while a
+// send is on its way, for buffers (the NIC reads the segment) as for
+// copies.
+void sends_in_fragments_never_wait_for_their_own_deliveries(bool zero_copy) {
+  SimDaemons d({});
+  d.use_for_programs();
+  Seen sa, sb;
+  const cpg_handle_t a = open_on(1, sa), b = open_on(2, sb);
+  ASSERT_EQ(join_retrying(a, "frag"), CS_OK);
+  ASSERT_EQ(join_retrying(b, "frag"), CS_OK);
+  ASSERT_TRUE(pump(a, b, [&] {
+    std::lock_guard la(sa.m), lb(sb.m);
+    return sa.views_of_two > 0 && sb.views_of_two > 0;
+  }));
+  constexpr std::size_t kBytes = 600'000;
+  constexpr int kMessages = 6;
+  void* buffer = nullptr;
+  if (zero_copy) {
+    ASSERT_EQ(cpg_zcb_alloc(a, kBytes, &buffer), CS_OK);
+  }
+  std::vector<std::string> sent;
+  // The other program dispatches throughout, as a listener does.
+  std::atomic<bool> stop{false};
+  std::thread listener([&] {
+    while (!stop.load()) {
+      cpg_dispatch(b, CS_DISPATCH_ALL);
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  for (int i = 0; i < kMessages; ++i) {
+    sent.push_back(pattern(i, kBytes));
+    cs_error_t e;
+    const auto end = std::chrono::steady_clock::now() + 30s;
+    do {
+      cpg_dispatch(a, CS_DISPATCH_ALL);
+      if (zero_copy) {
+        std::memcpy(buffer, sent.back().data(), kBytes);
+        e = cpg_zcb_mcast_joined(a, CPG_TYPE_AGREED, buffer, kBytes);
+      } else {
+        iovec iov{sent.back().data(), kBytes};
+        e = cpg_mcast_joined(a, CPG_TYPE_AGREED, &iov, 1);
+      }
+    } while (e == CS_ERR_TRY_AGAIN && std::chrono::steady_clock::now() < end);
+    ASSERT_EQ(e, CS_OK) << "message " << i;
+  }
+  const bool all = pump(a, a, [&] {
+    std::lock_guard la(sa.m), lb(sb.m);
+    return sa.messages.size() >= sent.size() && sb.messages.size() >= sent.size();
+  });
+  stop = true;
+  listener.join();
+  ASSERT_TRUE(all);
+  {
+    std::lock_guard la(sa.m), lb(sb.m);
+    EXPECT_TRUE(sa.messages == sent);
+    EXPECT_TRUE(sb.messages == sent);
+  }
+  EXPECT_EQ(cpg_finalize(a), CS_OK);
+  EXPECT_EQ(cpg_finalize(b), CS_OK);
+}
+
+TEST(CpgZcbThroughDaemon, BuffersInFragmentsNeverWaitForTheirOwnDeliveries) {
+  sends_in_fragments_never_wait_for_their_own_deliveries(true);
+}
+
+TEST(CpgZcbThroughDaemon, CopiesInFragmentsNeverWaitForTheirOwnDeliveries) {
+  sends_in_fragments_never_wait_for_their_own_deliveries(false);
 }
 
 }  // namespace
