@@ -160,6 +160,19 @@ class SomePhases(unittest.TestCase):
         finally:
             run.close()
 
+    def test_a_failed_program_is_said_in_its_target_row(self):
+        def fail_zc(results):
+            with open(os.path.join(results, "vm.env"), "a") as f:
+                f.write("corosync_cpgbench_verdicts_daemon=PASS cpgbench (8 s);"
+                        "FAIL cpgbenchzc: node 1: 0 messages received\n")
+        run = Generated(FIXTURE, fail_zc)
+        try:
+            rows = targets(run.page)
+            self.assertEqual(target(rows, "cpgbenchzc", "through ringcastd", "FAILED"), ("0.96x", "yes"))
+            self.assertNotIn("FAILED", [k for k in rows if "embedded" in k and "cpgbenchzc" in k][0])
+        finally:
+            run.close()
+
     def test_nothing_recorded(self):
         run = Generated()
         try:
