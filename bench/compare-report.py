@@ -226,7 +226,8 @@ def coro_program_target_rows(res):
         q = worst and worst[3]
         # A program that failed its own checks (a round without a delivery, an
         # error line) still printed figures: the row says so.
-        failed = "FAIL" in res.env.get(f"corosync_cpgbench_verdicts_{mode}", "")
+        failed = any(res.env.get(f"corosync_cpgbench_verdict_{mode}_{p}", "").startswith("FAIL")
+                     for p in ("cpgbench", "cpgbenchzc"))
         rows.append((f"corosync's cpgbenchzc vs its cpgbench, against ringcast {where} "
                      f"(messages/s at {sizes}; the lowest ratio)"
                      + ("; a program FAILED its checks, see its section" if failed else ""),
@@ -692,11 +693,9 @@ def coro_programs_section(res, plots):
            + " ms (their `alarm(10)` scaled; cpgbench 7 rounds from 64 B to 1,000,000 B, "
            "cpgbenchzc 50 from 1,000 B to 50,000 B). Side by side at the sizes both send:", ""]
     out += coro_programs_tables(res)
-    verdicts = [(m, e[f"corosync_cpgbench_verdicts_{m}"]) for m in coro_program_modes(res.coro_tests)
-                if e.get(f"corosync_cpgbench_verdicts_{m}")]
-    if verdicts:
-        out += ["", "ci/corosync-tests' verdicts: "
-                + "; ".join(f"{mode_name(m)}: {v.replace(';', ', ')}" for m, v in verdicts) + "."]
+    verdicts = [f"- {mode_name(m)}: {e.get(f'corosync_cpgbench_verdict_{m}_{p}') or p + ': no verdict'}"
+                for m in coro_program_modes(res.coro_tests) for p in ("cpgbench", "cpgbenchzc")]
+    out += ["", "ci/corosync-tests' verdicts (each program's own checks):", ""] + verdicts
     if "benchmarks-corosync-programs.png" in plots:
         out += ["", "![corosync's cpgbench and cpgbenchzc against ringcast](benchmarks-corosync-programs.png)"]
     return out

@@ -111,7 +111,7 @@ class FullRun(unittest.TestCase):
         text = section(self.run_.page, "corosync's cpgbench and cpgbenchzc against ringcast")
         self.assertIn("| embedded | 8,000 B | 3,000 | 2,910 | 0.97x |", text)
         self.assertIn("| through ringcastd | 40,000 B | 800 | 768 | 0.96x |", text)
-        self.assertIn("PASS cpgbenchzc", text)
+        self.assertIn("- through ringcastd: PASS cpgbenchzc (55 s)", text)
 
     def test_cpg_path_against_the_ring(self):
         self.assertEqual(target(self.rows, "embedded, vs ringcast-bench"), ("100%", "yes"))
@@ -163,8 +163,8 @@ class SomePhases(unittest.TestCase):
     def test_a_failed_program_is_said_in_its_target_row(self):
         def fail_zc(results):
             with open(os.path.join(results, "vm.env"), "a") as f:
-                f.write("corosync_cpgbench_verdicts_daemon=PASS cpgbench (8 s);"
-                        "FAIL cpgbenchzc: node 1: 0 messages received\n")
+                f.write("corosync_cpgbench_verdict_daemon_cpgbenchzc=FAIL cpgbenchzc: node 1: "
+                        "0 messages received\n")
         run = Generated(FIXTURE, fail_zc)
         try:
             rows = targets(run.page)
