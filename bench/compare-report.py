@@ -619,7 +619,8 @@ def commands(res):
         "`COMPARE_SCALE` multiplies every message count (and the length of corosync's rounds), "
         "`COMPARE_MEMBERS` sets the matrix's group sizes (default 2 3 5), "
         "`COMPARE_DAEMON_ROUNDS` (3) the daemon phase's rounds, `COMPARE_COROSYNC_MODES` "
-        "(embedded daemon) and `COMPARE_COROSYNC_ROUND_MS` (1000) corosync's programs. "
+        "(embedded daemon) and `COMPARE_COROSYNC_ROUND_MS` (1000, times the scale, 1000 at least) "
+        "corosync's programs. "
         "The group sizes 2 to 8 (the VM has 8 addresses), the matrix alone:",
         "",
         "```sh",
