@@ -9,8 +9,12 @@ some phases only, and a results folder with nothing in it.
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 import unittest
+
+# Loading the script must leave no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "compare-report")
