@@ -190,7 +190,7 @@ void Membership::on_completion(const fabric::Completion& c, std::uint64_t now_ns
 // batches go to the old log (recovery may need them), the new ring's to the
 // new one, even before it is installed. Validation stays the log's.
 void Membership::route_records(const fabric::Completion& c, std::uint64_t now_ns) {
-  const std::uint64_t offset = std::uint64_t{ring::imm_arg(c.imm)} * ring::kRecordAlignBytes;
+  const std::uint64_t offset = ring::records_imm_offset(c.imm);
   if (offset + ring::kRecordHeaderBytes <= ring_config_.log_bytes) {
     const std::byte* h = memory_.ring.log->data() + offset;
     const RingId id{wire::get<std::uint32_t>(h + 4), wire::get<std::uint64_t>(h + 8)};

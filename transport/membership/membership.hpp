@@ -227,6 +227,10 @@ class Membership {
   void on_recovered(const MembershipMessage& m, std::uint64_t now_ns);
   void on_ready(const MembershipMessage& m, std::uint64_t now_ns);
   void check_install(std::uint64_t now_ns);
+  // Every forward the frozen ring's relay posted has landed (or its link
+  // failed): none can land after the new ring reuses its log positions, so
+  // this member may say it is ready.
+  bool old_forwards_landed() const noexcept;
   void install(std::uint64_t now_ns);
   void leave(std::uint64_t now_ns, std::string reason);
 

@@ -31,7 +31,9 @@ void Membership::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
     if (c.source == me_ && has(c.group & ~c.ready, k) && c.infos[k].received_up_to < c.through) {
       due[n++] = MembershipMessageType::recovered;
     }
-    if (c.recovered && k == representative) due[n++] = MembershipMessageType::ready;
+    if (c.recovered && k == representative && old_forwards_landed()) {
+      due[n++] = MembershipMessageType::ready;
+    }
     if (n == 0) continue;
     const std::uint64_t sent = counters_.control_sent;
     send_commit_message(k, due[c.turn[k] % n]);
@@ -140,6 +142,10 @@ void Membership::on_ready(const MembershipMessage& m, std::uint64_t now_ns) {
   check_install(now_ns);
 }
 
+bool Membership::old_forwards_landed() const noexcept {
+  return installed().ring->forwards_in_flight() == 0;
+}
+
 // The representative starts the new ring once every member holds what it
 // must deliver of the old one; everyone else installs it at its first token.
 void Membership::check_install(std::uint64_t now_ns) {
@@ -148,7 +154,7 @@ void Membership::check_install(std::uint64_t now_ns) {
   RC_ASSERT((commit_->ready & ~commit_->members) == 0);  // on_ready takes members only
   ring::RingState& pending = *newest().ring;
   if (lowest(commit_->members) == me_ && commit_->ready == commit_->members &&
-      !pending.token_seen()) {
+      old_forwards_landed() && !pending.token_seen()) {
     // Its own bit is set only once it holds what it must deliver.
     RC_ASSERT(commit_->recovered);
     pending.start(now_ns);
