@@ -31,13 +31,26 @@ void Membership::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
     if (c.source == me_ && has(c.group & ~c.ready, k) && c.infos[k].received_up_to < c.through) {
       due[n++] = MembershipMessageType::recovered;
     }
-    if (c.recovered && k == representative && old_forwards_landed()) {
-      due[n++] = MembershipMessageType::ready;
+    if (c.recovered && k == representative) {
+      if (old_forwards_landed()) {
+        due[n++] = MembershipMessageType::ready;
+      } else {
+        ready_after_forwards_ = true;  // sent once they landed (on_write_completion)
+      }
     }
     if (n == 0) continue;
     const std::uint64_t sent = counters_.control_sent;
-    send_commit_message(k, due[c.turn[k] % n]);
-    if (counters_.control_sent != sent) ++c.turn[k];
+    const MembershipMessageType type = due[c.turn[k] % n];
+    send_commit_message(k, type);
+    if (counters_.control_sent == sent) continue;
+    ++c.turn[k];
+    // A type due and never sent to this peer goes as soon as the slot frees
+    // (a relayed ring leaves more members to recover: the representative may
+    // need the records and this member's ready), not a join interval later.
+    c.sent[k] |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(type));
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((c.sent[k] & (1u << static_cast<unsigned>(due[i]))) == 0) skipped_ |= bit(k);
+    }
   }
 }
 
