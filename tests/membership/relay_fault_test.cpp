@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::uint32_t kMessageBytes = 8192;
 
-// Member 0 streams 8 KiB messages (a message every `every_ns` for 20 ms)
+// Member 0 streams 8 KiB messages (3 every `every_ns` for 20 ms)
 // through a ring of `members` whose every visit is relayed; with `others`,
 // the others send now and then, so that batches of several senders travel
 // the chain.
@@ -33,7 +33,8 @@ FaultScenario relayed_stream(std::size_t members, std::uint64_t every_ns, bool o
   s.membership.consensus_timeout_ns = 6'000'000;
   s.plan.resize(members);
   for (std::uint64_t t = 0; t < 20'000'000; t += every_ns) {
-    s.plan[0].push_back({t, kMessageBytes, static_cast<ring::Guarantee>((t / every_ns) % 4)});
+    for (std::uint64_t k = 0; k < 3; ++k)  // a burst: a visit of several records relays
+      s.plan[0].push_back({t, kMessageBytes, static_cast<ring::Guarantee>((t / every_ns) % 4)});
   }
   for (std::size_t m = 1; others && m < members; ++m) {
     for (std::uint64_t t = m * 13'000; t < 20'000'000; t += 1'000'000)
@@ -50,7 +51,7 @@ FaultScenario relayed_stream(std::size_t members, std::uint64_t every_ns, bool o
 TEST(RelayFaults, ARelayThatDiesMidChainLosesNothing) {
   std::uint64_t recovered = 0;
   for (std::uint64_t at = 5'000'000; at < 5'060'000; at += 3'000) {
-    FaultScenario s = relayed_stream(5, 20'000, true);
+    FaultScenario s = relayed_stream(5, 60'000, true);
     s.faults.push_back({at, FaultKind::crash, 2, 0, 0, {}});
     const FaultRunResult r = run_fault_scenario(s);
     ASSERT_TRUE(r.ok) << "crash at " << at << " ns: " << r.failure;
@@ -68,7 +69,7 @@ TEST(RelayFaults, ARelayThatDiesMidChainLosesNothing) {
 // 256 KiB log instead of overrunning what they still hold. Nobody is declared
 // failed (the token still goes round well within its timeout).
 TEST(RelayFaults, ASlowRelayStopsTheHolderThroughTheSpaceRule) {
-  FaultScenario s = relayed_stream(5, 2'000, false);
+  FaultScenario s = relayed_stream(5, 6'000, false);
   s.ring.log_bytes = 256u << 10;
   s.ring.max_messages_per_visit = 8;
   s.max_release_delay_ns = 100'000;  // the applications take a while too

@@ -11,10 +11,15 @@
 
 namespace ringcast::ring {
 
+// Decided once a visit placed its records, before any chain is queued. A
+// lone message (the visit's only record, nothing queued behind it) goes
+// directly whatever its size: the relay would carry it store-and-forward
+// through N-2 more hops, and with nothing after it there is no stream for the
+// holder's NIC to be the bottleneck of. With two members the successor is
+// the only destination: nothing to relay.
 bool RingState::relays(const Batch& batch) const noexcept {
-  // With two members the successor is the only destination: nothing to relay.
   return config_.relay_min_batch_bytes > 0 && membership_.size() > 2 &&
-         batch.bytes >= config_.relay_min_batch_bytes;
+         batch.bytes >= config_.relay_min_batch_bytes && (batch.records > 1 || !queue_.empty());
 }
 
 // A batch comes on its sender's link, or relayed on the ring predecessor's:

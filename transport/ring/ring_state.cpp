@@ -417,6 +417,7 @@ void RingState::visit(std::uint64_t now_ns) {
   }
   Batch batch;
   place_batch(allowed, &batch);
+  batch.relayed = relays(batch);
   RC_ASSERT(batch.records <= allowed);
   // An entry opens only for the zero-copy record placed right after.
   RC_ASSERT(!batch.zero_copy_entry || batch.records > 0);
@@ -544,7 +545,7 @@ std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
     ops[n++] = batch_ops_[i];
   if (n > 0) {
     ops[n - 1].with_imm = true;
-    ops[n - 1].imm = records_imm(batch.last_offset, relays(batch));
+    ops[n - 1].imm = records_imm(batch.last_offset, batch.relayed);
   }
   if (staging_slot && member == membership_.successor_index()) {
     const auto mailbox_slot = static_cast<std::uint32_t>(token_.token_seq % config_.mailbox_slots);
@@ -587,7 +588,7 @@ void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
   std::uint32_t signals = 0;
   for (std::size_t d = 0; d < membership_.size(); ++d) {
     if (d == membership_.my_index) continue;
-    if (d != membership_.successor_index() && (batch.records == 0 || relays(batch))) continue;
+    if (d != membership_.successor_index() && (batch.records == 0 || batch.relayed)) continue;
     const std::size_t n = fill_chain(d, batch, outbox_.open(d), slot, token_bytes);
     outbox_.commit(d, n);
     if (batch.zero_copy_entry) ++signals;
@@ -636,7 +637,7 @@ void RingState::post_records(const Batch& batch) {
   std::uint32_t signals = 0;
   for (std::size_t d = 0; d < membership_.size(); ++d) {
     if (d == membership_.my_index) continue;
-    if (d != membership_.successor_index() && relays(batch)) continue;
+    if (d != membership_.successor_index() && batch.relayed) continue;
     const std::size_t n = fill_chain(d, batch, outbox_.open(d), std::nullopt, 0);
     outbox_.commit(d, n);
     if (batch.zero_copy_entry) ++signals;

@@ -249,6 +249,7 @@ class RingState {
     bool run_open = false;      // the last write is a run of copied records
     std::uint64_t run_end = 0;  // position where that run ends
     std::uint64_t bytes = 0;    // log bytes of its records
+    bool relayed = false;       // written to the successor only (relay.cpp)
   };
   // A relayed batch this member forwards once it received all of it, or
   // (first_seq 0) the immediate of one it refused.
