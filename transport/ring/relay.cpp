@@ -43,7 +43,13 @@ void RingState::on_records_imm(const fabric::Completion& c) {
     // will not get it from here, and only a write that failed where it
     // landed is fetched again (a missing one is on its way). So the
     // immediate alone goes on, a write of no bytes: each of them finds its
-    // own log lacking the batch and asks a holder for it (repair).
+    // own log lacking the batch and asks a holder for it (repair). It stops
+    // at the sender, whose own copy decodes; one that decodes nowhere (a
+    // forged offset) stops where it passed already with nothing received
+    // since, instead of going round for good.
+    if (records_imm_offset(c.imm) >= config_.log_bytes) return;
+    if (c.imm == last_refusal_.imm && log_.received_up_to() == last_refusal_.received) return;
+    last_refusal_ = {c.imm, log_.received_up_to()};
     relay_queue_.push_back({0, 0, c.imm});
   } else {
     relay_queue_.push_back({landed.first_seq, landed.last_seq, c.imm});

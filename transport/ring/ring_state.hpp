@@ -389,6 +389,10 @@ class RingState {
   Awaited awaited_;
   std::deque<Forward> relay_queue_;  // in landing order: the successor gets them in that order
   bool relay_waiting_ = false;       // the front forward waits for outbox room
+  struct Refusal {
+    std::uint32_t imm = 0;
+    std::uint64_t received = 0;  // received_up_to when it was passed on
+  } last_refusal_;
   std::uint32_t forwards_in_flight_ = 0;
   std::uint64_t drops_seen_ = 0;             // records_dropped when the last stall began
   std::vector<std::uint32_t> answers_owed_;  // per member: requests not answered yet (full outbox)
