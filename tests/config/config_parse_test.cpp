@@ -171,7 +171,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.nodes[0].gid_index, 3);
   EXPECT_EQ(c.nodes[1].address, IpAddress::v4(192, 168, 1, 8)) << "v4-mapped becomes IPv4";
   ASSERT_NE(c.node(8), nullptr);
-  EXPECT_EQ(c.node(8)->line, 34u);
+  EXPECT_EQ(c.node(8)->line, 35u);
   EXPECT_EQ(c.node(9), nullptr);
 }
 
