@@ -136,5 +136,37 @@ TEST(Relay, ARefusedBatchGoesOnAsItsImmediateAndIsFetchedAgain) {
   EXPECT_EQ(ring[0]->state.counters().records_relayed, 0u) << "the refusal stops at its sender";
 }
 
+// The same refusal for a batch that wraps the log: 20 records fill it to
+// 3840 bytes, then a visit of three puts seq 21 at 3840 and, as the next does
+// not fit before the end, seqs 22 and 23 at 0 and 192. The last header (seq
+// 23's) fails at member 1; a repair answer is one write, so it stops at the
+// log's end with seq 21, and seqs 22 and 23 must be asked for at once (their
+// write will not land again) or members 1 to 3 wait for them for good.
+TEST(Relay, ARefusedBatchThatWrapsTheLogIsFetchedAgainWhole) {
+  auto ring = make_ring(relaying_config(), 4);
+  std::vector<std::vector<std::string>> seen;
+  for (std::uint64_t round = 0; round < 5; ++round) {  // the send queue holds 8
+    for (int i = 0; i < 4; ++i)
+      ASSERT_TRUE(ring[0]->state.submit(message(kHundred)).ok());
+    seen = run(ring, round * 40'000, (round + 1) * 40'000);
+  }
+  for (std::size_t i = 0; i < 4; ++i)
+    ASSERT_EQ(ring[i]->state.log().delivered_seq(), 20u) << "member " << i;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(ring[0]->state.submit(message(kHundred)).ok());
+  bool corrupted = false;
+  auto corrupt = [&](std::size_t to, std::span<std::byte> bytes) {
+    if (to != 1 || corrupted || bytes.size() != 2 * 192) return;  // seqs 22 and 23 at 0
+    bytes[192 + 20] ^= std::byte{1};                              // seq 23's header
+    corrupted = true;
+  };
+  seen = run(ring, 200'000, 20 * kRepairAfterNs, corrupt);
+  ASSERT_TRUE(corrupted);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(seen[i].size(), 3u) << "member " << i;
+    EXPECT_EQ(ring[i]->state.log().received_up_to(), 23u) << "member " << i;
+  }
+}
+
 }  // namespace
 }  // namespace ringcast::ring
