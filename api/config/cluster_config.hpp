@@ -95,6 +95,10 @@ struct Totem {
   // from this size on the client reads it in the receive log mapped into it
   // and releases it (docs/architecture.md, "Serving clients").
   std::uint32_t deliver_copy_below_bytes = kDefaultDeliverCopyBelowBytes;
+  // A token visit whose records take at least this many log bytes is relayed
+  // along the ring instead of written to every member (docs/protocol.md
+  // "Relay"); 0: never. The ring's default.
+  std::uint32_t relay_min_batch_bytes = 32u << 10;
 };
 
 struct ClusterNode {

@@ -21,6 +21,7 @@ ring::RingConfig ring_config_of(const config::Totem& t) {
   r.max_messages_per_visit = t.max_messages;
   r.window_messages = t.window_size;
   r.token_hold_ns = std::uint64_t{t.token_hold_us} * 1000;
+  r.relay_min_batch_bytes = t.relay_min_batch_bytes;
   return r;
 }
 

@@ -23,6 +23,9 @@ ModelSim::ModelSim(std::size_t members, std::uint32_t max_message_bytes, const C
     : model_(model.shared_by(members)), world_(1, model_.sim_config()) {
   ring::RingConfig rc;
   rc.max_message_bytes = std::max(rc.max_message_bytes, max_message_bytes);
+  if (model.relay_min_batch_bytes != CostModel::kRingDefault) {
+    rc.relay_min_batch_bytes = model.relay_min_batch_bytes;
+  }
   // No failure is modelled: timeouts far beyond the slowest modelled visit
   // (1 MiB to 4 members through an emulated NIC takes seconds).
   membership::MembershipConfig mc;

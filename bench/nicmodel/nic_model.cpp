@@ -9,10 +9,12 @@
 //   nic-model [--members 2,3,5] [--sizes 64,1024] [--modes latency,throughput]
 //             [--count N] [--bandwidth-mbs B] [--wr-ns W] [--latency-ns L]
 //             [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] [--cores C]
-//             [--pace self|all]
+//             [--pace self|all] [--relay-min-bytes B]
 //
 // --pace all: a latency case sends the next message once every member
 // delivered the last (unloaded latency) instead of once the sender did.
+// --relay-min-bytes: the ring's relay_min_batch_bytes (0: every visit written
+// directly, 1: every visit relayed; default: the ring's).
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -39,7 +41,7 @@ struct Options {
                "nic-model: %s\nusage: nic-model [--members 2,3,5] [--sizes 64,1024] "
                "[--modes latency,throughput] [--count N] [--bandwidth-mbs B] [--wr-ns W] "
                "[--latency-ns L] [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] "
-               "[--cores C] [--pace self|all]\n",
+               "[--cores C] [--pace self|all] [--relay-min-bytes B]\n",
                why.c_str());
   std::exit(2);
 }
@@ -77,6 +79,7 @@ std::uint64_t* model_field(CostModel& m, const std::string& flag) {
   if (flag == "--visit-ns") return &m.visit_ns;
   if (flag == "--record-ns") return &m.record_ns;
   if (flag == "--cores") return &m.cores;
+  if (flag == "--relay-min-bytes") return &m.relay_min_batch_bytes;
   return nullptr;
 }
 

@@ -134,6 +134,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
       "  startup_window_ms: 0\n"
       "  reconnect_interval_ms: 50\n"
       "  zcb_copy_below_bytes: 8k\n"
+      "  relay_min_batch_bytes: 64k\n"
       "}\n"
       "rdma {\n  device: rxe0\n  gid_index: 1\n  port: 2\n  zero_copy_max_bytes: 3G\n}\n"
       "auth {\n  key: 00112233445566778899aabbccddeeff\n}\n"
@@ -155,6 +156,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.totem.startup_window_ms, 0u);
   EXPECT_EQ(c.totem.reconnect_interval_ms, 50u);
   EXPECT_EQ(c.totem.zcb_copy_below_bytes, 8u << 10);
+  EXPECT_EQ(c.totem.relay_min_batch_bytes, 64u << 10);
   EXPECT_EQ(c.rdma.device, "rxe0");
   EXPECT_EQ(c.rdma.gid_index, 1);
   EXPECT_EQ(c.rdma.port, 2);
@@ -169,7 +171,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.nodes[0].gid_index, 3);
   EXPECT_EQ(c.nodes[1].address, IpAddress::v4(192, 168, 1, 8)) << "v4-mapped becomes IPv4";
   ASSERT_NE(c.node(8), nullptr);
-  EXPECT_EQ(c.node(8)->line, 34u);
+  EXPECT_EQ(c.node(8)->line, 35u);
   EXPECT_EQ(c.node(9), nullptr);
 }
 
@@ -522,6 +524,8 @@ TEST(ConfigEviction, DefaultsAndBounds) {
 // value of its own, 0 for "never copy", and nothing above the atomic size.
 TEST(ConfigZeroCopyCrossover, DefaultsAndBounds) {
   EXPECT_EQ(parsed(kOneNode).totem.zcb_copy_below_bytes, kDefaultZcbCopyBelowBytes);
+  EXPECT_EQ(parsed(kOneNode).totem.relay_min_batch_bytes, 32u << 10);  // the ring's default
+  EXPECT_EQ(parsed(with_totem("  relay_min_batch_bytes: 0\n")).totem.relay_min_batch_bytes, 0u);
   EXPECT_EQ(parsed(with_totem("  max_message_size_bytes: 4k\n")).totem.zcb_copy_below_bytes, 4096u)
       << "the default stays within the atomic size";
   EXPECT_EQ(parsed(with_totem("  zcb_copy_below_bytes: 2k\n")).totem.zcb_copy_below_bytes, 2048u);

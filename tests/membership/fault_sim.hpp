@@ -125,9 +125,12 @@ struct FaultRunResult {
   // The writes the members refused for the link they came on
   // (StatusSnapshot::writes_wrong_link).
   std::uint64_t writes_wrong_link = 0;
-  std::uint32_t max_incarnation = 0;                      // the largest any member restarted with
-  std::uint64_t corruptions = 0;                          // record bytes changed as they landed
-  std::uint64_t records_repaired = 0;                     // records that checked once written again
+  std::uint32_t max_incarnation = 0;   // the largest any member restarted with
+  std::uint64_t corruptions = 0;       // record bytes changed as they landed
+  std::uint64_t records_repaired = 0;  // records that checked once written again
+  std::uint64_t records_relayed = 0;   // forwarded by the members (StatusSnapshot::records_relayed)
+  std::uint64_t relay_waits = 0;
+  std::uint64_t visits_space_limited = 0;                 // in the ring each member installed last
   std::vector<ChangeSeen> changes_seen;                   // in delivery order
   std::vector<std::vector<std::uint64_t>> delivered_ids;  // [member]: sender << 32 | counter
 };

@@ -20,6 +20,7 @@
 #include "ring/token.hpp"
 #include "runtime/incarnation.hpp"
 #include "support/ring_oracle.hpp"
+#include "support/sim_scenario.hpp"
 
 namespace ringcast::membership::fault_test {
 namespace {
@@ -793,6 +794,10 @@ FaultRunResult Run::go() {
     result_.records_recovered += c.records_recovered;
     result_.control_dropped += c.control_dropped;
     result_.writes_wrong_link += n.driver->membership().writes_wrong_link();
+    const StatusSnapshot st = n.driver->membership().status();
+    result_.records_relayed += st.records_relayed;
+    result_.relay_waits += st.relay_waits;
+    result_.visits_space_limited += n.driver->membership().ring().counters().visits_space_limited;
   }
   if (!oracle_.failed()) check_corruption_noticed();
   if (!oracle_.failed()) oracle_.finish(live);
@@ -808,7 +813,10 @@ FaultRunResult Run::go() {
 }  // namespace
 
 FaultRunResult run_fault_scenario(const FaultScenario& scenario, bool trace) {
-  return Run(scenario, trace).go();
+  FaultScenario s = scenario;
+  s.ring.relay_min_batch_bytes =
+      test::relay_min_batch_bytes_or_forced(s.ring.relay_min_batch_bytes);
+  return Run(s, trace).go();
 }
 
 }  // namespace ringcast::membership::fault_test

@@ -1,10 +1,11 @@
 // What dissemination costs each member's NIC: one sender streams AGREED
 // messages through a ring of N members over the simulated fabric, and the
 // simulator counts the work requests and bytes every node posted
-// (SimWorld::node_stats). Today's holder writes every record to every other
-// member, so its NIC sends N-1 bytes per delivered payload byte; a
-// dissemination that scales sends about one per member. The table is in
-// docs/performance.md, "Dissemination cost per member".
+// (SimWorld::node_stats). Written directly, the holder writes every record to
+// every other member, so its NIC sends N-1 bytes per delivered payload byte;
+// relayed along the ring (relay_min_batch_bytes), every member's NIC sends
+// about one. The tables are in docs/performance.md, "Dissemination cost per
+// member".
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -31,15 +32,23 @@ struct Cost {
   double sender_writes_per_msg = 0;   // its work requests per message
   double average_bytes_per_byte = 0;  // the same, averaged over the members
   double average_writes_per_msg = 0;
-  double records_per_visit = 0;  // the sender's
+  double max_bytes_per_byte = 0;      // the busiest member's bytes per delivered byte
+  double max_writes_per_msg = 0;      // the busiest member's work requests per message
+  double records_per_visit = 0;       // the sender's
+  std::uint64_t records_relayed = 0;  // by every member
 };
 
 // Member 0 submits whenever its send queue takes more; every member reacts
 // at once to every event (the protocol's cost, no thread model).
 class Stream {
  public:
-  Stream(std::size_t members, std::uint32_t size_bytes, std::uint64_t messages)
-      : members_(members), size_(size_bytes), messages_(messages), world_(1) {}
+  Stream(std::size_t members, std::uint32_t size_bytes, std::uint64_t messages,
+         std::uint64_t relay_min_batch_bytes)
+      : members_(members),
+        size_(size_bytes),
+        messages_(messages),
+        relay_min_(relay_min_batch_bytes),
+        world_(1) {}
   Cost go();
 
  private:
@@ -53,6 +62,7 @@ class Stream {
   std::size_t members_;
   std::uint32_t size_;
   std::uint64_t messages_;
+  std::uint64_t relay_min_;
   fabric::sim::SimWorld world_;
   std::vector<fabric::sim::SimEndpoint*> eps_;
   std::vector<std::unique_ptr<RingDriver>> drivers_;
@@ -66,6 +76,7 @@ class Stream {
 Status Stream::set_up() {
   RingConfig config;
   config.log_bytes = 4u << 20;  // the stream wraps the log: the space rule and rotations count
+  config.relay_min_batch_bytes = relay_min_;
   for (std::size_t i = 0; i < members_; ++i) {
     eps_.push_back(&world_.add_endpoint(node_of(i)));
     auto driver = RingDriver::create(*eps_[i], config);
@@ -175,8 +186,13 @@ Cost Stream::figures() const {
                         static_cast<double>(std::max<std::uint64_t>(counters.visits, 1));
   for (std::size_t i = 0; i < members_; ++i) {
     const fabric::sim::SimNodeStats s = world_.node_stats(node_of(i));
-    c.average_bytes_per_byte += static_cast<double>(s.bytes_posted) / delivered / members_;
-    c.average_writes_per_msg += static_cast<double>(s.writes_posted) / n / members_;
+    const double bytes = static_cast<double>(s.bytes_posted) / delivered;
+    const double writes = static_cast<double>(s.writes_posted) / n;
+    c.average_bytes_per_byte += bytes / members_;
+    c.average_writes_per_msg += writes / members_;
+    c.max_bytes_per_byte = std::max(c.max_bytes_per_byte, bytes);
+    c.max_writes_per_msg = std::max(c.max_writes_per_msg, writes);
+    c.records_relayed += drivers_[i]->state().counters().records_relayed;
   }
   return c;
 }
@@ -186,15 +202,18 @@ std::uint64_t messages_for(std::uint32_t size_bytes) {
   return size_bytes >= 65536 ? 160 : size_bytes >= 1024 ? 6000 : 40000;
 }
 
-// Per delivered payload byte the sender's NIC posts a record's bytes once per
-// other member (plus a 64-byte header per record and the tokens); the others
-// post only tokens and wakes. Fails when the accounting or the shape is off.
+constexpr std::size_t kGroupSizes[] = {2, 3, 4, 5, 6, 8, 10, 12, 16};
+
+// Direct writes (relay off): per delivered payload byte the sender's NIC
+// posts a record's bytes once per other member (plus a 64-byte header per
+// record and the tokens); the others post only tokens and wakes. Fails when
+// the accounting or the shape is off.
 TEST(DisseminationSim, TheSendersNicSendsNMinusOneCopies) {
   std::printf("%8s %4s %14s %13s %15s %14s %14s\n", "size", "N", "sender B/B", "sender WR/msg",
               "average B/B", "average WR/msg", "records/visit");
   for (std::uint32_t size : {64u, 1024u, 65536u}) {
-    for (std::size_t n : {2, 3, 4, 8, 16}) {
-      const Cost c = Stream(n, size, messages_for(size)).go();
+    for (std::size_t n : kGroupSizes) {
+      const Cost c = Stream(n, size, messages_for(size), 0).go();
       ASSERT_TRUE(c.failure.empty()) << n << " members, " << size << " B: " << c.failure;
       std::printf("%8u %4zu %14.3f %13.3f %15.3f %14.3f %14.1f\n", size, n, c.sender_bytes_per_byte,
                   c.sender_writes_per_msg, c.average_bytes_per_byte, c.average_writes_per_msg,
@@ -208,6 +227,47 @@ TEST(DisseminationSim, TheSendersNicSendsNMinusOneCopies) {
         EXPECT_NEAR(c.average_bytes_per_byte, copies / static_cast<double>(n), 0.05)
             << n << " members";
       }
+    }
+  }
+}
+
+// Relayed (the default threshold): a visit of at least relay_min_batch_bytes
+// goes to the successor only and every member forwards it to its own, so the
+// busiest NIC posts about one byte per delivered byte at every N; a smaller
+// visit (64 B messages: 64 records of 128 bytes, 8 KiB) still goes directly,
+// exactly as with the relay off.
+TEST(DisseminationSim, RelayedEveryNicSendsAboutOneCopy) {
+  const std::uint64_t threshold = RingConfig{}.relay_min_batch_bytes;
+  ASSERT_GT(threshold, 8u << 10);  // the 64 B stream stays below it
+  std::printf("%8s %4s %11s %11s %12s %12s %14s %9s\n", "size", "N", "max B/B", "sender B/B",
+              "max WR/msg", "average B/B", "records/visit", "relayed");
+  for (std::uint32_t size : {64u, 1024u, 65536u}) {
+    for (std::size_t n : kGroupSizes) {
+      const Cost c = Stream(n, size, messages_for(size), threshold).go();
+      ASSERT_TRUE(c.failure.empty()) << n << " members, " << size << " B: " << c.failure;
+      std::printf("%8u %4zu %11.3f %11.3f %12.3f %12.3f %14.1f %9llu\n", size, n,
+                  c.max_bytes_per_byte, c.sender_bytes_per_byte, c.max_writes_per_msg,
+                  c.average_bytes_per_byte, c.records_per_visit,
+                  static_cast<unsigned long long>(c.records_relayed));
+      if (size == 64) {  // below the threshold: direct writes, unchanged
+        const Cost direct = Stream(n, size, messages_for(size), 0).go();
+        EXPECT_EQ(c.records_relayed, 0u) << n << " members";
+        EXPECT_DOUBLE_EQ(c.sender_bytes_per_byte, direct.sender_bytes_per_byte) << n;
+        EXPECT_DOUBLE_EQ(c.average_bytes_per_byte, direct.average_bytes_per_byte) << n;
+        continue;
+      }
+      if (n > 2 && size == 65536) {
+        // Every member but the one before the sender forwards every record
+        // (a single 64 KiB record is above the threshold).
+        EXPECT_EQ(c.records_relayed, messages_for(size) * (n - 2)) << n << " members";
+      }
+      const double header = static_cast<double>(record_span_bytes(size)) / size;
+      EXPECT_LE(c.max_bytes_per_byte, header + 0.05) << n << " members, " << size << " B";
+      if (size == 65536) {
+        EXPECT_LE(c.max_bytes_per_byte, 1.1) << n << " members";
+      }
+      // The average is what N-1 copies spread over N members cost.
+      EXPECT_NEAR(c.average_bytes_per_byte, header * (n - 1) / n, 0.05) << n << " members";
     }
   }
 }

@@ -10,6 +10,7 @@
 #include "ring/driver.hpp"
 #include "ring_sim_harness.hpp"
 #include "support/ring_oracle.hpp"
+#include "support/sim_scenario.hpp"
 
 namespace ringcast::ring::sim_test {
 namespace {
@@ -398,7 +399,10 @@ RunResult Run::go() {
 }  // namespace
 
 RunResult run_scenario(const Scenario& scenario, bool trace) {
-  return Run(scenario, trace).go();
+  Scenario s = scenario;
+  s.ring.relay_min_batch_bytes =
+      test::relay_min_batch_bytes_or_forced(s.ring.relay_min_batch_bytes);
+  return Run(s, trace).go();
 }
 
 }  // namespace ringcast::ring::sim_test

@@ -1,6 +1,8 @@
 #include "support/sim_scenario.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 namespace ringcast::test {
 
@@ -33,6 +35,17 @@ fabric::sim::SimConfig pick_fabric(SimRandom& r, const FabricChoice& choice) {
   }
   s.poison_allocations = r.one_in(2);  // catches trusting unwritten memory; costs time
   return s;
+}
+
+std::uint64_t relay_min_batch_bytes_or_forced(std::uint64_t configured) {
+  const char* forced = std::getenv("RINGCAST_RELAY_MIN_BATCH_BYTES");
+  return forced != nullptr && *forced != '\0' ? std::stoull(forced) : configured;
+}
+
+std::uint64_t pick_relay_min_batch_bytes(std::uint64_t seed, std::uint64_t default_bytes) {
+  SimRandom r(seed ^ 0x52454c41594d494eull);  // "RELAYMIN"
+  const std::uint64_t x = r.below(3);
+  return relay_min_batch_bytes_or_forced(x == 0 ? 1 : x == 1 ? 0 : default_bytes);
 }
 
 }  // namespace ringcast::test

@@ -35,4 +35,13 @@ struct FabricChoice {
 // Latency, jitter, spikes, bandwidth, acks and queue depth from the seed.
 fabric::sim::SimConfig pick_fabric(fabric::sim::SimRandom& r, const FabricChoice& choice);
 
+// The ring's relay_min_batch_bytes for a seed, from a stream of its own (the
+// seed's other draws stay what they were): a third of the seeds relay every
+// visit (1 byte), a third none (0), the rest keep `default_bytes`.
+std::uint64_t pick_relay_min_batch_bytes(std::uint64_t seed, std::uint64_t default_bytes);
+// RINGCAST_RELAY_MIN_BATCH_BYTES=B: every scenario of the ring and fault
+// simulations, seeded or written by hand, runs with B (1: relay every visit,
+// 0: none); otherwise `configured`.
+std::uint64_t relay_min_batch_bytes_or_forced(std::uint64_t configured);
+
 }  // namespace ringcast::test

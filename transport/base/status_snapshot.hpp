@@ -43,6 +43,10 @@ struct StatusSnapshot {
   // again (docs/protocol.md "Repair").
   std::uint64_t record_stalls = 0;
   std::uint64_t records_repaired = 0;
+  // Others' records this member forwarded to its successor, and forwards
+  // that waited for room on that link (docs/protocol.md "Relay").
+  std::uint64_t records_relayed = 0;
+  std::uint64_t relay_waits = 0;
 };
 
 // The send path of the ring a member sends on, for cpg_flow_control_state_get

@@ -190,7 +190,7 @@ void Membership::on_completion(const fabric::Completion& c, std::uint64_t now_ns
 // batches go to the old log (recovery may need them), the new ring's to the
 // new one, even before it is installed. Validation stays the log's.
 void Membership::route_records(const fabric::Completion& c, std::uint64_t now_ns) {
-  const std::uint64_t offset = std::uint64_t{ring::imm_arg(c.imm)} * ring::kRecordAlignBytes;
+  const std::uint64_t offset = ring::records_imm_offset(c.imm);
   if (offset + ring::kRecordHeaderBytes <= ring_config_.log_bytes) {
     const std::byte* h = memory_.ring.log->data() + offset;
     const RingId id{wire::get<std::uint32_t>(h + 4), wire::get<std::uint64_t>(h + 8)};
@@ -212,6 +212,12 @@ void Membership::on_write_completion(const fabric::Completion& c) {
   }
   for (auto& g : gens_)
     g->ring->on_write_finished(c.wr_id);  // each ring takes only its own
+  // The ready a relay's forwards held back goes as soon as they landed, not
+  // with the next repeat a join interval later.
+  if (ready_after_forwards_ && phase_ == Phase::commit && old_forwards_landed()) {
+    ready_after_forwards_ = false;
+    skipped_ |= bit(lowest(commit_->members));
+  }
 }
 
 void Membership::on_link_failed(std::size_t peer, std::uint64_t now_ns) {
@@ -435,6 +441,8 @@ void Membership::retire(const ring::RingState& r) noexcept {
   retired_.writes_wrong_link += r.counters().writes_wrong_link;
   retired_.record_stalls += r.log().counters().stalls;
   retired_.records_repaired += r.log().counters().records_repaired;
+  retired_.records_relayed += r.counters().records_relayed;
+  retired_.relay_waits += r.counters().relay_waits;
 }
 
 StatusSnapshot Membership::status() const {
@@ -455,9 +463,13 @@ StatusSnapshot Membership::status() const {
   }
   s.record_stalls = retired_.record_stalls;
   s.records_repaired = retired_.records_repaired;
+  s.records_relayed = retired_.records_relayed;
+  s.relay_waits = retired_.relay_waits;
   for (const auto& g : gens_) {
     s.record_stalls += g->ring->log().counters().stalls;
     s.records_repaired += g->ring->log().counters().records_repaired;
+    s.records_relayed += g->ring->counters().records_relayed;
+    s.relay_waits += g->ring->counters().relay_waits;
   }
   s.retransmissions += counters_.recovery_writes + retired_.tokens_retransmitted;
   s.reformations = counters_.reformations;

@@ -174,6 +174,7 @@ class Membership {
     NodeMask recovery_written = 0;               // source: peers its recovery writes went to
     NodeMask ready = 0;                          // representative: members that reported ready
     std::array<std::uint8_t, kMaxNodes> turn{};  // per peer: the next of its due messages
+    std::array<std::uint8_t, kMaxNodes> sent{};  // per peer: bit per type sent once
   };
 
   // membership.cpp: completions, routing, time.
@@ -227,6 +228,10 @@ class Membership {
   void on_recovered(const MembershipMessage& m, std::uint64_t now_ns);
   void on_ready(const MembershipMessage& m, std::uint64_t now_ns);
   void check_install(std::uint64_t now_ns);
+  // Every forward the frozen ring's relay posted has landed (or its link
+  // failed): none can land after the new ring reuses its log positions, so
+  // this member may say it is ready.
+  bool old_forwards_landed() const noexcept;
   void install(std::uint64_t now_ns);
   void leave(std::uint64_t now_ns, std::string reason);
 
@@ -279,6 +284,7 @@ class Membership {
   // Peers a message was skipped for (slot busy): it goes again as soon as
   // the slot frees, not a join interval later (resend_skipped).
   NodeMask skipped_ = 0;
+  bool ready_after_forwards_ = false;  // a ready waits for the old ring's forwards
   std::uint64_t message_seq_ = 0;
   std::vector<std::uint64_t> last_seq_seen_;  // per peer: newest message accepted
   // Per peer: the member indexes of its repair requests not answered yet
@@ -296,6 +302,8 @@ class Membership {
     std::uint64_t writes_wrong_link = 0;
     std::uint64_t record_stalls = 0;
     std::uint64_t records_repaired = 0;
+    std::uint64_t records_relayed = 0;
+    std::uint64_t relay_waits = 0;
   } retired_;
   void retire(const ring::RingState& r) noexcept;
 };

@@ -31,11 +31,26 @@ void Membership::send_commit_messages(std::uint64_t now_ns, NodeMask to) {
     if (c.source == me_ && has(c.group & ~c.ready, k) && c.infos[k].received_up_to < c.through) {
       due[n++] = MembershipMessageType::recovered;
     }
-    if (c.recovered && k == representative) due[n++] = MembershipMessageType::ready;
+    if (c.recovered && k == representative) {
+      if (old_forwards_landed()) {
+        due[n++] = MembershipMessageType::ready;
+      } else {
+        ready_after_forwards_ = true;  // sent once they landed (on_write_completion)
+      }
+    }
     if (n == 0) continue;
     const std::uint64_t sent = counters_.control_sent;
-    send_commit_message(k, due[c.turn[k] % n]);
-    if (counters_.control_sent != sent) ++c.turn[k];
+    const MembershipMessageType type = due[c.turn[k] % n];
+    send_commit_message(k, type);
+    if (counters_.control_sent == sent) continue;
+    ++c.turn[k];
+    // A type due and never sent to this peer goes as soon as the slot frees
+    // (a relayed ring leaves more members to recover: the representative may
+    // need the records and this member's ready), not a join interval later.
+    c.sent[k] |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(type));
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((c.sent[k] & (1u << static_cast<unsigned>(due[i]))) == 0) skipped_ |= bit(k);
+    }
   }
 }
 
@@ -140,6 +155,10 @@ void Membership::on_ready(const MembershipMessage& m, std::uint64_t now_ns) {
   check_install(now_ns);
 }
 
+bool Membership::old_forwards_landed() const noexcept {
+  return installed().ring->forwards_in_flight() == 0;
+}
+
 // The representative starts the new ring once every member holds what it
 // must deliver of the old one; everyone else installs it at its first token.
 void Membership::check_install(std::uint64_t now_ns) {
@@ -148,7 +167,7 @@ void Membership::check_install(std::uint64_t now_ns) {
   RC_ASSERT((commit_->ready & ~commit_->members) == 0);  // on_ready takes members only
   ring::RingState& pending = *newest().ring;
   if (lowest(commit_->members) == me_ && commit_->ready == commit_->members &&
-      !pending.token_seen()) {
+      old_forwards_landed() && !pending.token_seen()) {
     // Its own bit is set only once it holds what it must deliver.
     RC_ASSERT(commit_->recovered);
     pending.start(now_ns);

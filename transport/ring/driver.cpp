@@ -150,6 +150,8 @@ StatusSnapshot RingDriver::status() const {
   s.records_dropped = state_->log().counters().records_dropped;
   s.record_stalls = state_->log().counters().stalls;
   s.records_repaired = state_->log().counters().records_repaired;
+  s.records_relayed = state_->counters().records_relayed;
+  s.relay_waits = state_->counters().relay_waits;
   return s;
 }
 

@@ -1,6 +1,8 @@
 // The 32-bit immediate of a write says what just landed. The 2 top bits are
 // the kind, the 30 low bits its argument:
-//   00 records: offset of the batch's LAST record in the log / 64. The write
+//   00 records: bits 28..0 the offset of the batch's LAST record in the log
+//      / 64; bit 29 set: a relayed batch, which every
+//      member forwards to its successor (docs/protocol.md "Relay"). The write
 //      with this immediate is the last of the batch's chain on that link, and
 //      the link is FIFO, so every record of the batch has landed with it.
 //   01 token:   the mailbox slot the token was written to.
@@ -23,8 +25,11 @@ enum class ImmKind : std::uint8_t { records = 0, token = 1, control = 2, members
 enum class ControlImmType : std::uint8_t { wake = 0, repair_request = 1, repaired = 2 };
 
 inline constexpr std::uint32_t kImmArgMask = (1u << 30) - 1;
+inline constexpr std::uint32_t kRelayImmBit = 1u << 29;
+inline constexpr std::uint32_t kRecordsOffsetMask = kRelayImmBit - 1;
 // Largest log the records immediate can address.
-inline constexpr std::uint64_t kMaxLogBytes = (std::uint64_t{kImmArgMask} + 1) * kRecordAlignBytes;
+inline constexpr std::uint64_t kMaxLogBytes =
+    (std::uint64_t{kRecordsOffsetMask} + 1) * kRecordAlignBytes;
 
 constexpr std::uint32_t make_imm(ImmKind kind, std::uint32_t arg) noexcept {
   return (static_cast<std::uint32_t>(kind) << 30) | (arg & kImmArgMask);
@@ -36,9 +41,17 @@ constexpr std::uint32_t imm_arg(std::uint32_t imm) noexcept {
   return imm & kImmArgMask;
 }
 
-constexpr std::uint32_t records_imm(std::uint64_t last_record_offset) noexcept {
-  return make_imm(ImmKind::records,
-                  static_cast<std::uint32_t>(last_record_offset / kRecordAlignBytes));
+constexpr std::uint32_t records_imm(std::uint64_t last_record_offset, bool relay = false) noexcept {
+  return make_imm(
+      ImmKind::records,
+      (static_cast<std::uint32_t>(last_record_offset / kRecordAlignBytes) & kRecordsOffsetMask) |
+          (relay ? kRelayImmBit : 0));
+}
+constexpr std::uint64_t records_imm_offset(std::uint32_t imm) noexcept {
+  return std::uint64_t{imm_arg(imm) & kRecordsOffsetMask} * kRecordAlignBytes;
+}
+constexpr bool records_imm_relay(std::uint32_t imm) noexcept {
+  return (imm_arg(imm) & kRelayImmBit) != 0;
 }
 constexpr std::uint32_t control_imm(ControlImmType type, std::uint32_t arg) noexcept {
   return make_imm(ImmKind::control, (static_cast<std::uint32_t>(type) << 24) | (arg & 0xFFFFFFu));

@@ -137,6 +137,7 @@ void ReceiveLog::advance_received(std::uint64_t own_last) noexcept {
     landed_[bit / 64] &= ~(std::uint64_t{1} << (bit % 64));
     received_up_to_ = seq;
     received_end_ = h.position + record_span_bytes(h.payload_bytes);
+    end_position_[bit] = received_end_;
   }
 }
 
@@ -178,26 +179,65 @@ RecordFault ReceiveLog::check_batch(const RecordHeader& last, std::uint64_t offs
   return RecordFault::none;
 }
 
-RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset,
-                                        std::optional<fabric::NodeId> from) noexcept {
+RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset, std::optional<fabric::NodeId> from,
+                                        bool relayed, LandedBatch* landed) noexcept {
   RecordHeader last;
   RecordFault fault = RecordFault::truncated;
   if (offset < limits_.log_bytes && limits_.log_bytes - offset >= kRecordHeaderBytes) {
     fault = decode_record_header(memory_.subspan(offset, kRecordHeaderBytes), limits_, &last);
   }
-  if (fault == RecordFault::none && from && last.sender != *from) fault = RecordFault::wrong_link;
+  if (fault == RecordFault::none && landed != nullptr) landed->sender = last.sender;
+  if (fault == RecordFault::none && from && !relayed && last.sender != *from) {
+    fault = RecordFault::wrong_link;
+  }
   if (fault == RecordFault::none) fault = check_batch(last, offset);
   if (fault != RecordFault::none && absorbed_by_repair(last, offset, fault)) {
+    if (landed != nullptr) {  // a relay forwards it all the same: those after it lack it
+      landed->first_seq = last.seq - last.batch_index + 1;
+      landed->last_seq = last.seq;
+    }
     return RecordFault::none;
   }
   if (fault != RecordFault::none) {
     drop(fault);
     return fault;
   }
-  land(last.seq - last.batch_index + 1, last.seq, from.value_or(kAnySender));
+  // A relayed batch's records must all name the sender its last one names.
+  const fabric::NodeId owner = relayed ? last.sender : from.value_or(kAnySender);
+  land(last.seq - last.batch_index + 1, last.seq, owner);
+  if (landed != nullptr) {
+    landed->first_seq = last.seq - last.batch_index + 1;
+    landed->last_seq = last.seq;
+  }
   advance_received();
   ++counters_.batches_landed;
   return RecordFault::none;
+}
+
+std::size_t ReceiveLog::received_runs(std::uint64_t first, std::uint64_t last,
+                                      std::span<RepairRun> out) const noexcept {
+  if (first == 0 || first > last || last > received_up_to_) return 0;
+  // The end of first - 1 is overwritten once a seq a log's capacity later is received.
+  if (received_up_to_ - (first - 1) >= capacity_) return 0;
+  std::uint64_t next = first == 1 ? base_position_ : end_position_[(first - 1) % capacity_];
+  std::size_t n = 0;
+  std::uint64_t run_end = 0;
+  for (std::uint64_t seq = first; seq <= last; ++seq) {
+    RecordHeader h;
+    if (locate(next, seq, &h, false) != RecordFault::none) return 0;
+    const std::uint64_t span = record_span_bytes(h.payload_bytes);
+    const std::uint64_t offset = h.position % limits_.log_bytes;
+    if (n > 0 && h.position == run_end && offset != 0) {
+      out[n - 1].bytes += span;
+      out[n - 1].records += 1;
+    } else {
+      if (n == out.size()) return 0;
+      out[n++] = RepairRun{offset, span, 1};
+    }
+    run_end = h.position + span;
+    next = run_end;
+  }
+  return n;
 }
 
 // A batch that was only slow, not lost, lands after a repair wrote some of

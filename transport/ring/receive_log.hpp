@@ -55,6 +55,14 @@ struct ReceiveCounters {
   std::uint64_t records_repaired = 0;  // records that checked once written again
 };
 
+// A batch that landed: its seqs (0: none landed now) and, when its last
+// header decoded, the member whose records they are.
+struct LandedBatch {
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;
+  std::optional<fabric::NodeId> sender;
+};
+
 // A run of consecutive records that check in this member's log, to be
 // written again into a member whose copy did not: one write of `bytes` from
 // log offset `offset`.
@@ -80,9 +88,13 @@ class ReceiveLog {
   // that header (and that the batch is new and within the window) before
   // marking the batch's seqs landed. Returns the fault when it dropped it.
   // from: the peer whose link the imm came on; the header must name it as
-  // its sender (a member writes its own batches to every other member).
+  // its sender (a member writes its own batches), unless `relayed`: the
+  // caller found the link to be the ring predecessor's, which relays others'
+  // batches (docs/protocol.md "Relay"). landed: the sender once the last
+  // header decoded, the batch's seqs when it was accepted.
   RecordFault on_batch_landed(std::uint64_t last_record_offset,
-                              std::optional<fabric::NodeId> from = std::nullopt) noexcept;
+                              std::optional<fabric::NodeId> from = std::nullopt,
+                              bool relayed = false, LandedBatch* landed = nullptr) noexcept;
 
   // The token holder writes its own records into its own log (header then
   // payload), then marks the batch landed. The payload is prefix then rest.
@@ -138,6 +150,11 @@ class ReceiveLog {
   std::optional<RepairRun> find_run(std::uint64_t seq, std::uint64_t position,
                                     std::uint32_t max_records,
                                     std::uint64_t max_bytes) const noexcept;
+  // The received seqs first..last as runs of consecutive records (a run
+  // breaks at the end of the log), for a relay to write on: at most
+  // out.size() runs. 0 when they are not all received or need more runs.
+  std::size_t received_runs(std::uint64_t first, std::uint64_t last,
+                            std::span<RepairRun> out) const noexcept;
   // Someone wrote up to `records` records from wanted() again: the records
   // after the delivered ones that now check in a row are landed, and
   // delivery goes on. Returns how many of them lie beyond what was wanted.
@@ -179,13 +196,14 @@ class ReceiveLog {
   RecordLimits limits_;
   std::uint64_t capacity_;             // log_bytes / 64: bits in landed_
   std::vector<std::uint64_t> landed_;  // bit seq % capacity_, for seqs > received_up_to_
-  // Per delivered seq % capacity_: where it ends; written at delivery, read
-  // only for delivered seqs, so left uninitialized. Zeroing it (8 bytes per
+  // Per received seq % capacity_: where it ends; written when the seq is
+  // received (and again at delivery), read only for received seqs, so left
+  // uninitialized. Zeroing it (8 bytes per
   // 64 of log: 512 KiB for a 4 MiB log) would make every new ring touch all
   // of it at once, and membership creates a ring while survivors wait: on rxe
   // under emulation those page faults cost each member 8 to 30 ms of CPU at
   // the commit, twice on the way to a configuration change. Untouched, a
-  // page is faulted in when the first seq on it is delivered.
+  // page is faulted in when the first seq on it is received.
   std::unique_ptr<std::uint64_t[]> end_position_;
   // Per landed seq % capacity_: the node whose link it came on (every record
   // of a batch comes with its last one), or kAnySender for records recovered

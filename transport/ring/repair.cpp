@@ -210,6 +210,23 @@ void RingState::on_repaired(std::uint32_t records, fabric::NodeId peer) {
   if (log_.accept_repair(records) > 0) {
     ++counters_.repairs_received;
     repair_ = Repair{};  // the next tick watches again if more is missing
+    // The log still lacks the next seq, and where it would start is so close
+    // to the end of the log that it may have gone to the next lap.
+    const std::uint64_t left = config_.log_bytes - log_.wanted().position % config_.log_bytes;
+    const bool cut_by_lap =
+        left == config_.log_bytes || left < record_span_bytes(config_.max_message_bytes);
+    if (cut_by_lap && stall_suspected() && !log_.stuck()) {
+      // An answer is one write, so it stops where the log ends; the records
+      // on the next lap may belong to the same failed batch (whose last
+      // header, there, is what failed), whose write will never land again:
+      // asked for at once, as if the answer had gone on. (Found with the
+      // relay forced on: a batch wrapping the log, refused at a relay and so
+      // at every member after it, came back only up to the log's end.)
+      repair_.watching = true;
+      repair_.mark = log_.received_up_to() + 1;
+      repair_.failed = true;
+      repair_.next_ask_ns = 0;
+    }
   }
 }
 

@@ -32,6 +32,16 @@ struct RingConfig {
   // proportion to their backlogs.
   std::uint32_t window_messages = 256;
 
+  // --- Dissemination (docs/protocol.md "Relay").
+  // A visit whose records take at least this many log bytes (headers and
+  // padding included) is written to the successor only and relayed along the
+  // ring, so every member's NIC sends it about once; a smaller one goes
+  // straight from the holder to every other member (one hop: the latency of
+  // a lone message). With 2 members the two are the same writes. Every
+  // member learns which way a batch came from its immediate, so members need
+  // not agree on it. 0: never relay. docs/performance.md "Dissemination".
+  std::uint64_t relay_min_batch_bytes = 32u << 10;
+
   // --- Idle behaviour.
   // On an idle ring (a full rotation with no new message, nothing queued
   // anywhere, every SAFE message known everywhere) the holder keeps the token

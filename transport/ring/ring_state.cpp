@@ -6,6 +6,7 @@
 #include "base/wire.hpp"
 #include "ring/imm.hpp"
 #include "ring/log_space.hpp"
+#include "ring/wr_id.hpp"
 
 namespace ringcast::ring {
 namespace {
@@ -13,21 +14,6 @@ namespace {
 // Chains one destination may have waiting for its link: a visit's records
 // (with the token for the successor) and a wake fit with room to spare.
 constexpr std::size_t kChainsPerMember = 4;
-
-// Our signaled writes say which token staging slot and which zero-copy visit
-// they free; the tag (with the ring's generation: membership runs successive
-// rings on one endpoint) tells them from anybody else's work requests.
-constexpr std::uint64_t kWrTag = 0x52494Eull << 40;  // "RIN"
-constexpr std::uint64_t kWrTagMask = ~0xFFFFFFFFull;
-constexpr std::uint64_t wr_tag(std::uint8_t generation) noexcept {
-  return kWrTag | (std::uint64_t{generation} << 32);
-}
-constexpr std::uint64_t make_wr_id(std::uint8_t generation,
-                                   std::optional<std::uint32_t> staging_slot,
-                                   std::optional<std::uint32_t> zero_copy_entry) noexcept {
-  return wr_tag(generation) | (std::uint64_t{staging_slot ? *staging_slot + 1 : 0} << 16) |
-         (zero_copy_entry ? *zero_copy_entry + 1 : 0);
-}
 
 }  // namespace
 
@@ -93,6 +79,8 @@ void RingState::freeze() noexcept {
       outbox_.pop(d);
     }
   }
+  relay_queue_.clear();  // membership's recovery writes what a relay did not
+  relay_waiting_ = false;
 }
 
 Status RingState::submit(const OutgoingMessage& message) {
@@ -150,11 +138,7 @@ void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
   const std::uint32_t arg = imm_arg(c.imm);
   switch (imm_kind(c.imm)) {
     case ImmKind::records:
-      // Counts what it drops; a member writes only its own batches.
-      if (log_.on_batch_landed(std::uint64_t{arg} * kRecordAlignBytes, c.peer) ==
-          RecordFault::wrong_link) {
-        ++counters_.writes_wrong_link;
-      }
+      on_records_imm(c);
       return;
     case ImmKind::token:
       if (frozen_) return;  // a late token of a ring membership ended
@@ -246,6 +230,11 @@ void RingState::on_write_done(std::uint64_t wr_id) noexcept {
   if ((wr_id & kWrTagMask) != wr_tag(start_.generation)) return;  // not one of ours
   const auto slot = static_cast<std::uint32_t>((wr_id >> 16) & 0xFFFF);
   const auto entry = static_cast<std::uint32_t>(wr_id & 0xFFFF);
+  if (wr_id == forward_wr_id(start_.generation)) {
+    RC_ASSERT(forwards_in_flight_ > 0);  // one signaled write per forward
+    --forwards_in_flight_;
+    return;
+  }
   if (slot != 0) {
     RC_ASSERT(slot <= staging_busy_.size());
     RC_ASSERT(staging_busy_[slot - 1]);  // one signaled write per staged token
@@ -339,6 +328,8 @@ bool RingState::advance(std::uint64_t now_ns) {
     return false;
   }
   waiting_catch_up_ = false;
+  // The token goes behind the forwards of what it names (they land first).
+  if (!relay_queue_.empty()) return false;
   if (membership_.size() > 1 &&
       (!outbox_.has_room(membership_.successor_index()) || !free_staging_slot())) {
     return false;  // the driver drains the outbox or a token write completes; retried at once
@@ -370,18 +361,19 @@ bool RingState::kept_visit_blocked() const noexcept {
 
 bool RingState::tick(std::uint64_t now_ns) {
   if (failed_ || frozen_) return false;
+  const bool forwarded = forward_relayed();
   const bool visited = advance(now_ns);
   const bool woke = maybe_wake(now_ns);
   const bool resent = maybe_retransmit(now_ns);
   const std::uint64_t asked = counters_.repairs_requested;
   if (answers_owed_total_ > 0) answer_owed_repairs();
   watch_repair(now_ns);
-  return visited || woke || resent || counters_.repairs_requested != asked;
+  return forwarded || visited || woke || resent || counters_.repairs_requested != asked;
 }
 
 std::uint64_t RingState::next_deadline_ns() const noexcept {
   if (failed_ || frozen_) return kNever;
-  if (outbox_.total_queued() > 0) return 0;
+  if (outbox_.total_queued() > 0 || forward_due()) return 0;
   return std::min(token_deadline_ns(), repair_deadline_ns());
 }
 
@@ -391,6 +383,7 @@ std::uint64_t RingState::token_deadline_ns() const noexcept {
     if (single) return solo_dirty_ && !queue_.empty() ? 0 : kNever;
     if ((idle_at_arrival_ || keeping_) && queue_.empty() && !wake_pending_) return hold_until_ns_;
     if (behind() && !queue_.empty()) return kNever;   // waits for a landing (or a repair)
+    if (!relay_queue_.empty()) return kNever;         // so do the forwards it waits behind
     if (kept_visit_blocked()) return hold_until_ns_;  // or a completion frees what it needs
     return 0;
   }
@@ -424,6 +417,7 @@ void RingState::visit(std::uint64_t now_ns) {
   }
   Batch batch;
   place_batch(allowed, &batch);
+  batch.relayed = relays(batch);
   RC_ASSERT(batch.records <= allowed);
   // An entry opens only for the zero-copy record placed right after.
   RC_ASSERT(!batch.zero_copy_entry || batch.records > 0);
@@ -505,6 +499,7 @@ void RingState::place_one(const QueuedMessage& m, std::uint64_t position, Batch*
   token_.highest_seq = h.seq;
   token_.next_position = position + span;
   batch->records += 1;
+  batch->bytes += span;
   batch->last_offset = position % config_.log_bytes;
 }
 
@@ -550,7 +545,7 @@ std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
     ops[n++] = batch_ops_[i];
   if (n > 0) {
     ops[n - 1].with_imm = true;
-    ops[n - 1].imm = records_imm(batch.last_offset);
+    ops[n - 1].imm = records_imm(batch.last_offset, batch.relayed);
   }
   if (staging_slot && member == membership_.successor_index()) {
     const auto mailbox_slot = static_cast<std::uint32_t>(token_.token_seq % config_.mailbox_slots);
@@ -593,7 +588,7 @@ void RingState::pass_token(const Batch& batch, std::uint64_t now_ns) {
   std::uint32_t signals = 0;
   for (std::size_t d = 0; d < membership_.size(); ++d) {
     if (d == membership_.my_index) continue;
-    if (d != membership_.successor_index() && batch.records == 0) continue;
+    if (d != membership_.successor_index() && (batch.records == 0 || batch.relayed)) continue;
     const std::size_t n = fill_chain(d, batch, outbox_.open(d), slot, token_bytes);
     outbox_.commit(d, n);
     if (batch.zero_copy_entry) ++signals;
@@ -634,14 +629,15 @@ bool RingState::maybe_retransmit(std::uint64_t now_ns) {
   return true;
 }
 
-// A kept visit: the same record chains as a pass, to every other member,
-// without the token.
+// A kept visit: the same record chains as a pass, to every other member (to
+// the successor only when the batch is relayed), without the token.
 void RingState::post_records(const Batch& batch) {
   RC_ASSERT(batch.records > 0);
   RC_ASSERT(membership_.size() > 1);
   std::uint32_t signals = 0;
   for (std::size_t d = 0; d < membership_.size(); ++d) {
     if (d == membership_.my_index) continue;
+    if (d != membership_.successor_index() && batch.relayed) continue;
     const std::size_t n = fill_chain(d, batch, outbox_.open(d), std::nullopt, 0);
     outbox_.commit(d, n);
     if (batch.zero_copy_entry) ++signals;

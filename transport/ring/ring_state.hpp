@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -98,6 +99,9 @@ struct RingCounters {
   std::uint64_t repairs_received = 0;   // repairs that let its delivery go on
   std::uint64_t repairs_served = 0;     // records runs it wrote again for others
   std::uint64_t repairs_refused = 0;    // requests its own copy could not serve
+  // Relay (docs/protocol.md "Relay").
+  std::uint64_t records_relayed = 0;  // others' records this member forwarded to its successor
+  std::uint64_t relay_waits = 0;      // forwards that waited for room in the successor's outbox
 };
 
 // How long a log whose record failed here waits before it asks for it again
@@ -163,6 +167,11 @@ class RingState {
   std::uint8_t generation() const noexcept { return start_.generation; }
   // Visits whose zero-copy sources the NIC may still read.
   std::uint32_t zero_copy_in_use() const noexcept { return zero_copy_.in_use(); }
+  // Forwards posted and not completed yet: a frozen ring's may still land,
+  // so its member is not ready for the next ring until they did.
+  std::uint32_t forwards_in_flight() const noexcept { return forwards_in_flight_; }
+  // Relayed batches landed here and not forwarded yet.
+  std::size_t relays_pending() const noexcept { return relay_queue_.size(); }
   // Lets the state machine act on time and queued work; true when it did
   // (visited with the token, or sent wakes).
   bool tick(std::uint64_t now_ns);
@@ -239,6 +248,15 @@ class RingState {
     std::size_t ops = 0;        // writes in batch_ops_
     bool run_open = false;      // the last write is a run of copied records
     std::uint64_t run_end = 0;  // position where that run ends
+    std::uint64_t bytes = 0;    // log bytes of its records
+    bool relayed = false;       // written to the successor only (relay.cpp)
+  };
+  // A relayed batch this member forwards once it received all of it, or
+  // (first_seq 0) the immediate of one it refused.
+  struct Forward {
+    std::uint64_t first_seq = 0;
+    std::uint64_t last_seq = 0;
+    std::uint32_t imm = 0;
   };
 
   void on_imm(const fabric::Completion& c, std::uint64_t now_ns);
@@ -247,6 +265,14 @@ class RingState {
   TokenFault check_token_against_me(const Token& t) const noexcept;
   void on_write_done(std::uint64_t wr_id) noexcept;
   void fail(Error error);
+
+  // relay.cpp: batches written to the successor only, forwarded by each
+  // member to its own.
+  bool relays(const Batch& batch) const noexcept;
+  void on_records_imm(const fabric::Completion& c);
+  bool forward_relayed();
+  void post_forward(std::span<fabric::WriteOp> ops, std::size_t n, std::uint32_t imm);
+  bool forward_due() const noexcept;
 
   // repair.cpp: a stalled log asks another member for the record again; a
   // member whose copy checks writes it again.
@@ -361,6 +387,13 @@ class RingState {
   std::uint64_t passed_highest_ = 0;
   Repair repair_;
   Awaited awaited_;
+  std::deque<Forward> relay_queue_;  // in landing order: the successor gets them in that order
+  bool relay_waiting_ = false;       // the front forward waits for outbox room
+  struct Refusal {
+    std::uint32_t imm = 0;
+    std::uint64_t received = 0;  // received_up_to when it was passed on
+  } last_refusal_;
+  std::uint32_t forwards_in_flight_ = 0;
   std::uint64_t drops_seen_ = 0;             // records_dropped when the last stall began
   std::vector<std::uint32_t> answers_owed_;  // per member: requests not answered yet (full outbox)
   std::uint64_t answers_owed_total_ = 0;
