@@ -20,7 +20,8 @@
 // instead of having each payload copied into the ring's send buffer.
 // --max-messages and --window set the ring's flow control (messages per
 // token visit and per rotation, Totem's max_messages / window_size) for
-// tuning runs; --spin-us and --token-hold-us its idle behaviour.
+// tuning runs; --spin-us and --token-hold-us its idle behaviour;
+// --relay-min-bytes the smallest visit relayed along the ring (0: never).
 // --matrix runs every combination (matrix.hpp), one ring per member count;
 // --members-list, --sizes, --guarantees, --modes, --sends narrow it, -n or
 // --scale change its per-case counts.
@@ -62,10 +63,11 @@ struct Cli {
   bool json = false;
   std::uint16_t base_port = 7405;
   int timeout_s = 600;
-  long spin_us = -1;        // -1: the progress thread's default
-  long token_hold_us = -1;  // -1: the ring's default
-  long max_messages = -1;   // -1: the ring's default (max_messages_per_visit)
-  long window = -1;         // -1: the ring's default (window_messages)
+  long spin_us = -1;          // -1: the progress thread's default
+  long token_hold_us = -1;    // -1: the ring's default
+  long max_messages = -1;     // -1: the ring's default (max_messages_per_visit)
+  long window = -1;           // -1: the ring's default (window_messages)
+  long relay_min_bytes = -1;  // -1: the ring's default (relay_min_batch_bytes)
   bool zero_copy = false;
   bool full_check = false;  // hash every payload byte (and write every byte per send)
   bool matrix = false;
@@ -82,7 +84,7 @@ struct Cli {
       "         [-s SIZE] [-n COUNT] [--guarantee agreed|safe] [--mode latency|throughput]\n"
       "         [--json] [-p BASE_PORT] [--timeout SECONDS] [--spin-us US]\n"
       "         [--token-hold-us US] [--max-messages N] [--window N] [--zero-copy]\n"
-      "         [--full-check]\n"
+      "         [--full-check] [--relay-min-bytes B]\n"
       "       ringcast-bench --matrix [--members-list 2,3,5] [--sizes 64,1024,...]\n"
       "         [--guarantees agreed,safe] [--modes latency,throughput] [--sends copy,zero-copy]\n"
       "         [-n COUNT | --scale FACTOR] [--json] [--progress] [-d DEVICE] [-x GID] ...\n");
@@ -140,7 +142,8 @@ enum LongOnly : int {
   kProgress,
   kFullCheck,
   kMaxMessages,
-  kWindow
+  kWindow,
+  kRelayMinBytes
 };
 
 // The --matrix options; false when `opt` is not one of them.
@@ -236,6 +239,9 @@ void parse_option(int opt, Cli& c) {
     case kWindow:
       c.window = static_cast<long>(number(optarg, "--window"));
       break;
+    case kRelayMinBytes:
+      c.relay_min_bytes = static_cast<long>(number(optarg, "--relay-min-bytes"));
+      break;
     case 'h':
       usage(nullptr);
     default:
@@ -282,6 +288,7 @@ Cli parse(int argc, char** argv) {
                                  {"full-check", 0, nullptr, kFullCheck},
                                  {"max-messages", 1, nullptr, kMaxMessages},
                                  {"window", 1, nullptr, kWindow},
+                                 {"relay-min-bytes", 1, nullptr, kRelayMinBytes},
                                  {"help", 0, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   Cli c;
@@ -324,6 +331,8 @@ rb::MemberPlan base_plan(const Cli& c) {
   if (c.max_messages >= 0)
     p.node.ring.max_messages_per_visit = static_cast<std::uint32_t>(c.max_messages);
   if (c.window >= 0) p.node.ring.window_messages = static_cast<std::uint32_t>(c.window);
+  if (c.relay_min_bytes >= 0)
+    p.node.ring.relay_min_batch_bytes = static_cast<std::uint64_t>(c.relay_min_bytes);
   p.node.ring.max_message_bytes =
       std::max<std::uint32_t>(p.node.ring.max_message_bytes, c.size_bytes);
   return p;

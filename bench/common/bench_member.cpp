@@ -386,21 +386,24 @@ void print_case_counters(runtime::RingNode& node, ring::RingCounters* before) {
   const ring::RingCounters now =
       node.with_driver([](ring::RingDriver& d) { return d.state().counters(); });
   const ring::RingCounters& b = *before;
-  std::fprintf(stderr,
-               "ringcast-bench counters node %u: visits %llu records %llu passes %llu "
-               "busy_holds %llu holds %llu wakes %llu/%llu outbox_limited %llu "
-               "space_limited %llu catch_up %llu busy_hold_waits %llu\n",
-               node.me(), static_cast<unsigned long long>(now.visits - b.visits),
-               static_cast<unsigned long long>(now.records_sent - b.records_sent),
-               static_cast<unsigned long long>(now.tokens_passed - b.tokens_passed),
-               static_cast<unsigned long long>(now.busy_holds - b.busy_holds),
-               static_cast<unsigned long long>(now.token_holds - b.token_holds),
-               static_cast<unsigned long long>(now.wakes_sent - b.wakes_sent),
-               static_cast<unsigned long long>(now.wakes_received - b.wakes_received),
-               static_cast<unsigned long long>(now.visits_outbox_limited - b.visits_outbox_limited),
-               static_cast<unsigned long long>(now.visits_space_limited - b.visits_space_limited),
-               static_cast<unsigned long long>(now.catch_up_waits - b.catch_up_waits),
-               static_cast<unsigned long long>(now.busy_hold_waits - b.busy_hold_waits));
+  std::fprintf(
+      stderr,
+      "ringcast-bench counters node %u: visits %llu records %llu passes %llu "
+      "busy_holds %llu holds %llu wakes %llu/%llu outbox_limited %llu "
+      "space_limited %llu catch_up %llu busy_hold_waits %llu relayed %llu relay_waits %llu\n",
+      node.me(), static_cast<unsigned long long>(now.visits - b.visits),
+      static_cast<unsigned long long>(now.records_sent - b.records_sent),
+      static_cast<unsigned long long>(now.tokens_passed - b.tokens_passed),
+      static_cast<unsigned long long>(now.busy_holds - b.busy_holds),
+      static_cast<unsigned long long>(now.token_holds - b.token_holds),
+      static_cast<unsigned long long>(now.wakes_sent - b.wakes_sent),
+      static_cast<unsigned long long>(now.wakes_received - b.wakes_received),
+      static_cast<unsigned long long>(now.visits_outbox_limited - b.visits_outbox_limited),
+      static_cast<unsigned long long>(now.visits_space_limited - b.visits_space_limited),
+      static_cast<unsigned long long>(now.catch_up_waits - b.catch_up_waits),
+      static_cast<unsigned long long>(now.busy_hold_waits - b.busy_hold_waits),
+      static_cast<unsigned long long>(now.records_relayed - b.records_relayed),
+      static_cast<unsigned long long>(now.relay_waits - b.relay_waits));
   node.with_driver([](ring::RingDriver& d) {
     const ring::ReceiveLog& log = d.state().log();
     std::fprintf(stderr,
