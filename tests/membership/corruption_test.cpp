@@ -83,5 +83,42 @@ TEST(Corruption, RepeatedCorruptionsAreEachHealed) {
   EXPECT_EQ(r.reformations, 0u);
 }
 
+// Member 1 is paused while member 0's records are still on their way (its
+// links 2 ms slow), and the first batch that lands there has a byte changed.
+// Member 0 forms a ring of its own and cuts the link meanwhile, so member 1
+// wakes to the landed batch, stops at it, and ends its ring in the same
+// round: that stall is told by a log line too, though the ring it happened
+// in is no longer the one installed when the round ends (the oracle's
+// never-silent rule; found by fault seed 5000003746).
+TEST(Corruption, AStallInARingThatEndsInTheSameRoundIsLogged) {
+  std::uint64_t stalls = 0;
+  for (std::uint64_t at = 10'000'000; at < 10'400'000; at += 50'000) {
+    FaultScenario s;
+    s.seed = 17;
+    s.members = 2;
+    s.sim.base_latency_ns = 2'000;
+    s.sim.jitter_ns = 500;
+    s.sim.link_timeout_ns = 1'000'000;
+    s.ring.log_bytes = 64u << 10;
+    s.ring.max_message_bytes = 4096;
+    s.ring.token_hold_ns = 200'000;
+    s.membership.token_timeout_ns = 5'000'000;
+    s.membership.join_interval_ns = 500'000;
+    s.membership.consensus_timeout_ns = 6'000'000;
+    s.plan.resize(s.members);
+    for (std::size_t m = 0; m < s.members; ++m) {
+      for (std::uint64_t t = m * 7'000; t < 60'000'000; t += 400'000)
+        s.plan[m].push_back({t, 300, ring::Guarantee::agreed});
+    }
+    s.faults.push_back({5'000'000, FaultKind::slow, 0, 0, 2'000'000, {}});
+    s.faults.push_back({at, FaultKind::corrupt_payload, 1, 1, 0, {}});
+    s.faults.push_back({at, FaultKind::pause, 1, 0, 25'000'000, {}});
+    const FaultRunResult r = run_fault_scenario(s);
+    ASSERT_TRUE(r.ok) << "pause at " << at << " ns: " << r.failure;
+    stalls += r.record_stalls;
+  }
+  EXPECT_GT(stalls, 0u) << "no corrupted batch landed during a pause";
+}
+
 }  // namespace
 }  // namespace ringcast::membership::fault_test

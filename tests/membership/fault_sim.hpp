@@ -128,6 +128,7 @@ struct FaultRunResult {
   std::uint32_t max_incarnation = 0;   // the largest any member restarted with
   std::uint64_t corruptions = 0;       // record bytes changed as they landed
   std::uint64_t records_repaired = 0;  // records that checked once written again
+  std::uint64_t record_stalls = 0;     // deliveries stopped at a failed record, every ring
   std::uint64_t records_relayed = 0;   // forwarded by the members (StatusSnapshot::records_relayed)
   std::uint64_t relay_waits = 0;
   std::uint64_t visits_space_limited = 0;                 // in the ring each member installed last

@@ -399,6 +399,7 @@ void Run::check_corruption_noticed() {
     if (n.crashed) continue;
     const StatusSnapshot st = n.driver->status();
     stalls += st.record_stalls;
+    result_.record_stalls += st.record_stalls;
     result_.records_repaired += st.records_repaired;
     oracle_.check_not_silent(
         n.index, n.corruptions > 0 && n.driver->membership().ring_id() == n.corrupted_ring,

@@ -446,7 +446,7 @@ void Membership::abandon_commit() {
   commit_.reset();
   if (gens_.size() >= 2 && !newest().installed) {
     gens_[gens_.size() - 2]->ring->adopt_queue(*newest().ring);
-    retire(*newest().ring);
+    retire(newest());
     gens_.pop_back();
   }
 }

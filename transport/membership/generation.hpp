@@ -28,6 +28,7 @@ struct Membership::Generation {
   std::uint64_t through = 0;
   ConfigurationChange transitional;
   bool transitional_sent = false;
+  std::uint64_t stalls_told = 0;  // of its log's stalls, those next_stall() returned
 
   RingId id() const noexcept { return ring->membership().ring; }
 };

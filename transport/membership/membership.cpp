@@ -45,6 +45,7 @@ Membership::Membership(const ring::RingConfig& ring_config, const MembershipConf
   RC_ASSERT(memory.control_staging->size() >= config.nodes.size() * ring::kControlSlotBytes);
   RC_ASSERT(memory.ring.mailbox->size() >= ring::mailbox_bytes(ring_config.mailbox_slots));
   cluster_ = config.nodes.size() >= 64 ? ~NodeMask{0} : bit(config.nodes.size()) - 1;
+  untold_stalls_.reserve(kMaxGenerations);  // retire() never allocates
 }
 
 Membership::~Membership() = default;
@@ -433,7 +434,12 @@ void Membership::chain_posted(std::size_t peer) noexcept {
   outbox_.pop(peer);
 }
 
-void Membership::retire(const ring::RingState& r) noexcept {
+void Membership::retire(Generation& g) noexcept {
+  const ring::RingState& r = *g.ring;
+  if (r.log().counters().stalls != g.stalls_told && untold_stalls_.size() < kMaxGenerations) {
+    g.stalls_told = r.log().counters().stalls;
+    untold_stalls_.push_back(stall_notice(g));
+  }
   retired_.tokens += r.counters().tokens_received;
   retired_.records_dropped += r.log().counters().records_dropped;
   retired_.tokens_dropped += r.counters().tokens_dropped;
@@ -495,6 +501,29 @@ std::optional<std::size_t> Membership::next_disconnect() noexcept {
   RC_ASSERT(peer != me_);  // fencing cuts others' links, never a link to myself
   to_disconnect_ &= ~bit(peer);
   return peer;
+}
+
+StallNotice Membership::stall_notice(const Generation& g) const noexcept {
+  const ring::ReceiveLog& log = g.ring->log();
+  const bool running =
+      g.installed && !g.ring->frozen() && &g == gens_.back().get() && phase_ == Phase::operational;
+  return StallNotice{g.id(), log.wanted().seq, log.counters().last_fault, running};
+}
+
+// Called every round: the common case (nothing new) reads one counter per ring.
+std::optional<StallNotice> Membership::next_stall() noexcept {
+  if (!untold_stalls_.empty()) {
+    const StallNotice n = untold_stalls_.front();
+    untold_stalls_.erase(untold_stalls_.begin());
+    return n;
+  }
+  for (auto& g : gens_) {
+    const std::uint64_t stalls = g->ring->log().counters().stalls;
+    if (stalls == g->stalls_told || (!g->installed && g.get() == gens_.back().get())) continue;
+    g->stalls_told = stalls;
+    return stall_notice(*g);
+  }
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> Membership::next_zero_copy_done() noexcept {

@@ -86,6 +86,18 @@ struct MembershipCounters {
 // after ring: after this many it leaves and says why (left_reason()).
 inline constexpr std::uint64_t kMaxUnrepairedGathers = 4;
 
+// A ring's delivery stopped at a record that failed its checks here (its
+// log's stall counter grew), for the driver's log line.
+struct StallNotice {
+  RingId ring;
+  std::uint64_t seq = 0;  // the seq the log waits for
+  ring::RecordFault fault = ring::RecordFault::none;
+  // The ring still runs here, so it asks the members that hold the record to
+  // write it again; otherwise the ring has ended (or ends now), and only a
+  // new ring's recovery brings its records, from copies that check.
+  bool running = false;
+};
+
 struct MemberMemory {
   ring::LocalMemory ring;                                 // mailbox: mailbox_bytes()
   const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
@@ -133,6 +145,11 @@ class Membership {
   // the wire (a slow or cut-off member is alive); once the link is down none
   // of them can land on records of the rings after it (fencing).
   std::optional<std::size_t> next_disconnect() noexcept;
+  // Each stall once, of whichever ring it happened in: the running one, one
+  // that ended in the same round (the installed ring changed before anyone
+  // looked), or one dropped since. A forming ring's stalls are told once it
+  // is installed here, or when it is dropped without running.
+  std::optional<StallNotice> next_stall() noexcept;
 
   // --- State, for drivers, tests and status.
   Phase phase() const noexcept { return phase_; }
@@ -305,7 +322,12 @@ class Membership {
     std::uint64_t records_relayed = 0;
     std::uint64_t relay_waits = 0;
   } retired_;
-  void retire(const ring::RingState& r) noexcept;
+  // Rings dropped with a stall not told yet (next_stall): room for
+  // kMaxGenerations is reserved at the start, and the driver asks every
+  // round, far more often than rings end.
+  std::vector<StallNotice> untold_stalls_;
+  StallNotice stall_notice(const Generation& g) const noexcept;
+  void retire(Generation& g) noexcept;
 };
 
 }  // namespace ringcast::membership

@@ -4,6 +4,13 @@
 #include <string>
 
 namespace ringcast::membership {
+namespace {
+
+std::string ring_text(RingId ring) {
+  return std::to_string(ring.representative) + "/" + std::to_string(ring.epoch);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<MembershipDriver>> MembershipDriver::create(
     fabric::Endpoint& endpoint, const ring::RingConfig& ring_config, const MembershipConfig& config,
@@ -198,39 +205,30 @@ void MembershipDriver::log_wrong_links(std::uint64_t now_ns) {
                       now_ns);
 }
 
-// Called every round: compares two counters and builds text only for a line.
+// Called every round: reads a counter per ring and builds text only for a line.
 void MembershipDriver::report_repairs(std::uint64_t now_ns) {
-  const Membership& m = *membership_;
-  const ring::RingState& r = m.ring();
-  // Of the installed ring only: the hot path must not sum every ring's.
-  const std::uint64_t stalls = r.log().counters().stalls;
-  if (r.membership().ring != stalls_ring_) {
-    stalls_ring_ = r.membership().ring;
-    stalls_seen_ = 0;
+  Membership& m = *membership_;
+  while (const std::optional<StallNotice> stall = m.next_stall()) {
+    const std::string what = "delivery stopped at seq " + std::to_string(stall->seq) + " of ring " +
+                             ring_text(stall->ring) + " (" + ring::record_fault_name(stall->fault) +
+                             ")";
+    repair_log_.log(
+        LogLevel::warning, "stall",
+        what + (stall->running ? ": asking the members that hold it to write it again"
+                               : " as that ring ended: the next ring recovers its records only "
+                                 "from copies that check"),
+        now_ns);
   }
-  const bool stalled = stalls != stalls_seen_;
-  const bool unrepaired = m.counters().unrepaired_gathers != unrepaired_seen_;
-  const bool left = m.phase() == Phase::left && !left_logged_;
-  if (!stalled && !unrepaired && !left) return;
-  stalls_seen_ = stalls;
-  unrepaired_seen_ = m.counters().unrepaired_gathers;
-  const std::string seq = std::to_string(r.log().wanted().seq);
-  const std::string ring = std::to_string(r.membership().ring.representative) + "/" +
-                           std::to_string(r.membership().ring.epoch);
-  if (stalled) {
-    repair_log_.log(LogLevel::warning, "stall",
-                    "delivery stopped at seq " + seq + " of ring " + ring + " (" +
-                        ring::record_fault_name(r.log().counters().last_fault) +
-                        "): asking the members that hold it to write it again",
-                    now_ns);
-  }
-  if (unrepaired) {
+  if (m.counters().unrepaired_gathers != unrepaired_seen_) {
+    unrepaired_seen_ = m.counters().unrepaired_gathers;
+    const ring::RingState& r = m.ring();
     repair_log_.log(LogLevel::warning, "unrepaired",
-                    "no member wrote seq " + seq + " of ring " + ring +
+                    "no member wrote seq " + std::to_string(r.log().wanted().seq) + " of ring " +
+                        ring_text(r.membership().ring) +
                         " again in time: forming a new ring to recover it",
                     now_ns);
   }
-  if (left) {
+  if (m.phase() == Phase::left && !left_logged_) {
     left_logged_ = true;
     log_line(LogLevel::warning, "left the ring: " + m.left_reason());
   }

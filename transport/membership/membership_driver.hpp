@@ -110,8 +110,6 @@ class MembershipDriver {
   // A stalled log is never silent: a line when delivery stops at a record
   // that fails, when no member writes it again, and when this member leaves.
   LogLimiter repair_log_;
-  RingId stalls_ring_;
-  std::uint64_t stalls_seen_ = 0;
   std::uint64_t unrepaired_seen_ = 0;
   bool left_logged_ = false;
 };

@@ -87,7 +87,8 @@ Status Membership::release_through(std::uint64_t index) {
 // released position follows the one before it until it releases its own.
 void Membership::drop_released_generations() noexcept {
   while (stream_ > 0 && gens_.size() > 1) {
-    const ring::RingState& front = *gens_.front()->ring;
+    Generation& oldest = *gens_.front();
+    const ring::RingState& front = *oldest.ring;
     // Nor while an answer it asked for may still land in the log.
     if (front.log().released_seq() != front.log().delivered_seq() || front.zero_copy_in_use() > 0 ||
         front.awaits_answer()) {
@@ -96,7 +97,7 @@ void Membership::drop_released_generations() noexcept {
     RC_ASSERT(gens_.front()->ending);  // the stream passed it: a later ring ended it
     ring::RingState& next = *gens_[1]->ring;
     next.release_inherited(next.log().base_position());
-    retire(front);
+    retire(oldest);
     gens_.pop_front();
     --stream_;
   }
