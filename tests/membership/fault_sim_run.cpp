@@ -753,7 +753,13 @@ std::string Run::dump() const {
 FaultRunResult Run::go() {
   g_stall_lines = 0;
   set_log_sink(count_stall_lines);
-  if (Status st = set_up(); !st.ok()) fail("set-up: " + st.error().message());
+  if (Status st = set_up(); !st.ok()) {
+    // A scenario with configs a driver refuses: nothing to run (its drivers
+    // are missing), and the failure says why.
+    set_log_sink(nullptr);
+    result_.failure = "set-up: " + st.error().message();
+    return result_;
+  }
   schedule_faults();
   for (Node& n : nodes_)
     step(n);

@@ -51,6 +51,18 @@ std::vector<ChangeSeen> regular_changes_of(const FaultRunResult& r, std::size_t 
   return out;
 }
 
+// The harness itself: a scenario whose configs a driver refuses (a log too
+// small for the default largest message) fails and says why, and runs none
+// of its members (it used to step the missing drivers and crash).
+TEST(Membership, AScenarioWithConfigsADriverRefusesFailsAtSetUp) {
+  FaultScenario s = steady(2);
+  s.ring.max_message_bytes = 1u << 20;
+  s.ring.log_bytes = 64u << 10;
+  const FaultRunResult r = run_fault_scenario(s);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.failure.rfind("set-up: ", 0), 0u) << r.failure;
+}
+
 TEST(Membership, CrashedMemberLeavesSurvivorsAgreeAndGoOn) {
   FaultScenario s = steady(5);
   s.faults.push_back({10'000'000, FaultKind::crash, 2, 2, 0, {}});
