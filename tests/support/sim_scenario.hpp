@@ -48,6 +48,7 @@ void pick_relay(std::uint64_t seed, ring::RingConfig& ring);
 // (1: relay every visit, 0: none) and relay_min_members 3, so that rings of
 // any size from 3 relay; otherwise `ring` stays as configured.
 void force_relay_if_asked(ring::RingConfig& ring);
+// RINGCAST_RELAY_MIN_BATCH_BYTES is set (not empty).
 bool relay_forced();
 
 // Records the relay forwarded over many seeds, by the kind of ring each seed
