@@ -21,7 +21,9 @@
 // --max-messages and --window set the ring's flow control (messages per
 // token visit and per rotation, Totem's max_messages / window_size) for
 // tuning runs; --spin-us and --token-hold-us its idle behaviour;
-// --relay-min-bytes the smallest visit relayed along the ring (0: never).
+// --relay-min-bytes the smallest visit relayed along the ring (0: never),
+// --relay-min-members the smallest ring that relays (3 relays in every ring
+// that can).
 // --matrix runs every combination (matrix.hpp), one ring per member count;
 // --members-list, --sizes, --guarantees, --modes, --sends narrow it, -n or
 // --scale change its per-case counts.
@@ -63,11 +65,12 @@ struct Cli {
   bool json = false;
   std::uint16_t base_port = 7405;
   int timeout_s = 600;
-  long spin_us = -1;          // -1: the progress thread's default
-  long token_hold_us = -1;    // -1: the ring's default
-  long max_messages = -1;     // -1: the ring's default (max_messages_per_visit)
-  long window = -1;           // -1: the ring's default (window_messages)
-  long relay_min_bytes = -1;  // -1: the ring's default (relay_min_batch_bytes)
+  long spin_us = -1;            // -1: the progress thread's default
+  long token_hold_us = -1;      // -1: the ring's default
+  long max_messages = -1;       // -1: the ring's default (max_messages_per_visit)
+  long window = -1;             // -1: the ring's default (window_messages)
+  long relay_min_bytes = -1;    // -1: the ring's default (relay_min_batch_bytes)
+  long relay_min_members = -1;  // -1: the ring's default
   bool zero_copy = false;
   bool full_check = false;  // hash every payload byte (and write every byte per send)
   bool matrix = false;
@@ -84,7 +87,7 @@ struct Cli {
       "         [-s SIZE] [-n COUNT] [--guarantee agreed|safe] [--mode latency|throughput]\n"
       "         [--json] [-p BASE_PORT] [--timeout SECONDS] [--spin-us US]\n"
       "         [--token-hold-us US] [--max-messages N] [--window N] [--zero-copy]\n"
-      "         [--full-check] [--relay-min-bytes B]\n"
+      "         [--full-check] [--relay-min-bytes B] [--relay-min-members N]\n"
       "       ringcast-bench --matrix [--members-list 2,3,5] [--sizes 64,1024,...]\n"
       "         [--guarantees agreed,safe] [--modes latency,throughput] [--sends copy,zero-copy]\n"
       "         [-n COUNT | --scale FACTOR] [--json] [--progress] [-d DEVICE] [-x GID] ...\n");
@@ -143,7 +146,8 @@ enum LongOnly : int {
   kFullCheck,
   kMaxMessages,
   kWindow,
-  kRelayMinBytes
+  kRelayMinBytes,
+  kRelayMinMembers
 };
 
 // The --matrix options; false when `opt` is not one of them.
@@ -242,6 +246,12 @@ void parse_option(int opt, Cli& c) {
     case kRelayMinBytes:
       c.relay_min_bytes = static_cast<long>(number(optarg, "--relay-min-bytes"));
       break;
+    case kRelayMinMembers: {
+      const std::uint64_t n = number(optarg, "--relay-min-members");
+      if (n < 3 || n > 64) usage("--relay-min-members: 3 to 64");
+      c.relay_min_members = static_cast<long>(n);
+      break;
+    }
     case 'h':
       usage(nullptr);
     default:
@@ -289,6 +299,7 @@ Cli parse(int argc, char** argv) {
                                  {"max-messages", 1, nullptr, kMaxMessages},
                                  {"window", 1, nullptr, kWindow},
                                  {"relay-min-bytes", 1, nullptr, kRelayMinBytes},
+                                 {"relay-min-members", 1, nullptr, kRelayMinMembers},
                                  {"help", 0, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   Cli c;
@@ -333,6 +344,8 @@ rb::MemberPlan base_plan(const Cli& c) {
   if (c.window >= 0) p.node.ring.window_messages = static_cast<std::uint32_t>(c.window);
   if (c.relay_min_bytes >= 0)
     p.node.ring.relay_min_batch_bytes = static_cast<std::uint64_t>(c.relay_min_bytes);
+  if (c.relay_min_members >= 0)
+    p.node.ring.relay_min_members = static_cast<std::uint32_t>(c.relay_min_members);
   p.node.ring.max_message_bytes =
       std::max<std::uint32_t>(p.node.ring.max_message_bytes, c.size_bytes);
   return p;

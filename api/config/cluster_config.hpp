@@ -35,6 +35,9 @@ inline constexpr std::size_t kMaxFileBytes = 1 << 20;  // larger files are refus
 inline constexpr std::size_t kMaxLineBytes = 4096;     // excluding the newline
 inline constexpr std::size_t kMaxNodes = 128;          // CPG_MEMBERS_MAX
 inline constexpr std::uint16_t kDefaultPort = 7405;    // rdma_cm port of a node
+// The most members one ring holds (the ring's kMaxMembers; the runtime
+// checks they agree): the top of totem.relay_min_members.
+inline constexpr std::uint32_t kMaxRingMembers = 64;
 
 // An IPv4 or IPv6 address. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are
 // stored as IPv4 so that they compare equal to what getifaddrs() reports.
@@ -99,6 +102,10 @@ struct Totem {
   // along the ring instead of written to every member (docs/protocol.md
   // "Relay"); 0: never. The ring's default.
   std::uint32_t relay_min_batch_bytes = 32u << 10;
+  // ... and only in a ring of at least this many members (3 to
+  // kMaxRingMembers): below 5 the relay's hops cost more than the holder's
+  // NIC saves (docs/performance.md). The ring's default.
+  std::uint32_t relay_min_members = 5;
 };
 
 struct ClusterNode {

@@ -24,7 +24,7 @@ struct TotemKey {
 };
 
 constexpr std::uint64_t kMiB = 1 << 20;
-constexpr std::array<TotemKey, 19> kTotemKeys = {{
+constexpr std::array<TotemKey, 20> kTotemKeys = {{
     {"token_timeout_ms", &Totem::token_timeout_ms, {10, 300'000, false}},
     {"token_retransmits_before_loss", &Totem::token_retransmits_before_loss, {1, 100, false}},
     {"consensus_timeout_ms", &Totem::consensus_timeout_ms, {10, 600'000, false}},
@@ -44,6 +44,7 @@ constexpr std::array<TotemKey, 19> kTotemKeys = {{
     {"zcb_copy_below_bytes", &Totem::zcb_copy_below_bytes, {0, 256 * kMiB, true}},
     {"deliver_copy_below_bytes", &Totem::deliver_copy_below_bytes, {0, 4095 * kMiB, true}},
     {"relay_min_batch_bytes", &Totem::relay_min_batch_bytes, {0, 4095 * kMiB, true}},
+    {"relay_min_members", &Totem::relay_min_members, {3, kMaxRingMembers, false}},
 }};
 
 constexpr auto kTotemNames = [] {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "ring/token.hpp"
 #include "runtime/incarnation.hpp"
 #include "runtime/membership_node.hpp"
 
@@ -13,6 +14,8 @@ namespace ringcast::runtime {
 namespace {
 
 constexpr std::uint64_t kNsPerMs = 1'000'000;
+static_assert(config::kMaxRingMembers == ring::kMaxMembers,
+              "totem.relay_min_members accepts what the ring does");
 
 ring::RingConfig ring_config_of(const config::Totem& t) {
   ring::RingConfig r;
@@ -22,6 +25,7 @@ ring::RingConfig ring_config_of(const config::Totem& t) {
   r.window_messages = t.window_size;
   r.token_hold_ns = std::uint64_t{t.token_hold_us} * 1000;
   r.relay_min_batch_bytes = t.relay_min_batch_bytes;
+  r.relay_min_members = t.relay_min_members;
   return r;
 }
 

@@ -33,10 +33,11 @@ struct CostModel {
   // N / cores times as long (soft-RoCE under emulation: every member on the
   // VM's two cores).
   std::uint64_t cores = 0;
-  // Not a cost: the ring's relay_min_batch_bytes (docs/protocol.md "Relay");
-  // kRingDefault leaves the ring's default.
+  // Not costs: the ring's relay_min_batch_bytes and relay_min_members
+  // (docs/protocol.md "Relay"); kRingDefault leaves the ring's default.
   static constexpr std::uint64_t kRingDefault = UINT64_MAX;
   std::uint64_t relay_min_batch_bytes = kRingDefault;
+  std::uint64_t relay_min_members = kRingDefault;
 
   // The model as seen by each of `members` members.
   CostModel shared_by(std::size_t members) const {

@@ -26,6 +26,9 @@ ModelSim::ModelSim(std::size_t members, std::uint32_t max_message_bytes, const C
   if (model.relay_min_batch_bytes != CostModel::kRingDefault) {
     rc.relay_min_batch_bytes = model.relay_min_batch_bytes;
   }
+  if (model.relay_min_members != CostModel::kRingDefault) {
+    rc.relay_min_members = static_cast<std::uint32_t>(model.relay_min_members);
+  }
   // No failure is modelled: timeouts far beyond the slowest modelled visit
   // (1 MiB to 4 members through an emulated NIC takes seconds).
   membership::MembershipConfig mc;

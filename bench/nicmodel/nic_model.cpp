@@ -9,12 +9,14 @@
 //   nic-model [--members 2,3,5] [--sizes 64,1024] [--modes latency,throughput]
 //             [--count N] [--bandwidth-mbs B] [--wr-ns W] [--latency-ns L]
 //             [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] [--cores C]
-//             [--pace self|all] [--relay-min-bytes B]
+//             [--pace self|all] [--relay-min-bytes B] [--relay-min-members M]
 //
 // --pace all: a latency case sends the next message once every member
 // delivered the last (unloaded latency) instead of once the sender did.
 // --relay-min-bytes: the ring's relay_min_batch_bytes (0: every visit written
-// directly, 1: every visit relayed; default: the ring's).
+// directly, 1: every visit relayed; default: the ring's); --relay-min-members
+// its relay_min_members (3 to 64: the smallest ring that relays; default:
+// the ring's).
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -41,7 +43,7 @@ struct Options {
                "nic-model: %s\nusage: nic-model [--members 2,3,5] [--sizes 64,1024] "
                "[--modes latency,throughput] [--count N] [--bandwidth-mbs B] [--wr-ns W] "
                "[--latency-ns L] [--visit-ns V] [--record-ns R] [--posts-block-cpu 0|1] "
-               "[--cores C] [--pace self|all] [--relay-min-bytes B]\n",
+               "[--cores C] [--pace self|all] [--relay-min-bytes B] [--relay-min-members M]\n",
                why.c_str());
   std::exit(2);
 }
@@ -80,6 +82,7 @@ std::uint64_t* model_field(CostModel& m, const std::string& flag) {
   if (flag == "--record-ns") return &m.record_ns;
   if (flag == "--cores") return &m.cores;
   if (flag == "--relay-min-bytes") return &m.relay_min_batch_bytes;
+  if (flag == "--relay-min-members") return &m.relay_min_members;
   return nullptr;
 }
 
@@ -110,6 +113,9 @@ Options parse(int argc, char** argv) {
   }
   for (std::uint64_t n : o.members)
     if (n < 2 || n > 32) usage("--members: 2 to 32");
+  const std::uint64_t relay_members = o.model.relay_min_members;
+  if (relay_members != CostModel::kRingDefault && (relay_members < 3 || relay_members > 64))
+    usage("--relay-min-members: 3 to 64");
   for (std::uint64_t s : o.sizes)
     if (s < 16 || s > (8u << 20)) usage("--sizes: 16 B to 8 MiB");
   for (const std::string& m : o.modes)

@@ -135,6 +135,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
       "  reconnect_interval_ms: 50\n"
       "  zcb_copy_below_bytes: 8k\n"
       "  relay_min_batch_bytes: 64k\n"
+      "  relay_min_members: 3\n"
       "}\n"
       "rdma {\n  device: rxe0\n  gid_index: 1\n  port: 2\n  zero_copy_max_bytes: 3G\n}\n"
       "auth {\n  key: 00112233445566778899aabbccddeeff\n}\n"
@@ -157,6 +158,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.totem.reconnect_interval_ms, 50u);
   EXPECT_EQ(c.totem.zcb_copy_below_bytes, 8u << 10);
   EXPECT_EQ(c.totem.relay_min_batch_bytes, 64u << 10);
+  EXPECT_EQ(c.totem.relay_min_members, 3u);
   EXPECT_EQ(c.rdma.device, "rxe0");
   EXPECT_EQ(c.rdma.gid_index, 1);
   EXPECT_EQ(c.rdma.port, 2);
@@ -171,7 +173,7 @@ TEST(ConfigFormat, ReadsEveryKey) {
   EXPECT_EQ(c.nodes[0].gid_index, 3);
   EXPECT_EQ(c.nodes[1].address, IpAddress::v4(192, 168, 1, 8)) << "v4-mapped becomes IPv4";
   ASSERT_NE(c.node(8), nullptr);
-  EXPECT_EQ(c.node(8)->line, 35u);
+  EXPECT_EQ(c.node(8)->line, 36u);
   EXPECT_EQ(c.node(9), nullptr);
 }
 
@@ -518,6 +520,23 @@ TEST(ConfigEviction, DefaultsAndBounds) {
   EXPECT_EQ(error_of(with_totem("  handle_unreleased_max_bytes: 8M\n")),
             "ringcast.conf:2:3: handle_unreleased_max_bytes (8388608) must be below "
             "log_size_bytes (8388608)");
+}
+
+// The relay's two conditions: the ring's defaults, values of their own, and
+// no member count the relay cannot use (2: the successor is the only
+// destination) or no ring can have.
+TEST(ConfigRelay, DefaultsAndBounds) {
+  EXPECT_EQ(parsed(kOneNode).totem.relay_min_batch_bytes, 32u << 10);
+  EXPECT_EQ(parsed(kOneNode).totem.relay_min_members, 5u);
+  EXPECT_EQ(parsed(with_totem("  relay_min_members: 3\n")).totem.relay_min_members, 3u);
+  EXPECT_EQ(parsed(with_totem("  relay_min_members: 64\n")).totem.relay_min_members, 64u);
+  EXPECT_EQ(error_of(with_totem("  relay_min_members: 2\n")),
+            "ringcast.conf:2:22: relay_min_members: '2' is out of range (3 to 64)");
+  EXPECT_EQ(error_of(with_totem("  relay_min_members: 65\n")),
+            "ringcast.conf:2:22: relay_min_members: '65' is out of range (3 to 64)");
+  EXPECT_EQ(error_of(with_totem("  relay_min_members: 4k\n")),
+            "ringcast.conf:2:22: relay_min_members: '4k' is not a number (decimal digits "
+            "only)");
 }
 
 // The zero-copy crossover: a default that follows a smaller atomic size, a

@@ -120,8 +120,7 @@ FaultScenario make_fault_scenario(std::uint64_t seed) {
   s.members = static_cast<std::size_t>(r.between(2, 8));
   s.sim = test::pick_fabric(r, {.min_send_queue_depth = 24, .links_break = true});
   s.ring = pick_ring(r, s.members);
-  s.ring.relay_min_batch_bytes =
-      test::pick_relay_min_batch_bytes(seed, s.ring.relay_min_batch_bytes);
+  test::pick_relay(seed, s.ring);
   s.membership = pick_membership(r);
   s.max_release_delay_ns = r.one_in(3) ? 0 : r.between(1'000, 300'000);
   const std::uint64_t window_ns = r.between(1'000'000, 30'000'000);
@@ -220,6 +219,7 @@ std::string FaultScenario::describe() const {
   o << "members=" << members << " messages=" << message_count() << " log=" << ring.log_bytes
     << " per_visit=" << ring.max_messages_per_visit << " hold_ns=" << ring.token_hold_ns
     << " relay_min=" << ring.relay_min_batch_bytes
+    << " relay_min_members=" << ring.relay_min_members
     << " token_timeout_ns=" << membership.token_timeout_ns
     << " join_ns=" << membership.join_interval_ns
     << " consensus_ns=" << membership.consensus_timeout_ns

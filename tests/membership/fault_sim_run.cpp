@@ -821,8 +821,7 @@ FaultRunResult Run::go() {
 
 FaultRunResult run_fault_scenario(const FaultScenario& scenario, bool trace) {
   FaultScenario s = scenario;
-  s.ring.relay_min_batch_bytes =
-      test::relay_min_batch_bytes_or_forced(s.ring.relay_min_batch_bytes);
+  test::force_relay_if_asked(s.ring);
   return Run(s, trace).go();
 }
 

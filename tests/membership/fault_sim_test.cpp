@@ -18,6 +18,7 @@
 
 #include "fault_sim.hpp"
 #include "support/seed_range.hpp"
+#include "support/sim_scenario.hpp"
 
 namespace ringcast::membership::fault_test {
 namespace {
@@ -54,6 +55,7 @@ TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
 
   std::map<std::size_t, std::uint64_t> by_members;
   FaultRunResult total;
+  test::RelayTally relay;
   ::ringcast::sim_test::DigestLog digests;
   const double seconds = for_each_seed(seeds, [&](std::uint64_t seed) {
     const FaultScenario s = make_fault_scenario(seed);
@@ -68,6 +70,7 @@ TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
     total.records_recovered += r.records_recovered;
     total.control_dropped += r.control_dropped;
     total.faults += r.faults;
+    relay.add(s.ring, s.members, r.records_relayed);
     digests.add(
         seed, {r.ok ? 1u : 0u, r.virtual_ns, r.events, r.delivered, r.changes, r.reformations,
                r.token_losses, r.records_recovered, r.control_dropped, r.faults, outcome_hash(r)});
@@ -93,6 +96,10 @@ TEST(FaultSim, EverySeedKeepsVirtualSynchronyAndSettles) {
       static_cast<unsigned long long>(total.records_recovered),
       static_cast<unsigned long long>(total.control_dropped),
       static_cast<unsigned long long>(total.events));
+  std::printf("  %s\n", relay.summary().c_str());
+  if (!seeds.replay && count >= 2000 && !test::relay_forced()) {
+    EXPECT_EQ(relay.check(), "") << relay.summary();
+  }
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ FaultScenario relayed_stream(std::size_t members, std::uint64_t every_ns, bool o
   s.ring.max_messages_per_visit = 4;
   s.ring.token_hold_ns = 50'000;
   s.ring.relay_min_batch_bytes = 1;
+  s.ring.relay_min_members = 3;
   s.membership.token_timeout_ns = 5'000'000;
   s.membership.join_interval_ns = 200'000;
   s.membership.consensus_timeout_ns = 6'000'000;

@@ -2,6 +2,7 @@
 
 #include "ring/outbox.hpp"
 #include "ring/ring_config.hpp"
+#include "ring/token.hpp"
 #include "ring/zero_copy_tracker.hpp"
 
 namespace ringcast::ring {
@@ -9,6 +10,15 @@ namespace {
 
 TEST(RingConfig, TheDefaultsAreValid) {
   EXPECT_TRUE(validate(RingConfig{}).ok());
+}
+
+TEST(RingConfig, RelaysFromFiveMembersByDefaultAndAcceptsThreeToTheMost) {
+  EXPECT_EQ(RingConfig{}.relay_min_members, 5u);
+  RingConfig c;
+  c.relay_min_members = 3;
+  EXPECT_TRUE(validate(c).ok());
+  c.relay_min_members = kMaxMembers;
+  EXPECT_TRUE(validate(c).ok());
 }
 
 TEST(RingConfig, RefusesWhatCannotWorkAndSaysWhich) {
@@ -31,6 +41,12 @@ TEST(RingConfig, RefusesWhatCannotWorkAndSaysWhich) {
   EXPECT_NE(refused([](RingConfig& c) { c.window_messages = 10; }).find("window"),
             std::string::npos);
   EXPECT_NE(refused([](RingConfig& c) { c.mailbox_slots = 1; }).find("mailbox_slots"),
+            std::string::npos);
+  // The relay needs a member between the sender and the last destination;
+  // no ring has more than kMaxMembers.
+  EXPECT_NE(refused([](RingConfig& c) { c.relay_min_members = 2; }).find("relay_min_members"),
+            std::string::npos);
+  EXPECT_NE(refused([](RingConfig& c) { c.relay_min_members = 65; }).find("relay_min_members"),
             std::string::npos);
   refused([](RingConfig& c) { c.send_queue_messages = 0; });
   refused([](RingConfig& c) { c.max_messages_per_visit = 0; });

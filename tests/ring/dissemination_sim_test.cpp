@@ -3,9 +3,9 @@
 // simulator counts the work requests and bytes every node posted
 // (SimWorld::node_stats). Written directly, the holder writes every record to
 // every other member, so its NIC sends N-1 bytes per delivered payload byte;
-// relayed along the ring (relay_min_batch_bytes), every member's NIC sends
-// about one. The tables are in docs/performance.md, "Dissemination cost per
-// member".
+// relayed along the ring (relay_min_batch_bytes, in a ring of at least
+// relay_min_members), every member's NIC sends about one. The tables are in
+// docs/performance.md, "Dissemination cost per member".
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -38,17 +38,24 @@ struct Cost {
   std::uint64_t records_relayed = 0;  // by every member
 };
 
+// The ring's relay settings a stream runs with.
+struct Relay {
+  std::uint64_t min_batch_bytes = 0;
+  std::uint32_t min_members = 3;
+};
+// Direct writes only.
+constexpr Relay kDirect{0, 3};
+// The default threshold in every ring that can relay (3 members or more).
+const Relay kRelayWhereItMay{RingConfig{}.relay_min_batch_bytes, 3};
+// The ring's defaults.
+const Relay kDefaults{RingConfig{}.relay_min_batch_bytes, RingConfig{}.relay_min_members};
+
 // Member 0 submits whenever its send queue takes more; every member reacts
 // at once to every event (the protocol's cost, no thread model).
 class Stream {
  public:
-  Stream(std::size_t members, std::uint32_t size_bytes, std::uint64_t messages,
-         std::uint64_t relay_min_batch_bytes)
-      : members_(members),
-        size_(size_bytes),
-        messages_(messages),
-        relay_min_(relay_min_batch_bytes),
-        world_(1) {}
+  Stream(std::size_t members, std::uint32_t size_bytes, std::uint64_t messages, Relay relay)
+      : members_(members), size_(size_bytes), messages_(messages), relay_(relay), world_(1) {}
   Cost go();
 
  private:
@@ -62,7 +69,7 @@ class Stream {
   std::size_t members_;
   std::uint32_t size_;
   std::uint64_t messages_;
-  std::uint64_t relay_min_;
+  Relay relay_;
   fabric::sim::SimWorld world_;
   std::vector<fabric::sim::SimEndpoint*> eps_;
   std::vector<std::unique_ptr<RingDriver>> drivers_;
@@ -76,7 +83,8 @@ class Stream {
 Status Stream::set_up() {
   RingConfig config;
   config.log_bytes = 4u << 20;  // the stream wraps the log: the space rule and rotations count
-  config.relay_min_batch_bytes = relay_min_;
+  config.relay_min_batch_bytes = relay_.min_batch_bytes;
+  config.relay_min_members = relay_.min_members;
   for (std::size_t i = 0; i < members_; ++i) {
     eps_.push_back(&world_.add_endpoint(node_of(i)));
     auto driver = RingDriver::create(*eps_[i], config);
@@ -213,7 +221,7 @@ TEST(DisseminationSim, TheSendersNicSendsNMinusOneCopies) {
               "average B/B", "average WR/msg", "records/visit");
   for (std::uint32_t size : {64u, 1024u, 65536u}) {
     for (std::size_t n : kGroupSizes) {
-      const Cost c = Stream(n, size, messages_for(size), 0).go();
+      const Cost c = Stream(n, size, messages_for(size), kDirect).go();
       ASSERT_TRUE(c.failure.empty()) << n << " members, " << size << " B: " << c.failure;
       std::printf("%8u %4zu %14.3f %13.3f %15.3f %14.3f %14.1f\n", size, n, c.sender_bytes_per_byte,
                   c.sender_writes_per_msg, c.average_bytes_per_byte, c.average_writes_per_msg,
@@ -231,43 +239,73 @@ TEST(DisseminationSim, TheSendersNicSendsNMinusOneCopies) {
   }
 }
 
-// Relayed (the default threshold): a visit of at least relay_min_batch_bytes
-// goes to the successor only and every member forwards it to its own, so the
-// busiest NIC posts about one byte per delivered byte at every N; a smaller
-// visit (64 B messages: 64 records of 128 bytes, 8 KiB) still goes directly,
-// exactly as with the relay off.
+// The relay's shape at N members and `size`, for a stream of `messages`
+// that relayed: the busiest NIC posts about one byte per delivered byte.
+void expect_relayed(const Cost& c, std::size_t n, std::uint32_t size, std::uint64_t messages) {
+  if (n > 2 && size == 65536) {
+    // Every member but the one before the sender forwards every record
+    // (a single 64 KiB record is above the threshold).
+    EXPECT_EQ(c.records_relayed, messages * (n - 2)) << n << " members";
+  }
+  const double header = static_cast<double>(record_span_bytes(size)) / size;
+  EXPECT_LE(c.max_bytes_per_byte, header + 0.05) << n << " members, " << size << " B";
+  if (size == 65536) {
+    EXPECT_LE(c.max_bytes_per_byte, 1.1) << n << " members";
+  }
+  // The average is what N-1 copies spread over N members cost.
+  EXPECT_NEAR(c.average_bytes_per_byte, header * (n - 1) / n, 0.05) << n << " members";
+}
+
+// A stream that went directly: the same writes as with the relay off.
+void expect_direct(const Cost& c, std::size_t n, std::uint32_t size) {
+  const Cost direct = Stream(n, size, messages_for(size), kDirect).go();
+  EXPECT_EQ(c.records_relayed, 0u) << n << " members, " << size << " B";
+  EXPECT_DOUBLE_EQ(c.sender_bytes_per_byte, direct.sender_bytes_per_byte) << n << ", " << size;
+  EXPECT_DOUBLE_EQ(c.average_bytes_per_byte, direct.average_bytes_per_byte) << n << ", " << size;
+}
+
+// Relayed wherever it may (the default threshold, relay_min_members 3): a
+// visit of at least relay_min_batch_bytes goes to the successor only and
+// every member forwards it to its own, so the busiest NIC posts about one
+// byte per delivered byte at every N; a smaller visit (64 B messages: 64
+// records of 128 bytes, 8 KiB) still goes directly, exactly as with the
+// relay off.
 TEST(DisseminationSim, RelayedEveryNicSendsAboutOneCopy) {
-  const std::uint64_t threshold = RingConfig{}.relay_min_batch_bytes;
-  ASSERT_GT(threshold, 8u << 10);  // the 64 B stream stays below it
+  ASSERT_GT(kRelayWhereItMay.min_batch_bytes, 8u << 10);  // the 64 B stream stays below it
   std::printf("%8s %4s %11s %11s %12s %12s %14s %9s\n", "size", "N", "max B/B", "sender B/B",
               "max WR/msg", "average B/B", "records/visit", "relayed");
   for (std::uint32_t size : {64u, 1024u, 65536u}) {
     for (std::size_t n : kGroupSizes) {
-      const Cost c = Stream(n, size, messages_for(size), threshold).go();
+      const Cost c = Stream(n, size, messages_for(size), kRelayWhereItMay).go();
       ASSERT_TRUE(c.failure.empty()) << n << " members, " << size << " B: " << c.failure;
       std::printf("%8u %4zu %11.3f %11.3f %12.3f %12.3f %14.1f %9llu\n", size, n,
                   c.max_bytes_per_byte, c.sender_bytes_per_byte, c.max_writes_per_msg,
                   c.average_bytes_per_byte, c.records_per_visit,
                   static_cast<unsigned long long>(c.records_relayed));
       if (size == 64) {  // below the threshold: direct writes, unchanged
-        const Cost direct = Stream(n, size, messages_for(size), 0).go();
-        EXPECT_EQ(c.records_relayed, 0u) << n << " members";
-        EXPECT_DOUBLE_EQ(c.sender_bytes_per_byte, direct.sender_bytes_per_byte) << n;
-        EXPECT_DOUBLE_EQ(c.average_bytes_per_byte, direct.average_bytes_per_byte) << n;
+        expect_direct(c, n, size);
         continue;
       }
-      if (n > 2 && size == 65536) {
-        // Every member but the one before the sender forwards every record
-        // (a single 64 KiB record is above the threshold).
-        EXPECT_EQ(c.records_relayed, messages_for(size) * (n - 2)) << n << " members";
+      expect_relayed(c, n, size, messages_for(size));
+    }
+  }
+}
+
+// The defaults: a ring smaller than relay_min_members (5) writes even its
+// large visits directly, where the relay's hops would cost more than the
+// holder's NIC saves; from 5 members a large visit relays.
+TEST(DisseminationSim, TheDefaultsRelayFromFiveMembers) {
+  ASSERT_EQ(kDefaults.min_members, 5u);
+  for (std::uint32_t size : {1024u, 65536u}) {
+    for (std::size_t n : kGroupSizes) {
+      const Cost c = Stream(n, size, messages_for(size), kDefaults).go();
+      ASSERT_TRUE(c.failure.empty()) << n << " members, " << size << " B: " << c.failure;
+      if (n < kDefaults.min_members) {
+        expect_direct(c, n, size);
+      } else {
+        EXPECT_GT(c.records_relayed, 0u) << n << " members, " << size << " B";
+        expect_relayed(c, n, size, messages_for(size));
       }
-      const double header = static_cast<double>(record_span_bytes(size)) / size;
-      EXPECT_LE(c.max_bytes_per_byte, header + 0.05) << n << " members, " << size << " B";
-      if (size == 65536) {
-        EXPECT_LE(c.max_bytes_per_byte, 1.1) << n << " members";
-      }
-      // The average is what N-1 copies spread over N members cost.
-      EXPECT_NEAR(c.average_bytes_per_byte, header * (n - 1) / n, 0.05) << n << " members";
     }
   }
 }

@@ -25,6 +25,7 @@ RingConfig relaying_config() {
   c.window_messages = 16;
   c.token_hold_ns = 0;
   c.relay_min_batch_bytes = 256;  // three records of 100 bytes (192 each) relay
+  c.relay_min_members = 3;        // the rings here have 3 or 4 members
   return c;
 }
 
@@ -86,6 +87,26 @@ TEST(Relay, ALoneMessageGoesDirectlyWhateverItsSize) {
   for (std::size_t i = 0; i < 4; ++i)
     EXPECT_EQ(seen[i].size(), 1u) << "member " << i;
   EXPECT_EQ(ring[1]->state.counters().records_relayed, 0u);
+}
+
+// relay_min_members counts the ring: the same visit of three goes directly
+// to every member of a ring one smaller than it, and relays in one its size.
+TEST(Relay, ARingSmallerThanRelayMinMembersWritesEveryVisitDirectly) {
+  for (const std::uint32_t min_members : {4u, 5u}) {
+    RingConfig c = relaying_config();
+    c.relay_min_members = min_members;
+    auto ring = make_ring(c, 4);
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE(ring[0]->state.submit(message(kHundred)).ok());
+    ring[0]->state.tick(0);
+    const bool relays = min_members <= 4;
+    for (std::size_t d = 2; d < 4; ++d)
+      EXPECT_EQ(ring[0]->state.pending_chain(d).empty(), relays) << min_members << " " << d;
+    const auto seen = run(ring, 1000, 20'000);
+    for (std::size_t i = 0; i < 4; ++i)
+      EXPECT_EQ(seen[i], std::vector<std::string>(3, kHundred)) << "member " << i;
+    EXPECT_EQ(ring[1]->state.counters().records_relayed, relays ? 3u : 0u) << min_members;
+  }
 }
 
 // Member 0's relayed batch (its sender: node 10) lands at member 3 on member

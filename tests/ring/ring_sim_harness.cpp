@@ -82,8 +82,7 @@ Scenario make_scenario(std::uint64_t seed) {
   s.members = pick_members(r);
   s.sim = test::pick_fabric(r, {});
   s.ring = pick_ring(r, s.members);
-  s.ring.relay_min_batch_bytes =
-      test::pick_relay_min_batch_bytes(seed, s.ring.relay_min_batch_bytes);
+  test::pick_relay(seed, s.ring);
   const std::uint32_t total =
       static_cast<std::uint32_t>(s.members >= 8 ? r.between(5, 30) : r.between(1, 60));
   const std::uint64_t window_ns = r.between(0, 2'000'000);
@@ -135,9 +134,9 @@ std::string Scenario::describe() const {
     << " sendbuf=" << ring.send_buffer_bytes << " per_visit=" << ring.max_messages_per_visit
     << " window=" << ring.window_messages << " hold_ns=" << ring.token_hold_ns
     << " wake_after_ns=" << ring.wake_after_ns << " relay_min=" << ring.relay_min_batch_bytes
-    << " latency_ns=" << sim.base_latency_ns << "+" << sim.jitter_ns
-    << " sq_depth=" << sim.send_queue_depth << " release_delay_ns<=" << max_release_delay_ns
-    << " slow_links=" << slow_links.size();
+    << " relay_min_members=" << ring.relay_min_members << " latency_ns=" << sim.base_latency_ns
+    << "+" << sim.jitter_ns << " sq_depth=" << sim.send_queue_depth
+    << " release_delay_ns<=" << max_release_delay_ns << " slow_links=" << slow_links.size();
   return o.str();
 }
 

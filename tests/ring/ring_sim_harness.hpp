@@ -60,9 +60,10 @@ struct RunResult {
   std::uint64_t token_passes = 0;
   std::uint64_t wakes = 0;
   std::uint64_t holds = 0;
-  std::uint64_t space_waits = 0;     // visits stopped by the space rule
-  std::uint64_t submit_retries = 0;  // submits refused with try_again
-  std::uint64_t post_retries = 0;    // chains left in the outbox for a full link
+  std::uint64_t space_waits = 0;      // visits stopped by the space rule
+  std::uint64_t submit_retries = 0;   // submits refused with try_again
+  std::uint64_t post_retries = 0;     // chains left in the outbox for a full link
+  std::uint64_t records_relayed = 0;  // forwarded by the members (RingCounters)
 };
 
 // trace: one line per fabric event and per delivery on stderr.

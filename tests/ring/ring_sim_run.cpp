@@ -332,6 +332,7 @@ void Run::final_checks() {
     result_.wakes += st.counters().wakes_sent;
     result_.holds += st.counters().token_holds + st.counters().busy_holds;  // idle and busy
     result_.space_waits += st.counters().visits_space_limited;
+    result_.records_relayed += st.counters().records_relayed;
   }
 }
 
@@ -400,8 +401,7 @@ RunResult Run::go() {
 
 RunResult run_scenario(const Scenario& scenario, bool trace) {
   Scenario s = scenario;
-  s.ring.relay_min_batch_bytes =
-      test::relay_min_batch_bytes_or_forced(s.ring.relay_min_batch_bytes);
+  test::force_relay_if_asked(s.ring);
   return Run(s, trace).go();
 }
 

@@ -17,6 +17,7 @@
 #include "ring/send_queue.hpp"
 #include "ring_sim_harness.hpp"
 #include "support/seed_range.hpp"
+#include "support/sim_scenario.hpp"
 
 namespace ringcast::ring::sim_test {
 namespace {
@@ -31,6 +32,7 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
 
   std::map<std::size_t, std::uint64_t> by_members;
   RunResult total;
+  test::RelayTally relay;
   ::ringcast::sim_test::DigestLog digests;
   const double seconds = for_each_seed(seeds, [&](std::uint64_t seed) {
     const Scenario s = make_scenario(seed);
@@ -43,6 +45,7 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
     total.holds += r.holds;
     total.space_waits += r.space_waits;
     total.submit_retries += r.submit_retries;
+    relay.add(s.ring, s.members, r.records_relayed);
     digests.add(seed, {r.ok ? 1u : 0u, r.virtual_ns, r.events, r.delivered, r.token_passes, r.wakes,
                        r.holds, r.space_waits, r.submit_retries, r.post_retries});
     if (r.ok) return std::optional<std::string>();
@@ -63,9 +66,13 @@ TEST(RingSim, EverySeedKeepsTotalOrderSafetyAndBounds) {
       static_cast<unsigned long long>(total.holds), static_cast<unsigned long long>(total.wakes),
       static_cast<unsigned long long>(total.space_waits),
       static_cast<unsigned long long>(total.submit_retries));
+  std::printf("  %s\n", relay.summary().c_str());
   if (!seeds.replay && count >= 2000) {
     for (std::size_t n : {1, 2, 3, 5, 8, 16})
       EXPECT_GT(by_members[n], 0u) << n << " members";
+    if (!test::relay_forced()) {
+      EXPECT_EQ(relay.check(), "") << relay.summary();
+    }
   }
 }
 

@@ -37,15 +37,71 @@ fabric::sim::SimConfig pick_fabric(SimRandom& r, const FabricChoice& choice) {
   return s;
 }
 
-std::uint64_t relay_min_batch_bytes_or_forced(std::uint64_t configured) {
+bool relay_forced() {
   const char* forced = std::getenv("RINGCAST_RELAY_MIN_BATCH_BYTES");
-  return forced != nullptr && *forced != '\0' ? std::stoull(forced) : configured;
+  return forced != nullptr && *forced != '\0';
 }
 
-std::uint64_t pick_relay_min_batch_bytes(std::uint64_t seed, std::uint64_t default_bytes) {
+void force_relay_if_asked(ring::RingConfig& ring) {
+  if (!relay_forced()) return;
+  ring.relay_min_batch_bytes = std::stoull(std::getenv("RINGCAST_RELAY_MIN_BATCH_BYTES"));
+  ring.relay_min_members = 3;
+}
+
+void pick_relay(std::uint64_t seed, ring::RingConfig& ring) {
   SimRandom r(seed ^ 0x52454c41594d494eull);  // "RELAYMIN"
   const std::uint64_t x = r.below(3);
-  return relay_min_batch_bytes_or_forced(x == 0 ? 1 : x == 1 ? 0 : default_bytes);
+  if (x == 0) {
+    ring.relay_min_batch_bytes = 1;
+    ring.relay_min_members = 3;
+  } else if (x == 1) {
+    ring.relay_min_batch_bytes = 0;
+  }
+  force_relay_if_asked(ring);
+}
+
+namespace {
+
+constexpr std::array<const char*, 5> kRelayKindNames = {
+    "never", "below relay_min_members", "every visit at 3-4", "every visit at 5+", "large visits"};
+
+std::size_t relay_kind(const ring::RingConfig& ring, std::size_t members) {
+  if (ring.relay_min_batch_bytes == 0 || members < 3) return 0;
+  if (members < ring.relay_min_members) return 1;
+  if (ring.relay_min_batch_bytes == 1) return members < 5 ? 2 : 3;
+  return 4;
+}
+
+}  // namespace
+
+void RelayTally::add(ring::RingConfig ring, std::size_t members, std::uint64_t records_relayed) {
+  force_relay_if_asked(ring);
+  Kind& k = kinds_[relay_kind(ring, members)];
+  ++k.seeds;
+  k.relayed += records_relayed;
+}
+
+std::string RelayTally::summary() const {
+  std::string out = "records relayed by kind of ring (seeds: records):";
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    out += std::string(i == 0 ? " " : ", ") + kRelayKindNames[i] + " " +
+           std::to_string(kinds_[i].seeds) + ": " + std::to_string(kinds_[i].relayed);
+  }
+  return out;
+}
+
+std::string RelayTally::check() const {
+  std::string wrong;
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    const bool may_relay = i >= 2;
+    if (may_relay && kinds_[i].relayed == 0) {
+      wrong += std::string("no record relayed in ") + kRelayKindNames[i] + "; ";
+    }
+    if (!may_relay && kinds_[i].relayed != 0) {
+      wrong += std::string("records relayed in ") + kRelayKindNames[i] + "; ";
+    }
+  }
+  return wrong;
 }
 
 }  // namespace ringcast::test

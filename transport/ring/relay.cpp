@@ -15,10 +15,11 @@ namespace ringcast::ring {
 // lone message (the visit's only record, nothing queued behind it) goes
 // directly whatever its size: the relay would carry it store-and-forward
 // through N-2 more hops, and with nothing after it there is no stream for the
-// holder's NIC to be the bottleneck of. With two members the successor is
-// the only destination: nothing to relay.
+// holder's NIC to be the bottleneck of. A small ring goes directly too
+// (relay_min_members, at least 3: with two members the successor is the only
+// destination): the holder's NIC saves less than the hops cost.
 bool RingState::relays(const Batch& batch) const noexcept {
-  return config_.relay_min_batch_bytes > 0 && membership_.size() > 2 &&
+  return config_.relay_min_batch_bytes > 0 && membership_.size() >= config_.relay_min_members &&
          batch.bytes >= config_.relay_min_batch_bytes && (batch.records > 1 || !queue_.empty());
 }
 

@@ -39,6 +39,9 @@ Status validate(const RingConfig& c) {
   if (c.mailbox_slots > kImmArgMask || mailbox_bytes(c.mailbox_slots) > UINT32_MAX) {
     return bad("mailbox_slots", "too many");
   }
+  if (c.relay_min_members < 3 || c.relay_min_members > kMaxMembers) {
+    return bad("relay_min_members", "must be 3 to " + std::to_string(kMaxMembers));
+  }
   if (c.token_staging_slots == 0) return bad("token_staging_slots", "must be at least 1");
   if (c.zero_copy_visits == 0) return bad("zero_copy_visits", "must be at least 1");
   return {};

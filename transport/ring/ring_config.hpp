@@ -41,6 +41,12 @@ struct RingConfig {
   // member learns which way a batch came from its immediate, so members need
   // not agree on it. 0: never relay. docs/performance.md "Dissemination".
   std::uint64_t relay_min_batch_bytes = 32u << 10;
+  // The relay acts only in a ring of at least this many members: the batch
+  // waits at every hop before it moves on, and with 3 or 4 members that wait
+  // costs more than the holder's NIC saves (the model projects -26% at 3, -6%
+  // at 4, +8% at 5; docs/performance.md "Dissemination"). 3 to kMaxMembers:
+  // with 2 the successor is the only destination; above the ring's size, never.
+  std::uint32_t relay_min_members = 5;
 
   // --- Idle behaviour.
   // On an idle ring (a full rotation with no new message, nothing queued
