@@ -62,7 +62,6 @@ class Member {
   int from_child_ = -1;
   std::string buffer_;
   std::vector<std::string> lines_;
-  std::size_t searched_ = 0;
 };
 
 Member::Member(const std::string& config, int node, const char* mode) {

@@ -5,7 +5,8 @@
 # installed compat directory, and runs it against the installed libringcast.so.
 #
 #   pkgconfig_install_test.sh <build dir> <source dir>
-# USER_FLAGS: extra compiler flags (the sanitizer build passes its -fsanitize).
+# USER_FLAGS: extra compiler flags (the sanitizer build passes its -fsanitize);
+# CC, CXX: the compilers (default cc and c++; the sanitizer build passes its own).
 set -euo pipefail
 build=$1
 source=$2
@@ -25,7 +26,7 @@ echo "libs:   $libs"
 [ -f "$prefix/include/ringcast/compat/corosync/cpg.h" ] || { echo "compat cpg.h missing" >&2; exit 1; }
 
 # shellcheck disable=SC2086
-cc -std=c99 -Wall -Wextra -Werror -pedantic-errors ${USER_FLAGS:-} $cflags "$source/tests/client/cpg_compat.c" \
+"${CC:-cc}" -std=c99 -Wall -Wextra -Werror -pedantic-errors ${USER_FLAGS:-} $cflags "$source/tests/client/cpg_compat.c" \
   $libs -o "$prefix/cpg_compat"
 libdir=$(pkg-config "${flags[@]}" --variable=libdir ringcast)
 LD_LIBRARY_PATH=$libdir "$prefix/cpg_compat"
@@ -34,7 +35,7 @@ LD_LIBRARY_PATH=$libdir "$prefix/cpg_compat"
 # cluster (bad handles and arguments).
 [ -f "$prefix/include/ringcast/compat/corosync/quorum.h" ] || { echo "compat quorum.h missing" >&2; exit 1; }
 # shellcheck disable=SC2086
-cc -std=c99 -Wall -Wextra -Werror -pedantic-errors ${USER_FLAGS:-} $cflags -DQUORUM_COMPAT_MAIN \
+"${CC:-cc}" -std=c99 -Wall -Wextra -Werror -pedantic-errors ${USER_FLAGS:-} $cflags -DQUORUM_COMPAT_MAIN \
   "$source/tests/client/quorum_compat.c" $libs -o "$prefix/quorum_compat"
 LD_LIBRARY_PATH=$libdir "$prefix/quorum_compat"
 
@@ -42,5 +43,5 @@ LD_LIBRARY_PATH=$libdir "$prefix/quorum_compat"
 printf '#include <ringcast/cpg.h>\n#include <ringcast/version.h>\n#include <cstdio>\nint main() { std::printf("%%s %%s\\n", ringcast_version(), cs_strerror(CS_OK)); }\n' \
   >"$prefix/native.cpp"
 # shellcheck disable=SC2086
-c++ -std=c++17 -Wall -Wextra -Werror ${USER_FLAGS:-} $cflags "$prefix/native.cpp" $libs -o "$prefix/native"
+"${CXX:-c++}" -std=c++17 -Wall -Wextra -Werror ${USER_FLAGS:-} $cflags "$prefix/native.cpp" $libs -o "$prefix/native"
 LD_LIBRARY_PATH=$libdir "$prefix/native"
