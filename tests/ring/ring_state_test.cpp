@@ -578,6 +578,46 @@ TEST(RingState, ASeqOnItsWayIsNotFetchedFromAnotherMember) {
   EXPECT_EQ(drain(behind), (std::vector<std::string>{"slow"}));
 }
 
+// A batch refused as it landed while the log still waits for an earlier seq
+// on its way: once that seq lands, the refused batch is what the log waits
+// for, and it is fetched again (its write never lands again). Member 2 gets
+// member 1's batch (seq 2) corrupted before member 0's (seq 1) lands.
+TEST(RingState, ABatchRefusedWhileAnEarlierSeqWasOnItsWayIsFetchedAgain) {
+  RingConfig c = small_config();
+  c.token_hold_ns = 0;
+  auto ring = make_ring(c, 3);
+  ASSERT_TRUE(ring[0]->state.submit(message("first")).ok());
+  ring[0]->state.tick(0);
+  const InFlight seq1 = take_chain(ring, 0, 2);  // member 0's batch to member 2, slow
+  ASSERT_FALSE(seq1.ops.empty());
+  carry_chains(ring, 0, 1, 1);  // seq 1 and the token to member 1
+  ASSERT_TRUE(ring[1]->state.submit(message("second")).ok());
+  ring[1]->state.tick(2);
+  carry_chains(ring, 1, 2, 3, [](std::size_t, std::span<std::byte> bytes) {
+    bytes[bytes.size() - 128 + 30] ^= std::byte{1};  // seq 2's header
+  });
+  RingState& stalled = ring[2]->state;
+  ASSERT_EQ(stalled.log().counters().records_dropped, 1u);
+  ASSERT_EQ(stalled.log().received_up_to(), 0u);
+  stalled.tick(4);
+  land(ring, seq1, 5);
+  stalled.tick(5);
+  ASSERT_EQ(stalled.log().received_up_to(), 1u);
+  std::vector<std::string> got = drain(stalled);
+  std::uint64_t now = 5;
+  for (int round = 0; round < 10 && got.size() < 2; ++round) {
+    now += kRepairAfterNs;
+    for (auto& m : ring)
+      m->state.tick(now);
+    carry(ring, now);
+    for (auto& text : drain(stalled))
+      got.push_back(text);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"first", "second"}));
+  EXPECT_EQ(stalled.counters().repairs_requested, 1u);
+  EXPECT_EQ(stalled.log().counters().records_repaired, 1u);
+}
+
 TEST(RingState, ARepairRequestFromTheWrongLinkIsDropped) {
   auto ring = make_ring(small_config(), 3);
   fabric::Completion c;

@@ -35,12 +35,14 @@ std::uint64_t staging_tail(const RingConfig& c) noexcept {
 }  // namespace
 
 // Whether the record the log waits for failed here: at delivery, landed and
-// failing its checks, or a batch refused as it landed since the last look.
-bool RingState::failed_here() noexcept {
-  const std::uint64_t drops = log_.counters().records_dropped;
-  const bool dropped = drops != drops_seen_;
-  drops_seen_ = drops;
-  return log_.stuck() || log_.receive_stuck() || dropped;
+// failing its checks, or a batch was refused as it landed that no answer
+// has made up for yet. A refused batch's header does not say which seqs it
+// held, only that they never land by that write: it is charged to each seq
+// the log then waits for until an answer writes records again. A seq that
+// lands meanwhile (it was only on its way) does not use it up, or the
+// refused batch behind it would be taken for one still on its way.
+bool RingState::failed_here() const noexcept {
+  return log_.stuck() || log_.receive_stuck() || log_.counters().records_dropped != drops_answered_;
 }
 
 // After each tick: starts or stops watching, and asks when a stall lasted.
@@ -60,6 +62,7 @@ void RingState::watch_repair(std::uint64_t now_ns) {
   if (!repair_.failed) {
     if (!failed_here()) return;  // on its way: its landing ticks again
     repair_.failed = true;
+    repair_.drops = log_.counters().records_dropped;
     repair_.next_ask_ns = now_ns + kRepairAfterNs;
     return;
   }
@@ -209,6 +212,9 @@ void RingState::on_repaired(std::uint32_t records, fabric::NodeId peer) {
   if (records == 0) return;  // the next holder is asked when next_ask_ns comes
   if (log_.accept_repair(records) > 0) {
     ++counters_.repairs_received;
+    // The refusals seen when it asked: the answer wrote a run from the seq
+    // they were charged to. Later ones still count.
+    drops_answered_ = std::max(drops_answered_, repair_.drops);
     repair_ = Repair{};  // the next tick watches again if more is missing
     // The log still lacks the next seq, and where it would start is so close
     // to the end of the log that it may have gone to the next lap.

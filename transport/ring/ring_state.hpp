@@ -284,6 +284,7 @@ class RingState {
     std::uint64_t next_ask_ns = 0;  // the next request (or giving up) is due then
     std::uint32_t attempts = 0;
     bool exhausted = false;
+    std::uint64_t drops = 0;  // records_dropped when it was found failed
   };
   // The one request whose answer is still to land: until it has, the bytes
   // from `hold` on may still be written by it, so this member reports no
@@ -299,7 +300,7 @@ class RingState {
     if (frozen_ || failed_ || membership_.size() == 1) return false;
     return log_.stuck() || log_.received_up_to() < token_.highest_seq;
   }
-  bool failed_here() noexcept;
+  bool failed_here() const noexcept;
   void watch_repair(std::uint64_t now_ns);
   void ask_repair(std::uint64_t now_ns);
   std::uint64_t repair_deadline_ns() const noexcept;
@@ -394,7 +395,7 @@ class RingState {
     std::uint64_t received = 0;  // received_up_to when it was passed on
   } last_refusal_;
   std::uint32_t forwards_in_flight_ = 0;
-  std::uint64_t drops_seen_ = 0;             // records_dropped when the last stall began
+  std::uint64_t drops_answered_ = 0;         // records_dropped an answer made up for
   std::vector<std::uint32_t> answers_owed_;  // per member: requests not answered yet (full outbox)
   std::uint64_t answers_owed_total_ = 0;
   std::uint64_t release_cap_ = UINT64_MAX;  // set_release_cap
