@@ -175,9 +175,9 @@ void MemberFuzz::token(fuzz::Reader& in) {
   t.highest_seq = in.u8();
   t.next_position = 64 * (t.highest_seq + in.u8());
   t.member_count = static_cast<std::uint16_t>(r.membership().size());
-  ring::encode_token(t,
-                     mailbox_.span().subspan(slot * ring::kTokenSlotBytes, ring::kTokenSlotBytes));
-  announce(from, ring::make_imm(ring::ImmKind::token, slot));
+  const auto bytes = mailbox_.span().subspan(slot * ring::kTokenSlotBytes, ring::kTokenSlotBytes);
+  ring::encode_token(t, bytes);
+  announce(from, ring::token_imm(slot, ring::encoded_token_checksum(bytes)));
 }
 
 void MemberFuzz::drain(bool release) {

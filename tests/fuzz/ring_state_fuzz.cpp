@@ -192,11 +192,12 @@ void RingFuzz::forge_token(fuzz::Reader& in) {
   for (std::size_t i = 0; i < t.retransmit_count; ++i)
     t.retransmit[i] = t.highest_seq == 0 ? 1 : in.u8() % t.highest_seq + 1;
   hostile_ = true;
-  encode_token(t, m.mailbox.span().subspan(slot * kTokenSlotBytes, kTokenSlotBytes));
+  const auto bytes = m.mailbox.span().subspan(slot * kTokenSlotBytes, kTokenSlotBytes);
+  encode_token(t, bytes);
   fabric::Completion c;
   c.type = fabric::CompletionType::received_imm;
   c.peer = peer;
-  c.imm = make_imm(ImmKind::token, slot);
+  c.imm = token_imm(slot, encoded_token_checksum(bytes));
   m.state.on_completion(c, now_ns_);
 }
 

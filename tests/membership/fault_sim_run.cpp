@@ -482,6 +482,8 @@ void Run::forge_token(std::size_t a, std::size_t b) {
   if (newest.token_seq == 0) return;
   // In the slot of the newest token, which the predecessor does not write
   // again for a while: a token it writes there meanwhile would read ours.
+  // When a has not read that token yet (paused), ours replaces it, and a
+  // must refuse what the predecessor's immediate then announces.
   newest.token_seq += std::uint64_t{s_.ring.mailbox_slots} * 1000;
   for (std::size_t i = 0; i < rm.size(); ++i)
     newest.members[i].received_up_to = newest.highest_seq;
@@ -489,7 +491,7 @@ void Run::forge_token(std::size_t a, std::size_t b) {
   bytes.resize(ring::encode_token(newest, bytes));
   const auto slot = static_cast<std::uint32_t>(newest.token_seq % s_.ring.mailbox_slots);
   post_forged(b, a, bytes, ring::kMailboxRegion, slot * ring::kTokenSlotBytes,
-              ring::make_imm(ring::ImmKind::token, slot));
+              ring::token_imm(slot, ring::encoded_token_checksum(bytes)));
 }
 
 // From b to a, in the name of c: a join (in c's control slot, announced as

@@ -42,6 +42,9 @@ TEST(RingConfig, RefusesWhatCannotWorkAndSaysWhich) {
             std::string::npos);
   EXPECT_NE(refused([](RingConfig& c) { c.mailbox_slots = 1; }).find("mailbox_slots"),
             std::string::npos);
+  // The token immediate names the slot in 8 bits.
+  EXPECT_NE(refused([](RingConfig& c) { c.mailbox_slots = 257; }).find("mailbox_slots"),
+            std::string::npos);
   // The relay needs a member between the sender and the last destination;
   // no ring has more than kMaxMembers.
   EXPECT_NE(refused([](RingConfig& c) { c.relay_min_members = 2; }).find("relay_min_members"),

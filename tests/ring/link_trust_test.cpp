@@ -61,9 +61,8 @@ Ring make_ring(const RingConfig& c, std::size_t n) {
   return ring;
 }
 
-// Copies one write's bytes into the target's memory; its immediate (if any)
-// is handed over as arriving from `link_peer`.
-void land(Member& to, const fabric::WriteOp& op, fabric::NodeId link_peer, std::uint64_t now) {
+// Copies one write's bytes into the target's memory.
+void land_bytes(Member& to, const fabric::WriteOp& op) {
   HeapRegion& target = op.remote_region == kLogRegion ? to.log : to.mailbox;
   std::byte* at = target.data() + op.remote_offset;
   for (std::size_t s = 0; s < op.segment_count; ++s) {
@@ -71,12 +70,42 @@ void land(Member& to, const fabric::WriteOp& op, fabric::NodeId link_peer, std::
     std::memcpy(at, seg.region->data() + seg.offset, seg.length);
     at += seg.length;
   }
-  if (!op.with_imm) return;
+}
+
+// Hands an immediate over as arriving on the link from `link_peer`.
+void announce(Member& to, std::uint32_t imm, fabric::NodeId link_peer, std::uint64_t now) {
   fabric::Completion c;
   c.type = fabric::CompletionType::received_imm;
   c.peer = link_peer;
-  c.imm = op.imm;
+  c.imm = imm;
   to.state.on_completion(c, now);
+}
+
+// Copies one write's bytes into the target's memory; its immediate (if any)
+// is handed over as arriving from `link_peer`.
+void land(Member& to, const fabric::WriteOp& op, fabric::NodeId link_peer, std::uint64_t now) {
+  land_bytes(to, op);
+  if (op.with_imm) announce(to, op.imm, link_peer, now);
+}
+
+// Takes the chains queued from one member to another off its outbox, its
+// signaled writes completed, and returns their writes (for the test to land).
+std::vector<fabric::WriteOp> take_chains(Ring& ring, std::size_t from, std::size_t to,
+                                         std::uint64_t now) {
+  std::vector<fabric::WriteOp> ops;
+  RingState& s = ring[from]->state;
+  for (auto chain = s.pending_chain(to); !chain.empty(); chain = s.pending_chain(to)) {
+    for (const fabric::WriteOp& op : chain) {
+      ops.push_back(op);
+      if (!op.signaled) continue;
+      fabric::Completion c;
+      c.type = fabric::CompletionType::write_done;
+      c.wr_id = op.wr_id;
+      s.on_completion(c, now);
+    }
+    s.chain_posted(to);
+  }
+  return ops;
 }
 
 // Carries every queued chain on its own link, except those to `skip`
@@ -144,11 +173,12 @@ Token safe_message_member_2_lacks(Ring& ring) {
 void write_token(Member& m, const Token& t, fabric::NodeId link_peer) {
   const std::uint32_t slot =
       static_cast<std::uint32_t>(t.token_seq % m.state.config().mailbox_slots);
-  encode_token(t, m.mailbox.bytes().subspan(slot * kTokenSlotBytes, kTokenSlotBytes));
+  const auto bytes = m.mailbox.bytes().subspan(slot * kTokenSlotBytes, kTokenSlotBytes);
+  encode_token(t, bytes);
   fabric::Completion c;
   c.type = fabric::CompletionType::received_imm;
   c.peer = link_peer;
-  c.imm = make_imm(ImmKind::token, slot);
+  c.imm = token_imm(slot, encoded_token_checksum(bytes));
   m.state.on_completion(c, 10);
 }
 
@@ -169,6 +199,64 @@ TEST(LinkTrust, ATokenFromANonPredecessorIsRefused) {
   write_token(*ring[1], forged, 99);
   EXPECT_FALSE(ring[1]->state.holds_token());
   EXPECT_EQ(ring[1]->state.counters().writes_wrong_link, 2u);
+}
+
+// Any peer can write a token slot, also after the predecessor's token landed
+// there and before this member reads it (its process paused, say). The slot
+// then holds another token when the predecessor's immediate is read: it is
+// refused, not taken for the predecessor's.
+TEST(LinkTrust, ATokenWrittenOverThePredecessorsBeforeItIsReadIsRefused) {
+  RingConfig c = small_config();
+  c.token_retransmit_ns = 100;
+  auto ring = make_ring(c, 3);
+  ring[0]->state.tick(0);
+  carry(ring, 0);  // the first token: member 0 to member 1
+  ASSERT_TRUE(ring[1]->state.holds_token());
+  // Member 1 sends a SAFE message; of its chain to member 2 only the token lands.
+  ASSERT_TRUE(ring[1]->state.submit(message("safe", Guarantee::safe)).ok());
+  ring[1]->state.tick(1);
+  for (const fabric::WriteOp& op : take_chains(ring, 1, 2, 1)) {
+    if (op.with_imm && imm_kind(op.imm) == ImmKind::token) land(*ring[2], op, kFirstNode + 1, 1);
+  }
+  carry(ring, 1);
+  ASSERT_EQ(ring[2]->state.log().received_up_to(), 0u);
+  ASSERT_TRUE(ring[2]->state.holds_token());
+  ring[2]->state.tick(2);  // passes the token on: it lacks seq 1
+  carry(ring, 2);
+  ASSERT_TRUE(ring[0]->state.holds_token());
+  ring[0]->state.tick(3);
+  // Member 0's token lands at member 1; member 1 has not read it yet.
+  std::vector<std::uint32_t> announced;
+  for (const fabric::WriteOp& op : take_chains(ring, 0, 1, 3)) {
+    land_bytes(*ring[1], op);
+    if (op.with_imm) announced.push_back(op.imm);
+  }
+  ASSERT_EQ(announced.size(), 1u);
+  const std::uint32_t slot = token_imm_slot(announced[0]);
+  const auto slot_bytes = ring[1]->mailbox.bytes().subspan(slot * kTokenSlotBytes, kTokenSlotBytes);
+  Token real;
+  ASSERT_EQ(decode_token(slot_bytes, TokenLimits{ring[1]->state.membership().ring, 3}, &real),
+            TokenFault::none);
+  ASSERT_EQ(real.members[2].received_up_to, 0u);
+  // Node 12 writes over it a token of the same slot claiming every member
+  // holds seq 1, announced on its own link after member 0's immediate.
+  Token forged = real;
+  forged.token_seq += std::uint64_t{c.mailbox_slots} * 1000;
+  for (std::size_t i = 0; i < 3; ++i)
+    forged.members[i].received_up_to = forged.highest_seq;
+  encode_token(forged, slot_bytes);
+  announce(*ring[1], announced[0], kFirstNode + 0, 4);
+  EXPECT_FALSE(ring[1]->state.holds_token());
+  EXPECT_EQ(ring[1]->state.counters().last_token_fault, TokenFault::overwritten);
+  announce(*ring[1], token_imm(slot, encoded_token_checksum(slot_bytes)), kFirstNode + 2, 4);
+  EXPECT_FALSE(ring[1]->state.holds_token());
+  EXPECT_EQ(ring[1]->state.counters().last_token_fault, TokenFault::wrong_link);
+  EXPECT_TRUE(drain(ring[1]->state).empty()) << "member 2 never received the SAFE message";
+  // Member 0 writes its token again (retransmission): now it is read as sent.
+  ring[0]->state.tick(200);
+  carry(ring, 200);
+  EXPECT_TRUE(ring[1]->state.holds_token());
+  EXPECT_TRUE(drain(ring[1]->state).empty());
 }
 
 TEST(LinkTrust, TheRingStillRunsWithTokensFromThePredecessor) {

@@ -648,7 +648,7 @@ TEST(RingState, ATokenWhosePositionTheLogRefusesPlacesNothing) {
   fabric::Completion token;
   token.type = fabric::CompletionType::received_imm;
   token.peer = ring[0]->state.membership().me();
-  token.imm = make_imm(ImmKind::token, 0);
+  token.imm = token_imm(0, encoded_token_checksum(m.mailbox.bytes().first(kTokenSlotBytes)));
   m.state.on_completion(token, 1);
   ASSERT_EQ(m.state.counters().tokens_received, 1u);
   m.state.tick(2);
@@ -673,7 +673,7 @@ TEST(RingState, AHeldTokenOvertakenByLandedSeqsPlacesNothing) {
   fabric::Completion token;
   token.type = fabric::CompletionType::received_imm;
   token.peer = ring[0]->state.membership().me();
-  token.imm = make_imm(ImmKind::token, 0);
+  token.imm = token_imm(0, encoded_token_checksum(m.mailbox.bytes().first(kTokenSlotBytes)));
   m.state.on_completion(token, 1);
   ASSERT_TRUE(m.state.holds_token());
   send_from_0(ring, "a", 2);  // the real holder's seq 1 lands at member 1

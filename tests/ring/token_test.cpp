@@ -6,6 +6,7 @@
 
 #include "base/crc32c.hpp"
 #include "base/wire.hpp"
+#include "ring/imm.hpp"
 #include "ring/log_space.hpp"
 #include "ring/token.hpp"
 
@@ -62,6 +63,24 @@ TEST(Token, RoundTripsForEveryMemberCount) {
     ASSERT_EQ(decode_token(bytes, TokenLimits{kRing, members}, &out), TokenFault::none);
     EXPECT_EQ(out, t);
   }
+}
+
+// The token immediate names the checksum: the sender reads it from what it
+// encoded, the reader gets it from the same read that checked the bytes.
+TEST(Token, TheImmediateNamesTheChecksumTheReaderChecked) {
+  const Token t = sample();
+  auto bytes = encoded(t);
+  const std::uint32_t imm = token_imm(3, encoded_token_checksum(bytes));
+  EXPECT_EQ(imm_kind(imm), ImmKind::token);
+  EXPECT_EQ(token_imm_slot(imm), 3u);
+  Token out;
+  std::uint32_t checksum = 0;
+  ASSERT_EQ(decode_token(bytes, TokenLimits{kRing, 3}, &out, &checksum), TokenFault::none);
+  EXPECT_TRUE(token_imm_matches(imm, checksum));
+  Token other = t;
+  other.members[0].received_up_to += 1;
+  ASSERT_EQ(decode_token(encoded(other), TokenLimits{kRing, 3}, &out, &checksum), TokenFault::none);
+  EXPECT_FALSE(token_imm_matches(imm, checksum));
 }
 
 TEST(Token, TheLargestFitsAMailboxSlot) {

@@ -5,7 +5,10 @@
 //      member forwards to its successor (docs/protocol.md "Relay"). The write
 //      with this immediate is the last of the batch's chain on that link, and
 //      the link is FIFO, so every record of the batch has landed with it.
-//   01 token:   the mailbox slot the token was written to.
+//   01 token:   bits 7..0 the mailbox slot the token was written to, bits
+//      29..8 the low 22 bits of the token's checksum: any peer can write the
+//      slot, so the reader checks that it holds the bytes the predecessor
+//      announced, not a token another peer wrote over them since they landed.
 //   10 control: bits 29..24 the control type, 23..0 its argument. Type 0 is
 //      a wake (argument: the sender's member index); type 1 a repair request
 //      (argument: the sender's member index; the request is in its slot of
@@ -52,6 +55,21 @@ constexpr std::uint64_t records_imm_offset(std::uint32_t imm) noexcept {
 }
 constexpr bool records_imm_relay(std::uint32_t imm) noexcept {
   return (imm_arg(imm) & kRelayImmBit) != 0;
+}
+inline constexpr std::uint32_t kTokenImmSlotBits = 8;
+inline constexpr std::uint32_t kMaxMailboxSlots = 1u << kTokenImmSlotBits;
+inline constexpr std::uint32_t kTokenImmCheckMask = kImmArgMask >> kTokenImmSlotBits;
+
+constexpr std::uint32_t token_imm(std::uint32_t slot, std::uint32_t token_checksum) noexcept {
+  return make_imm(ImmKind::token, (slot & (kMaxMailboxSlots - 1)) |
+                                      ((token_checksum & kTokenImmCheckMask) << kTokenImmSlotBits));
+}
+constexpr std::uint32_t token_imm_slot(std::uint32_t imm) noexcept {
+  return imm_arg(imm) & (kMaxMailboxSlots - 1);
+}
+// Whether the immediate announced a token with this checksum.
+constexpr bool token_imm_matches(std::uint32_t imm, std::uint32_t token_checksum) noexcept {
+  return (imm_arg(imm) >> kTokenImmSlotBits) == (token_checksum & kTokenImmCheckMask);
 }
 constexpr std::uint32_t control_imm(ControlImmType type, std::uint32_t arg) noexcept {
   return make_imm(ImmKind::control, (static_cast<std::uint32_t>(type) << 24) | (arg & 0xFFFFFFu));

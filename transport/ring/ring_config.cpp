@@ -36,8 +36,8 @@ Status validate(const RingConfig& c) {
     return bad("window_messages", "must be at least max_messages_per_visit");
   }
   if (c.mailbox_slots < 2) return bad("mailbox_slots", "must be at least 2");
-  if (c.mailbox_slots > kImmArgMask || mailbox_bytes(c.mailbox_slots) > UINT32_MAX) {
-    return bad("mailbox_slots", "too many");
+  if (c.mailbox_slots > kMaxMailboxSlots || mailbox_bytes(c.mailbox_slots) > UINT32_MAX) {
+    return bad("mailbox_slots", "must be at most " + std::to_string(kMaxMailboxSlots));
   }
   if (c.relay_min_members < 3 || c.relay_min_members > kMaxMembers) {
     return bad("relay_min_members", "must be 3 to " + std::to_string(kMaxMembers));

@@ -75,7 +75,8 @@ struct RingConfig {
 
   // --- Token mailbox.
   // Slots in each member's mailbox; a token is written to slot token_seq %
-  // slots, so a retransmitted token never lands on the one being read.
+  // slots, so a retransmitted token never lands on the one being read (2 to
+  // kMaxMailboxSlots: the token immediate names the slot in 8 bits).
   std::uint32_t mailbox_slots = 4;
   // Local copies of outgoing tokens, each reused only after its write completed.
   std::uint32_t token_staging_slots = 4;

@@ -135,14 +135,13 @@ void RingState::on_completion(const fabric::Completion& c, std::uint64_t now_ns)
 }
 
 void RingState::on_imm(const fabric::Completion& c, std::uint64_t now_ns) {
-  const std::uint32_t arg = imm_arg(c.imm);
   switch (imm_kind(c.imm)) {
     case ImmKind::records:
       on_records_imm(c);
       return;
     case ImmKind::token:
       if (frozen_) return;  // a late token of a ring membership ended
-      on_token_imm(arg, c.peer, now_ns);
+      on_token_imm(c.imm, c.peer, now_ns);
       return;
     case ImmKind::control:
       if (control_imm_type(c.imm) == ControlImmType::repair_request) {
@@ -196,8 +195,13 @@ TokenFault RingState::check_token_against_me(const Token& t) const noexcept {
 
 // Only the ring predecessor passes the token here; whatever else writes a
 // token into the mailbox (a stray or hostile member, a node outside the ring)
-// is refused before the slot is read.
-void RingState::on_token_imm(std::uint32_t slot, fabric::NodeId from, std::uint64_t now_ns) {
+// is refused before the slot is read. Any peer can write the slot, also after
+// the predecessor's token landed there and before this member reads it: the
+// immediate names the checksum of the token it announces, and a slot holding
+// another one is refused (the predecessor's token is then lost, and written
+// again by token retransmission or replaced by membership's next ring).
+void RingState::on_token_imm(std::uint32_t imm, fabric::NodeId from, std::uint64_t now_ns) {
+  const std::uint32_t slot = token_imm_slot(imm);
   Token t;
   TokenFault fault = TokenFault::bad_field;
   if (from != membership_.members[membership_.predecessor_index()]) {
@@ -205,7 +209,11 @@ void RingState::on_token_imm(std::uint32_t slot, fabric::NodeId from, std::uint6
     ++counters_.writes_wrong_link;
   } else if (slot < config_.mailbox_slots) {
     auto bytes = memory_.mailbox->bytes().subspan(slot * kTokenSlotBytes, kTokenSlotBytes);
-    fault = decode_token(bytes, TokenLimits{membership_.ring, membership_.size()}, &t);
+    std::uint32_t checksum = 0;
+    fault = decode_token(bytes, TokenLimits{membership_.ring, membership_.size()}, &t, &checksum);
+    if (fault == TokenFault::none && !token_imm_matches(imm, checksum)) {
+      fault = TokenFault::overwritten;
+    }
   }
   if (fault == TokenFault::none && (t.token_seq <= last_token_seq_ || token_in_hand_)) {
     fault = TokenFault::stale;
@@ -557,7 +565,9 @@ std::size_t RingState::fill_chain(std::size_t member, const Batch& batch,
     t.remote_region = kMailboxRegion;
     t.remote_offset = std::uint64_t{mailbox_slot} * kTokenSlotBytes;
     t.with_imm = true;
-    t.imm = make_imm(ImmKind::token, mailbox_slot);
+    t.imm =
+        token_imm(mailbox_slot, encoded_token_checksum(memory_.staging->bytes().subspan(
+                                    std::uint64_t{*staging_slot} * kTokenSlotBytes, token_bytes)));
     t.signaled = true;  // frees the staging slot, and covers the records before it
     t.wr_id = make_wr_id(start_.generation, staging_slot, batch.zero_copy_entry);
   } else if (batch.zero_copy_entry) {

@@ -260,7 +260,7 @@ class RingState {
   };
 
   void on_imm(const fabric::Completion& c, std::uint64_t now_ns);
-  void on_token_imm(std::uint32_t slot, fabric::NodeId from, std::uint64_t now_ns);
+  void on_token_imm(std::uint32_t imm, fabric::NodeId from, std::uint64_t now_ns);
   void on_wake_imm(const fabric::Completion& c) noexcept;
   TokenFault check_token_against_me(const Token& t) const noexcept;
   void on_write_done(std::uint64_t wr_id) noexcept;

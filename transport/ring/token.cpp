@@ -71,8 +71,8 @@ std::size_t encode_token(const Token& t, std::span<std::byte> out) noexcept {
   return length;
 }
 
-TokenFault decode_token(std::span<const std::byte> bytes, const TokenLimits& limits,
-                        Token* out) noexcept {
+TokenFault decode_token(std::span<const std::byte> bytes, const TokenLimits& limits, Token* out,
+                        std::uint32_t* checksum) noexcept {
   if (bytes.size() < kTokenFixedBytes) return TokenFault::truncated;
   const std::byte* p = bytes.data();
   if (wire::get<std::uint32_t>(p) != kTokenMagic) return TokenFault::bad_magic;
@@ -84,9 +84,8 @@ TokenFault decode_token(std::span<const std::byte> bytes, const TokenLimits& lim
     return TokenFault::bad_length;
   }
   if (bytes.size() < length) return TokenFault::truncated;
-  if (wire::get<std::uint32_t>(p + length - 4) != crc32c(bytes.first(length - 4))) {
-    return TokenFault::bad_checksum;
-  }
+  const std::uint32_t stored = wire::get<std::uint32_t>(p + length - 4);
+  if (stored != crc32c(bytes.first(length - 4))) return TokenFault::bad_checksum;
   if (wire::get<std::uint16_t>(p + 4) != kTokenVersion) return TokenFault::bad_version;
   Token t;
   t.ring = {wire::get<std::uint32_t>(p + 8), wire::get<std::uint64_t>(p + 16)};
@@ -103,7 +102,15 @@ TokenFault decode_token(std::span<const std::byte> bytes, const TokenLimits& lim
   decode_arrays(p, &t);
   if (!fields_consistent(t)) return TokenFault::bad_field;
   *out = t;
+  if (checksum != nullptr) *checksum = stored;
   return TokenFault::none;
+}
+
+std::uint32_t encoded_token_checksum(std::span<const std::byte> encoded) noexcept {
+  const std::size_t length = wire::get<std::uint16_t>(encoded.data() + 6);
+  RC_ASSERT(length >= kTokenFixedBytes + 4);
+  RC_ASSERT(length <= encoded.size());
+  return wire::get<std::uint32_t>(encoded.data() + length - 4);
 }
 
 const char* token_fault_name(TokenFault fault) noexcept {
@@ -130,6 +137,8 @@ const char* token_fault_name(TokenFault fault) noexcept {
       return "stale";
     case TokenFault::wrong_link:
       return "wrong link";
+    case TokenFault::overwritten:
+      return "overwritten";
   }
   return "unknown";
 }

@@ -101,6 +101,7 @@ enum class TokenFault : std::uint8_t {
   bad_field,      // counts, progress or retransmit requests impossible
   stale,          // not newer than the newest token this member accepted
   wrong_link,     // not from this member's ring predecessor
+  overwritten,    // not the token its immediate announced: another write replaced it
 };
 
 const char* token_fault_name(TokenFault fault) noexcept;
@@ -114,7 +115,12 @@ struct TokenLimits {
 // ring id, member count, and that the fields are consistent (no member
 // received beyond the highest seq or released beyond the next position, no
 // request for a seq not yet assigned). Staleness (token seq) is the caller's.
-TokenFault decode_token(std::span<const std::byte> bytes, const TokenLimits& limits,
-                        Token* out) noexcept;
+// *checksum, when given, gets the checksum the bytes were checked against
+// (one read of the bytes for both: they may change while it reads).
+TokenFault decode_token(std::span<const std::byte> bytes, const TokenLimits& limits, Token* out,
+                        std::uint32_t* checksum = nullptr) noexcept;
+
+// The checksum of a token encode_token wrote as `encoded`.
+std::uint32_t encoded_token_checksum(std::span<const std::byte> encoded) noexcept;
 
 }  // namespace ringcast::ring
