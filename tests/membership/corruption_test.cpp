@@ -89,7 +89,7 @@ TEST(Corruption, RepeatedCorruptionsAreEachHealed) {
 // wakes to the landed batch, stops at it, and ends its ring in the same
 // round: that stall is told by a log line too, though the ring it happened
 // in is no longer the one installed when the round ends (the oracle's
-// never-silent rule; found by fault seed 5000003746).
+// never-silent rule).
 TEST(Corruption, AStallInARingThatEndsInTheSameRoundIsLogged) {
   std::uint64_t stalls = 0;
   for (std::uint64_t at = 10'000'000; at < 10'400'000; at += 50'000) {
