@@ -216,25 +216,24 @@ void FaultOracle::on_message(std::size_t m, const MemberEvent& e, std::span<cons
   }
   expected = counter + 1;
   const Message msg{d.sender_pid, counter};
-  auto [it, first] = order_.try_emplace({e.ring.representative, e.ring.epoch, d.seq}, msg);
-  if (!first && it->second != msg) {
+  auto [it, first] = order_.try_emplace({e.ring.representative, e.ring.epoch, d.seq},
+                                        Ordered{msg, std::vector<bool>(members_, false)});
+  Ordered& ordered = it->second;
+  if (!first && ordered.message != msg) {
     fail(at + "total order differs in ring " + std::to_string(e.ring.epoch) + " at seq " +
          std::to_string(d.seq));
     return;
   }
   if (d.guarantee == ring::Guarantee::safe && !v.config.transitional) {
-    const std::uint64_t offset = d.position % log_bytes;
-    for (std::size_t j = 0; j < members_; ++j) {
-      if (ring_of[j] != e.ring) continue;
-      const auto theirs = logs[j].subspan(offset, record.size());
-      if (std::memcmp(theirs.data(), record.data(), record.size()) != 0 &&
-          differs_beyond_corruption(j, offset, theirs, record)) {
-        fail(at + "delivered SAFE seq " + std::to_string(d.seq) + " before member " +
-             std::to_string(j) + " of its ring had it");
-        return;
-      }
+    const std::optional<std::size_t> lacking =
+        member_lacking(e.ring, d.position % log_bytes, record, logs, ring_of, ordered.delivered_by);
+    if (lacking) {
+      fail(at + "delivered SAFE seq " + std::to_string(d.seq) + " before member " +
+           std::to_string(*lacking) + " of its ring had it");
+      return;
     }
   }
+  ordered.delivered_by[m] = true;
   v.in_config.push_back(msg);
   ++delivered_total_;
 }
@@ -256,6 +255,28 @@ void FaultOracle::on_incarnation(std::size_t m, std::uint32_t before, std::uint3
 
 void FaultOracle::on_corrupted(std::size_t m, std::uint64_t log_offset) {
   corrupted_[m].push_back(log_offset);
+}
+
+// A member that delivered the record itself had it; one that did not yet
+// cannot have released it, so its log must still hold it. Only the first may
+// have moved on: once it released the record, a ring it formed without the
+// deliverer (across a partition) may write over those bytes, and its installed
+// ring can still be the old one (it committed to the new ring and went back
+// to gather before installing it, while the others wrote the new ring's
+// records into its log).
+std::optional<std::size_t> FaultOracle::member_lacking(
+    const ring::RingId& ring, std::uint64_t offset, std::span<const std::byte> record,
+    std::span<const std::span<const std::byte>> logs, std::span<const ring::RingId> ring_of,
+    const std::vector<bool>& delivered_by) const {
+  for (std::size_t j = 0; j < members_; ++j) {
+    if (ring_of[j] != ring || delivered_by[j]) continue;
+    const auto theirs = logs[j].subspan(offset, record.size());
+    if (std::memcmp(theirs.data(), record.data(), record.size()) != 0 &&
+        differs_beyond_corruption(j, offset, theirs, record)) {
+      return j;
+    }
+  }
+  return std::nullopt;
 }
 
 bool FaultOracle::differs_beyond_corruption(std::size_t j, std::uint64_t offset,

@@ -12,8 +12,9 @@
 //     subset of both rings; left = the rest of R), the same list at every
 //     member coming from R, and nobody who came from elsewhere; a regular
 //     change's left and joined are what its ring lost and gained;
-//   * SAFE: a SAFE message delivered in a regular configuration sits intact
-//     in the log of every member of it that is still in that ring;
+//   * SAFE: when a SAFE message is delivered in a regular configuration,
+//     every member of it that is still in that ring has it: that member
+//     delivered it already, or it sits intact in that member's log;
 //   * incarnations: a member's restarted process has a larger incarnation
 //     than its previous one, whatever its clock did;
 //   * nothing wrong is delivered: a payload differs from the sender's in no
@@ -29,6 +30,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -124,12 +126,23 @@ class FaultOracle {
   std::vector<std::uint32_t> own_from_;  // [m]: first counter of its running process
   std::map<std::pair<ConfigKey, ConfigKey>, Moved> moves_;
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::vector<Arrival>> arrivals_;  // by ring
-  std::map<std::tuple<std::uint32_t, std::uint64_t, std::uint64_t>, Message> order_;
+  struct Ordered {  // the message at one seq of one ring, and who delivered it
+    Message message;
+    std::vector<bool> delivered_by;  // [member]
+  };
+  std::map<std::tuple<std::uint32_t, std::uint64_t, std::uint64_t>, Ordered> order_;
   std::uint64_t delivered_total_ = 0;
   std::uint64_t changes_total_ = 0;
   std::string failure_;
   std::vector<std::byte> scratch_;
   std::vector<std::vector<std::uint64_t>> corrupted_;  // [member]: log offsets
+  // A member of `ring` (by ring_of) that neither delivered this record nor
+  // holds it intact at `offset` of its log.
+  std::optional<std::size_t> member_lacking(const ring::RingId& ring, std::uint64_t offset,
+                                            std::span<const std::byte> record,
+                                            std::span<const std::span<const std::byte>> logs,
+                                            std::span<const ring::RingId> ring_of,
+                                            const std::vector<bool>& delivered_by) const;
   bool differs_beyond_corruption(std::size_t j, std::uint64_t offset,
                                  std::span<const std::byte> theirs,
                                  std::span<const std::byte> record) const;
