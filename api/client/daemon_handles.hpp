@@ -3,17 +3,14 @@
 // (quorum), so that neither API takes the other's handle.
 // Their values carry kDaemonHandleBit, which the embedded handles of
 // HandleTable never do, so that each C call goes to its mode's table at
-// once. As in HandleTable, a handle is never reused and a lookup keeps its
-// connection alive while the call runs.
+// once. HandleRegistry says what a lookup guarantees.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 
 #include "client/daemon_connection.hpp"
+#include "client/handle_registry.hpp"
 #include "ringcast/cpg.h"
 
 namespace ringcast::client {
@@ -28,18 +25,19 @@ class DaemonHandles {
  public:
   static DaemonHandles& instance();
   static DaemonHandles& quorum();
-  cpg_handle_t add(std::shared_ptr<DaemonConnection> connection);
-  std::shared_ptr<DaemonConnection> find(cpg_handle_t handle) const;
-  std::shared_ptr<DaemonConnection> remove(cpg_handle_t handle);
+  cpg_handle_t add(std::shared_ptr<DaemonConnection> connection) {
+    return connections_.add(std::move(connection));
+  }
+  std::shared_ptr<DaemonConnection> find(cpg_handle_t handle) const {
+    return connections_.find(handle);
+  }
+  std::shared_ptr<DaemonConnection> remove(cpg_handle_t handle) {
+    return connections_.remove(handle);
+  }
 
  private:
   DaemonHandles();
-  mutable std::mutex mutex_;
-  std::uint64_t next_;
-  // Handles removed so far: a thread's cached lookup is valid while this
-  // has not moved.
-  std::atomic<std::uint64_t> removals_{0};
-  std::unordered_map<cpg_handle_t, std::shared_ptr<DaemonConnection>> connections_;
+  HandleRegistry<DaemonConnection> connections_;
 };
 
 }  // namespace ringcast::client

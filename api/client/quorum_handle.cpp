@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
 
 #include "client/node.hpp"
 
@@ -173,36 +172,6 @@ QuorumHandles& QuorumHandles::instance() {
   // that outlive main's statics.
   static QuorumHandles* table = new QuorumHandles();  // NOLINT: intentionally leaked
   return *table;
-}
-
-QuorumHandles::QuorumHandles() {
-  std::random_device rd;
-  // Random bits above, a counter below: never 0, never reused.
-  next_ = (static_cast<std::uint64_t>(rd()) << 32 | rd()) & 0xffff'ffff'0000'0000ull;
-  next_ |= 1;
-}
-
-quorum_handle_t QuorumHandles::add(std::shared_ptr<QuorumHandle> handle) {
-  std::lock_guard lock(mutex_);
-  const quorum_handle_t h = next_++;
-  handle->handle = h;
-  handles_.emplace(h, std::move(handle));
-  return h;
-}
-
-std::shared_ptr<QuorumHandle> QuorumHandles::find(quorum_handle_t handle) const {
-  std::lock_guard lock(mutex_);
-  auto it = handles_.find(handle);
-  return it == handles_.end() ? nullptr : it->second;
-}
-
-std::shared_ptr<QuorumHandle> QuorumHandles::remove(quorum_handle_t handle) {
-  std::lock_guard lock(mutex_);
-  auto it = handles_.find(handle);
-  if (it == handles_.end()) return nullptr;
-  auto h = std::move(it->second);
-  handles_.erase(it);
-  return h;
 }
 
 }  // namespace ringcast::client

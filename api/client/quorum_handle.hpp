@@ -12,8 +12,8 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <unordered_map>
 
+#include "client/handle_registry.hpp"
 #include "client/quorum_tracker.hpp"
 #include "ringcast/quorum.h"
 
@@ -70,24 +70,24 @@ class QuorumHandle {
   bool closed_ = false;
 };
 
-// The process's quorum handles: quorum_handle_t -> QuorumHandle, never
-// reused, starting from a random value (like the CPG handle table). Their
-// values never carry kDaemonHandleBit (a counter in the low 31 bits), which
+// The process's embedded-mode quorum handles: quorum_handle_t ->
+// QuorumHandle (HandleRegistry says what a lookup guarantees). Their values
+// never carry kDaemonHandleBit (a counter in the low 31 bits), which
 // client-mode quorum handles (DaemonHandles::quorum) always do.
 class QuorumHandles {
  public:
   static QuorumHandles& instance();
-  quorum_handle_t add(std::shared_ptr<QuorumHandle> handle);
-  std::shared_ptr<QuorumHandle> find(quorum_handle_t handle) const;
-  std::shared_ptr<QuorumHandle> remove(quorum_handle_t handle);
+  quorum_handle_t add(std::shared_ptr<QuorumHandle> handle) {
+    return handles_.add(std::move(handle));
+  }
+  std::shared_ptr<QuorumHandle> find(quorum_handle_t handle) const { return handles_.find(handle); }
+  std::shared_ptr<QuorumHandle> remove(quorum_handle_t handle) { return handles_.remove(handle); }
   std::mutex& context_mutex() noexcept { return context_mutex_; }
 
  private:
-  QuorumHandles();
-  mutable std::mutex mutex_;
+  QuorumHandles() : handles_(random_first_handle()) {}
   std::mutex context_mutex_;
-  std::uint64_t next_;
-  std::unordered_map<quorum_handle_t, std::shared_ptr<QuorumHandle>> handles_;
+  HandleRegistry<QuorumHandle> handles_;
 };
 
 }  // namespace ringcast::client
