@@ -128,7 +128,8 @@ class DaemonConnection {
   // cpg_zcb_* with the daemon's zcb segment mapped (daemon_zero_copy.cpp):
   // buffers inside it, named to the daemon by offset; the NIC reads a send
   // from the program's pages, and the reply comes once it has (or at once
-  // when the daemon copied the bytes).
+  // when the daemon copied the bytes). A free is checked here and not
+  // answered.
   bool has_zcb_segment() const noexcept { return !channel_.zcb_segment.bytes().empty(); }
   bool in_zcb_segment(const void* p, std::size_t bytes = 1) const noexcept;
   cs_error_t segment_alloc(std::size_t bytes, void** buffer);
@@ -301,6 +302,7 @@ class DaemonConnection {
 
   std::mutex zcb_mutex_;
   std::set<void*> buffers_;
+  std::set<std::uint64_t> segment_live_;  // offsets of the zcb segment's live buffers
   std::atomic<std::uint64_t> bytes_copied_{0}, zcb_sends_{0}, zcb_bytes_{0};
   std::atomic<std::uint64_t> sends_refused_undispatched_{0};
   // Deliveries spill_refs() copied out of the log, and their bytes.

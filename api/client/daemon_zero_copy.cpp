@@ -24,15 +24,29 @@ cs_error_t DaemonConnection::segment_alloc(std::size_t bytes, void** buffer) {
     die("zcb_alloc answered an offset outside the zcb segment");
     return CS_ERR_LIBRARY;
   }
+  {
+    std::lock_guard lock(zcb_mutex_);
+    segment_live_.insert(offset);
+  }
   *buffer = seg.data() + offset;
   return CS_OK;
 }
 
+// Not a round trip: the library knows its live buffers, and the daemon takes
+// this one back before the request that follows (an alloc that needs its
+// room). A free the daemon still refuses is logged and counted there.
 cs_error_t DaemonConnection::segment_free(void* buffer) {
   if (cs_error_t e = usable(); e != CS_OK) return e;
   const auto offset = static_cast<std::uint64_t>(static_cast<std::byte*>(buffer) -
                                                  channel_.zcb_segment.bytes().data());
-  return simple_call(ipc::ZcbFree{remote_handle_, offset});
+  {
+    std::lock_guard lock(zcb_mutex_);
+    if (segment_live_.erase(offset) == 0) return CS_ERR_INVALID_PARAM;
+  }
+  ipc::EncodedFrame frame;
+  ipc::encode(ipc::Request{0, ipc::ZcbFree{remote_handle_, offset}}, frame);
+  std::lock_guard lock(push_mutex_);
+  return push_frame(frame);
 }
 
 cs_error_t DaemonConnection::segment_mcast(cpg_guarantee_t guarantee, void* buffer,

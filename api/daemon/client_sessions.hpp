@@ -137,11 +137,13 @@ class ClientSessions {
   std::size_t iteration_entries_max() const noexcept;
   ipc::IpcStatus check_parts(const ipc::Request& request);
   void zcb_alloc(std::uint64_t request_id, const ipc::ZcbAlloc& m);
-  void zcb_free(std::uint64_t request_id, const ipc::ZcbFree& m);
+  void zcb_free(const ipc::ZcbFree& m);  // not answered
+  void refuse_unanswered_free(const ipc::ZcbFree& m);
   void zcb_mcast(std::uint64_t request_id, const ipc::ZcbMcast& m);
   // A zero-copy request refused for what the client named: counted, logged
-  // (bounded), answered with the error.
-  void zcb_refuse(std::uint64_t request_id, const cpg::Status& why, const char* what);
+  // (bounded), answered with the error when it expects an answer.
+  void zcb_refuse(std::optional<std::uint64_t> request_id, const cpg::Status& why,
+                  const char* what);
   bool dispatch_one(std::uint64_t id, Handle& h);
   // ---- quorum handles (client_quorum.cpp)
   client::QuorumHandle* find_quorum(std::uint64_t handle);
@@ -178,7 +180,7 @@ class ClientSessions {
   std::uint64_t next_handle_ = 1;
   std::span<const std::byte> log_;
   std::uint32_t copy_below_ = 0;
-  LogLimiter release_log_;  // a client's bad releases: bounded lines
+  LogLimiter release_log_;  // a client's bad releases and frees: bounded lines
   bool finalized_last_ = false;
 
   // The client's zero-copy buffers; null while it has no zcb segment.

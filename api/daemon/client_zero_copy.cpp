@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "daemon/client_sessions.hpp"
@@ -36,12 +38,12 @@ cpg::Status ClientSessions::enable_zero_copy(ipc::Mapping segment, ipc::QuotaLed
   return {};
 }
 
-void ClientSessions::zcb_refuse(std::uint64_t request_id, const cpg::Status& why,
+void ClientSessions::zcb_refuse(std::optional<std::uint64_t> request_id, const cpg::Status& why,
                                 const char* what) {
   counters_.zcb_refused.fetch_add(1, std::memory_order_relaxed);
   zcb_->log->line(LogLevel::warning, "zcb",
                   "client pid " + std::to_string(pid_) + " " + what + ": " + why.message());
-  reply(request_id, why.code());
+  if (request_id) reply(*request_id, why.code());
 }
 
 void ClientSessions::zcb_alloc(std::uint64_t request_id, const ipc::ZcbAlloc& m) {
@@ -66,13 +68,26 @@ void ClientSessions::zcb_alloc(std::uint64_t request_id, const ipc::ZcbAlloc& m)
   reply(request_id, CS_OK, b->offset);
 }
 
-void ClientSessions::zcb_free(std::uint64_t request_id, const ipc::ZcbFree& m) {
-  if (!zcb_) return reply(request_id, CS_ERR_NOT_SUPPORTED);
-  if (find(m.handle) == nullptr) return reply(request_id, CS_ERR_BAD_HANDLE);
+// Not answered: the library checked the buffer against its own list of live
+// ones, so a refusal here is a library that does not follow the protocol,
+// logged and counted but not answered.
+void ClientSessions::zcb_free(const ipc::ZcbFree& m) {
+  if (!zcb_ || find(m.handle) == nullptr) return refuse_unanswered_free(m);
   auto freed = zcb_->pool->free(m.offset);
-  if (!freed) return zcb_refuse(request_id, freed.status(), "zcb_free");
+  if (!freed) return zcb_refuse(std::nullopt, freed.status(), "zcb_free");
   zcb_->ledger->refund_zcb(*freed);
-  reply(request_id, CS_OK);
+}
+
+void ClientSessions::refuse_unanswered_free(const ipc::ZcbFree& m) {
+  counters_.zcb_refused.fetch_add(1, std::memory_order_relaxed);
+  const auto now_ns =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  release_log_.log(LogLevel::warning, "zcb_free",
+                   "client pid " + std::to_string(pid_) + " handle " + std::to_string(m.handle) +
+                       ": zcb_free refused (" + (zcb_ ? "no such handle" : "no zcb segment") + ")",
+                   now_ns);
 }
 
 void ClientSessions::zcb_mcast(std::uint64_t request_id, const ipc::ZcbMcast& m) {

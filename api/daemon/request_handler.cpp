@@ -146,7 +146,7 @@ ipc::IpcStatus ClientSessions::handle(const ipc::Request& request) {
           },
           [&](const ipc::Iteration& m) { iteration(id, m); },
           [&](const ipc::ZcbAlloc& m) { zcb_alloc(id, m); },
-          [&](const ipc::ZcbFree& m) { zcb_free(id, m); },
+          [&](const ipc::ZcbFree& m) { zcb_free(m); },
           [&](const ipc::ZcbMcast& m) { zcb_mcast(id, m); },
           [&](const ipc::Release& m) { release(m); },
           [&](const ipc::QuorumInitialize& m) { quorum_initialize(id, m); },

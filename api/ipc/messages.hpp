@@ -20,7 +20,7 @@ namespace ringcast::ipc {
 
 // Raised on any change of a layout or of a type's meaning; both sides refuse
 // a peer of another version at hello (check_version, frame_codec.hpp).
-inline constexpr std::uint32_t kProtocolVersion = 3;
+inline constexpr std::uint32_t kProtocolVersion = 4;
 
 // CPG's own bounds (CPG_MAX_NAME_LENGTH, CPG_MEMBERS_MAX); tests/ipc checks
 // they match <ringcast/cpg.h>.
@@ -132,6 +132,7 @@ struct ZcbAlloc {
   std::uint64_t handle = 0;
   std::uint64_t bytes = 0;
 };
+// Not answered: the library checked the offset against its live buffers.
 struct ZcbFree {
   std::uint64_t handle = 0;
   std::uint64_t offset = 0;

@@ -30,6 +30,14 @@ std::span<std::byte> segment(RawClient& c) {
   return c.channel().zcb_segment.bytes();
 }
 
+// A zcb_free: not answered, so the answer to a call after it (requests are
+// taken in order) shows that the daemon took it.
+bool free_buffer(RawClient& c, std::uint64_t handle, std::uint64_t offset) {
+  if (!c.send(ipc::ZcbFree{handle, offset}, 0)) return false;
+  auto r = c.call(ipc::LocalGet{handle});
+  return r && r->error == CS_OK;
+}
+
 // A buffer's offset, or ~0 on an error.
 std::uint64_t alloc(RawClient& c, std::uint64_t handle, std::uint64_t bytes) {
   auto r = c.call(ipc::ZcbAlloc{handle, bytes});
@@ -78,9 +86,7 @@ TEST(ClientZeroCopy, BuffersSentByOffsetArriveExactlyAndInOrder) {
     ASSERT_EQ(r->error, CS_OK);
     const bool copied = sizes[i] < (16u << 10);
     EXPECT_EQ(r->value, copied ? 0u : sizes[i]) << "bytes read in place, send " << i;
-    auto f = a->call(ipc::ZcbFree{ha, off});
-    ASSERT_TRUE(f);
-    EXPECT_EQ(f->error, CS_OK);
+    ASSERT_TRUE(free_buffer(*a, ha, off));
   }
   ASSERT_TRUE(b->read_until([&] { return b->messages().size() >= sent.size(); }));
   EXPECT_EQ(b->messages(), sent);
@@ -111,7 +117,8 @@ TEST(ClientZeroCopy, ABufferIsBusyUntilTheReplySaysTheNicReadIt) {
     EXPECT_EQ(a->messages()[static_cast<std::size_t>(i)], pattern(i, 50'000)) << i;
 }
 
-// Each refused request: an error reply, the counter, and nothing else.
+// Each refused request: an error reply (none for a free, which is never
+// answered), the counter, and nothing else.
 TEST(ClientZeroCopy, WrongOffsetsAndSizesAreRefusedAndChangeNothing) {
   SimDaemonOptions o = options(1);
   o.server.quota.max_zcb_bytes = 1u << 20;
@@ -135,13 +142,22 @@ TEST(ClientZeroCopy, WrongOffsetsAndSizesAreRefusedAndChangeNothing) {
     EXPECT_EQ(error_of(std::move(body)), error) << what;
     EXPECT_EQ(d.server(0).counters().zcb_refused.load(), ++refused) << what;
   };
-  expect_refused(ipc::ZcbFree{h, mine + 64}, CS_ERR_INVALID_PARAM, "interior free");
+  // The call after a free (answered in order) shows that it was taken.
+  auto expect_free_refused = [&](std::uint64_t offset, const char* what) {
+    ASSERT_TRUE(free_buffer(*a, h, offset)) << what;
+    EXPECT_EQ(d.server(0).counters().zcb_refused.load(), ++refused) << what;
+  };
+  auto expect_freed = [&](std::uint64_t offset) {
+    ASSERT_TRUE(free_buffer(*a, h, offset));
+    EXPECT_EQ(d.server(0).counters().zcb_refused.load(), refused);
+  };
+  expect_free_refused(mine + 64, "interior free");
   expect_refused(ipc::ZcbMcast{h, 2, mine + 64, 10}, CS_ERR_INVALID_PARAM, "interior send");
   expect_refused(ipc::ZcbMcast{h, 2, mine, 4097}, CS_ERR_INVALID_PARAM, "beyond capacity");
-  expect_refused(ipc::ZcbFree{h, 10u << 20}, CS_ERR_INVALID_PARAM, "not a buffer");
+  expect_free_refused(10u << 20, "not a buffer");
   expect_refused(ipc::ZcbMcast{h, 2, mine + 8192, 100}, CS_ERR_INVALID_PARAM, "never handed out");
-  EXPECT_EQ(error_of(ipc::ZcbFree{h, mine}), CS_OK);
-  expect_refused(ipc::ZcbFree{h, mine}, CS_ERR_INVALID_PARAM, "double free");
+  expect_freed(mine);
+  expect_free_refused(mine, "double free");
   expect_refused(ipc::ZcbMcast{h, 2, mine, 100}, CS_ERR_INVALID_PARAM, "freed buffer");
   // The other client's buffer is at an offset of its own segment: named
   // here it is no buffer of this client (and sends nothing of theirs).
@@ -155,7 +171,7 @@ TEST(ClientZeroCopy, WrongOffsetsAndSizesAreRefusedAndChangeNothing) {
   expect_refused(ipc::ZcbAlloc{h, 64}, CS_ERR_NO_MEMORY, "beyond the quota");
   // One buffer larger than the whole quota, still within the segment.
   expect_refused(ipc::ZcbAlloc{h, 2u << 20}, CS_ERR_NO_MEMORY, "larger than the quota");
-  EXPECT_EQ(error_of(ipc::ZcbFree{h, big1}), CS_OK);
+  expect_freed(big1);
   EXPECT_LT(alloc(*a, h, 64), segment(*a).size());  // room again
   // Nothing else changed: both clients are served, nothing was sent.
   EXPECT_FALSE(a->hung_up());
@@ -164,7 +180,8 @@ TEST(ClientZeroCopy, WrongOffsetsAndSizesAreRefusedAndChangeNothing) {
   EXPECT_TRUE(still_served(*a, h, "still here"));
   for (std::size_t k = 0; k < 4096; ++k)
     ASSERT_EQ(segment(*other)[theirs + k], std::byte{0x5a});
-  EXPECT_EQ(other->call(ipc::ZcbFree{ho, theirs})->error, CS_OK);
+  ASSERT_TRUE(free_buffer(*other, ho, theirs));
+  EXPECT_EQ(d.server(0).counters().zcb_refused.load(), refused);
 }
 
 TEST(ClientZeroCopy, AClientKilledWithSendsInFlightLeavesNoPool) {
@@ -240,12 +257,14 @@ TEST(ClientZeroCopy, WithoutASegmentTheRequestsAreNotSupported) {
   EXPECT_EQ(a->welcome().zcb_segment_bytes, 0u);
   const std::uint64_t h = a->initialize();
   for (ipc::RequestBody zcb :
-       {ipc::RequestBody{ipc::ZcbAlloc{h, 4096}}, ipc::RequestBody{ipc::ZcbFree{h, 0}},
-        ipc::RequestBody{ipc::ZcbMcast{h, 2, 0, 100}}}) {
+       {ipc::RequestBody{ipc::ZcbAlloc{h, 4096}}, ipc::RequestBody{ipc::ZcbMcast{h, 2, 0, 100}}}) {
     auto r = a->call(zcb);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->error, CS_ERR_NOT_SUPPORTED);
   }
+  // A free is not answered: refused, counted, and the client still served.
+  ASSERT_TRUE(free_buffer(*a, h, 0));
+  EXPECT_EQ(d.server(0).counters().zcb_refused.load(), 1u);
   EXPECT_EQ(d.node(0).attached_pools(), 0u);
 }
 

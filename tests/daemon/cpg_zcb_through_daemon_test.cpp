@@ -136,6 +136,13 @@ TEST(CpgZcbThroughDaemon, BuffersAreReadInPlaceAndCountedApart) {
   EXPECT_EQ(cpg_zcb_free(a, small), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(cpg_zcb_mcast_joined(a, CPG_TYPE_AGREED, small, 100), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(cpg_zcb_free(a, mid), CS_OK);
+  // The library refused the wrong frees itself (they are not answered): the
+  // daemon refused only the send of the freed buffer, and took the good
+  // frees back before the alloc that follows them.
+  EXPECT_EQ(d.server(0).counters().zcb_refused.load(), 1u);
+  void* again = nullptr;
+  ASSERT_EQ(cpg_zcb_alloc(a, 1000, &again), CS_OK);
+  EXPECT_EQ(cpg_zcb_free(a, again), CS_OK);
   // Finalize with a buffer held: the daemon frees it, its pool goes.
   EXPECT_EQ(cpg_finalize(a), CS_OK);
   EXPECT_TRUE(pump(a, b, [&] { return d.node(0).reap_pools() == 0; }));
