@@ -324,11 +324,11 @@ MessageType type_of(const RequestBody& body) noexcept;
 MessageType type_of(const EventBody& body) noexcept;
 
 // Every request is answered (a reply or the welcome) except a release, a
-// message's leading parts (its mcast is answered) and a credited mcast
-// (acknowledged by an mcast_ack).
+// zcb_free, a message's leading parts (its mcast is answered) and a credited
+// mcast (acknowledged by an mcast_ack).
 inline bool expects_reply(MessageType type) noexcept {
-  return type != MessageType::release && type != MessageType::mcast_part &&
-         type != MessageType::mcast_credited;
+  return type != MessageType::release && type != MessageType::zcb_free &&
+         type != MessageType::mcast_part && type != MessageType::mcast_credited;
 }
 
 }  // namespace ringcast::ipc

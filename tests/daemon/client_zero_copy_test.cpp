@@ -184,6 +184,29 @@ TEST(ClientZeroCopy, WrongOffsetsAndSizesAreRefusedAndChangeNothing) {
   EXPECT_EQ(d.server(0).counters().zcb_refused.load(), refused);
 }
 
+// A free is not answered, so it is no request in flight: a client may free
+// more buffers in a row than its quota of requests in flight.
+TEST(ClientZeroCopy, FreesInARowAreNotRequestsInFlight) {
+  SimDaemonOptions o = options(1);
+  o.server.quota.max_requests_in_flight = 8;
+  SimDaemons d(o);
+  auto a = connect(d, 0);
+  ASSERT_TRUE(a);
+  const std::uint64_t h = a->initialize();
+  std::vector<std::uint64_t> buffers;
+  for (int i = 0; i < 40; ++i) {
+    buffers.push_back(alloc(*a, h, 64));
+    ASSERT_LT(buffers.back(), segment(*a).size());
+  }
+  for (std::uint64_t off : buffers)
+    ASSERT_TRUE(a->send(ipc::ZcbFree{h, off}, 0));
+  auto r = a->call(ipc::LocalGet{h});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error, CS_OK);
+  EXPECT_FALSE(a->hung_up());
+  EXPECT_EQ(d.server(0).counters().zcb_refused.load(), 0u);
+}
+
 TEST(ClientZeroCopy, AClientKilledWithSendsInFlightLeavesNoPool) {
   SimDaemons d(options(2));
   auto a = connect(d, 0), b = connect(d, 1);
