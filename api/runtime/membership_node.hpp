@@ -78,6 +78,12 @@ struct MemberNodeOptions {
   // re-dialling of the other lower members this long.
   std::uint64_t dial_timeout_ns = 2'000'000'000;
   std::uint32_t incarnation = 0;  // 0: from the clock (see the top)
+  // The ring epochs this node's earlier processes named stay below
+  // epochs_kept; keep_epochs raises it (open_transport: KeptEpochs, a file
+  // in the state directory). No keeper: nothing is kept, and a restart
+  // starts at its incarnation << 32 alone.
+  std::uint64_t epochs_kept = 0;
+  membership::EpochKeeper keep_epochs;
   // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
   // Empty: links are not authenticated (logged once as a warning).
   fabric::auth::AuthKey key;
