@@ -95,7 +95,6 @@ class MembershipDriver {
       : endpoint_(&endpoint), ring_config_(ring_config), config_(config) {}
   Status check_link(std::size_t u, const fabric::Link* link) const;
   Status start_with(std::span<fabric::Link* const> links, bool joining, std::uint64_t epoch_floor);
-  EpochKeeper epoch_keeper_;
   bool post_chains();
   void log_wrong_links(std::uint64_t now_ns);
   void cut_links();
@@ -104,6 +103,7 @@ class MembershipDriver {
   fabric::Endpoint* endpoint_;
   ring::RingConfig ring_config_;
   MembershipConfig config_;
+  EpochKeeper epoch_keeper_;  // handed to the Membership at start
   std::unique_ptr<fabric::MemoryRegion> log_;
   std::unique_ptr<fabric::MemoryRegion> mailbox_;
   std::unique_ptr<fabric::MemoryRegion> send_buffer_;
