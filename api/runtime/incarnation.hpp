@@ -1,9 +1,8 @@
 // A node's incarnation: the number its process advertises at every link
-// set-up and from which its rings' epochs start (epoch floor incarnation
-// << 32). It must grow from one process of a node to the next, whatever the
-// clocks do: a peer takes a link with an equal or lower incarnation for the
-// old process's, and a restarted process whose epochs restarted lower could
-// reuse a ring id of its previous life.
+// set-up and above which its rings' epochs start (incarnation << 32, and
+// above what kept_epochs.hpp kept). It must grow from one process of a node
+// to the next, whatever the clocks do: a peer takes a link with an equal or
+// lower incarnation for the old process's.
 //
 // So it is max(last + 1, clock), where `last` is the one the previous process
 // of this node took, kept in the state directory (system.state_dir), and

@@ -156,8 +156,9 @@ Status MembershipNode::begin(const MemberNodeOptions& o) {
       peers_[i].given = std::move(links[i]);
       peers_[i].given_incarnation = keeper_->incarnation_of(i);
     }
-    if (fresh_) return d.start(raw);
-    return d.start_joining(raw, std::uint64_t{incarnation_} << 32);
+    d.keep_epochs_with(o.keep_epochs);
+    if (fresh_) return d.start(raw, o.epochs_kept);
+    return d.start_joining(raw, membership::epoch_floor(incarnation_, o.epochs_kept));
   });
   RC_TRY(started);
   logged_links_ = driver_->live_links();

@@ -14,8 +14,9 @@
 // of this process (their incarnations say when), it is a fresh cluster: the
 // first ring is everyone (MembershipDriver::start). Otherwise some members
 // already run a ring without it (it restarted, or came late) or could not be
-// reached: it starts alone with the links it has, above an epoch floor taken
-// from its incarnation, and membership merges it in (start_joining). The
+// reached: it starts alone with the links it has, above an epoch floor
+// (membership::epoch_floor of its incarnation and options.epochs_kept), and
+// membership merges it in (start_joining). The
 // CPG layer's first handles wait for that merge (linked_nodes(): the nodes
 // the ring must hold; client/node_startup.cpp).
 //
@@ -23,8 +24,11 @@
 // state directory (runtime/incarnation.hpp: max(last + 1, clock), so it only
 // grows from one process of a node to the next whatever the clock does); 0:
 // clock_incarnation(), the start time in 100 ms units since 2024-01-01
-// (CLOCK_REALTIME). A restarted process's rings (epoch floor
-// incarnation << 32) so never reuse an id of its previous life. Peers whose
+// (CLOCK_REALTIME). A restarted process's epochs start above incarnation
+// << 32 and above the bound its node kept on the epochs it named
+// (options.epochs_kept, runtime/kept_epochs.hpp): the incarnation alone is
+// not enough, its earlier processes took epochs from peers of higher
+// incarnations. So it never reuses a ring id of its previous life. Peers whose
 // clocks differ by more than the window never count as starting together:
 // each starts alone and membership merges them (docs/operations.md).
 //
@@ -78,6 +82,12 @@ struct MemberNodeOptions {
   // re-dialling of the other lower members this long.
   std::uint64_t dial_timeout_ns = 2'000'000'000;
   std::uint32_t incarnation = 0;  // 0: from the clock (see the top)
+  // The ring epochs this node's earlier processes named stay below
+  // epochs_kept; keep_epochs raises it (open_transport: KeptEpochs, a file
+  // in the state directory). No keeper: nothing is kept, and a restart
+  // starts at its incarnation << 32 alone.
+  std::uint64_t epochs_kept = 0;
+  membership::EpochKeeper keep_epochs;
   // From the cluster key: AuthKey::derive(config.auth.key.secret_bytes()).
   // Empty: links are not authenticated (logged once as a warning).
   fabric::auth::AuthKey key;

@@ -7,6 +7,7 @@
 #include "base/log.hpp"
 #include "ring/token.hpp"
 #include "runtime/incarnation.hpp"
+#include "runtime/kept_epochs.hpp"
 #include "runtime/membership_node.hpp"
 
 namespace ringcast::runtime {
@@ -50,6 +51,22 @@ Result<std::uint32_t> incarnation_of(const config::ClusterConfig& c, std::uint32
   return taken->incarnation;
 }
 
+// The ring epochs its earlier processes named (kept_epochs.hpp), in the
+// same directory and by the same rules.
+Status keep_epochs(const config::ClusterConfig& c, MemberNodeOptions& o) {
+  const bool configured = !c.system.state_dir.empty();
+  const std::string dir = configured ? c.system.state_dir : config::default_state_dir();
+  auto kept = KeptEpochs::open(dir, o.me, configured);
+  RC_TRY(kept);
+  if (!kept->warning().empty()) log_line("node " + std::to_string(o.me) + ": " + kept->warning());
+  o.epochs_kept = kept->kept();
+  // Called on the progress thread only, with the driver's lock held.
+  o.keep_epochs = [k = std::make_shared<KeptEpochs>(std::move(*kept))](std::uint64_t through) {
+    return k->keep(through);
+  };
+  return {};
+}
+
 Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
   const config::ClusterConfig& c = local.config;
   MemberNodeOptions o;
@@ -72,6 +89,7 @@ Result<MemberNodeOptions> options_of(const config::LocalConfig& local) {
   auto incarnation = incarnation_of(c, o.me);
   RC_TRY(incarnation);
   o.incarnation = *incarnation;
+  RC_TRY(keep_epochs(c, o));
   // The link key (never the cluster key itself) proves membership at every
   // connection set-up; no key in the file: links are not authenticated.
   if (!c.auth.key.empty()) {

@@ -47,6 +47,9 @@ struct Node {
   std::uint64_t delivered_index = 0;
   bool crashed = false;
   std::uint32_t incarnation = 0;
+  // What its keeper kept (membership::EpochKeeper): the runtime's file in
+  // the state directory, which outlives its processes.
+  std::uint64_t epochs_kept = 0;
   // Its wall clock in incarnation units (100 ms): it stands still (every
   // restart falls in the same 100 ms) unless a clock_step moves it.
   std::uint32_t clock_units = 0;
@@ -181,6 +184,10 @@ Status Run::make_driver(Node& n) {
   RC_TRY(d);
   n.driver = std::move(*d);
   n.driver->set_disconnect([this](fabric::Link& l) { world_.disconnect(l); });
+  n.driver->keep_epochs_with([&n](std::uint64_t through) {
+    n.epochs_kept = std::max(n.epochs_kept, through);
+    return true;
+  });
   return {};
 }
 
@@ -205,8 +212,9 @@ void Run::restart(Node& n) {
   result_.max_incarnation = std::max(result_.max_incarnation, n.incarnation);
   if (Status st = make_driver(n); !st.ok()) return fail("restart: " + st.error().message());
   std::vector<fabric::Link*> none(s_.members, nullptr);
-  // Its epochs start above the old process's (which used fewer than 2^32).
-  if (Status st = n.driver->start_joining(none, std::uint64_t{n.incarnation} << 32); !st.ok()) {
+  // Its epochs start above every one its old processes named (the runtime's rule).
+  const std::uint64_t floor = membership::epoch_floor(n.incarnation, n.epochs_kept);
+  if (Status st = n.driver->start_joining(none, floor); !st.ok()) {
     return fail("restart: " + st.error().message());
   }
   n.crashed = false;

@@ -130,6 +130,35 @@ TEST(Membership, RestartedMemberIsMergedBack) {
   std::printf("restart at 15 ms, merged back at %.3f ms\n", static_cast<double>(back.at_ns) / 1e6);
 }
 
+// A ring id names the representative and an epoch: a process must never
+// name a second ring with an id its node's previous process used. Member 0
+// takes an epoch from a peer whose incarnation is above its own (member 1
+// restarted), then restarts with that same incarnation while the peer is
+// gone, and merges with member 2, which never saw that epoch: the new
+// process's epochs start at its incarnation << 32 and would climb to the
+// old ring's id again unless its node kept the epochs it named rings with.
+TEST(Membership, RestartedRepresentativeNeverReusesARingId) {
+  FaultScenario s = steady(3);
+  s.faults.push_back({4'000'000, FaultKind::crash, 2, 2, 0, {}});
+  s.faults.push_back({8'000'000, FaultKind::crash, 1, 1, 0, {}});
+  s.faults.push_back({10'000'000, FaultKind::restart, 1, 1, 0, {}});  // incarnation 1
+  s.faults.push_back({18'000'000, FaultKind::crash, 1, 1, 0, {}});
+  s.faults.push_back({18'000'000, FaultKind::crash, 0, 0, 0, {}});
+  s.faults.push_back({20'000'000, FaultKind::restart, 2, 2, 0, {}});  // incarnation 1
+  s.faults.push_back({21'000'000, FaultKind::restart, 0, 0, 0, {}});  // incarnation 1
+  const FaultRunResult r = run_fault_scenario(s);
+  ASSERT_TRUE(r.ok) << r.failure;
+  // The scenario did what it is for: member 0's first process was in a ring
+  // with member 1's second, and its second process in one with member 2.
+  const auto changes = regular_changes_of(r, 0);
+  const auto with = [&](std::vector<fabric::NodeId> members) {
+    return std::any_of(changes.begin(), changes.end(),
+                       [&](const ChangeSeen& c) { return c.members == members; });
+  };
+  EXPECT_TRUE(with({node_of(0), node_of(1)}));
+  EXPECT_EQ(changes.back().members, (std::vector<fabric::NodeId>{node_of(0), node_of(2)}));
+}
+
 TEST(Membership, LostTokenIsWrittenAgainWithoutANewRing) {
   FaultScenario s = steady(3);
   s.faults.push_back({12'000'000, FaultKind::lose_token, 1, 1, 0, {}});

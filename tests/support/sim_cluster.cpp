@@ -42,7 +42,8 @@ struct SimCluster::Member {
   std::unique_ptr<membership::MembershipDriver> driver;  // null once crashed
   RoundCallback on_round;
   std::uint32_t incarnation = 1;
-  bool poked = true;  // run a round at the next pass
+  std::uint64_t epochs_kept = 0;  // its keeper's (the state directory's), across restarts
+  bool poked = true;              // run a round at the next pass
 };
 
 // Member i seen from its "process" (one incarnation): every call takes the
@@ -159,6 +160,10 @@ Status SimCluster::make_driver(Member& m) {
   RC_TRY(driver);
   m.driver = std::move(*driver);
   m.driver->set_disconnect([w = world_.get()](fabric::Link& l) { w->disconnect(l); });
+  m.driver->keep_epochs_with([&m](std::uint64_t through) {
+    m.epochs_kept = std::max(m.epochs_kept, through);
+    return true;
+  });
   return {};
 }
 
@@ -223,7 +228,7 @@ Status SimCluster::restart(std::size_t member) {
   ++m.incarnation;
   RC_TRY(make_driver(m));
   const std::vector<fabric::Link*> links = link_restarted(member);
-  RC_TRY(m.driver->start_joining(links, std::uint64_t{m.incarnation} << 32));
+  RC_TRY(m.driver->start_joining(links, membership::epoch_floor(m.incarnation, m.epochs_kept)));
   next_reconnect_ns_ = world_->now_ns();
   poke(member);
   return {};

@@ -320,6 +320,9 @@ void Membership::check_consensus(std::uint64_t now_ns) {
     epoch = std::max(epoch, info.max_epoch);
     m.infos[m.info_count++] = info;
   }
+  // Named only once kept: a crash after the commit goes out must not let
+  // this node's next process name another ring so.
+  if (!may_name(epoch + 1)) return;
   m.ring = {config_.nodes[me_], epoch + 1};
   RC_ASSERT(m.info_count == count(members));  // one info per member, in node order
   Commit c;

@@ -2,6 +2,7 @@
 #include "membership/membership.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "base/wire.hpp"
 #include "membership/generation.hpp"
@@ -82,12 +83,28 @@ std::unique_ptr<Membership::Generation> Membership::make_generation(NodeMask mem
   return g;
 }
 
-void Membership::start(NodeMask members, std::uint64_t now_ns) {
+// The first ring's id (epoch 1) is the same at every member without a word
+// between them; the ones after it are named above the floor.
+void Membership::start(NodeMask members, std::uint64_t now_ns, std::uint64_t epoch_floor) {
   start_with(members, members, 1, now_ns);
+  max_epoch_ = std::max(max_epoch_, epoch_floor);
 }
 
-void Membership::start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns) {
+bool Membership::start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns) {
+  RC_ASSERT(epoch_floor < std::numeric_limits<std::uint64_t>::max());
+  epochs_kept_through_ = epoch_floor;
+  if (!may_name(epoch_floor + 1)) return false;
   start_with(bit(me_), links | bit(me_), epoch_floor + 1, now_ns);
+  return true;
+}
+
+bool Membership::may_name(std::uint64_t epoch) {
+  if (!epoch_keeper_ || epoch <= epochs_kept_through_) return true;
+  const std::uint64_t room = std::numeric_limits<std::uint64_t>::max() - epoch;
+  const std::uint64_t through = epoch + std::min(room, kEpochsKeptAhead);
+  if (!epoch_keeper_(through)) return false;
+  epochs_kept_through_ = through;
+  return true;
 }
 
 void Membership::start_with(NodeMask members, NodeMask links, std::uint64_t epoch,

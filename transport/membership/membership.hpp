@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -103,6 +104,27 @@ struct MemberMemory {
   const fabric::MemoryRegion* control_staging = nullptr;  // local, nodes x kControlSlotBytes
 };
 
+// Ring ids name the representative and an epoch, so a node must never name
+// two rings with one epoch, in this process or a later one. The keeper
+// makes a bound durable (the runtime: a file in the state directory, next
+// to the incarnation) before the node names a ring with an epoch up to it;
+// false: it could not, and no ring is named. A process starts above the
+// bound its node's last one kept (epoch_floor), so the epochs it names are
+// new even when its incarnation << 32 lies below epochs it took from peers
+// before (a peer's epoch carries the peer's incarnation in its high bits).
+using EpochKeeper = std::function<bool(std::uint64_t kept_through)>;
+// How far past the epoch it needs a keeper is asked to keep: one durable
+// write per this many rings the node names.
+inline constexpr std::uint64_t kEpochsKeptAhead = std::uint64_t{1} << 16;
+
+// Where a restarted process's epochs start: above its incarnation's range
+// (incarnation << 32, for a node without a state directory) and above every
+// epoch its node's keeper kept.
+constexpr std::uint64_t epoch_floor(std::uint32_t incarnation, std::uint64_t kept) noexcept {
+  const std::uint64_t from_incarnation = std::uint64_t{incarnation} << 32;
+  return kept > from_incarnation ? kept : from_incarnation;
+}
+
 class Membership {
  public:
   // The configs must have passed validate(); me must be in config.nodes.
@@ -116,10 +138,15 @@ class Membership {
   // live links to each. Announced as the first regular configuration. A
   // process that starts later (or restarts) starts alone, with live links to
   // the nodes it reached: `links`; merge detection takes it in.
-  void start(NodeMask members, std::uint64_t now_ns);
-  // epoch_floor: above every ring epoch this node used before (corosync keeps
-  // its ring sequence on disk for the same reason): its rings' ids stay new.
-  void start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns);
+  // epoch_floor: every gather after the first ring names epochs above it.
+  void start(NodeMask members, std::uint64_t now_ns, std::uint64_t epoch_floor = 0);
+  // epoch_floor: at or above every ring epoch this node used before
+  // (corosync keeps its ring sequence on disk for the same reason): its
+  // rings' ids stay new. False: the keeper could not keep the first epoch
+  // (nothing started).
+  [[nodiscard]] bool start_joining(NodeMask links, std::uint64_t epoch_floor, std::uint64_t now_ns);
+  // Before start; without one (tests of a single process) nothing is kept.
+  void keep_epochs_with(EpochKeeper keeper) { epoch_keeper_ = std::move(keeper); }
 
   // --- Events.
   Status submit(const ring::OutgoingMessage& message);
@@ -196,6 +223,8 @@ class Membership {
 
   // membership.cpp: completions, routing, time.
   void start_with(NodeMask members, NodeMask links, std::uint64_t epoch, std::uint64_t now_ns);
+  // Whether this node may name a ring with `epoch`: kept, or the keeper keeps it now.
+  bool may_name(std::uint64_t epoch);
   Generation& installed() noexcept;
   const Generation& installed() const noexcept;
   Generation& newest() noexcept { return *gens_.back(); }
@@ -274,6 +303,8 @@ class Membership {
   std::size_t stream_ = 0;                        // the generation the event stream reads
   std::uint8_t next_generation_ = 0;
   std::uint64_t max_epoch_ = 0;
+  EpochKeeper epoch_keeper_;
+  std::uint64_t epochs_kept_through_ = 0;  // what the keeper said it kept last
   std::uint64_t next_index_ = 1;
   ConfigurationChange change_;  // the one next_event() returned last
 

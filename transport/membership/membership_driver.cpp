@@ -79,8 +79,8 @@ Status MembershipDriver::check_link(std::size_t u, const fabric::Link* link) con
   return {};
 }
 
-Status MembershipDriver::start(std::span<fabric::Link* const> links) {
-  return start_with(links, false, 0);
+Status MembershipDriver::start(std::span<fabric::Link* const> links, std::uint64_t epoch_floor) {
+  return start_with(links, false, epoch_floor);
 }
 
 Status MembershipDriver::start_joining(std::span<fabric::Link* const> links,
@@ -126,12 +126,15 @@ Status MembershipDriver::start_with(std::span<fabric::Link* const> links, bool j
   links_.assign(links.begin(), links.end());
   MemberMemory memory{{log_.get(), mailbox_.get(), send_buffer_.get(), staging_.get()},
                       control_staging_.get()};
-  membership_ = std::make_unique<Membership>(ring_config_, config_, endpoint_->node(), memory);
-  if (joining) {
-    membership_->start_joining(members, epoch_floor, endpoint_->now_ns());
-  } else {
-    membership_->start(members, endpoint_->now_ns());
+  auto membership = std::make_unique<Membership>(ring_config_, config_, endpoint_->node(), memory);
+  membership->keep_epochs_with(epoch_keeper_);
+  if (!joining) {
+    membership->start(members, endpoint_->now_ns(), epoch_floor);
+  } else if (!membership->start_joining(members, epoch_floor, endpoint_->now_ns())) {
+    return make_error(Errc::system, "MembershipDriver::start_joining",
+                      "the first ring's epoch could not be kept (see the log)");
   }
+  membership_ = std::move(membership);
   return {};
 }
 

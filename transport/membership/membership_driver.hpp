@@ -38,13 +38,20 @@ class MembershipDriver {
 
   // links[u] leads to config.nodes[u], null for this node and for nodes not
   // reachable now; the first ring is this node and every node with a link.
-  Status start(std::span<fabric::Link* const> links);
+  // epoch_floor: the rings after the first are named above it.
+  Status start(std::span<fabric::Link* const> links, std::uint64_t epoch_floor = 0);
   // A process that starts later than the others (or restarts with a new
   // incarnation): it starts in a ring of its own with these links, and merge
   // detection brings it into the running ring.
-  // epoch_floor: above every ring epoch this node used before (persisted by
-  // the runtime, or derived from the incarnation), see Membership::start_joining.
+  // epoch_floor: at or above every ring epoch this node used before
+  // (membership::epoch_floor of its incarnation and what its keeper kept),
+  // see Membership::start_joining. Errc::system when the keeper could not
+  // keep the first epoch.
   Status start_joining(std::span<fabric::Link* const> links, std::uint64_t epoch_floor);
+  // Before start: what makes the epochs this node names durable (see
+  // membership::EpochKeeper). Every process of a node that may restart and
+  // join needs one; without it a restart can reuse a ring id.
+  void keep_epochs_with(EpochKeeper keeper) { epoch_keeper_ = std::move(keeper); }
   // A new link to node index u once its old one failed here (the peer
   // restarted, a partition healed): Errc::invalid_argument while the old one
   // is still up here.
@@ -96,6 +103,7 @@ class MembershipDriver {
   fabric::Endpoint* endpoint_;
   ring::RingConfig ring_config_;
   MembershipConfig config_;
+  EpochKeeper epoch_keeper_;  // handed to the Membership at start
   std::unique_ptr<fabric::MemoryRegion> log_;
   std::unique_ptr<fabric::MemoryRegion> mailbox_;
   std::unique_ptr<fabric::MemoryRegion> send_buffer_;
