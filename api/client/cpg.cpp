@@ -24,12 +24,15 @@
 
 using ringcast::client::check_iteration;
 using ringcast::client::check_name;
+using ringcast::client::checked_c_enum;
+using ringcast::client::checked_dispatch_flags;
+using ringcast::client::checked_guarantee;
+using ringcast::client::checked_iteration_type;
 using ringcast::client::HandleTable;
 using ringcast::client::is_daemon_handle;
 using ringcast::client::kMaxPieces;
 using ringcast::client::name_view;
 using ringcast::client::to_cpg_name;
-using ringcast::client::valid_guarantee;
 namespace daemon_cpg = ringcast::client::daemon_cpg;
 using ringcast::client::Node;
 using ringcast::client::Session;
@@ -127,7 +130,7 @@ cs_error_t cpg_initialize(cpg_handle_t* handle, cpg_callbacks_t* callbacks) {
 
 cs_error_t cpg_model_initialize(cpg_handle_t* handle, cpg_model_t model,
                                 cpg_model_data_t* model_data, void* context) {
-  if (handle == nullptr || model != CPG_MODEL_V1) return CS_ERR_INVALID_PARAM;
+  if (handle == nullptr || !checked_c_enum(model, {CPG_MODEL_V1})) return CS_ERR_INVALID_PARAM;
   if (model_data == nullptr) return open_handle(handle, nullptr, nullptr, nullptr, false, context);
   // The `model` argument alone picks the layout, as in corosync: programs
   // written for it leave model_data->model unset (zero), so it is not read.
@@ -182,12 +185,12 @@ cs_error_t cpg_context_set(cpg_handle_t handle, void* context) {
 }
 
 cs_error_t cpg_dispatch(cpg_handle_t handle, cs_dispatch_flags_t dispatch_types) {
-  if (is_daemon_handle(handle)) return daemon_cpg::dispatch(handle, dispatch_types);
+  const auto mode = checked_dispatch_flags(dispatch_types);
+  if (is_daemon_handle(handle)) return daemon_cpg::dispatch(handle, mode);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
-  if (dispatch_types < CS_DISPATCH_ONE || dispatch_types > CS_DISPATCH_ONE_NONBLOCKING)
-    return CS_ERR_INVALID_PARAM;
-  return s->dispatch(static_cast<ringcast::cpg::DispatchMode>(dispatch_types)).code();
+  if (!mode) return CS_ERR_INVALID_PARAM;
+  return s->dispatch(static_cast<ringcast::cpg::DispatchMode>(*mode)).code();
 }
 
 cs_error_t cpg_join(cpg_handle_t handle, const struct cpg_name* group) {
@@ -208,13 +211,14 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name* group) {
 
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
                             const struct iovec* iovec, unsigned int iov_len) {
-  if (is_daemon_handle(handle)) return daemon_cpg::mcast_joined(handle, guarantee, iovec, iov_len);
+  const auto checked = checked_guarantee(guarantee);
+  if (is_daemon_handle(handle)) return daemon_cpg::mcast_joined(handle, checked, iovec, iov_len);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
-  if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0)) return CS_ERR_INVALID_PARAM;
+  if (!checked || (iovec == nullptr && iov_len > 0)) return CS_ERR_INVALID_PARAM;
   // Bounded: more pieces than this is refused rather than allocated for.
   if (iov_len > kMaxPieces) return CS_ERR_INVALID_PARAM;
-  const auto g = static_cast<ringcast::cpg::Guarantee>(guarantee);
+  const auto g = static_cast<ringcast::cpg::Guarantee>(*checked);
   // Most sends have a piece or a few: the large table would be initialised
   // (16 KiB) on every call, which cost more than the ring's whole send.
   if (iov_len <= kFewPieces) return send_pieces<kFewPieces>(*s, g, iovec, iov_len);
@@ -289,14 +293,14 @@ cs_error_t cpg_zcb_free(cpg_handle_t handle, void* buffer) {
 // (docs/api.md).
 cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
                                 size_t msg_len) {
-  if (is_daemon_handle(handle))
-    return daemon_cpg::zcb_mcast_joined(handle, guarantee, msg, msg_len);
+  const auto checked = checked_guarantee(guarantee);
+  if (is_daemon_handle(handle)) return daemon_cpg::zcb_mcast_joined(handle, checked, msg, msg_len);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
-  if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
+  if (!checked || msg == nullptr) return CS_ERR_INVALID_PARAM;
   if (msg_len > s->node().max_fragmented_bytes()) return CS_ERR_TOO_BIG;
   ringcast::cpg::Status st =
-      s->send_zero_copy(static_cast<ringcast::cpg::Guarantee>(guarantee), msg, msg_len);
+      s->send_zero_copy(static_cast<ringcast::cpg::Guarantee>(*checked), msg, msg_len);
   if (!st.ok()) return st.code();
   return s->node().zcb_wait(msg).code();
 }
@@ -304,17 +308,18 @@ cs_error_t cpg_zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, 
 cs_error_t cpg_iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t iteration_type,
                                     const struct cpg_name* group,
                                     cpg_iteration_handle_t* cpg_iteration_handle) {
+  const auto type = checked_iteration_type(iteration_type);
   if (is_daemon_handle(handle))
-    return daemon_cpg::iteration_initialize(handle, iteration_type, group, cpg_iteration_handle);
+    return daemon_cpg::iteration_initialize(handle, type, group, cpg_iteration_handle);
   auto s = HandleTable::instance().find(handle);
   if (!s) return CS_ERR_BAD_HANDLE;
   if (s->evicted()) return CS_ERR_LIBRARY;
   if (cpg_iteration_handle == nullptr) return CS_ERR_INVALID_PARAM;
-  if (cs_error_t e = check_iteration(iteration_type, group); e != CS_OK) return e;
-  const bool one = iteration_type == CPG_ITERATION_ONE_GROUP;
+  if (cs_error_t e = check_iteration(type, group); e != CS_OK) return e;
+  const bool one = *type == CPG_ITERATION_ONE_GROUP;
   auto it = std::make_shared<ringcast::client::Iteration>();
   it->owner = handle;
-  it->items = s->node().describe_groups(iteration_type, one ? name_view(group) : "");
+  it->items = s->node().describe_groups(*type, one ? name_view(group) : "");
   *cpg_iteration_handle = HandleTable::instance().add_iteration(std::move(it));
   return CS_OK;
 }

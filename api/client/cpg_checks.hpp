@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
+#include "client/c_enum_args.hpp"
 #include "ringcast/cpg.h"
 
 namespace ringcast::client {
@@ -32,16 +34,20 @@ inline cpg_name to_cpg_name(std::string_view group) {
   return n;
 }
 
-inline bool valid_guarantee(cpg_guarantee_t g) {
-  return g == CPG_TYPE_UNORDERED || g == CPG_TYPE_FIFO || g == CPG_TYPE_AGREED ||
-         g == CPG_TYPE_SAFE;
+// The guarantee of cpg_mcast_joined() and cpg_zcb_mcast_joined().
+inline std::optional<cpg_guarantee_t> checked_guarantee(const cpg_guarantee_t& arg) {
+  return checked_c_enum(arg, {CPG_TYPE_UNORDERED, CPG_TYPE_FIFO, CPG_TYPE_AGREED, CPG_TYPE_SAFE});
 }
 
-// A group with CPG_ITERATION_ONE_GROUP and only then.
-inline cs_error_t check_iteration(cpg_iteration_type_t type, const cpg_name* group) {
-  const bool one = type == CPG_ITERATION_ONE_GROUP;
-  if (!one && type != CPG_ITERATION_NAME_ONLY && type != CPG_ITERATION_ALL)
-    return CS_ERR_INVALID_PARAM;
+// The iteration type of cpg_iteration_initialize().
+inline std::optional<cpg_iteration_type_t> checked_iteration_type(const cpg_iteration_type_t& arg) {
+  return checked_c_enum(arg, {CPG_ITERATION_NAME_ONLY, CPG_ITERATION_ONE_GROUP, CPG_ITERATION_ALL});
+}
+
+// A known type, and a group with CPG_ITERATION_ONE_GROUP and only then.
+inline cs_error_t check_iteration(std::optional<cpg_iteration_type_t> type, const cpg_name* group) {
+  if (!type) return CS_ERR_INVALID_PARAM;
+  const bool one = *type == CPG_ITERATION_ONE_GROUP;
   if (one != (group != nullptr)) return CS_ERR_INVALID_PARAM;
   return one ? check_name(group) : CS_OK;
 }

@@ -1,9 +1,11 @@
 // cs_strerror(): a description of every cs_error_t. Needs no handle and no
 // running node, so it works before cpg_initialize() and after cpg_finalize().
+#include "client/c_enum_args.hpp"
 #include "ringcast/corotypes.h"
 
+// Any int may come from C (cs_strerror(-1)): switched on as the integer.
 extern "C" const char* cs_strerror(cs_error_t err) {
-  switch (err) {
+  switch (ringcast::client::raw_c_enum(err)) {
     case CS_OK:
       return "Success";
     case CS_ERR_LIBRARY:

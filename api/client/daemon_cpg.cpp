@@ -68,10 +68,11 @@ cs_error_t context_set(cpg_handle_t handle, void* context) {
   return CS_OK;
 }
 
-cs_error_t dispatch(cpg_handle_t handle, cs_dispatch_flags_t mode) {
+cs_error_t dispatch(cpg_handle_t handle, std::optional<cs_dispatch_flags_t> mode) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
-  return c->dispatch(mode);
+  if (!mode) return CS_ERR_INVALID_PARAM;
+  return c->dispatch(*mode);
 }
 
 cs_error_t join(cpg_handle_t handle, const struct cpg_name* group) {
@@ -88,15 +89,15 @@ cs_error_t leave(cpg_handle_t handle, const struct cpg_name* group) {
   return c->leave(name_view(group));
 }
 
-cs_error_t mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, const struct iovec* iovec,
-                        unsigned int iov_len) {
+cs_error_t mcast_joined(cpg_handle_t handle, std::optional<cpg_guarantee_t> guarantee,
+                        const struct iovec* iovec, unsigned int iov_len) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
-  if (!valid_guarantee(guarantee) || (iovec == nullptr && iov_len > 0) || iov_len > kMaxPieces)
+  if (!guarantee || (iovec == nullptr && iov_len > 0) || iov_len > kMaxPieces)
     return CS_ERR_INVALID_PARAM;
   for (unsigned i = 0; i < iov_len; ++i)
     if (iovec[i].iov_base == nullptr && iovec[i].iov_len > 0) return CS_ERR_INVALID_PARAM;
-  return c->mcast(guarantee, std::span(iovec, iov_len));
+  return c->mcast(*guarantee, std::span(iovec, iov_len));
 }
 
 cs_error_t membership_get(cpg_handle_t handle, struct cpg_name* group,
@@ -154,21 +155,21 @@ cs_error_t zcb_free(cpg_handle_t handle, void* buffer) {
 // A buffer of the zcb segment goes by offset, read by the NIC in place; one
 // of the library's own memory (a daemon with no segment) as an mcast of its
 // bytes, copied into the request ring.
-cs_error_t zcb_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee, void* msg,
-                            size_t msg_len) {
+cs_error_t zcb_mcast_joined(cpg_handle_t handle, std::optional<cpg_guarantee_t> guarantee,
+                            void* msg, size_t msg_len) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
-  if (!valid_guarantee(guarantee) || msg == nullptr) return CS_ERR_INVALID_PARAM;
+  if (!guarantee || msg == nullptr) return CS_ERR_INVALID_PARAM;
   if (cs_error_t e = c->usable(); e != CS_OK) return e;
-  if (c->in_zcb_segment(msg)) return c->segment_mcast(guarantee, msg, msg_len);
+  if (c->in_zcb_segment(msg)) return c->segment_mcast(*guarantee, msg, msg_len);
   if (!c->owns_buffer(msg)) return CS_ERR_INVALID_PARAM;
   const iovec piece{msg, msg_len};
-  const cs_error_t e = c->mcast(guarantee, std::span(&piece, 1));
+  const cs_error_t e = c->mcast(*guarantee, std::span(&piece, 1));
   if (e == CS_OK) c->count_zcb_send(msg_len);
   return e;
 }
 
-cs_error_t iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t type,
+cs_error_t iteration_initialize(cpg_handle_t handle, std::optional<cpg_iteration_type_t> type,
                                 const struct cpg_name* group, cpg_iteration_handle_t* iteration) {
   auto c = find(handle);
   if (!c) return CS_ERR_BAD_HANDLE;
@@ -176,7 +177,7 @@ cs_error_t iteration_initialize(cpg_handle_t handle, cpg_iteration_type_t type,
   if (iteration == nullptr) return CS_ERR_INVALID_PARAM;
   if (cs_error_t e = check_iteration(type, group); e != CS_OK) return e;
   std::vector<ipc::IterationEntry> entries;
-  if (cs_error_t e = c->iterate(type, group != nullptr ? name_view(group) : "", entries);
+  if (cs_error_t e = c->iterate(*type, group != nullptr ? name_view(group) : "", entries);
       e != CS_OK)
     return e;
   auto it = std::make_shared<Iteration>();

@@ -8,12 +8,15 @@
 
 #include <mutex>
 
+#include "client/c_enum_args.hpp"
 #include "client/client_mode.hpp"
 #include "client/daemon_handles.hpp"
 #include "client/daemon_quorum.hpp"
 #include "client/node.hpp"
 #include "client/quorum_handle.hpp"
 
+using ringcast::client::checked_c_enum;
+using ringcast::client::checked_dispatch_flags;
 using ringcast::client::is_daemon_handle;
 using ringcast::client::Node;
 namespace daemon_quorum = ringcast::client::daemon_quorum;
@@ -34,18 +37,18 @@ cs_error_t quorum_initialize(quorum_handle_t* handle, quorum_callbacks_t* callba
 cs_error_t quorum_model_initialize(quorum_handle_t* handle, quorum_model_t model,
                                    quorum_model_data_t* model_data, uint32_t* quorum_type,
                                    void* context) {
-  if (model != QUORUM_MODEL_V0 && model != QUORUM_MODEL_V1) return CS_ERR_INVALID_PARAM;
-  if (handle == nullptr) return CS_ERR_INVALID_PARAM;
+  const auto checked = checked_c_enum(model, {QUORUM_MODEL_V0, QUORUM_MODEL_V1});
+  if (!checked || handle == nullptr) return CS_ERR_INVALID_PARAM;
   auto mode = ringcast::client::choose_mode();
   if (!mode) return mode.status().code();
   if (*mode) {
-    const cs_error_t e = daemon_quorum::open(**mode, model, model_data, context, handle);
+    const cs_error_t e = daemon_quorum::open(**mode, *checked, model_data, context, handle);
     if (e == CS_OK && quorum_type != nullptr) *quorum_type = QUORUM_SET;
     return e;
   }
   auto node = Node::current();
   if (!node) return node.status().code();
-  auto [error, h] = QuorumHandle::open(*node, model, model_data);
+  auto [error, h] = QuorumHandle::open(*node, *checked, model_data);
   if (error != CS_OK) return error;
   h->context = context;
   *handle = QuorumHandles::instance().add(std::move(h));
@@ -72,13 +75,12 @@ cs_error_t quorum_fd_get(quorum_handle_t handle, int* fd) {
 }
 
 cs_error_t quorum_dispatch(quorum_handle_t handle, cs_dispatch_flags_t dispatch_types) {
-  if (dispatch_types != CS_DISPATCH_ONE && dispatch_types != CS_DISPATCH_ALL &&
-      dispatch_types != CS_DISPATCH_BLOCKING && dispatch_types != CS_DISPATCH_ONE_NONBLOCKING)
-    return CS_ERR_INVALID_PARAM;
-  if (is_daemon_handle(handle)) return daemon_quorum::dispatch(handle, dispatch_types);
+  const auto mode = checked_dispatch_flags(dispatch_types);
+  if (!mode) return CS_ERR_INVALID_PARAM;
+  if (is_daemon_handle(handle)) return daemon_quorum::dispatch(handle, *mode);
   auto h = QuorumHandles::instance().find(handle);
   if (!h) return CS_ERR_BAD_HANDLE;
-  return h->dispatch(dispatch_types);
+  return h->dispatch(*mode);
 }
 
 cs_error_t quorum_getquorate(quorum_handle_t handle, int* quorate) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "c_enum_args.h"
 #include "client/client_mode.hpp"
 #include "client/node.hpp"
 #include "daemon_client_fixture.hpp"
@@ -158,6 +159,23 @@ TEST_F(ClientMode, InitializeJoinMcastDispatchFinalizeEndToEnd) {
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::finalize), 1u);
   EXPECT_EQ(cpg_join(h, &group), CS_ERR_BAD_HANDLE);
   EXPECT_EQ(cpg_dispatch(h, CS_DISPATCH_ALL), CS_ERR_BAD_HANDLE);
+}
+
+// Values outside the enum of each enum parameter, passed from C, are refused
+// as invalid without a request to the daemon, as in embedded mode.
+TEST_F(ClientMode, EnumArgumentsOutsideTheirEnumsAreInvalid) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  EXPECT_EQ(c_enum_args_without_handle(), 0);
+  cpg_handle_t h = 0;
+  ASSERT_EQ(open_handle(&h), CS_OK);
+  EXPECT_EQ(c_enum_args_cpg(h), 0);
+  const cpg_name group = name_of("g");
+  ASSERT_EQ(cpg_join(h, &group), CS_OK);
+  EXPECT_EQ(c_enum_args_cpg(h), 0);
+  for (auto type : {ipc::MessageType::mcast, ipc::MessageType::mcast_credited,
+                    ipc::MessageType::zcb_mcast, ipc::MessageType::iteration})
+    EXPECT_EQ(daemon.requests_of(type), 0u);
+  EXPECT_EQ(cpg_finalize(h), CS_OK);
 }
 
 TEST_F(ClientMode, EventsReadWhileWaitingForAReplyAreDispatchedInOrder) {

@@ -136,7 +136,9 @@ TEST(CsStrerror, DescribesEveryCodeDistinctly) {
 }
 
 TEST(CsStrerror, NamesUnknownValuesWithoutFailing) {
-  for (int value : {0, 29, 31, 99, 101, -1}) {
+  // Within the enum's range (0..127); the values beyond it, which only C
+  // can pass, are c_enum_args.c's.
+  for (int value : {0, 29, 31, 99, 101, 127}) {
     EXPECT_STREQ(cs_strerror(static_cast<cs_error_t>(value)), "Unknown error") << value;
   }
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "c_enum_args.h"
 #include "daemon_client_fixture.hpp"
 #include "fake_daemon.hpp"
 #include "recorded_lines.hpp"
@@ -91,6 +92,16 @@ TEST_F(QuorumClientMode, CallsAndCallbacksOfBothModels) {
   EXPECT_EQ(quorum_finalize(h), CS_OK);
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::quorum_finalize), 2u);
   EXPECT_EQ(daemon.requests_of(ipc::MessageType::finalize), 0u);
+}
+
+// Values outside the enums, passed from C, are refused as invalid.
+TEST_F(QuorumClientMode, EnumArgumentsOutsideTheirEnumsAreInvalid) {
+  FakeDaemon daemon(env_.run_dir(), 1);
+  EXPECT_EQ(c_enum_args_without_handle(), 0);
+  quorum_handle_t h = 0;
+  ASSERT_EQ(open_v1(&h), CS_OK);
+  EXPECT_EQ(c_enum_args_quorum(h), 0);
+  EXPECT_EQ(quorum_finalize(h), CS_OK);
 }
 
 TEST_F(QuorumClientMode, NoDaemonIsCsErrLibraryAndALineSayingHowToStartOne) {

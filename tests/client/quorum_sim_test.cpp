@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "c_enum_args.h"
 #include "client/quorum_tracker.hpp"
 #include "cpg_sim_cluster.hpp"
 #include "quorum_compat.h"
@@ -315,6 +316,8 @@ TEST(QuorumSim, BadHandlesAndArguments) {
   EXPECT_EQ(quorum_fd_get(h, nullptr), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(quorum_context_get(h, nullptr), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(quorum_dispatch(h, static_cast<cs_dispatch_flags_t>(0)), CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(c_enum_args_quorum(h), 0);
+  EXPECT_EQ(c_enum_args_without_handle(), 0);
   ASSERT_EQ(quorum_finalize(h), CS_OK);
   int q = -1;
   EXPECT_EQ(quorum_getquorate(h, &q), CS_ERR_BAD_HANDLE);

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "c_enum_args.h"
 #include "client/quorum_tracker.hpp"
 #include "quorum_compat.h"
 #include "ringcast/cpg.h"
@@ -177,7 +178,8 @@ TEST(QuorumThroughDaemon, BadHandlesAndArguments) {
   EXPECT_EQ(quorum_getquorate(h, nullptr), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(quorum_fd_get(h, nullptr), CS_ERR_INVALID_PARAM);
   EXPECT_EQ(quorum_context_get(h, nullptr), CS_ERR_INVALID_PARAM);
-  EXPECT_EQ(quorum_dispatch(h, static_cast<cs_dispatch_flags_t>(9)), CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(quorum_dispatch(h, static_cast<cs_dispatch_flags_t>(5)), CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(c_enum_args_quorum(h), 0);
   EXPECT_EQ(quorum_dispatch(h, CS_DISPATCH_ONE_NONBLOCKING), CS_ERR_TRY_AGAIN);
   EXPECT_EQ(quorum_context_get(h, &ctx), CS_OK);
   EXPECT_EQ(ctx, &log);
@@ -204,10 +206,7 @@ TEST(QuorumThroughDaemon, BadHandlesAndArguments) {
     EXPECT_EQ(quorum_context_set(bad, &log), CS_ERR_BAD_HANDLE);
     EXPECT_EQ(quorum_context_get(bad, &ctx), CS_ERR_BAD_HANDLE);
   }
-  quorum_handle_t unused = 0;
-  EXPECT_EQ(
-      quorum_model_initialize(&unused, static_cast<quorum_model_t>(2), nullptr, nullptr, nullptr),
-      CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(c_enum_args_without_handle(), 0);
   EXPECT_EQ(c.d.server(0).counters().malformed.load(), 0u);
 }
 
