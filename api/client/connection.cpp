@@ -18,6 +18,22 @@ Status closed() {
   return Status(CS_ERR_BAD_HANDLE, "the connection is closed");
 }
 
+// A scoped enum holds any value of its underlying type: Guarantee{9} is a
+// valid C++ value that no C enum and no record header may carry.
+bool valid(Guarantee g) noexcept {
+  return g == Guarantee::unordered || g == Guarantee::fifo || g == Guarantee::agreed ||
+         g == Guarantee::safe;
+}
+
+bool valid(DispatchMode m) noexcept {
+  return m == DispatchMode::one || m == DispatchMode::all || m == DispatchMode::blocking ||
+         m == DispatchMode::one_nonblocking;
+}
+
+Status invalid(const char* what) {
+  return Status(CS_ERR_INVALID_PARAM, what);
+}
+
 }  // namespace
 
 std::string Status::message() const {
@@ -70,6 +86,7 @@ Status Connection::send(Guarantee guarantee, std::span<const std::byte> bytes) {
 }
 
 Status Connection::send(Guarantee guarantee, std::span<const std::span<const std::byte>> pieces) {
+  if (!valid(guarantee)) return invalid("not a guarantee");
   if (daemon_) return daemon_->send(guarantee, pieces);
   if (!session_) return closed();
   return session_->send(guarantee, pieces);
@@ -96,6 +113,7 @@ Result<ZeroCopyBuffer> Connection::allocate(std::size_t bytes) {
 
 Status Connection::send(Guarantee guarantee, ZeroCopyBuffer& buffer, std::size_t bytes) {
   if (!session_ && !daemon_) return closed();
+  if (!valid(guarantee)) return invalid("not a guarantee");
   const bool ours = daemon_ ? buffer.daemon_ == daemon_ : buffer.node_ == session_->node_ptr();
   if (buffer.data_ == nullptr || !ours)
     return Status(CS_ERR_INVALID_PARAM, "not a buffer of this connection");
@@ -105,6 +123,7 @@ Status Connection::send(Guarantee guarantee, ZeroCopyBuffer& buffer, std::size_t
 }
 
 Status Connection::dispatch(DispatchMode mode) {
+  if (!valid(mode)) return invalid("not a dispatch mode");
   if (daemon_) return daemon_->dispatch(mode);
   if (!session_) return closed();
   return session_->dispatch(mode);

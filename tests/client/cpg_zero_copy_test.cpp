@@ -138,6 +138,15 @@ TEST(CppApi, ConnectionGroupAndZeroCopyBuffer) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], "hello");
   EXPECT_EQ(got[1], "zero-copy");
+  // Values a scoped enum can hold that are no guarantee or mode: refused,
+  // nothing sent.
+  const auto no_guarantee = static_cast<cpg::Guarantee>(9);
+  EXPECT_EQ(conn->send(no_guarantee, std::as_bytes(std::span(text))).code(), CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(conn->send(no_guarantee, *buffer, 9).code(), CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(conn->dispatch(static_cast<cpg::DispatchMode>(0)).code(), CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(conn->dispatch(static_cast<cpg::DispatchMode>(-1)).code(), CS_ERR_INVALID_PARAM);
+  conn->dispatch(cpg::DispatchMode::all);
+  EXPECT_EQ(got.size(), 2u);
   ASSERT_EQ(views.size(), 1u);
   EXPECT_EQ(views[0], "cpp:1");
   auto members = conn->members("cpp");

@@ -149,6 +149,13 @@ TEST(ConnectionThroughDaemon, TwoConnectionsOnTwoNodes) {
   }
   const cpg::Counters counted = a.counters();
   EXPECT_EQ(counted.zero_copy_sends, std::uint64_t(kEach / 2));
+  // A value Guarantee or DispatchMode can hold that is none of theirs.
+  const std::string text = "never sent";
+  EXPECT_EQ(a.send(static_cast<cpg::Guarantee>(9), std::as_bytes(std::span(text))).code(),
+            CS_ERR_INVALID_PARAM);
+  EXPECT_EQ(a.dispatch(static_cast<cpg::DispatchMode>(7)).code(), CS_ERR_INVALID_PARAM);
+  ASSERT_TRUE(dispatch_until(
+      a, b, [&] { return sb.count() == 2u * kEach; }, 1s));
 
   ASSERT_TRUE(a.close().ok());
   EXPECT_FALSE(a.is_open());
