@@ -57,15 +57,21 @@ void ClientSessions::release(const ipc::Release& m) {
     return;
   }
   counters_.releases_refused.fetch_add(1, std::memory_order_relaxed);
+  log_unanswered_refusal(
+      "release", m.handle,
+      "release of delivery " + std::to_string(m.delivery_id) + " refused (" + r.why + ")");
+}
+
+void ClientSessions::log_unanswered_refusal(const char* source, std::uint64_t handle,
+                                            const std::string& what) {
   const auto now_ns =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                      std::chrono::steady_clock::now().time_since_epoch())
                                      .count());
-  release_log_.log(LogLevel::warning, "release",
-                   "client pid " + std::to_string(pid_) + " handle " + std::to_string(m.handle) +
-                       ": release of delivery " + std::to_string(m.delivery_id) + " refused (" +
-                       r.why + ")",
-                   now_ns);
+  refusal_log_.log(
+      LogLevel::warning, source,
+      "client pid " + std::to_string(pid_) + " handle " + std::to_string(handle) + ": " + what,
+      now_ns);
 }
 
 void ClientSessions::drop_held(client::Session& session) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/log.hpp"
@@ -139,6 +140,9 @@ class ClientSessions {
   void zcb_alloc(std::uint64_t request_id, const ipc::ZcbAlloc& m);
   void zcb_free(const ipc::ZcbFree& m);  // not answered
   void refuse_unanswered_free(const ipc::ZcbFree& m);
+  // A refused request that gets no answer (a release, a zcb_free): a
+  // bounded log line, the client's only trace of it.
+  void log_unanswered_refusal(const char* source, std::uint64_t handle, const std::string& what);
   void zcb_mcast(std::uint64_t request_id, const ipc::ZcbMcast& m);
   // A zero-copy request refused for what the client named: counted, logged
   // (bounded), answered with the error when it expects an answer.
@@ -180,7 +184,7 @@ class ClientSessions {
   std::uint64_t next_handle_ = 1;
   std::span<const std::byte> log_;
   std::uint32_t copy_below_ = 0;
-  LogLimiter release_log_;  // a client's bad releases and frees: bounded lines
+  LogLimiter refusal_log_;  // a client's refused releases and frees: bounded lines
   bool finalized_last_ = false;
 
   // The client's zero-copy buffers; null while it has no zcb segment.

@@ -8,7 +8,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <optional>
 #include <string>
 
@@ -80,14 +79,9 @@ void ClientSessions::zcb_free(const ipc::ZcbFree& m) {
 
 void ClientSessions::refuse_unanswered_free(const ipc::ZcbFree& m) {
   counters_.zcb_refused.fetch_add(1, std::memory_order_relaxed);
-  const auto now_ns =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
-  release_log_.log(LogLevel::warning, "zcb_free",
-                   "client pid " + std::to_string(pid_) + " handle " + std::to_string(m.handle) +
-                       ": zcb_free refused (" + (zcb_ ? "no such handle" : "no zcb segment") + ")",
-                   now_ns);
+  log_unanswered_refusal(
+      "zcb_free", m.handle,
+      std::string("zcb_free refused (") + (zcb_ ? "no such handle" : "no zcb segment") + ")");
 }
 
 void ClientSessions::zcb_mcast(std::uint64_t request_id, const ipc::ZcbMcast& m) {
