@@ -189,5 +189,38 @@ TEST(Relay, ARefusedBatchThatWrapsTheLogIsFetchedAgainWhole) {
   }
 }
 
+// A refusal reaches members whose own bytes at its offset are a record of
+// the log's previous lap, which they released long ago. Member 3 sends seqs
+// 1 to 20, then member 0 a visit of three that wraps the log: the last
+// header, seq 23's at offset 192, fails at member 1. At member 2 offset 192
+// still holds seq 2, sent by member 3, its successor; at member 3 it holds
+// its own seq 2. Neither is the batch's sender: the refusal must go on to
+// member 0, or members 2 and 3 wait for a write that never comes.
+TEST(Relay, ARefusalPassesMembersWhoseBytesThereAreAnEarlierLapsRecord) {
+  auto ring = make_ring(relaying_config(), 4);
+  std::vector<std::vector<std::string>> seen;
+  for (std::uint64_t round = 0; round < 5; ++round) {
+    for (int i = 0; i < 4; ++i)
+      ASSERT_TRUE(ring[3]->state.submit(message(kHundred)).ok());
+    seen = run(ring, round * 40'000, (round + 1) * 40'000);
+  }
+  for (std::size_t i = 0; i < 4; ++i)
+    ASSERT_EQ(ring[i]->state.log().delivered_seq(), 20u) << "member " << i;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(ring[0]->state.submit(message(kHundred)).ok());
+  bool corrupted = false;
+  auto corrupt = [&](std::size_t to, std::span<std::byte> bytes) {
+    if (to != 1 || corrupted || bytes.size() != 2 * 192) return;  // seqs 22 and 23 at 0
+    bytes[192 + 20] ^= std::byte{1};                              // seq 23's header
+    corrupted = true;
+  };
+  seen = run(ring, 200'000, 20 * kRepairAfterNs, corrupt);
+  ASSERT_TRUE(corrupted);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(seen[i].size(), 3u) << "member " << i;
+    EXPECT_EQ(ring[i]->state.log().received_up_to(), 23u) << "member " << i;
+  }
+}
+
 }  // namespace
 }  // namespace ringcast::ring

@@ -186,7 +186,12 @@ RecordFault ReceiveLog::on_batch_landed(std::uint64_t offset, std::optional<fabr
   if (offset < limits_.log_bytes && limits_.log_bytes - offset >= kRecordHeaderBytes) {
     fault = decode_record_header(memory_.subspan(offset, kRecordHeaderBytes), limits_, &last);
   }
-  if (fault == RecordFault::none && landed != nullptr) landed->sender = last.sender;
+  // Whose batch this is, when the header names one this member still holds
+  // (not released): bytes of an earlier lap's record name its old sender,
+  // not the batch a refusal is about.
+  if (fault == RecordFault::none && landed != nullptr && last.position >= released_position_) {
+    landed->sender = last.sender;
+  }
   if (fault == RecordFault::none && from && !relayed && last.sender != *from) {
     fault = RecordFault::wrong_link;
   }

@@ -56,7 +56,8 @@ struct ReceiveCounters {
 };
 
 // A batch that landed: its seqs (0: none landed now) and, when its last
-// header decoded, the member whose records they are.
+// header decoded as a record this member has not released, the member whose
+// records they are (stale bytes of an earlier lap name nobody).
 struct LandedBatch {
   std::uint64_t first_seq = 0;
   std::uint64_t last_seq = 0;
