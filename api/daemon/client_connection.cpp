@@ -226,11 +226,12 @@ bool ClientConnection::socket_alive() {
   return true;
 }
 
-bool ClientConnection::sleep() {
+bool ClientConnection::sleep(bool& woken) {
   ipc::RingConsumer& requests = *channel_->requests;
   // While a credited mcast is held the requests wait in their ring: the
   // connection sleeps until its next try, whatever the client sends.
   const bool holding = sessions_->holding();
+  woken = true;
   if (!holding && !requests.prepare_sleep()) return true;
   poll_fds_.clear();
   poll_fds_.push_back({holding ? -1 : channel_->request_bell->fd(), POLLIN, 0});
@@ -244,6 +245,10 @@ bool ClientConnection::sleep() {
   const timespec wait{ms / 1000, (ms % 1000) * 1'000'000L};
   const int n = ::ppoll(poll_fds_.data(), poll_fds_.size(), holding ? &held : &wait, nullptr);
   if (!holding) requests.end_sleep();
+  // The bound ran out with nothing to do: no reason to spin (an idle
+  // connection would otherwise spin a window every kIdlePollMs, and a daemon
+  // with a hundred of them a core).
+  woken = n > 0 || holding;
   if (n <= 0) return true;
   if (poll_fds_[2].revents != 0) {
     gone_ = true;
@@ -283,8 +288,9 @@ void ClientConnection::serve() {
       if (!busy) std::this_thread::yield();
       continue;
     }
-    if (!sleep()) break;
-    spin.on_wake(now_ns());
+    bool woken = false;
+    if (!sleep(woken)) break;
+    if (woken) spin.on_wake(now_ns());
   }
 }
 

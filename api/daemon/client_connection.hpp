@@ -69,7 +69,8 @@ class ClientConnection {
   bool take_requests();
   bool take(std::span<const std::byte> frame);
   bool deferrable(std::span<const std::byte> frame);
-  bool sleep();
+  // False: the connection ends. woken: it woke for something, not at its bound.
+  bool sleep(bool& woken);
   bool socket_alive();
   void drop(std::atomic<std::uint64_t>& counter, const std::string& why);
   std::string who() const;
