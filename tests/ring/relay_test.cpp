@@ -157,19 +157,17 @@ TEST(Relay, ARefusedBatchGoesOnAsItsImmediateAndIsFetchedAgain) {
   EXPECT_EQ(ring[0]->state.counters().records_relayed, 0u) << "the refusal stops at its sender";
 }
 
-// The same refusal for a batch that wraps the log: 20 records fill it to
-// 3840 bytes, then a visit of three puts seq 21 at 3840 and, as the next does
-// not fit before the end, seqs 22 and 23 at 0 and 192. The last header (seq
-// 23's) fails at member 1; a repair answer is one write, so it stops at the
-// log's end with seq 21, and seqs 22 and 23 must be asked for at once (their
-// write will not land again) or members 1 to 3 wait for them for good.
-TEST(Relay, ARefusedBatchThatWrapsTheLogIsFetchedAgainWhole) {
+// A refused batch that wraps the log: member `filler` sends seqs 1 to 20,
+// filling the log to 3840 bytes, then member 0 a visit of three puts seq 21
+// at 3840 and, as the next does not fit before the end, seqs 22 and 23 at 0
+// and 192. The last header (seq 23's) fails at member 1. Every member must
+// end with all three.
+void refuse_a_batch_that_wraps_the_log(std::size_t filler) {
   auto ring = make_ring(relaying_config(), 4);
-  std::vector<std::vector<std::string>> seen;
   for (std::uint64_t round = 0; round < 5; ++round) {  // the send queue holds 8
     for (int i = 0; i < 4; ++i)
-      ASSERT_TRUE(ring[0]->state.submit(message(kHundred)).ok());
-    seen = run(ring, round * 40'000, (round + 1) * 40'000);
+      ASSERT_TRUE(ring[filler]->state.submit(message(kHundred)).ok());
+    run(ring, round * 40'000, (round + 1) * 40'000);
   }
   for (std::size_t i = 0; i < 4; ++i)
     ASSERT_EQ(ring[i]->state.log().delivered_seq(), 20u) << "member " << i;
@@ -181,7 +179,7 @@ TEST(Relay, ARefusedBatchThatWrapsTheLogIsFetchedAgainWhole) {
     bytes[192 + 20] ^= std::byte{1};                              // seq 23's header
     corrupted = true;
   };
-  seen = run(ring, 200'000, 20 * kRepairAfterNs, corrupt);
+  const auto seen = run(ring, 200'000, 20 * kRepairAfterNs, corrupt);
   ASSERT_TRUE(corrupted);
   for (std::size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(seen[i].size(), 3u) << "member " << i;
@@ -189,37 +187,21 @@ TEST(Relay, ARefusedBatchThatWrapsTheLogIsFetchedAgainWhole) {
   }
 }
 
-// A refusal reaches members whose own bytes at its offset are a record of
-// the log's previous lap, which they released long ago. Member 3 sends seqs
-// 1 to 20, then member 0 a visit of three that wraps the log: the last
-// header, seq 23's at offset 192, fails at member 1. At member 2 offset 192
-// still holds seq 2, sent by member 3, its successor; at member 3 it holds
-// its own seq 2. Neither is the batch's sender: the refusal must go on to
-// member 0, or members 2 and 3 wait for a write that never comes.
+// A repair answer is one write, so it stops at the log's end with seq 21,
+// and seqs 22 and 23 must be asked for at once (their write will not land
+// again) or members 1 to 3 wait for them for good.
+TEST(Relay, ARefusedBatchThatWrapsTheLogIsFetchedAgainWhole) {
+  refuse_a_batch_that_wraps_the_log(0);
+}
+
+// The refusal reaches members whose own bytes at its offset are a record of
+// the log's previous lap, released long ago. With member 3 filling the first
+// lap, offset 192 still holds seq 2, sent by member 3: at member 2 that is
+// its successor, at member 3 itself. Neither is the batch's sender: the
+// refusal must go on to member 0, or members 2 and 3 wait for a write that
+// never comes.
 TEST(Relay, ARefusalPassesMembersWhoseBytesThereAreAnEarlierLapsRecord) {
-  auto ring = make_ring(relaying_config(), 4);
-  std::vector<std::vector<std::string>> seen;
-  for (std::uint64_t round = 0; round < 5; ++round) {
-    for (int i = 0; i < 4; ++i)
-      ASSERT_TRUE(ring[3]->state.submit(message(kHundred)).ok());
-    seen = run(ring, round * 40'000, (round + 1) * 40'000);
-  }
-  for (std::size_t i = 0; i < 4; ++i)
-    ASSERT_EQ(ring[i]->state.log().delivered_seq(), 20u) << "member " << i;
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(ring[0]->state.submit(message(kHundred)).ok());
-  bool corrupted = false;
-  auto corrupt = [&](std::size_t to, std::span<std::byte> bytes) {
-    if (to != 1 || corrupted || bytes.size() != 2 * 192) return;  // seqs 22 and 23 at 0
-    bytes[192 + 20] ^= std::byte{1};                              // seq 23's header
-    corrupted = true;
-  };
-  seen = run(ring, 200'000, 20 * kRepairAfterNs, corrupt);
-  ASSERT_TRUE(corrupted);
-  for (std::size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ(seen[i].size(), 3u) << "member " << i;
-    EXPECT_EQ(ring[i]->state.log().received_up_to(), 23u) << "member " << i;
-  }
+  refuse_a_batch_that_wraps_the_log(3);
 }
 
 }  // namespace
